@@ -1,0 +1,237 @@
+#include "bench/job.h"
+
+#include <algorithm>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "common/block_pattern.h"
+#include "io/aligned_buffer.h"
+
+namespace iodepth {
+
+Result<RwPattern> ParseRwPattern(std::string_view name) {
+  if (name == "read") return RwPattern::kRead;
+  if (name == "randread") return RwPattern::kRandRead;
+  if (name == "write") return RwPattern::kWrite;
+  if (name == "randwrite") return RwPattern::kRandWrite;
+  return Status::InvalidArgument(fmt::format("--rw={}: unknown pattern; choose read, randread, write or randwrite", name));
+}
+
+std::string_view RwPatternName(RwPattern rw) {
+  switch (rw) {
+    case RwPattern::kRead: return "read";
+    case RwPattern::kRandRead: return "randread";
+    case RwPattern::kWrite: return "write";
+    case RwPattern::kRandWrite: return "randwrite";
+  }
+  return "unknown";
+}
+
+namespace {
+
+__extension__ using Uint128 = unsigned __int128;
+
+// Produces the offsets of one job: ascending and wrapping, or uniform from a seed.
+class OffsetGenerator {
+ public:
+  OffsetGenerator(const JobSpec& spec)
+      : random_(IsRandom(spec.rw)), block_size_(spec.block_size), blocks_(spec.size_bytes / spec.block_size),
+        rng_(spec.seed) {}
+
+  uint64_t Next() {
+    if (random_) {
+      // Lemire's multiply-shift: an unbiased-enough uniform index without a division.
+      const auto index = static_cast<uint64_t>((static_cast<Uint128>(rng_()) * blocks_) >> 64);
+      return index * block_size_;
+    }
+    const uint64_t offset = next_ * block_size_;
+    next_ = next_ + 1 == blocks_ ? 0 : next_ + 1;
+    return offset;
+  }
+
+ private:
+  bool random_;
+  uint64_t block_size_;
+  uint64_t blocks_;
+  uint64_t next_ = 0;
+  std::mt19937_64 rng_;
+};
+
+Status ValidateSpec(const JobSpec& spec) {
+  if (spec.block_size == 0) return Status::InvalidArgument("--bs must be larger than 0");
+  if (spec.block_size > (64u << 20)) return Status::InvalidArgument(fmt::format("--bs={} is larger than 64 MiB", spec.block_size));
+  if (spec.size_bytes < spec.block_size) {
+    return Status::InvalidArgument(
+        fmt::format("--size={} is smaller than one block (--bs={}); make --size at least --bs", spec.size_bytes,
+                    spec.block_size));
+  }
+  if (spec.runtime_ns <= 0 && spec.number_ios == 0) {
+    return Status::InvalidArgument("give a --runtime or a --number_ios so the job knows when to stop");
+  }
+  if (spec.verify && IsWrite(spec.rw)) {
+    return Status::InvalidArgument("--verify checks reads; use it with --rw=read or randread");
+  }
+  return Status::OK();
+}
+
+// Tracks the time-averaged number of requests in flight inside the measured window.
+class InFlightIntegral {
+ public:
+  void Reset(int64_t now_ns, uint32_t in_flight) {
+    area_ = 0;
+    last_ns_ = now_ns;
+    last_in_flight_ = in_flight;
+  }
+  void Update(int64_t now_ns, uint32_t in_flight) {
+    area_ += static_cast<double>(last_in_flight_) * static_cast<double>(now_ns - last_ns_);
+    last_ns_ = now_ns;
+    last_in_flight_ = in_flight;
+  }
+  double Mean(int64_t window_ns) const { return window_ns > 0 ? area_ / static_cast<double>(window_ns) : 0; }
+
+ private:
+  double area_ = 0;
+  int64_t last_ns_ = 0;
+  uint32_t last_in_flight_ = 0;
+};
+
+// The state of one running job; RunJob's loop in small pieces.
+class JobRunner {
+ public:
+  JobRunner(const JobSpec& spec, File& file, IoQueue& queue, AlignedBuffer& buffers)
+      : spec_(spec), file_(file), queue_(queue), buffers_(buffers), offsets_(spec) {}
+
+  Result<JobResult> Run(JobResult result) {
+    result_ = std::move(result);
+    const int64_t start_ns = NowNs();
+    window_start_ns_ = start_ns + spec_.ramp_ns;
+    window_end_ns_ = spec_.number_ios > 0 ? INT64_MAX : window_start_ns_ + spec_.runtime_ns;
+    in_window_ = spec_.ramp_ns == 0;
+    if (in_window_) StartWindow(start_ns);
+    for (uint32_t slot = 0; slot < queue_.depth(); ++slot) IODEPTH_RETURN_IF_ERROR(Issue(slot));
+    IODEPTH_RETURN_IF_ERROR(queue_.Submit().status());
+    std::vector<IoCompletion> done(queue_.depth());
+    while (queue_.in_flight() > 0) {
+      IODEPTH_ASSIGN_OR_RETURN(const uint32_t got, queue_.Reap(done, /*min_completions=*/1));
+      const int64_t now_ns = NowNs();
+      if (!in_window_ && now_ns >= window_start_ns_) StartWindow(now_ns);
+      if (in_window_ && !window_closed_) in_flight_.Update(now_ns, queue_.in_flight());
+      for (uint32_t i = 0; i < got; ++i) IODEPTH_RETURN_IF_ERROR(OnCompletion(done[i], now_ns));
+      if (!window_closed_ && (now_ns >= window_end_ns_ || (spec_.number_ios > 0 && result_.ios >= spec_.number_ios))) {
+        CloseWindow(now_ns);
+      }
+      if (!window_closed_) {
+        for (uint32_t i = 0; i < got; ++i) IODEPTH_RETURN_IF_ERROR(Issue(static_cast<uint32_t>(done[i].tag)));
+        IODEPTH_RETURN_IF_ERROR(queue_.Submit().status());
+        if (in_window_) in_flight_.Update(NowNs(), queue_.in_flight());
+      }
+    }
+    if (!window_closed_) CloseWindow(NowNs());
+    result_.queue_stats = queue_.stats();
+    return std::move(result_);
+  }
+
+ private:
+  void StartWindow(int64_t now_ns) {
+    in_window_ = true;
+    window_start_ns_ = now_ns;
+    cpu_start_ = ProcessCpuTimes();
+    in_flight_.Reset(now_ns, queue_.in_flight());
+  }
+
+  void CloseWindow(int64_t now_ns) {
+    window_closed_ = true;
+    if (!in_window_) StartWindow(now_ns);
+    in_flight_.Update(now_ns, queue_.in_flight());
+    result_.window_ns = now_ns - window_start_ns_;
+    result_.mean_in_flight = in_flight_.Mean(result_.window_ns);
+    const CpuTimes cpu = ProcessCpuTimes();
+    result_.cpu = CpuTimes{cpu.user_ns - cpu_start_.user_ns, cpu.system_ns - cpu_start_.system_ns};
+  }
+
+  Status Issue(uint32_t slot) {
+    if (spec_.number_ios > 0 && in_window_ && issued_in_window_ >= spec_.number_ios) return Status::OK();
+    const uint64_t offset = offsets_.Next();
+    std::span<std::byte> buffer = buffers_.span(static_cast<size_t>(slot) * spec_.block_size, spec_.block_size);
+    const IoOp op = IsWrite(spec_.rw) ? IoOp::kWrite : IoOp::kRead;
+    if (op == IoOp::kWrite) FillPattern(buffer, offset, spec_.file_id);  // Keep the file self-verifying.
+    if (in_window_) ++issued_in_window_;
+    return queue_.Prepare(IoRequest{.op = op, .file = &file_, .offset = offset, .buffer = buffer, .tag = slot});
+  }
+
+  Status OnCompletion(const IoCompletion& done, int64_t now_ns) {
+    if (!done.status.ok()) return done.status;
+    if (done.op == IoOp::kRead && done.bytes_done < done.length) {
+      return Status::FailedPrecondition(fmt::format(
+          "read at offset {} of {} returned {} of {} bytes: the file is shorter than --size; recreate it or lower "
+          "--size",
+          done.offset, file_.path(), done.bytes_done, done.length));
+    }
+    if (spec_.verify && done.op == IoOp::kRead) {
+      std::span<const std::byte> data = buffers_.span(static_cast<size_t>(done.tag) * spec_.block_size, done.bytes_done);
+      if (auto bad = FindPatternMismatch(data, done.offset, spec_.file_id)) {
+        return Status::Corruption(fmt::format(
+            "verify: {} byte at offset {} does not hold what iodepth wrote there (read of {} bytes at {})",
+            file_.path(), *bad, done.length, done.offset));
+      }
+      result_.verified_bytes += done.bytes_done;
+    }
+    if (!in_window_ || window_closed_ || done.completed_ns < window_start_ns_) return Status::OK();
+    (void)now_ns;
+    ++result_.ios;
+    result_.bytes += done.bytes_done;
+    result_.clat_ns.Record(static_cast<uint64_t>(std::max<int64_t>(0, done.completed_ns - done.submitted_ns)));
+    return Status::OK();
+  }
+
+  const JobSpec& spec_;
+  File& file_;
+  IoQueue& queue_;
+  AlignedBuffer& buffers_;
+  OffsetGenerator offsets_;
+  JobResult result_;
+  bool in_window_ = false;
+  bool window_closed_ = false;
+  int64_t window_start_ns_ = 0;
+  int64_t window_end_ns_ = 0;
+  uint64_t issued_in_window_ = 0;
+  CpuTimes cpu_start_;
+  InFlightIntegral in_flight_;
+};
+
+}  // namespace
+
+Result<JobResult> RunJob(const JobSpec& spec) {
+  IODEPTH_RETURN_IF_ERROR(ValidateSpec(spec));
+  const OpenOptions open_options{.access = IsWrite(spec.rw) ? AccessMode::kReadWrite : AccessMode::kReadOnly,
+                                 .cache = spec.cache,
+                                 .direct_fallback = spec.direct_fallback};
+  IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<File> file, File::Open(spec.filename, open_options));
+  JobResult result;
+  result.direct = file->direct();
+  result.alignment = file->alignment();
+  if (!file->direct_fallback_reason().empty()) result.notices.push_back(file->direct_fallback_reason());
+  if (file->direct() && spec.block_size % file->alignment().offset_bytes != 0) {
+    return Status::InvalidArgument(fmt::format(
+        "--bs={} is not a multiple of {} bytes, the direct-I/O alignment of {} (from {}); use a multiple of it or "
+        "--direct=0",
+        spec.block_size, file->alignment().offset_bytes, spec.filename, file->alignment().source));
+  }
+  // The buffers are declared before the queue so the queue is destroyed first, draining
+  // anything still in flight (an early error return) before the memory is freed.
+  const size_t alignment = std::max<size_t>(4096, file->alignment().memory_bytes);
+  IODEPTH_ASSIGN_OR_RETURN(
+      AlignedBuffer buffers, AlignedBuffer::Allocate(static_cast<size_t>(spec.block_size) * spec.queue.depth, alignment));
+  std::string notice;
+  IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<IoQueue> queue, MakeIoQueue(spec.queue, &notice));
+  if (!notice.empty()) result.notices.push_back(notice);
+  result.backend = std::string(queue->backend_name());
+  result.backend_features = queue->features();
+  const std::span<std::byte> region = buffers.span();
+  IODEPTH_RETURN_IF_ERROR(queue->RegisterBuffers(std::span(&region, 1)));
+  JobRunner runner(spec, *file, *queue, buffers);
+  return runner.Run(std::move(result));
+}
+
+}  // namespace iodepth

@@ -1,0 +1,85 @@
+// Job: one fio-like benchmark job. It keeps exactly `iodepth` requests outstanding on one
+// IoQueue against one file, refilling each slot as soon as its completion is reaped, and
+// measures what it saw.
+//
+//   ramp (excluded) | measured window: completions counted, latencies recorded | drain
+//   ^start            ^window_start                                  ^window_end
+//
+// A completion counts when it *completes* inside the measured window; requests still in
+// flight at the end are drained and not counted. Latency is the completion latency
+// (submit to completion, fio's clat). Any failed request fails the job with its error;
+// with `verify` every completed read is checked against the file's pattern and a
+// mismatch fails the job, naming the offset.
+//
+// Runs on the calling thread; the queue it builds lives and dies there.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/histogram.h"
+#include "common/result.h"
+#include "io/file.h"
+#include "io/io_queue.h"
+
+namespace iodepth {
+
+enum class RwPattern { kRead, kRandRead, kWrite, kRandWrite };
+
+// fio's names: read, randread, write, randwrite.
+Result<RwPattern> ParseRwPattern(std::string_view name);
+std::string_view RwPatternName(RwPattern rw);
+inline bool IsWrite(RwPattern rw) { return rw == RwPattern::kWrite || rw == RwPattern::kRandWrite; }
+inline bool IsRandom(RwPattern rw) { return rw == RwPattern::kRandRead || rw == RwPattern::kRandWrite; }
+
+struct JobSpec {
+  std::string filename;
+  RwPattern rw = RwPattern::kRandRead;
+  uint64_t block_size = 4096;
+  CacheMode cache = CacheMode::kDirect;
+  bool direct_fallback = false;
+  IoQueueOptions queue;            // queue.depth is the job's iodepth.
+  uint64_t size_bytes = 0;         // Offsets lie in [0, size_bytes).
+  int64_t runtime_ns = 0;          // Measured window length (time based), or
+  uint64_t number_ios = 0;         // a fixed count of measured requests (when > 0).
+  int64_t ramp_ns = 0;             // Run first, not measured.
+  uint64_t seed = 1;               // Random offsets; the same seed gives the same sequence.
+  bool verify = false;
+  uint64_t file_id = 0;            // The pattern's file id, needed for verify and writes.
+};
+
+struct JobResult {
+  std::string backend;             // The backend that ran (auto resolved).
+  std::string backend_features;
+  std::vector<std::string> notices;  // Fallbacks and other things a user should know.
+  bool direct = false;             // Whether the file was really opened O_DIRECT.
+  DirectAlignment alignment;
+  uint64_t ios = 0;                // Completed in the measured window.
+  uint64_t bytes = 0;
+  int64_t window_ns = 0;
+  LatencyHistogram clat_ns;
+  CpuTimes cpu;                    // Process CPU time spent in the window.
+  double mean_in_flight = 0;       // Time-averaged requests in flight in the window.
+  IoQueueStats queue_stats;        // Over the whole job, ramp included.
+  uint64_t verified_bytes = 0;
+
+  double iops() const { return window_ns > 0 ? static_cast<double>(ios) * 1e9 / static_cast<double>(window_ns) : 0; }
+  double bw_bytes() const {
+    return window_ns > 0 ? static_cast<double>(bytes) * 1e9 / static_cast<double>(window_ns) : 0;
+  }
+  double cpu_ns_per_io() const {
+    return ios > 0 ? static_cast<double>(cpu.user_ns + cpu.system_ns) / static_cast<double>(ios) : 0;
+  }
+  // Little's law: the depth the device saw = throughput x mean latency.
+  double littles_law_depth() const { return iops() * clat_ns.mean() / 1e9; }
+};
+
+// Runs the job. The data file must already exist (see EnsureDataFile) and hold at least
+// size_bytes. Errors: bad parameters (InvalidArgument, naming the flag), a failed request
+// or a verify mismatch (the request's own error), or queue setup.
+Result<JobResult> RunJob(const JobSpec& spec);
+
+}  // namespace iodepth

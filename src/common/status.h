@@ -1,0 +1,89 @@
+// Status: the outcome of an operation that can fail, without exceptions.
+//
+// An OK status is a null pointer and costs nothing to create, copy or test. A failed
+// status carries a code, the errno that caused it (0 when none) and a message with its
+// context, for example "read 4096 bytes at offset 8192 of t.dat: Input/output error".
+// Messages are written for the person who must act on them: what failed, the value that
+// was wrong, and what would fix it.
+//
+// Status is a value type: copyable, movable, safe to hand between threads once built.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace iodepth {
+
+enum class StatusCode {
+  kOk = 0,
+  kInvalidArgument,     // The caller asked for something malformed; nothing was done.
+  kIoError,             // The operating system reported a failure (errno is set).
+  kNotSupported,        // This machine, kernel or filesystem cannot do it.
+  kQueueFull,           // A bounded queue is at its limit; reap before adding more.
+  kFailedPrecondition,  // The object is in a state where the call cannot proceed.
+  kCorruption,          // Data read back is not what was written.
+  kNotFound,
+};
+
+std::string_view StatusCodeName(StatusCode code);
+
+class [[nodiscard]] Status {
+ public:
+  Status() = default;  // OK.
+  Status(const Status& other) : state_(other.state_ ? std::make_unique<State>(*other.state_) : nullptr) {}
+  Status& operator=(const Status& other) {
+    if (this != &other) state_ = other.state_ ? std::make_unique<State>(*other.state_) : nullptr;
+    return *this;
+  }
+  Status(Status&&) noexcept = default;
+  Status& operator=(Status&&) noexcept = default;
+  ~Status() = default;
+
+  static Status OK() { return Status(); }
+  static Status InvalidArgument(std::string message) { return Status(StatusCode::kInvalidArgument, 0, std::move(message)); }
+  static Status NotSupported(std::string message) { return Status(StatusCode::kNotSupported, 0, std::move(message)); }
+  static Status QueueFull(std::string message) { return Status(StatusCode::kQueueFull, 0, std::move(message)); }
+  static Status FailedPrecondition(std::string message) {
+    return Status(StatusCode::kFailedPrecondition, 0, std::move(message));
+  }
+  static Status Corruption(std::string message) { return Status(StatusCode::kCorruption, 0, std::move(message)); }
+  static Status NotFound(std::string message) { return Status(StatusCode::kNotFound, 0, std::move(message)); }
+  // "context: strerror(error_number)". EINVAL, ENOTSUP and friends keep kIoError: the
+  // errno says what happened and the context says where.
+  static Status PosixError(std::string_view context, int error_number);
+
+  bool ok() const { return state_ == nullptr; }
+  StatusCode code() const { return state_ ? state_->code : StatusCode::kOk; }
+  int error_number() const { return state_ ? state_->error_number : 0; }
+  const std::string& message() const;
+  // "IoError: read ... : Input/output error", or "OK".
+  std::string ToString() const;
+
+  // Returns a copy whose message is prefixed with `context` ("open t.dat: ...").
+  Status WithContext(std::string_view context) const;
+
+  // Makes dropping a status visible at the call site.
+  void IgnoreError() const {}
+
+ private:
+  struct State {
+    StatusCode code;
+    int error_number;
+    std::string message;
+  };
+  Status(StatusCode code, int error_number, std::string message)
+      : state_(std::make_unique<State>(State{code, error_number, std::move(message)})) {}
+
+  std::unique_ptr<State> state_;
+};
+
+// Returns early from the enclosing function when `expr` yields a failed Status.
+#define IODEPTH_RETURN_IF_ERROR(expr)           \
+  do {                                          \
+    ::iodepth::Status iodepth_status_ = (expr); \
+    if (!iodepth_status_.ok()) return iodepth_status_; \
+  } while (false)
+
+}  // namespace iodepth

@@ -1,0 +1,240 @@
+#include "io/file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "io/fault_injector.h"
+
+namespace iodepth {
+
+namespace {
+
+int AccessFlags(AccessMode access) {
+  switch (access) {
+    case AccessMode::kReadOnly: return O_RDONLY;
+    case AccessMode::kWriteOnly: return O_WRONLY;
+    case AccessMode::kReadWrite: return O_RDWR;
+  }
+  return O_RDONLY;
+}
+
+int OpenFlags(const OpenOptions& options, bool direct) {
+  int flags = AccessFlags(options.access) | O_CLOEXEC;
+  if (options.create) flags |= O_CREAT;
+  if (options.truncate) flags |= O_TRUNC;
+  if (direct) flags |= O_DIRECT;
+  return flags;
+}
+
+int RetryOpen(const std::string& path, int flags, mode_t permissions) {
+  int fd;
+  do {
+    fd = ::open(path.c_str(), flags, permissions);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+// The logical block size of the block device holding `st`, read from sysfs; 0 if unknown.
+// Partitions have no queue/ directory of their own, so their parent disk's is tried too.
+uint32_t LogicalBlockSize(const struct stat& st) {
+  const std::string base = fmt::format("/sys/dev/block/{}:{}", major(st.st_dev), minor(st.st_dev));
+  for (const char* suffix : {"/queue/logical_block_size", "/../queue/logical_block_size"}) {
+    std::ifstream in(base + suffix);
+    uint32_t value = 0;
+    if (in >> value && value > 0) return value;
+  }
+  return 0;
+}
+
+bool IsAligned(uint64_t value, uint64_t alignment) { return alignment == 0 || value % alignment == 0; }
+
+}  // namespace
+
+DirectAlignment DiscoverDirectAlignment(int fd) {
+  DirectAlignment alignment;
+  struct statx stx {};
+  if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 && (stx.stx_mask & STATX_DIOALIGN) != 0 &&
+      stx.stx_dio_mem_align != 0 && stx.stx_dio_offset_align != 0) {
+    alignment.memory_bytes = stx.stx_dio_mem_align;
+    alignment.offset_bytes = stx.stx_dio_offset_align;
+    alignment.source = "statx";
+    return alignment;
+  }
+  struct stat st {};
+  if (fstat(fd, &st) == 0) {
+    if (const uint32_t block = LogicalBlockSize(st); block != 0) {
+      alignment.memory_bytes = block;
+      alignment.offset_bytes = block;
+      alignment.source = "logical_block_size";
+    }
+  }
+  return alignment;
+}
+
+Result<std::unique_ptr<File>> File::Open(const std::string& path, const OpenOptions& options) {
+  const bool want_direct = options.cache == CacheMode::kDirect;
+  int fd = RetryOpen(path, OpenFlags(options, want_direct), options.permissions);
+  std::string fallback_reason;
+  if (fd < 0 && want_direct && errno == EINVAL) {
+    // EINVAL from open() with O_DIRECT usually means the filesystem has no direct I/O.
+    // Confirm by opening without it: if that works, O_DIRECT was the cause.
+    const int buffered_fd = RetryOpen(path, OpenFlags(options, /*direct=*/false), options.permissions);
+    if (buffered_fd < 0) return Status::PosixError(fmt::format("open {}", path), errno);
+    const std::string why = fmt::format("the filesystem holding {} refuses O_DIRECT (open returned EINVAL)", path);
+    if (!options.direct_fallback) {
+      ::close(buffered_fd);
+      return Status::NotSupported(
+          why + "; put the file on a filesystem with direct I/O (ext4, xfs, btrfs), or allow buffered I/O instead "
+                "(--direct_fallback)");
+    }
+    fd = buffered_fd;
+    fallback_reason = why + "; opened buffered instead";
+  }
+  if (fd < 0) return Status::PosixError(fmt::format("open {}", path), errno);
+  const bool direct = want_direct && fallback_reason.empty();
+  const DirectAlignment alignment = DiscoverDirectAlignment(fd);
+  return std::unique_ptr<File>(new File(fd, path, direct, alignment, std::move(fallback_reason)));
+}
+
+File::File(int fd, std::string path, bool direct, DirectAlignment alignment, std::string fallback_reason)
+    : fd_(fd),
+      path_(std::move(path)),
+      direct_(direct),
+      alignment_(alignment),
+      fallback_reason_(std::move(fallback_reason)) {}
+
+File::~File() { Close().IgnoreError(); }
+
+Status File::Close() {
+  if (fd_ < 0) return Status::OK();
+  const int fd = std::exchange(fd_, -1);
+  // Linux closes the descriptor even when close() fails, so it is never retried.
+  if (::close(fd) != 0) return Status::PosixError(fmt::format("close {}", path_), errno);
+  return Status::OK();
+}
+
+Status File::CheckDirectIo(uint64_t offset, const void* buffer, size_t length) const {
+  if (!direct_) return Status::OK();
+  const auto address = reinterpret_cast<uintptr_t>(buffer);
+  if (!IsAligned(address, alignment_.memory_bytes)) {
+    return Status::InvalidArgument(fmt::format(
+        "direct I/O on {}: buffer address {:#x} is not a multiple of {} bytes (the memory alignment this file "
+        "needs, from {}); allocate it with AlignedBuffer",
+        path_, address, alignment_.memory_bytes, alignment_.source));
+  }
+  if (!IsAligned(offset, alignment_.offset_bytes)) {
+    return Status::InvalidArgument(fmt::format(
+        "direct I/O on {}: offset {} is not a multiple of {} bytes (the offset alignment this file needs, from {})",
+        path_, offset, alignment_.offset_bytes, alignment_.source));
+  }
+  if (!IsAligned(length, alignment_.offset_bytes)) {
+    return Status::InvalidArgument(fmt::format(
+        "direct I/O on {}: length {} is not a multiple of {} bytes (the length alignment this file needs, from {})",
+        path_, length, alignment_.offset_bytes, alignment_.source));
+  }
+  return Status::OK();
+}
+
+ssize_t TransferOnce(const File& file, IoOp op, uint64_t offset, std::byte* data, size_t length) {
+  if (FaultInjector* faults = file.fault_injector()) {
+    const FaultDecision decision = faults->Decide(op, offset, length);
+    if (decision.delay_ns > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(decision.delay_ns));
+    if (decision.error_number != 0) return -decision.error_number;
+    length = std::min(length, decision.max_bytes);
+  }
+  for (;;) {
+    const auto off = static_cast<off_t>(offset);
+    const ssize_t n = op == IoOp::kRead ? ::pread(file.fd(), data, length, off) : ::pwrite(file.fd(), data, length, off);
+    if (n >= 0) return n;
+    if (errno == EINTR || errno == EAGAIN) continue;  // Some filesystems say EAGAIN on blocking files.
+    return -errno;
+  }
+}
+
+Result<size_t> TransferAll(const File& file, IoOp op, uint64_t offset, std::span<std::byte> buffer) {
+  size_t done = 0;
+  while (done < buffer.size()) {
+    const ssize_t n = TransferOnce(file, op, offset + done, buffer.data() + done, buffer.size() - done);
+    if (n < 0) {
+      return Status::PosixError(fmt::format("{} {} bytes at offset {} of {}", IoOpName(op), buffer.size() - done,
+                                            offset + done, file.path()),
+                                static_cast<int>(-n));
+    }
+    if (n == 0) {
+      if (op == IoOp::kWrite) {
+        return Status::PosixError(fmt::format("write at offset {} of {} made no progress", offset + done, file.path()),
+                                  EIO);
+      }
+      break;  // End of file.
+    }
+    done += static_cast<size_t>(n);
+    // A direct read that stopped short off the alignment ended at end of file; asking
+    // for the rest at an unaligned offset would only earn EINVAL.
+    if (op == IoOp::kRead && file.direct() && done < buffer.size() &&
+        !IsAligned(offset + done, file.alignment().offset_bytes)) {
+      break;
+    }
+  }
+  if (op == IoOp::kRead && done < buffer.size()) std::memset(buffer.data() + done, 0, buffer.size() - done);
+  return done;
+}
+
+Result<size_t> File::ReadAt(uint64_t offset, std::span<std::byte> buffer) {
+  IODEPTH_RETURN_IF_ERROR(CheckDirectIo(offset, buffer.data(), buffer.size()));
+  return TransferAll(*this, IoOp::kRead, offset, buffer);
+}
+
+Result<size_t> File::WriteAt(uint64_t offset, std::span<const std::byte> buffer) {
+  IODEPTH_RETURN_IF_ERROR(CheckDirectIo(offset, buffer.data(), buffer.size()));
+  // pwrite never writes through its pointer; the cast only shares TransferAll with reads.
+  std::span<std::byte> data(const_cast<std::byte*>(buffer.data()), buffer.size());
+  return TransferAll(*this, IoOp::kWrite, offset, data);
+}
+
+Status File::Sync() {
+  if (::fsync(fd_) != 0) return Status::PosixError(fmt::format("fsync {}", path_), errno);
+  return Status::OK();
+}
+
+Status File::DataSync() {
+  if (::fdatasync(fd_) != 0) return Status::PosixError(fmt::format("fdatasync {}", path_), errno);
+  return Status::OK();
+}
+
+Result<uint64_t> File::Size() const {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) return Status::PosixError(fmt::format("stat {}", path_), errno);
+  return static_cast<uint64_t>(st.st_size);
+}
+
+Status File::Truncate(uint64_t size_bytes) {
+  int rc;
+  do {
+    rc = ::ftruncate(fd_, static_cast<off_t>(size_bytes));
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) return Status::PosixError(fmt::format("truncate {} to {} bytes", path_, size_bytes), errno);
+  return Status::OK();
+}
+
+Status File::Allocate(uint64_t offset, uint64_t length) {
+  int rc;
+  do {
+    rc = ::fallocate(fd_, 0, static_cast<off_t>(offset), static_cast<off_t>(length));
+  } while (rc != 0 && errno == EINTR);
+  if (rc == 0) return Status::OK();
+  if (errno == EOPNOTSUPP) {
+    return Status::NotSupported(fmt::format("preallocate {}: the filesystem does not support fallocate", path_));
+  }
+  return Status::PosixError(fmt::format("preallocate {} bytes at offset {} of {}", length, offset, path_), errno);
+}
+
+}  // namespace iodepth

@@ -1,0 +1,120 @@
+// File: one open file and the synchronous path to it (pread/pwrite, sync, size, truncate,
+// preallocate), buffered or direct (O_DIRECT).
+//
+// The synchronous calls finish what the kernel leaves half done: they retry EINTR and
+// EAGAIN and continue short transfers until the whole range has moved, end of file is
+// reached, or an error occurs. End of file is a result, not an error: ReadAt returns the
+// bytes that exist and zeroes the rest of the buffer, so a caller never sees stale memory
+// as data.
+//
+// Direct I/O needs the buffer address, the offset and the length to be multiples of the
+// file's alignment. The alignment is discovered per file (statx STATX_DIOALIGN, else the
+// device's logical block size, else 4096), and misuse is refused before the kernel is
+// asked, with an error naming the value and the alignment, rather than a bare EINVAL.
+// A filesystem that refuses O_DIRECT at open (procfs, sysfs, older tmpfs) is reported as
+// such; with OpenOptions::direct_fallback the file is opened buffered instead, and
+// direct_fallback_reason() says so, so the caller can report it.
+//
+// A File is owned through std::unique_ptr so its address stays fixed: IoQueue requests
+// point at it. All methods may be called from any thread; the OS serialises nothing for
+// us, so concurrent overlapping writes are the caller's concern.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "common/result.h"
+#include "io/io_types.h"
+
+namespace iodepth {
+
+class FaultInjector;
+
+enum class AccessMode { kReadOnly, kWriteOnly, kReadWrite };
+enum class CacheMode { kBuffered, kDirect };
+
+struct OpenOptions {
+  AccessMode access = AccessMode::kReadOnly;
+  CacheMode cache = CacheMode::kBuffered;
+  bool create = false;           // O_CREAT
+  bool truncate = false;         // O_TRUNC
+  bool direct_fallback = false;  // Open buffered when the filesystem refuses O_DIRECT.
+  mode_t permissions = 0644;
+};
+
+// Direct-I/O alignment of one file, in bytes, and where the numbers came from.
+struct DirectAlignment {
+  uint32_t memory_bytes = 4096;  // Buffer address alignment.
+  uint32_t offset_bytes = 4096;  // File offset and length alignment.
+  const char* source = "default";  // "statx", "logical_block_size" or "default".
+};
+
+class File {
+ public:
+  static Result<std::unique_ptr<File>> Open(const std::string& path, const OpenOptions& options);
+
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+  File(File&&) = delete;
+  File& operator=(File&&) = delete;
+  ~File();  // Closes; errors are ignored (call Close() to see them).
+
+  // Reads up to buffer.size() bytes at `offset`. Returns the bytes read: fewer only at
+  // end of file (0 at or past it); the rest of the buffer is zeroed.
+  Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> buffer);
+  // Writes all of `buffer` at `offset` or fails.
+  Result<size_t> WriteAt(uint64_t offset, std::span<const std::byte> buffer);
+
+  Status Sync();      // fsync
+  Status DataSync();  // fdatasync
+  Result<uint64_t> Size() const;
+  Status Truncate(uint64_t size_bytes);
+  // Reserves blocks for [offset, offset + length) (fallocate, mode 0); NotSupported where
+  // the filesystem cannot.
+  Status Allocate(uint64_t offset, uint64_t length);
+  Status Close();
+
+  // OK when not direct, or when all three values meet the alignment; otherwise an
+  // InvalidArgument naming the value at fault and the alignment required.
+  Status CheckDirectIo(uint64_t offset, const void* buffer, size_t length) const;
+
+  int fd() const { return fd_; }
+  const std::string& path() const { return path_; }
+  bool direct() const { return direct_; }
+  const std::string& direct_fallback_reason() const { return fallback_reason_; }
+  const DirectAlignment& alignment() const { return alignment_; }
+
+  // Test hook: consult `faults` before every attempt on this file, in every backend.
+  // Borrowed: it must outlive all I/O on this file. nullptr removes it.
+  void SetFaultInjector(FaultInjector* faults) { faults_ = faults; }
+  FaultInjector* fault_injector() const { return faults_; }
+
+ private:
+  File(int fd, std::string path, bool direct, DirectAlignment alignment, std::string fallback_reason);
+
+  int fd_;
+  std::string path_;
+  bool direct_;
+  DirectAlignment alignment_;
+  std::string fallback_reason_;
+  FaultInjector* faults_ = nullptr;
+};
+
+// The direct-I/O alignment of an open file descriptor (see DirectAlignment::source).
+DirectAlignment DiscoverDirectAlignment(int fd);
+
+// One attempt at a transfer, shared by File and the worker backend: pread or pwrite once
+// (after consulting the fault injector), retrying EINTR/EAGAIN. Returns bytes moved
+// (0 at end of file for reads) or a negative errno.
+ssize_t TransferOnce(const File& file, IoOp op, uint64_t offset, std::byte* data, size_t length);
+
+// The whole transfer: calls TransferOnce until done, end of file, or error. For a read,
+// zeroes the part of the buffer past end of file. With direct I/O a short read that ends
+// off alignment is end of file (a regular file's direct read stops short only there).
+Result<size_t> TransferAll(const File& file, IoOp op, uint64_t offset, std::span<std::byte> buffer);
+
+}  // namespace iodepth

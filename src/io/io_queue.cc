@@ -1,0 +1,110 @@
+#include "io/io_queue.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "common/clock.h"
+#include "io/sync_queue.h"
+#include "io/uring_queue.h"
+#include "io/worker_queue.h"
+
+namespace iodepth {
+
+Result<Backend> ParseBackend(std::string_view name) {
+  if (name == "auto") return Backend::kAuto;
+  if (name == "io_uring" || name == "uring") return Backend::kIoUring;
+  if (name == "worker") return Backend::kWorker;
+  if (name == "sync" || name == "psync") return Backend::kSync;
+  return Status::InvalidArgument(
+      fmt::format("unknown I/O engine '{}'; choose io_uring, worker, sync or auto", name));
+}
+
+std::string_view BackendName(Backend backend) {
+  switch (backend) {
+    case Backend::kAuto: return "auto";
+    case Backend::kIoUring: return "io_uring";
+    case Backend::kWorker: return "worker";
+    case Backend::kSync: return "sync";
+  }
+  return "unknown";
+}
+
+Status IoQueue::Prepare(const IoRequest& request) {
+  if (request.file == nullptr) return Status::InvalidArgument("I/O request without a file");
+  if (request.buffer.empty()) {
+    return Status::InvalidArgument(fmt::format("I/O request of 0 bytes at offset {} of {}; give it a buffer",
+                                               request.offset, request.file->path()));
+  }
+  if (prepared_ + in_flight_ >= depth_) {
+    return Status::QueueFull(fmt::format(
+        "{} queue is full: {} prepared and {} in flight of depth {}; reap completions before preparing more",
+        backend_name(), prepared_, in_flight_, depth_));
+  }
+  IODEPTH_RETURN_IF_ERROR(
+      request.file->CheckDirectIo(request.offset, request.buffer.data(), request.buffer.size()));
+  IODEPTH_RETURN_IF_ERROR(DoPrepare(request));
+  ++prepared_;
+  return Status::OK();
+}
+
+Result<uint32_t> IoQueue::Submit() {
+  if (prepared_ == 0) return uint32_t{0};
+  IODEPTH_ASSIGN_OR_RETURN(const uint32_t issued, DoSubmit(NowNs()));
+  IODEPTH_CHECK(issued <= prepared_, "backend issued more requests than were prepared");
+  prepared_ -= issued;
+  in_flight_ += issued;
+  if (issued > 0) {
+    ++stats_.submit_calls;
+    stats_.submitted += issued;
+  }
+  return issued;
+}
+
+Result<uint32_t> IoQueue::Reap(std::span<IoCompletion> out, uint32_t min_completions,
+                               std::optional<std::chrono::nanoseconds> timeout) {
+  if (out.empty() || in_flight_ == 0) return uint32_t{0};
+  // Waiting for more completions than there are requests in flight would never end.
+  const uint32_t wanted = std::min({min_completions, in_flight_, static_cast<uint32_t>(out.size())});
+  const int64_t deadline_ns = timeout ? NowNs() + timeout->count() : -1;
+  IODEPTH_ASSIGN_OR_RETURN(const uint32_t reaped, DoReap(out.first(std::min<size_t>(out.size(), in_flight_)),
+                                                         wanted, deadline_ns));
+  IODEPTH_CHECK(reaped <= in_flight_, "backend reaped more requests than were in flight");
+  in_flight_ -= reaped;
+  if (reaped > 0) {
+    ++stats_.reap_calls;
+    stats_.reaped += reaped;
+  }
+  return reaped;
+}
+
+Status IoQueue::RegisterBuffers(std::span<const std::span<std::byte>> /*regions*/) {
+  if (prepared_ != 0 || in_flight_ != 0) {
+    return Status::FailedPrecondition("RegisterBuffers while requests are prepared or in flight");
+  }
+  return Status::OK();
+}
+
+Result<std::unique_ptr<IoQueue>> MakeIoQueue(const IoQueueOptions& options, std::string* notice) {
+  if (options.depth == 0 || options.depth > IoQueue::kMaxDepth) {
+    return Status::InvalidArgument(
+        fmt::format("queue depth {} is out of range; choose 1 to {}", options.depth, IoQueue::kMaxDepth));
+  }
+  switch (options.backend) {
+    case Backend::kSync: return MakeSyncQueue(options);
+    case Backend::kWorker: return MakeWorkerQueue(options);
+    case Backend::kIoUring: return MakeUringQueue(options);
+    case Backend::kAuto: {
+      auto uring = MakeUringQueue(options);
+      if (uring.has_value()) return uring;
+      if (uring.error().code() == StatusCode::kInvalidArgument) return uring;  // The options, not the kernel.
+      if (notice != nullptr) {
+        *notice = fmt::format("io_uring is unavailable ({}); using the worker backend", uring.error().message());
+      }
+      return MakeWorkerQueue(options);
+    }
+  }
+  return Status::InvalidArgument("unknown backend");
+}
+
+}  // namespace iodepth

@@ -1,0 +1,174 @@
+// `iodepth bench`: one fio-like job against one file, with fio's flag names.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "bench/data_file.h"
+#include "bench/job.h"
+#include "bench/job_report.h"
+#include "common/units.h"
+#include "tools/commands.h"
+
+namespace iodepth::tools {
+
+namespace {
+
+struct BenchFlags {
+  std::string filename;
+  std::string rw = "randread";
+  std::string bs = "4k";
+  uint32_t iodepth = 32;
+  int direct = 1;
+  std::string engine = "auto";
+  std::string size = "256m";
+  std::string runtime = "5s";
+  std::string ramp_time = "1s";
+  uint64_t number_ios = 0;
+  uint64_t randseed = 1;
+  int verify = 0;
+  uint32_t worker_threads = 0;
+  int sqthread_poll = 0;
+  int registerfiles = 0;
+  int fixedbufs = 0;
+  bool direct_fallback = false;
+  bool keep = false;
+  std::string output_format = "normal";
+  std::string output;
+};
+
+// The temporary data file, removed on exit and on Ctrl-C so an interrupted run leaves no
+// hundreds of MiB behind. Static storage: the signal handler reads it.
+char g_temp_path[4096] = {0};
+
+void RemoveTempFileOnSignal(int signal_number) {
+  if (g_temp_path[0] != '\0') unlink(g_temp_path);
+  _exit(128 + signal_number);
+}
+
+Result<JobSpec> BuildSpec(const BenchFlags& flags) {
+  JobSpec spec;
+  spec.filename = flags.filename;
+  IODEPTH_ASSIGN_OR_RETURN(spec.rw, ParseRwPattern(flags.rw));
+  IODEPTH_ASSIGN_OR_RETURN(spec.block_size, ParseSize(flags.bs, "--bs"));
+  IODEPTH_ASSIGN_OR_RETURN(spec.size_bytes, ParseSize(flags.size, "--size"));
+  IODEPTH_ASSIGN_OR_RETURN(spec.runtime_ns, ParseDurationNs(flags.runtime, "--runtime"));
+  IODEPTH_ASSIGN_OR_RETURN(spec.ramp_ns, ParseDurationNs(flags.ramp_time, "--ramp_time"));
+  spec.number_ios = flags.number_ios;
+  spec.cache = flags.direct != 0 ? CacheMode::kDirect : CacheMode::kBuffered;
+  spec.direct_fallback = flags.direct_fallback;
+  spec.seed = flags.randseed;
+  spec.verify = flags.verify != 0;
+  IODEPTH_ASSIGN_OR_RETURN(spec.queue.backend, ParseBackend(flags.engine));
+  spec.queue.depth = flags.iodepth;
+  spec.queue.worker_threads = flags.worker_threads;
+  spec.queue.uring_sqpoll = flags.sqthread_poll != 0;
+  spec.queue.uring_register_files = flags.registerfiles != 0;
+  spec.queue.uring_fixed_buffers = flags.fixedbufs != 0;
+  if (spec.queue.backend == Backend::kSync && spec.queue.depth != 1) {
+    return Status::InvalidArgument(fmt::format(
+        "--engine=sync runs one request at a time; use --iodepth=1 with it (got {}), or --engine=io_uring or worker",
+        spec.queue.depth));
+  }
+  return spec;
+}
+
+Status WriteOutput(const BenchFlags& flags, const std::string& text) {
+  if (flags.output.empty()) {
+    std::cout << text << std::flush;
+    return Status::OK();
+  }
+  std::ofstream out(flags.output);
+  out << text;
+  out.close();
+  if (!out) return Status::PosixError(fmt::format("write --output={}", flags.output), errno);
+  return Status::OK();
+}
+
+Status RunBench(BenchFlags flags) {
+  const bool temporary = flags.filename.empty();
+  if (temporary) {
+    const char* dir = std::getenv("IODEPTH_TMPDIR");
+    // /var/tmp, not /tmp: /tmp is often tmpfs, where "disk" reads are memory copies.
+    flags.filename = fmt::format("{}/iodepth-bench-{}.dat", dir ? dir : "/var/tmp", getpid());
+    std::snprintf(g_temp_path, sizeof(g_temp_path), "%s", flags.filename.c_str());
+    signal(SIGINT, RemoveTempFileOnSignal);
+    signal(SIGTERM, RemoveTempFileOnSignal);
+  }
+  IODEPTH_ASSIGN_OR_RETURN(JobSpec spec, BuildSpec(flags));
+  const bool human = flags.output_format == "normal";
+  if (human) {
+    std::cerr << fmt::format("iodepth bench: {} {} on {} ({}, {}), qd {}, {} engine, {} + {} ramp\n", flags.rw,
+                             flags.bs, flags.filename, FormatBytes(spec.size_bytes),
+                             spec.cache == CacheMode::kDirect ? "direct" : "buffered", spec.queue.depth, flags.engine,
+                             spec.number_ios ? fmt::format("{} I/Os", spec.number_ios) : flags.runtime, flags.ramp_time);
+  }
+  auto info = EnsureDataFile(DataFileRequest{.path = spec.filename,
+                                             .size_bytes = spec.size_bytes,
+                                             .will_write = IsWrite(spec.rw),
+                                             .need_pattern = spec.verify});
+  std::optional<Result<JobResult>> result;
+  if (info.has_value()) {
+    spec.file_id = info->file_id;
+    result.emplace(RunJob(spec));
+  }
+  if (temporary && !flags.keep) {
+    unlink(flags.filename.c_str());
+    g_temp_path[0] = '\0';
+  }
+  IODEPTH_RETURN_IF_ERROR(info.status());
+  IODEPTH_RETURN_IF_ERROR(result->status());
+  for (const std::string& notice : (*result)->notices) std::cerr << "iodepth: note: " << notice << "\n";
+  if (human) {
+    return WriteOutput(flags, FormatJobTable({{spec, **result}}));
+  }
+  return WriteOutput(flags, RunToJson({JobToJson(spec, **result)}).dump(2) + "\n");
+}
+
+}  // namespace
+
+void AddBenchCommand(CLI::App& app) {
+  auto flags = std::make_shared<BenchFlags>();
+  CLI::App* bench = app.add_subcommand("bench", "Run one fio-like job: keep --iodepth requests in flight on one file");
+  bench->add_option("--filename", flags->filename,
+                    "Data file; made with self-verifying content when missing (default: a temporary file in "
+                    "$IODEPTH_TMPDIR or /var/tmp, removed afterwards)");
+  bench->add_option("--rw", flags->rw, "read, randread, write or randwrite")->capture_default_str();
+  bench->add_option("--bs", flags->bs, "Block size per request (4k, 128k, ...)")->capture_default_str();
+  bench->add_option("--iodepth", flags->iodepth, "Requests kept in flight")
+      ->check(CLI::Range(1u, 4096u))->capture_default_str();
+  bench->add_option("--direct", flags->direct, "1: O_DIRECT, 0: buffered")->check(CLI::Range(0, 1))->capture_default_str();
+  bench->add_option("--engine,--ioengine", flags->engine, "io_uring, worker, sync or auto")->capture_default_str();
+  bench->add_option("--size", flags->size, "Bytes of the file the job uses")->capture_default_str();
+  bench->add_option("--runtime", flags->runtime, "Measured time (10s, 500ms; a bare number is seconds)")
+      ->capture_default_str();
+  bench->add_option("--ramp_time", flags->ramp_time, "Time run before measuring, excluded")->capture_default_str();
+  bench->add_option("--number_ios", flags->number_ios, "Stop after this many measured I/Os instead of --runtime");
+  bench->add_option("--randseed", flags->randseed, "Seed of random offsets")->capture_default_str();
+  bench->add_option("--verify", flags->verify, "1: check every read against the data file's pattern")
+      ->check(CLI::Range(0, 1))->capture_default_str();
+  bench->add_option("--worker_threads", flags->worker_threads, "worker engine: threads (0: one per unit of depth, max 64)");
+  bench->add_option("--sqthread_poll", flags->sqthread_poll, "io_uring: 1 = kernel SQ polling thread")->check(CLI::Range(0, 1));
+  bench->add_option("--registerfiles", flags->registerfiles, "io_uring: 1 = registered file")->check(CLI::Range(0, 1));
+  bench->add_option("--fixedbufs", flags->fixedbufs, "io_uring: 1 = registered (fixed) buffers")->check(CLI::Range(0, 1));
+  bench->add_flag("--direct_fallback", flags->direct_fallback,
+                  "Run buffered (and say so) when the filesystem refuses O_DIRECT, instead of failing");
+  bench->add_flag("--keep", flags->keep, "Keep the temporary data file");
+  bench->add_option("--output-format", flags->output_format, "normal (a table) or json (fio-shaped)")
+      ->check(CLI::IsMember({"normal", "json"}))->capture_default_str();
+  bench->add_option("--output", flags->output, "Write the result here instead of stdout");
+  bench->callback([flags] {
+    const Status status = RunBench(*flags);
+    if (!status.ok()) {
+      std::cerr << "iodepth bench: error: " << status.message() << "\n";
+      std::exit(1);
+    }
+  });
+}
+
+}  // namespace iodepth::tools

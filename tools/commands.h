@@ -1,0 +1,13 @@
+// tools/: the `iodepth` command line. Thin: it parses flags, calls into src/, and turns
+// every error into one message a person can act on and a non-zero exit. No exceptions
+// and no internals leave this layer.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace iodepth::tools {
+
+// Adds `iodepth bench` to `app`.
+void AddBenchCommand(CLI::App& app);
+
+}  // namespace iodepth::tools

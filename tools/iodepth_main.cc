@@ -1,0 +1,16 @@
+#include <cstdio>
+
+#include "tools/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"iodepth: does direct I/O catch up with buffered I/O once many requests are in flight?"};
+  app.set_version_flag("--version", IODEPTH_VERSION);
+  app.require_subcommand(1);
+  iodepth::tools::AddBenchCommand(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return 0;
+}
