@@ -1,7 +1,4 @@
 // `iodepth bench`: one fio-like job against one file, with fio's flag names.
-#include <signal.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -14,6 +11,7 @@
 #include "bench/job_report.h"
 #include "common/units.h"
 #include "tools/commands.h"
+#include "tools/temp_file.h"
 
 namespace iodepth::tools {
 
@@ -41,15 +39,6 @@ struct BenchFlags {
   std::string output_format = "normal";
   std::string output;
 };
-
-// The temporary data file, removed on exit and on Ctrl-C so an interrupted run leaves no
-// hundreds of MiB behind. Static storage: the signal handler reads it.
-char g_temp_path[4096] = {0};
-
-void RemoveTempFileOnSignal(int signal_number) {
-  if (g_temp_path[0] != '\0') unlink(g_temp_path);
-  _exit(128 + signal_number);
-}
 
 Result<JobSpec> BuildSpec(const BenchFlags& flags) {
   JobSpec spec;
@@ -91,15 +80,9 @@ Status WriteOutput(const BenchFlags& flags, const std::string& text) {
 }
 
 Status RunBench(BenchFlags flags) {
-  const bool temporary = flags.filename.empty();
-  if (temporary) {
-    const char* dir = std::getenv("IODEPTH_TMPDIR");
-    // /var/tmp, not /tmp: /tmp is often tmpfs, where "disk" reads are memory copies.
-    flags.filename = fmt::format("{}/iodepth-bench-{}.dat", dir ? dir : "/var/tmp", getpid());
-    std::snprintf(g_temp_path, sizeof(g_temp_path), "%s", flags.filename.c_str());
-    signal(SIGINT, RemoveTempFileOnSignal);
-    signal(SIGTERM, RemoveTempFileOnSignal);
-  }
+  TempDataFile temp(flags.filename, "bench");
+  if (flags.keep) temp.Keep();
+  flags.filename = temp.path();
   IODEPTH_ASSIGN_OR_RETURN(JobSpec spec, BuildSpec(flags));
   const bool human = flags.output_format == "normal";
   if (human) {
@@ -112,22 +95,15 @@ Status RunBench(BenchFlags flags) {
                                              .size_bytes = spec.size_bytes,
                                              .will_write = IsWrite(spec.rw),
                                              .need_pattern = spec.verify});
-  std::optional<Result<JobResult>> result;
-  if (info.has_value()) {
-    spec.file_id = info->file_id;
-    result.emplace(RunJob(spec));
-  }
-  if (temporary && !flags.keep) {
-    unlink(flags.filename.c_str());
-    g_temp_path[0] = '\0';
-  }
   IODEPTH_RETURN_IF_ERROR(info.status());
-  IODEPTH_RETURN_IF_ERROR(result->status());
-  for (const std::string& notice : (*result)->notices) std::cerr << "iodepth: note: " << notice << "\n";
+  spec.file_id = info->file_id;
+  Result<JobResult> result = RunJob(spec);
+  IODEPTH_RETURN_IF_ERROR(result.status());
+  for (const std::string& notice : result->notices) std::cerr << "iodepth: note: " << notice << "\n";
   if (human) {
-    return WriteOutput(flags, FormatJobTable({{spec, **result}}));
+    return WriteOutput(flags, FormatJobTable({{spec, *result}}));
   }
-  return WriteOutput(flags, RunToJson({JobToJson(spec, **result)}).dump(2) + "\n");
+  return WriteOutput(flags, RunToJson({JobToJson(spec, *result)}).dump(2) + "\n");
 }
 
 }  // namespace

@@ -9,5 +9,9 @@ namespace iodepth::tools {
 
 // Adds `iodepth bench` to `app`.
 void AddBenchCommand(CLI::App& app);
+// Adds `iodepth suite`.
+void AddSuiteCommand(CLI::App& app);
+// Adds `iodepth report`.
+void AddReportCommand(CLI::App& app);
 
 }  // namespace iodepth::tools

@@ -1,12 +1,16 @@
 #include <cstdio>
 
 #include "tools/commands.h"
+#include "tools/temp_file.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"iodepth: does direct I/O catch up with buffered I/O once many requests are in flight?"};
   app.set_version_flag("--version", IODEPTH_VERSION);
   app.require_subcommand(1);
+  iodepth::tools::SetCommandLine(argc, argv);
   iodepth::tools::AddBenchCommand(app);
+  iodepth::tools::AddSuiteCommand(app);
+  iodepth::tools::AddReportCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

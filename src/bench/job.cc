@@ -96,93 +96,135 @@ class InFlightIntegral {
   uint32_t last_in_flight_ = 0;
 };
 
-// The state of one running job; RunJob's loop in small pieces.
-class JobRunner {
+// The measured window, shared by the queue runner and the synchronous loop: when it
+// opens and closes, what counts, and the CPU time spent inside it.
+//
+//   Begin() ... [ramp] ... Open (first tick at/after window_start) ... Close (end reached)
+class WindowMeter {
  public:
-  JobRunner(const JobSpec& spec, File& file, IoQueue& queue, AlignedBuffer& buffers)
-      : spec_(spec), file_(file), queue_(queue), buffers_(buffers), offsets_(spec) {}
+  WindowMeter(const JobSpec& spec, JobResult* result) : spec_(spec), result_(result) {}
 
-  Result<JobResult> Run(JobResult result) {
-    result_ = std::move(result);
-    const int64_t start_ns = NowNs();
-    window_start_ns_ = start_ns + spec_.ramp_ns;
+  void Begin(int64_t now_ns, uint32_t in_flight) {
+    window_start_ns_ = now_ns + spec_.ramp_ns;
     window_end_ns_ = spec_.number_ios > 0 ? INT64_MAX : window_start_ns_ + spec_.runtime_ns;
-    in_window_ = spec_.ramp_ns == 0;
-    if (in_window_) StartWindow(start_ns);
+    if (spec_.ramp_ns == 0) Open(now_ns, in_flight);
+  }
+  // Called after every step of the run; opens or closes the window as time passes.
+  void Tick(int64_t now_ns, uint32_t in_flight) {
+    if (!open_ && !closed_ && now_ns >= window_start_ns_) Open(now_ns, in_flight);
+    if (open_ && !closed_) in_flight_.Update(now_ns, in_flight);
+    const bool count_reached = spec_.number_ios > 0 && result_->ios >= spec_.number_ios;
+    if (!closed_ && (now_ns >= window_end_ns_ || count_reached)) Close(now_ns, in_flight);
+  }
+  void Finish(int64_t now_ns, uint32_t in_flight) {
+    if (!closed_) Close(now_ns, in_flight);
+  }
+  // Counts a successful completion if it finished inside the window.
+  void Record(const IoCompletion& done) {
+    if (!open_ || closed_ || done.completed_ns < window_start_ns_) return;
+    ++result_->ios;
+    result_->bytes += done.bytes_done;
+    result_->clat_ns.Record(static_cast<uint64_t>(std::max<int64_t>(0, done.completed_ns - done.submitted_ns)));
+  }
+  // Whether another request may be issued: not after the window closed, and with
+  // number_ios, not more than that many inside the window.
+  bool MayIssue() {
+    if (closed_) return false;
+    if (spec_.number_ios > 0 && open_) return issued_in_window_++ < spec_.number_ios;
+    return true;
+  }
+  bool closed() const { return closed_; }
+
+ private:
+  void Open(int64_t now_ns, uint32_t in_flight) {
+    open_ = true;
+    window_start_ns_ = now_ns;
+    cpu_start_ = ProcessCpuTimes();
+    in_flight_.Reset(now_ns, in_flight);
+  }
+  void Close(int64_t now_ns, uint32_t in_flight) {
+    if (!open_) Open(now_ns, in_flight);
+    closed_ = true;
+    in_flight_.Update(now_ns, in_flight);
+    result_->window_ns = now_ns - window_start_ns_;
+    result_->mean_in_flight = in_flight_.Mean(result_->window_ns);
+    const CpuTimes cpu = ProcessCpuTimes();
+    result_->cpu = CpuTimes{cpu.user_ns - cpu_start_.user_ns, cpu.system_ns - cpu_start_.system_ns};
+  }
+
+  const JobSpec& spec_;
+  JobResult* result_;
+  bool open_ = false;
+  bool closed_ = false;
+  int64_t window_start_ns_ = 0;
+  int64_t window_end_ns_ = 0;
+  uint64_t issued_in_window_ = 0;
+  CpuTimes cpu_start_;
+  InFlightIntegral in_flight_;
+};
+
+// Checks one completion: its status, a short read, and (with verify) its content.
+Status CheckCompletion(const JobSpec& spec, const File& file, const IoCompletion& done,
+                       std::span<const std::byte> data, JobResult* result) {
+  if (!done.status.ok()) return done.status;
+  if (done.op == IoOp::kRead && done.bytes_done < done.length) {
+    return Status::FailedPrecondition(fmt::format(
+        "read at offset {} of {} returned {} of {} bytes: the file is shorter than --size; recreate it or lower "
+        "--size",
+        done.offset, file.path(), done.bytes_done, done.length));
+  }
+  if (spec.verify && done.op == IoOp::kRead) {
+    if (auto bad = FindPatternMismatch(data.first(done.bytes_done), done.offset, spec.file_id)) {
+      return Status::Corruption(fmt::format(
+          "verify: byte at offset {} of {} does not hold what iodepth wrote there (read of {} bytes at {})", *bad,
+          file.path(), done.length, done.offset));
+    }
+    result->verified_bytes += done.bytes_done;
+  }
+  return Status::OK();
+}
+
+// Keeps queue.depth() requests outstanding on an IoQueue, refilling each slot (the tag)
+// as soon as its completion is reaped.
+class QueueRunner {
+ public:
+  QueueRunner(const JobSpec& spec, File& file, IoQueue& queue, AlignedBuffer& buffers, JobResult* result)
+      : spec_(spec), file_(file), queue_(queue), buffers_(buffers), offsets_(spec), result_(result),
+        meter_(spec, result) {}
+
+  Status Run() {
+    meter_.Begin(NowNs(), 0);
     for (uint32_t slot = 0; slot < queue_.depth(); ++slot) IODEPTH_RETURN_IF_ERROR(Issue(slot));
     IODEPTH_RETURN_IF_ERROR(queue_.Submit().status());
     std::vector<IoCompletion> done(queue_.depth());
     while (queue_.in_flight() > 0) {
       IODEPTH_ASSIGN_OR_RETURN(const uint32_t got, queue_.Reap(done, /*min_completions=*/1));
-      const int64_t now_ns = NowNs();
-      if (!in_window_ && now_ns >= window_start_ns_) StartWindow(now_ns);
-      if (in_window_ && !window_closed_) in_flight_.Update(now_ns, queue_.in_flight());
-      for (uint32_t i = 0; i < got; ++i) IODEPTH_RETURN_IF_ERROR(OnCompletion(done[i], now_ns));
-      if (!window_closed_ && (now_ns >= window_end_ns_ || (spec_.number_ios > 0 && result_.ios >= spec_.number_ios))) {
-        CloseWindow(now_ns);
+      for (uint32_t i = 0; i < got; ++i) {
+        IODEPTH_RETURN_IF_ERROR(CheckCompletion(spec_, file_, done[i], SlotBuffer(done[i].tag), result_));
+        meter_.Record(done[i]);
       }
-      if (!window_closed_) {
-        for (uint32_t i = 0; i < got; ++i) IODEPTH_RETURN_IF_ERROR(Issue(static_cast<uint32_t>(done[i].tag)));
-        IODEPTH_RETURN_IF_ERROR(queue_.Submit().status());
-        if (in_window_) in_flight_.Update(NowNs(), queue_.in_flight());
-      }
+      meter_.Tick(NowNs(), queue_.in_flight());
+      for (uint32_t i = 0; i < got; ++i) IODEPTH_RETURN_IF_ERROR(Issue(static_cast<uint32_t>(done[i].tag)));
+      IODEPTH_RETURN_IF_ERROR(queue_.Submit().status());
+      meter_.Tick(NowNs(), queue_.in_flight());
     }
-    if (!window_closed_) CloseWindow(NowNs());
-    result_.queue_stats = queue_.stats();
-    return std::move(result_);
+    meter_.Finish(NowNs(), 0);
+    result_->queue_stats = queue_.stats();
+    return Status::OK();
   }
 
  private:
-  void StartWindow(int64_t now_ns) {
-    in_window_ = true;
-    window_start_ns_ = now_ns;
-    cpu_start_ = ProcessCpuTimes();
-    in_flight_.Reset(now_ns, queue_.in_flight());
-  }
-
-  void CloseWindow(int64_t now_ns) {
-    window_closed_ = true;
-    if (!in_window_) StartWindow(now_ns);
-    in_flight_.Update(now_ns, queue_.in_flight());
-    result_.window_ns = now_ns - window_start_ns_;
-    result_.mean_in_flight = in_flight_.Mean(result_.window_ns);
-    const CpuTimes cpu = ProcessCpuTimes();
-    result_.cpu = CpuTimes{cpu.user_ns - cpu_start_.user_ns, cpu.system_ns - cpu_start_.system_ns};
+  std::span<std::byte> SlotBuffer(uint64_t slot) const {
+    return buffers_.span(static_cast<size_t>(slot) * spec_.block_size, spec_.block_size);
   }
 
   Status Issue(uint32_t slot) {
-    if (spec_.number_ios > 0 && in_window_ && issued_in_window_ >= spec_.number_ios) return Status::OK();
+    if (!meter_.MayIssue()) return Status::OK();
     const uint64_t offset = offsets_.Next();
-    std::span<std::byte> buffer = buffers_.span(static_cast<size_t>(slot) * spec_.block_size, spec_.block_size);
+    std::span<std::byte> buffer = SlotBuffer(slot);
     const IoOp op = IsWrite(spec_.rw) ? IoOp::kWrite : IoOp::kRead;
     if (op == IoOp::kWrite) FillPattern(buffer, offset, spec_.file_id);  // Keep the file self-verifying.
-    if (in_window_) ++issued_in_window_;
     return queue_.Prepare(IoRequest{.op = op, .file = &file_, .offset = offset, .buffer = buffer, .tag = slot});
-  }
-
-  Status OnCompletion(const IoCompletion& done, int64_t now_ns) {
-    if (!done.status.ok()) return done.status;
-    if (done.op == IoOp::kRead && done.bytes_done < done.length) {
-      return Status::FailedPrecondition(fmt::format(
-          "read at offset {} of {} returned {} of {} bytes: the file is shorter than --size; recreate it or lower "
-          "--size",
-          done.offset, file_.path(), done.bytes_done, done.length));
-    }
-    if (spec_.verify && done.op == IoOp::kRead) {
-      std::span<const std::byte> data = buffers_.span(static_cast<size_t>(done.tag) * spec_.block_size, done.bytes_done);
-      if (auto bad = FindPatternMismatch(data, done.offset, spec_.file_id)) {
-        return Status::Corruption(fmt::format(
-            "verify: {} byte at offset {} does not hold what iodepth wrote there (read of {} bytes at {})",
-            file_.path(), *bad, done.length, done.offset));
-      }
-      result_.verified_bytes += done.bytes_done;
-    }
-    if (!in_window_ || window_closed_ || done.completed_ns < window_start_ns_) return Status::OK();
-    (void)now_ns;
-    ++result_.ios;
-    result_.bytes += done.bytes_done;
-    result_.clat_ns.Record(static_cast<uint64_t>(std::max<int64_t>(0, done.completed_ns - done.submitted_ns)));
-    return Status::OK();
   }
 
   const JobSpec& spec_;
@@ -190,15 +232,45 @@ class JobRunner {
   IoQueue& queue_;
   AlignedBuffer& buffers_;
   OffsetGenerator offsets_;
-  JobResult result_;
-  bool in_window_ = false;
-  bool window_closed_ = false;
-  int64_t window_start_ns_ = 0;
-  int64_t window_end_ns_ = 0;
-  uint64_t issued_in_window_ = 0;
-  CpuTimes cpu_start_;
-  InFlightIntegral in_flight_;
+  JobResult* result_;
+  WindowMeter meter_;
 };
+
+// The synchronous path (io_patterns): one request at a time through File::ReadAt/WriteAt
+// on the calling thread, no queue at all. The baseline every queue result is compared with.
+Status RunSyncLoop(const JobSpec& spec, File& file, AlignedBuffer& buffer, JobResult* result) {
+  OffsetGenerator offsets(spec);
+  WindowMeter meter(spec, result);
+  const IoOp op = IsWrite(spec.rw) ? IoOp::kWrite : IoOp::kRead;
+  std::span<std::byte> data = buffer.span(0, spec.block_size);
+  meter.Begin(NowNs(), 0);
+  while (meter.MayIssue()) {
+    IoCompletion done;
+    done.op = op;
+    done.offset = offsets.Next();
+    done.length = spec.block_size;
+    if (op == IoOp::kWrite) FillPattern(data, done.offset, spec.file_id);
+    done.submitted_ns = NowNs();
+    auto moved = op == IoOp::kRead ? file.ReadAt(done.offset, data) : file.WriteAt(done.offset, data);
+    done.completed_ns = NowNs();
+    if (moved.has_value()) {
+      done.bytes_done = *moved;
+    } else {
+      done.status = moved.error();
+    }
+    IODEPTH_RETURN_IF_ERROR(CheckCompletion(spec, file, done, data, result));
+    meter.Record(done);
+    meter.Tick(done.completed_ns, 0);
+  }
+  meter.Finish(NowNs(), 0);
+  result->mean_in_flight = result->window_ns > 0 ? static_cast<double>(result->clat_ns.mean()) *
+                                                       static_cast<double>(result->ios) /
+                                                       static_cast<double>(result->window_ns)
+                                                 : 0;  // Busy fraction: the only depth a loop has.
+  result->queue_stats = IoQueueStats{.submit_calls = result->ios, .submitted = result->ios,
+                                     .reap_calls = result->ios, .reaped = result->ios};
+  return Status::OK();
+}
 
 }  // namespace
 
@@ -221,8 +293,15 @@ Result<JobResult> RunJob(const JobSpec& spec) {
   // The buffers are declared before the queue so the queue is destroyed first, draining
   // anything still in flight (an early error return) before the memory is freed.
   const size_t alignment = std::max<size_t>(4096, file->alignment().memory_bytes);
-  IODEPTH_ASSIGN_OR_RETURN(
-      AlignedBuffer buffers, AlignedBuffer::Allocate(static_cast<size_t>(spec.block_size) * spec.queue.depth, alignment));
+  const uint32_t slots = spec.sync_path ? 1 : spec.queue.depth;
+  IODEPTH_ASSIGN_OR_RETURN(AlignedBuffer buffers,
+                           AlignedBuffer::Allocate(static_cast<size_t>(spec.block_size) * slots, alignment));
+  if (spec.sync_path) {
+    result.backend = "syncpath";
+    result.backend_features = "File::ReadAt/WriteAt, depth 1";
+    IODEPTH_RETURN_IF_ERROR(RunSyncLoop(spec, *file, buffers, &result));
+    return result;
+  }
   std::string notice;
   IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<IoQueue> queue, MakeIoQueue(spec.queue, &notice));
   if (!notice.empty()) result.notices.push_back(notice);
@@ -230,8 +309,9 @@ Result<JobResult> RunJob(const JobSpec& spec) {
   result.backend_features = queue->features();
   const std::span<std::byte> region = buffers.span();
   IODEPTH_RETURN_IF_ERROR(queue->RegisterBuffers(std::span(&region, 1)));
-  JobRunner runner(spec, *file, *queue, buffers);
-  return runner.Run(std::move(result));
+  QueueRunner runner(spec, *file, *queue, buffers, &result);
+  IODEPTH_RETURN_IF_ERROR(runner.Run());
+  return result;
 }
 
 }  // namespace iodepth

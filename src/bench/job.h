@@ -39,7 +39,7 @@ struct JobSpec {
   std::string filename;
   RwPattern rw = RwPattern::kRandRead;
   uint64_t block_size = 4096;
-  CacheMode cache = CacheMode::kDirect;
+  CacheMode cache = CacheMode::kDirect;  // buffered, direct or dontcache.
   bool direct_fallback = false;
   IoQueueOptions queue;            // queue.depth is the job's iodepth.
   uint64_t size_bytes = 0;         // Offsets lie in [0, size_bytes).
@@ -49,6 +49,7 @@ struct JobSpec {
   uint64_t seed = 1;               // Random offsets; the same seed gives the same sequence.
   bool verify = false;
   uint64_t file_id = 0;            // The pattern's file id, needed for verify and writes.
+  bool sync_path = false;          // io_patterns: File::ReadAt/WriteAt in a loop, no IoQueue.
 };
 
 struct JobResult {

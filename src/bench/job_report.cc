@@ -2,13 +2,12 @@
 
 #include <fmt/format.h>
 
+#include "bench/results.h"
 #include "common/units.h"
 
 namespace iodepth {
 
 namespace {
-
-std::string PercentileKey(double percent) { return fmt::format("{:.6f}", percent); }
 
 nlohmann::json LatencyJson(const LatencyHistogram& histogram) {
   nlohmann::json percentiles = nlohmann::json::object();

@@ -21,7 +21,7 @@
 namespace iodepth {
 
 inline constexpr uint64_t kPatternBlockBytes = 4096;
-inline constexpr uint64_t kPatternMagic = 0x3148544745444f49ULL;  // "IODEPTH1" little-endian.
+inline constexpr uint64_t kPatternMagic = 0x3148545045444f49ULL;  // "IODEPTH1" little-endian.
 inline constexpr uint64_t kPatternMultiplier = 0x9E3779B97F4A7C15ULL;
 
 // The 8-byte word stored at `word_offset` (a multiple of 8).

@@ -61,6 +61,7 @@ void LatencyHistogram::Clear() {
 
 uint64_t LatencyHistogram::Percentile(double percent) const {
   if (count_ == 0) return 0;
+  if (percent >= 100.0) return max_;  // The largest sample is known exactly.
   const double clamped = std::clamp(percent, 0.0, 100.0);
   auto rank = static_cast<uint64_t>(std::ceil(clamped / 100.0 * static_cast<double>(count_)));
   rank = std::clamp<uint64_t>(rank, 1, count_);

@@ -43,7 +43,7 @@ class LatencyHistogram {
   double mean() const { return count_ ? static_cast<double>(sum_) / static_cast<double>(count_) : 0.0; }
   // The value below or at which `percent` (0..100] of the samples lie: the midpoint of
   // the bucket holding the sample of rank ceil(percent/100 * count), clamped to
-  // [min, max]. 0 when empty.
+  // [min, max]; exactly max() at 100. 0 when empty.
   uint64_t Percentile(double percent) const;
 
   // Exposed for tests of the bucketing itself.

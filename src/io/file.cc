@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -16,7 +18,48 @@
 
 namespace iodepth {
 
+#ifndef RWF_DONTCACHE
+#define RWF_DONTCACHE 0x00000080  // Linux 6.14 uapi; Debian 12's headers predate it.
+#endif
+
+std::string_view CacheModeName(CacheMode mode) {
+  switch (mode) {
+    case CacheMode::kBuffered: return "buffered";
+    case CacheMode::kDirect: return "direct";
+    case CacheMode::kDontcache: return "dontcache";
+  }
+  return "unknown";
+}
+
+Result<CacheMode> ParseCacheMode(std::string_view name) {
+  if (name == "buffered") return CacheMode::kBuffered;
+  if (name == "direct") return CacheMode::kDirect;
+  if (name == "dontcache") return CacheMode::kDontcache;
+  return Status::InvalidArgument(fmt::format("unknown I/O mode '{}'; choose buffered, direct or dontcache", name));
+}
+
 namespace {
+
+std::atomic<uint64_t> next_file_id{1};
+
+// Asks the kernel whether this file takes RWF_DONTCACHE: a one-byte read with the flag
+// (the flag is checked before any data moves; an empty file still answers).
+Status ProbeDontcache(int fd, const std::string& path) {
+  std::byte byte{};
+  iovec iov{&byte, 1};
+  ssize_t rc;
+  do {
+    rc = ::preadv2(fd, &iov, 1, 0, RWF_DONTCACHE);
+  } while (rc < 0 && errno == EINTR);
+  if (rc >= 0) return Status::OK();
+  if (errno == EOPNOTSUPP || errno == EINVAL) {
+    return Status::NotSupported(fmt::format(
+        "RWF_DONTCACHE is not supported for {} (needs Linux 6.14+ and a filesystem that implements it); use "
+        "buffered or direct",
+        path));
+  }
+  return Status::PosixError(fmt::format("probe RWF_DONTCACHE on {}", path), errno);
+}
 
 int AccessFlags(AccessMode access) {
   switch (access) {
@@ -102,13 +145,21 @@ Result<std::unique_ptr<File>> File::Open(const std::string& path, const OpenOpti
   if (fd < 0) return Status::PosixError(fmt::format("open {}", path), errno);
   const bool direct = want_direct && fallback_reason.empty();
   const DirectAlignment alignment = DiscoverDirectAlignment(fd);
-  return std::unique_ptr<File>(new File(fd, path, direct, alignment, std::move(fallback_reason)));
+  auto file = std::unique_ptr<File>(new File(fd, path, options.cache, direct, alignment, std::move(fallback_reason)));
+  if (options.cache == CacheMode::kDontcache && options.access != AccessMode::kWriteOnly) {
+    IODEPTH_RETURN_IF_ERROR(ProbeDontcache(fd, path));
+  }
+  return file;
 }
 
-File::File(int fd, std::string path, bool direct, DirectAlignment alignment, std::string fallback_reason)
+File::File(int fd, std::string path, CacheMode mode, bool direct, DirectAlignment alignment,
+           std::string fallback_reason)
     : fd_(fd),
+      id_(next_file_id.fetch_add(1, std::memory_order_relaxed)),
       path_(std::move(path)),
+      cache_mode_(direct ? CacheMode::kDirect : (mode == CacheMode::kDirect ? CacheMode::kBuffered : mode)),
       direct_(direct),
+      rw_flags_(mode == CacheMode::kDontcache ? RWF_DONTCACHE : 0),
       alignment_(alignment),
       fallback_reason_(std::move(fallback_reason)) {}
 
@@ -153,16 +204,26 @@ ssize_t TransferOnce(const File& file, IoOp op, uint64_t offset, std::byte* data
   }
   for (;;) {
     const auto off = static_cast<off_t>(offset);
-    const ssize_t n = op == IoOp::kRead ? ::pread(file.fd(), data, length, off) : ::pwrite(file.fd(), data, length, off);
+    ssize_t n;
+    if (file.rw_flags() == 0) {
+      n = op == IoOp::kRead ? ::pread(file.fd(), data, length, off) : ::pwrite(file.fd(), data, length, off);
+    } else {
+      iovec iov{data, length};
+      n = op == IoOp::kRead ? ::preadv2(file.fd(), &iov, 1, off, file.rw_flags())
+                            : ::pwritev2(file.fd(), &iov, 1, off, file.rw_flags());
+    }
     if (n >= 0) return n;
     if (errno == EINTR || errno == EAGAIN) continue;  // Some filesystems say EAGAIN on blocking files.
     return -errno;
   }
 }
 
-Result<size_t> TransferAll(const File& file, IoOp op, uint64_t offset, std::span<std::byte> buffer) {
+Result<size_t> TransferAll(const File& file, IoOp op, uint64_t offset, std::span<std::byte> buffer,
+                           uint32_t* attempts) {
   size_t done = 0;
+  uint32_t calls = 0;
   while (done < buffer.size()) {
+    if (attempts != nullptr) *attempts = ++calls;
     const ssize_t n = TransferOnce(file, op, offset + done, buffer.data() + done, buffer.size() - done);
     if (n < 0) {
       return Status::PosixError(fmt::format("{} {} bytes at offset {} of {}", IoOpName(op), buffer.size() - done,

@@ -35,7 +35,13 @@ namespace iodepth {
 class FaultInjector;
 
 enum class AccessMode { kReadOnly, kWriteOnly, kReadWrite };
-enum class CacheMode { kBuffered, kDirect };
+// kDontcache: buffered, but every read and write carries RWF_DONTCACHE (Linux 6.14+), so
+// the kernel drops the pages once the I/O is done. Open() refuses it where the kernel or
+// the filesystem lacks it (NotSupported), rather than silently running plain buffered.
+enum class CacheMode { kBuffered, kDirect, kDontcache };
+
+std::string_view CacheModeName(CacheMode mode);  // "buffered", "direct", "dontcache"
+Result<CacheMode> ParseCacheMode(std::string_view name);
 
 struct OpenOptions {
   AccessMode access = AccessMode::kReadOnly;
@@ -85,6 +91,11 @@ class File {
   int fd() const { return fd_; }
   const std::string& path() const { return path_; }
   bool direct() const { return direct_; }
+  // Unique among every File this process opens, never reused (unlike the fd number).
+  uint64_t id() const { return id_; }
+  CacheMode cache_mode() const { return cache_mode_; }
+  // Per-request flags (preadv2/pwritev2, io_uring rw_flags): RWF_DONTCACHE or 0.
+  int rw_flags() const { return rw_flags_; }
   const std::string& direct_fallback_reason() const { return fallback_reason_; }
   const DirectAlignment& alignment() const { return alignment_; }
 
@@ -94,11 +105,14 @@ class File {
   FaultInjector* fault_injector() const { return faults_; }
 
  private:
-  File(int fd, std::string path, bool direct, DirectAlignment alignment, std::string fallback_reason);
+  File(int fd, std::string path, CacheMode mode, bool direct, DirectAlignment alignment, std::string fallback_reason);
 
   int fd_;
+  uint64_t id_;
   std::string path_;
+  CacheMode cache_mode_;
   bool direct_;
+  int rw_flags_ = 0;
   DirectAlignment alignment_;
   std::string fallback_reason_;
   FaultInjector* faults_ = nullptr;
@@ -115,6 +129,8 @@ ssize_t TransferOnce(const File& file, IoOp op, uint64_t offset, std::byte* data
 // The whole transfer: calls TransferOnce until done, end of file, or error. For a read,
 // zeroes the part of the buffer past end of file. With direct I/O a short read that ends
 // off alignment is end of file (a regular file's direct read stops short only there).
-Result<size_t> TransferAll(const File& file, IoOp op, uint64_t offset, std::span<std::byte> buffer);
+// *attempts (when given) receives the number of TransferOnce calls made.
+Result<size_t> TransferAll(const File& file, IoOp op, uint64_t offset, std::span<std::byte> buffer,
+                           uint32_t* attempts = nullptr);
 
 }  // namespace iodepth

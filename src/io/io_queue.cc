@@ -71,6 +71,7 @@ Result<uint32_t> IoQueue::Reap(std::span<IoCompletion> out, uint32_t min_complet
                                                          wanted, deadline_ns));
   IODEPTH_CHECK(reaped <= in_flight_, "backend reaped more requests than were in flight");
   in_flight_ -= reaped;
+  for (uint32_t i = 0; i < reaped; ++i) stats_.resubmits += out[i].attempts > 1 ? out[i].attempts - 1 : 0;
   if (reaped > 0) {
     ++stats_.reap_calls;
     stats_.reaped += reaped;

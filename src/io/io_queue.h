@@ -63,6 +63,7 @@ struct IoCompletion {
   size_t length = 0;             // The request's buffer size.
   Status status;                 // This request's own outcome.
   size_t bytes_done = 0;         // < length only at end of file or on error.
+  uint32_t attempts = 1;         // Kernel calls it took; > 1 when the backend resubmitted.
   int64_t submitted_ns = 0;      // NowNs() when Submit() handed it to the backend.
   int64_t completed_ns = 0;      // NowNs() when the backend saw it finish.
 };
@@ -88,7 +89,7 @@ struct IoQueueStats {
   uint64_t submitted = 0;     // Requests handed over.
   uint64_t reap_calls = 0;    // Reap() calls that returned at least one completion.
   uint64_t reaped = 0;
-  uint64_t resubmits = 0;     // Attempts the backend issued again itself (short transfer, EAGAIN).
+  uint64_t resubmits = 0;     // Attempts beyond the first, over reaped requests (short transfer, EAGAIN).
 };
 
 class IoQueue {
@@ -133,8 +134,6 @@ class IoQueue {
   virtual Result<uint32_t> DoSubmit(int64_t now_ns) = 0;
   // Fills `out` as Reap() describes. deadline_ns < 0: no deadline.
   virtual Result<uint32_t> DoReap(std::span<IoCompletion> out, uint32_t min_completions, int64_t deadline_ns) = 0;
-
-  void CountResubmit() { ++stats_.resubmits; }
 
  private:
   const uint32_t depth_;

@@ -15,7 +15,7 @@ IoCompletion RunRequestBlocking(const IoRequest& request, int64_t submitted_ns) 
   done.offset = request.offset;
   done.length = request.buffer.size();
   done.submitted_ns = submitted_ns;
-  auto moved = TransferAll(*request.file, request.op, request.offset, request.buffer);
+  auto moved = TransferAll(*request.file, request.op, request.offset, request.buffer, &done.attempts);
   done.completed_ns = NowNs();
   if (moved.has_value()) {
     done.bytes_done = *moved;

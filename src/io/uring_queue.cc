@@ -31,7 +31,14 @@ struct Slot {
   int injected_error = 0;      // The SQE in flight is a NOP standing for this errno.
   FaultDecision pending;       // Fault to apply once a delay timeout fires.
   __kernel_timespec delay{};   // Must stay put while its timeout SQE is in flight.
+  int fixed_file = -1;         // Registered-file index, or -1 for the plain fd.
+  uint32_t attempts = 0;       // SQEs issued for the request itself (not delay timers).
   bool busy = false;
+};
+
+struct RegisteredFile {
+  uint64_t file_id = 0;  // File::id() of the file in this slot.
+  uint32_t users = 0;    // Requests prepared or in flight that use the slot.
 };
 
 std::string ReadSysctl(const char* path) {
@@ -110,12 +117,18 @@ class UringQueue final : public IoQueue {
  protected:
   Status DoPrepare(const IoRequest& request) override {
     IODEPTH_CHECK(!free_.empty(), "no free io_uring slot although the queue is below its depth");
-    if (options_.uring_register_files) IODEPTH_RETURN_IF_ERROR(RegisterFile(*request.file));
+    int fixed_file = -1;
+    if (options_.uring_register_files) {
+      IODEPTH_ASSIGN_OR_RETURN(const unsigned index, RegisterFile(*request.file));
+      ++registered_[index].users;
+      fixed_file = static_cast<int>(index);
+    }
     const uint32_t id = free_.back();
     free_.pop_back();
     Slot& slot = slots_[id];
     slot = Slot{};
     slot.request = request;
+    slot.fixed_file = fixed_file;
     slot.busy = true;
     prepared_ids_.push_back(id);
     return Status::OK();
@@ -150,7 +163,12 @@ class UringQueue final : public IoQueue {
         continue;
       }
       const int rc = Wait(deadline_ns);
-      if (rc == -ETIME) return got + DrainCqes(out.subspan(got));
+      if (rc == -ETIME) {
+        // With DEFER_TASKRUN, requests that finished are posted only when this thread
+        // enters the kernel for events; a zero timeout never did, so enter once.
+        if ((setup_flags_ & IORING_SETUP_DEFER_TASKRUN) != 0) io_uring_get_events(&ring_);
+        return got + DrainCqes(out.subspan(got));
+      }
       if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
         return Status::PosixError("io_uring: wait for completions", -rc);
       }
@@ -203,20 +221,30 @@ class UringQueue final : public IoQueue {
     return Status::OK();
   }
 
-  Status RegisterFile(const File& file) {
-    for (const auto& [fd, index] : registered_) {
-      if (fd == file.fd()) return Status::OK();
+  // Gives `file` a fixed-file slot, keyed by File::id() (an fd number can be reused by a
+  // later file, and a stale slot would read the old one). A slot whose file has no
+  // request in flight is recycled when the table is full.
+  Result<unsigned> RegisterFile(const File& file) {
+    for (unsigned i = 0; i < registered_.size(); ++i) {
+      if (registered_[i].file_id == file.id()) return i;
     }
+    unsigned index = static_cast<unsigned>(registered_.size());
     if (registered_.size() == kRegisteredFileSlots) {
-      return Status::InvalidArgument(fmt::format(
-          "io_uring: more than {} files used with --registerfiles on one queue", kRegisteredFileSlots));
+      auto idle = std::find_if(registered_.begin(), registered_.end(), [](const auto& r) { return r.users == 0; });
+      if (idle == registered_.end()) {
+        return Status::QueueFull(fmt::format(
+            "io_uring: all {} registered-file slots have requests in flight (--registerfiles); reap first",
+            kRegisteredFileSlots));
+      }
+      index = static_cast<unsigned>(idle - registered_.begin());
+    } else {
+      registered_.push_back({});
     }
-    const auto index = static_cast<unsigned>(registered_.size());
     int fd = file.fd();
     const int rc = io_uring_register_files_update(&ring_, index, &fd, 1);
     if (rc < 0) return Status::PosixError(fmt::format("io_uring: register {}", file.path()), -rc);
-    registered_.emplace_back(fd, index);
-    return Status::OK();
+    registered_[index] = RegisteredFile{.file_id = file.id(), .users = 0};
+    return index;
   }
 
   io_uring_sqe* GetSqe() {
@@ -228,7 +256,6 @@ class UringQueue final : public IoQueue {
       io_uring_sqring_wait(&ring_);
       sqe = io_uring_get_sqe(&ring_);
     }
-    ++unflushed_;
     return sqe;
   }
 
@@ -259,11 +286,12 @@ class UringQueue final : public IoQueue {
     Slot& slot = slots_[id];
     io_uring_sqe* sqe = GetSqe();
     slot.injected_error = injected_error;
+    ++slot.attempts;
     if (injected_error != 0) {
       io_uring_prep_nop(sqe);
     } else {
       const int buffer_index = FixedBufferIndex(data, length);
-      const int fd = FileIndexOrFd(*slot.request.file);
+      const int fd = slot.fixed_file >= 0 ? slot.fixed_file : slot.request.file->fd();
       const auto len = static_cast<unsigned>(length);
       if (slot.request.op == IoOp::kRead) {
         if (buffer_index >= 0) io_uring_prep_read_fixed(sqe, fd, data, len, offset, buffer_index);
@@ -272,18 +300,10 @@ class UringQueue final : public IoQueue {
         if (buffer_index >= 0) io_uring_prep_write_fixed(sqe, fd, data, len, offset, buffer_index);
         else io_uring_prep_write(sqe, fd, data, len, offset);
       }
-      if (options_.uring_register_files) sqe->flags |= IOSQE_FIXED_FILE;
+      if (slot.fixed_file >= 0) sqe->flags |= IOSQE_FIXED_FILE;
+      sqe->rw_flags = slot.request.file->rw_flags();  // RWF_DONTCACHE in dontcache mode.
     }
     io_uring_sqe_set_data64(sqe, id);
-  }
-
-  int FileIndexOrFd(const File& file) const {
-    if (!options_.uring_register_files) return file.fd();
-    for (const auto& [fd, index] : registered_) {
-      if (fd == file.fd()) return static_cast<int>(index);
-    }
-    IODEPTH_CHECK(false, "file used on a --registerfiles queue was never registered");
-    return -1;
   }
 
   int FixedBufferIndex(const std::byte* data, size_t length) const {
@@ -294,21 +314,19 @@ class UringQueue final : public IoQueue {
     return -1;
   }
 
+  // Hands the kernel every SQE written since the last enter. io_uring_sq_ready() counts
+  // them (entries the kernel has not consumed), so no counter of our own can drift.
   Status Flush() {
-    while (unflushed_ > 0) {
+    if (io_uring_sq_ready(&ring_) == 0) return Status::OK();
+    for (;;) {
       const int rc = io_uring_submit(&ring_);
-      if (rc >= 0) {
-        unflushed_ -= std::min<uint32_t>(unflushed_, static_cast<uint32_t>(rc));
-        if (rc == 0 && (setup_flags_ & IORING_SETUP_SQPOLL) != 0) unflushed_ = 0;  // The poller takes them.
-        continue;
-      }
+      if (rc >= 0) return Status::OK();
       if (rc == -EINTR) continue;
-      // EAGAIN/EBUSY: the kernel is short of resources or completions; the entries stay
-      // in the ring and the next enter (a wait in Reap) submits them.
+      // EAGAIN/EBUSY: the kernel is short of resources; the entries stay in the ring
+      // and the next enter (a wait in Reap) submits them.
       if (rc == -EAGAIN || rc == -EBUSY) return Status::OK();
       return Status::PosixError("io_uring: submit", -rc);
     }
-    return Status::OK();
   }
 
   // Enters the kernel to submit what is unflushed and wait for one completion, until
@@ -324,7 +342,6 @@ class UringQueue final : public IoQueue {
       io_uring_cqe* cqe = nullptr;
       rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
     }
-    if (rc >= 0) unflushed_ = 0;  // The enter call submitted whatever was left.
     return rc < 0 ? rc : 0;
   }
 
@@ -371,7 +388,6 @@ class UringQueue final : public IoQueue {
   }
 
   bool Resubmit(uint32_t id) {
-    CountResubmit();
     IssueAttempt(id);
     return false;
   }
@@ -386,6 +402,7 @@ class UringQueue final : public IoQueue {
     done->submitted_ns = slot.submitted_ns;
     done->completed_ns = now_ns;
     done->bytes_done = slot.done_bytes;
+    done->attempts = slot.attempts;
     done->status = Status::OK();
     if (error_number != 0) {
       done->status = Status::PosixError(fmt::format("{} {} bytes at offset {} of {}", IoOpName(request.op),
@@ -401,18 +418,21 @@ class UringQueue final : public IoQueue {
       // End of file: the caller must never mistake stale memory for data.
       std::memset(request.buffer.data() + slot.done_bytes, 0, request.buffer.size() - slot.done_bytes);
     }
+    Release(id);
+    return true;
+  }
+
+  void Release(uint32_t id) {
+    Slot& slot = slots_[id];
+    if (slot.fixed_file >= 0) --registered_[static_cast<size_t>(slot.fixed_file)].users;
     slot.busy = false;
     free_.push_back(id);
-    return true;
   }
 
   // Waits for every issued request; their completions are dropped. Runs in the
   // destructor, so the callers' buffers are never written after the queue is gone.
   void Drain() {
-    for (uint32_t id : prepared_ids_) {
-      slots_[id].busy = false;
-      free_.push_back(id);
-    }
+    for (uint32_t id : prepared_ids_) Release(id);
     prepared_ids_.clear();
     const auto busy = [this] { return std::any_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.busy; }); };
     if (!busy()) return;
@@ -437,8 +457,7 @@ class UringQueue final : public IoQueue {
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
   std::vector<uint32_t> prepared_ids_;
-  uint32_t unflushed_ = 0;  // SQEs written but not yet handed to the kernel.
-  std::vector<std::pair<int, unsigned>> registered_;  // (fd, fixed-file index)
+  std::vector<RegisteredFile> registered_;  // By fixed-file index.
   std::vector<std::span<std::byte>> buffers_;         // Registered fixed buffers, by index.
 };
 

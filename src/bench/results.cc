@@ -1,0 +1,207 @@
+#include "bench/results.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "bench/job_report.h"
+
+namespace iodepth {
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LatencyRecord, min, max, mean, N, percentile)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DepthRecord, target, mean_in_flight, utilization, littles_law, submit_calls,
+                                   submitted, reap_calls, reaped, avg_submit_batch, avg_reap_batch, resubmits)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RepetitionRecord, iops, bw_bytes, total_ios, io_bytes, runtime_ns, clat_ns,
+                                   usr_cpu_ns, sys_cpu_ns, cpu_ns_per_io, depth, resident_before, verified_bytes)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianLatencyRecord, mean, max, percentile)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianDepthRecord, mean_in_flight, littles_law, utilization)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianRecord, iops, bw_bytes, clat_ns, cpu_ns_per_io, depth)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CvRecord, iops, bw_bytes, clat_ns_p95)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CellRecord, id, workload, suite, rw, qd, bs, mode, backend, cache_state, status,
+                                   reason, flags, median, cv, repetitions)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(FioCrossCheckRecord, cell, fio, ratio)
+
+std::string PercentileKey(double percent) { return fmt::format("{:.6f}", percent); }
+
+namespace {
+
+double Ratio(double a, double b) { return b > 0 ? a / b : 0; }
+
+template <typename T, typename Get>
+double Median(const std::vector<T>& items, Get get) {
+  if (items.empty()) return 0;
+  std::vector<double> values;
+  for (const T& item : items) values.push_back(static_cast<double>(get(item)));
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+// Coefficient of variation (sample standard deviation / mean); 0 with fewer than two.
+template <typename T, typename Get>
+double Cv(const std::vector<T>& items, Get get) {
+  if (items.size() < 2) return 0;
+  double sum = 0;
+  for (const T& item : items) sum += static_cast<double>(get(item));
+  const double mean = sum / static_cast<double>(items.size());
+  if (mean == 0) return 0;
+  double squares = 0;
+  for (const T& item : items) squares += std::pow(static_cast<double>(get(item)) - mean, 2);
+  return std::sqrt(squares / static_cast<double>(items.size() - 1)) / mean;
+}
+
+uint64_t PercentileOf(const RepetitionRecord& r, const std::string& key) {
+  auto it = r.clat_ns.percentile.find(key);
+  return it == r.clat_ns.percentile.end() ? 0 : it->second;
+}
+
+void AddFlags(CellRecord& cell) {
+  cell.flags.clear();
+  if (cell.cv.iops > kCvFlagThreshold) cell.flags.push_back("cv_high");
+  if (cell.median.depth.littles_law < kDepthShortThreshold * cell.qd) cell.flags.push_back("depth_short");
+  for (const RepetitionRecord& r : cell.repetitions) {
+    if (r.resident_before < 0) continue;
+    if (cell.cache_state == "cold" && r.resident_before > kColdResidentThreshold) {
+      cell.flags.push_back("cold_but_cached");
+      break;
+    }
+    if (cell.cache_state == "warm" && r.resident_before < kWarmResidentThreshold) {
+      cell.flags.push_back("warm_not_cached");
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+RepetitionRecord MakeRepetitionRecord(const JobSpec& spec, const JobResult& result, double resident_before) {
+  RepetitionRecord r;
+  r.iops = result.iops();
+  r.bw_bytes = result.bw_bytes();
+  r.total_ios = result.ios;
+  r.io_bytes = result.bytes;
+  r.runtime_ns = result.window_ns;
+  r.clat_ns.min = result.clat_ns.min();
+  r.clat_ns.max = result.clat_ns.max();
+  r.clat_ns.mean = result.clat_ns.mean();
+  r.clat_ns.N = result.clat_ns.count();
+  for (double p : kReportedPercentiles) r.clat_ns.percentile[PercentileKey(p)] = result.clat_ns.Percentile(p);
+  r.usr_cpu_ns = result.cpu.user_ns;
+  r.sys_cpu_ns = result.cpu.system_ns;
+  r.cpu_ns_per_io = result.cpu_ns_per_io();
+  const IoQueueStats& q = result.queue_stats;
+  const uint32_t target = spec.sync_path ? 1 : spec.queue.depth;
+  r.depth = DepthRecord{.target = target,
+                        .mean_in_flight = result.mean_in_flight,
+                        .utilization = Ratio(result.mean_in_flight, target),
+                        .littles_law = result.littles_law_depth(),
+                        .submit_calls = q.submit_calls,
+                        .submitted = q.submitted,
+                        .reap_calls = q.reap_calls,
+                        .reaped = q.reaped,
+                        .avg_submit_batch = Ratio(static_cast<double>(q.submitted), static_cast<double>(q.submit_calls)),
+                        .avg_reap_batch = Ratio(static_cast<double>(q.reaped), static_cast<double>(q.reap_calls)),
+                        .resubmits = q.resubmits};
+  r.resident_before = resident_before;
+  r.verified_bytes = result.verified_bytes;
+  return r;
+}
+
+void SummariseCell(CellRecord& cell) {
+  const auto& reps = cell.repetitions;
+  MedianRecord& m = cell.median;
+  m.iops = Median(reps, [](const auto& r) { return r.iops; });
+  m.bw_bytes = Median(reps, [](const auto& r) { return r.bw_bytes; });
+  m.clat_ns.mean = Median(reps, [](const auto& r) { return r.clat_ns.mean; });
+  m.clat_ns.max = static_cast<uint64_t>(Median(reps, [](const auto& r) { return r.clat_ns.max; }));
+  m.clat_ns.percentile.clear();
+  for (double p : kReportedPercentiles) {
+    const std::string key = PercentileKey(p);
+    m.clat_ns.percentile[key] = static_cast<uint64_t>(Median(reps, [&](const auto& r) { return PercentileOf(r, key); }));
+  }
+  m.cpu_ns_per_io = Median(reps, [](const auto& r) { return r.cpu_ns_per_io; });
+  m.depth.mean_in_flight = Median(reps, [](const auto& r) { return r.depth.mean_in_flight; });
+  m.depth.littles_law = Median(reps, [](const auto& r) { return r.depth.littles_law; });
+  m.depth.utilization = Median(reps, [](const auto& r) { return r.depth.utilization; });
+  const std::string p95 = PercentileKey(95);
+  cell.cv = CvRecord{.iops = Cv(reps, [](const auto& r) { return r.iops; }),
+                     .bw_bytes = Cv(reps, [](const auto& r) { return r.bw_bytes; }),
+                     .clat_ns_p95 = Cv(reps, [&](const auto& r) { return PercentileOf(r, p95); })};
+  if (cell.status == "ok") AddFlags(cell);
+}
+
+nlohmann::json ToJson(const ResultsDocument& d) {
+  return {{"schema", "iodepth-results"},
+          {"schema_version", kResultsSchemaVersion},
+          {"iodepth_version", d.iodepth_version},
+          {"git_commit", d.git_commit},
+          {"created_utc", d.created_utc},
+          {"command", d.command},
+          {"config", d.config},
+          {"environment", d.environment},
+          {"cells", d.cells},
+          {"fio_crosscheck", d.fio_crosscheck}};
+}
+
+Result<ResultsDocument> ParseResults(const nlohmann::json& json) {
+  if (!json.is_object() || json.value("schema", "") != "iodepth-results") {
+    return Status::InvalidArgument("not an iodepth results file (its \"schema\" is not \"iodepth-results\")");
+  }
+  const int version = json.value("schema_version", 0);
+  if (version != kResultsSchemaVersion) {
+    return Status::InvalidArgument(fmt::format(
+        "results schema_version {} is not supported; this iodepth reads version {}", version, kResultsSchemaVersion));
+  }
+  // nlohmann_json reports a missing or mistyped field by throwing; turn it into a Status
+  // naming the field, here at the boundary, so nothing above sees an exception.
+  try {
+    ResultsDocument d;
+    json.at("iodepth_version").get_to(d.iodepth_version);
+    json.at("git_commit").get_to(d.git_commit);
+    json.at("created_utc").get_to(d.created_utc);
+    json.at("command").get_to(d.command);
+    d.config = json.at("config");
+    d.environment = json.at("environment");
+    json.at("cells").get_to(d.cells);
+    if (json.contains("fio_crosscheck")) json.at("fio_crosscheck").get_to(d.fio_crosscheck);
+    return d;
+  } catch (const nlohmann::json::exception& e) {
+    return Status::InvalidArgument(fmt::format("malformed results file: {}", e.what()));
+  }
+}
+
+Result<ResultsDocument> ReadResultsFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::PosixError(fmt::format("open results file {}", path), errno);
+  const nlohmann::json json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return Status::InvalidArgument(fmt::format("{} is not valid JSON", path));
+  auto parsed = ParseResults(json);
+  if (!parsed.has_value()) return parsed.error().WithContext(path);
+  return parsed;
+}
+
+std::string CsvHeader() {
+  return "id,workload,rw,qd,bs,mode,backend,cache_state,status,flags,iops,bw_bytes,clat_ns_mean,clat_ns_p50,"
+         "clat_ns_p95,clat_ns_p99,clat_ns_max,cpu_ns_per_io,mean_in_flight,utilization,littles_law,cv_iops,"
+         "cv_clat_ns_p95,repetitions\n";
+}
+
+std::string CsvRow(const CellRecord& c) {
+  std::string flags;
+  for (const std::string& f : c.flags) flags += (flags.empty() ? "" : ";") + f;
+  const auto pct = [&](double p) {
+    auto it = c.median.clat_ns.percentile.find(PercentileKey(p));
+    return it == c.median.clat_ns.percentile.end() ? 0 : it->second;
+  };
+  return fmt::format("{},{},{},{},{},{},{},{},{},{},{:.1f},{:.0f},{:.0f},{},{},{},{},{:.0f},{:.2f},{:.3f},{:.2f},{:.4f},{:.4f},{}\n",
+                     c.id, c.workload, c.rw, c.qd, c.bs, c.mode, c.backend, c.cache_state, c.status, flags,
+                     c.median.iops, c.median.bw_bytes, c.median.clat_ns.mean, pct(50), pct(95), pct(99),
+                     c.median.clat_ns.max, c.median.cpu_ns_per_io, c.median.depth.mean_in_flight,
+                     c.median.depth.utilization, c.median.depth.littles_law, c.cv.iops, c.cv.clat_ns_p95,
+                     c.repetitions.size());
+}
+
+}  // namespace iodepth

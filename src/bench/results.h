@@ -1,0 +1,140 @@
+// The results file: plain records mirroring docs/BENCHMARKS.md ("Results file"), their
+// JSON (de)serialisation, and the CSV. A record holds numbers only, so a results file read
+// back is the same document written (the round trip is tested).
+//
+// Records are built from JobResults by MakeRepetitionRecord and SummariseCell (median and
+// coefficient of variation over repetitions, and the flags a reader must see).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bench/job.h"
+#include "common/result.h"
+
+namespace iodepth {
+
+inline constexpr int kResultsSchemaVersion = 1;
+inline constexpr double kCvFlagThreshold = 0.10;        // cv_high: IOPS varies more than 10%.
+inline constexpr double kDepthShortThreshold = 0.80;    // depth_short: Little's-law depth < 80% of target.
+inline constexpr double kColdResidentThreshold = 0.05;  // cold_but_cached: > 5% of the set cached.
+inline constexpr double kWarmResidentThreshold = 0.95;  // warm_not_cached: < 95% of the set cached.
+
+struct LatencyRecord {
+  uint64_t min = 0;
+  uint64_t max = 0;
+  double mean = 0;
+  uint64_t N = 0;  // NOLINT: fio's name.
+  std::map<std::string, uint64_t> percentile;  // "95.000000" -> ns
+};
+
+struct DepthRecord {
+  uint32_t target = 0;
+  double mean_in_flight = 0;
+  double utilization = 0;
+  double littles_law = 0;
+  uint64_t submit_calls = 0;
+  uint64_t submitted = 0;
+  uint64_t reap_calls = 0;
+  uint64_t reaped = 0;
+  double avg_submit_batch = 0;
+  double avg_reap_batch = 0;
+  uint64_t resubmits = 0;
+};
+
+struct RepetitionRecord {
+  double iops = 0;
+  double bw_bytes = 0;
+  uint64_t total_ios = 0;
+  uint64_t io_bytes = 0;
+  int64_t runtime_ns = 0;
+  LatencyRecord clat_ns;
+  int64_t usr_cpu_ns = 0;
+  int64_t sys_cpu_ns = 0;
+  double cpu_ns_per_io = 0;
+  DepthRecord depth;
+  double resident_before = -1;  // -1: not measured (direct cells).
+  uint64_t verified_bytes = 0;
+};
+
+struct MedianLatencyRecord {
+  double mean = 0;
+  uint64_t max = 0;
+  std::map<std::string, uint64_t> percentile;
+};
+
+struct MedianDepthRecord {
+  double mean_in_flight = 0;
+  double littles_law = 0;
+  double utilization = 0;
+};
+
+struct MedianRecord {
+  double iops = 0;
+  double bw_bytes = 0;
+  MedianLatencyRecord clat_ns;
+  double cpu_ns_per_io = 0;
+  MedianDepthRecord depth;
+};
+
+struct CvRecord {
+  double iops = 0;
+  double bw_bytes = 0;
+  double clat_ns_p95 = 0;
+};
+
+struct CellRecord {
+  std::string id;
+  std::string workload;
+  std::string suite;
+  std::string rw;
+  uint32_t qd = 1;
+  uint64_t bs = 4096;
+  std::string mode;
+  std::string backend;
+  std::string cache_state;
+  std::string status = "ok";  // ok | unsupported | error
+  std::string reason;
+  std::vector<std::string> flags;
+  MedianRecord median;
+  CvRecord cv;
+  std::vector<RepetitionRecord> repetitions;
+};
+
+struct FioCrossCheckRecord {
+  std::string cell;
+  nlohmann::json fio;
+  nlohmann::json ratio;
+};
+
+struct ResultsDocument {
+  std::string iodepth_version;
+  std::string git_commit;
+  std::string created_utc;
+  std::string command;
+  nlohmann::json config;
+  nlohmann::json environment;
+  std::vector<CellRecord> cells;
+  std::vector<FioCrossCheckRecord> fio_crosscheck;
+};
+
+std::string PercentileKey(double percent);  // 95 -> "95.000000", as fio writes it.
+
+RepetitionRecord MakeRepetitionRecord(const JobSpec& spec, const JobResult& result, double resident_before);
+// Fills median, cv and flags of `cell` from its repetitions. `expected_cache` is the
+// cache state the cell claims ("cold", "warm" or "n/a").
+void SummariseCell(CellRecord& cell);
+
+nlohmann::json ToJson(const ResultsDocument& document);
+// Validates the schema name and version and every field; errors name what is wrong.
+Result<ResultsDocument> ParseResults(const nlohmann::json& json);
+Result<ResultsDocument> ReadResultsFile(const std::string& path);
+
+std::string CsvHeader();
+std::string CsvRow(const CellRecord& cell);
+
+}  // namespace iodepth

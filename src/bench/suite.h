@@ -1,0 +1,78 @@
+// Suites: named sets of cells run as one command, each cell repeated, the whole written
+// as one results document (bench/results.h).
+//
+//   io_patterns   seq_read, rand_read, seq_write, rand_write: the synchronous File path,
+//                 depth 1, each in every mode. The baseline; its definition never changes.
+//   qd            seq_read_qd{N}, rand_read_qd{N} for each depth N, mode and backend
+//                 (sync only at N = 1), through an IoQueue keeping exactly N outstanding.
+//
+// Repetitions are interleaved: every cell runs once, then every cell again, so slow
+// drift of a noisy machine lands on all cells alike rather than on whichever ran last.
+// Before each repetition of a buffered or dontcache cell the page cache is put in the
+// claimed state (cold or warm) and its residency measured; none of that is timed.
+// Runs on the calling thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bench/cache_state.h"
+#include "bench/job.h"
+#include "bench/results.h"
+#include "common/result.h"
+
+namespace iodepth {
+
+struct SuiteConfig {
+  std::string suite = "qd";  // "io_patterns" or "qd"
+  std::string filename;
+  uint64_t file_size_bytes = 256ull << 20;
+  uint64_t working_set_bytes = 0;  // 0: the whole file.
+  uint64_t block_size = 4096;
+  int64_t runtime_ns = 2'000'000'000;
+  int64_t ramp_ns = 500'000'000;
+  uint64_t number_ios = 0;
+  uint32_t repetitions = 3;
+  uint64_t seed = 1;
+  bool verify = false;
+  std::vector<uint32_t> depths = {1, 4, 16, 32};
+  std::vector<CacheMode> modes = {CacheMode::kBuffered, CacheMode::kDirect};
+  std::vector<Backend> backends = {Backend::kIoUring, Backend::kWorker, Backend::kSync};
+  CacheState cache_state = CacheState::kCold;
+  bool drop_caches = false;
+  std::vector<std::string> only;  // Keep cells whose id or workload equals or starts with one of these.
+  IoQueueOptions queue;           // Template: worker threads and io_uring options.
+  std::string command_line;
+};
+
+struct CellPlan {
+  CellRecord record;  // Identity fields filled; results empty.
+  JobSpec spec;       // Without file_id, set once the data file exists.
+  CacheState cache_state = CacheState::kNotApplicable;
+};
+
+// The configuration as recorded in the results file's "config".
+nlohmann::json SuiteConfigToJson(const SuiteConfig& config);
+
+// The cells of a suite, in run order. Errors name the bad setting (an unknown suite, a
+// depth of 0, an --only that matches nothing).
+Result<std::vector<CellPlan>> PlanSuite(const SuiteConfig& config);
+
+// Told about progress; the CLI prints from it. Called on the running thread.
+class SuiteObserver {
+ public:
+  virtual ~SuiteObserver() = default;
+  virtual void OnStart(const SuiteConfig& config, size_t cells, int64_t estimate_ns) = 0;
+  virtual void OnRepetition(const CellPlan& cell, uint32_t repetition, const RepetitionRecord& record,
+                            size_t runs_done, size_t runs_total, int64_t eta_ns) = 0;
+  virtual void OnUnsupported(const CellPlan& cell, const std::string& reason) = 0;
+};
+
+// Runs every cell `repetitions` times (interleaved) and returns the finished document
+// (environment left for the caller to fill). A cell the machine cannot run (dontcache on
+// an old kernel, io_uring disabled) is recorded as unsupported with the reason; any other
+// failure (an I/O error, a verify mismatch) stops the suite with that error.
+Result<ResultsDocument> RunSuite(const SuiteConfig& config, SuiteObserver* observer);
+
+}  // namespace iodepth

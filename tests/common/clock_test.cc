@@ -1,0 +1,47 @@
+#include "common/clock.h"
+
+#include <chrono>
+#include <cstdint>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+namespace iodepth {
+namespace {
+
+TEST(ClockTest, NowNsNeverGoesBackwards) {
+  int64_t previous = NowNs();
+  EXPECT_GT(previous, 0);
+  for (int i = 0; i < 100'000; ++i) {
+    const int64_t now = NowNs();
+    ASSERT_GE(now, previous);
+    previous = now;
+  }
+}
+
+TEST(ClockTest, NowNsCountsNanoseconds) {
+  // A sleep lasts at least as long as asked, so this is a lower bound, not a speed test.
+  const int64_t before = NowNs();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_GE(NowNs() - before, 20'000'000);
+}
+
+TEST(ClockTest, ProcessCpuTimesGrowWithWork) {
+  const CpuTimes before = ProcessCpuTimes();
+  EXPECT_GE(before.user_ns, 0);
+  EXPECT_GE(before.system_ns, 0);
+  // Spin until the process has used a measurable amount of CPU (bounded by wall time
+  // so a broken clock fails instead of hanging).
+  volatile uint64_t sink = 0;
+  const int64_t give_up_ns = NowNs() + 10'000'000'000;
+  CpuTimes after = before;
+  while (after.user_ns + after.system_ns <= before.user_ns + before.system_ns + 20'000'000 && NowNs() < give_up_ns) {
+    for (int i = 0; i < 100'000; ++i) sink = sink + static_cast<uint64_t>(i);
+    after = ProcessCpuTimes();
+  }
+  EXPECT_GT(after.user_ns + after.system_ns, before.user_ns + before.system_ns + 20'000'000);
+  EXPECT_GE(after.user_ns, before.user_ns);
+}
+
+}  // namespace
+}  // namespace iodepth

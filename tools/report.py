@@ -1,0 +1,531 @@
+#!/usr/bin/python3
+"""Turns iodepth results files into a Markdown report with PNG plots.
+
+Usage:
+    /usr/bin/python3 tools/report.py RESULTS.json [RESULTS2.json ...] [--out DIR]
+
+Reads results files in the format of docs/BENCHMARKS.md ("Results file", schema_version 1)
+and writes DIR/report.md plus the plots it embeds. DIR defaults to the first file's name
+without ".json", followed by "-report". Several files are merged cell by cell; when two
+files hold the same cell id, the later file on the command line wins.
+
+The report answers the project's question (does O_DIRECT catch up with buffered I/O as
+queue depth grows?) with the direct/buffered ratios per queue depth, and shows every cell
+with the flags that say how far to trust it. Only Debian's python3 with its
+python3-matplotlib package is needed; plots use the Agg backend, so no display is required.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+
+SCHEMA = "iodepth-results"
+SUPPORTED_SCHEMA_VERSION = 1
+MODE_ORDER = ("buffered", "direct", "dontcache")
+MODE_STYLE = {"buffered": ("tab:blue", "o"), "direct": ("tab:orange", "s"), "dontcache": ("tab:green", "^")}
+# fio_crosscheck: an iodepth/fio IOPS ratio below this means iodepth leaves more than 5% on
+# the table, so the harness, not the kernel, may be what a cell measures.
+FIO_IOPS_RATIO_MIN = 0.95
+# A direct/buffered IOPS ratio at or above this counts as "caught up" in the plain reading.
+CAUGHT_UP_RATIO = 0.95
+MARK = "⚠"
+# The flags the writer sets (thresholds: src/bench/results.h). Unknown flags are still shown.
+FLAG_LEGEND = {
+    "cv_high": "repetitions disagree: the IOPS coefficient of variation (stddev/mean) is high, "
+               "so the median is a weak summary; rerun with more repetitions or a longer runtime.",
+    "depth_short": "the device saw less depth than asked for: Little's-law depth (IOPS x mean "
+                   "latency) stayed well below the target queue depth, so this is not a clean "
+                   "measurement at the depth it names.",
+    "cold_but_cached": "a cold-cache cell found part of its working set already in the page cache "
+                       "before it ran, so some reads were cache hits.",
+    "warm_not_cached": "a warm-cache cell found much of its working set missing from the page "
+                       "cache before it ran, so some reads went to the device.",
+}
+
+
+class ReportError(Exception):
+    """A problem the person running the report can fix; printed without a traceback."""
+
+
+# ---------------------------------------------------------------- loading and merging
+
+def load_results(path):
+    """Returns the parsed results document at `path`, or raises ReportError saying why not."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except OSError as e:
+        raise ReportError(f"cannot read {path}: {e.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ReportError(f"{path} is not valid JSON: {e}") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise ReportError(f'{path} is not an iodepth results file (its "schema" is not "{SCHEMA}")')
+    version = doc.get("schema_version")
+    if version != SUPPORTED_SCHEMA_VERSION:
+        raise ReportError(f"{path} has schema_version {version!r}; this report reads only "
+                          f"schema_version {SUPPORTED_SCHEMA_VERSION}")
+    if not isinstance(doc.get("cells"), list):
+        raise ReportError(f'{path}: "cells" is missing or not a list')
+    for index, cell in enumerate(doc["cells"]):
+        check_cell(cell, path, index)
+    return doc
+
+
+def check_cell(cell, path, index):
+    """Rejects a cell the sections below could not render, naming the file and the cell."""
+    if not isinstance(cell, dict) or not isinstance(cell.get("id"), str):
+        raise ReportError(f'{path}: cell #{index} is not an object with a string "id"')
+    if cell.get("status", "ok") == "ok" and not isinstance(cell.get("median"), dict):
+        raise ReportError(f'{path}: cell {cell["id"]} has status ok but no "median" object')
+
+
+def merge(runs):
+    """Merges cells and fio cross-checks of (path, doc) pairs; later files win on equal ids."""
+    cells, checks = {}, {}
+    for _, doc in runs:
+        for cell in doc["cells"]:
+            cells.pop(cell["id"], None)  # Re-insert so a replaced cell takes the later file's place.
+            cells[cell["id"]] = cell
+        for check in doc.get("fio_crosscheck") or []:
+            if isinstance(check, dict) and "cell" in check:
+                checks[check["cell"]] = check
+    return list(cells.values()), list(checks.values())
+
+
+# ---------------------------------------------------------------- metrics
+
+def percentile_ns(stats, pct):
+    """The `pct` percentile of a median or repetition record, whatever the key's spelling."""
+    for key, value in (stats.get("clat_ns") or {}).get("percentile", {}).items():
+        try:
+            if float(key) == pct:
+                return value
+        except ValueError:
+            continue
+    return None
+
+
+def scaled(value, divisor):
+    return None if value is None else value / divisor
+
+
+# Each getter works on both a cell's "median" and one of its "repetitions": same shape.
+METRICS = {
+    "iops": lambda s: s.get("iops"),
+    "mb_s": lambda s: scaled(s.get("bw_bytes"), 1e6),
+    "mean_us": lambda s: scaled((s.get("clat_ns") or {}).get("mean"), 1e3),
+    "p50_us": lambda s: scaled(percentile_ns(s, 50), 1e3),
+    "p95_us": lambda s: scaled(percentile_ns(s, 95), 1e3),
+    "p99_us": lambda s: scaled(percentile_ns(s, 99), 1e3),
+    "cpu_us_per_io": lambda s: scaled(s.get("cpu_ns_per_io"), 1e3),
+    "littles_law": lambda s: (s.get("depth") or {}).get("littles_law"),
+}
+
+
+def median_of(cell, metric):
+    return METRICS[metric](cell.get("median") or {})
+
+
+def spread_of(cell, metric):
+    """(min, max) of `metric` over the cell's repetitions, or None with no repetitions."""
+    values = [METRICS[metric](r) for r in cell.get("repetitions") or []]
+    values = [v for v in values if v is not None]
+    return (min(values), max(values)) if values else None
+
+
+def is_ok(cell):
+    return cell.get("status", "ok") == "ok"
+
+
+def family_of(cell):
+    """"rand_read_qd32" -> "rand_read": a qd workload is its family at one depth."""
+    return re.sub(r"_qd\d+$", "", cell.get("workload", cell["id"].split("/")[0]))
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+# ---------------------------------------------------------------- Markdown helpers
+
+def fmt(value, spec=",.1f"):
+    return "–" if value is None else format(value, spec)
+
+
+def md_table(headers, rows):
+    def line(items):
+        return "| " + " | ".join(str(i).replace("|", "\\|") for i in items) + " |"
+    return "\n".join([line(headers), line(["---"] * len(headers))] + [line(r) for r in rows])
+
+
+def flatten(value, prefix=""):
+    """Yields (dotted key, text) for every non-empty leaf of nested dicts and lists."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from flatten(item, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
+        for index, item in enumerate(value):
+            yield from flatten(item, f"{prefix}[{index}]")
+    elif value is not None and value != "" and value != []:
+        text = ", ".join(map(str, value)) if isinstance(value, list) else value
+        yield prefix, json.dumps(text) if isinstance(text, bool) else str(text)
+
+
+def key_value_table(mapping):
+    rows = list(flatten(mapping))
+    return md_table(["key", "value"], rows) if rows else "(none recorded)"
+
+
+def cell_label(cell):
+    """The cell id, marked when the cell carries flags so a reader cannot miss it."""
+    return f"{MARK} {cell['id']}" if cell.get("flags") else cell["id"]
+
+
+def mode_label(mode, cells):
+    states = sorted({c.get("cache_state") for c in cells} - {None, "", "n/a"})
+    return f"{mode} ({', '.join(states)})" if states else mode
+
+
+# ---------------------------------------------------------------- header
+
+def header_section(runs):
+    out = ["# iodepth report", "",
+           "Does direct I/O (O_DIRECT) catch up with buffered I/O as queue depth grows? "
+           "Every metric is defined in docs/BENCHMARKS.md.", "", "## Sources", ""]
+    out.append(md_table(["file", "suite", "created (UTC)", "command", "iodepth", "commit", "cells"], [
+        [path, (doc.get("config") or {}).get("suite", "?"), doc.get("created_utc", "?"),
+         f"`{doc.get('command', '?')}`", doc.get("iodepth_version", "?"),
+         doc.get("git_commit", "?"), len(doc["cells"])] for path, doc in runs]))
+    if len(runs) > 1:
+        out += ["", "Cells are merged by id; where two files hold the same id, the later file wins."]
+    for path, doc in runs:
+        title = "## Configuration" if len(runs) == 1 else f"## Configuration of {path}"
+        out += ["", title, "", key_value_table(doc.get("config") or {})]
+    environments = [doc.get("environment") or {} for _, doc in runs]
+    if all(env == environments[0] for env in environments):
+        out += ["", "## Environment", "", key_value_table(environments[0])]
+    else:
+        for (path, _), env in zip(runs, environments):
+            out += ["", f"## Environment of {path}", "", key_value_table(env)]
+    return out
+
+
+# ---------------------------------------------------------------- qd suite
+
+def group_qd(cells):
+    """{(family, backend): {mode: [cells sorted by qd]}} for the measured qd cells."""
+    groups = {}
+    for cell in cells:
+        if cell.get("suite") == "qd" and is_ok(cell):
+            key = (family_of(cell), cell.get("backend", "?"))
+            groups.setdefault(key, {}).setdefault(cell.get("mode", "?"), []).append(cell)
+    for modes in groups.values():
+        for series in modes.values():
+            series.sort(key=lambda c: c.get("qd", 1))
+    return groups
+
+
+def ordered_modes(modes):
+    return [m for m in MODE_ORDER if m in modes] + sorted(set(modes) - set(MODE_ORDER))
+
+
+def plot_vs_qd(plt, modes, metric, title, quantity, unit, path):
+    """One line per mode of `metric` against queue depth: medians, min-max bars."""
+    from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter, NullLocator  # matplotlib is imported by now.
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    depths = sorted({c.get("qd", 1) for series in modes.values() for c in series})
+    names = ordered_modes(modes)
+    for slot, mode in enumerate(names):
+        series = [c for c in modes[mode] if median_of(c, metric) is not None]
+        # Nudge each mode sideways a little so overlapping error bars stay readable.
+        nudge = 2 ** (0.06 * (slot - (len(names) - 1) / 2))
+        xs = [c.get("qd", 1) * nudge for c in series]
+        ys = [median_of(c, metric) for c in series]
+        low, high = [], []
+        for c, y in zip(series, ys):
+            spread = spread_of(c, metric) or (y, y)
+            low.append(max(0.0, y - spread[0]))
+            high.append(max(0.0, spread[1] - y))
+        color, marker = MODE_STYLE.get(mode, (None, "D"))
+        ax.errorbar(xs, ys, yerr=[low, high], color=color, marker=marker, capsize=4,
+                    linewidth=1.5, label=mode_label(mode, series))
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(depths)
+    ax.set_xticklabels([str(d) for d in depths])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlim(min(depths) / 1.5, max(depths) * 1.5)
+    log_axis = wants_log_axis(modes, metric)
+    if log_axis:
+        ax.set_yscale("log")
+        # Ticks at 1, 2, 5 per decade, written as plain numbers: 10^2 alone says too little.
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    else:
+        ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(EngFormatter(sep=""))
+    ax.set_title(title)
+    ax.set_xlabel("queue depth (requests in flight, log2 scale)")
+    ax.set_ylabel(f"{quantity} ({unit}{', log scale' if log_axis else ''})")
+    ax.grid(True, alpha=0.3)
+    ax.legend(title="mode (median; bars: min-max)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def wants_log_axis(modes, metric):
+    """True when a linear axis would flatten some points into the floor.
+
+    Latency grows with depth by orders of magnitude, so its whole spread decides. IOPS stay
+    linear from zero (ratios read as heights) unless the modes differ by more than 10x at
+    one depth, as a warm page cache against the device does, which would flatten one mode.
+    """
+    by_depth = {}
+    for series in modes.values():
+        for c in series:
+            value = median_of(c, metric)
+            if value:
+                by_depth.setdefault(c.get("qd", 1), []).append(value)
+    if metric != "iops":
+        values = [v for vs in by_depth.values() for v in vs]
+        return bool(values) and max(values) / min(values) > 20
+    return any(max(vs) / min(vs) > 10 for vs in by_depth.values())
+
+
+def ratio_rows(modes):
+    """Rows (qd, direct/buffered IOPS, p95) for every depth that has both modes measured."""
+    direct = {c.get("qd", 1): c for c in modes.get("direct", [])}
+    buffered = {c.get("qd", 1): c for c in modes.get("buffered", [])}
+    rows = []
+    for qd in sorted(set(direct) & set(buffered)):
+        d, b = direct[qd], buffered[qd]
+        rows.append((qd, ratio(median_of(d, "iops"), median_of(b, "iops")),
+                     ratio(median_of(d, "p95_us"), median_of(b, "p95_us")), d, b))
+    return rows
+
+
+def plain_reading(family, backend, rows):
+    if not rows:
+        return f"{family} / {backend}: no depth has both direct and buffered measured."
+    first, last = rows[0], rows[-1]
+    text = (f"{family} / {backend}: direct reaches {fmt(last[1], '.2f')}x buffered IOPS at qd "
+            f"{last[0]} (from {fmt(first[1], '.2f')}x at qd {first[0]}), with "
+            f"{fmt(last[2], '.2f')}x buffered's p95 latency there")
+    caught = [r[0] for r in rows if r[1] is not None and r[1] >= CAUGHT_UP_RATIO]
+    if caught:
+        return text + f"; first within {1 - CAUGHT_UP_RATIO:.0%} of buffered at qd {caught[0]}."
+    return text + f"; never within {1 - CAUGHT_UP_RATIO:.0%} of buffered."
+
+
+def qd_plots(plt, family, backend, modes, out_dir):
+    """Writes the IOPS and p95 plots of one family and backend; returns their Markdown."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", f"qd_{family}_{backend}")
+    plot_vs_qd(plt, modes, "iops", f"{family}, {backend}: IOPS vs queue depth",
+               "IOPS", "requests/s", os.path.join(out_dir, stem + "_iops.png"))
+    plot_vs_qd(plt, modes, "p95_us", f"{family}, {backend}: p95 latency vs queue depth",
+               "p95 completion latency", "µs", os.path.join(out_dir, stem + "_p95.png"))
+    return ["", f"### {family}, {backend}", "",
+            f"![{family} {backend} IOPS]({stem}_iops.png)",
+            f"![{family} {backend} p95]({stem}_p95.png)"]
+
+
+def qd_section(plt, cells, out_dir):
+    """The answer first (direct/buffered ratios and their reading), then the plots."""
+    groups = group_qd(cells)
+    if not groups:
+        return []
+    table, readings, plots = [], [], []
+    for (family, backend), modes in groups.items():
+        rows = ratio_rows(modes)
+        readings.append(plain_reading(family, backend, rows))
+        table += [[family, backend, qd, fmt(median_of(d, "iops"), ",.0f"),
+                   fmt(median_of(b, "iops"), ",.0f"), fmt(ri, ".2f"),
+                   fmt(median_of(d, "p95_us")), fmt(median_of(b, "p95_us")), fmt(rp, ".2f")]
+                  for qd, ri, rp, d, b in rows]
+        plots += qd_plots(plt, family, backend, modes, out_dir)
+    out = ["", "## Queue depth suite (qd)", "", "### Direct / buffered", "",
+           "Ratio = direct median / buffered median. An IOPS ratio above 1 means direct is "
+           "faster; a p95 ratio above 1 means direct is slower.", "",
+           md_table(["family", "backend", "qd", "direct IOPS", "buffered IOPS",
+                     "IOPS direct/buffered", "direct p95 µs", "buffered p95 µs",
+                     "p95 direct/buffered"], table), ""]
+    out += [f"- {r}" for r in readings]
+    out += ["", "Plots: points are medians over repetitions; bars span the minimum to the "
+            "maximum repetition. Points are nudged sideways slightly so the bars of different "
+            "modes do not hide each other."]
+    return out + plots
+
+
+# ---------------------------------------------------------------- io_patterns suite
+
+def plot_patterns(plt, cells, path):
+    """Grouped bars: IOPS per (pattern, backend), one bar per mode, min-max error bars."""
+    from matplotlib.ticker import EngFormatter  # matplotlib is imported by now.
+    groups = list(dict.fromkeys((c.get("workload", "?"), c.get("backend", "?")) for c in cells))
+    modes = ordered_modes({c.get("mode", "?") for c in cells})
+    by_key = {(c.get("workload"), c.get("backend"), c.get("mode")): c for c in cells}
+    fig, ax = plt.subplots(figsize=(max(7.5, 1.3 * len(groups) * len(modes)), 4.8))
+    width = 0.8 / len(modes)
+    for slot, mode in enumerate(modes):
+        xs, ys, low, high = [], [], [], []
+        for index, (workload, backend) in enumerate(groups):
+            cell = by_key.get((workload, backend, mode))
+            if cell is None:
+                continue
+            y = median_of(cell, "iops") or 0
+            spread = spread_of(cell, "iops") or (y, y)
+            xs.append(index + (slot - (len(modes) - 1) / 2) * width)
+            ys.append(y)
+            low.append(max(0.0, y - spread[0]))
+            high.append(max(0.0, spread[1] - y))
+        color, _ = MODE_STYLE.get(mode, (None, None))
+        ax.bar(xs, ys, width, yerr=[low, high], capsize=3, color=color, label=mode)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels([f"{w}\n{b}" for w, b in groups])
+    ax.yaxis.set_major_formatter(EngFormatter(sep=""))
+    ax.set_title("io_patterns: IOPS per pattern, by mode")
+    ax.set_ylabel("IOPS (requests/s, median; bars: min-max)")
+    ax.set_xlabel("pattern / backend")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(title="mode")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def patterns_section(plt, cells, out_dir):
+    cells = [c for c in cells if c.get("suite") == "io_patterns" and is_ok(c)]
+    if not cells:
+        return []
+    plot_patterns(plt, cells, os.path.join(out_dir, "io_patterns_iops.png"))
+    rows = [[cell_label(c), fmt(median_of(c, "iops"), ",.0f"), fmt(median_of(c, "mb_s")),
+             fmt(median_of(c, "mean_us")), fmt(median_of(c, "p50_us")), fmt(median_of(c, "p95_us")),
+             fmt(median_of(c, "p99_us")), fmt(median_of(c, "cpu_us_per_io"), ".2f"),
+             fmt((c.get("cv") or {}).get("iops"), ".1%")] for c in cells]
+    return ["", "## I/O patterns suite (io_patterns)", "",
+            md_table(["cell", "IOPS", "MB/s", "mean µs", "p50 µs", "p95 µs", "p99 µs",
+                      "CPU µs/IO", "CV IOPS"], rows),
+            "", "![io_patterns IOPS](io_patterns_iops.png)"]
+
+
+# ---------------------------------------------------------------- every cell
+
+def all_cells_section(cells):
+    measured = [c for c in cells if is_ok(c)]
+    rows = [[cell_label(c), c.get("suite", "?"), c.get("qd", "–"), c.get("cache_state", "–"),
+             fmt(median_of(c, "iops"), ",.0f"), fmt(median_of(c, "mb_s")), fmt(median_of(c, "p95_us")),
+             fmt(median_of(c, "cpu_us_per_io"), ".2f"), fmt(median_of(c, "littles_law"), ".1f"),
+             fmt((c.get("cv") or {}).get("iops"), ".1%"), fmt((c.get("cv") or {}).get("clat_ns_p95"), ".1%"),
+             len(c.get("repetitions") or []),
+             ", ".join(f"**{f}**" for f in c.get("flags") or []) or "–"] for c in measured]
+    out = ["", "## All measured cells", "",
+           f"Medians over repetitions. {MARK} marks a cell with flags; read its numbers with the "
+           "flag in mind. Depth is the Little's-law depth (IOPS x mean latency).", ""]
+    out.append(md_table(["cell", "suite", "qd", "cache", "IOPS", "MB/s", "p95 µs", "CPU µs/IO",
+                         "depth", "CV IOPS", "CV p95", "reps", "flags"], rows))
+    used = sorted({f for c in measured for f in c.get("flags") or []})
+    out += ["", "Flags:", ""]
+    out += [f"- **{name}**: {text}" for name, text in FLAG_LEGEND.items()]
+    out += [f"- **{name}**: not known to this report; see src/bench/results.h."
+            for name in used if name not in FLAG_LEGEND]
+    return out + not_measured_section(cells)
+
+
+def not_measured_section(cells):
+    skipped = [c for c in cells if not is_ok(c)]
+    if not skipped:
+        return []
+    rows = [[c["id"], c.get("status", "?"), c.get("reason") or "(no reason given)"] for c in skipped]
+    return ["", "## Cells not measured", "",
+            "These cells have no measurements (unsupported here, or failed); they appear in no "
+            "plot or ratio.", "",
+            md_table(["cell", "status", "reason"], rows)]
+
+
+# ---------------------------------------------------------------- fio cross-check
+
+def crosscheck_row(check, cells_by_id):
+    cell = cells_by_id.get(check["cell"])
+    fio = check.get("fio") or {}
+    given = check.get("ratio") or {}
+    ours = {"iops": median_of(cell, "iops") if cell else None,
+            "clat_ns_p95": percentile_ns(cell.get("median") or {}, 95) if cell else None,
+            "cpu_ns_per_io": (cell.get("median") or {}).get("cpu_ns_per_io") if cell else None}
+    # Prefer the ratio the cross-check recorded; compute it only when it is missing.
+    ratios = {k: given.get(k, ratio(ours[k], fio.get(k))) for k in ours}
+    iops_ratio = fmt(ratios["iops"], ".2f")
+    if ratios["iops"] is not None and ratios["iops"] < FIO_IOPS_RATIO_MIN:
+        iops_ratio = f"{MARK} {iops_ratio}"
+    return [check["cell"], fmt(ours["iops"], ",.0f"), fmt(fio.get("iops"), ",.0f"), iops_ratio,
+            fmt(scaled(ours["clat_ns_p95"], 1e3)), fmt(scaled(fio.get("clat_ns_p95"), 1e3)),
+            fmt(ratios["clat_ns_p95"], ".2f"), fmt(scaled(ours["cpu_ns_per_io"], 1e3), ".2f"),
+            fmt(scaled(fio.get("cpu_ns_per_io"), 1e3), ".2f"), fmt(ratios["cpu_ns_per_io"], ".2f")]
+
+
+def crosscheck_section(checks, cells):
+    out = ["", "## fio cross-check", ""]
+    if not checks:
+        return out + ["No fio cross-check in these results."]
+    cells_by_id = {c["id"]: c for c in cells}
+    rows = [crosscheck_row(check, cells_by_id) for check in checks]
+    return out + [f"Ratio = iodepth / fio on the same cell. {MARK} marks an IOPS ratio below "
+                  f"{FIO_IOPS_RATIO_MIN:.2f}: iodepth is more than {1 - FIO_IOPS_RATIO_MIN:.0%} "
+                  "slower than fio there.", "",
+                  md_table(["cell", "iodepth IOPS", "fio IOPS", "IOPS ratio", "iodepth p95 µs",
+                            "fio p95 µs", "p95 ratio", "iodepth CPU µs/IO", "fio CPU µs/IO",
+                            "CPU ratio"], rows)]
+
+
+# ---------------------------------------------------------------- main
+
+def import_pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise ReportError("matplotlib is missing; install it with: "
+                          "apt-get install python3-matplotlib (and run /usr/bin/python3)") from None
+    matplotlib.use("Agg")  # Files only: never needs a display.
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def default_out_dir(path):
+    return (path[:-len(".json")] if path.endswith(".json") else path) + "-report"
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description="Write a Markdown report with plots from "
+                                                 "iodepth results files (schema_version 1).")
+    parser.add_argument("results", nargs="+", help="results JSON files; later ones win on equal cell ids")
+    parser.add_argument("--out", help="output directory (default: first file without .json, + -report)")
+    return parser.parse_args(argv)
+
+
+def main(argv):
+    args = parse_args(argv)
+    try:
+        runs = [(path, load_results(path)) for path in args.results]
+        plt = import_pyplot()
+        out_dir = args.out or default_out_dir(args.results[0])
+        try:
+            os.makedirs(out_dir, exist_ok=True)
+        except OSError as e:
+            raise ReportError(f"cannot create output directory {out_dir}: {e.strerror}") from None
+        cells, checks = merge(runs)
+        lines = (header_section(runs) + qd_section(plt, cells, out_dir)
+                 + patterns_section(plt, cells, out_dir) + all_cells_section(cells)
+                 + crosscheck_section(checks, cells))
+        report = os.path.join(out_dir, "report.md")
+        with open(report, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+    except ReportError as e:
+        print(f"report.py: error: {e}", file=sys.stderr)
+        return 1
+    print(f"wrote {report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

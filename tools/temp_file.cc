@@ -1,0 +1,55 @@
+#include "tools/temp_file.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+namespace iodepth::tools {
+
+namespace {
+
+// Static storage: the signal handler may only read plain memory and call unlink/_exit.
+char g_temp_path[4096] = {0};
+std::string g_command_line;
+
+void RemoveTempFileOnSignal(int signal_number) {
+  if (g_temp_path[0] != '\0') unlink(g_temp_path);
+  _exit(128 + signal_number);
+}
+
+}  // namespace
+
+TempDataFile::TempDataFile(const std::string& given, const std::string& tag) {
+  if (!given.empty()) {
+    path_ = given;
+    return;
+  }
+  const char* dir = std::getenv("IODEPTH_TMPDIR");
+  path_ = fmt::format("{}/iodepth-{}-{}.dat", dir ? dir : "/var/tmp", tag, getpid());
+  temporary_ = true;
+  std::snprintf(g_temp_path, sizeof(g_temp_path), "%s", path_.c_str());
+  signal(SIGINT, RemoveTempFileOnSignal);
+  signal(SIGTERM, RemoveTempFileOnSignal);
+}
+
+TempDataFile::~TempDataFile() {
+  if (!temporary_) return;
+  if (!keep_) unlink(path_.c_str());
+  g_temp_path[0] = '\0';
+}
+
+void SetCommandLine(int argc, char** argv) {
+  g_command_line.clear();
+  for (int i = 0; i < argc; ++i) {
+    if (i > 0) g_command_line += ' ';
+    g_command_line += i == 0 ? "iodepth" : argv[i];
+  }
+}
+
+const std::string& CommandLine() { return g_command_line; }
+
+}  // namespace iodepth::tools
