@@ -10,6 +10,27 @@
 
 namespace iodepth {
 
+namespace {
+__extension__ using Uint128 = unsigned __int128;
+}  // namespace
+
+OffsetGenerator::OffsetGenerator(const JobSpec& spec)
+    : random_(IsRandom(spec.rw)),
+      block_size_(spec.block_size),
+      blocks_(spec.size_bytes / spec.block_size),
+      rng_(spec.seed) {}
+
+uint64_t OffsetGenerator::Next() {
+  if (random_) {
+    // Lemire's multiply-shift: a uniform index in [0, blocks_) without a division.
+    const auto index = static_cast<uint64_t>((static_cast<Uint128>(rng_()) * blocks_) >> 64);
+    return index * block_size_;
+  }
+  const uint64_t offset = next_ * block_size_;
+  next_ = next_ + 1 == blocks_ ? 0 : next_ + 1;
+  return offset;
+}
+
 Result<RwPattern> ParseRwPattern(std::string_view name) {
   if (name == "read") return RwPattern::kRead;
   if (name == "randread") return RwPattern::kRandRead;
@@ -29,34 +50,6 @@ std::string_view RwPatternName(RwPattern rw) {
 }
 
 namespace {
-
-__extension__ using Uint128 = unsigned __int128;
-
-// Produces the offsets of one job: ascending and wrapping, or uniform from a seed.
-class OffsetGenerator {
- public:
-  OffsetGenerator(const JobSpec& spec)
-      : random_(IsRandom(spec.rw)), block_size_(spec.block_size), blocks_(spec.size_bytes / spec.block_size),
-        rng_(spec.seed) {}
-
-  uint64_t Next() {
-    if (random_) {
-      // Lemire's multiply-shift: an unbiased-enough uniform index without a division.
-      const auto index = static_cast<uint64_t>((static_cast<Uint128>(rng_()) * blocks_) >> 64);
-      return index * block_size_;
-    }
-    const uint64_t offset = next_ * block_size_;
-    next_ = next_ + 1 == blocks_ ? 0 : next_ + 1;
-    return offset;
-  }
-
- private:
-  bool random_;
-  uint64_t block_size_;
-  uint64_t blocks_;
-  uint64_t next_ = 0;
-  std::mt19937_64 rng_;
-};
 
 Status ValidateSpec(const JobSpec& spec) {
   if (spec.block_size == 0) return Status::InvalidArgument("--bs must be larger than 0");
@@ -206,6 +199,8 @@ class QueueRunner {
       meter_.Tick(NowNs(), queue_.in_flight());
       for (uint32_t i = 0; i < got; ++i) IODEPTH_RETURN_IF_ERROR(Issue(static_cast<uint32_t>(done[i].tag)));
       IODEPTH_RETURN_IF_ERROR(queue_.Submit().status());
+      // Exactly depth outstanding while issuing: every reaped slot was refilled.
+      if (!stopped_issuing_ && queue_.in_flight() < queue_.depth()) ++result_->refills_short;
       meter_.Tick(NowNs(), queue_.in_flight());
     }
     meter_.Finish(NowNs(), 0);
@@ -219,7 +214,10 @@ class QueueRunner {
   }
 
   Status Issue(uint32_t slot) {
-    if (!meter_.MayIssue()) return Status::OK();
+    if (!meter_.MayIssue()) {
+      stopped_issuing_ = true;  // The run is ending: the queue drains from here.
+      return Status::OK();
+    }
     const uint64_t offset = offsets_.Next();
     std::span<std::byte> buffer = SlotBuffer(slot);
     const IoOp op = IsWrite(spec_.rw) ? IoOp::kWrite : IoOp::kRead;
@@ -234,6 +232,7 @@ class QueueRunner {
   OffsetGenerator offsets_;
   JobResult* result_;
   WindowMeter meter_;
+  bool stopped_issuing_ = false;
 };
 
 // The synchronous path (io_patterns): one request at a time through File::ReadAt/WriteAt

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,24 @@ Result<RwPattern> ParseRwPattern(std::string_view name);
 std::string_view RwPatternName(RwPattern rw);
 inline bool IsWrite(RwPattern rw) { return rw == RwPattern::kWrite || rw == RwPattern::kRandWrite; }
 inline bool IsRandom(RwPattern rw) { return rw == RwPattern::kRandRead || rw == RwPattern::kRandWrite; }
+
+struct JobSpec;
+
+// The offsets of one job, all multiples of block_size inside [0, size_bytes): ascending
+// and wrapping (read, write), or uniform from the seed (randread, randwrite), the same
+// sequence for the same seed. One per job; not thread-safe.
+class OffsetGenerator {
+ public:
+  explicit OffsetGenerator(const JobSpec& spec);
+  uint64_t Next();
+
+ private:
+  bool random_;
+  uint64_t block_size_;
+  uint64_t blocks_;
+  uint64_t next_ = 0;
+  std::mt19937_64 rng_;
+};
 
 struct JobSpec {
   std::string filename;
@@ -66,6 +85,7 @@ struct JobResult {
   double mean_in_flight = 0;       // Time-averaged requests in flight in the window.
   IoQueueStats queue_stats;        // Over the whole job, ramp included.
   uint64_t verified_bytes = 0;
+  uint64_t refills_short = 0;      // Refills after which fewer than depth were in flight (should be 0).
 
   double iops() const { return window_ns > 0 ? static_cast<double>(ios) * 1e9 / static_cast<double>(window_ns) : 0; }
   double bw_bytes() const {

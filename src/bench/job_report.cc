@@ -84,7 +84,8 @@ nlohmann::json JobToJson(const JobSpec& spec, const JobResult& result) {
         {"submitted", result.queue_stats.submitted},
         {"reap_calls", result.queue_stats.reap_calls},
         {"reaped", result.queue_stats.reaped},
-        {"resubmits", result.queue_stats.resubmits}}},
+        {"resubmits", result.queue_stats.resubmits},
+        {"refills_short", result.refills_short}}},
       {"verified_bytes", result.verified_bytes},
   };
   return job;

@@ -13,7 +13,7 @@ namespace iodepth {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LatencyRecord, min, max, mean, N, percentile)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DepthRecord, target, mean_in_flight, utilization, littles_law, submit_calls,
-                                   submitted, reap_calls, reaped, avg_submit_batch, avg_reap_batch, resubmits)
+                                   submitted, reap_calls, reaped, avg_submit_batch, avg_reap_batch, resubmits, refills_short)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RepetitionRecord, iops, bw_bytes, total_ios, io_bytes, runtime_ns, clat_ns,
                                    usr_cpu_ns, sys_cpu_ns, cpu_ns_per_io, depth, resident_before, verified_bytes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianLatencyRecord, mean, max, percentile)
@@ -104,7 +104,8 @@ RepetitionRecord MakeRepetitionRecord(const JobSpec& spec, const JobResult& resu
                         .reaped = q.reaped,
                         .avg_submit_batch = Ratio(static_cast<double>(q.submitted), static_cast<double>(q.submit_calls)),
                         .avg_reap_batch = Ratio(static_cast<double>(q.reaped), static_cast<double>(q.reap_calls)),
-                        .resubmits = q.resubmits};
+                        .resubmits = q.resubmits,
+                        .refills_short = result.refills_short};
   r.resident_before = resident_before;
   r.verified_bytes = result.verified_bytes;
   return r;

@@ -44,6 +44,7 @@ struct DepthRecord {
   double avg_submit_batch = 0;
   double avg_reap_batch = 0;
   uint64_t resubmits = 0;
+  uint64_t refills_short = 0;  // Refills leaving fewer than target in flight (0 when depth was kept).
 };
 
 struct RepetitionRecord {
