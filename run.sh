@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# The main job on its default: install what is missing, build, and run `iodepth bench`
-# on a small temporary file (256 MiB, 4 KiB random reads, O_DIRECT, queue depth 32, every
-# read verified). Extra arguments go to `iodepth bench` (see `iodepth bench --help`).
+# The main job on its default: install what is missing, build, run a short queue-depth
+# suite (seq_read_qd / rand_read_qd at qd 1, 4, 16, 32; buffered and direct; io_uring,
+# worker and sync; 2 repetitions of 1 s; every read verified) on a temporary 256 MiB file,
+# and write its results (JSON, CSV) and a Markdown report with plots under results/.
+# Extra arguments go to `iodepth suite qd` (see `iodepth suite --help`), e.g.
+#   ./run.sh --filename=/mnt/nvme/t.dat --size=4g --runtime=5s --repetitions=3
 source "$(dirname "$0")/scripts/lib.sh"
 iodepth_install_deps
 iodepth_build "$IODEPTH_ROOT/build/release" -DCMAKE_BUILD_TYPE=Release -DIODEPTH_BUILD_TESTS=OFF
-exec "$IODEPTH_ROOT/build/release/tools/iodepth" bench --verify=1 "$@"
+iodepth="$IODEPTH_ROOT/build/release/tools/iodepth"
+stem="results/quick-$(date -u +%Y%m%d-%H%M%S)"
+"$iodepth" suite qd --runtime=1s --ramp_time=250ms --repetitions=2 --verify=1 \
+  --json="$stem.json" --csv="$stem.csv" "$@"
+"$iodepth" report "$stem.json" --out "$stem-report"
+echo "report: $stem-report/report.md"
