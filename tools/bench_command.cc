@@ -11,7 +11,7 @@
 #include "bench/job_report.h"
 #include "common/units.h"
 #include "tools/commands.h"
-#include "tools/temp_file.h"
+#include "tools/cli_support.h"
 
 namespace iodepth::tools {
 
@@ -72,11 +72,7 @@ Status WriteOutput(const BenchFlags& flags, const std::string& text) {
     std::cout << text << std::flush;
     return Status::OK();
   }
-  std::ofstream out(flags.output);
-  out << text;
-  out.close();
-  if (!out) return Status::PosixError(fmt::format("write --output={}", flags.output), errno);
-  return Status::OK();
+  return WriteTextFile(flags.output, text);
 }
 
 Status RunBench(BenchFlags flags) {
@@ -139,11 +135,7 @@ void AddBenchCommand(CLI::App& app) {
       ->check(CLI::IsMember({"normal", "json"}))->capture_default_str();
   bench->add_option("--output", flags->output, "Write the result here instead of stdout");
   bench->callback([flags] {
-    const Status status = RunBench(*flags);
-    if (!status.ok()) {
-      std::cerr << "iodepth bench: error: " << status.message() << "\n";
-      std::exit(1);
-    }
+    ExitOnError("bench", RunBench(*flags));
   });
 }
 

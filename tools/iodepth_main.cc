@@ -1,7 +1,7 @@
 #include <cstdio>
 
 #include "tools/commands.h"
-#include "tools/temp_file.h"
+#include "tools/cli_support.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"iodepth: does direct I/O catch up with buffered I/O once many requests are in flight?"};

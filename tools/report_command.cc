@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "bench/results.h"
+#include "tools/cli_support.h"
 #include "tools/commands.h"
 
 namespace iodepth::tools {
@@ -73,11 +74,7 @@ void AddReportCommand(CLI::App& app) {
   cmd->add_option("results", flags->inputs, "Results JSON files from `iodepth suite`")->required()->check(CLI::ExistingFile);
   cmd->add_option("--out", flags->out_dir, "Output directory (default: <first results file>-report)");
   cmd->callback([flags] {
-    const Status status = RunReport(*flags);
-    if (!status.ok()) {
-      std::cerr << "iodepth report: error: " << status.message() << "\n";
-      std::exit(1);
-    }
+    ExitOnError("report", RunReport(*flags));
   });
 }
 

@@ -14,7 +14,7 @@
 #include "bench/suite.h"
 #include "common/units.h"
 #include "tools/commands.h"
-#include "tools/temp_file.h"
+#include "tools/cli_support.h"
 
 namespace iodepth::tools {
 
@@ -142,18 +142,6 @@ std::string SummaryTable(const ResultsDocument& document) {
   return out;
 }
 
-Status WriteText(const std::string& path, const std::string& text) {
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  std::error_code ec;
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  if (ec) return Status::PosixError(fmt::format("create directory {}", parent.string()), ec.value());
-  std::ofstream out(path);
-  out << text;
-  out.close();
-  if (!out) return Status::PosixError(fmt::format("write {}", path), errno);
-  return Status::OK();
-}
-
 std::string DefaultStem(const SuiteFlags& flags) {
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
@@ -180,10 +168,10 @@ Status RunSuiteCommand(SuiteFlags flags) {
   const std::string stem = DefaultStem(flags);
   const std::string json_path = flags.json_path.empty() ? stem + ".json" : flags.json_path;
   const std::string csv_path = flags.csv_path.empty() ? stem + ".csv" : flags.csv_path;
-  IODEPTH_RETURN_IF_ERROR(WriteText(json_path, ToJson(document).dump(2) + "\n"));
+  IODEPTH_RETURN_IF_ERROR(WriteTextFile(json_path, ToJson(document).dump(2) + "\n"));
   std::string csv = CsvHeader();
   for (const CellRecord& cell : document.cells) csv += CsvRow(cell);
-  IODEPTH_RETURN_IF_ERROR(WriteText(csv_path, csv));
+  IODEPTH_RETURN_IF_ERROR(WriteTextFile(csv_path, csv));
   std::cerr << fmt::format("\nresults: {}\n         {}\n", json_path, csv_path);
   return Status::OK();
 }
@@ -221,11 +209,7 @@ void AddSuiteCommand(CLI::App& app) {
   cmd->add_option("--fixedbufs", flags->fixedbufs, "io_uring: fixed buffers")->check(CLI::Range(0, 1));
   cmd->callback([flags] {
     flags->command_line = CommandLine();
-    const Status status = RunSuiteCommand(*flags);
-    if (!status.ok()) {
-      std::cerr << "\niodepth suite: error: " << status.message() << "\n";
-      std::exit(1);
-    }
+    ExitOnError("suite", RunSuiteCommand(*flags));
   });
 }
 

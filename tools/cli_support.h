@@ -1,3 +1,6 @@
+// Support shared by the `iodepth` subcommands: the temporary data file, the command line
+// as typed, writing result files, and turning a failed Status into a message and exit 1.
+//
 // TempDataFile: the data file a command uses when the user named none. It lives in
 // $IODEPTH_TMPDIR or /var/tmp (not /tmp, which is often tmpfs, where "disk" reads are
 // memory copies) and is removed when the command ends, on Ctrl-C and on SIGTERM, so an
@@ -5,6 +8,9 @@
 #pragma once
 
 #include <string>
+#include <string_view>
+
+#include "common/status.h"
 
 namespace iodepth::tools {
 
@@ -29,5 +35,12 @@ class TempDataFile {
 // The command line as typed, for the results file.
 void SetCommandLine(int argc, char** argv);
 const std::string& CommandLine();
+
+// Writes `text` to `path`, creating its directory; the error names the path.
+Status WriteTextFile(const std::string& path, const std::string& text);
+
+// Prints "iodepth <command>: error: <message>" and exits 1 when `status` failed. Called
+// at the very end of a subcommand, after its RAII cleanup (temporary files) has run.
+void ExitOnError(std::string_view command, const Status& status);
 
 }  // namespace iodepth::tools

@@ -1,10 +1,13 @@
-#include "tools/temp_file.h"
+#include "tools/cli_support.h"
 
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
 
 #include <fmt/format.h>
 
@@ -51,5 +54,23 @@ void SetCommandLine(int argc, char** argv) {
 }
 
 const std::string& CommandLine() { return g_command_line; }
+
+Status WriteTextFile(const std::string& path, const std::string& text) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec) return Status::PosixError(fmt::format("create directory {}", parent.string()), ec.value());
+  std::ofstream out(path);
+  out << text;
+  out.close();
+  if (!out) return Status::PosixError(fmt::format("write {}", path), errno);
+  return Status::OK();
+}
+
+void ExitOnError(std::string_view command, const Status& status) {
+  if (status.ok()) return;
+  std::cerr << fmt::format("iodepth {}: error: {}\n", command, status.message());
+  std::exit(1);
+}
 
 }  // namespace iodepth::tools
