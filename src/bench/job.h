@@ -5,6 +5,7 @@
 //   ramp (excluded) | measured window: completions counted, latencies recorded | drain
 //   ^start            ^window_start                                  ^window_end
 //
+// Refills are submitted every `batch_submit` requests (fio's iodepth_batch_submit).
 // A completion counts when it *completes* inside the measured window; requests still in
 // flight at the end are drained and not counted. Latency is the completion latency
 // (submit to completion, fio's clat). Any failed request fails the job with its error;
@@ -69,6 +70,11 @@ struct JobSpec {
   bool verify = false;
   uint64_t file_id = 0;            // The pattern's file id, needed for verify and writes.
   bool sync_path = false;          // io_patterns: File::ReadAt/WriteAt in a loop, no IoQueue.
+  // Submit once this many requests are prepared (fio's iodepth_batch_submit). 1, the
+  // default as in fio, hands each request to the device the moment its slot is refilled;
+  // larger batches save system calls but hold requests back until the batch is full
+  // (on virtio, 4 KiB random reads lost ~15% IOPS at qd 32 with whole-reap batches).
+  uint32_t batch_submit = 1;
 };
 
 struct JobResult {

@@ -148,10 +148,13 @@ nlohmann::json ToJson(const ResultsDocument& d) {
 }
 
 Result<ResultsDocument> ParseResults(const nlohmann::json& json) {
-  if (!json.is_object() || json.value("schema", "") != "iodepth-results") {
+  const bool named = json.is_object() && json.contains("schema") && json["schema"].is_string() &&
+                     json["schema"].get<std::string>() == "iodepth-results";
+  if (!named) {
     return Status::InvalidArgument("not an iodepth results file (its \"schema\" is not \"iodepth-results\")");
   }
-  const int version = json.value("schema_version", 0);
+  const auto& version_field = json.contains("schema_version") ? json["schema_version"] : nlohmann::json();
+  const int version = version_field.is_number_integer() ? version_field.get<int>() : 0;
   if (version != kResultsSchemaVersion) {
     return Status::InvalidArgument(fmt::format(
         "results schema_version {} is not supported; this iodepth reads version {}", version, kResultsSchemaVersion));

@@ -126,8 +126,8 @@ struct ResultsDocument {
 std::string PercentileKey(double percent);  // 95 -> "95.000000", as fio writes it.
 
 RepetitionRecord MakeRepetitionRecord(const JobSpec& spec, const JobResult& result, double resident_before);
-// Fills median, cv and flags of `cell` from its repetitions. `expected_cache` is the
-// cache state the cell claims ("cold", "warm" or "n/a").
+// Fills median, cv and flags of `cell` from its repetitions; the cache flags compare
+// each repetition's resident_before with the state the cell claims (cell.cache_state).
 void SummariseCell(CellRecord& cell);
 
 nlohmann::json ToJson(const ResultsDocument& document);

@@ -59,7 +59,22 @@ CellPlan MakeCell(const SuiteConfig& config, const Workload& workload, std::stri
   s.seed = config.seed;
   s.verify = config.verify && !IsWrite(workload.rw);
   s.sync_path = sync_path;
+  s.batch_submit = config.batch_submit;
   return cell;
+}
+
+// A value listed twice would run the same cell twice under one id.
+template <typename T>
+Status RejectRepeats(const std::vector<T>& values, std::string_view flag) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    for (size_t j = i + 1; j < values.size(); ++j) {
+      if (values[i] == values[j]) {
+        return Status::InvalidArgument(fmt::format("{} lists a value twice (entry {} and {}); list each once", flag,
+                                                   i + 1, j + 1));
+      }
+    }
+  }
+  return Status::OK();
 }
 
 Status ValidateConfig(const SuiteConfig& config) {
@@ -71,6 +86,9 @@ Status ValidateConfig(const SuiteConfig& config) {
     return Status::InvalidArgument(fmt::format("--working_set={} is larger than --size={}; make it at most the file size",
                                                config.working_set_bytes, config.file_size_bytes));
   }
+  IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.depths, "--depths"));
+  IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.modes, "--modes"));
+  IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.backends, "--backends"));
   for (uint32_t qd : config.depths) {
     if (qd == 0 || qd > IoQueue::kMaxDepth) {
       return Status::InvalidArgument(fmt::format("--depths: {} is out of range 1..{}", qd, IoQueue::kMaxDepth));
@@ -129,6 +147,7 @@ nlohmann::json SuiteConfigToJson(const SuiteConfig& config) {
           {"drop_caches", config.drop_caches},
           {"only", config.only},
           {"worker_threads", config.queue.worker_threads},
+          {"iodepth_batch_submit", config.batch_submit},
           {"uring_sqpoll", config.queue.uring_sqpoll},
           {"uring_register_files", config.queue.uring_register_files},
           {"uring_fixed_buffers", config.queue.uring_fixed_buffers}};
@@ -143,7 +162,10 @@ Result<std::vector<CellPlan>> PlanSuite(const SuiteConfig& config) {
     }
   } else {
     for (const Workload& w : kQdWorkloads) {
-      for (uint32_t qd : config.depths) {
+      IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.depths, "--depths"));
+  IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.modes, "--modes"));
+  IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.backends, "--backends"));
+  for (uint32_t qd : config.depths) {
         for (Backend backend : config.backends) {
           if (backend == Backend::kSync && qd != 1) continue;  // sync is depth 1 by definition.
           for (CacheMode mode : config.modes) {

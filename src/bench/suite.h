@@ -43,6 +43,7 @@ struct SuiteConfig {
   bool drop_caches = false;
   std::vector<std::string> only;  // Keep cells whose id or workload equals or starts with one of these.
   IoQueueOptions queue;           // Template: worker threads and io_uring options.
+  uint32_t batch_submit = 1;      // fio's iodepth_batch_submit (JobSpec::batch_submit).
   std::string command_line;
 };
 

@@ -63,7 +63,9 @@ uint64_t LatencyHistogram::Percentile(double percent) const {
   if (count_ == 0) return 0;
   if (percent >= 100.0) return max_;  // The largest sample is known exactly.
   const double clamped = std::clamp(percent, 0.0, 100.0);
-  auto rank = static_cast<uint64_t>(std::ceil(clamped / 100.0 * static_cast<double>(count_)));
+  // p * n / 100, not p / 100 * n: 99.9 / 100 rounds up to 0.9990000000000001 and would
+  // push the rank one past the right sample.
+  auto rank = static_cast<uint64_t>(std::ceil(clamped * static_cast<double>(count_) / 100.0));
   rank = std::clamp<uint64_t>(rank, 1, count_);
   uint64_t seen = 0;
   for (size_t i = 0; i < buckets_.size(); ++i) {

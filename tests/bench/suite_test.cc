@@ -1,0 +1,497 @@
+// Tests of bench/suite.h: which cells a suite plans, and RunSuite on a tiny configuration
+// (a few hundred requests per run) so the whole file runs in seconds.
+#include "bench/suite.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "test_files.h"
+#include "testutil/status_macros.h"
+#include "testutil/temp_dir.h"
+
+namespace iodepth {
+namespace {
+
+using testutil::TempDir;
+
+SuiteConfig QdConfig() {
+  SuiteConfig config;
+  config.suite = "qd";
+  config.filename = "unused-by-planning.dat";
+  config.depths = {1, 4, 16};
+  config.backends = {Backend::kIoUring, Backend::kWorker, Backend::kSync};
+  config.modes = {CacheMode::kBuffered, CacheMode::kDirect};
+  return config;
+}
+
+SuiteConfig PatternsConfig() {
+  SuiteConfig config = QdConfig();
+  config.suite = "io_patterns";
+  return config;
+}
+
+std::vector<CellPlan> Plan(const SuiteConfig& config) {
+  Result<std::vector<CellPlan>> cells = PlanSuite(config);
+  EXPECT_TRUE(cells.has_value()) << cells.error().ToString();
+  return cells.has_value() ? std::move(cells).value() : std::vector<CellPlan>{};
+}
+
+std::vector<std::string> Ids(const std::vector<CellPlan>& cells) {
+  std::vector<std::string> ids;
+  for (const CellPlan& cell : cells) ids.push_back(cell.record.id);
+  return ids;
+}
+
+void ExpectUniqueIds(const std::vector<CellPlan>& cells) {
+  const std::vector<std::string> ids = Ids(cells);
+  const std::set<std::string> unique(ids.begin(), ids.end());
+  EXPECT_EQ(unique.size(), ids.size()) << "duplicate cell ids";
+}
+
+// ---- PlanSuite ----
+
+TEST(PlanSuiteTest, IoPatternsIsFourWorkloadsInEveryModeOnTheSyncPathAtDepthOne) {
+  const std::vector<CellPlan> cells = Plan(PatternsConfig());
+  ASSERT_EQ(cells.size(), 4u * 2u);
+  const std::map<std::string, std::string> rw_of = {
+      {"seq_read", "read"}, {"rand_read", "randread"}, {"seq_write", "write"}, {"rand_write", "randwrite"}};
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const CellPlan& cell : cells) {
+    const CellRecord& r = cell.record;
+    SCOPED_TRACE(r.id);
+    ASSERT_TRUE(rw_of.contains(r.workload));
+    EXPECT_EQ(r.rw, rw_of.at(r.workload));
+    EXPECT_EQ(r.suite, "io_patterns");
+    EXPECT_EQ(r.backend, "syncpath");
+    EXPECT_EQ(r.qd, 1u);
+    EXPECT_EQ(r.id, r.workload + "/" + r.mode + "/syncpath");
+    EXPECT_TRUE(cell.spec.sync_path);
+    EXPECT_EQ(cell.spec.queue.depth, 1u);
+    EXPECT_EQ(r.status, "ok");
+    EXPECT_TRUE(r.repetitions.empty());
+    seen.insert({r.workload, r.mode});
+  }
+  EXPECT_EQ(seen.size(), cells.size()) << "each workload once per mode";
+  ExpectUniqueIds(cells);
+}
+
+TEST(PlanSuiteTest, IoPatternsIgnoresDepthsAndBackends) {
+  SuiteConfig config = PatternsConfig();
+  config.depths = {32};
+  config.backends = {Backend::kWorker};
+  config.modes = {CacheMode::kDirect};
+  const std::vector<CellPlan> cells = Plan(config);
+  ASSERT_EQ(cells.size(), 4u);
+  for (const CellPlan& cell : cells) {
+    EXPECT_EQ(cell.record.qd, 1u) << cell.record.id;
+    EXPECT_TRUE(cell.spec.sync_path) << cell.record.id;
+  }
+}
+
+TEST(PlanSuiteTest, IoPatternsVerifiesReadsOnly) {
+  SuiteConfig config = PatternsConfig();
+  config.verify = true;
+  for (const CellPlan& cell : Plan(config)) {
+    EXPECT_EQ(cell.spec.verify, !IsWrite(cell.spec.rw)) << cell.record.id;
+  }
+}
+
+TEST(PlanSuiteTest, QdHasEveryDepthBackendAndModeWithSyncOnlyAtDepthOne) {
+  const std::vector<CellPlan> cells = Plan(QdConfig());
+  // Per workload: depth 1 x 3 backends + depths 4 and 16 x 2 backends, each in 2 modes.
+  ASSERT_EQ(cells.size(), 2u * (3u + 2u + 2u) * 2u);
+  for (const CellPlan& cell : cells) {
+    const CellRecord& r = cell.record;
+    SCOPED_TRACE(r.id);
+    EXPECT_EQ(r.suite, "qd");
+    EXPECT_TRUE(r.workload == "seq_read_qd" + std::to_string(r.qd) || r.workload == "rand_read_qd" + std::to_string(r.qd));
+    EXPECT_EQ(r.rw, r.workload.starts_with("seq") ? "read" : "randread");
+    EXPECT_EQ(r.id, r.workload + "/" + r.mode + "/" + r.backend);
+    EXPECT_EQ(cell.spec.queue.depth, r.qd);
+    EXPECT_EQ(BackendName(cell.spec.queue.backend), r.backend);
+    EXPECT_FALSE(cell.spec.sync_path);
+    if (r.backend == "sync") {
+      EXPECT_EQ(r.qd, 1u) << "sync is depth 1 by definition";
+    }
+    EXPECT_EQ(r.cache_state, r.mode == "direct" ? "n/a" : "cold");
+    EXPECT_EQ(cell.cache_state, r.mode == "direct" ? CacheState::kNotApplicable : CacheState::kCold);
+  }
+  ExpectUniqueIds(cells);
+}
+
+TEST(PlanSuiteTest, SpecCarriesTheConfiguration) {
+  SuiteConfig config = QdConfig();
+  config.file_size_bytes = 64 << 20;
+  config.working_set_bytes = 16 << 20;
+  config.block_size = 8192;
+  config.runtime_ns = 3'000'000'000;
+  config.ramp_ns = 250'000'000;
+  config.number_ios = 1234;
+  config.seed = 77;
+  config.cache_state = CacheState::kWarm;
+  config.queue.worker_threads = 3;
+  for (const CellPlan& cell : Plan(config)) {
+    SCOPED_TRACE(cell.record.id);
+    EXPECT_EQ(cell.spec.filename, config.filename);
+    EXPECT_EQ(cell.spec.size_bytes, config.working_set_bytes);
+    EXPECT_EQ(cell.spec.block_size, 8192u);
+    EXPECT_EQ(cell.record.bs, 8192u);
+    EXPECT_EQ(cell.spec.runtime_ns, config.runtime_ns);
+    EXPECT_EQ(cell.spec.ramp_ns, config.ramp_ns);
+    EXPECT_EQ(cell.spec.number_ios, 1234u);
+    EXPECT_EQ(cell.spec.seed, 77u);
+    EXPECT_EQ(cell.spec.queue.worker_threads, 3u);
+    EXPECT_EQ(cell.spec.cache, cell.record.mode == "direct" ? CacheMode::kDirect : CacheMode::kBuffered);
+    EXPECT_EQ(cell.record.cache_state, cell.record.mode == "direct" ? "n/a" : "warm");
+  }
+  config.working_set_bytes = 0;
+  for (const CellPlan& cell : Plan(config)) EXPECT_EQ(cell.spec.size_bytes, config.file_size_bytes);
+}
+
+TEST(PlanSuiteTest, RepeatedSettingsDoNotRepeatCells) {
+  // "--depths 4,4" or "--modes direct,direct": ids must stay unique in a run (the results
+  // file keys cells by id), whether the repeat is refused or ignored.
+  SuiteConfig config = QdConfig();
+  config.depths = {4, 4};
+  config.backends = {Backend::kWorker, Backend::kWorker};
+  config.modes = {CacheMode::kDirect, CacheMode::kDirect};
+  const Result<std::vector<CellPlan>> cells = PlanSuite(config);
+  if (!cells.has_value()) {
+    EXPECT_EQ(cells.error().code(), StatusCode::kInvalidArgument) << cells.error().ToString();
+    return;
+  }
+  ExpectUniqueIds(*cells);
+}
+
+TEST(PlanSuiteTest, OnlyKeepsCellsWhoseIdStartsWithAPrefix) {
+  SuiteConfig config = QdConfig();
+  config.only = {"seq_read_qd4/direct"};
+  std::vector<std::string> ids = Ids(Plan(config));
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"seq_read_qd4/direct/io_uring", "seq_read_qd4/direct/worker"}));
+
+  config.only = {"rand_read_qd1/buffered/sync"};
+  EXPECT_EQ(Ids(Plan(config)), std::vector<std::string>{"rand_read_qd1/buffered/sync"});
+
+  config.only = {"rand"};
+  const std::vector<CellPlan> rand = Plan(config);
+  EXPECT_EQ(rand.size(), 14u);
+  for (const CellPlan& cell : rand) EXPECT_EQ(cell.record.rw, "randread") << cell.record.id;
+}
+
+TEST(PlanSuiteTest, OnlyKeepsCellsOfANamedWorkload) {
+  SuiteConfig config = QdConfig();
+  config.only = {"rand_read_qd16"};
+  const std::vector<CellPlan> cells = Plan(config);
+  ASSERT_EQ(cells.size(), 4u);  // io_uring and worker, buffered and direct.
+  for (const CellPlan& cell : cells) EXPECT_EQ(cell.record.workload, "rand_read_qd16");
+
+  config = PatternsConfig();
+  config.only = {"seq_write"};
+  const std::vector<CellPlan> writes = Plan(config);
+  ASSERT_EQ(writes.size(), 2u);
+  for (const CellPlan& cell : writes) EXPECT_EQ(cell.record.workload, "seq_write");
+}
+
+TEST(PlanSuiteTest, OnlyWithSeveralValuesKeepsTheUnionInRunOrder) {
+  SuiteConfig config = QdConfig();
+  const std::vector<std::string> all = Ids(Plan(config));
+  config.only = {"rand_read_qd4", "seq_read_qd1/direct"};
+  const std::vector<std::string> some = Ids(Plan(config));
+  EXPECT_EQ(some.size(), 4u + 3u);
+  // A subsequence of the full plan: filtering never reorders.
+  size_t matched = 0;
+  for (const std::string& id : all) {
+    if (matched < some.size() && some[matched] == id) ++matched;
+  }
+  EXPECT_EQ(matched, some.size());
+}
+
+void ExpectInvalid(const SuiteConfig& config, const std::vector<std::string>& words) {
+  const Result<std::vector<CellPlan>> cells = PlanSuite(config);
+  ASSERT_FALSE(cells.has_value());
+  EXPECT_EQ(cells.error().code(), StatusCode::kInvalidArgument) << cells.error().ToString();
+  for (const std::string& word : words) {
+    EXPECT_NE(cells.error().message().find(word), std::string::npos) << word << " in " << cells.error().ToString();
+  }
+}
+
+TEST(PlanSuiteTest, UnknownSuiteNamesTheChoices) {
+  SuiteConfig config = QdConfig();
+  config.suite = "latency";
+  ExpectInvalid(config, {"latency", "io_patterns", "qd"});
+}
+
+TEST(PlanSuiteTest, DepthZeroIsRefused) {
+  SuiteConfig config = QdConfig();
+  config.depths = {1, 0, 4};
+  ExpectInvalid(config, {"--depths", "0"});
+  config.depths = {IoQueue::kMaxDepth + 1};
+  ExpectInvalid(config, {"--depths", std::to_string(IoQueue::kMaxDepth + 1)});
+}
+
+TEST(PlanSuiteTest, WorkingSetLargerThanTheFileIsRefused) {
+  SuiteConfig config = QdConfig();
+  config.file_size_bytes = 8 << 20;
+  config.working_set_bytes = 16 << 20;
+  ExpectInvalid(config, {"--working_set", "--size"});
+}
+
+TEST(PlanSuiteTest, OnlyMatchingNothingIsRefused) {
+  SuiteConfig config = QdConfig();
+  config.only = {"seq_read_qd64"};
+  ExpectInvalid(config, {"--only"});
+  config.only = {"read_qd1"};  // A substring, not a prefix.
+  ExpectInvalid(config, {"--only"});
+}
+
+TEST(PlanSuiteTest, ZeroRepetitionsAndEmptyListsAreRefused) {
+  SuiteConfig config = QdConfig();
+  config.repetitions = 0;
+  ExpectInvalid(config, {"--repetitions"});
+  config = QdConfig();
+  config.modes.clear();
+  ExpectInvalid(config, {"--modes"});
+  config = QdConfig();
+  config.backends.clear();
+  ExpectInvalid(config, {"--backends"});
+}
+
+// ---- RunSuite ----
+
+// Remembers every call, in order.
+class RecordingObserver : public SuiteObserver {
+ public:
+  struct Run {
+    std::string id;
+    uint32_t repetition;
+    RepetitionRecord record;
+    size_t runs_done;
+    size_t runs_total;
+  };
+
+  void OnStart(const SuiteConfig&, size_t cells, int64_t estimate_ns) override {
+    ++starts;
+    start_cells = cells;
+    EXPECT_GE(estimate_ns, 0);
+  }
+  void OnRepetition(const CellPlan& cell, uint32_t repetition, const RepetitionRecord& record, size_t runs_done,
+                    size_t runs_total, int64_t eta_ns) override {
+    EXPECT_GE(eta_ns, 0);
+    runs.push_back(Run{cell.record.id, repetition, record, runs_done, runs_total});
+  }
+  void OnUnsupported(const CellPlan& cell, const std::string& reason) override {
+    unsupported[cell.record.id] = reason;
+  }
+
+  int starts = 0;
+  size_t start_cells = 0;
+  std::vector<Run> runs;
+  std::map<std::string, std::string> unsupported;
+};
+
+constexpr uint64_t kSuiteIos = 300;
+
+class RunSuiteTest : public ::testing::Test {
+ protected:
+  // 8 MiB file, 300 requests a run, 2 repetitions, no ramp.
+  SuiteConfig TinyConfig() const {
+    SuiteConfig config;
+    config.suite = "qd";
+    config.filename = dir_.File("suite.dat");
+    config.file_size_bytes = 8 << 20;
+    config.number_ios = kSuiteIos;
+    config.runtime_ns = 0;
+    config.ramp_ns = 0;
+    config.repetitions = 2;
+    config.depths = {1, 4};
+    config.backends = {Backend::kWorker, Backend::kSync};
+    config.modes = {CacheMode::kBuffered, CacheMode::kDirect};
+    config.verify = true;
+    config.command_line = "iodepth suite qd --number_ios=300";
+    return config;
+  }
+
+  TempDir dir_;
+};
+
+TEST_F(RunSuiteTest, EveryCellRunsEveryRepetitionInterleaved) {
+  const SuiteConfig config = TinyConfig();
+  const std::vector<std::string> planned = Ids(Plan(config));
+  ASSERT_EQ(planned.size(), 2u * (2u + 1u) * 2u);  // Per workload: qd1 worker+sync, qd4 worker; 2 modes.
+  RecordingObserver observer;
+  ASSERT_OK_AND_ASSIGN(const ResultsDocument document, RunSuite(config, &observer));
+
+  EXPECT_EQ(observer.starts, 1);
+  EXPECT_EQ(observer.start_cells, planned.size());
+  EXPECT_TRUE(observer.unsupported.empty());
+  ASSERT_EQ(observer.runs.size(), planned.size() * 2);
+  for (size_t i = 0; i < observer.runs.size(); ++i) {
+    const RecordingObserver::Run& run = observer.runs[i];
+    // Every cell once, then every cell again, in plan order.
+    EXPECT_EQ(run.id, planned[i % planned.size()]) << i;
+    EXPECT_EQ(run.repetition, i / planned.size()) << i;
+    EXPECT_EQ(run.runs_done, i + 1);
+    EXPECT_EQ(run.runs_total, planned.size() * 2);
+  }
+
+  ASSERT_EQ(Ids(Plan(config)), planned);
+  ASSERT_EQ(document.cells.size(), planned.size());
+  for (size_t i = 0; i < document.cells.size(); ++i) {
+    const CellRecord& cell = document.cells[i];
+    SCOPED_TRACE(cell.id);
+    EXPECT_EQ(cell.id, planned[i]);
+    EXPECT_EQ(cell.status, "ok");
+    ASSERT_EQ(cell.repetitions.size(), 2u);
+    for (uint32_t rep = 0; rep < 2; ++rep) {
+      const RepetitionRecord& r = cell.repetitions[rep];
+      EXPECT_EQ(r.total_ios, kSuiteIos);
+      EXPECT_EQ(r.io_bytes, kSuiteIos * 4096);
+      EXPECT_EQ(r.clat_ns.N, kSuiteIos);
+      EXPECT_EQ(r.verified_bytes, kSuiteIos * 4096) << "--verify checks every read";
+      EXPECT_EQ(r.depth.target, cell.qd);
+      EXPECT_EQ(r.depth.refills_short, 0u);
+      EXPECT_GT(r.iops, 0);
+      // The observer saw the very record the document holds.
+      const RecordingObserver::Run& seen = observer.runs[rep * planned.size() + i];
+      EXPECT_EQ(seen.record.total_ios, r.total_ios);
+      EXPECT_EQ(seen.record.iops, r.iops);
+    }
+    EXPECT_DOUBLE_EQ(cell.median.iops, (cell.repetitions[0].iops + cell.repetitions[1].iops) / 2);
+    EXPECT_GT(cell.median.clat_ns.mean, 0);
+    ASSERT_TRUE(cell.median.clat_ns.percentile.contains("95.000000"));
+    EXPECT_GT(cell.median.clat_ns.percentile.at("95.000000"), 0u);
+  }
+}
+
+TEST_F(RunSuiteTest, BufferedCellsAreColdAndMeasuredDirectCellsAreNot) {
+  RecordingObserver observer;
+  ASSERT_OK_AND_ASSIGN(const ResultsDocument document, RunSuite(TinyConfig(), &observer));
+  size_t buffered = 0, direct = 0;
+  for (const CellRecord& cell : document.cells) {
+    SCOPED_TRACE(cell.id);
+    for (const RepetitionRecord& r : cell.repetitions) {
+      if (cell.mode == "buffered") {
+        EXPECT_EQ(cell.cache_state, "cold");
+        EXPECT_GE(r.resident_before, 0.0);
+        EXPECT_LE(r.resident_before, 1.0);
+        ++buffered;
+      } else {
+        EXPECT_EQ(cell.mode, "direct");
+        EXPECT_EQ(cell.cache_state, "n/a");
+        EXPECT_EQ(r.resident_before, -1.0);
+        ++direct;
+      }
+    }
+  }
+  EXPECT_EQ(buffered, direct);
+  EXPECT_GT(buffered, 0u);
+}
+
+TEST_F(RunSuiteTest, DocumentRecordsTheConfigAndParsesBack) {
+  const SuiteConfig config = TinyConfig();
+  ASSERT_OK_AND_ASSIGN(const ResultsDocument document, RunSuite(config, nullptr));
+  EXPECT_EQ(document.command, config.command_line);
+  EXPECT_FALSE(document.created_utc.empty());
+  EXPECT_FALSE(document.iodepth_version.empty());
+  EXPECT_EQ(document.config["suite"], "qd");
+  EXPECT_EQ(document.config["number_ios"], kSuiteIos);
+  EXPECT_EQ(document.config["repetitions"], 2);
+  EXPECT_EQ(document.config["depths"], nlohmann::json({1, 4}));
+  EXPECT_EQ(document.config["modes"], nlohmann::json({"buffered", "direct"}));
+  EXPECT_EQ(document.config["backends"], nlohmann::json({"worker", "sync"}));
+  const nlohmann::json json = ToJson(document);
+  ASSERT_OK_AND_ASSIGN(const ResultsDocument parsed, ParseResults(nlohmann::json::parse(json.dump())));
+  EXPECT_EQ(ToJson(parsed), json);
+}
+
+TEST_F(RunSuiteTest, DontcacheRunsOrIsRecordedUnsupportedNeverAnError) {
+  SuiteConfig config = TinyConfig();
+  config.modes = {CacheMode::kDontcache};
+  config.depths = {1};
+  RecordingObserver observer;
+  ASSERT_OK_AND_ASSIGN(const ResultsDocument document, RunSuite(config, &observer));
+  ASSERT_EQ(document.cells.size(), 4u);
+  for (const CellRecord& cell : document.cells) {
+    SCOPED_TRACE(cell.id);
+    EXPECT_EQ(cell.mode, "dontcache");
+    EXPECT_EQ(cell.cache_state, "cold");
+    if (cell.status == "ok") {
+      EXPECT_EQ(cell.repetitions.size(), 2u);
+      for (const RepetitionRecord& r : cell.repetitions) {
+        EXPECT_EQ(r.total_ios, kSuiteIos);
+        EXPECT_GE(r.resident_before, 0.0);
+        EXPECT_LE(r.resident_before, 1.0);
+      }
+      EXPECT_FALSE(observer.unsupported.contains(cell.id));
+    } else {
+      EXPECT_EQ(cell.status, "unsupported");
+      EXPECT_FALSE(cell.reason.empty());
+      EXPECT_TRUE(cell.repetitions.empty());
+      EXPECT_TRUE(cell.flags.empty());
+      ASSERT_TRUE(observer.unsupported.contains(cell.id));
+      EXPECT_EQ(observer.unsupported.at(cell.id), cell.reason);
+    }
+  }
+}
+
+TEST_F(RunSuiteTest, IoPatternsWritesLeaveTheFileVerifiable) {
+  // Write cells run between verified read cells, in both repetitions.
+  SuiteConfig config = TinyConfig();
+  config.suite = "io_patterns";
+  RecordingObserver observer;
+  ASSERT_OK_AND_ASSIGN(const ResultsDocument document, RunSuite(config, &observer));
+  ASSERT_EQ(document.cells.size(), 8u);
+  EXPECT_EQ(observer.runs.size(), 16u);
+  for (const CellRecord& cell : document.cells) {
+    SCOPED_TRACE(cell.id);
+    EXPECT_EQ(cell.status, "ok");
+    EXPECT_EQ(cell.backend, "syncpath");
+    ASSERT_EQ(cell.repetitions.size(), 2u);
+    const bool write = cell.rw == "write" || cell.rw == "randwrite";
+    for (const RepetitionRecord& r : cell.repetitions) {
+      EXPECT_EQ(r.total_ios, kSuiteIos);
+      EXPECT_EQ(r.verified_bytes, write ? 0u : kSuiteIos * 4096);
+      EXPECT_EQ(r.depth.target, 1u);
+    }
+  }
+}
+
+TEST_F(RunSuiteTest, WriteSuiteOnAFileNotMadeByIodepthFailsAndLeavesItAlone) {
+  SuiteConfig config = TinyConfig();
+  config.suite = "io_patterns";
+  config.verify = false;
+  const std::vector<unsigned char> content(config.file_size_bytes, 0x5A);
+  testutil::WriteFileBytes(config.filename, content);
+  RecordingObserver observer;
+  const Result<ResultsDocument> document = RunSuite(config, &observer);
+  ASSERT_FALSE(document.has_value());
+  EXPECT_EQ(document.error().code(), StatusCode::kFailedPrecondition) << document.error().ToString();
+  EXPECT_TRUE(observer.runs.empty());
+  EXPECT_EQ(testutil::ReadFileBytes(config.filename), content);
+}
+
+TEST_F(RunSuiteTest, CorruptedDataFileStopsTheSuiteWithTheCellAndOffset) {
+  SuiteConfig config = TinyConfig();
+  config.only = {"seq_read_qd1/direct/sync"};
+  config.repetitions = 1;
+  config.number_ios = config.file_size_bytes / 4096;  // Every block once.
+  ASSERT_OK(RunSuite(config, nullptr));                // Creates the file; it verifies.
+  const uint64_t bad = 5 << 20;
+  testutil::FlipBytes(config.filename, bad, 4096);
+  const Result<ResultsDocument> document = RunSuite(config, nullptr);
+  ASSERT_FALSE(document.has_value());
+  EXPECT_EQ(document.error().code(), StatusCode::kCorruption) << document.error().ToString();
+  EXPECT_NE(document.error().message().find("seq_read_qd1/direct/sync"), std::string::npos)
+      << document.error().ToString();
+  EXPECT_NE(document.error().message().find(std::to_string(bad)), std::string::npos) << document.error().ToString();
+}
+
+}  // namespace
+}  // namespace iodepth
