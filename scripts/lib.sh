@@ -6,7 +6,7 @@ IODEPTH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # Debian packages the build, the tests and the scripts need.
 IODEPTH_PACKAGES=(build-essential cmake ninja-build pkg-config liburing-dev libfmt-dev nlohmann-json3-dev
-                  libcli11-dev libgtest-dev libgmock-dev fio python3 python3-matplotlib)
+                  libcli11-dev libisal-dev libgtest-dev libgmock-dev fio python3 python3-matplotlib)
 
 iodepth_install_deps() {
   local missing=()

@@ -1,0 +1,224 @@
+#include "storage/page.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
+
+#include "common/assert.h"
+#include "common/crc32c.h"
+
+namespace iodepth {
+namespace {
+
+// The format is little-endian and the header is read with memcpy, so the host must be too.
+static_assert(std::endian::native == std::endian::little, "the page format is little-endian");
+
+// Header field offsets; the diagram in page.h is the authority.
+constexpr size_t kMagicOffset = 0;
+constexpr size_t kVersionOffset = 4;
+constexpr size_t kTypeOffset = 6;
+constexpr size_t kColumnsOffset = 7;
+constexpr size_t kPageIdOffset = 8;
+constexpr size_t kLsnOffset = 16;
+constexpr size_t kChecksumOffset = 24;
+constexpr size_t kPageSizeOffset = 28;
+constexpr size_t kRowCountOffset = 32;
+constexpr size_t kHeaderEndOffset = 34;
+static_assert(kHeaderEndOffset <= kPageHeaderBytes);
+// Rows start on a cache line, and a 16 KiB page of 1-column rows holds 2040 rows: the
+// count fits the 16-bit field with room to spare.
+static_assert(kPageHeaderBytes % 64 == 0);
+static_assert((16384 - kPageHeaderBytes) / kColumnBytes <= UINT16_MAX);
+
+template <typename T>
+T Load(std::span<const std::byte> page, size_t offset) {
+  IODEPTH_CHECK(offset + sizeof(T) <= page.size(), "header field past the end of the page");
+  T value;
+  std::memcpy(&value, page.data() + offset, sizeof(T));
+  return value;
+}
+
+template <typename T>
+void Store(std::span<std::byte> page, size_t offset, T value) {
+  IODEPTH_CHECK(offset + sizeof(T) <= page.size(), "header field past the end of the page");
+  std::memcpy(page.data() + offset, &value, sizeof(T));
+}
+
+bool IsPageSize(size_t size_bytes) {
+  return size_bytes == PageSizeBytes(PageSize::k4KiB) || size_bytes == PageSizeBytes(PageSize::k8KiB) ||
+         size_bytes == PageSizeBytes(PageSize::k16KiB);
+}
+
+void CheckPageBuffer(std::span<const std::byte> page) {
+  IODEPTH_CHECK(IsPageSize(page.size()), "a page buffer must be 4, 8 or 16 KiB");
+  // Rows are read in place as int64_t.
+  IODEPTH_CHECK(reinterpret_cast<uintptr_t>(page.data()) % alignof(int64_t) == 0,
+                "a page buffer must be 8-byte aligned");
+}
+
+uint32_t CapacityRows(size_t page_bytes, uint32_t column_count) {
+  return static_cast<uint32_t>((page_bytes - kPageHeaderBytes) / (column_count * kColumnBytes));
+}
+
+const int64_t* RowData(std::span<const std::byte> page) {
+  return reinterpret_cast<const int64_t*>(page.data() + kPageHeaderBytes);
+}
+
+Status PageCorruption(uint64_t page_id, std::string_view file_name, std::string_view what) {
+  return Status::Corruption(fmt::format("page {} of {}: {}", page_id, file_name, what));
+}
+
+// The header fields a sealed page must hold, checked once its checksum has matched.
+Status VerifyHeaderFields(std::span<const std::byte> page, uint64_t expected_page_id, std::string_view file_name) {
+  const auto version = Load<uint16_t>(page, kVersionOffset);
+  if (version != kPageFormatVersion) {
+    return PageCorruption(expected_page_id, file_name,
+                          fmt::format("unknown page format version {} (this build reads {})", version,
+                                      kPageFormatVersion));
+  }
+  const auto type = Load<uint8_t>(page, kTypeOffset);
+  if (type != static_cast<uint8_t>(PageType::kHeap)) {
+    return PageCorruption(expected_page_id, file_name, fmt::format("unknown page type {}", type));
+  }
+  const auto stored_id = Load<uint64_t>(page, kPageIdOffset);
+  if (stored_id != expected_page_id) {
+    return PageCorruption(expected_page_id, file_name,
+                          fmt::format("holds page {} (a misplaced or misdirected write)", stored_id));
+  }
+  const auto columns = Load<uint8_t>(page, kColumnsOffset);
+  if (columns < kMinColumns || columns > kMaxColumns) {
+    return PageCorruption(expected_page_id, file_name,
+                          fmt::format("column count {} outside {}..{}", columns, kMinColumns, kMaxColumns));
+  }
+  const auto rows = Load<uint16_t>(page, kRowCountOffset);
+  const uint32_t capacity = CapacityRows(page.size(), columns);
+  if (rows > capacity) {
+    return PageCorruption(expected_page_id, file_name,
+                          fmt::format("row count {} exceeds the page's capacity of {} rows", rows, capacity));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<PageSize> PageSizeFromBytes(uint64_t size_bytes) {
+  if (!IsPageSize(size_bytes)) {
+    return Status::InvalidArgument(
+        fmt::format("page size {} bytes is not supported; use 4096, 8192 or 16384", size_bytes));
+  }
+  return static_cast<PageSize>(size_bytes);
+}
+
+uint32_t HeapPageCapacityRows(PageSize size, uint32_t column_count) {
+  IODEPTH_CHECK(column_count >= kMinColumns && column_count <= kMaxColumns, "column count outside 1..16");
+  return CapacityRows(PageSizeBytes(size), column_count);
+}
+
+void InitHeapPage(std::span<std::byte> page, uint64_t page_id, uint32_t column_count) {
+  CheckPageBuffer(page);
+  IODEPTH_CHECK(column_count >= kMinColumns && column_count <= kMaxColumns, "column count outside 1..16");
+  // Free space and reserved bytes are zero so the checksum covers a defined image.
+  std::fill(page.begin(), page.end(), std::byte{0});
+  Store<uint32_t>(page, kMagicOffset, kPageMagic);
+  Store<uint16_t>(page, kVersionOffset, kPageFormatVersion);
+  Store<uint8_t>(page, kTypeOffset, static_cast<uint8_t>(PageType::kHeap));
+  Store<uint8_t>(page, kColumnsOffset, static_cast<uint8_t>(column_count));
+  Store<uint64_t>(page, kPageIdOffset, page_id);
+  Store<uint32_t>(page, kPageSizeOffset, static_cast<uint32_t>(page.size()));
+}
+
+bool AppendRow(std::span<std::byte> page, std::span<const int64_t> row) {
+  const uint32_t columns = ColumnCount(page);
+  IODEPTH_CHECK(row.size() == columns, "row width differs from the page's column count");
+  const uint32_t rows = RowCount(page);
+  const uint32_t capacity = CapacityRows(page.size(), columns);
+  // A page never holds more rows than fit between the header and its end.
+  IODEPTH_CHECK(rows <= capacity, "row count exceeds the page's capacity");
+  if (rows == capacity) return false;
+  const size_t row_bytes = columns * kColumnBytes;
+  std::memcpy(page.data() + kPageHeaderBytes + rows * row_bytes, row.data(), row_bytes);
+  Store<uint16_t>(page, kRowCountOffset, static_cast<uint16_t>(rows + 1));
+  return true;
+}
+
+uint64_t PageId(std::span<const std::byte> page) { return Load<uint64_t>(page, kPageIdOffset); }
+uint64_t PageLsn(std::span<const std::byte> page) { return Load<uint64_t>(page, kLsnOffset); }
+void SetPageLsn(std::span<std::byte> page, uint64_t lsn) { Store<uint64_t>(page, kLsnOffset, lsn); }
+uint32_t StoredChecksum(std::span<const std::byte> page) { return Load<uint32_t>(page, kChecksumOffset); }
+
+uint32_t ColumnCount(std::span<const std::byte> page) {
+  const uint32_t columns = Load<uint8_t>(page, kColumnsOffset);
+  IODEPTH_CHECK(columns >= kMinColumns && columns <= kMaxColumns, "page not initialised: column count outside 1..16");
+  return columns;
+}
+
+uint32_t RowCount(std::span<const std::byte> page) { return Load<uint16_t>(page, kRowCountOffset); }
+
+std::span<const int64_t> RowAt(std::span<const std::byte> page, uint32_t row_index) {
+  IODEPTH_CHECK(row_index < RowCount(page), "row index past the page's last row");
+  const uint32_t columns = ColumnCount(page);
+  // Every row handed out lies inside the page, whatever its header claims.
+  IODEPTH_CHECK(kPageHeaderBytes + (size_t{row_index} + 1) * columns * kColumnBytes <= page.size(),
+                "row lies past the end of the page");
+  return {RowData(page) + size_t{row_index} * columns, columns};
+}
+
+std::span<const int64_t> Rows(std::span<const std::byte> page) {
+  CheckPageBuffer(page);
+  const uint32_t columns = ColumnCount(page);
+  const uint32_t rows = RowCount(page);
+  // The rows handed out lie inside the page: an unchecked count would read past it.
+  IODEPTH_CHECK(rows <= CapacityRows(page.size(), columns), "row count exceeds the page's capacity");
+  return {RowData(page), size_t{rows} * columns};
+}
+
+void ReadRow(std::span<const std::byte> page, uint32_t row_index, std::span<int64_t> out) {
+  const std::span<const int64_t> row = RowAt(page, row_index);
+  IODEPTH_CHECK(out.size() == row.size(), "output width differs from the page's column count");
+  std::copy(row.begin(), row.end(), out.begin());
+}
+
+uint32_t ComputePageChecksum(std::span<const std::byte> page) {
+  IODEPTH_CHECK(page.size() >= kPageHeaderBytes, "page shorter than its header");
+  constexpr std::array<std::byte, sizeof(uint32_t)> kZeroChecksum{};
+  uint32_t crc = Crc32c(page.first(kChecksumOffset));
+  crc = Crc32cExtend(crc, kZeroChecksum);
+  return Crc32cExtend(crc, page.subspan(kChecksumOffset + sizeof(uint32_t)));
+}
+
+void SealPage(std::span<std::byte> page) {
+  CheckPageBuffer(page);
+  IODEPTH_CHECK(Load<uint32_t>(page, kMagicOffset) == kPageMagic, "sealing a page that was never initialised");
+  Store<uint32_t>(page, kChecksumOffset, ComputePageChecksum(page));
+}
+
+Status VerifyPage(std::span<const std::byte> page, uint64_t expected_page_id, std::string_view file_name) {
+  CheckPageBuffer(page);
+  const auto magic = Load<uint32_t>(page, kMagicOffset);
+  if (magic != kPageMagic) {
+    const bool all_zero = std::all_of(page.begin(), page.end(), [](std::byte b) { return b == std::byte{0}; });
+    return PageCorruption(expected_page_id, file_name,
+                          all_zero ? std::string("all zeros: the page was never written")
+                                   : fmt::format("bad magic {:#010x} (expected {:#010x}): not an iodepth page",
+                                                 magic, kPageMagic));
+  }
+  // Checked before the checksum, which would fail too, to say why.
+  const auto written_bytes = Load<uint32_t>(page, kPageSizeOffset);
+  if (written_bytes != page.size()) {
+    return PageCorruption(expected_page_id, file_name,
+                          fmt::format("written as a {}-byte page, read as {} bytes (wrong page size for this file?)",
+                                      written_bytes, page.size()));
+  }
+  const uint32_t stored = StoredChecksum(page);
+  const uint32_t computed = ComputePageChecksum(page);
+  if (stored != computed) {
+    return PageCorruption(expected_page_id, file_name,
+                          fmt::format("checksum mismatch (stored {:#010x}, computed {:#010x})", stored, computed));
+  }
+  return VerifyHeaderFields(page, expected_page_id, file_name);
+}
+
+}  // namespace iodepth

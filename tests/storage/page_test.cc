@@ -1,0 +1,304 @@
+#include "storage/page.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <ostream>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "common/crc32c.h"
+#include "io/aligned_buffer.h"
+#include "testutil/status_macros.h"
+
+namespace iodepth {
+
+// Lets GoogleTest print "8KiB" rather than the enum's raw bytes.
+inline void PrintTo(PageSize size, std::ostream* os);
+
+namespace {
+
+constexpr char kFileName[] = "t.tbl";
+
+// Deterministic, distinct per (page, row, column), and using all 64 bits (negative too).
+int64_t CellValue(uint64_t page_id, uint32_t row, uint32_t column) {
+  const uint64_t mixed = (page_id * 0x9E3779B97F4A7C15ull) ^ (uint64_t{row} << 20) ^ column;
+  return static_cast<int64_t>(mixed * 0xBF58476D1CE4E5B9ull);
+}
+
+std::vector<int64_t> MakeRow(uint64_t page_id, uint32_t row, uint32_t columns) {
+  std::vector<int64_t> values(columns);
+  for (uint32_t c = 0; c < columns; ++c) values[c] = CellValue(page_id, row, c);
+  return values;
+}
+
+AlignedBuffer NewPageBuffer(PageSize size) {
+  Result<AlignedBuffer> buffer = AlignedBuffer::Allocate(PageSizeBytes(size), /*alignment_bytes=*/4096);
+  EXPECT_TRUE(buffer.has_value()) << buffer.error().ToString();
+  return std::move(buffer).value();
+}
+
+// Initialises page `page_id` and appends up to `rows` rows; returns how many it took.
+uint32_t FillPage(std::span<std::byte> page, uint64_t page_id, uint32_t columns, uint32_t rows) {
+  InitHeapPage(page, page_id, columns);
+  uint32_t appended = 0;
+  while (appended < rows && AppendRow(page, MakeRow(page_id, appended, columns))) ++appended;
+  return appended;
+}
+
+void ExpectCorruption(const Status& status, const std::string& expected_text) {
+  EXPECT_EQ(status.code(), StatusCode::kCorruption) << status.ToString();
+  EXPECT_NE(status.message().find(expected_text), std::string::npos) << status.message();
+}
+
+std::string PageSizeLabel(PageSize size) { return std::to_string(PageSizeBytes(size) / 1024) + "KiB"; }
+std::string PageSizeTestName(const ::testing::TestParamInfo<PageSize>& info) { return PageSizeLabel(info.param); }
+
+TEST(PageSizeTest, FromBytesAcceptsExactlyTheThreeSizes) {
+  EXPECT_EQ(*PageSizeFromBytes(4096), PageSize::k4KiB);
+  EXPECT_EQ(*PageSizeFromBytes(8192), PageSize::k8KiB);
+  EXPECT_EQ(*PageSizeFromBytes(16384), PageSize::k16KiB);
+  for (uint64_t bad : {0ull, 512ull, 4095ull, 4097ull, 32768ull}) {
+    const Result<PageSize> result = PageSizeFromBytes(bad);
+    ASSERT_FALSE(result.has_value()) << bad;
+    EXPECT_EQ(result.error().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(result.error().message().find(std::to_string(bad)), std::string::npos) << result.error().message();
+  }
+  EXPECT_EQ(kDefaultPageSize, PageSize::k8KiB);
+}
+
+// Figures worked out by hand from the diagram in page.h: (page - 64 header bytes) / (8 x columns).
+TEST(PageCapacityTest, CapacityFollowsTheLayout) {
+  EXPECT_EQ(HeapPageCapacityRows(PageSize::k4KiB, 1), 504u);     // 4032 / 8
+  EXPECT_EQ(HeapPageCapacityRows(PageSize::k8KiB, 1), 1016u);    // 8128 / 8
+  EXPECT_EQ(HeapPageCapacityRows(PageSize::k16KiB, 1), 2040u);   // 16320 / 8
+  EXPECT_EQ(HeapPageCapacityRows(PageSize::k8KiB, 4), 254u);     // 8128 / 32
+  EXPECT_EQ(HeapPageCapacityRows(PageSize::k8KiB, 3), 338u);     // 8128 / 24 = 338.67
+  EXPECT_EQ(HeapPageCapacityRows(PageSize::k4KiB, 16), 31u);     // 4032 / 128 = 31.5
+  EXPECT_EQ(HeapPageCapacityRows(PageSize::k16KiB, 16), 127u);   // 16320 / 128 = 127.5
+}
+
+TEST(PageDeathTest, ColumnCountZeroIsRefused) {
+  EXPECT_DEATH((void)HeapPageCapacityRows(PageSize::k8KiB, 0), "column count");
+}
+
+TEST(PageDeathTest, ColumnCountSeventeenIsRefused) {
+  AlignedBuffer page = NewPageBuffer(PageSize::k8KiB);
+  EXPECT_DEATH(InitHeapPage(page.span(), /*page_id=*/0, /*column_count=*/17), "column count");
+}
+
+TEST(PageDeathTest, BufferOfNoPageSizeIsRefused) {
+  AlignedBuffer page = NewPageBuffer(PageSize::k8KiB);
+  EXPECT_DEATH(InitHeapPage(page.span(0, 8000), /*page_id=*/0, /*column_count=*/1), "4, 8 or 16 KiB");
+}
+
+TEST(PageDeathTest, RowOfWrongWidthIsRefused) {
+  AlignedBuffer page = NewPageBuffer(PageSize::k8KiB);
+  InitHeapPage(page.span(), /*page_id=*/0, /*column_count=*/4);
+  EXPECT_DEATH((void)AppendRow(page.span(), MakeRow(0, 0, 3)), "column count");
+}
+
+TEST(PageDeathTest, ReadPastLastRowIsRefused) {
+  AlignedBuffer page = NewPageBuffer(PageSize::k8KiB);
+  FillPage(page.span(), /*page_id=*/0, /*columns=*/2, /*rows=*/3);
+  EXPECT_DEATH((void)RowAt(page.span(), 3), "last row");
+}
+
+// Every test below runs for each page size.
+class HeapPageTest : public ::testing::TestWithParam<PageSize> {
+ protected:
+  PageSize size() const { return GetParam(); }
+};
+
+TEST_P(HeapPageTest, NewPageIsEmptyAndCarriesItsHeader) {
+  AlignedBuffer page = NewPageBuffer(size());
+  InitHeapPage(page.span(), /*page_id=*/42, /*column_count=*/5);
+  EXPECT_EQ(RowCount(page.span()), 0u);
+  EXPECT_EQ(ColumnCount(page.span()), 5u);
+  EXPECT_EQ(PageId(page.span()), 42u);
+  EXPECT_EQ(PageLsn(page.span()), 0u);
+  EXPECT_TRUE(Rows(page.span()).empty());
+}
+
+TEST_P(HeapPageTest, PageHoldsExactlyCapacityRows) {
+  for (uint32_t columns = kMinColumns; columns <= kMaxColumns; ++columns) {
+    AlignedBuffer page = NewPageBuffer(size());
+    const uint32_t capacity = HeapPageCapacityRows(size(), columns);
+    EXPECT_EQ(FillPage(page.span(), /*page_id=*/7, columns, capacity), capacity) << columns << " columns";
+    EXPECT_EQ(RowCount(page.span()), capacity);
+    // The last row ends no further than the page's last byte.
+    EXPECT_LE(kPageHeaderBytes + capacity * columns * kColumnBytes, page.size());
+
+    const std::vector<std::byte> before(page.span().begin(), page.span().end());
+    EXPECT_FALSE(AppendRow(page.span(), MakeRow(7, capacity, columns))) << columns << " columns";
+    EXPECT_EQ(RowCount(page.span()), capacity);
+    EXPECT_TRUE(std::equal(before.begin(), before.end(), page.span().begin())) << "a refused append changed the page";
+  }
+}
+
+TEST_P(HeapPageTest, RowsRoundTripThroughEveryAccessor) {
+  for (uint32_t columns : {1u, 3u, 16u}) {
+    AlignedBuffer page = NewPageBuffer(size());
+    const uint32_t rows = FillPage(page.span(), /*page_id=*/9, columns, HeapPageCapacityRows(size(), columns));
+    const std::span<const int64_t> all = Rows(page.span());
+    ASSERT_EQ(all.size(), size_t{rows} * columns);
+    std::vector<int64_t> copy(columns);
+    for (uint32_t r = 0; r < rows; ++r) {
+      const std::vector<int64_t> expected = MakeRow(9, r, columns);
+      const std::span<const int64_t> view = RowAt(page.span(), r);
+      ASSERT_TRUE(std::equal(view.begin(), view.end(), expected.begin(), expected.end())) << "row " << r;
+      ReadRow(page.span(), r, copy);
+      ASSERT_EQ(copy, expected) << "row " << r;
+      ASSERT_TRUE(std::equal(expected.begin(), expected.end(), all.begin() + r * columns)) << "row " << r;
+    }
+  }
+}
+
+TEST_P(HeapPageTest, SealedPageVerifies) {
+  AlignedBuffer page = NewPageBuffer(size());
+  FillPage(page.span(), /*page_id=*/42, /*columns=*/4, /*rows=*/10);
+  SetPageLsn(page.span(), 0xFEEDFACE12345678);
+  SealPage(page.span());
+  EXPECT_OK(VerifyPage(page.span(), /*expected_page_id=*/42, kFileName));
+  EXPECT_EQ(PageLsn(page.span()), 0xFEEDFACE12345678u);
+  EXPECT_EQ(StoredChecksum(page.span()), ComputePageChecksum(page.span()));
+}
+
+TEST_P(HeapPageTest, EmptySealedPageVerifies) {
+  AlignedBuffer page = NewPageBuffer(size());
+  InitHeapPage(page.span(), /*page_id=*/0, /*column_count=*/1);
+  SealPage(page.span());
+  EXPECT_OK(VerifyPage(page.span(), /*expected_page_id=*/0, kFileName));
+}
+
+// The checksum covers the whole page with its own field as zero, so it does not depend on
+// what that field held before sealing.
+TEST_P(HeapPageTest, ChecksumIsCrc32cOfPageWithChecksumFieldZeroed) {
+  AlignedBuffer page = NewPageBuffer(size());
+  FillPage(page.span(), /*page_id=*/3, /*columns=*/2, /*rows=*/5);
+  SealPage(page.span());
+  std::vector<std::byte> copy(page.span().begin(), page.span().end());
+  std::fill(copy.begin() + 24, copy.begin() + 28, std::byte{0});
+  EXPECT_EQ(StoredChecksum(page.span()), Crc32c(copy));
+}
+
+TEST_P(HeapPageTest, EveryFlippedBitIsDetected) {
+  AlignedBuffer page = NewPageBuffer(size());
+  FillPage(page.span(), /*page_id=*/42, /*columns=*/4, /*rows=*/10);
+  SealPage(page.span());
+  const std::span<std::byte> bytes = page.span();
+  for (size_t bit = 0; bit < bytes.size() * 8; ++bit) {
+    bytes[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
+    const Status status = VerifyPage(bytes, /*expected_page_id=*/42, kFileName);
+    ASSERT_EQ(status.code(), StatusCode::kCorruption) << "flipped bit " << bit << ": " << status.ToString();
+    bytes[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
+  }
+  EXPECT_OK(VerifyPage(bytes, /*expected_page_id=*/42, kFileName));
+}
+
+TEST_P(HeapPageTest, FlippedBitInLastByteIsAChecksumMismatch) {
+  AlignedBuffer page = NewPageBuffer(size());
+  FillPage(page.span(), /*page_id=*/42, /*columns=*/4, /*rows=*/10);
+  SealPage(page.span());
+  page.span().back() ^= std::byte{0x80};
+  ExpectCorruption(VerifyPage(page.span(), /*expected_page_id=*/42, kFileName),
+                   "page 42 of t.tbl: checksum mismatch (stored 0x");
+}
+
+TEST_P(HeapPageTest, FlippedBitInHeaderIsAChecksumMismatch) {
+  AlignedBuffer page = NewPageBuffer(size());
+  FillPage(page.span(), /*page_id=*/42, /*columns=*/4, /*rows=*/10);
+  SealPage(page.span());
+  page.span()[32] ^= std::byte{0x01};  // The row count.
+  ExpectCorruption(VerifyPage(page.span(), /*expected_page_id=*/42, kFileName), "checksum mismatch");
+}
+
+TEST_P(HeapPageTest, ChecksumMismatchMessageNamesBothValues) {
+  AlignedBuffer page = NewPageBuffer(size());
+  FillPage(page.span(), /*page_id=*/42, /*columns=*/4, /*rows=*/10);
+  SealPage(page.span());
+  const uint32_t stored = StoredChecksum(page.span());
+  page.span()[100] ^= std::byte{0x10};
+  const uint32_t computed = ComputePageChecksum(page.span());
+  char expected[96];
+  std::snprintf(expected, sizeof(expected), "page 42 of t.tbl: checksum mismatch (stored 0x%08x, computed 0x%08x)",
+                stored, computed);
+  EXPECT_EQ(VerifyPage(page.span(), /*expected_page_id=*/42, kFileName).message(), expected);
+}
+
+TEST_P(HeapPageTest, ChangeAfterSealFailsVerifyUntilResealed) {
+  AlignedBuffer page = NewPageBuffer(size());
+  FillPage(page.span(), /*page_id=*/5, /*columns=*/2, /*rows=*/1);
+  SealPage(page.span());
+  ASSERT_TRUE(AppendRow(page.span(), MakeRow(5, 1, 2)));
+  ExpectCorruption(VerifyPage(page.span(), /*expected_page_id=*/5, kFileName), "checksum mismatch");
+  SealPage(page.span());
+  EXPECT_OK(VerifyPage(page.span(), /*expected_page_id=*/5, kFileName));
+}
+
+TEST_P(HeapPageTest, WrongPageIdIsCorruption) {
+  AlignedBuffer page = NewPageBuffer(size());
+  FillPage(page.span(), /*page_id=*/42, /*columns=*/4, /*rows=*/10);
+  SealPage(page.span());
+  ExpectCorruption(VerifyPage(page.span(), /*expected_page_id=*/43, kFileName), "page 43 of t.tbl: holds page 42");
+}
+
+TEST_P(HeapPageTest, ZeroedPageIsCorruption) {
+  AlignedBuffer page = NewPageBuffer(size());  // Zero-initialised, as a hole in a file reads.
+  ExpectCorruption(VerifyPage(page.span(), /*expected_page_id=*/0, kFileName),
+                   "page 0 of t.tbl: all zeros: the page was never written");
+}
+
+TEST_P(HeapPageTest, ForeignBytesAreBadMagic) {
+  AlignedBuffer page = NewPageBuffer(size());
+  FillPage(page.span(), /*page_id=*/1, /*columns=*/1, /*rows=*/1);
+  SealPage(page.span());
+  page.span()[0] = std::byte{'X'};
+  ExpectCorruption(VerifyPage(page.span(), /*expected_page_id=*/1, kFileName), "bad magic");
+}
+
+// A sealed page with a valid checksum but a version this build does not know: a newer
+// file format, refused rather than misread.
+TEST_P(HeapPageTest, UnknownFormatVersionIsCorruption) {
+  AlignedBuffer page = NewPageBuffer(size());
+  FillPage(page.span(), /*page_id=*/1, /*columns=*/1, /*rows=*/1);
+  page.span()[4] = std::byte{kPageFormatVersion + 1};
+  SealPage(page.span());
+  ExpectCorruption(VerifyPage(page.span(), /*expected_page_id=*/1, kFileName), "unknown page format version 2");
+}
+
+TEST_P(HeapPageTest, RowCountPastCapacityIsCorruptionEvenWithValidChecksum) {
+  AlignedBuffer page = NewPageBuffer(size());
+  const uint32_t capacity = HeapPageCapacityRows(size(), 16);
+  FillPage(page.span(), /*page_id=*/1, /*columns=*/16, capacity);
+  const uint16_t too_many = static_cast<uint16_t>(capacity + 1);
+  std::memcpy(page.span().data() + 32, &too_many, sizeof(too_many));
+  SealPage(page.span());
+  ExpectCorruption(VerifyPage(page.span(), /*expected_page_id=*/1, kFileName), "exceeds the page's capacity");
+}
+
+INSTANTIATE_TEST_SUITE_P(AllPageSizes, HeapPageTest,
+                         ::testing::Values(PageSize::k4KiB, PageSize::k8KiB, PageSize::k16KiB), PageSizeTestName);
+
+// A 4 KiB page read into an 8 KiB buffer (the file opened with the wrong page size).
+TEST(PageSizeMismatchTest, PageReadWithLargerPageSizeIsCorruption) {
+  AlignedBuffer small = NewPageBuffer(PageSize::k4KiB);
+  FillPage(small.span(), /*page_id=*/0, /*columns=*/2, /*rows=*/4);
+  SealPage(small.span());
+  AlignedBuffer large = NewPageBuffer(PageSize::k8KiB);
+  std::copy(small.span().begin(), small.span().end(), large.span().begin());
+  ExpectCorruption(VerifyPage(large.span(), /*expected_page_id=*/0, kFileName),
+                   "page 0 of t.tbl: written as a 4096-byte page, read as 8192 bytes");
+}
+
+}  // namespace
+
+inline void PrintTo(PageSize size, std::ostream* os) { *os << PageSizeLabel(size); }
+
+}  // namespace iodepth
