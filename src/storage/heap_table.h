@@ -1,0 +1,138 @@
+// HeapTable: a table file of heap pages with deterministic content, the bulk loader that
+// writes one through an IoQueue, and the verifier that reads one back.
+//
+// File layout. Page i lives at byte offset i x page_size; every page is an ordinary
+// sealed heap page (storage/page.h) with the table's column count, and rows fill the
+// pages in order, so table row r is slot r % capacity of page r / capacity, where
+// capacity = HeapPageCapacityRows(page size, columns). Only the last page may be partly
+// full. There is no metadata page: page 0 holds rows like every other page.
+//
+//   offset 0         page_size        2 x page_size              (pages-1) x page_size
+//   +----------------+----------------+-----+----------------------------+
+//   | page 0         | page 1         | ... | page pages-1               |
+//   | rows 0..cap-1  | rows cap..2cap-1|    | rows (pages-1)cap..rows-1  |
+//   | (full)         | (full)         |     | (1..cap rows, rest zero)   |
+//   +----------------+----------------+-----+----------------------------+
+//
+// Why no metadata page: page.h defines a single page type (heap), and a second format
+// would need its own type, checksum rules and version story before anything uses it.
+// The shape of a table (rows, columns, page size, seed) is therefore the caller's to
+// remember (TableShape); the page size and column count can also be read from any page
+// header. A table of 0 rows is a valid, empty (0-byte) file.
+//
+// Content. Row r, column c of a table with seed s is ExpectedValue(s, r, c), a pure
+// function (see ExpectedValue below), so any reader can check any value without the
+// loader's help, and queries over a table have answers known in advance
+// (ExpectedColumnSum, ExpectedCountLessThan).
+//
+// Loading (LoadHeapTable). A ring of `depth` aligned write buffers, each one write of
+// up to write_bytes (a run of consecutive pages):
+//
+//   fill + seal pages -> [slot: in flight][slot: in flight]...[slot: free] -> reap -> refill
+//
+// The loader keeps up to depth writes in flight, reaps at least one when the ring is
+// full, and reuses the reaped slot's buffer. After the last write it fdatasyncs, so the
+// reported bandwidth includes making the data durable. The storage layer only writes
+// what it is asked to; the backend, cache mode and depth are the caller's choices.
+//
+// Threading: each call is self-contained (its own file, queue and buffers) and may run on
+// any thread; two calls on the same path at once are the caller's mistake.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/result.h"
+#include "common/status.h"
+#include "io/file.h"
+#include "io/io_queue.h"
+#include "storage/page.h"
+
+namespace iodepth {
+
+// Bounds that keep every known-answer sum inside int64: values are < 2^32 and rows
+// < 2^31, so a column sum is < 2^63.
+inline constexpr uint64_t kMaxTableRows = uint64_t{1} << 31;
+// Column 0's values lie in [0, kColumn0Range): `c0 < x` selects about x / kColumn0Range
+// of the rows.
+inline constexpr int64_t kColumn0Range = 1000;
+// Column 1 is the group key row % kGroupCount.
+inline constexpr int64_t kGroupCount = 16;
+
+// What a table holds; enough to compute any of its values or its file size.
+struct TableShape {
+  uint64_t rows = 0;      // 0..kMaxTableRows
+  uint32_t columns = 4;   // kMinColumns..kMaxColumns
+  PageSize page_size = kDefaultPageSize;
+  uint64_t seed = 1;
+};
+
+// Checks the bounds above; InvalidArgument naming the field otherwise.
+Status ValidateTableShape(const TableShape& shape);
+
+// Rows per page, and pages in the table: ceil(rows / rows per page), 0 for 0 rows.
+// REQUIRES (both): ValidateTableShape(shape) is OK.
+uint32_t TableRowsPerPage(const TableShape& shape);
+uint64_t TablePageCount(const TableShape& shape);
+
+// The value of row `row`, column `column` of a table with seed `seed`. With the row's
+// mix m = SplitMix64(seed + G x (row + 1)), G = 0x9E3779B97F4A7C15 (all mod 2^64):
+//   column 0:    (m mod 2^32) mod kColumn0Range  (filter column: predictable selectivity)
+//   column 1:    row mod kGroupCount              (group key, independent of the seed)
+//   column 2:    m div 2^32                       (payload)
+//   column >= 3: SplitMix64(m + G x column) mod 2^32   (payload)
+// Every value is non-negative and below 2^32. SplitMix64 is the finaliser of Steele et
+// al.'s SplittableRandom: z ^= z >> 30; z *= 0xBF58476D1CE4E5B9; z ^= z >> 27;
+// z *= 0x94D049BB133111EB; z ^= z >> 31. Pure: the same arguments give the same value
+// on every machine. One mix serves columns 0 and 2, so a 4-column row costs two mixes.
+int64_t ExpectedValue(uint64_t seed, uint64_t row, uint32_t column);
+
+// Known answers over all of a table's rows. COUNT(*) is shape.rows.
+// SUM(column): closed form for column 1, one pass of ExpectedValue (a few ns per row)
+// otherwise. REQUIRES: ValidateTableShape(shape) is OK; column < shape.columns.
+int64_t ExpectedColumnSum(const TableShape& shape, uint32_t column);
+// COUNT(*) WHERE column < bound. Closed form for column 1, one pass otherwise.
+uint64_t ExpectedCountLessThan(const TableShape& shape, uint32_t column, int64_t bound);
+
+struct LoadOptions {
+  std::string path;
+  TableShape shape;
+  CacheMode cache = CacheMode::kBuffered;
+  // Backend and depth (writes in flight). The sync backend requires depth 1.
+  IoQueueOptions queue;
+  // Bytes per write request: a run of consecutive pages. A multiple of the page size,
+  // 1 page..kMaxWriteBytes; the last write of the table may be shorter.
+  uint32_t write_bytes = 128 * 1024;
+  // Reserve the file's blocks up front (fallocate), as fio does by default; ignored
+  // where the filesystem cannot.
+  bool preallocate = true;
+};
+inline constexpr uint32_t kMaxWriteBytes = 8u << 20;
+// The write ring (depth x write_bytes) is allocated whole; this bounds its memory.
+inline constexpr uint64_t kMaxLoadRingBytes = uint64_t{256} << 20;
+
+struct LoadStats {
+  uint64_t pages = 0;
+  uint64_t bytes = 0;
+  int64_t elapsed_ns = 0;   // From opening the file to the end of fdatasync.
+  double mib_per_s = 0;     // bytes / 2^20 / elapsed seconds (fio's "MiB/s").
+  std::string backend;      // The queue's backend name, as resolved from kAuto.
+};
+
+// Creates (or truncates) options.path and writes the table `options.shape` to it, then
+// fdatasyncs and closes it. An existing non-empty file is replaced only if its first
+// page carries the iodepth page magic; anything else is left untouched and refused with
+// FailedPrecondition, so a mistyped path cannot destroy a foreign file. (The check and
+// the truncating open are two steps; a file swapped in between is not detected.)
+// Errors: InvalidArgument for bad options; the first failed write's status (the load
+// stops, the in-flight writes are drained, and the file is left partial).
+Result<LoadStats> LoadHeapTable(const LoadOptions& options);
+
+// Reads every page of the table at `path` (buffered, synchronously), checks it with
+// VerifyPage, checks its column and row counts against `shape`, and checks every value
+// against ExpectedValue. The file size must be exactly TablePageCount x page size.
+// The first discrepancy is returned as kCorruption naming the page and the file, e.g.
+// "page 3 of t.tbl: row 5 (table row 767) column 2 is 17, expected 18".
+Status VerifyHeapTable(const std::string& path, const TableShape& shape);
+
+}  // namespace iodepth

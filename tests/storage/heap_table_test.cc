@@ -1,0 +1,305 @@
+#include "storage/heap_table.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdint>
+#include <fstream>
+#include <iterator>
+#include <ostream>
+#include <string>
+#include <tuple>
+
+#include <gtest/gtest.h>
+
+#include "testutil/io_printers.h"
+#include "testutil/status_macros.h"
+#include "testutil/temp_dir.h"
+
+namespace iodepth {
+
+// Lets GoogleTest print "8192" rather than the enum's raw bytes.
+inline void PrintTo(PageSize size, std::ostream* os) { *os << PageSizeBytes(size); }
+
+namespace {
+
+using testutil::TempDir;
+
+constexpr uint64_t kRows = 10'000;
+constexpr uint32_t kColumns = 4;
+
+std::string ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+uint64_t FileSize(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return ~uint64_t{0};
+  return static_cast<uint64_t>(st.st_size);
+}
+
+// Flips one byte of the file with plain POSIX calls, outside the code under test.
+void FlipByte(const std::string& path, uint64_t offset) {
+  const int fd = ::open(path.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  unsigned char byte = 0;
+  ASSERT_EQ(::pread(fd, &byte, 1, static_cast<off_t>(offset)), 1);
+  byte ^= 0x5A;
+  ASSERT_EQ(::pwrite(fd, &byte, 1, static_cast<off_t>(offset)), 1);
+  ::close(fd);
+}
+
+LoadOptions SmallLoad(const std::string& path, uint64_t rows = kRows) {
+  LoadOptions options;
+  options.path = path;
+  options.shape.rows = rows;
+  options.shape.columns = kColumns;
+  options.shape.seed = 42;
+  options.queue.backend = Backend::kWorker;
+  options.queue.depth = 4;
+  return options;
+}
+
+// ---- Content ----
+
+TEST(HeapTableContentTest, ExpectedValueIsDeterministicAndInRange) {
+  for (uint64_t r = 0; r < 5000; ++r) {
+    EXPECT_EQ(ExpectedValue(7, r, 0), ExpectedValue(7, r, 0));
+    EXPECT_GE(ExpectedValue(7, r, 0), 0);
+    EXPECT_LT(ExpectedValue(7, r, 0), kColumn0Range);
+    EXPECT_EQ(ExpectedValue(7, r, 1), static_cast<int64_t>(r % kGroupCount));
+    EXPECT_GE(ExpectedValue(7, r, 2), 0);
+    EXPECT_LE(ExpectedValue(7, r, 2), int64_t{0xFFFFFFFF});
+  }
+}
+
+TEST(HeapTableContentTest, SeedsAndColumnsGiveDifferentValues) {
+  int same_seed = 0;
+  int same_column = 0;
+  for (uint64_t r = 0; r < 1000; ++r) {
+    same_seed += ExpectedValue(1, r, 2) == ExpectedValue(2, r, 2) ? 1 : 0;
+    same_column += ExpectedValue(1, r, 2) == ExpectedValue(1, r, 3) ? 1 : 0;
+  }
+  EXPECT_LT(same_seed, 5);
+  EXPECT_LT(same_column, 5);
+}
+
+TEST(HeapTableContentTest, Column0SelectivityIsAboutBoundOverRange) {
+  const TableShape shape{.rows = 100'000, .columns = 4, .page_size = kDefaultPageSize, .seed = 3};
+  const uint64_t count = ExpectedCountLessThan(shape, 0, /*bound=*/100);
+  EXPECT_NEAR(static_cast<double>(count) / static_cast<double>(shape.rows), 0.1, 0.01);
+}
+
+TEST(HeapTableContentTest, ClosedFormsForGroupColumnMatchASum) {
+  for (uint64_t rows : {0ull, 1ull, 15ull, 16ull, 17ull, 1001ull}) {
+    const TableShape shape{.rows = rows, .columns = 2, .page_size = kDefaultPageSize, .seed = 9};
+    int64_t sum = 0;
+    uint64_t below5 = 0;
+    for (uint64_t r = 0; r < rows; ++r) {
+      sum += ExpectedValue(shape.seed, r, 1);
+      below5 += ExpectedValue(shape.seed, r, 1) < 5 ? 1u : 0u;
+    }
+    EXPECT_EQ(ExpectedColumnSum(shape, 1), sum) << rows;
+    EXPECT_EQ(ExpectedCountLessThan(shape, 1, 5), below5) << rows;
+    EXPECT_EQ(ExpectedCountLessThan(shape, 1, -3), 0u);
+    EXPECT_EQ(ExpectedCountLessThan(shape, 1, 99), rows);
+  }
+}
+
+TEST(HeapTableContentTest, PageCountRoundsUp) {
+  TableShape shape{.rows = 0, .columns = 4, .page_size = PageSize::k8KiB, .seed = 1};
+  const uint32_t capacity = TableRowsPerPage(shape);
+  EXPECT_EQ(capacity, (8192u - 64u) / 32u);
+  EXPECT_EQ(TablePageCount(shape), 0u);
+  shape.rows = 1;
+  EXPECT_EQ(TablePageCount(shape), 1u);
+  shape.rows = capacity;
+  EXPECT_EQ(TablePageCount(shape), 1u);
+  shape.rows = capacity + 1;
+  EXPECT_EQ(TablePageCount(shape), 2u);
+}
+
+TEST(HeapTableContentTest, ShapeOutOfBoundsIsRejected) {
+  EXPECT_EQ(ValidateTableShape({.rows = kMaxTableRows + 1}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateTableShape({.columns = 0}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateTableShape({.columns = kMaxColumns + 1}).code(), StatusCode::kInvalidArgument);
+  EXPECT_OK(ValidateTableShape({.columns = kMaxColumns}));
+}
+
+// ---- Load and verify, every backend x cache mode x page size ----
+
+using LoadParam = std::tuple<Backend, CacheMode, PageSize>;
+
+class HeapTableLoadTest : public ::testing::TestWithParam<LoadParam> {
+ protected:
+  void SetUp() override {
+    if (backend() == Backend::kIoUring) {
+      const Status probe = ProbeIoUring();
+      if (!probe.ok()) GTEST_SKIP() << "io_uring unavailable: " << probe.ToString();
+    }
+  }
+  Backend backend() const { return std::get<0>(GetParam()); }
+  CacheMode cache() const { return std::get<1>(GetParam()); }
+  PageSize page_size() const { return std::get<2>(GetParam()); }
+
+  LoadOptions Options(uint64_t rows) const {
+    LoadOptions options = SmallLoad(dir_.File("t.tbl"), rows);
+    options.cache = cache();
+    options.shape.page_size = page_size();
+    options.queue.backend = backend();
+    options.queue.depth = backend() == Backend::kSync ? 1 : 8;
+    // Two pages per write, so both full runs and a short last run are exercised.
+    options.write_bytes = 2 * PageSizeBytes(page_size());
+    return options;
+  }
+
+  TempDir dir_;
+};
+
+TEST_P(HeapTableLoadTest, LoadsEveryRowAndVerifies) {
+  const LoadOptions options = Options(kRows);
+  ASSERT_OK_AND_ASSIGN(const LoadStats stats, LoadHeapTable(options));
+  const uint64_t pages = TablePageCount(options.shape);
+  EXPECT_EQ(stats.pages, pages);
+  EXPECT_EQ(stats.bytes, pages * PageSizeBytes(page_size()));
+  EXPECT_EQ(FileSize(options.path), stats.bytes);
+  EXPECT_GT(stats.elapsed_ns, 0);
+  EXPECT_EQ(stats.backend, BackendName(backend()));
+  // 10,000 rows never fill the last page exactly at these page sizes and 4 columns.
+  ASSERT_NE(kRows % TableRowsPerPage(options.shape), 0u);
+  EXPECT_OK(VerifyHeapTable(options.path, options.shape));
+}
+
+TEST_P(HeapTableLoadTest, LastPageExactlyFull) {
+  LoadOptions options = Options(0);
+  options.shape.rows = 3 * uint64_t{TableRowsPerPage(options.shape)};
+  ASSERT_OK(LoadHeapTable(options));
+  EXPECT_EQ(FileSize(options.path), 3 * uint64_t{PageSizeBytes(page_size())});
+  EXPECT_OK(VerifyHeapTable(options.path, options.shape));
+}
+
+TEST_P(HeapTableLoadTest, OneRowTable) {
+  const LoadOptions options = Options(1);
+  ASSERT_OK(LoadHeapTable(options));
+  EXPECT_EQ(FileSize(options.path), PageSizeBytes(page_size()));
+  EXPECT_OK(VerifyHeapTable(options.path, options.shape));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllBackends, HeapTableLoadTest,
+    ::testing::Combine(::testing::Values(Backend::kIoUring, Backend::kWorker, Backend::kSync),
+                       ::testing::Values(CacheMode::kBuffered, CacheMode::kDirect),
+                       ::testing::Values(PageSize::k4KiB, PageSize::k8KiB, PageSize::k16KiB)),
+    [](const ::testing::TestParamInfo<LoadParam>& param_info) {
+      std::string backend(BackendName(std::get<0>(param_info.param)));
+      if (backend == "io_uring") backend = "IoUring";
+      backend[0] = static_cast<char>(std::toupper(backend[0]));
+      return backend + CacheModeLabel(std::get<1>(param_info.param)) +
+             std::to_string(PageSizeBytes(std::get<2>(param_info.param)) / 1024) + "KiB";
+    });
+
+// ---- Boundaries and refusals ----
+
+TEST(HeapTableTest, ZeroRowsIsAnEmptyValidTable) {
+  TempDir dir;
+  const LoadOptions options = SmallLoad(dir.File("empty.tbl"), /*rows=*/0);
+  ASSERT_OK_AND_ASSIGN(const LoadStats stats, LoadHeapTable(options));
+  EXPECT_EQ(stats.pages, 0u);
+  EXPECT_EQ(stats.bytes, 0u);
+  EXPECT_EQ(FileSize(options.path), 0u);
+  EXPECT_OK(VerifyHeapTable(options.path, options.shape));
+}
+
+TEST(HeapTableTest, DepthLargerThanTheTable) {
+  TempDir dir;
+  LoadOptions options = SmallLoad(dir.File("t.tbl"), /*rows=*/300);
+  options.queue.depth = 64;
+  options.write_bytes = PageSizeBytes(options.shape.page_size);
+  ASSERT_OK(LoadHeapTable(options));
+  EXPECT_OK(VerifyHeapTable(options.path, options.shape));
+}
+
+TEST(HeapTableTest, RefusesToOverwriteAForeignFile) {
+  TempDir dir;
+  const std::string path = dir.File("notes.txt");
+  ASSERT_OK(testutil::WritePatternFile(path, /*size_bytes=*/20'000, testutil::kTestFileId));
+  const std::string before = ReadWholeFile(path);
+  const auto loaded = LoadHeapTable(SmallLoad(path));
+  ASSERT_FALSE(loaded.has_value());
+  EXPECT_EQ(loaded.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(loaded.error().message().find("not an iodepth table"), std::string::npos) << loaded.error().ToString();
+  EXPECT_EQ(ReadWholeFile(path), before);
+}
+
+TEST(HeapTableTest, RefusesAFileShorterThanAMagic) {
+  TempDir dir;
+  const std::string path = dir.File("tiny");
+  ASSERT_OK(testutil::WritePatternFile(path, /*size_bytes=*/3, testutil::kTestFileId));
+  const auto loaded = LoadHeapTable(SmallLoad(path));
+  ASSERT_FALSE(loaded.has_value());
+  EXPECT_EQ(loaded.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(FileSize(path), 3u);
+}
+
+TEST(HeapTableTest, ReplacesAnExistingTable) {
+  TempDir dir;
+  LoadOptions options = SmallLoad(dir.File("t.tbl"));
+  ASSERT_OK(LoadHeapTable(options));
+  options.shape.rows = 500;  // Shorter: the old tail must not survive.
+  options.shape.seed = 43;
+  ASSERT_OK(LoadHeapTable(options));
+  EXPECT_EQ(FileSize(options.path), TablePageCount(options.shape) * PageSizeBytes(options.shape.page_size));
+  EXPECT_OK(VerifyHeapTable(options.path, options.shape));
+}
+
+TEST(HeapTableTest, CorruptedPageIsNamed) {
+  TempDir dir;
+  const LoadOptions options = SmallLoad(dir.File("t.tbl"));
+  ASSERT_OK(LoadHeapTable(options));
+  const uint64_t page_bytes = PageSizeBytes(options.shape.page_size);
+  FlipByte(options.path, /*offset=*/2 * page_bytes + 1000);
+  const Status verified = VerifyHeapTable(options.path, options.shape);
+  EXPECT_EQ(verified.code(), StatusCode::kCorruption);
+  EXPECT_NE(verified.message().find("page 2 of " + options.path), std::string::npos) << verified.ToString();
+}
+
+TEST(HeapTableTest, WrongSeedIsDetectedAsAValueMismatch) {
+  TempDir dir;
+  LoadOptions options = SmallLoad(dir.File("t.tbl"));
+  ASSERT_OK(LoadHeapTable(options));
+  options.shape.seed += 1;
+  const Status verified = VerifyHeapTable(options.path, options.shape);
+  EXPECT_EQ(verified.code(), StatusCode::kCorruption);
+  EXPECT_NE(verified.message().find("page 0 of"), std::string::npos) << verified.ToString();
+  EXPECT_NE(verified.message().find("column 0"), std::string::npos) << verified.ToString();
+}
+
+TEST(HeapTableTest, TruncatedFileIsDetected) {
+  TempDir dir;
+  const LoadOptions options = SmallLoad(dir.File("t.tbl"));
+  ASSERT_OK(LoadHeapTable(options));
+  ASSERT_EQ(::truncate(options.path.c_str(), static_cast<off_t>(FileSize(options.path) - 4096)), 0);
+  EXPECT_EQ(VerifyHeapTable(options.path, options.shape).code(), StatusCode::kCorruption);
+}
+
+TEST(HeapTableTest, BadWriteSizeIsRejected) {
+  TempDir dir;
+  LoadOptions options = SmallLoad(dir.File("t.tbl"));
+  options.write_bytes = PageSizeBytes(options.shape.page_size) + 512;
+  EXPECT_EQ(LoadHeapTable(options).error().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(FileSize(options.path), ~uint64_t{0});  // Nothing was created.
+}
+
+TEST(HeapTableTest, WriteRingOverItsBoundIsRejected) {
+  TempDir dir;
+  LoadOptions options = SmallLoad(dir.File("t.tbl"));
+  options.queue.depth = 4096;
+  options.write_bytes = 1 << 20;
+  EXPECT_EQ(LoadHeapTable(options).error().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace iodepth
