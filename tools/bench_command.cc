@@ -1,8 +1,5 @@
 // `iodepth bench`: one fio-like job against one file, with fio's flag names.
-#include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <optional>
 
 #include <fmt/format.h>
 
