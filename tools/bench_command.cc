@@ -27,11 +27,7 @@ struct BenchFlags {
   uint64_t number_ios = 0;
   uint64_t randseed = 1;
   int verify = 0;
-  uint32_t worker_threads = 0;
-  uint32_t batch_submit = 1;
-  int sqthread_poll = 0;
-  int registerfiles = 0;
-  int fixedbufs = 0;
+  QueueFlags queue;
   bool direct_fallback = false;
   bool keep = false;
   std::string output_format = "normal";
@@ -53,11 +49,8 @@ Result<JobSpec> BuildSpec(const BenchFlags& flags) {
   spec.verify = flags.verify != 0;
   IODEPTH_ASSIGN_OR_RETURN(spec.queue.backend, ParseBackend(flags.engine));
   spec.queue.depth = flags.iodepth;
-  spec.queue.worker_threads = flags.worker_threads;
-  spec.batch_submit = flags.batch_submit;
-  spec.queue.uring_sqpoll = flags.sqthread_poll != 0;
-  spec.queue.uring_register_files = flags.registerfiles != 0;
-  spec.queue.uring_fixed_buffers = flags.fixedbufs != 0;
+  flags.queue.ApplyTo(spec.queue);
+  spec.batch_submit = flags.queue.batch_submit;
   if (spec.queue.backend == Backend::kSync && spec.queue.depth != 1) {
     return Status::InvalidArgument(fmt::format(
         "--engine=sync runs one request at a time; use --iodepth=1 with it (got {}), or --engine=io_uring or worker",
@@ -123,13 +116,7 @@ void AddBenchCommand(CLI::App& app) {
   bench->add_option("--randseed", flags->randseed, "Seed of random offsets")->capture_default_str();
   bench->add_option("--verify", flags->verify, "1: check every read against the data file's pattern")
       ->check(CLI::Range(0, 1))->capture_default_str();
-  bench->add_option("--worker_threads", flags->worker_threads, "worker engine: threads (0: one per unit of depth, max 64)");
-  bench->add_option("--iodepth_batch_submit", flags->batch_submit,
-                    "Submit once this many requests are prepared (fio's name; 1 = each at once)")
-      ->check(CLI::Range(1u, 4096u))->capture_default_str();
-  bench->add_option("--sqthread_poll", flags->sqthread_poll, "io_uring: 1 = kernel SQ polling thread")->check(CLI::Range(0, 1));
-  bench->add_option("--registerfiles", flags->registerfiles, "io_uring: 1 = registered file")->check(CLI::Range(0, 1));
-  bench->add_option("--fixedbufs", flags->fixedbufs, "io_uring: 1 = registered (fixed) buffers")->check(CLI::Range(0, 1));
+  flags->queue.AddTo(*bench);
   bench->add_flag("--direct_fallback", flags->direct_fallback,
                   "Run buffered (and say so) when the filesystem refuses O_DIRECT, instead of failing");
   bench->add_flag("--keep", flags->keep, "Keep the temporary data file");

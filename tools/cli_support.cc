@@ -45,6 +45,23 @@ TempDataFile::~TempDataFile() {
   g_temp_path[0] = '\0';
 }
 
+void QueueFlags::AddTo(CLI::App& command) {
+  command.add_option("--worker_threads", worker_threads, "worker engine: threads (0: one per unit of depth, max 64)");
+  command.add_option("--iodepth_batch_submit", batch_submit,
+                     "Submit once this many requests are prepared (fio's name; 1 = each at once)")
+      ->check(CLI::Range(1u, 4096u))->capture_default_str();
+  command.add_option("--sqthread_poll", sqthread_poll, "io_uring: 1 = kernel SQ polling thread")->check(CLI::Range(0, 1));
+  command.add_option("--registerfiles", registerfiles, "io_uring: 1 = registered files")->check(CLI::Range(0, 1));
+  command.add_option("--fixedbufs", fixedbufs, "io_uring: 1 = registered (fixed) buffers")->check(CLI::Range(0, 1));
+}
+
+void QueueFlags::ApplyTo(IoQueueOptions& queue) const {
+  queue.worker_threads = worker_threads;
+  queue.uring_sqpoll = sqthread_poll != 0;
+  queue.uring_register_files = registerfiles != 0;
+  queue.uring_fixed_buffers = fixedbufs != 0;
+}
+
 void SetCommandLine(int argc, char** argv) {
   g_command_line.clear();
   for (int i = 0; i < argc; ++i) {

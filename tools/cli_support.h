@@ -10,7 +10,10 @@
 #include <string>
 #include <string_view>
 
+#include <CLI/CLI.hpp>
+
 #include "common/status.h"
+#include "io/io_queue.h"
 
 namespace iodepth::tools {
 
@@ -30,6 +33,21 @@ class TempDataFile {
   std::string path_;
   bool temporary_ = false;
   bool keep_ = false;
+};
+
+// Queue-tuning flags shared by `bench` and `suite`, with fio's names where fio has one.
+struct QueueFlags {
+  uint32_t worker_threads = 0;
+  uint32_t batch_submit = 1;
+  int sqthread_poll = 0;
+  int registerfiles = 0;
+  int fixedbufs = 0;
+
+  // Registers --worker_threads, --iodepth_batch_submit, --sqthread_poll, --registerfiles
+  // and --fixedbufs on `command`. The struct must outlive parsing.
+  void AddTo(CLI::App& command);
+  // Copies the io_uring and worker settings into `queue`.
+  void ApplyTo(IoQueueOptions& queue) const;
 };
 
 // The command line as typed, for the results file.

@@ -42,11 +42,7 @@ struct SuiteFlags {
   std::string json_path;
   std::string csv_path;
   std::string output_dir = "results";
-  uint32_t worker_threads = 0;
-  uint32_t batch_submit = 1;
-  int sqthread_poll = 0;
-  int registerfiles = 0;
-  int fixedbufs = 0;
+  QueueFlags queue;
   std::string command_line;
 };
 
@@ -80,11 +76,8 @@ Result<SuiteConfig> BuildConfig(const SuiteFlags& flags) {
   IODEPTH_ASSIGN_OR_RETURN(config.cache_state, ParseCacheState(flags.cache_state));
   config.drop_caches = flags.drop_caches;
   config.only = flags.only;
-  config.queue.worker_threads = flags.worker_threads;
-  config.batch_submit = flags.batch_submit;
-  config.queue.uring_sqpoll = flags.sqthread_poll != 0;
-  config.queue.uring_register_files = flags.registerfiles != 0;
-  config.queue.uring_fixed_buffers = flags.fixedbufs != 0;
+  flags.queue.ApplyTo(config.queue);
+  config.batch_submit = flags.queue.batch_submit;
   config.command_line = flags.command_line;
   return config;
 }
@@ -205,12 +198,7 @@ void AddSuiteCommand(CLI::App& app) {
   cmd->add_option("--json", flags->json_path, "Results JSON (default: results/<suite>-<time>.json)");
   cmd->add_option("--csv", flags->csv_path, "Results CSV (default: beside the JSON)");
   cmd->add_option("--output-dir", flags->output_dir, "Directory for the default result files")->capture_default_str();
-  cmd->add_option("--worker_threads", flags->worker_threads, "worker backend threads (0: one per unit of depth)");
-  cmd->add_option("--iodepth_batch_submit", flags->batch_submit, "Submit every N prepared requests (fio's name)")
-      ->check(CLI::Range(1u, 4096u))->capture_default_str();
-  cmd->add_option("--sqthread_poll", flags->sqthread_poll, "io_uring: SQ polling thread")->check(CLI::Range(0, 1));
-  cmd->add_option("--registerfiles", flags->registerfiles, "io_uring: registered files")->check(CLI::Range(0, 1));
-  cmd->add_option("--fixedbufs", flags->fixedbufs, "io_uring: fixed buffers")->check(CLI::Range(0, 1));
+  flags->queue.AddTo(*cmd);
   cmd->callback([flags] {
     flags->command_line = CommandLine();
     ExitOnError("suite", RunSuiteCommand(*flags));
