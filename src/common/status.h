@@ -25,6 +25,7 @@ enum class StatusCode {
   kFailedPrecondition,  // The object is in a state where the call cannot proceed.
   kCorruption,          // Data read back is not what was written.
   kNotFound,
+  kResourceExhausted,  // Every unit of a bounded resource is in use (all buffer frames pinned).
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -50,6 +51,9 @@ class [[nodiscard]] Status {
   }
   static Status Corruption(std::string message) { return Status(StatusCode::kCorruption, 0, std::move(message)); }
   static Status NotFound(std::string message) { return Status(StatusCode::kNotFound, 0, std::move(message)); }
+  static Status ResourceExhausted(std::string message) {
+    return Status(StatusCode::kResourceExhausted, 0, std::move(message));
+  }
   // "context: strerror(error_number)". EINVAL, ENOTSUP and friends keep kIoError: the
   // errno says what happened and the context says where.
   static Status PosixError(std::string_view context, int error_number);

@@ -28,6 +28,7 @@ TEST(StatusTest, EachFactoryCarriesItsCodeAndMessage) {
       {Status::FailedPrecondition("m"), StatusCode::kFailedPrecondition},
       {Status::Corruption("m"), StatusCode::kCorruption},
       {Status::NotFound("m"), StatusCode::kNotFound},
+      {Status::ResourceExhausted("m"), StatusCode::kResourceExhausted},
   };
   for (const auto& [status, code] : cases) {
     EXPECT_FALSE(status.ok());
@@ -41,7 +42,7 @@ TEST(StatusTest, EachFactoryCarriesItsCodeAndMessage) {
 TEST(StatusTest, CodeNamesAreDistinct) {
   const StatusCode codes[] = {StatusCode::kOk,         StatusCode::kInvalidArgument, StatusCode::kIoError,
                               StatusCode::kNotSupported, StatusCode::kQueueFull,     StatusCode::kFailedPrecondition,
-                              StatusCode::kCorruption, StatusCode::kNotFound};
+                              StatusCode::kCorruption, StatusCode::kNotFound,  StatusCode::kResourceExhausted};
   std::set<std::string_view> names;
   for (StatusCode code : codes) {
     EXPECT_FALSE(StatusCodeName(code).empty());

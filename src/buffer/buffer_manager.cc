@@ -1,0 +1,470 @@
+#include "buffer/buffer_manager.h"
+
+#include <algorithm>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "common/assert.h"
+#include "common/units.h"
+
+namespace iodepth {
+
+namespace {
+
+// A frame's state; changes are published with release stores and waited on with
+// std::atomic::wait (a futex), see the diagram in the header.
+enum FrameState : uint32_t { kEmpty = 0, kReading = 1, kValid = 2, kFailed = 3, kWriting = 4 };
+
+// Frames are aligned for direct I/O on any device with sectors up to 4 KiB.
+constexpr size_t kArenaAlignment = 4096;
+constexpr uint32_t kMaxPageBytes = 1u << 20;
+
+}  // namespace
+
+struct BufferManager::Frame {
+  std::atomic<uint32_t> pins{0};
+  std::atomic<uint32_t> state{kEmpty};
+  std::atomic<uint8_t> usage{0};
+  std::atomic<bool> dirty{false};
+  // The fields below change only while the changer holds the frame's only pin (a claim)
+  // and, for a mapped frame, its shard's lock; anyone else reads them only while holding
+  // a pin taken after that (through the table or a later claim), which orders the reads
+  // after the writes.
+  bool mapped = false;
+  PageKey key{};
+  File* file = nullptr;
+  Status error;  // Set before state becomes kFailed.
+};
+
+struct alignas(64) BufferManager::Shard {
+  std::mutex mutex;
+  std::unordered_map<PageKey, uint32_t, PageKeyHash> map;  // Guarded by mutex.
+  uint64_t lookups = 0;                                     // Guarded by mutex.
+  uint64_t hits = 0;                                        // Guarded by mutex.
+};
+
+size_t BufferManager::PageKeyHash::operator()(const PageKey& key) const {
+  // Fibonacci hashing of the mixed key spreads consecutive pages over the shards and
+  // the buckets alike.
+  const uint64_t mixed = (key.page_no ^ (key.file_id * 0xD6E8FEB86659FD93ull)) * 0x9E3779B97F4A7C15ull;
+  return static_cast<size_t>(mixed ^ (mixed >> 32));
+}
+
+PageGuard& PageGuard::operator=(PageGuard&& other) noexcept {
+  if (this != &other) {
+    Release();
+    manager_ = other.manager_;
+    frame_ = other.frame_;
+    other.manager_ = nullptr;
+  }
+  return *this;
+}
+
+uint64_t PageGuard::page_no() const { return manager_->frames_[frame_].key.page_no; }
+std::span<const std::byte> PageGuard::data() const { return manager_->FrameData(frame_); }
+std::span<std::byte> PageGuard::mutable_data() const { return manager_->FrameData(frame_); }
+void PageGuard::MarkDirty() const { manager_->frames_[frame_].dirty.store(true, std::memory_order_release); }
+
+void PageGuard::Release() {
+  if (manager_ == nullptr) return;
+  manager_->Unpin(frame_);
+  manager_ = nullptr;
+}
+
+Result<std::unique_ptr<BufferManager>> BufferManager::Create(const BufferManagerOptions& options) {
+  const uint32_t page = options.page_bytes;
+  if (page < 512 || page > kMaxPageBytes || (page & (page - 1)) != 0) {
+    return Status::InvalidArgument(
+        fmt::format("buffer page size {} must be a power of two between 512 and {}", page, kMaxPageBytes));
+  }
+  const uint64_t frames = options.memory_bytes / page;
+  if (frames < kMinFrames) {
+    return Status::InvalidArgument(fmt::format("a buffer pool of {} holds {} pages of {} bytes; it needs at least {}",
+                                               FormatBytes(options.memory_bytes), frames, page, kMinFrames));
+  }
+  if (frames > UINT32_MAX / 2) {
+    return Status::InvalidArgument(fmt::format("a buffer pool of {} pages is too large; use larger pages", frames));
+  }
+  IODEPTH_ASSIGN_OR_RETURN(AlignedBuffer arena, AlignedBuffer::Allocate(frames * page, kArenaAlignment));
+  return std::unique_ptr<BufferManager>(new BufferManager(options, std::move(arena), static_cast<uint32_t>(frames)));
+}
+
+BufferManager::BufferManager(const BufferManagerOptions& options, AlignedBuffer arena, uint32_t frames)
+    : page_bytes_(options.page_bytes),
+      frames_count_(frames),
+      frames_per_region_(static_cast<uint32_t>(kArenaRegionBytes / options.page_bytes)),
+      verify_(options.verify),
+      arena_(std::move(arena)),
+      frames_(std::make_unique<Frame[]>(frames)),
+      shards_(std::make_unique<Shard[]>(kShards)) {
+  for (uint32_t s = 0; s < kShards; ++s) shards_[s].map.reserve(frames / kShards * 2 + 16);
+}
+
+BufferManager::~BufferManager() {
+  for (uint32_t f = 0; f < frames_count_; ++f) {
+    IODEPTH_CHECK(frames_[f].pins.load() == 0, "buffer manager destroyed while a page is pinned");
+  }
+}
+
+BufferManager::Shard& BufferManager::ShardOf(const PageKey& key) const {
+  return shards_[PageKeyHash{}(key) % kShards];
+}
+
+std::span<std::byte> BufferManager::FrameData(uint32_t frame, uint32_t pages) const {
+  IODEPTH_CHECK(frame + pages <= frames_count_, "frame range outside the arena");
+  return arena_.span(size_t{frame} * page_bytes_, size_t{pages} * page_bytes_);
+}
+
+void BufferManager::BumpUsage(uint32_t frame) const {
+  // Plain load and store: a lost increment between two pinners only ages a page a
+  // little early, and skipping the store at the cap keeps hot frames' lines clean.
+  std::atomic<uint8_t>& usage = frames_[frame].usage;
+  const uint8_t u = usage.load(std::memory_order_relaxed);
+  if (u < kMaxUsage) usage.store(static_cast<uint8_t>(u + 1), std::memory_order_relaxed);
+}
+
+PinResult BufferManager::Pin(const File& file, uint64_t page_no) {
+  const PageKey key{file.id(), page_no};
+  Shard& shard = ShardOf(key);
+  uint32_t frame = 0;
+  {
+    std::lock_guard lock(shard.mutex);
+    ++shard.lookups;
+    const auto it = shard.map.find(key);
+    if (it == shard.map.end()) return {};
+    frame = it->second;
+    // Under the shard lock, so an evictor (which unmaps under the same lock only while
+    // it holds the sole pin) either sees this pin or has already unmapped the page.
+    frames_[frame].pins.fetch_add(1, std::memory_order_acquire);
+    ++shard.hits;
+  }
+  BumpUsage(frame);
+  const uint32_t state = frames_[frame].state.load(std::memory_order_acquire);
+  return {state == kValid ? PinOutcome::kResident : PinOutcome::kInProgress, frame};
+}
+
+void BufferManager::Unpin(uint32_t frame) {
+  const uint32_t before = frames_[frame].pins.fetch_sub(1, std::memory_order_release);
+  IODEPTH_CHECK(before > 0, "unpinned a frame that was not pinned");
+}
+
+uint32_t BufferManager::PinCount(uint32_t frame) const { return frames_[frame].pins.load(std::memory_order_acquire); }
+
+bool BufferManager::IsValid(uint32_t frame) const {
+  return frames_[frame].state.load(std::memory_order_acquire) == kValid;
+}
+
+Status BufferManager::FrameError(uint32_t frame) const {
+  IODEPTH_CHECK(frames_[frame].state.load(std::memory_order_acquire) == kFailed, "frame has no error");
+  return frames_[frame].error;
+}
+
+Status BufferManager::WaitForRead(uint32_t frame, const std::function<Status()>& progress) {
+  IODEPTH_CHECK(PinCount(frame) > 0, "WaitForRead on an unpinned frame");
+  std::atomic<uint32_t>& state = frames_[frame].state;
+  for (;;) {
+    const uint32_t now = state.load(std::memory_order_acquire);
+    if (now == kValid) return Status::OK();
+    if (now == kFailed) return frames_[frame].error;
+    if (!progress) {
+      state.wait(now, std::memory_order_acquire);
+      continue;
+    }
+    // The caller's own reads may be what another waiter needs: complete them, then look
+    // again rather than sleeping on a read that may depend on us.
+    IODEPTH_RETURN_IF_ERROR(progress());
+    if (state.load(std::memory_order_acquire) == now) std::this_thread::yield();
+  }
+}
+
+void BufferManager::FailFrame(uint32_t frame, Status error) {
+  Frame& fr = frames_[frame];
+  {
+    Shard& shard = ShardOf(fr.key);
+    std::lock_guard lock(shard.mutex);
+    const auto it = shard.map.find(fr.key);
+    if (it != shard.map.end() && it->second == frame) shard.map.erase(it);
+    fr.mapped = false;
+  }
+  fr.error = std::move(error);
+  fr.dirty.store(false, std::memory_order_relaxed);
+  read_failures_.fetch_add(1, std::memory_order_relaxed);
+  fr.state.store(kFailed, std::memory_order_release);
+  fr.state.notify_all();
+}
+
+void BufferManager::ReleaseClaimed(uint32_t frame) {
+  Frame& fr = frames_[frame];
+  fr.mapped = false;
+  fr.state.store(kEmpty, std::memory_order_relaxed);
+  fr.usage.store(0, std::memory_order_relaxed);
+  Unpin(frame);
+}
+
+Status BufferManager::WriteBack(uint32_t frame) {
+  Frame& fr = frames_[frame];
+  {
+    // Only the claimer may hold a pin, so no one is changing the page; `writing` makes
+    // anyone who pins it from now on wait until the write is done.
+    std::lock_guard lock(ShardOf(fr.key).mutex);
+    if (fr.pins.load(std::memory_order_acquire) != 1) return Status::OK();
+    fr.state.store(kWriting, std::memory_order_release);
+  }
+  const uint64_t offset = fr.key.page_no * page_bytes_;
+  const Result<size_t> written = fr.file->WriteAt(offset, FrameData(frame));
+  if (written.has_value()) {
+    fr.dirty.store(false, std::memory_order_release);
+    writebacks_.fetch_add(1, std::memory_order_relaxed);
+  }
+  fr.state.store(kValid, std::memory_order_release);
+  fr.state.notify_all();
+  if (!written.has_value()) {
+    return written.error().WithContext(fmt::format("write back page {} of {}", fr.key.page_no, fr.file->path()));
+  }
+  return Status::OK();
+}
+
+Result<bool> BufferManager::TryClaim(uint32_t frame) {
+  Frame& fr = frames_[frame];
+  if (fr.pins.load(std::memory_order_relaxed) != 0) return false;
+  uint8_t usage = fr.usage.load(std::memory_order_relaxed);
+  if (usage > 0) {
+    fr.usage.compare_exchange_weak(usage, static_cast<uint8_t>(usage - 1), std::memory_order_relaxed);
+    return false;
+  }
+  uint32_t expected = 0;
+  if (!fr.pins.compare_exchange_strong(expected, 1, std::memory_order_acquire)) return false;
+  if (fr.mapped) {
+    if (fr.dirty.load(std::memory_order_acquire)) {
+      const Status written = WriteBack(frame);
+      if (!written.ok()) {
+        Unpin(frame);
+        return written;
+      }
+    }
+    Shard& shard = ShardOf(fr.key);
+    std::lock_guard lock(shard.mutex);
+    // Someone pinned it (through the table) since the claim, or dirtied it again: keep it.
+    if (fr.pins.load(std::memory_order_acquire) != 1 || fr.dirty.load(std::memory_order_acquire)) {
+      Unpin(frame);
+      return false;
+    }
+    shard.map.erase(fr.key);
+    fr.mapped = false;
+    evictions_.fetch_add(1, std::memory_order_relaxed);
+  }
+  fr.state.store(kEmpty, std::memory_order_relaxed);
+  fr.error = Status::OK();
+  return true;
+}
+
+Result<ReadRun> BufferManager::ClaimRun(uint32_t wanted) {
+  IODEPTH_CHECK(wanted >= 1, "claim of zero frames");
+  wanted = std::min(wanted, frames_count_);
+  // Enough steps for the hand to age every frame from kMaxUsage to 0 and come round once
+  // more; only constant re-pinning by other threads can exhaust it.
+  const uint64_t max_steps = uint64_t{frames_count_} * (kMaxUsage + 2);
+  uint64_t pinned_in_a_row = 0;
+  for (uint64_t steps = 0; steps < max_steps;) {
+    const uint64_t hand = clock_hand_.fetch_add(wanted, std::memory_order_relaxed);
+    const auto start = static_cast<uint32_t>(hand % frames_count_);
+    // A run stays inside the arena and inside one registered region.
+    const uint32_t length = std::min({wanted, frames_count_ - start, frames_per_region_ - start % frames_per_region_});
+    steps += length;
+    ReadRun run;
+    bool run_closed = false;
+    for (uint32_t f = start; f < start + length; ++f) {
+      if (run_closed) {
+        uint8_t usage = frames_[f].usage.load(std::memory_order_relaxed);
+        if (usage > 0 && frames_[f].pins.load(std::memory_order_relaxed) == 0) {
+          frames_[f].usage.compare_exchange_weak(usage, static_cast<uint8_t>(usage - 1), std::memory_order_relaxed);
+        }
+        continue;
+      }
+      const Result<bool> claimed = TryClaim(f);
+      if (!claimed.has_value()) {
+        for (uint32_t i = 0; i < run.pages; ++i) ReleaseClaimed(run.first_frame + i);
+        return claimed.error();
+      }
+      if (*claimed) {
+        if (run.pages == 0) run.first_frame = f;
+        ++run.pages;
+        pinned_in_a_row = 0;
+        continue;
+      }
+      run_closed = run.pages > 0;
+      pinned_in_a_row = frames_[f].pins.load(std::memory_order_relaxed) > 0 ? pinned_in_a_row + 1 : 0;
+      if (pinned_in_a_row >= frames_count_) break;
+    }
+    if (run.pages > 0) return run;
+    if (pinned_in_a_row >= frames_count_) break;
+  }
+  return Status::ResourceExhausted(fmt::format(
+      "all {} buffer frames ({} of {}-byte pages) are pinned, so no page can be read: give the buffer pool more "
+      "memory, or lower the read-ahead distance or the number of concurrent streams",
+      frames_count_, FormatBytes(uint64_t{frames_count_} * page_bytes_), page_bytes_));
+}
+
+Result<ReadRun> BufferManager::BeginRead(File& file, uint64_t page_no, uint32_t pages) {
+  IODEPTH_CHECK(pages >= 1, "BeginRead of zero pages");
+  IODEPTH_ASSIGN_OR_RETURN(ReadRun run, ClaimRun(pages));
+  uint32_t mapped = 0;
+  for (; mapped < run.pages; ++mapped) {
+    const uint32_t f = run.first_frame + mapped;
+    Frame& fr = frames_[f];
+    // The frame is claimed and unmapped: no one else can see these writes until the
+    // mapping below publishes it under the shard lock.
+    fr.key = PageKey{file.id(), page_no + mapped};
+    fr.file = &file;
+    fr.dirty.store(false, std::memory_order_relaxed);
+    fr.usage.store(1, std::memory_order_relaxed);
+    fr.state.store(kReading, std::memory_order_relaxed);
+    Shard& shard = ShardOf(fr.key);
+    std::lock_guard lock(shard.mutex);
+    if (!shard.map.emplace(fr.key, f).second) break;  // Resident meanwhile: someone else read it.
+    fr.mapped = true;
+  }
+  for (uint32_t i = mapped; i < run.pages; ++i) ReleaseClaimed(run.first_frame + i);
+  run.pages = mapped;
+  return run;
+}
+
+void BufferManager::FinishRead(const ReadRun& run, uint64_t page_no, const Status& status, size_t bytes_done) {
+  for (uint32_t i = 0; i < run.pages; ++i) {
+    const uint32_t f = run.first_frame + i;
+    Frame& fr = frames_[f];
+    IODEPTH_CHECK(fr.state.load(std::memory_order_relaxed) == kReading, "FinishRead of a frame not being read");
+    const uint64_t page = page_no + i;
+    Status page_status;
+    if (!status.ok()) {
+      page_status = status.WithContext(fmt::format("read page {} of {}", page, fr.file->path()));
+    } else if (bytes_done < size_t{i + 1} * page_bytes_) {
+      page_status = Status::InvalidArgument(
+          fmt::format("page {} of {} lies past the end of the file (the read returned {} of {} bytes); the table "
+                      "has fewer pages than asked for",
+                      page, fr.file->path(), bytes_done, size_t{run.pages} * page_bytes_));
+    } else if (verify_) {
+      page_status = verify_(FrameData(f), page, *fr.file);
+    }
+    if (!page_status.ok()) {
+      FailFrame(f, std::move(page_status));
+      continue;
+    }
+    pages_read_.fetch_add(1, std::memory_order_relaxed);
+    fr.state.store(kValid, std::memory_order_release);
+    fr.state.notify_all();
+  }
+}
+
+Result<PageGuard> BufferManager::Fetch(File& file, uint64_t page_no) {
+  for (;;) {
+    const PinResult pin = Pin(file, page_no);
+    uint32_t frame = pin.frame;
+    if (pin.outcome == PinOutcome::kMiss) {
+      IODEPTH_ASSIGN_OR_RETURN(const ReadRun run, BeginRead(file, page_no, /*pages=*/1));
+      if (run.pages == 0) continue;  // Another thread mapped it first: pin theirs.
+      frame = run.first_frame;
+      const Result<size_t> bytes = file.ReadAt(page_no * page_bytes_, FrameData(frame));
+      FinishRead(run, page_no, bytes.has_value() ? Status::OK() : bytes.error(), bytes.has_value() ? *bytes : 0);
+    }
+    const Status ready = WaitForRead(frame);
+    if (!ready.ok()) {
+      Unpin(frame);
+      return ready;
+    }
+    return PageGuard(this, frame);
+  }
+}
+
+Status BufferManager::FlushAll() {
+  std::vector<uint32_t> pinned;
+  for (uint32_t s = 0; s < kShards; ++s) {
+    std::lock_guard lock(shards_[s].mutex);
+    for (const auto& [key, frame] : shards_[s].map) {
+      if (!frames_[frame].dirty.load(std::memory_order_acquire)) continue;
+      frames_[frame].pins.fetch_add(1, std::memory_order_acquire);
+      pinned.push_back(frame);
+    }
+  }
+  Status first_error;
+  for (const uint32_t frame : pinned) {
+    Frame& fr = frames_[frame];
+    if (first_error.ok() && fr.state.load(std::memory_order_acquire) == kValid &&
+        fr.dirty.load(std::memory_order_acquire)) {
+      const Result<size_t> written = fr.file->WriteAt(fr.key.page_no * page_bytes_, FrameData(frame));
+      if (written.has_value()) {
+        fr.dirty.store(false, std::memory_order_release);
+        writebacks_.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        first_error = written.error().WithContext(
+            fmt::format("write back page {} of {}", fr.key.page_no, fr.file->path()));
+      }
+    }
+    Unpin(frame);
+  }
+  return first_error;
+}
+
+Status BufferManager::DropFile(const File& file) {
+  IODEPTH_RETURN_IF_ERROR(FlushAll());
+  uint64_t busy = 0;
+  for (uint32_t s = 0; s < kShards; ++s) {
+    std::lock_guard lock(shards_[s].mutex);
+    for (auto it = shards_[s].map.begin(); it != shards_[s].map.end();) {
+      Frame& fr = frames_[it->second];
+      uint32_t expected = 0;
+      if (it->first.file_id != file.id() || !fr.pins.compare_exchange_strong(expected, 1, std::memory_order_acquire)) {
+        busy += it->first.file_id == file.id() ? 1u : 0u;
+        ++it;
+        continue;
+      }
+      fr.mapped = false;
+      fr.state.store(kEmpty, std::memory_order_relaxed);
+      fr.usage.store(0, std::memory_order_relaxed);
+      it = shards_[s].map.erase(it);
+      Unpin(static_cast<uint32_t>(&fr - frames_.get()));
+    }
+  }
+  if (busy > 0) {
+    return Status::FailedPrecondition(
+        fmt::format("{} pages of {} are still pinned; release them before dropping the file", busy, file.path()));
+  }
+  return Status::OK();
+}
+
+Status BufferManager::RegisterWith(IoQueue& queue) const {
+  std::vector<std::span<std::byte>> regions;
+  const uint64_t region_bytes = uint64_t{frames_per_region_} * page_bytes_;
+  for (uint64_t offset = 0; offset < arena_.size(); offset += region_bytes) {
+    regions.push_back(arena_.span(offset, std::min<uint64_t>(region_bytes, arena_.size() - offset)));
+  }
+  return queue.RegisterBuffers(regions);
+}
+
+uint64_t BufferManager::FrameCountResident() const {
+  uint64_t resident = 0;
+  for (uint32_t s = 0; s < kShards; ++s) {
+    std::lock_guard lock(shards_[s].mutex);
+    for (const auto& [key, frame] : shards_[s].map) {
+      resident += frames_[frame].state.load(std::memory_order_acquire) == kValid ? 1u : 0u;
+    }
+  }
+  return resident;
+}
+
+BufferStats BufferManager::stats() const {
+  BufferStats stats;
+  for (uint32_t s = 0; s < kShards; ++s) {
+    std::lock_guard lock(shards_[s].mutex);
+    stats.lookups += shards_[s].lookups;
+    stats.hits += shards_[s].hits;
+  }
+  stats.pages_read = pages_read_.load(std::memory_order_relaxed);
+  stats.evictions = evictions_.load(std::memory_order_relaxed);
+  stats.writebacks = writebacks_.load(std::memory_order_relaxed);
+  stats.read_failures = read_failures_.load(std::memory_order_relaxed);
+  return stats;
+}
+
+}  // namespace iodepth

@@ -1,0 +1,310 @@
+#include "buffer/read_stream.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "common/assert.h"
+#include "common/clock.h"
+
+namespace iodepth {
+
+namespace {
+
+constexpr double kEwmaWeight = 1.0 / 8;
+// While foreign reads are awaited, our own reaps block at most this long, so the wait
+// checks the foreign page again soon.
+constexpr std::chrono::microseconds kForeignWaitSlice{50};
+
+double Ewma(double average, double sample) {
+  return average == 0 ? sample : average + kEwmaWeight * (sample - average);
+}
+
+}  // namespace
+
+std::string_view ReadStreamPolicyName(ReadStreamPolicy policy) {
+  return policy == ReadStreamPolicy::kFixed ? "fixed" : "adaptive";
+}
+
+Result<std::unique_ptr<ReadStream>> ReadStream::Create(BufferManager& manager, IoQueue& queue, File& file,
+                                                       PageSource source, const ReadStreamOptions& options) {
+  const uint32_t page = manager.page_bytes();
+  if (options.distance < 1 || options.distance > queue.depth()) {
+    return Status::InvalidArgument(fmt::format(
+        "read-ahead distance {} must be between 1 and the queue depth {}", options.distance, queue.depth()));
+  }
+  if (options.io_combine_bytes < page || options.io_combine_bytes > kMaxCombineBytes ||
+      options.io_combine_bytes % page != 0) {
+    return Status::InvalidArgument(fmt::format("io_combine {} must be a multiple of the page size {} up to {}",
+                                               options.io_combine_bytes, page, kMaxCombineBytes));
+  }
+  if (!source) return Status::InvalidArgument("a read stream needs a page source");
+  return std::unique_ptr<ReadStream>(new ReadStream(manager, queue, file, std::move(source), options));
+}
+
+ReadStream::ReadStream(BufferManager& manager, IoQueue& queue, File& file, PageSource source,
+                       const ReadStreamOptions& options)
+    : manager_(manager),
+      queue_(queue),
+      file_(file),
+      source_(std::move(source)),
+      options_(options),
+      combine_pages_(options.io_combine_bytes / manager.page_bytes()),
+      max_pinned_(options.max_pinned_pages > 0
+                      ? options.max_pinned_pages
+                      : std::max<uint32_t>(1, std::min(options.distance * combine_pages_, manager.capacity() / 4))),
+      distance_(options.policy == ReadStreamPolicy::kFixed ? options.distance : 1),
+      reads_(options.distance),
+      completions_(options.distance) {
+  for (uint32_t i = options.distance; i > 0; --i) free_reads_.push_back(i - 1);
+  stats_.reads_by_pages.assign(combine_pages_ + 1, 0);
+  last_change_ns_ = NowNs();
+}
+
+ReadStream::~ReadStream() {
+  // Complete our reads first: their frames must reach a final state before the pins go.
+  while (in_flight_ > 0) {
+    const Status reaped = Reap(/*min_completions=*/in_flight_, std::nullopt);
+    IODEPTH_CHECK(reaped.ok(), "a read stream could not reap its reads while closing");
+  }
+  for (const Entry& entry : entries_) {
+    if (entry.kind != Kind::kPending) manager_.Unpin(entry.frame);
+  }
+}
+
+void ReadStream::NoteInFlightChange(int64_t now_ns) {
+  stats_.in_flight_area_ns += static_cast<double>(in_flight_) * static_cast<double>(now_ns - last_change_ns_);
+  last_change_ns_ = now_ns;
+}
+
+bool ReadStream::LookAheadHasRoom() const {
+  if (entries_.size() >= max_pinned_) return false;
+  // The adaptive distance also bounds the pages looked ahead, so a stream of hits (which
+  // costs no reads) shrinks its pins along with its distance.
+  if (options_.policy == ReadStreamPolicy::kAdaptive && entries_.size() >= size_t{distance_} * combine_pages_) {
+    return false;
+  }
+  // Room for the pending read (or a new one) to be issued.
+  return in_flight_ < distance_;
+}
+
+void ReadStream::AddPage(uint64_t page) {
+  const PinResult pin = manager_.Pin(file_, page);
+  if (pin.outcome != PinOutcome::kMiss) {
+    entries_.push_back(Entry{.page = page, .frame = pin.frame, .kind = Kind::kHit});
+    ++stats_.hits;
+    if (options_.policy == ReadStreamPolicy::kAdaptive && distance_ > 1) --distance_;
+    return;
+  }
+  const bool extends = pending_pages_ > 0 && page == pending_first_ + pending_pages_ && pending_pages_ < combine_pages_;
+  if (!extends) {
+    pending_first_ = page;
+    pending_pages_ = 0;
+  }
+  entries_.push_back(Entry{.page = page, .frame = 0, .kind = Kind::kPending});
+  ++pending_pages_;
+}
+
+Status ReadStream::Fill() {
+  while (LookAheadHasRoom()) {
+    std::optional<uint64_t> page;
+    if (stashed_) {
+      page = std::exchange(stashed_, std::nullopt);
+    } else if (!source_done_) {
+      page = source_();
+      source_done_ = !page;
+    }
+    if (!page) break;
+    // A page that cannot join the pending read ends it: issue that read first, so the
+    // entries stay in source order. If it cannot all be issued yet, keep the page.
+    const bool adjacent = pending_pages_ > 0 && *page == pending_first_ + pending_pages_;
+    if (pending_pages_ > 0 && (!adjacent || pending_pages_ == combine_pages_)) {
+      IODEPTH_RETURN_IF_ERROR(IssuePending(/*force=*/false));
+      if (pending_pages_ > 0) {
+        stashed_ = page;
+        break;
+      }
+    }
+    AddPage(*page);
+  }
+  // Like read_stream.c, a pending read that could still grow waits for the next Fill:
+  // issuing it now, because one page was consumed, would shrink every read to one page.
+  // It goes now when full, when the source has ended, or when nothing else is pinned.
+  const bool ended = source_done_ && !stashed_;
+  if (pending_pages_ > 0 && (pending_pages_ == combine_pages_ || ended || entries_.size() == pending_pages_)) {
+    IODEPTH_RETURN_IF_ERROR(IssuePending(/*force=*/false));
+  }
+  if (queue_.prepared() > 0) {
+    const Result<uint32_t> submitted = queue_.Submit();
+    if (!submitted.has_value()) return submitted.error();
+    NoteInFlightChange(NowNs());
+  }
+  return Status::OK();
+}
+
+Status ReadStream::StartRead(const ReadRun& run) {
+  IODEPTH_CHECK(!free_reads_.empty(), "more reads than the stream's distance");
+  const uint32_t tag = free_reads_.back();
+  IoRequest request;
+  request.op = IoOp::kRead;
+  request.file = &file_;
+  request.offset = pending_first_ * manager_.page_bytes();
+  request.buffer = manager_.FrameData(run.first_frame, run.pages);
+  request.tag = tag;
+  const Status prepared = queue_.Prepare(request);
+  if (!prepared.ok()) {
+    manager_.FinishRead(run, pending_first_, prepared, 0);
+    return prepared;
+  }
+  free_reads_.pop_back();
+  reads_[tag] = Read{.first_page = pending_first_, .run = run, .busy = true};
+  NoteInFlightChange(NowNs());
+  ++in_flight_;
+  ++stats_.reads;
+  stats_.misses += run.pages;
+  stats_.read_bytes += uint64_t{run.pages} * manager_.page_bytes();
+  ++stats_.reads_by_pages[run.pages];
+  pages_per_read_ewma_ = Ewma(pages_per_read_ewma_, run.pages);
+  return Status::OK();
+}
+
+Status ReadStream::ResolveResidentPending() {
+  // The first pending page was mapped by someone else since we looked: pin theirs.
+  Entry& entry = entries_[entries_.size() - pending_pages_];
+  const PinResult pin = manager_.Pin(file_, pending_first_);
+  if (pin.outcome == PinOutcome::kMiss) return Status::OK();  // Evicted again meanwhile: retry the read.
+  entry.frame = pin.frame;
+  entry.kind = Kind::kHit;
+  ++stats_.hits;
+  ++pending_first_;
+  --pending_pages_;
+  return Status::OK();
+}
+
+Status ReadStream::IssuePending(bool force) {
+  while (pending_pages_ > 0 && (in_flight_ < distance_ || (force && in_flight_ < options_.distance))) {
+    const Result<ReadRun> run = manager_.BeginRead(file_, pending_first_, pending_pages_);
+    if (!run.has_value()) {
+      // No frame free: if reads or pins of ours will free some, wait for the consumer.
+      const bool holds_frames = in_flight_ > 0 || entries_.size() > pending_pages_;
+      if (run.error().code() == StatusCode::kResourceExhausted && holds_frames && !force) return Status::OK();
+      return run.error();
+    }
+    if (run->pages == 0) {
+      IODEPTH_RETURN_IF_ERROR(ResolveResidentPending());
+      continue;
+    }
+    const size_t first_entry = entries_.size() - pending_pages_;
+    for (uint32_t i = 0; i < run->pages; ++i) {
+      entries_[first_entry + i].frame = run->first_frame + i;
+      entries_[first_entry + i].kind = Kind::kRead;
+    }
+    IODEPTH_RETURN_IF_ERROR(StartRead(*run));
+    pending_first_ += run->pages;
+    pending_pages_ -= run->pages;
+  }
+  return Status::OK();
+}
+
+Status ReadStream::Reap(uint32_t min_completions, std::optional<std::chrono::nanoseconds> timeout) {
+  if (queue_.prepared() > 0) {
+    const Result<uint32_t> submitted = queue_.Submit();
+    if (!submitted.has_value()) return submitted.error();
+  }
+  const Result<uint32_t> reaped = queue_.Reap(completions_, min_completions, timeout);
+  if (!reaped.has_value()) return reaped.error();
+  const int64_t now = NowNs();
+  if (*reaped > 0) NoteInFlightChange(now);
+  for (uint32_t i = 0; i < *reaped; ++i) {
+    const IoCompletion& c = completions_[i];
+    Read& read = reads_[c.tag];
+    IODEPTH_CHECK(read.busy, "completion for a read slot that is not in flight");
+    manager_.FinishRead(read.run, read.first_page, c.status, c.bytes_done);
+    const int64_t latency = c.completed_ns - c.submitted_ns;
+    stats_.read_latency_ns.Record(static_cast<uint64_t>(std::max<int64_t>(latency, 0)));
+    latency_ewma_ns_ = Ewma(latency_ewma_ns_, static_cast<double>(latency));
+    read.busy = false;
+    free_reads_.push_back(static_cast<uint32_t>(c.tag));
+    --in_flight_;
+  }
+  return Status::OK();
+}
+
+Status ReadStream::WaitForHead(const Entry& head) {
+  if (head.kind == Kind::kPending) {
+    // Only the newest entries are pending, so the oldest being pending means nothing
+    // older holds a read of ours: issue it regardless of the distance, then submit.
+    IODEPTH_RETURN_IF_ERROR(IssuePending(/*force=*/true));
+    IODEPTH_CHECK(head.kind != Kind::kPending, "the oldest entry stayed unissued");
+    return Reap(/*min_completions=*/0, std::chrono::nanoseconds(0));
+  }
+  // Our own read: reap until it is done (completions come in any order). Someone
+  // else's read (or ours, looked up as a hit on a page we were reading): wait for it,
+  // completing our own reads meanwhile, or just sleep when we have none.
+  std::function<Status()> progress;
+  if (in_flight_ > 0) {
+    const bool ours = head.kind == Kind::kRead;
+    progress = [this, ours]() -> Status {
+      if (in_flight_ == 0) return Status::OK();
+      return ours ? Reap(/*min_completions=*/1, std::nullopt) : Reap(/*min_completions=*/1, kForeignWaitSlice);
+    };
+  }
+  return manager_.WaitForRead(head.frame, progress);
+}
+
+void ReadStream::AdaptOnConsume(bool waited, int64_t called_ns) {
+  if (options_.policy != ReadStreamPolicy::kAdaptive) return;
+  if (last_return_ns_ > 0) {
+    // What the consumer did with the previous page, between our return and this call.
+    consume_ewma_ns_ = Ewma(consume_ewma_ns_, static_cast<double>(std::max<int64_t>(called_ns - last_return_ns_, 1)));
+  }
+  const uint32_t most = options_.distance;
+  if (waited) {
+    distance_ = std::min(most, distance_ * 2);
+    pages_since_wait_ = 0;
+  } else {
+    ++pages_since_wait_;
+  }
+  if (latency_ewma_ns_ <= 0 || consume_ewma_ns_ <= 0) return;
+  const double need_reads = std::ceil(latency_ewma_ns_ / (consume_ewma_ns_ * std::max(pages_per_read_ewma_, 1.0))) + 1;
+  const auto need = static_cast<uint32_t>(std::clamp(need_reads, 1.0, static_cast<double>(most)));
+  if (need > distance_) {
+    distance_ = need;
+  } else if (distance_ > need && pages_since_wait_ >= uint64_t{distance_} * combine_pages_) {
+    --distance_;
+    pages_since_wait_ = 0;
+  }
+}
+
+Result<std::optional<PageGuard>> ReadStream::Next() {
+  const int64_t called_ns = NowNs();
+  IODEPTH_RETURN_IF_ERROR(Fill());
+  if (entries_.empty()) return std::optional<PageGuard>();
+  const Entry& head = entries_.front();
+  const bool waited = head.kind == Kind::kPending || !manager_.IsValid(head.frame);
+  Status ready;
+  while (ready.ok() && (head.kind == Kind::kPending || !manager_.IsValid(head.frame))) ready = WaitForHead(head);
+  const int64_t wait_ns = waited ? NowNs() - called_ns : 0;
+  if (waited) {
+    stats_.wait_ns += wait_ns;
+    ++stats_.consumer_waits;
+  }
+  if (!ready.ok() && head.kind == Kind::kPending) return ready;  // Could not even start the read.
+  const uint32_t frame = head.frame;
+  entries_.pop_front();
+  if (!ready.ok()) {
+    // The page's read failed: its error takes the page's place; the stream goes on.
+    manager_.Unpin(frame);
+    return ready;
+  }
+  ++stats_.pages;
+  stats_.distance_sum += distance_;
+  AdaptOnConsume(waited, called_ns);
+  IODEPTH_RETURN_IF_ERROR(Fill());
+  last_return_ns_ = NowNs();
+  return std::optional<PageGuard>(manager_.AdoptPin(frame));
+}
+
+}  // namespace iodepth
