@@ -4,14 +4,17 @@
 Usage:
     /usr/bin/python3 tools/report.py RESULTS.json [RESULTS2.json ...] [--out DIR]
 
-Reads results files in the format of docs/BENCHMARKS.md ("Results file", schema_version 1)
+Reads results files in the format of docs/BENCHMARKS.md ("Results file", schema_version 1
+or 2; version 1 files have no regime, policy or buffer records, which is read as absent)
 and writes DIR/report.md plus the plots it embeds. DIR defaults to the first file's name
 without ".json", followed by "-report". Several files are merged cell by cell; when two
 files hold the same cell id, the later file on the command line wins.
 
 The report answers the project's question (does O_DIRECT catch up with buffered I/O as
-queue depth grows?) with the direct/buffered ratios per queue depth, and shows every cell
-with the flags that say how far to trust it. Only Debian's python3 with its
+queue depth grows?) with the direct/buffered ratios per queue depth, for raw requests (qd
+suite) and for page fetches through the buffer manager (bm suite, where it also sets the
+adaptive read-ahead distance against the best fixed one), and shows every cell with the
+flags that say how far to trust it. Only Debian's python3 with its
 python3-matplotlib package is needed; plots use the Agg backend, so no display is required.
 """
 
@@ -22,8 +25,10 @@ import re
 import sys
 
 SCHEMA = "iodepth-results"
-SUPPORTED_SCHEMA_VERSION = 1
+# 2 added regime, policy and the buffer records (bm suite); 1 is read with them absent.
+SUPPORTED_SCHEMA_VERSIONS = (1, 2)
 MODE_ORDER = ("buffered", "direct", "dontcache")
+REGIME_ORDER = ("hot", "pressure", "thrash")
 MODE_STYLE = {"buffered": ("tab:blue", "o"), "direct": ("tab:orange", "s"), "dontcache": ("tab:green", "^")}
 # fio_crosscheck: an iodepth/fio IOPS ratio below this means iodepth leaves more than 5% on
 # the table, so the harness, not the kernel, may be what a cell measures.
@@ -63,14 +68,21 @@ def load_results(path):
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise ReportError(f'{path} is not an iodepth results file (its "schema" is not "{SCHEMA}")')
     version = doc.get("schema_version")
-    if version != SUPPORTED_SCHEMA_VERSION:
-        raise ReportError(f"{path} has schema_version {version!r}; this report reads only "
-                          f"schema_version {SUPPORTED_SCHEMA_VERSION}")
+    if version not in SUPPORTED_SCHEMA_VERSIONS:
+        raise ReportError(f"{path} has schema_version {version!r}; this report reads "
+                          f"schema_version {supported_versions_text()} (a newer file needs a "
+                          "newer tools/report.py)")
     if not isinstance(doc.get("cells"), list):
         raise ReportError(f'{path}: "cells" is missing or not a list')
     for index, cell in enumerate(doc["cells"]):
         check_cell(cell, path, index)
     return doc
+
+
+def supported_versions_text():
+    """The versions load_results accepts, as messages write them: "1 or 2"."""
+    names = [str(v) for v in SUPPORTED_SCHEMA_VERSIONS]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def check_cell(cell, path, index):
@@ -79,6 +91,10 @@ def check_cell(cell, path, index):
         raise ReportError(f'{path}: cell #{index} is not an object with a string "id"')
     if cell.get("status", "ok") == "ok" and not isinstance(cell.get("median"), dict):
         raise ReportError(f'{path}: cell {cell["id"]} has status ok but no "median" object')
+    buffer = (cell.get("median") or {}).get("buffer")
+    if buffer is not None and not isinstance(buffer, dict):
+        raise ReportError(f'{path}: cell {cell["id"]} has a median "buffer" that is neither '
+                          "null nor an object")
 
 
 def merge(runs):
@@ -111,6 +127,11 @@ def scaled(value, divisor):
     return None if value is None else value / divisor
 
 
+def buffer_field(stats, key):
+    """A field of a median or repetition "buffer" record; None for cells without one."""
+    return (stats.get("buffer") or {}).get(key)
+
+
 # Each getter works on both a cell's "median" and one of its "repetitions": same shape.
 METRICS = {
     "iops": lambda s: s.get("iops"),
@@ -121,7 +142,13 @@ METRICS = {
     "p99_us": lambda s: scaled(percentile_ns(s, 99), 1e3),
     "cpu_us_per_io": lambda s: scaled(s.get("cpu_ns_per_io"), 1e3),
     "littles_law": lambda s: (s.get("depth") or {}).get("littles_law"),
+    "hit_ratio": lambda s: buffer_field(s, "hit_ratio"),
+    "mean_read_kib": lambda s: scaled(buffer_field(s, "mean_read_bytes"), 1024),
+    "wait_fraction": lambda s: buffer_field(s, "wait_fraction"),
+    "mean_distance": lambda s: buffer_field(s, "mean_distance"),
 }
+# Metrics that plot from zero unless modes differ by 10x at one depth (see wants_log_axis).
+THROUGHPUT_METRICS = ("iops", "mb_s")
 
 
 def median_of(cell, metric):
@@ -212,15 +239,13 @@ def header_section(runs):
     return out
 
 
-# ---------------------------------------------------------------- qd suite
+# ---------------------------------------------------------------- per-depth series, shared by qd and bm
 
-def group_qd(cells):
-    """{(family, backend): {mode: [cells sorted by qd]}} for the measured qd cells."""
+def group_by_mode(cells, key):
+    """{key(cell): {mode: [cells sorted by qd]}}, groups in the order they first appear."""
     groups = {}
     for cell in cells:
-        if cell.get("suite") == "qd" and is_ok(cell):
-            key = (family_of(cell), cell.get("backend", "?"))
-            groups.setdefault(key, {}).setdefault(cell.get("mode", "?"), []).append(cell)
+        groups.setdefault(key(cell), {}).setdefault(cell.get("mode", "?"), []).append(cell)
     for modes in groups.values():
         for series in modes.values():
             series.sort(key=lambda c: c.get("qd", 1))
@@ -231,11 +256,18 @@ def ordered_modes(modes):
     return [m for m in MODE_ORDER if m in modes] + sorted(set(modes) - set(MODE_ORDER))
 
 
-def plot_vs_qd(plt, modes, metric, title, quantity, unit, path):
+def depths_of(modes):
+    return sorted({c.get("qd", 1) for series in modes.values() for c in series})
+
+
+QD_AXIS_LABEL = "queue depth (requests in flight, log2 scale)"
+
+
+def plot_vs_qd(plt, modes, metric, title, quantity, unit, path, xlabel=QD_AXIS_LABEL):
     """One line per mode of `metric` against queue depth: medians, min-max bars."""
     from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter, NullLocator  # matplotlib is imported by now.
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
-    depths = sorted({c.get("qd", 1) for series in modes.values() for c in series})
+    depths = depths_of(modes)
     names = ordered_modes(modes)
     for slot, mode in enumerate(names):
         series = [c for c in modes[mode] if median_of(c, metric) is not None]
@@ -266,7 +298,7 @@ def plot_vs_qd(plt, modes, metric, title, quantity, unit, path):
         ax.set_ylim(bottom=0)
     ax.yaxis.set_major_formatter(EngFormatter(sep=""))
     ax.set_title(title)
-    ax.set_xlabel("queue depth (requests in flight, log2 scale)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(f"{quantity} ({unit}{', log scale' if log_axis else ''})")
     ax.grid(True, alpha=0.3)
     ax.legend(title="mode (median; bars: min-max)")
@@ -278,9 +310,9 @@ def plot_vs_qd(plt, modes, metric, title, quantity, unit, path):
 def wants_log_axis(modes, metric):
     """True when a linear axis would flatten some points into the floor.
 
-    Latency grows with depth by orders of magnitude, so its whole spread decides. IOPS stay
-    linear from zero (ratios read as heights) unless the modes differ by more than 10x at
-    one depth, as a warm page cache against the device does, which would flatten one mode.
+    Latency grows with depth by orders of magnitude, so its whole spread decides. Throughput
+    stays linear from zero (ratios read as heights) unless the modes differ by more than 10x
+    at one depth, as a warm page cache against the device does, which would flatten one mode.
     """
     by_depth = {}
     for series in modes.values():
@@ -288,40 +320,69 @@ def wants_log_axis(modes, metric):
             value = median_of(c, metric)
             if value:
                 by_depth.setdefault(c.get("qd", 1), []).append(value)
-    if metric != "iops":
+    if metric not in THROUGHPUT_METRICS:
         values = [v for vs in by_depth.values() for v in vs]
         return bool(values) and max(values) / min(values) > 20
     return any(max(vs) / min(vs) > 10 for vs in by_depth.values())
 
 
-def ratio_rows(modes):
-    """Rows (qd, direct/buffered IOPS, p95) for every depth that has both modes measured."""
+def mode_pairs(modes):
+    """(qd, direct cell, buffered cell) for every depth that has both modes measured."""
     direct = {c.get("qd", 1): c for c in modes.get("direct", [])}
     buffered = {c.get("qd", 1): c for c in modes.get("buffered", [])}
-    rows = []
-    for qd in sorted(set(direct) & set(buffered)):
-        d, b = direct[qd], buffered[qd]
-        rows.append((qd, ratio(median_of(d, "iops"), median_of(b, "iops")),
-                     ratio(median_of(d, "p95_us"), median_of(b, "p95_us")), d, b))
-    return rows
+    return [(qd, direct[qd], buffered[qd]) for qd in sorted(set(direct) & set(buffered))]
 
 
-def plain_reading(family, backend, rows):
+def median_ratio(a, b, metric):
+    return ratio(median_of(a, metric), median_of(b, metric))
+
+
+def catch_up_reading(label, rows, quantity, there=""):
+    """One sentence on how direct/buffered `quantity` moves with depth and where it catches up.
+
+    `rows` are (qd, ratio) in ascending qd; `there` describes the deepest of them.
+    """
     if not rows:
-        return f"{family} / {backend}: no depth has both direct and buffered measured."
-    first, last = rows[0], rows[-1]
-    text = (f"{family} / {backend}: direct reaches {fmt(last[1], '.2f')}x buffered IOPS at qd "
-            f"{last[0]} (from {fmt(first[1], '.2f')}x at qd {first[0]}), with "
-            f"{fmt(last[2], '.2f')}x buffered's p95 latency there")
-    caught = [r[0] for r in rows if r[1] is not None and r[1] >= CAUGHT_UP_RATIO]
+        return f"{label}: no depth has both direct and buffered measured."
+    (first_qd, first), (last_qd, last) = rows[0], rows[-1]
+    text = f"{label}: direct reaches {fmt(last, '.2f')}x buffered {quantity} at qd {last_qd}"
+    if len(rows) > 1:
+        text += f" (from {fmt(first, '.2f')}x at qd {first_qd})"
+    text += there
+    caught = [qd for qd, r in rows if r is not None and r >= CAUGHT_UP_RATIO]
+    if len(rows) == 1:  # "first" and "never" would claim a trend one depth cannot show.
+        return text + f"; {'' if caught else 'not '}within {1 - CAUGHT_UP_RATIO:.0%} of buffered."
     if caught:
         return text + f"; first within {1 - CAUGHT_UP_RATIO:.0%} of buffered at qd {caught[0]}."
     return text + f"; never within {1 - CAUGHT_UP_RATIO:.0%} of buffered."
 
 
+def file_stem(*parts):
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", "_".join(parts))
+
+
+# ---------------------------------------------------------------- qd suite
+
+def group_qd(cells):
+    """{(family, backend): {mode: [cells sorted by qd]}} for the measured qd cells only."""
+    measured = [c for c in cells if c.get("suite") == "qd" and is_ok(c)]
+    return group_by_mode(measured, lambda c: (family_of(c), c.get("backend", "?")))
+
+
+def ratio_rows(modes):
+    """Rows (qd, direct/buffered IOPS, p95) for every depth that has both modes measured."""
+    return [(qd, median_ratio(d, b, "iops"), median_ratio(d, b, "p95_us"), d, b)
+            for qd, d, b in mode_pairs(modes)]
+
+
+def plain_reading(family, backend, rows):
+    there = (f", with {fmt(rows[-1][2], '.2f')}x buffered's p95 latency there" if rows else "")
+    return catch_up_reading(f"{family} / {backend}", [(r[0], r[1]) for r in rows], "IOPS", there)
+
+
 def qd_plots(plt, family, backend, modes, out_dir):
     """Writes the IOPS and p95 plots of one family and backend; returns their Markdown."""
-    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", f"qd_{family}_{backend}")
+    stem = file_stem("qd", family, backend)
     plot_vs_qd(plt, modes, "iops", f"{family}, {backend}: IOPS vs queue depth",
                "IOPS", "requests/s", os.path.join(out_dir, stem + "_iops.png"))
     plot_vs_qd(plt, modes, "p95_us", f"{family}, {backend}: p95 latency vs queue depth",
@@ -329,6 +390,11 @@ def qd_plots(plt, family, backend, modes, out_dir):
     return ["", f"### {family}, {backend}", "",
             f"![{family} {backend} IOPS]({stem}_iops.png)",
             f"![{family} {backend} p95]({stem}_p95.png)"]
+
+
+PLOTS_NOTE = ("Plots: points are medians over repetitions; bars span the minimum to the "
+              "maximum repetition. Points are nudged sideways slightly so the bars of different "
+              "modes do not hide each other.")
 
 
 def qd_section(plt, cells, out_dir):
@@ -352,10 +418,172 @@ def qd_section(plt, cells, out_dir):
                      "IOPS direct/buffered", "direct p95 µs", "buffered p95 µs",
                      "p95 direct/buffered"], table), ""]
     out += [f"- {r}" for r in readings]
-    out += ["", "Plots: points are medians over repetitions; bars span the minimum to the "
-            "maximum repetition. Points are nudged sideways slightly so the bars of different "
-            "modes do not hide each other."]
+    out += ["", PLOTS_NOTE]
     return out + plots
+
+
+# ---------------------------------------------------------------- bm suite
+
+def is_adaptive(cell):
+    return cell.get("policy") == "adaptive" or cell.get("workload", "").endswith("_adaptive")
+
+
+def bm_family(cell):
+    """"bm_seq_read_qd32" and "bm_seq_read_adaptive" -> "bm_seq_read"."""
+    return re.sub(r"_adaptive$", "", family_of(cell))
+
+
+def is_sequential(cell):
+    return cell.get("rw") in ("read", "write")
+
+
+def regime_rank(regime):
+    return REGIME_ORDER.index(regime) if regime in REGIME_ORDER else len(REGIME_ORDER)
+
+
+def measured_bm(cells):
+    return [c for c in cells if c.get("suite") == "bm" and is_ok(c)]
+
+
+def group_bm(cells):
+    """{(family, regime, backend): {mode: [fixed-distance cells by qd]}}, regimes in order.
+
+    The sync backend's qd 1 cells form their own groups (backend "sync"); adaptive cells are
+    left out: they have no depth of their own and are set against the fixed ones elsewhere.
+    """
+    fixed = [c for c in measured_bm(cells) if not is_adaptive(c)]
+    groups = group_by_mode(fixed, lambda c: (bm_family(c), c.get("regime") or "?",
+                                             c.get("backend", "?")))
+    families = list(dict.fromkeys(key[0] for key in groups))
+    # sorted() is stable, so backends keep the order the suite ran them in.
+    return dict(sorted(groups.items(), key=lambda kv: (families.index(kv[0][0]),
+                                                       regime_rank(kv[0][1]))))
+
+
+def both(d, b, metric, spec):
+    """"direct / buffered" for one metric, so a table row stays one line wide."""
+    return f"{fmt(median_of(d, metric), spec)} / {fmt(median_of(b, metric), spec)}"
+
+
+def bm_row(regime, backend, qd, d, b):
+    return [regime, backend, qd, fmt(median_of(d, "iops"), ",.0f"), fmt(median_of(b, "iops"), ",.0f"),
+            fmt(median_ratio(d, b, "iops"), ".2f"), both(d, b, "mb_s", ",.1f"),
+            both(d, b, "hit_ratio", ".2f"), both(d, b, "mean_read_kib", ",.1f"),
+            both(d, b, "wait_fraction", ".1%")]
+
+
+BM_HEADERS = ["regime", "backend", "qd", "direct fetches/s", "buffered fetches/s",
+              "fetches/s direct/buffered", "MB/s (direct / buffered)", "hit ratio (direct / buffered)",
+              "mean read KiB (direct / buffered)", "wait (direct / buffered)"]
+
+
+def bm_reading(family, regime, backend, pairs):
+    rows = [(qd, median_ratio(d, b, "iops")) for qd, d, b in pairs]
+    there = ""
+    if pairs:
+        _, d, b = pairs[-1]
+        there = (f", hit ratio {fmt(median_of(d, 'hit_ratio'), '.2f')} direct vs "
+                 f"{fmt(median_of(b, 'hit_ratio'), '.2f')} buffered there, the consumer waiting "
+                 f"{fmt(median_of(d, 'wait_fraction'), '.0%')} vs "
+                 f"{fmt(median_of(b, 'wait_fraction'), '.0%')} of the run")
+    return catch_up_reading(f"{family} / {regime} / {backend}", rows, "page fetches/s", there)
+
+
+def bm_plot(plt, family, regime, backend, modes, out_dir):
+    """Writes the throughput plot of one group; returns its Markdown (none for one depth).
+
+    Sequential families plot MB/s, the quantity a scan is judged by; random ones fetches/s.
+    """
+    if len(depths_of(modes)) < 2:
+        return []  # One depth is a table row, not a curve.
+    sequential = all(is_sequential(c) for series in modes.values() for c in series)
+    metric, quantity, unit, name = (("mb_s", "throughput", "MB/s, 10^6 bytes/s", "mbps") if sequential
+                                    else ("iops", "page fetches", "fetches/s", "fetches"))
+    stem = file_stem(family, regime, backend, name)
+    plot_vs_qd(plt, modes, metric, f"{family}, {regime}, {backend}: {quantity} vs distance",
+               quantity, unit, os.path.join(out_dir, stem + ".png"),
+               xlabel="read-stream distance (qd: reads in flight at most, log2 scale)")
+    return ["", f"#### {family}, {regime}, {backend}", "",
+            f"![{family} {regime} {backend} {quantity}]({stem}.png)"]
+
+
+def best_fixed(adaptive, cells):
+    """The fixed-distance cell with the highest median MB/s in the adaptive cell's family,
+    regime, mode and backend (the lower distance on a tie), or None when there is none."""
+    key = (bm_family(adaptive), adaptive.get("regime"), adaptive.get("mode"), adaptive.get("backend"))
+    rivals = [c for c in measured_bm(cells)
+              if not is_adaptive(c) and c.get("policy") != "sync" and median_of(c, "mb_s") is not None
+              and (bm_family(c), c.get("regime"), c.get("mode"), c.get("backend")) == key]
+    return max(rivals, key=lambda c: (median_of(c, "mb_s"), -c.get("qd", 1)), default=None)
+
+
+def adaptive_rows(cells):
+    """(adaptive cell, best fixed cell or None, adaptive/best MB/s) for each adaptive cell."""
+    adaptive = sorted((c for c in measured_bm(cells) if is_adaptive(c)),
+                      key=lambda c: regime_rank(c.get("regime")))
+    rows = []
+    for cell in adaptive:
+        best = best_fixed(cell, cells)
+        rows.append((cell, best, median_ratio(cell, best, "mb_s") if best else None))
+    return rows
+
+
+def adaptive_reading(rows):
+    compared = [(a, best, r) for a, best, r in rows if r is not None]
+    if not compared:
+        return "No adaptive cell has a fixed-distance cell in its regime, mode and backend to compare with."
+    close = sum(1 for _, _, r in compared if r >= CAUGHT_UP_RATIO)
+    a, best, r = min(compared, key=lambda row: row[2])
+    return (f"Adaptive is within {1 - CAUGHT_UP_RATIO:.0%} of the best fixed distance, or faster, "
+            f"in {close} of {len(compared)} (regime, mode, backend) groups; its lowest is "
+            f"{fmt(r, '.2f')}x in {a.get('regime')} / {a.get('mode')} / {a.get('backend')}, where "
+            f"the best fixed distance is qd {best.get('qd')} and adaptive averaged a distance of "
+            f"{fmt(median_of(a, 'mean_distance'), '.1f')}.")
+
+
+def adaptive_section(cells):
+    rows = adaptive_rows(cells)
+    if not rows:
+        return []
+    table = [[bm_family(a), a.get("regime", "?"), a.get("mode", "?"), a.get("backend", "?"),
+              fmt(median_of(a, "mb_s")), fmt(median_of(best, "mb_s")) if best else "–",
+              best.get("qd", "–") if best else "–", fmt(r, ".2f"),
+              fmt(median_of(a, "mean_distance"), ".1f"), a.get("qd", "–")] for a, best, r in rows]
+    return ["", "### Adaptive distance against the best fixed distance", "",
+            "Best fixed = the fixed-distance cell with the highest median MB/s in the same "
+            "family, regime, mode and backend. A ratio above 1 means adaptive is faster.", "",
+            md_table(["family", "regime", "mode", "backend", "adaptive MB/s", "best fixed MB/s",
+                      "best fixed qd", "adaptive/best fixed", "adaptive mean distance",
+                      "max distance"], table), "", f"- {adaptive_reading(rows)}"]
+
+
+def bm_section(plt, cells, out_dir):
+    """Direct/buffered page fetches per depth and their reading, the adaptive distance, plots."""
+    groups = group_bm(cells)
+    if not groups and not adaptive_rows(cells):
+        return []
+    out = ["", "## Buffer manager (bm)", "",
+           "Page fetches through the buffer manager (docs/BENCHMARKS.md, \"bm\"). Fetches/s counts "
+           "every page handed to the consumer, hits included; MB/s is their page bytes. Ratio = "
+           "direct median / buffered median. Mean read KiB is the size of a read after "
+           "combining adjacent misses; wait is the fraction of the run the consumer spent "
+           "waiting for I/O. Backend sync is BufferManager::Fetch with one pread per miss (qd 1 only)."]
+    readings, plots = [], []
+    for family in dict.fromkeys(key[0] for key in groups):
+        table = []
+        for (fam, regime, backend), modes in groups.items():
+            if fam != family:
+                continue
+            pairs = mode_pairs(modes)
+            table += [bm_row(regime, backend, qd, d, b) for qd, d, b in pairs]
+            readings.append(bm_reading(family, regime, backend, pairs))
+            plots += bm_plot(plt, family, regime, backend, modes, out_dir)
+        out += ["", f"### {family}: direct / buffered", "", md_table(BM_HEADERS, table)]
+    out += [""] + [f"- {r}" for r in readings]
+    out += adaptive_section(cells)
+    if plots:
+        out += ["", "### Throughput vs distance", "", PLOTS_NOTE] + plots
+    return out
 
 
 # ---------------------------------------------------------------- io_patterns suite
@@ -412,19 +640,41 @@ def patterns_section(plt, cells, out_dir):
 
 # ---------------------------------------------------------------- every cell
 
+def all_cells_columns(measured):
+    """(header, cell -> text) for the all-cells table; regime and hit ratio only with bm cells,
+    since every other suite would fill them with dashes."""
+    def cv(c, key):
+        return fmt((c.get("cv") or {}).get(key), ".1%")
+    has_bm = any(c.get("suite") == "bm" for c in measured)
+    columns = [("cell", cell_label), ("suite", lambda c: c.get("suite", "?")),
+               ("qd", lambda c: c.get("qd", "–"))]
+    if has_bm:
+        columns.append(("regime", lambda c: c.get("regime") or "–"))
+    columns += [("cache", lambda c: c.get("cache_state", "–")),
+                ("IOPS", lambda c: fmt(median_of(c, "iops"), ",.0f")),
+                ("MB/s", lambda c: fmt(median_of(c, "mb_s")))]
+    if has_bm:
+        columns.append(("hit ratio", lambda c: fmt(median_of(c, "hit_ratio"), ".2f")))
+    return columns + [
+        ("p95 µs", lambda c: fmt(median_of(c, "p95_us"))),
+        ("CPU µs/IO", lambda c: fmt(median_of(c, "cpu_us_per_io"), ".2f")),
+        ("depth", lambda c: fmt(median_of(c, "littles_law"), ".1f")),
+        ("CV IOPS", lambda c: cv(c, "iops")), ("CV p95", lambda c: cv(c, "clat_ns_p95")),
+        ("reps", lambda c: len(c.get("repetitions") or [])),
+        ("flags", lambda c: ", ".join(f"**{f}**" for f in c.get("flags") or []) or "–")]
+
+
 def all_cells_section(cells):
     measured = [c for c in cells if is_ok(c)]
-    rows = [[cell_label(c), c.get("suite", "?"), c.get("qd", "–"), c.get("cache_state", "–"),
-             fmt(median_of(c, "iops"), ",.0f"), fmt(median_of(c, "mb_s")), fmt(median_of(c, "p95_us")),
-             fmt(median_of(c, "cpu_us_per_io"), ".2f"), fmt(median_of(c, "littles_law"), ".1f"),
-             fmt((c.get("cv") or {}).get("iops"), ".1%"), fmt((c.get("cv") or {}).get("clat_ns_p95"), ".1%"),
-             len(c.get("repetitions") or []),
-             ", ".join(f"**{f}**" for f in c.get("flags") or []) or "–"] for c in measured]
+    columns = all_cells_columns(measured)
+    rows = [[get(c) for _, get in columns] for c in measured]
     out = ["", "## All measured cells", "",
            f"Medians over repetitions. {MARK} marks a cell with flags; read its numbers with the "
-           "flag in mind. Depth is the Little's-law depth (IOPS x mean latency).", ""]
-    out.append(md_table(["cell", "suite", "qd", "cache", "IOPS", "MB/s", "p95 µs", "CPU µs/IO",
-                         "depth", "CV IOPS", "CV p95", "reps", "flags"], rows))
+           "flag in mind. Depth is the Little's-law depth (IOPS x mean latency)."]
+    if any(c.get("suite") == "bm" for c in measured):
+        out[-1] += (" For bm cells IOPS is page fetches/s (hits included) and p95 is the "
+                    "latency of a read request.")
+    out += ["", md_table([name for name, _ in columns], rows)]
     used = sorted({f for c in measured for f in c.get("flags") or []})
     out += ["", "Flags:", ""]
     out += [f"- **{name}**: {text}" for name, text in FLAG_LEGEND.items()]
@@ -497,7 +747,8 @@ def default_out_dir(path):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description="Write a Markdown report with plots from "
-                                                 "iodepth results files (schema_version 1).")
+                                                 "iodepth results files (schema_version "
+                                                 f"{supported_versions_text()}).")
     parser.add_argument("results", nargs="+", help="results JSON files; later ones win on equal cell ids")
     parser.add_argument("--out", help="output directory (default: first file without .json, + -report)")
     return parser.parse_args(argv)
@@ -514,7 +765,7 @@ def main(argv):
         except OSError as e:
             raise ReportError(f"cannot create output directory {out_dir}: {e.strerror}") from None
         cells, checks = merge(runs)
-        lines = (header_section(runs) + qd_section(plt, cells, out_dir)
+        lines = (header_section(runs) + qd_section(plt, cells, out_dir) + bm_section(plt, cells, out_dir)
                  + patterns_section(plt, cells, out_dir) + all_cells_section(cells)
                  + crosscheck_section(checks, cells))
         report = os.path.join(out_dir, "report.md")
