@@ -1,12 +1,13 @@
 """Tests for tools/report.py: synthetic results files in, report.md and PNGs checked.
 
 Run from the repository root:
-    /usr/bin/python3 -m unittest discover -s tests/tools -p '*_test.py'
+    /usr/bin/python3 -m unittest discover -s tools -p "*_test.py"
 
 Every expected number below is computed from the synthetic inputs built here, so a report
 that printed a constant, or the inverse ratio, or the wrong cell, fails.
 """
 
+import glob
 import json
 import os
 import statistics
@@ -16,7 +17,11 @@ import tempfile
 import unittest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-REPORT = os.path.join(REPO, "tools", "report.py")
+TOOLS = os.path.join(REPO, "tools")
+REPORT = os.path.join(TOOLS, "report.py")
+sys.path.insert(0, TOOLS)  # For the few tests that call report.py's functions directly.
+import report  # noqa: E402  (needs no matplotlib to import: plotting imports it lazily)
+
 # report.py needs Debian's python3 with python3-matplotlib; the python3 first on PATH may be
 # another interpreter (pyenv) without it, whichever python runs this test.
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
@@ -50,14 +55,15 @@ def repetitions(iops, p95_ns, bs=4096):
     return reps
 
 
-def cell(workload, suite, qd, mode, backend, iops, p95_ns, flags=(), rw="randread"):
-    reps = repetitions(iops, p95_ns)
+def cell(workload, suite, qd, mode, backend, iops, p95_ns, flags=(), rw="randread", bs=4096):
+    """A schema_version 1 cell (no regime, policy or buffer records)."""
+    reps = repetitions(iops, p95_ns, bs)
 
     def med(get):
         return statistics.median(get(r) for r in reps)
     return {
         "id": f"{workload}/{mode}/{backend}", "workload": workload, "suite": suite, "rw": rw,
-        "qd": qd, "bs": 4096, "mode": mode, "backend": backend,
+        "qd": qd, "bs": bs, "mode": mode, "backend": backend,
         "cache_state": "n/a" if mode == "direct" else "cold", "status": "ok", "reason": "",
         "flags": list(flags),
         "median": {"iops": med(lambda r: r["iops"]), "bw_bytes": med(lambda r: r["bw_bytes"]),
@@ -106,6 +112,17 @@ def qd_cells():
     return cells
 
 
+def as_version_2(cells):
+    """The cells as schema_version 2 writes a non-bm cell: empty regime and policy, null buffers."""
+    for c in cells:
+        c.update(regime="", policy="")
+        if c.get("status") == "ok":
+            c["median"]["buffer"] = None
+            for rep in c["repetitions"]:
+                rep["buffer"] = None
+    return cells
+
+
 def qd_crosscheck(cells):
     """fio 6% faster on one cell (ratio 0.94, must be marked), equal on another (1.00)."""
     by_id = {c["id"]: c for c in cells}
@@ -129,6 +146,94 @@ def patterns_cells():
         cells.append(cell(workload, "io_patterns", 1, "direct", "syncpath", 1000.0, 80_000,
                           flags=["depth_short"] if workload == "rand_write" else [], rw=rw))
     return cells
+
+
+# ---------------------------------------------------------------- bm synthetic data
+
+BM_PAGE_BYTES = 8192
+BM_FAMILIES = ("bm_seq_read", "bm_rand_read")
+BM_REGIMES = ("hot", "pressure", "thrash")
+BM_BACKENDS = ("io_uring", "worker")
+# Direct fetches/s as a fraction of buffered, per regime and depth. Thrash peaks at qd 16, so
+# there the best fixed direct distance is 16, not the deepest one.
+BM_DIRECT_FRACTION = {"hot": {1: 1.00, 4: 1.00, 16: 1.00, 32: 1.00},
+                      "pressure": {1: 0.50, 4: 0.70, 16: 0.96, 32: 1.10},
+                      "thrash": {1: 0.40, 4: 0.80, 16: 1.20, 32: 0.50}}
+BM_HIT_RATIO = {"hot": 1.0, "pressure": 0.40, "thrash": 0.10}
+BM_WAIT_FRACTION = {"direct": 0.60, "buffered": 0.20}
+BM_SYNC_FETCHES = {"buffered": 800.0, "direct": 600.0}  # qd 1 only: ratio 0.75.
+# Adaptive MB/s as a fraction of the best fixed distance's, per (regime, mode).
+BM_ADAPTIVE_FRACTION = {("hot", "direct"): 1.00, ("hot", "buffered"): 1.02,
+                        ("pressure", "direct"): 0.97, ("pressure", "buffered"): 0.95,
+                        ("thrash", "direct"): 0.80, ("thrash", "buffered"): 1.10}
+BM_ADAPTIVE_MEAN_DISTANCE = 12.5
+
+
+def bm_fetches(family, regime, mode, backend, qd):
+    """Median fetches/s of a fixed-distance cell. Worker and random are made faster so a
+    best-fixed search that ignored backend or family would pick the wrong cell."""
+    buffered = 1000.0 * qd * (1.5 if backend == "worker" else 1.0) * (2 if "rand" in family else 1)
+    return buffered * (BM_DIRECT_FRACTION[regime][qd] if mode == "direct" else 1.0)
+
+
+def bm_mean_read_bytes(family, qd):
+    """Sequential misses combine into reads of up to 16 pages (128 KiB); random ones do not."""
+    return BM_PAGE_BYTES * (min(qd, 16) if "seq" in family else 1)
+
+
+def bm_cell(family, regime, qd, mode, backend, fetches, policy="fixed"):
+    workload = f"{family}_adaptive" if policy == "adaptive" else f"{family}_qd{qd}"
+    c = cell(workload, "bm", qd, mode, backend, fetches, 100_000,
+             rw="read" if "seq" in family else "randread", bs=BM_PAGE_BYTES)
+    c.update(id=f"{workload}/{mode}/{backend}/{regime}", regime=regime, policy=policy)
+    mean_distance = BM_ADAPTIVE_MEAN_DISTANCE if policy == "adaptive" else qd
+    summary = {"hit_ratio": BM_HIT_RATIO[regime], "mean_read_bytes": bm_mean_read_bytes(family, qd),
+               "wait_fraction": BM_WAIT_FRACTION[mode], "mean_distance": mean_distance}
+    c["median"]["buffer"] = dict(summary, reads_per_s=fetches / 4)
+    for rep in c["repetitions"]:
+        rep["buffer"] = dict(summary, memory_bytes=64 << 20, working_set_bytes=256 << 20,
+                             page_bytes=BM_PAGE_BYTES, fetches=100, hits=10, misses=90, reads=25,
+                             read_bytes=25 * BM_PAGE_BYTES, reads_by_pages={"1": 25},
+                             consumer_waits=5, wait_ns=1000)
+    return c
+
+
+def best_fixed_qd(family, regime, mode, backend):
+    """The depth with the most fetches/s, computed here independently of report.py."""
+    return max(DEPTHS, key=lambda qd: bm_fetches(family, regime, mode, backend, qd))
+
+
+def bm_cells():
+    cells = []
+    for family in BM_FAMILIES:
+        for regime in BM_REGIMES:
+            for qd in DEPTHS:
+                for backend in BM_BACKENDS:
+                    for mode in ("buffered", "direct"):
+                        cells.append(bm_cell(family, regime, qd, mode, backend,
+                                             bm_fetches(family, regime, mode, backend, qd)))
+            for mode in ("buffered", "direct"):
+                cells.append(bm_cell(family, regime, 1, mode, "sync", BM_SYNC_FETCHES[mode],
+                                     policy="sync"))
+            if "rand" in family:
+                continue
+            for backend in BM_BACKENDS:
+                for mode in ("buffered", "direct"):
+                    best = bm_fetches(family, regime, mode, backend,
+                                      best_fixed_qd(family, regime, mode, backend))
+                    cells.append(bm_cell(family, regime, max(DEPTHS), mode, backend,
+                                         best * BM_ADAPTIVE_FRACTION[(regime, mode)],
+                                         policy="adaptive"))
+    cells.append({"id": "bm_seq_read_qd4/dontcache/io_uring/hot", "workload": "bm_seq_read_qd4",
+                  "suite": "bm", "rw": "read", "qd": 4, "bs": BM_PAGE_BYTES, "mode": "dontcache",
+                  "backend": "io_uring", "cache_state": "cold", "regime": "hot", "policy": "fixed",
+                  "status": "unsupported", "reason": UNSUPPORTED_REASON, "flags": [], "median": {},
+                  "cv": {}, "repetitions": []})
+    return cells
+
+
+def mb_s(fetches):
+    return fetches * BM_PAGE_BYTES / 1e6
 
 
 def read_text(path):
@@ -317,6 +422,181 @@ class PatternsAndMergeTest(unittest.TestCase):
         self.assertIn("seq_write/direct/syncpath", md)
 
 
+class BmReportTest(unittest.TestCase):
+    """A schema_version 2 file holding qd and bm cells together."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.cells = as_version_2(qd_cells()) + bm_cells()
+        cls.path = write_json(cls.tmp.name, "bm.json", document("bm", cls.cells, version=2))
+        cls.out = os.path.join(cls.tmp.name, "out")
+        cls.result = run_report(cls.path, "--out", cls.out)
+        cls.md = read_text(os.path.join(cls.out, "report.md"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def bm_row(self, family, regime, backend, qd):
+        section = self.md.split(f"### {family}: direct / buffered")[1].split("\n### ")[0]
+        rows = [r for r in table_with(section, "fetches/s direct/buffered")
+                if (r["regime"], r["backend"], r["qd"]) == (regime, backend, str(qd))]
+        self.assertEqual(len(rows), 1, f"expected one row for {family}/{regime}/{backend}/qd{qd}")
+        return rows[0]
+
+    def adaptive_table(self):
+        return {(r["family"], r["regime"], r["mode"], r["backend"]): r
+                for r in table_with(self.md, "adaptive/best fixed")}
+
+    def test_runs_successfully(self):
+        self.assertEqual(self.result.returncode, 0, self.result.stderr)
+
+    def test_bm_section_follows_the_qd_section(self):
+        qd_at = self.md.find("## Queue depth suite (qd)")
+        bm_at = self.md.find("## Buffer manager (bm)")
+        self.assertGreater(qd_at, 0)
+        self.assertGreater(bm_at, qd_at)
+        self.assertLess(bm_at, self.md.find("## All measured cells"))
+
+    def test_qd_section_ignores_bm_cells(self):
+        families = {r["family"] for r in table_with(self.md, "IOPS direct/buffered")}
+        self.assertEqual(families, set(FAMILIES))
+        qd_part = self.md.split("## Queue depth suite (qd)")[1].split("## Buffer manager (bm)")[0]
+        self.assertNotIn("bm_", qd_part)
+
+    def test_direct_buffered_rows_hold_computed_values(self):
+        for family in BM_FAMILIES:
+            for regime in BM_REGIMES:
+                for backend in BM_BACKENDS:
+                    for qd in DEPTHS:
+                        d = bm_fetches(family, regime, "direct", backend, qd)
+                        b = bm_fetches(family, regime, "buffered", backend, qd)
+                        row = self.bm_row(family, regime, backend, qd)
+                        self.assertEqual(row["direct fetches/s"], f"{d:,.0f}")
+                        self.assertEqual(row["buffered fetches/s"], f"{b:,.0f}")
+                        self.assertEqual(row["fetches/s direct/buffered"],
+                                         f"{BM_DIRECT_FRACTION[regime][qd]:.2f}")
+                        self.assertEqual(row["MB/s (direct / buffered)"], f"{mb_s(d):,.1f} / {mb_s(b):,.1f}")
+                        hit = f"{BM_HIT_RATIO[regime]:.2f}"
+                        self.assertEqual(row["hit ratio (direct / buffered)"], f"{hit} / {hit}")
+                        kib = f"{bm_mean_read_bytes(family, qd) / 1024:,.1f}"
+                        self.assertEqual(row["mean read KiB (direct / buffered)"], f"{kib} / {kib}")
+                        self.assertEqual(row["wait (direct / buffered)"], "60.0% / 20.0%")
+
+    def test_thrash_seq_qd32_row_reads_as_expected(self):
+        row = self.bm_row("bm_seq_read", "thrash", "io_uring", 32)
+        self.assertEqual(row["direct fetches/s"], "16,000")
+        self.assertEqual(row["buffered fetches/s"], "32,000")
+        self.assertEqual(row["fetches/s direct/buffered"], "0.50")
+        self.assertEqual(row["mean read KiB (direct / buffered)"], "128.0 / 128.0")
+
+    def test_sync_backend_is_a_table_row_without_a_plot(self):
+        for family in BM_FAMILIES:
+            for regime in BM_REGIMES:
+                row = self.bm_row(family, regime, "sync", 1)
+                self.assertEqual(row["fetches/s direct/buffered"], "0.75")
+                self.assertEqual(row["direct fetches/s"], "600")
+        self.assertEqual(glob.glob(os.path.join(self.out, "*sync*")), [])
+        self.assertIn("bm_seq_read / hot / sync: direct reaches 0.75x buffered page fetches/s at "
+                      "qd 1, hit ratio", self.md)
+
+    def test_adaptive_cells_are_not_depth_rows(self):
+        section = self.md.split("## Buffer manager (bm)")[1]
+        rows = table_with(section, "fetches/s direct/buffered")
+        self.assertNotIn("adaptive", " ".join(r["regime"] + r["backend"] for r in rows))
+        self.assertEqual(len([r for r in rows if r["backend"] == "io_uring"]), len(BM_REGIMES) * len(DEPTHS))
+
+    def test_plain_readings_follow_the_numbers(self):
+        self.assertIn("bm_seq_read / thrash / io_uring: direct reaches 0.50x buffered page "
+                      "fetches/s at qd 32 (from 0.40x at qd 1), hit ratio 0.10 direct vs 0.10 "
+                      "buffered there, the consumer waiting 60% vs 20% of the run; first within "
+                      "5% of buffered at qd 16.", self.md)
+        self.assertIn("bm_rand_read / pressure / worker: direct reaches 1.10x buffered page "
+                      "fetches/s at qd 32 (from 0.50x at qd 1)", self.md)
+        self.assertIn("bm_rand_read / hot / io_uring: direct reaches 1.00x buffered page "
+                      "fetches/s at qd 32 (from 1.00x at qd 1), hit ratio 1.00 direct vs 1.00 "
+                      "buffered there, the consumer waiting 60% vs 20% of the run; first within "
+                      "5% of buffered at qd 1.", self.md)
+        self.assertIn("bm_seq_read / hot / sync: direct reaches 0.75x buffered page fetches/s at "
+                      "qd 1, hit ratio 1.00 direct vs 1.00 buffered there, the consumer waiting "
+                      "60% vs 20% of the run; not within 5% of buffered.", self.md)
+
+    def test_adaptive_row_names_the_best_fixed_distance(self):
+        rows = self.adaptive_table()
+        self.assertEqual(len(rows), len(BM_REGIMES) * 2 * len(BM_BACKENDS))
+        for (family, regime, mode, backend), row in rows.items():
+            best_qd = best_fixed_qd(family, regime, mode, backend)
+            best = mb_s(bm_fetches(family, regime, mode, backend, best_qd))
+            fraction = BM_ADAPTIVE_FRACTION[(regime, mode)]
+            self.assertEqual(row["best fixed qd"], str(best_qd))
+            self.assertEqual(row["best fixed MB/s"], f"{best:,.1f}")
+            self.assertEqual(row["adaptive MB/s"], f"{best * fraction:,.1f}")
+            self.assertEqual(row["adaptive/best fixed"], f"{fraction:.2f}")
+            self.assertEqual(row["adaptive mean distance"], f"{BM_ADAPTIVE_MEAN_DISTANCE:.1f}")
+            self.assertEqual(row["max distance"], str(max(DEPTHS)))
+
+    def test_best_fixed_is_the_peak_not_the_deepest_nor_another_cells(self):
+        # Direct thrash peaks at qd 16; buffered thrash, the worker backend and the pressure
+        # regime all have faster cells that must not be chosen.
+        row = self.adaptive_table()[("bm_seq_read", "thrash", "direct", "io_uring")]
+        self.assertEqual(row["best fixed qd"], "16")
+        self.assertEqual(row["best fixed MB/s"], f"{mb_s(19_200):,.1f}")
+        self.assertEqual(row["adaptive/best fixed"], "0.80")
+        buffered = self.adaptive_table()[("bm_seq_read", "thrash", "buffered", "io_uring")]
+        self.assertEqual(buffered["best fixed qd"], "32")
+        self.assertEqual(buffered["best fixed MB/s"], f"{mb_s(32_000):,.1f}")
+
+    def test_adaptive_reading_counts_and_names_the_worst_group(self):
+        self.assertIn("Adaptive is within 5% of the best fixed distance, or faster, in 10 of 12 "
+                      "(regime, mode, backend) groups; its lowest is 0.80x in thrash / direct / "
+                      "io_uring, where the best fixed distance is qd 16 and adaptive averaged a "
+                      "distance of 12.5.", self.md)
+
+    def test_plots_per_family_regime_backend_are_pngs(self):
+        for family in BM_FAMILIES:
+            unit = "mbps" if "seq" in family else "fetches"
+            for regime in BM_REGIMES:
+                for backend in BM_BACKENDS:
+                    name = f"{family}_{regime}_{backend}_{unit}.png"
+                    assert_valid_png(self, os.path.join(self.out, name))
+                    self.assertIn(f"({name})", self.md)
+
+    def test_all_cells_table_shows_regime_and_hit_ratio(self):
+        rows = {r["cell"].lstrip("⚠ "): r for r in table_with(self.md, "flags")}
+        bm = rows["bm_rand_read_qd4/direct/worker/thrash"]
+        self.assertEqual(bm["regime"], "thrash")
+        self.assertEqual(bm["hit ratio"], f"{BM_HIT_RATIO['thrash']:.2f}")
+        self.assertEqual(bm["IOPS"], f"{bm_fetches('bm_rand_read', 'thrash', 'direct', 'worker', 4):,.0f}")
+        qd = rows["rand_read_qd4/direct/io_uring"]
+        self.assertEqual((qd["regime"], qd["hit ratio"]), ("–", "–"))
+
+    def test_unsupported_bm_cell_is_listed_not_measured(self):
+        not_measured = {r["cell"] for r in table_with(self.md, "reason")}
+        self.assertIn("bm_seq_read_qd4/dontcache/io_uring/hot", not_measured)
+
+
+class BestFixedTest(unittest.TestCase):
+    """report.best_fixed directly, on cases the full report does not build."""
+
+    def fixed(self, qd, fetches, **changes):
+        c = bm_cell("bm_seq_read", "pressure", qd, "direct", "io_uring", fetches)
+        c.update(changes)
+        return c
+
+    def test_a_tie_goes_to_the_lower_distance(self):
+        adaptive = bm_cell("bm_seq_read", "pressure", 32, "direct", "io_uring", 1.0, policy="adaptive")
+        cells = [adaptive, self.fixed(32, 5000.0), self.fixed(8, 5000.0), self.fixed(16, 4000.0)]
+        self.assertEqual(report.best_fixed(adaptive, cells)["qd"], 8)
+
+    def test_failed_and_other_regime_cells_are_never_best(self):
+        adaptive = bm_cell("bm_seq_read", "pressure", 32, "direct", "io_uring", 1.0, policy="adaptive")
+        failed = self.fixed(4, 9e9, status="error")
+        other = self.fixed(16, 9e9, regime="hot")
+        self.assertIsNone(report.best_fixed(adaptive, [adaptive, failed, other]))
+        self.assertEqual(report.adaptive_rows([adaptive, failed, other]), [(adaptive, None, None)])
+
+
 class BadInputTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
@@ -330,9 +610,28 @@ class BadInputTest(unittest.TestCase):
         self.assertNotIn("Traceback", result.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.out, "report.md")))
 
-    def test_unsupported_schema_version_names_the_supported_one(self):
-        path = write_json(self.tmp.name, "v2.json", document("qd", qd_cells(), version=2))
-        self.assert_fails_with(run_report(path, "--out", self.out), "schema_version 2", "schema_version 1")
+    def test_unsupported_schema_version_names_the_supported_ones(self):
+        path = write_json(self.tmp.name, "v3.json", document("qd", qd_cells(), version=3))
+        self.assert_fails_with(run_report(path, "--out", self.out), "schema_version 3",
+                               "schema_version 1 or 2")
+
+    def test_schema_version_1_still_loads_without_buffer_records(self):
+        path = write_json(self.tmp.name, "v1.json", document("qd", qd_cells(), version=1))
+        doc = report.load_results(path)
+        self.assertEqual(doc["schema_version"], 1)
+        self.assertNotIn("regime", doc["cells"][0])
+        self.assertIsNone(report.median_of(doc["cells"][0], "hit_ratio"))
+        result = run_report(path, "--out", self.out)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        md = read_text(os.path.join(self.out, "report.md"))
+        self.assertNotIn("## Buffer manager (bm)", md)
+        self.assertNotIn("regime", table_with(md, "flags")[0])
+
+    def test_buffer_record_of_the_wrong_type_is_named(self):
+        cells = as_version_2(qd_cells())
+        cells[0]["median"]["buffer"] = 0.5
+        path = write_json(self.tmp.name, "bad.json", document("qd", cells, version=2))
+        self.assert_fails_with(run_report(path, "--out", self.out), cells[0]["id"], '"buffer"')
 
     def test_wrong_schema_is_rejected(self):
         doc = document("qd", qd_cells())
