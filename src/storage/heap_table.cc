@@ -31,35 +31,24 @@ constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ull;
 // The per-row mix that columns 0, 2 and (through a second mix) 3.. derive from.
 uint64_t RowMix(uint64_t seed, uint64_t row) { return SplitMix64(seed + kGolden * (row + 1)); }
 
-// ExpectedValue for every column of `row` at once, sharing the row's mix: the loader's
-// hot loop, about half the mixing of calling ExpectedValue per column.
-void RowValues(uint64_t seed, uint64_t row, std::span<int64_t> out) {
-  const uint64_t m = RowMix(seed, row);
-  out[0] = static_cast<int64_t>((m & 0xFFFFFFFFull) % kColumn0Range);
-  if (out.size() > 1) out[1] = static_cast<int64_t>(row % kGroupCount);
-  if (out.size() > 2) out[2] = static_cast<int64_t>(m >> 32);
-  for (size_t c = 3; c < out.size(); ++c) out[c] = static_cast<int64_t>(SplitMix64(m + kGolden * c) & 0xFFFFFFFFull);
+// ExpectedValue for every column of table rows [first_row, end_row), written row-major
+// to `out` (columns values per row). Each row's mix is computed once: columns 0 and 2
+// use it directly and columns 3.. each mix it once more, about half the mixing of
+// calling ExpectedValue per column. This is the loader's hot loop; it writes each value
+// exactly once, straight into the page.
+void FillRowValues(int64_t* out, uint32_t columns, uint64_t seed, uint64_t first_row, uint64_t end_row) {
+  for (uint64_t row = first_row; row < end_row; ++row, out += columns) {
+    const uint64_t m = RowMix(seed, row);
+    out[0] = static_cast<int64_t>((m & 0xFFFFFFFFull) % kColumn0Range);
+    if (columns > 1) out[1] = static_cast<int64_t>(row % kGroupCount);
+    if (columns > 2) out[2] = static_cast<int64_t>(m >> 32);
+    for (uint32_t c = 3; c < columns; ++c) out[c] = static_cast<int64_t>(SplitMix64(m + kGolden * c) & 0xFFFFFFFFull);
+  }
 }
 
 // Page buffers are aligned for direct I/O on any device we know of and to a cache line,
 // which page.h needs for aligned rows.
 constexpr size_t kBufferAlignment = 4096;
-
-// Fills `page` as page `page_id` of the table and seals it.
-void BuildPage(std::span<std::byte> page, const TableShape& shape, uint64_t page_id) {
-  const uint32_t capacity = TableRowsPerPage(shape);
-  InitHeapPage(page, page_id, shape.columns);
-  const uint64_t first_row = page_id * capacity;
-  const uint64_t end_row = std::min(shape.rows, first_row + capacity);
-  std::array<int64_t, kMaxColumns> row{};
-  const std::span<int64_t> values(row.data(), shape.columns);
-  for (uint64_t r = first_row; r < end_row; ++r) {
-    RowValues(shape.seed, r, values);
-    const bool appended = AppendRow(page, values);
-    IODEPTH_CHECK(appended, "a heap page overflowed below its computed capacity");
-  }
-  SealPage(page);
-}
 
 // OK when `path` is absent, empty, or starts with an iodepth page; the file is not
 // modified either way.
@@ -129,7 +118,7 @@ class Loader {
     const uint64_t pages = std::min<uint64_t>(pages_per_write_, total_pages_ - next_page_);
     const std::span<std::byte> buffer = ring_->span(size_t{slot} * options_.write_bytes, pages * page_bytes_);
     for (uint64_t i = 0; i < pages; ++i) {
-      BuildPage(buffer.subspan(i * page_bytes_, page_bytes_), options_.shape, next_page_ + i);
+      BuildHeapTablePage(buffer.subspan(i * page_bytes_, page_bytes_), options_.shape, next_page_ + i);
     }
     IODEPTH_RETURN_IF_ERROR(
         queue_->Prepare(IoRequest{IoOp::kWrite, file_, next_page_ * page_bytes_, buffer, /*tag=*/slot}));
@@ -221,6 +210,21 @@ int64_t ExpectedValue(uint64_t seed, uint64_t row, uint32_t column) {
   return static_cast<int64_t>(SplitMix64(m + kGolden * column) & 0xFFFFFFFFull);
 }
 
+void BuildHeapTablePage(std::span<std::byte> page, const TableShape& shape, uint64_t page_id) {
+  const uint32_t capacity = TableRowsPerPage(shape);
+  const uint64_t first_row = page_id * capacity;
+  IODEPTH_CHECK(first_row < shape.rows, "page id past the table's last page");
+  IODEPTH_CHECK(page.size() == PageSizeBytes(shape.page_size), "page buffer size differs from the table's page size");
+  const uint64_t end_row = std::min(shape.rows, first_row + capacity);
+  InitHeapPage(page, page_id, shape.columns);
+  // One AppendRows for the whole page rather than AppendRow per row: the per-row path
+  // re-reads the header, recomputes the capacity and copies each row from a scratch
+  // array, which made filling, not the device, the loader's limit.
+  const std::span<int64_t> values = AppendRows(page, static_cast<uint32_t>(end_row - first_row));
+  FillRowValues(values.data(), shape.columns, shape.seed, first_row, end_row);
+  SealPage(page);
+}
+
 int64_t ExpectedColumnSum(const TableShape& shape, uint32_t column) {
   IODEPTH_CHECK(column < shape.columns, "column out of range");
   if (column == 1) {
@@ -302,6 +306,31 @@ Status VerifyHeapTable(const std::string& path, const TableShape& shape) {
     IODEPTH_RETURN_IF_ERROR(CheckPageRows(page.span(), shape, id, path));
   }
   return Status::OK();
+}
+
+Result<bool> HeapTableMatches(const std::string& path, const TableShape& shape) {
+  IODEPTH_RETURN_IF_ERROR(ValidateTableShape(shape));
+  Result<std::unique_ptr<File>> file = File::Open(path, OpenOptions{});
+  if (!file.has_value()) {
+    if (file.error().error_number() == ENOENT) return false;
+    return file.error();
+  }
+  const uint64_t page_bytes = PageSizeBytes(shape.page_size);
+  const uint64_t pages = TablePageCount(shape);
+  IODEPTH_ASSIGN_OR_RETURN(const uint64_t size_bytes, (*file)->Size());
+  if (size_bytes != pages * page_bytes) return false;
+  if (pages == 0) return true;
+  IODEPTH_ASSIGN_OR_RETURN(AlignedBuffer page, AlignedBuffer::Allocate(page_bytes, kBufferAlignment));
+  // The first and last pages catch another row count or page size; all three catch
+  // another seed, column count or format.
+  for (const uint64_t id : {uint64_t{0}, pages / 2, pages - 1}) {
+    IODEPTH_ASSIGN_OR_RETURN(const size_t bytes, (*file)->ReadAt(id * page_bytes, page.span()));
+    // A short read means the file shrank since Size(): not the table asked for.
+    if (bytes != page_bytes) return false;
+    if (!VerifyPage(page.span(), id, path).ok()) return false;
+    if (!CheckPageRows(page.span(), shape, id, path).ok()) return false;
+  }
+  return true;
 }
 
 }  // namespace iodepth

@@ -31,7 +31,10 @@
 //   fill + seal pages -> [slot: in flight][slot: in flight]...[slot: free] -> reap -> refill
 //
 // The loader keeps up to depth writes in flight, reaps at least one when the ring is
-// full, and reuses the reaped slot's buffer. After the last write it fdatasyncs, so the
+// full, and reuses the reaped slot's buffer. Pages are built in place in the slot
+// (BuildHeapTablePage: each value written once, one checksum per page), so filling
+// takes a fraction of one core at the device's sequential write bandwidth and one
+// thread keeps the device busy. After the last write it fdatasyncs, so the
 // reported bandwidth includes making the data durable. The storage layer only writes
 // what it is asked to; the backend, cache mode and depth are the caller's choices.
 //
@@ -39,7 +42,9 @@
 // any thread; two calls on the same path at once are the caller's mistake.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "common/result.h"
@@ -86,6 +91,15 @@ uint64_t TablePageCount(const TableShape& shape);
 // z *= 0x94D049BB133111EB; z ^= z >> 31. Pure: the same arguments give the same value
 // on every machine. One mix serves columns 0 and 2, so a 4-column row costs two mixes.
 int64_t ExpectedValue(uint64_t seed, uint64_t row, uint32_t column);
+
+// Formats `page` as page `page_id` of the table `shape`: its rows are table rows
+// [page_id x capacity, min(rows, (page_id + 1) x capacity)), filled in place with
+// ExpectedValue (AppendRows, one row count update per page), then sealed. The loader
+// builds every page with it; its bytes equal those of InitHeapPage, AppendRow of each
+// row's ExpectedValues, and SealPage.
+// REQUIRES: ValidateTableShape(shape) is OK; page_id < TablePageCount(shape);
+//           page.size() == PageSizeBytes(shape.page_size); page.data() 8-byte aligned.
+void BuildHeapTablePage(std::span<std::byte> page, const TableShape& shape, uint64_t page_id);
 
 // Known answers over all of a table's rows. COUNT(*) is shape.rows.
 // SUM(column): closed form for column 1, one pass of ExpectedValue (a few ns per row)
@@ -134,5 +148,15 @@ Result<LoadStats> LoadHeapTable(const LoadOptions& options);
 // The first discrepancy is returned as kCorruption naming the page and the file, e.g.
 // "page 3 of t.tbl: row 5 (table row 767) column 2 is 17, expected 18".
 Status VerifyHeapTable(const std::string& path, const TableShape& shape);
+
+// A cheap check for reusing an existing table file (benchmarks load once, run many
+// times): true when `path` exists, is exactly TablePageCount x page size bytes, and its
+// first, middle and last pages pass VerifyPage and hold `shape`'s rows and values; false
+// when the file is absent, has another size, or a sampled page differs (another shape,
+// seed or format, or corruption there). It reads at most three pages (buffered), so it
+// does not prove the rest of the file: VerifyHeapTable does.
+// Errors: InvalidArgument for a bad shape; the I/O error when the file exists but
+// cannot be opened or read.
+Result<bool> HeapTableMatches(const std::string& path, const TableShape& shape);
 
 }  // namespace iodepth

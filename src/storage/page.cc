@@ -144,6 +144,26 @@ bool AppendRow(std::span<std::byte> page, std::span<const int64_t> row) {
   return true;
 }
 
+uint32_t HeapPageFreeRows(std::span<const std::byte> page) {
+  const uint32_t capacity = CapacityRows(page.size(), ColumnCount(page));
+  const uint32_t rows = RowCount(page);
+  // A page never holds more rows than fit between the header and its end.
+  IODEPTH_CHECK(rows <= capacity, "row count exceeds the page's capacity");
+  return capacity - rows;
+}
+
+std::span<int64_t> AppendRows(std::span<std::byte> page, uint32_t row_count) {
+  CheckPageBuffer(page);
+  // Checked in release builds too: the caller writes through the span, so a count past
+  // the free rows would write past the page.
+  IODEPTH_CHECK(row_count <= HeapPageFreeRows(page), "appending more rows than the page has room for");
+  const uint32_t columns = ColumnCount(page);
+  const uint32_t rows = RowCount(page);
+  Store<uint16_t>(page, kRowCountOffset, static_cast<uint16_t>(rows + row_count));
+  auto* first = reinterpret_cast<int64_t*>(page.data() + kPageHeaderBytes) + size_t{rows} * columns;
+  return {first, size_t{row_count} * columns};
+}
+
 uint64_t PageId(std::span<const std::byte> page) { return Load<uint64_t>(page, kPageIdOffset); }
 uint64_t PageLsn(std::span<const std::byte> page) { return Load<uint64_t>(page, kLsnOffset); }
 void SetPageLsn(std::span<std::byte> page, uint64_t lsn) { Store<uint64_t>(page, kLsnOffset, lsn); }

@@ -40,7 +40,7 @@
 // The header is one 64-byte cache line, so with a page buffer aligned to 64 bytes every
 // row starts 8-byte aligned and row 0 starts a cache line.
 //
-// Lifecycle: InitHeapPage -> AppendRow... -> SealPage -> (written, read back) ->
+// Lifecycle: InitHeapPage -> AppendRow... (or AppendRows) -> SealPage -> (written, read back) ->
 // VerifyPage. Any change after SealPage leaves the checksum stale until the next
 // SealPage. VerifyPage is the gate between bytes from disk and everything above: a page
 // that fails it is never used.
@@ -95,6 +95,19 @@ void InitHeapPage(std::span<std::byte> page, uint64_t page_id, uint32_t column_c
 // already holds its capacity of rows.
 // REQUIRES: `page` was initialised by InitHeapPage; row.size() == ColumnCount(page).
 [[nodiscard]] bool AppendRow(std::span<std::byte> page, std::span<const int64_t> row);
+
+// Appends `row_count` rows at once and returns their values, row-major and writable
+// (row_count x ColumnCount(page) int64s), for the caller to fill in place: the bulk path
+// of a loader, which writes each value once instead of building a row and copying it.
+// The row count is stored once. The new rows hold what the free space held, which is
+// zero on a page from InitHeapPage, until the caller writes them. The span borrows
+// `page` and must be filled before SealPage.
+// REQUIRES: `page` was initialised by InitHeapPage;
+//           row_count <= HeapPageFreeRows(page).
+std::span<int64_t> AppendRows(std::span<std::byte> page, uint32_t row_count);
+// Rows that can still be appended: capacity minus RowCount(page).
+// REQUIRES: `page` was initialised by InitHeapPage.
+uint32_t HeapPageFreeRows(std::span<const std::byte> page);
 
 // Header fields. REQUIRES (all): `page` was initialised, or passed VerifyPage.
 uint64_t PageId(std::span<const std::byte> page);

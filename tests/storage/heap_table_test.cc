@@ -4,16 +4,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdint>
 #include <fstream>
 #include <iterator>
 #include <ostream>
 #include <string>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
+#include "io/aligned_buffer.h"
 #include "testutil/io_printers.h"
 #include "testutil/status_macros.h"
 #include "testutil/temp_dir.h"
@@ -200,6 +205,138 @@ INSTANTIATE_TEST_SUITE_P(
       return backend + CacheModeLabel(std::get<1>(param_info.param)) +
              std::to_string(PageSizeBytes(std::get<2>(param_info.param)) / 1024) + "KiB";
     });
+
+// ---- Building pages ----
+
+// The reference a table page must equal: the row-at-a-time path, each value from
+// ExpectedValue column by column.
+void BuildPageRowByRow(std::span<std::byte> page, const TableShape& shape, uint64_t page_id) {
+  const uint32_t capacity = TableRowsPerPage(shape);
+  InitHeapPage(page, page_id, shape.columns);
+  const uint64_t end_row = std::min(shape.rows, (page_id + 1) * capacity);
+  std::vector<int64_t> row(shape.columns);
+  for (uint64_t r = page_id * capacity; r < end_row; ++r) {
+    for (uint32_t c = 0; c < shape.columns; ++c) row[c] = ExpectedValue(shape.seed, r, c);
+    ASSERT_TRUE(AppendRow(page, row));
+  }
+  SealPage(page);
+}
+
+class BuildHeapTablePageTest : public ::testing::TestWithParam<PageSize> {};
+
+// Every column count, a full first page and a partly full last page: the bulk fill must
+// write exactly what AppendRow of the expected values writes.
+TEST_P(BuildHeapTablePageTest, SameBytesAsAppendRowForFullAndPartlyFullPages) {
+  for (uint32_t columns = kMinColumns; columns <= kMaxColumns; ++columns) {
+    TableShape shape{.rows = 0, .columns = columns, .page_size = GetParam(), .seed = 77};
+    shape.rows = 2 * uint64_t{TableRowsPerPage(shape)} + 5;  // Page 2 holds 5 rows.
+    ASSERT_OK_AND_ASSIGN(AlignedBuffer bulk, AlignedBuffer::Allocate(PageSizeBytes(GetParam()), 4096));
+    ASSERT_OK_AND_ASSIGN(AlignedBuffer by_row, AlignedBuffer::Allocate(PageSizeBytes(GetParam()), 4096));
+    for (uint64_t page_id : {0u, 2u}) {
+      BuildHeapTablePage(bulk.span(), shape, page_id);
+      BuildPageRowByRow(by_row.span(), shape, page_id);
+      ASSERT_TRUE(std::equal(bulk.span().begin(), bulk.span().end(), by_row.span().begin()))
+          << columns << " columns, page " << page_id;
+    }
+    EXPECT_EQ(RowCount(bulk.span()), 5u) << columns << " columns";
+    EXPECT_OK(VerifyPage(bulk.span(), /*expected_page_id=*/2, "t.tbl"));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllPageSizes, BuildHeapTablePageTest,
+                         ::testing::Values(PageSize::k4KiB, PageSize::k8KiB, PageSize::k16KiB),
+                         [](const ::testing::TestParamInfo<PageSize>& param_info) {
+                           return std::to_string(PageSizeBytes(param_info.param) / 1024) + "KiB";
+                         });
+
+// ---- Matching an existing table ----
+
+TEST(HeapTableMatchesTest, TrueForTheTableJustLoaded) {
+  TempDir dir;
+  const LoadOptions options = SmallLoad(dir.File("t.tbl"));
+  ASSERT_OK(LoadHeapTable(options));
+  ASSERT_OK_AND_ASSIGN(const bool matches, HeapTableMatches(options.path, options.shape));
+  EXPECT_TRUE(matches);
+}
+
+TEST(HeapTableMatchesTest, FalseWhenTheFileIsAbsent) {
+  TempDir dir;
+  ASSERT_OK_AND_ASSIGN(const bool matches, HeapTableMatches(dir.File("missing.tbl"), SmallLoad("").shape));
+  EXPECT_FALSE(matches);
+}
+
+TEST(HeapTableMatchesTest, FalseForAnotherShape) {
+  TempDir dir;
+  const LoadOptions options = SmallLoad(dir.File("t.tbl"));
+  ASSERT_OK(LoadHeapTable(options));
+  // Same file size but other content, then other sizes.
+  const uint32_t capacity = TableRowsPerPage(options.shape);
+  std::vector<std::pair<std::string, TableShape>> others;
+  TableShape shape = options.shape;
+  shape.seed += 1;
+  others.emplace_back("seed", shape);
+  shape = options.shape;
+  shape.rows -= 1;  // Same page count, one row fewer on the last page.
+  ASSERT_EQ(TablePageCount(shape), TablePageCount(options.shape));
+  others.emplace_back("rows on the last page", shape);
+  shape = options.shape;
+  shape.rows += capacity;
+  others.emplace_back("one more page", shape);
+  shape = options.shape;
+  shape.columns = 2;
+  shape.rows = options.shape.rows * 2 - 7;
+  others.emplace_back("columns", shape);
+  shape = options.shape;
+  shape.page_size = PageSize::k4KiB;
+  others.emplace_back("page size", shape);
+  for (const auto& [what, other] : others) {
+    ASSERT_OK_AND_ASSIGN(const bool matches, HeapTableMatches(options.path, other));
+    EXPECT_FALSE(matches) << "another " << what;
+  }
+}
+
+TEST(HeapTableMatchesTest, FalseForATruncatedFile) {
+  TempDir dir;
+  const LoadOptions options = SmallLoad(dir.File("t.tbl"));
+  ASSERT_OK(LoadHeapTable(options));
+  ASSERT_EQ(::truncate(options.path.c_str(), static_cast<off_t>(FileSize(options.path) - 4096)), 0);
+  ASSERT_OK_AND_ASSIGN(const bool matches, HeapTableMatches(options.path, options.shape));
+  EXPECT_FALSE(matches);
+}
+
+TEST(HeapTableMatchesTest, FalseWhenTheMiddlePageIsCorrupt) {
+  TempDir dir;
+  const LoadOptions options = SmallLoad(dir.File("t.tbl"));
+  ASSERT_OK(LoadHeapTable(options));
+  const uint64_t page_bytes = PageSizeBytes(options.shape.page_size);
+  FlipByte(options.path, /*offset=*/TablePageCount(options.shape) / 2 * page_bytes + 100);
+  ASSERT_OK_AND_ASSIGN(const bool matches, HeapTableMatches(options.path, options.shape));
+  EXPECT_FALSE(matches);
+}
+
+TEST(HeapTableMatchesTest, EmptyFileMatchesAZeroRowTable) {
+  TempDir dir;
+  const LoadOptions options = SmallLoad(dir.File("empty.tbl"), /*rows=*/0);
+  ASSERT_OK(LoadHeapTable(options));
+  ASSERT_OK_AND_ASSIGN(const bool matches, HeapTableMatches(options.path, options.shape));
+  EXPECT_TRUE(matches);
+}
+
+TEST(HeapTableMatchesTest, PathThatCannotBeOpenedIsAnError) {
+  TempDir dir;
+  const LoadOptions options = SmallLoad(dir.File("t.tbl"));
+  ASSERT_OK(LoadHeapTable(options));
+  // A regular file used as a directory: ENOTDIR, an I/O error rather than "absent".
+  const Result<bool> matches = HeapTableMatches(options.path + "/t.tbl", options.shape);
+  ASSERT_FALSE(matches.has_value());
+  EXPECT_EQ(matches.error().error_number(), ENOTDIR) << matches.error().ToString();
+}
+
+TEST(HeapTableMatchesTest, BadShapeIsInvalidArgument) {
+  TableShape shape;
+  shape.columns = 0;
+  EXPECT_EQ(HeapTableMatches("/nonexistent/t.tbl", shape).error().code(), StatusCode::kInvalidArgument);
+}
 
 // ---- Boundaries and refusals ----
 

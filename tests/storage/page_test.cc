@@ -110,6 +110,13 @@ TEST(PageDeathTest, ReadPastLastRowIsRefused) {
   EXPECT_DEATH((void)RowAt(page.span(), 3), "last row");
 }
 
+TEST(PageDeathTest, AppendRowsPastCapacityIsRefused) {
+  AlignedBuffer page = NewPageBuffer(PageSize::k8KiB);
+  FillPage(page.span(), /*page_id=*/0, /*columns=*/4, /*rows=*/10);
+  const uint32_t free_rows = HeapPageCapacityRows(PageSize::k8KiB, 4) - 10;
+  EXPECT_DEATH((void)AppendRows(page.span(), free_rows + 1), "more rows than the page has room for");
+}
+
 // Every test below runs for each page size.
 class HeapPageTest : public ::testing::TestWithParam<PageSize> {
  protected:
@@ -281,6 +288,82 @@ TEST_P(HeapPageTest, RowCountPastCapacityIsCorruptionEvenWithValidChecksum) {
   std::memcpy(page.span().data() + 32, &too_many, sizeof(too_many));
   SealPage(page.span());
   ExpectCorruption(VerifyPage(page.span(), /*expected_page_id=*/1, kFileName), "exceeds the page's capacity");
+}
+
+// Fills a page through AppendRows in `chunks` calls of about equal size, writing the
+// same values FillPage's AppendRow calls would; returns the rows appended.
+uint32_t FillPageInBulk(std::span<std::byte> page, uint64_t page_id, uint32_t columns, uint32_t rows,
+                        uint32_t chunks) {
+  InitHeapPage(page, page_id, columns);
+  uint32_t appended = 0;
+  for (uint32_t chunk = 0; chunk < chunks; ++chunk) {
+    const uint32_t end = rows * (chunk + 1) / chunks;
+    const std::span<int64_t> values = AppendRows(page, end - appended);
+    EXPECT_EQ(values.size(), size_t{end - appended} * columns);
+    for (uint32_t r = appended; r < end; ++r) {
+      const std::vector<int64_t> row = MakeRow(page_id, r, columns);
+      std::copy(row.begin(), row.end(), values.begin() + size_t{r - appended} * columns);
+    }
+    appended = end;
+  }
+  return appended;
+}
+
+// The bulk path must be byte-for-byte the row-at-a-time path: a reader cannot tell them
+// apart, checksum included. Covers full pages, partly full ones, and one call or several.
+TEST_P(HeapPageTest, AppendRowsWritesTheSameBytesAsAppendRow) {
+  for (uint32_t columns : {1u, 3u, 4u, 16u}) {
+    const uint32_t capacity = HeapPageCapacityRows(size(), columns);
+    for (uint32_t rows : {1u, capacity / 2 + 1, capacity - 1, capacity}) {
+      for (uint32_t chunks : {1u, 3u}) {
+        AlignedBuffer by_row = NewPageBuffer(size());
+        AlignedBuffer in_bulk = NewPageBuffer(size());
+        ASSERT_EQ(FillPage(by_row.span(), /*page_id=*/11, columns, rows), rows);
+        ASSERT_EQ(FillPageInBulk(in_bulk.span(), /*page_id=*/11, columns, rows, std::min(chunks, rows)), rows);
+        SealPage(by_row.span());
+        SealPage(in_bulk.span());
+        ASSERT_TRUE(std::equal(by_row.span().begin(), by_row.span().end(), in_bulk.span().begin()))
+            << columns << " columns, " << rows << " rows, " << chunks << " calls";
+        EXPECT_OK(VerifyPage(in_bulk.span(), /*expected_page_id=*/11, kFileName));
+      }
+    }
+  }
+}
+
+TEST_P(HeapPageTest, AppendRowsContinuesAfterAppendRowAndCountsFreeRows) {
+  AlignedBuffer page = NewPageBuffer(size());
+  const uint32_t capacity = HeapPageCapacityRows(size(), /*column_count=*/2);
+  FillPage(page.span(), /*page_id=*/5, /*columns=*/2, /*rows=*/3);
+  EXPECT_EQ(HeapPageFreeRows(page.span()), capacity - 3);
+  const std::span<int64_t> values = AppendRows(page.span(), /*row_count=*/2);
+  ASSERT_EQ(values.size(), 4u);
+  // The new rows start right after row 2 and hold zeros until written.
+  EXPECT_EQ(values.data(), RowAt(page.span(), 3).data());
+  EXPECT_TRUE(std::all_of(values.begin(), values.end(), [](int64_t v) { return v == 0; }));
+  values[3] = 77;
+  EXPECT_EQ(RowCount(page.span()), 5u);
+  EXPECT_EQ(RowAt(page.span(), 4)[1], 77);
+  EXPECT_EQ(HeapPageFreeRows(page.span()), capacity - 5);
+}
+
+TEST_P(HeapPageTest, AppendRowsOfZeroRowsChangesNothing) {
+  AlignedBuffer page = NewPageBuffer(size());
+  FillPage(page.span(), /*page_id=*/5, /*columns=*/4, /*rows=*/3);
+  const std::vector<std::byte> before(page.span().begin(), page.span().end());
+  EXPECT_TRUE(AppendRows(page.span(), /*row_count=*/0).empty());
+  EXPECT_TRUE(std::equal(before.begin(), before.end(), page.span().begin()));
+}
+
+TEST_P(HeapPageTest, AppendRowsFillsExactlyToCapacity) {
+  AlignedBuffer page = NewPageBuffer(size());
+  InitHeapPage(page.span(), /*page_id=*/0, /*column_count=*/3);
+  const uint32_t capacity = HeapPageCapacityRows(size(), 3);
+  const std::span<int64_t> values = AppendRows(page.span(), capacity);
+  // The last value ends no further than the page's last byte.
+  EXPECT_LE(reinterpret_cast<const std::byte*>(values.data() + values.size()), page.span().data() + page.size());
+  EXPECT_EQ(HeapPageFreeRows(page.span()), 0u);
+  EXPECT_FALSE(AppendRow(page.span(), MakeRow(0, capacity, 3)));
+  EXPECT_EQ(RowCount(page.span()), capacity);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllPageSizes, HeapPageTest,
