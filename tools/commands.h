@@ -13,5 +13,7 @@ void AddBenchCommand(CLI::App& app);
 void AddSuiteCommand(CLI::App& app);
 // Adds `iodepth report`.
 void AddReportCommand(CLI::App& app);
+// Adds `iodepth load`.
+void AddLoadCommand(CLI::App& app);
 
 }  // namespace iodepth::tools

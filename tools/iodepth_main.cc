@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   iodepth::tools::AddBenchCommand(app);
   iodepth::tools::AddSuiteCommand(app);
   iodepth::tools::AddReportCommand(app);
+  iodepth::tools::AddLoadCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
