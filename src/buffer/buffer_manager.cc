@@ -267,10 +267,17 @@ Result<ReadRun> BufferManager::ClaimRun(uint32_t wanted) {
   const uint64_t max_steps = uint64_t{frames_count_} * (kMaxUsage + 2);
   uint64_t pinned_in_a_row = 0;
   for (uint64_t steps = 0; steps < max_steps;) {
-    const uint64_t hand = clock_hand_.fetch_add(wanted, std::memory_order_relaxed);
-    const auto start = static_cast<uint32_t>(hand % frames_count_);
-    // A run stays inside the arena and inside one registered region.
-    const uint32_t length = std::min({wanted, frames_count_ - start, frames_per_region_ - start % frames_per_region_});
+    // A run stays inside the arena and inside one registered region. The hand advances
+    // by the chunk actually swept, not by `wanted`: a chunk cut short at the end of the
+    // arena would otherwise skip the first frames, which then could never be claimed
+    // by runs of that length, and the skipped visits would count as pinned frames.
+    uint64_t hand = clock_hand_.load(std::memory_order_relaxed);
+    uint32_t start = 0;
+    uint32_t length = 0;
+    do {
+      start = static_cast<uint32_t>(hand % frames_count_);
+      length = std::min({wanted, frames_count_ - start, frames_per_region_ - start % frames_per_region_});
+    } while (!clock_hand_.compare_exchange_weak(hand, hand + length, std::memory_order_relaxed));
     steps += length;
     ReadRun run;
     bool run_closed = false;

@@ -90,13 +90,23 @@ bool ReadStream::LookAheadHasRoom() const {
   return in_flight_ < distance_;
 }
 
-void ReadStream::AddPage(uint64_t page) {
+Result<bool> ReadStream::AddPage(uint64_t page) {
   const PinResult pin = manager_.Pin(file_, page);
   if (pin.outcome != PinOutcome::kMiss) {
+    // A hit ends the pending read even when adjacent to it: the pending entries must stay
+    // the newest ones (IssuePending finds them there), so that read is issued first.
+    if (pending_pages_ > 0) {
+      const Status issued = IssuePending(/*force=*/false);
+      if (!issued.ok() || pending_pages_ > 0) {
+        manager_.Unpin(pin.frame);
+        if (!issued.ok()) return issued;
+        return false;
+      }
+    }
     entries_.push_back(Entry{.page = page, .frame = pin.frame, .kind = Kind::kHit});
     ++stats_.hits;
     if (options_.policy == ReadStreamPolicy::kAdaptive && distance_ > 1) --distance_;
-    return;
+    return true;
   }
   const bool extends = pending_pages_ > 0 && page == pending_first_ + pending_pages_ && pending_pages_ < combine_pages_;
   if (!extends) {
@@ -105,6 +115,7 @@ void ReadStream::AddPage(uint64_t page) {
   }
   entries_.push_back(Entry{.page = page, .frame = 0, .kind = Kind::kPending});
   ++pending_pages_;
+  return true;
 }
 
 Status ReadStream::Fill() {
@@ -118,16 +129,23 @@ Status ReadStream::Fill() {
     }
     if (!page) break;
     // A page that cannot join the pending read ends it: issue that read first, so the
-    // entries stay in source order. If it cannot all be issued yet, keep the page.
+    // entries stay in source order. If it cannot all be issued yet, or that fails, keep
+    // the page: it was taken from the source and must not be lost.
     const bool adjacent = pending_pages_ > 0 && *page == pending_first_ + pending_pages_;
     if (pending_pages_ > 0 && (!adjacent || pending_pages_ == combine_pages_)) {
-      IODEPTH_RETURN_IF_ERROR(IssuePending(/*force=*/false));
-      if (pending_pages_ > 0) {
+      const Status issued = IssuePending(/*force=*/false);
+      if (!issued.ok() || pending_pages_ > 0) {
         stashed_ = page;
+        IODEPTH_RETURN_IF_ERROR(issued);
         break;
       }
     }
-    AddPage(*page);
+    const Result<bool> added = AddPage(*page);
+    if (!added.has_value() || !*added) {
+      stashed_ = page;
+      if (!added.has_value()) return added.error();
+      break;
+    }
   }
   // Like read_stream.c, a pending read that could still grow waits for the next Fill:
   // issuing it now, because one page was consumed, would shrink every read to one page.
@@ -201,9 +219,13 @@ Status ReadStream::IssuePending(bool force) {
       entries_[first_entry + i].frame = run->first_frame + i;
       entries_[first_entry + i].kind = Kind::kRead;
     }
-    IODEPTH_RETURN_IF_ERROR(StartRead(*run));
+    // Started or not, these entries are no longer pending: a read that could not be
+    // queued has failed its pages with its error, which Next() returns at their positions.
+    // (Leaving them counted as pending would map them again over the pinned entries.)
+    const Status started = StartRead(*run);
     pending_first_ += run->pages;
     pending_pages_ -= run->pages;
+    started.IgnoreError();
   }
   return Status::OK();
 }
@@ -302,7 +324,10 @@ Result<std::optional<PageGuard>> ReadStream::Next() {
   ++stats_.pages;
   stats_.distance_sum += distance_;
   AdaptOnConsume(waited, called_ns);
-  IODEPTH_RETURN_IF_ERROR(Fill());
+  // Start the reads after this page before handing it over. A failure here belongs to a
+  // later page, not this one (returning it would drop this page and leak its pin): the
+  // next call's Fill() meets it again and reports it there.
+  Fill().IgnoreError();
   last_return_ns_ = NowNs();
   return std::optional<PageGuard>(manager_.AdoptPin(frame));
 }

@@ -147,7 +147,9 @@ class ReadStream {
   ReadStream(BufferManager& manager, IoQueue& queue, File& file, PageSource source, const ReadStreamOptions& options);
   Status Fill();
   bool LookAheadHasRoom() const;
-  void AddPage(uint64_t page);
+  // Adds `page` as the newest entry. False, adding nothing, when it is resident but the
+  // pending read before it cannot be issued yet: the caller keeps the page for later.
+  Result<bool> AddPage(uint64_t page);
   Status IssuePending(bool force);
   Status ResolveResidentPending();
   Status StartRead(const ReadRun& run);
