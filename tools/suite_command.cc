@@ -1,4 +1,4 @@
-// `iodepth suite io_patterns|qd`: a whole suite as one command, with a row per run while
+// `iodepth suite io_patterns|qd|bm`: a whole suite as one command, with a row per run while
 // it goes, a progress line, a summary table, and the results as JSON and CSV.
 #include <unistd.h>
 
@@ -44,6 +44,11 @@ struct SuiteFlags {
   std::string output_dir = "results";
   QueueFlags queue;
   std::string command_line;
+  std::string memory = "64MiB";
+  std::vector<std::string> regimes = {"hot", "pressure", "thrash"};
+  std::string page_size = "8KiB";
+  std::string io_combine = "128KiB";
+  int adaptive = 1;
 };
 
 Result<SuiteConfig> BuildConfig(const SuiteFlags& flags) {
@@ -79,6 +84,21 @@ Result<SuiteConfig> BuildConfig(const SuiteFlags& flags) {
   flags.queue.ApplyTo(config.queue);
   config.batch_submit = flags.queue.batch_submit;
   config.command_line = flags.command_line;
+  IODEPTH_ASSIGN_OR_RETURN(config.memory_bytes, ParseSize(flags.memory, "--memory"));
+  config.regimes.clear();
+  for (const std::string& r : flags.regimes) {
+    IODEPTH_ASSIGN_OR_RETURN(Regime regime, ParseRegime(r));
+    config.regimes.push_back(regime);
+  }
+  IODEPTH_ASSIGN_OR_RETURN(const uint64_t page_bytes, ParseSize(flags.page_size, "--page-size"));
+  IODEPTH_ASSIGN_OR_RETURN(config.page_size, PageSizeFromBytes(page_bytes));
+  IODEPTH_ASSIGN_OR_RETURN(const uint64_t combine, ParseSize(flags.io_combine, "--io_combine"));
+  if (combine < page_bytes || combine > kMaxCombineBytes || combine % page_bytes != 0) {
+    return Status::InvalidArgument(fmt::format("--io_combine={} must be a multiple of --page-size={} up to {}",
+                                               flags.io_combine, flags.page_size, FormatBytes(kMaxCombineBytes)));
+  }
+  config.io_combine_bytes = static_cast<uint32_t>(combine);
+  config.adaptive = flags.adaptive != 0;
   return config;
 }
 
@@ -101,38 +121,41 @@ class ConsoleObserver final : public SuiteObserver {
     std::cerr << fmt::format("iodepth suite {}: {} cells x {} repetitions on {} ({}), about {}\n", config.suite, cells,
                              config.repetitions, config.filename, FormatBytes(config.file_size_bytes),
                              FormatDuration(estimate_ns));
-    std::cout << fmt::format("{:<36} {:>3} {:>10} {:>9} {:>9} {:>9} {:>9} {:>8} {:>6} {:>9}\n", "cell", "rep", "IOPS",
-                             "MB/s", "mean us", "p95 us", "p99 us", "cpu/io", "depth", "cached");
+    std::cout << fmt::format("{:<48} {:>3} {:>10} {:>9} {:>9} {:>9} {:>9} {:>8} {:>6} {:>9} {:>6}\n", "cell", "rep",
+                             "IOPS", "MB/s", "mean us", "p95 us", "p99 us", "cpu/io", "depth", "cached", "hit%");
   }
   void OnRepetition(const CellPlan& cell, uint32_t repetition, const RepetitionRecord& r, size_t done, size_t total,
                     int64_t eta_ns) override {
     const std::string cached = r.resident_before < 0 ? "-" : fmt::format("{:.0f}%", 100 * r.resident_before);
-    std::cout << fmt::format("{:<36} {:>3} {:>10.0f} {:>9.1f} {:>9.1f} {:>9} {:>9} {:>7.2f}u {:>6.1f} {:>9}\n",
+    const std::string hit = r.buffer ? fmt::format("{:.1f}", 100 * r.buffer->hit_ratio) : "-";
+    std::cout << fmt::format("{:<48} {:>3} {:>10.0f} {:>9.1f} {:>9.1f} {:>9} {:>9} {:>7.2f}u {:>6.1f} {:>9} {:>6}\n",
                              cell.record.id, repetition + 1, r.iops, r.bw_bytes / 1e6, r.clat_ns.mean / 1000.0,
                              P(r.clat_ns.percentile, 95), P(r.clat_ns.percentile, 99), r.cpu_ns_per_io / 1000.0,
-                             r.depth.littles_law, cached)
+                             r.depth.littles_law, cached, hit)
               << std::flush;
     if (isatty(STDERR_FILENO)) std::cerr << fmt::format("\r[{}/{}] ETA {}   ", done, total, FormatDuration(eta_ns));
     else if (done % 10 == 0 || done == total) std::cerr << fmt::format("[{}/{}] ETA {}\n", done, total, FormatDuration(eta_ns));
   }
   void OnUnsupported(const CellPlan& cell, const std::string& reason) override {
-    std::cout << fmt::format("{:<36} unsupported: {}\n", cell.record.id, reason);
+    std::cout << fmt::format("{:<48} unsupported: {}\n", cell.record.id, reason);
   }
 };
 
 std::string SummaryTable(const ResultsDocument& document) {
-  std::string out = fmt::format("\n{:<36} {:>10} {:>9} {:>9} {:>9} {:>8} {:>6} {:>6}  {}\n", "cell (median)", "IOPS",
-                                "MB/s", "p50 us", "p95 us", "cpu/io", "depth", "cv", "flags");
+  std::string out = fmt::format("\n{:<48} {:>10} {:>9} {:>9} {:>9} {:>8} {:>6} {:>6} {:>6}  {}\n", "cell (median)",
+                                "IOPS", "MB/s", "p50 us", "p95 us", "cpu/io", "depth", "cv", "hit%", "flags");
   for (const CellRecord& c : document.cells) {
     if (c.status != "ok") {
-      out += fmt::format("{:<36} {}: {}\n", c.id, c.status, c.reason);
+      out += fmt::format("{:<48} {}: {}\n", c.id, c.status, c.reason);
       continue;
     }
     std::string flags;
     for (const std::string& f : c.flags) flags += (flags.empty() ? "" : ",") + f;
-    out += fmt::format("{:<36} {:>10.0f} {:>9.1f} {:>9} {:>9} {:>7.2f}u {:>6.1f} {:>5.1f}%  {}\n", c.id, c.median.iops,
-                       c.median.bw_bytes / 1e6, P(c.median.clat_ns.percentile, 50), P(c.median.clat_ns.percentile, 95),
-                       c.median.cpu_ns_per_io / 1000.0, c.median.depth.littles_law, 100 * c.cv.iops, flags);
+    const std::string hit = c.median.buffer ? fmt::format("{:.1f}", 100 * c.median.buffer->hit_ratio) : "-";
+    out += fmt::format("{:<48} {:>10.0f} {:>9.1f} {:>9} {:>9} {:>7.2f}u {:>6.1f} {:>5.1f}% {:>6}  {}\n", c.id,
+                       c.median.iops, c.median.bw_bytes / 1e6, P(c.median.clat_ns.percentile, 50),
+                       P(c.median.clat_ns.percentile, 95), c.median.cpu_ns_per_io / 1000.0, c.median.depth.littles_law,
+                       100 * c.cv.iops, hit, flags);
   }
   return out;
 }
@@ -175,9 +198,10 @@ Status RunSuiteCommand(SuiteFlags flags) {
 
 void AddSuiteCommand(CLI::App& app) {
   auto flags = std::make_shared<SuiteFlags>();
-  CLI::App* cmd = app.add_subcommand("suite", "Run a whole suite (io_patterns or qd) with repetitions; write JSON and CSV");
-  cmd->add_option("suite", flags->suite, "io_patterns (sync 4 KiB baseline) or qd (queue-depth suites)")
-      ->required()->check(CLI::IsMember({"io_patterns", "qd"}));
+  CLI::App* cmd = app.add_subcommand("suite", "Run a whole suite (io_patterns, qd or bm) with repetitions; write JSON and CSV");
+  cmd->add_option("suite", flags->suite,
+                  "io_patterns (sync 4 KiB baseline), qd (queue-depth suites) or bm (buffer manager and read streams)")
+      ->required()->check(CLI::IsMember({"io_patterns", "qd", "bm"}));
   cmd->add_option("--filename", flags->filename, "Data file (default: a temporary file in $IODEPTH_TMPDIR or /var/tmp)");
   cmd->add_option("--size", flags->size, "Data file size")->capture_default_str();
   cmd->add_option("--working_set", flags->working_set, "Bytes of the file the offsets cover (default: all)");
@@ -198,6 +222,15 @@ void AddSuiteCommand(CLI::App& app) {
   cmd->add_option("--json", flags->json_path, "Results JSON (default: results/<suite>-<time>.json)");
   cmd->add_option("--csv", flags->csv_path, "Results CSV (default: beside the JSON)");
   cmd->add_option("--output-dir", flags->output_dir, "Directory for the default result files")->capture_default_str();
+  cmd->add_option("--memory", flags->memory, "bm: buffer pool capacity M (the regimes size the table from it)")
+      ->capture_default_str();
+  cmd->add_option("--regimes", flags->regimes, "bm: hot (W=0.5M), pressure (1.5M), thrash (4M)")
+      ->delimiter(',')->capture_default_str();
+  cmd->add_option("--page-size", flags->page_size, "bm: table page size, 4KiB, 8KiB or 16KiB")->capture_default_str();
+  cmd->add_option("--io_combine", flags->io_combine, "bm: largest combined read of adjacent pages")
+      ->capture_default_str();
+  cmd->add_option("--adaptive", flags->adaptive, "bm: 1 adds bm_seq_read_adaptive cells")
+      ->check(CLI::Range(0, 1))->capture_default_str();
   flags->queue.AddTo(*cmd);
   cmd->callback([flags] {
     flags->command_line = CommandLine();

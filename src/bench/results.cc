@@ -9,18 +9,45 @@
 
 #include "bench/job_report.h"
 
+// An absent optional record is written as null and read back from null.
+namespace nlohmann {
+template <typename T>
+struct adl_serializer<std::optional<T>> {
+  static void to_json(json& j, const std::optional<T>& value) {
+    if (value) {
+      j = *value;
+    } else {
+      j = nullptr;
+    }
+  }
+  static void from_json(const json& j, std::optional<T>& value) {
+    if (j.is_null()) {
+      value.reset();
+    } else {
+      value = j.get<T>();
+    }
+  }
+};
+}  // namespace nlohmann
+
 namespace iodepth {
 
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BufferRecord, memory_bytes, working_set_bytes, page_bytes, fetches, hits, misses,
+                                   hit_ratio, reads, read_bytes, mean_read_bytes, reads_by_pages, consumer_waits,
+                                   wait_ns, wait_fraction, mean_distance)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianBufferRecord, hit_ratio, mean_read_bytes, reads_per_s, wait_fraction,
+                                   mean_distance)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LatencyRecord, min, max, mean, N, percentile)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DepthRecord, target, mean_in_flight, utilization, littles_law, submit_calls,
                                    submitted, reap_calls, reaped, avg_submit_batch, avg_reap_batch, resubmits, refills_short)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RepetitionRecord, iops, bw_bytes, total_ios, io_bytes, runtime_ns, clat_ns,
-                                   usr_cpu_ns, sys_cpu_ns, cpu_ns_per_io, depth, resident_before, verified_bytes)
+                                   usr_cpu_ns, sys_cpu_ns, cpu_ns_per_io, depth, resident_before, verified_bytes, buffer)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianLatencyRecord, mean, max, percentile)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianDepthRecord, mean_in_flight, littles_law, utilization)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianRecord, iops, bw_bytes, clat_ns, cpu_ns_per_io, depth)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianRecord, iops, bw_bytes, clat_ns, cpu_ns_per_io, depth, buffer)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CvRecord, iops, bw_bytes, clat_ns_p95)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CellRecord, id, workload, suite, rw, qd, bs, mode, backend, cache_state, status,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CellRecord, id, workload, suite, rw, qd, bs, mode, backend, cache_state, regime,
+                                   policy, status,
                                    reason, flags, median, cv, repetitions)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(FioCrossCheckRecord, cell, fio, ratio)
 
@@ -61,7 +88,10 @@ uint64_t PercentileOf(const RepetitionRecord& r, const std::string& key) {
 void AddFlags(CellRecord& cell) {
   cell.flags.clear();
   if (cell.cv.iops > kCvFlagThreshold) cell.flags.push_back("cv_high");
-  if (cell.median.depth.littles_law < kDepthShortThreshold * cell.qd) cell.flags.push_back("depth_short");
+  // A hot bm cell does no I/O and an adaptive one treats its qd as a ceiling: neither
+  // has a depth to keep.
+  const bool keeps_depth = cell.regime != "hot" && cell.policy != "adaptive";
+  if (keeps_depth && cell.median.depth.littles_law < kDepthShortThreshold * cell.qd) cell.flags.push_back("depth_short");
   for (const RepetitionRecord& r : cell.repetitions) {
     if (r.resident_before < 0) continue;
     if (cell.cache_state == "cold" && r.resident_before > kColdResidentThreshold) {
@@ -111,6 +141,34 @@ RepetitionRecord MakeRepetitionRecord(const JobSpec& spec, const JobResult& resu
   return r;
 }
 
+RepetitionRecord MakeBmRepetitionRecord(const JobSpec& spec, const BmResult& result, double resident_before) {
+  RepetitionRecord r = MakeRepetitionRecord(spec, result.job, resident_before);
+  const BmStats& b = result.buffer;
+  const double seconds = static_cast<double>(result.job.window_ns) / 1e9;
+  // Depth is about reads, not fetches: Little's law over read requests and their latency.
+  r.depth.littles_law = seconds > 0 ? static_cast<double>(b.reads) / seconds * result.job.clat_ns.mean() / 1e9 : 0;
+  BufferRecord buffer{.memory_bytes = b.memory_bytes,
+                      .working_set_bytes = b.working_set_bytes,
+                      .page_bytes = b.page_bytes,
+                      .fetches = b.fetches,
+                      .hits = b.hits,
+                      .misses = b.misses,
+                      .hit_ratio = b.hit_ratio(),
+                      .reads = b.reads,
+                      .read_bytes = b.read_bytes,
+                      .mean_read_bytes = Ratio(static_cast<double>(b.read_bytes), static_cast<double>(b.reads)),
+                      .reads_by_pages = {},
+                      .consumer_waits = b.consumer_waits,
+                      .wait_ns = b.wait_ns,
+                      .wait_fraction = Ratio(static_cast<double>(b.wait_ns), static_cast<double>(result.job.window_ns)),
+                      .mean_distance = b.mean_distance};
+  for (size_t n = 1; n < b.reads_by_pages.size(); ++n) {
+    if (b.reads_by_pages[n] > 0) buffer.reads_by_pages[std::to_string(n)] = b.reads_by_pages[n];
+  }
+  r.buffer = std::move(buffer);
+  return r;
+}
+
 void SummariseCell(CellRecord& cell) {
   const auto& reps = cell.repetitions;
   MedianRecord& m = cell.median;
@@ -127,6 +185,16 @@ void SummariseCell(CellRecord& cell) {
   m.depth.mean_in_flight = Median(reps, [](const auto& r) { return r.depth.mean_in_flight; });
   m.depth.littles_law = Median(reps, [](const auto& r) { return r.depth.littles_law; });
   m.depth.utilization = Median(reps, [](const auto& r) { return r.depth.utilization; });
+  m.buffer.reset();
+  if (!reps.empty() && std::all_of(reps.begin(), reps.end(), [](const auto& r) { return r.buffer.has_value(); })) {
+    m.buffer = MedianBufferRecord{
+        .hit_ratio = Median(reps, [](const auto& r) { return r.buffer->hit_ratio; }),
+        .mean_read_bytes = Median(reps, [](const auto& r) { return r.buffer->mean_read_bytes; }),
+        .reads_per_s = Median(reps, [](const auto& r) { return Ratio(static_cast<double>(r.buffer->reads) * 1e9,
+                                                                      static_cast<double>(r.runtime_ns)); }),
+        .wait_fraction = Median(reps, [](const auto& r) { return r.buffer->wait_fraction; }),
+        .mean_distance = Median(reps, [](const auto& r) { return r.buffer->mean_distance; })};
+  }
   const std::string p95 = PercentileKey(95);
   cell.cv = CvRecord{.iops = Cv(reps, [](const auto& r) { return r.iops; }),
                      .bw_bytes = Cv(reps, [](const auto& r) { return r.bw_bytes; }),
@@ -190,8 +258,20 @@ Result<ResultsDocument> ReadResultsFile(const std::string& path) {
 std::string CsvHeader() {
   return "id,workload,rw,qd,bs,mode,backend,cache_state,status,flags,iops,bw_bytes,clat_ns_mean,clat_ns_p50,"
          "clat_ns_p95,clat_ns_p99,clat_ns_max,cpu_ns_per_io,mean_in_flight,utilization,littles_law,cv_iops,"
-         "cv_clat_ns_p95,repetitions\n";
+         "cv_clat_ns_p95,repetitions,regime,policy,hit_ratio,mean_read_bytes,reads_per_s,wait_fraction,mean_distance\n";
 }
+
+namespace {
+
+// The bm columns; empty for cells without a buffer record. Starts with the comma.
+std::string BufferCsvColumns(const CellRecord& c) {
+  if (!c.median.buffer) return fmt::format(",{},{},,,,,\n", c.regime, c.policy);
+  const MedianBufferRecord& b = *c.median.buffer;
+  return fmt::format(",{},{},{:.4f},{:.0f},{:.1f},{:.4f},{:.2f}\n", c.regime, c.policy, b.hit_ratio, b.mean_read_bytes,
+                     b.reads_per_s, b.wait_fraction, b.mean_distance);
+}
+
+}  // namespace
 
 std::string CsvRow(const CellRecord& c) {
   std::string flags;
@@ -200,12 +280,13 @@ std::string CsvRow(const CellRecord& c) {
     auto it = c.median.clat_ns.percentile.find(PercentileKey(p));
     return it == c.median.clat_ns.percentile.end() ? 0 : it->second;
   };
-  return fmt::format("{},{},{},{},{},{},{},{},{},{},{:.1f},{:.0f},{:.0f},{},{},{},{},{:.0f},{:.2f},{:.3f},{:.2f},{:.4f},{:.4f},{}\n",
+  return fmt::format("{},{},{},{},{},{},{},{},{},{},{:.1f},{:.0f},{:.0f},{},{},{},{},{:.0f},{:.2f},{:.3f},{:.2f},{:.4f},{:.4f},{}",
                      c.id, c.workload, c.rw, c.qd, c.bs, c.mode, c.backend, c.cache_state, c.status, flags,
                      c.median.iops, c.median.bw_bytes, c.median.clat_ns.mean, pct(50), pct(95), pct(99),
                      c.median.clat_ns.max, c.median.cpu_ns_per_io, c.median.depth.mean_in_flight,
                      c.median.depth.utilization, c.median.depth.littles_law, c.cv.iops, c.cv.clat_ns_p95,
-                     c.repetitions.size());
+                     c.repetitions.size()) +
+         BufferCsvColumns(c);
 }
 
 }  // namespace iodepth

@@ -8,17 +8,19 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "bench/bm_job.h"
 #include "bench/job.h"
 #include "common/result.h"
 
 namespace iodepth {
 
-inline constexpr int kResultsSchemaVersion = 1;
+inline constexpr int kResultsSchemaVersion = 2;  // 2: regime, policy and buffer records (bm suite).
 inline constexpr double kCvFlagThreshold = 0.10;        // cv_high: IOPS varies more than 10%.
 inline constexpr double kDepthShortThreshold = 0.80;    // depth_short: Little's-law depth < 80% of target.
 inline constexpr double kColdResidentThreshold = 0.05;  // cold_but_cached: > 5% of the set cached.
@@ -47,6 +49,33 @@ struct DepthRecord {
   uint64_t refills_short = 0;  // Refills leaving fewer than target in flight (0 when depth was kept).
 };
 
+// Buffer-manager figures of one bm repetition (bench/bm_job.h).
+struct BufferRecord {
+  uint64_t memory_bytes = 0;        // M, the pool's capacity.
+  uint64_t working_set_bytes = 0;   // W.
+  uint32_t page_bytes = 0;
+  uint64_t fetches = 0;
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  double hit_ratio = 0;
+  uint64_t reads = 0;               // Read requests, after combining.
+  uint64_t read_bytes = 0;
+  double mean_read_bytes = 0;       // The combined-read size.
+  std::map<std::string, uint64_t> reads_by_pages;  // "16" -> reads of 16 pages.
+  uint64_t consumer_waits = 0;
+  int64_t wait_ns = 0;
+  double wait_fraction = 0;         // wait_ns / runtime_ns: how much of the run the consumer waited.
+  double mean_distance = 0;
+};
+
+struct MedianBufferRecord {
+  double hit_ratio = 0;
+  double mean_read_bytes = 0;
+  double reads_per_s = 0;
+  double wait_fraction = 0;
+  double mean_distance = 0;
+};
+
 struct RepetitionRecord {
   double iops = 0;
   double bw_bytes = 0;
@@ -60,6 +89,7 @@ struct RepetitionRecord {
   DepthRecord depth;
   double resident_before = -1;  // -1: not measured (direct cells).
   uint64_t verified_bytes = 0;
+  std::optional<BufferRecord> buffer;  // bm cells only.
 };
 
 struct MedianLatencyRecord {
@@ -80,6 +110,7 @@ struct MedianRecord {
   MedianLatencyRecord clat_ns;
   double cpu_ns_per_io = 0;
   MedianDepthRecord depth;
+  std::optional<MedianBufferRecord> buffer;  // bm cells only.
 };
 
 struct CvRecord {
@@ -98,6 +129,8 @@ struct CellRecord {
   std::string mode;
   std::string backend;
   std::string cache_state;
+  std::string regime;  // bm cells: hot, pressure or thrash; "" otherwise.
+  std::string policy;  // bm cells: fixed, adaptive or sync; "" otherwise.
   std::string status = "ok";  // ok | unsupported | error
   std::string reason;
   std::vector<std::string> flags;
@@ -126,6 +159,8 @@ struct ResultsDocument {
 std::string PercentileKey(double percent);  // 95 -> "95.000000", as fio writes it.
 
 RepetitionRecord MakeRepetitionRecord(const JobSpec& spec, const JobResult& result, double resident_before);
+// The same for a bm job, with its buffer record; depth.littles_law counts read requests.
+RepetitionRecord MakeBmRepetitionRecord(const JobSpec& spec, const BmResult& result, double resident_before);
 // Fills median, cv and flags of `cell` from its repetitions; the cache flags compare
 // each repetition's resident_before with the state the cell claims (cell.cache_state).
 void SummariseCell(CellRecord& cell);

@@ -1,5 +1,7 @@
 #include "bench/suite.h"
 
+#include <algorithm>
+#include <cmath>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -78,8 +80,12 @@ Status RejectRepeats(const std::vector<T>& values, std::string_view flag) {
 }
 
 Status ValidateConfig(const SuiteConfig& config) {
-  if (config.suite != "io_patterns" && config.suite != "qd") {
-    return Status::InvalidArgument(fmt::format("unknown suite '{}'; choose io_patterns or qd", config.suite));
+  if (config.suite != "io_patterns" && config.suite != "qd" && config.suite != "bm") {
+    return Status::InvalidArgument(fmt::format("unknown suite '{}'; choose io_patterns, qd or bm", config.suite));
+  }
+  if (config.suite == "bm") {
+    IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.regimes, "--regimes"));
+    if (config.regimes.empty()) return Status::InvalidArgument("--regimes must name at least one regime");
   }
   if (config.repetitions == 0) return Status::InvalidArgument("--repetitions must be at least 1");
   if (config.working_set_bytes > config.file_size_bytes) {
@@ -94,10 +100,86 @@ Status ValidateConfig(const SuiteConfig& config) {
       return Status::InvalidArgument(fmt::format("--depths: {} is out of range 1..{}", qd, IoQueue::kMaxDepth));
     }
   }
-  if (config.modes.empty() || (config.suite == "qd" && (config.depths.empty() || config.backends.empty()))) {
+  if (config.modes.empty() || (config.suite != "io_patterns" && (config.depths.empty() || config.backends.empty()))) {
     return Status::InvalidArgument("--modes, --depths and --backends must each name at least one value");
   }
   return Status::OK();
+}
+
+// One bm cell: the BmSpec it runs and the record and JobSpec that describe it.
+CellPlan MakeBmCell(const SuiteConfig& config, bool random, Regime regime, uint32_t qd, CacheMode mode,
+                    Backend backend, ReadStreamPolicy policy) {
+  const bool sync_path = backend == Backend::kSync;
+  const std::string base = random ? "bm_rand_read" : "bm_seq_read";
+  const std::string workload =
+      policy == ReadStreamPolicy::kAdaptive ? base + "_adaptive" : fmt::format("{}_qd{}", base, qd);
+  CellPlan cell = MakeCell(config, Workload{"", random ? RwPattern::kRandRead : RwPattern::kRead}, workload, qd, mode,
+                           backend, /*sync_path=*/false);
+  BmSpec bm;
+  bm.table_path = config.filename;
+  bm.shape = BmTableShape(config);
+  bm.random = random;
+  bm.regime = regime;
+  bm.cache = mode;
+  bm.sync_path = sync_path;
+  bm.queue = config.queue;
+  bm.queue.backend = backend;
+  bm.policy = policy;
+  bm.distance = qd;
+  bm.io_combine_bytes = config.io_combine_bytes;
+  bm.memory_bytes = config.memory_bytes;
+  bm.runtime_ns = config.runtime_ns;
+  bm.ramp_ns = config.ramp_ns;
+  bm.seed = config.seed;
+  bm.verify = config.verify;
+  CellRecord& r = cell.record;
+  r.backend = sync_path ? "sync" : std::string(BackendName(backend));
+  r.id = fmt::format("{}/{}/{}/{}", workload, CacheModeName(mode), r.backend, RegimeName(regime));
+  r.bs = PageSizeBytes(config.page_size);
+  r.regime = std::string(RegimeName(regime));
+  r.policy = sync_path ? "sync" : std::string(ReadStreamPolicyName(policy));
+  cell.spec.sync_path = sync_path;
+  cell.spec.block_size = r.bs;
+  cell.spec.size_bytes = BmWorkingSetPages(bm) * r.bs;  // The cache state is set over W.
+  cell.bm = std::move(bm);
+  return cell;
+}
+
+void AddBmCells(const SuiteConfig& config, std::vector<CellPlan>& cells) {
+  const uint32_t max_qd = *std::max_element(config.depths.begin(), config.depths.end());
+  for (const bool random : {false, true}) {
+    for (Regime regime : config.regimes) {
+      for (uint32_t qd : config.depths) {
+        for (Backend backend : config.backends) {
+          if (backend == Backend::kSync && qd != 1) continue;
+          for (CacheMode mode : config.modes) {
+            cells.push_back(MakeBmCell(config, random, regime, qd, mode, backend, ReadStreamPolicy::kFixed));
+          }
+        }
+      }
+      if (random || !config.adaptive) continue;
+      for (Backend backend : config.backends) {
+        if (backend == Backend::kSync) continue;
+        for (CacheMode mode : config.modes) {
+          cells.push_back(MakeBmCell(config, random, regime, max_qd, mode, backend, ReadStreamPolicy::kAdaptive));
+        }
+      }
+    }
+  }
+}
+
+// Reuses the table at config.filename when it already has the shape, loads it otherwise.
+Status EnsureBmTable(const SuiteConfig& config) {
+  const TableShape shape = BmTableShape(config);
+  IODEPTH_ASSIGN_OR_RETURN(const bool matches, HeapTableMatches(config.filename, shape));
+  if (matches) return Status::OK();
+  LoadOptions load;
+  load.path = config.filename;
+  load.shape = shape;
+  load.cache = CacheMode::kDirect;
+  load.queue.backend = Backend::kAuto;
+  load.queue.depth = 16;
+  return LoadHeapTable(load).error();
 }
 
 std::string UtcNow() {
@@ -123,13 +205,36 @@ Result<double> PrepareCacheState(const SuiteConfig& config, const CellPlan& cell
 
 bool IsUnsupported(const Status& status) { return status.code() == StatusCode::kNotSupported; }
 
+// One repetition of one cell, whichever kind it is.
+Result<RepetitionRecord> RunCell(const CellPlan& cell, double resident_before) {
+  if (cell.bm) {
+    IODEPTH_ASSIGN_OR_RETURN(BmResult result, RunBmJob(*cell.bm));
+    return MakeBmRepetitionRecord(cell.spec, result, resident_before);
+  }
+  IODEPTH_ASSIGN_OR_RETURN(JobResult result, RunJob(cell.spec));
+  return MakeRepetitionRecord(cell.spec, result, resident_before);
+}
+
 }  // namespace
+
+TableShape BmTableShape(const SuiteConfig& config) {
+  // Sized for the largest regime whichever regimes run, so a run of one regime and a run
+  // of another share one table file instead of reloading it.
+  const double factor = RegimeWorkingSetFactor(Regime::kThrash);
+  TableShape shape;
+  shape.page_size = config.page_size;
+  shape.seed = config.seed;
+  const uint64_t page_bytes = PageSizeBytes(config.page_size);
+  const auto pages = static_cast<uint64_t>(std::ceil(factor * static_cast<double>(config.memory_bytes) / static_cast<double>(page_bytes)));
+  shape.rows = std::max<uint64_t>(pages, 1) * TableRowsPerPage(shape);
+  return shape;
+}
 
 nlohmann::json SuiteConfigToJson(const SuiteConfig& config) {
   std::vector<std::string> modes, backends;
   for (CacheMode m : config.modes) modes.emplace_back(CacheModeName(m));
   for (Backend b : config.backends) backends.emplace_back(BackendName(b));
-  return {{"suite", config.suite},
+  nlohmann::json json = {{"suite", config.suite},
           {"filename", config.filename},
           {"file_size", config.file_size_bytes},
           {"working_set", config.working_set_bytes ? config.working_set_bytes : config.file_size_bytes},
@@ -151,6 +256,19 @@ nlohmann::json SuiteConfigToJson(const SuiteConfig& config) {
           {"uring_sqpoll", config.queue.uring_sqpoll},
           {"uring_register_files", config.queue.uring_register_files},
           {"uring_fixed_buffers", config.queue.uring_fixed_buffers}};
+  if (config.suite == "bm") {
+    std::vector<std::string> regimes;
+    for (Regime r : config.regimes) regimes.emplace_back(RegimeName(r));
+    json["memory"] = config.memory_bytes;
+    json["regimes"] = regimes;
+    json["page_size"] = PageSizeBytes(config.page_size);
+    json["io_combine"] = config.io_combine_bytes;
+    json["adaptive"] = config.adaptive;
+    json["table_rows"] = BmTableShape(config).rows;
+    json["backends"] = backends;
+    json["depths"] = config.depths;
+  }
+  return json;
 }
 
 Result<std::vector<CellPlan>> PlanSuite(const SuiteConfig& config) {
@@ -160,12 +278,11 @@ Result<std::vector<CellPlan>> PlanSuite(const SuiteConfig& config) {
     for (const Workload& w : kPatternWorkloads) {
       for (CacheMode mode : config.modes) cells.push_back(MakeCell(config, w, w.name, 1, mode, Backend::kSync, true));
     }
+  } else if (config.suite == "bm") {
+    AddBmCells(config, cells);
   } else {
     for (const Workload& w : kQdWorkloads) {
-      IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.depths, "--depths"));
-  IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.modes, "--modes"));
-  IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.backends, "--backends"));
-  for (uint32_t qd : config.depths) {
+      for (uint32_t qd : config.depths) {
         for (Backend backend : config.backends) {
           if (backend == Backend::kSync && qd != 1) continue;  // sync is depth 1 by definition.
           for (CacheMode mode : config.modes) {
@@ -186,10 +303,15 @@ Result<ResultsDocument> RunSuite(const SuiteConfig& config, SuiteObserver* obser
   IODEPTH_ASSIGN_OR_RETURN(std::vector<CellPlan> cells, PlanSuite(config));
   bool writes = false;
   for (const CellPlan& c : cells) writes = writes || IsWrite(c.spec.rw);
-  IODEPTH_ASSIGN_OR_RETURN(DataFileInfo file, EnsureDataFile(DataFileRequest{.path = config.filename,
-                                                                             .size_bytes = config.file_size_bytes,
-                                                                             .will_write = writes,
-                                                                             .need_pattern = config.verify}));
+  DataFileInfo file;
+  if (config.suite == "bm") {
+    IODEPTH_RETURN_IF_ERROR(EnsureBmTable(config));
+  } else {
+    IODEPTH_ASSIGN_OR_RETURN(file, EnsureDataFile(DataFileRequest{.path = config.filename,
+                                                                  .size_bytes = config.file_size_bytes,
+                                                                  .will_write = writes,
+                                                                  .need_pattern = config.verify}));
+  }
   const int64_t per_run_ns = config.ramp_ns + config.runtime_ns;
   const size_t total = cells.size() * config.repetitions;
   if (observer) observer->OnStart(config, cells.size(), static_cast<int64_t>(total) * per_run_ns);
@@ -201,15 +323,15 @@ Result<ResultsDocument> RunSuite(const SuiteConfig& config, SuiteObserver* obser
       if (cell.record.status != "ok") continue;  // Unsupported on an earlier repetition.
       cell.spec.file_id = file.file_id;
       auto resident = PrepareCacheState(config, cell);
-      Result<JobResult> result = resident.has_value() ? RunJob(cell.spec) : Result<JobResult>(resident.error());
-      if (!result.has_value()) {
-        if (!IsUnsupported(result.error())) return result.error().WithContext(cell.record.id);
+      Result<RepetitionRecord> record = resident.has_value() ? RunCell(cell, *resident) : resident.error();
+      if (!record.has_value()) {
+        if (!IsUnsupported(record.error())) return record.error().WithContext(cell.record.id);
         cell.record.status = "unsupported";
-        cell.record.reason = result.error().message();
+        cell.record.reason = record.error().message();
         if (observer) observer->OnUnsupported(cell, cell.record.reason);
         continue;
       }
-      cell.record.repetitions.push_back(MakeRepetitionRecord(cell.spec, *result, *resident));
+      cell.record.repetitions.push_back(std::move(*record));
       const int64_t elapsed = NowNs() - started_ns;
       const auto eta = static_cast<int64_t>(static_cast<double>(elapsed) / static_cast<double>(done) *
                                             static_cast<double>(total - done));

@@ -5,6 +5,11 @@
 //                 depth 1, each in every mode. The baseline; its definition never changes.
 //   qd            seq_read_qd{N}, rand_read_qd{N} for each depth N, mode and backend
 //                 (sync only at N = 1), through an IoQueue keeping exactly N outstanding.
+//   bm            bm_seq_read_qd{N}, bm_rand_read_qd{N}: pages of a heap table fetched
+//                 through a BufferManager of capacity --memory, misses read N at a time by
+//                 a ReadStream (bench/bm_job.h), for each regime (hot, pressure, thrash),
+//                 mode and backend (sync: BufferManager::Fetch, at N = 1), plus
+//                 bm_seq_read_adaptive (the adaptive distance, at most the largest N).
 //
 // Repetitions are interleaved: every cell runs once, then every cell again, so slow
 // drift of a noisy machine lands on all cells alike rather than on whichever ran last.
@@ -14,9 +19,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "bench/bm_job.h"
 #include "bench/cache_state.h"
 #include "bench/job.h"
 #include "bench/results.h"
@@ -25,7 +32,7 @@
 namespace iodepth {
 
 struct SuiteConfig {
-  std::string suite = "qd";  // "io_patterns" or "qd"
+  std::string suite = "qd";  // "io_patterns", "qd" or "bm"
   std::string filename;
   uint64_t file_size_bytes = 256ull << 20;
   uint64_t working_set_bytes = 0;  // 0: the whole file.
@@ -45,12 +52,22 @@ struct SuiteConfig {
   IoQueueOptions queue;           // Template: worker threads and io_uring options.
   uint32_t batch_submit = 1;      // fio's iodepth_batch_submit (JobSpec::batch_submit).
   std::string command_line;
+  // bm only. The table (filename) is loaded, or reused when it already has this shape.
+  uint64_t memory_bytes = 64ull << 20;  // M, the buffer pool's capacity.
+  std::vector<Regime> regimes = {Regime::kHot, Regime::kPressure, Regime::kThrash};
+  PageSize page_size = kDefaultPageSize;
+  uint32_t io_combine_bytes = 128 * 1024;
+  bool adaptive = true;                 // Add the bm_seq_read_adaptive cells.
 };
+
+// bm: the table the suite needs: the thrash regime's W = 4 M pages (every regime fits).
+TableShape BmTableShape(const SuiteConfig& config);
 
 struct CellPlan {
   CellRecord record;  // Identity fields filled; results empty.
   JobSpec spec;       // Without file_id, set once the data file exists.
   CacheState cache_state = CacheState::kNotApplicable;
+  std::optional<BmSpec> bm;  // bm cells: what RunBmJob runs (spec then only describes it).
 };
 
 // The configuration as recorded in the results file's "config".

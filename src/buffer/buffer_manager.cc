@@ -364,7 +364,8 @@ void BufferManager::FinishRead(const ReadRun& run, uint64_t page_no, const Statu
   }
 }
 
-Result<PageGuard> BufferManager::Fetch(File& file, uint64_t page_no) {
+Result<PageGuard> BufferManager::Fetch(File& file, uint64_t page_no, bool* did_read) {
+  if (did_read != nullptr) *did_read = false;
   for (;;) {
     const PinResult pin = Pin(file, page_no);
     uint32_t frame = pin.frame;
@@ -372,6 +373,7 @@ Result<PageGuard> BufferManager::Fetch(File& file, uint64_t page_no) {
       IODEPTH_ASSIGN_OR_RETURN(const ReadRun run, BeginRead(file, page_no, /*pages=*/1));
       if (run.pages == 0) continue;  // Another thread mapped it first: pin theirs.
       frame = run.first_frame;
+      if (did_read != nullptr) *did_read = true;
       const Result<size_t> bytes = file.ReadAt(page_no * page_bytes_, FrameData(frame));
       FinishRead(run, page_no, bytes.has_value() ? Status::OK() : bytes.error(), bytes.has_value() ? *bytes : 0);
     }

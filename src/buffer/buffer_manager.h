@@ -157,7 +157,8 @@ class BufferManager {
   // Returns the page pinned. Errors: the read's error, the verifier's (Corruption naming
   // page and file), InvalidArgument for a page past the end of the file,
   // ResourceExhausted when every frame is pinned.
-  Result<PageGuard> Fetch(File& file, uint64_t page_no);
+  // *did_read (when given) says whether this call read the page itself.
+  Result<PageGuard> Fetch(File& file, uint64_t page_no, bool* did_read = nullptr);
 
   // --- Building blocks of asynchronous miss paths (ReadStream). ---
   // Looks `page_no` up and pins its frame if it is there (resident or being read).

@@ -18,6 +18,11 @@ constexpr double kEwmaWeight = 1.0 / 8;
 // checks the foreign page again soon.
 constexpr std::chrono::microseconds kForeignWaitSlice{50};
 
+// Pages a stream may pin per read it may have in flight: twice a full read, so reads that
+// finish before the oldest one (which the consumer waits for) can be replaced at once
+// instead of holding their pins and the depth down until the consumer catches up.
+constexpr uint32_t kPinsPerRead = 2;
+
 double Ewma(double average, double sample) {
   return average == 0 ? sample : average + kEwmaWeight * (sample - average);
 }
@@ -54,7 +59,8 @@ ReadStream::ReadStream(BufferManager& manager, IoQueue& queue, File& file, PageS
       combine_pages_(options.io_combine_bytes / manager.page_bytes()),
       max_pinned_(options.max_pinned_pages > 0
                       ? options.max_pinned_pages
-                      : std::max<uint32_t>(1, std::min(options.distance * combine_pages_, manager.capacity() / 4))),
+                      : std::max<uint32_t>(1, std::min(kPinsPerRead * options.distance * combine_pages_,
+                                                       manager.capacity() / 4))),
       distance_(options.policy == ReadStreamPolicy::kFixed ? options.distance : 1),
       reads_(options.distance),
       completions_(options.distance) {
@@ -83,7 +89,8 @@ bool ReadStream::LookAheadHasRoom() const {
   if (entries_.size() >= max_pinned_) return false;
   // The adaptive distance also bounds the pages looked ahead, so a stream of hits (which
   // costs no reads) shrinks its pins along with its distance.
-  if (options_.policy == ReadStreamPolicy::kAdaptive && entries_.size() >= size_t{distance_} * combine_pages_) {
+  if (options_.policy == ReadStreamPolicy::kAdaptive &&
+      entries_.size() >= size_t{kPinsPerRead} * distance_ * combine_pages_) {
     return false;
   }
   // Room for the pending read (or a new one) to be issued.
@@ -185,7 +192,11 @@ Status ReadStream::StartRead(const ReadRun& run) {
   stats_.read_bytes += uint64_t{run.pages} * manager_.page_bytes();
   ++stats_.reads_by_pages[run.pages];
   pages_per_read_ewma_ = Ewma(pages_per_read_ewma_, run.pages);
-  return Status::OK();
+  // Hand each read to the device the moment it exists, as fio does by default
+  // (iodepth_batch_submit=1): holding reads back to submit several at once cost about
+  // 15% of random-read throughput on virtio (docs/BENCHMARKS.md, qd suite).
+  const Result<uint32_t> submitted = queue_.Submit();
+  return submitted.has_value() ? Status::OK() : submitted.error();
 }
 
 Status ReadStream::ResolveResidentPending() {
@@ -237,6 +248,7 @@ Status ReadStream::Reap(uint32_t min_completions, std::optional<std::chrono::nan
   }
   const Result<uint32_t> reaped = queue_.Reap(completions_, min_completions, timeout);
   if (!reaped.has_value()) return reaped.error();
+  pages_since_reap_ = 0;
   const int64_t now = NowNs();
   if (*reaped > 0) NoteInFlightChange(now);
   for (uint32_t i = 0; i < *reaped; ++i) {
@@ -270,7 +282,13 @@ Status ReadStream::WaitForHead(const Entry& head) {
     const bool ours = head.kind == Kind::kRead;
     progress = [this, ours]() -> Status {
       if (in_flight_ == 0) return Status::OK();
-      return ours ? Reap(/*min_completions=*/1, std::nullopt) : Reap(/*min_completions=*/1, kForeignWaitSlice);
+      IODEPTH_RETURN_IF_ERROR(ours ? Reap(/*min_completions=*/1, std::nullopt)
+                                   : Reap(/*min_completions=*/1, kForeignWaitSlice));
+      // Reads after the head may have finished first: reuse their slots at once, or the
+      // depth sags while the head is late. A failure here belongs to a later page; the
+      // next Fill() meets it again.
+      Fill().IgnoreError();
+      return Status::OK();
     };
   }
   return manager_.WaitForRead(head.frame, progress);
@@ -300,17 +318,34 @@ void ReadStream::AdaptOnConsume(bool waited, int64_t called_ns) {
   }
 }
 
+void ReadStream::ResetStats() {
+  const size_t sizes = stats_.reads_by_pages.size();
+  stats_ = ReadStreamStats{};
+  stats_.reads_by_pages.assign(sizes, 0);
+  last_change_ns_ = NowNs();
+}
+
 Result<std::optional<PageGuard>> ReadStream::Next() {
-  const int64_t called_ns = NowNs();
+  // The clock is read only when it is needed (the adaptive controller, a wait): a fetch
+  // that hits costs tens of nanoseconds, and a clock read is about twenty.
+  const bool adaptive = options_.policy == ReadStreamPolicy::kAdaptive;
+  const int64_t called_ns = adaptive ? NowNs() : 0;
+  // Reads finish in any order, and the consumer only waits (and so reaps) for the oldest.
+  // Reap what is done about once per read's worth of pages, without blocking, so finished
+  // reads free their slots for new ones while the consumer works: the device keeps its
+  // depth, at one system call per read rather than per page.
+  if (in_flight_ > 0 && ++pages_since_reap_ >= pages_per_read_ewma_) {
+    IODEPTH_RETURN_IF_ERROR(Reap(/*min_completions=*/0, std::chrono::nanoseconds(0)));
+  }
   IODEPTH_RETURN_IF_ERROR(Fill());
   if (entries_.empty()) return std::optional<PageGuard>();
   const Entry& head = entries_.front();
   const bool waited = head.kind == Kind::kPending || !manager_.IsValid(head.frame);
   Status ready;
-  while (ready.ok() && (head.kind == Kind::kPending || !manager_.IsValid(head.frame))) ready = WaitForHead(head);
-  const int64_t wait_ns = waited ? NowNs() - called_ns : 0;
   if (waited) {
-    stats_.wait_ns += wait_ns;
+    const int64_t wait_start_ns = NowNs();
+    while (ready.ok() && (head.kind == Kind::kPending || !manager_.IsValid(head.frame))) ready = WaitForHead(head);
+    stats_.wait_ns += NowNs() - wait_start_ns;
     ++stats_.consumer_waits;
   }
   if (!ready.ok() && head.kind == Kind::kPending) return ready;  // Could not even start the read.
@@ -328,7 +363,7 @@ Result<std::optional<PageGuard>> ReadStream::Next() {
   // later page, not this one (returning it would drop this page and leak its pin): the
   // next call's Fill() meets it again and reports it there.
   Fill().IgnoreError();
-  last_return_ns_ = NowNs();
+  if (adaptive) last_return_ns_ = NowNs();
   return std::optional<PageGuard>(manager_.AdoptPin(frame));
 }
 

@@ -34,8 +34,9 @@
 // Limits. The look-ahead stops when either
 //   - `distance` reads are in flight (the queue depth the stream keeps), or
 //   - the stream pins max_pinned_pages pages (entries plus pending), which bounds the
-//     memory one stream can hold in a shared pool (default: distance x io_combine pages,
-//     at most a quarter of the pool).
+//     memory one stream can hold in a shared pool (default: 2 x distance x io_combine
+//     pages, at most a quarter of the pool: twice a full window, so reads that finish
+//     before the oldest one can be replaced while the consumer waits for it).
 //
 // Policies for `distance`:
 //   fixed     distance = N, always. The qd benchmarks use it: N reads in flight.
@@ -57,7 +58,7 @@
 //             between Next() calls minus the time Next() spent waiting.
 //
 // Waiting. When the oldest entry is not ready, Next() reaps this stream's queue (its own
-// reads), or waits for another thread's read of that page while still reaping its own
+// reads, topping the look-ahead up after each reap), or waits for another thread's read of that page while still reaping its own
 // (two streams waiting for each other's pages would otherwise deadlock).
 //
 // Errors. A page whose read failed (an I/O error, a checksum mismatch, past end of file)
@@ -130,6 +131,8 @@ class ReadStream {
   uint32_t reads_in_flight() const { return in_flight_; }
   uint32_t pinned_pages() const { return static_cast<uint32_t>(entries_.size()); }
   const ReadStreamStats& stats() const { return stats_; }
+  // Zeroes the counters (a benchmark's window starts); reads in flight carry on.
+  void ResetStats();
 
  private:
   enum class Kind : uint8_t { kPending, kRead, kHit };
@@ -184,6 +187,7 @@ class ReadStream {
   double consume_ewma_ns_ = 0;
   double pages_per_read_ewma_ = 1;
   uint64_t pages_since_wait_ = 0;
+  double pages_since_reap_ = 0;
 };
 
 }  // namespace iodepth

@@ -286,6 +286,11 @@ Result<LoadStats> LoadHeapTable(const LoadOptions& options) {
   return stats;
 }
 
+Status CheckTablePage(std::span<const std::byte> page, const TableShape& shape, uint64_t page_id,
+                      const std::string& path) {
+  return CheckPageRows(page, shape, page_id, path);
+}
+
 Status VerifyHeapTable(const std::string& path, const TableShape& shape) {
   IODEPTH_RETURN_IF_ERROR(ValidateTableShape(shape));
   IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<File> file, File::Open(path, OpenOptions{}));

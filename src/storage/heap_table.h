@@ -142,6 +142,12 @@ struct LoadStats {
 // stops, the in-flight writes are drained, and the file is left partial).
 Result<LoadStats> LoadHeapTable(const LoadOptions& options);
 
+// Checks a page of the table `shape` that already passed VerifyPage: its column and row
+// counts and every value against ExpectedValue; kCorruption naming page, row, column and
+// `path` otherwise. What VerifyHeapTable does per page, for readers that fetched it.
+Status CheckTablePage(std::span<const std::byte> page, const TableShape& shape, uint64_t page_id,
+                      const std::string& path);
+
 // Reads every page of the table at `path` (buffered, synchronously), checks it with
 // VerifyPage, checks its column and row counts against `shape`, and checks every value
 // against ExpectedValue. The file size must be exactly TablePageCount x page size.

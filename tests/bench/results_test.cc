@@ -108,15 +108,15 @@ TEST(ResultsJsonTest, DocumentSurvivesDumpAndParse) {
 TEST(ResultsJsonTest, TopLevelFieldsFollowTheDocumentedSchema) {
   const nlohmann::json json = ToJson(SampleDocument());
   EXPECT_EQ(json["schema"], "iodepth-results");
-  EXPECT_EQ(json["schema_version"], 1);
+  EXPECT_EQ(json["schema_version"], 2);
   EXPECT_EQ(json["schema_version"], kResultsSchemaVersion);
   for (const char* key : {"iodepth_version", "git_commit", "created_utc", "command", "config", "environment", "cells",
                           "fio_crosscheck"}) {
     EXPECT_TRUE(json.contains(key)) << key;
   }
   const nlohmann::json& cell = json["cells"][0];
-  for (const char* key : {"id", "workload", "suite", "rw", "qd", "bs", "mode", "backend", "cache_state", "status",
-                          "reason", "flags", "median", "cv", "repetitions"}) {
+  for (const char* key : {"id", "workload", "suite", "rw", "qd", "bs", "mode", "backend", "cache_state", "regime",
+                          "policy", "status", "reason", "flags", "median", "cv", "repetitions"}) {
     EXPECT_TRUE(cell.contains(key)) << key;
   }
   const nlohmann::json& rep = cell["repetitions"][0];
@@ -155,7 +155,7 @@ TEST(ResultsJsonTest, WrongSchemaIsRejected) {
 }
 
 TEST(ResultsJsonTest, WrongSchemaVersionIsRejectedNamingTheSupportedOne) {
-  for (int version : {0, 2, 99}) {
+  for (int version : {0, 1, 3, 99}) {
     nlohmann::json json = ToJson(SampleDocument());
     json["schema_version"] = version;
     ExpectRejectedNaming(json, "version " + std::to_string(kResultsSchemaVersion));
@@ -458,7 +458,7 @@ TEST(CsvTest, RowHasAsManyFieldsAsTheHeader) {
   const std::string header = CsvHeader();
   ASSERT_FALSE(header.empty());
   EXPECT_EQ(header.back(), '\n');
-  EXPECT_EQ(FieldCount(header), 24u) << "docs/BENCHMARKS.md lists 24 columns";
+  EXPECT_EQ(FieldCount(header), 31u) << "docs/BENCHMARKS.md lists 31 columns";
   CellRecord flagged = Cell("cold", 8, {89, 100, 111});
   flagged.repetitions[0].resident_before = 0.5;
   SummariseCell(flagged);
@@ -486,7 +486,7 @@ TEST(CsvTest, RowHoldsTheCellsValuesInHeaderOrder) {
     start = comma + 1;
   }
   fields.push_back(row.substr(start, row.size() - start - 1));
-  ASSERT_EQ(fields.size(), 24u);
+  ASSERT_EQ(fields.size(), 31u);
   EXPECT_EQ(fields[0], cell.id);
   EXPECT_EQ(fields[3], "8");
   EXPECT_EQ(fields[4], "4096");
@@ -495,6 +495,7 @@ TEST(CsvTest, RowHoldsTheCellsValuesInHeaderOrder) {
   EXPECT_EQ(fields[9], "cv_high;depth_short;cold_but_cached");
   EXPECT_EQ(fields[10], "100.0");
   EXPECT_EQ(fields[23], "3");
+  for (size_t i = 24; i < 31; ++i) EXPECT_EQ(fields[i], "") << "column " << i << " is for bm cells only";
 }
 
 // ---- Histogram accuracy as reported: percentiles against exact order statistics ----
@@ -606,6 +607,71 @@ TEST(HistogramAccuracyTest, PercentileIsTheSampleOfRankCeilPTimesN) {
       }
     }
   }
+}
+
+
+BmResult SampleBmResult() {
+  BmResult result;
+  result.job.ios = 1000;
+  result.job.bytes = 1000 * 8192;
+  result.job.window_ns = 1'000'000'000;
+  for (int i = 0; i < 100; ++i) result.job.clat_ns.Record(200'000);
+  BmStats& b = result.buffer;
+  b.memory_bytes = 64 << 20;
+  b.working_set_bytes = 256 << 20;
+  b.page_bytes = 8192;
+  b.policy = "fixed";
+  b.fetches = 1000;
+  b.hits = 200;
+  b.misses = 800;
+  b.reads = 100;
+  b.read_bytes = 800 * 8192;
+  b.reads_by_pages = {0, 0, 0, 0, 0, 0, 0, 0, 100};
+  b.consumer_waits = 50;
+  b.wait_ns = 250'000'000;
+  b.mean_distance = 4;
+  return result;
+}
+
+TEST(MakeBmRepetitionRecordTest, BufferRecordHoldsTheStreamFiguresAndDepthCountsReads) {
+  JobSpec spec;
+  spec.queue.depth = 4;
+  const RepetitionRecord r = MakeBmRepetitionRecord(spec, SampleBmResult(), -1);
+  ASSERT_TRUE(r.buffer.has_value());
+  EXPECT_DOUBLE_EQ(r.iops, 1000);
+  EXPECT_DOUBLE_EQ(r.buffer->hit_ratio, 0.2);
+  EXPECT_DOUBLE_EQ(r.buffer->mean_read_bytes, 8 * 8192);
+  EXPECT_DOUBLE_EQ(r.buffer->wait_fraction, 0.25);
+  EXPECT_EQ(r.buffer->reads_by_pages, (std::map<std::string, uint64_t>{{"8", 100}}));
+  // Little's law over read requests: 100 reads/s x 200 us = 0.02, not fetches x latency.
+  EXPECT_NEAR(r.depth.littles_law, 0.02, 1e-4);
+  EXPECT_EQ(r.depth.target, 4u);
+}
+
+TEST(MakeBmRepetitionRecordTest, BufferRecordsSurviveJsonAndOtherCellsHaveNone) {
+  ResultsDocument document = SampleDocument();
+  CellRecord bm = document.cells[0];
+  bm.id = "bm_seq_read_qd4/direct/io_uring/thrash";
+  bm.regime = "thrash";
+  bm.policy = "fixed";
+  JobSpec spec;
+  spec.queue.depth = 4;
+  bm.repetitions = {MakeBmRepetitionRecord(spec, SampleBmResult(), -1)};
+  SummariseCell(bm);
+  document.cells.push_back(bm);
+  const nlohmann::json json = ToJson(document);
+  EXPECT_TRUE(json["cells"][0]["repetitions"][0]["buffer"].is_null());
+  EXPECT_TRUE(json["cells"][0]["median"]["buffer"].is_null());
+  ASSERT_OK_AND_ASSIGN(const ResultsDocument parsed, ParseResults(json));
+  const CellRecord& back = parsed.cells.back();
+  EXPECT_EQ(back.regime, "thrash");
+  ASSERT_TRUE(back.median.buffer.has_value());
+  EXPECT_DOUBLE_EQ(back.median.buffer->hit_ratio, 0.2);
+  EXPECT_DOUBLE_EQ(back.median.buffer->reads_per_s, 100);
+  ASSERT_TRUE(back.repetitions[0].buffer.has_value());
+  EXPECT_EQ(back.repetitions[0].buffer->reads, 100u);
+  EXPECT_FALSE(parsed.cells[0].repetitions[0].buffer.has_value());
+  EXPECT_NE(CsvRow(back).find(",thrash,fixed,0.2000,65536,100.0,0.2500,4.00\n"), std::string::npos) << CsvRow(back);
 }
 
 }  // namespace
