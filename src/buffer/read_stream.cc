@@ -296,7 +296,7 @@ Status ReadStream::WaitForHead(const Entry& head) {
 
 void ReadStream::AdaptOnConsume(bool waited, int64_t called_ns) {
   if (options_.policy != ReadStreamPolicy::kAdaptive) return;
-  if (last_return_ns_ > 0) {
+  if (last_return_ns_ > 0 && called_ns > 0) {
     // What the consumer did with the previous page, between our return and this call.
     consume_ewma_ns_ = Ewma(consume_ewma_ns_, static_cast<double>(std::max<int64_t>(called_ns - last_return_ns_, 1)));
   }
@@ -326,10 +326,12 @@ void ReadStream::ResetStats() {
 }
 
 Result<std::optional<PageGuard>> ReadStream::Next() {
-  // The clock is read only when it is needed (the adaptive controller, a wait): a fetch
-  // that hits costs tens of nanoseconds, and a clock read is about twenty.
-  const bool adaptive = options_.policy == ReadStreamPolicy::kAdaptive;
-  const int64_t called_ns = adaptive ? NowNs() : 0;
+  // The clock is read only when it is needed: a fetch that hits costs tens of
+  // nanoseconds, and a clock read about twenty. The adaptive controller needs the
+  // consumer's time per page only while reads are in flight (with none, there is no
+  // latency to hide), and a wait is timed when it happens.
+  const bool timing = options_.policy == ReadStreamPolicy::kAdaptive && in_flight_ > 0;
+  const int64_t called_ns = timing ? NowNs() : 0;
   // Reads finish in any order, and the consumer only waits (and so reaps) for the oldest.
   // Reap what is done about once per read's worth of pages, without blocking, so finished
   // reads free their slots for new ones while the consumer works: the device keeps its
@@ -363,7 +365,7 @@ Result<std::optional<PageGuard>> ReadStream::Next() {
   // later page, not this one (returning it would drop this page and leak its pin): the
   // next call's Fill() meets it again and reports it there.
   Fill().IgnoreError();
-  if (adaptive) last_return_ns_ = NowNs();
+  last_return_ns_ = options_.policy == ReadStreamPolicy::kAdaptive && in_flight_ > 0 ? NowNs() : 0;
   return std::optional<PageGuard>(manager_.AdoptPin(frame));
 }
 
