@@ -2,7 +2,10 @@
 # The main job on its default: install what is missing, build, run a short queue-depth
 # suite (seq_read_qd / rand_read_qd at qd 1, 4, 16, 32; buffered and direct; io_uring,
 # worker and sync; 2 repetitions of 1 s; every read verified) on a temporary 256 MiB file,
-# and write its results (JSON, CSV) and a Markdown report with plots under results/.
+# then a short buffer-manager suite (bm_seq_read / bm_rand_read at qd 1 and 32, plus the
+# adaptive read stream; hot and thrash regimes of a 64 MiB pool over a 256 MiB table;
+# io_uring and the sync path), and write the results (JSON, CSV) and one Markdown report
+# with plots under results/. About three minutes.
 # Extra arguments go to `iodepth suite qd` (see `iodepth suite --help`), e.g.
 #   ./run.sh --filename=/mnt/nvme/t.dat --size=4g --runtime=5s --repetitions=3
 source "$(dirname "$0")/scripts/lib.sh"
@@ -12,5 +15,7 @@ iodepth="$IODEPTH_ROOT/build/release/tools/iodepth"
 stem="results/quick-$(date -u +%Y%m%d-%H%M%S)"
 "$iodepth" suite qd --runtime=1s --ramp_time=250ms --repetitions=2 --verify=1 \
   --json="$stem.json" --csv="$stem.csv" "$@"
-"$iodepth" report "$stem.json" --out "$stem-report"
+"$iodepth" suite bm --regimes=hot,thrash --depths=1,32 --backends=io_uring,sync --runtime=1s \
+  --ramp_time=250ms --repetitions=2 --verify=1 --json="$stem-bm.json" --csv="$stem-bm.csv"
+"$iodepth" report "$stem.json" "$stem-bm.json" --out "$stem-report"
 echo "report: $stem-report/report.md"
