@@ -126,7 +126,6 @@ Status RunStreamLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64
   int64_t window_start_ns = 0;
   CpuTimes cpu_start;
   IoQueueStats queue_start;
-  double area_start = 0;
   for (uint64_t n = 0;; ++n) {
     if (n % stride == 0) {
       const int64_t now = NowNs();
@@ -136,7 +135,6 @@ Status RunStreamLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64
         cpu_start = ProcessCpuTimes();
         queue_start = queue->stats();
         stream->ResetStats();
-        area_start = 0;
       }
       if (now >= window.end_ns) break;
     }
@@ -148,7 +146,8 @@ Status RunStreamLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64
   const ReadStreamStats& s = stream->stats();
   result.job.clat_ns = s.read_latency_ns;
   result.job.queue_stats = QueueStatsDelta(queue->stats(), queue_start);
-  result.job.mean_in_flight = result.job.window_ns > 0 ? (s.in_flight_area_ns - area_start) / static_cast<double>(result.job.window_ns) : 0;
+  result.job.mean_in_flight =
+      result.job.window_ns > 0 ? s.in_flight_area_ns / static_cast<double>(result.job.window_ns) : 0;
   BmStats& b = result.buffer;
   b.policy = std::string(ReadStreamPolicyName(spec.policy));
   b.hits = s.hits;
@@ -208,7 +207,9 @@ Status RunSyncLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64_t
   FinishWindow(result, window_start_ns, cpu_start);
   b.read_bytes = b.misses * pool.page_bytes();
   b.mean_distance = 1;
-  result.job.mean_in_flight = result.job.window_ns > 0 ? static_cast<double>(b.wait_ns) / static_cast<double>(result.job.window_ns) : 0;
+  // One read at a time, in flight exactly while the consumer waits for it.
+  result.job.mean_in_flight =
+      result.job.window_ns > 0 ? static_cast<double>(b.wait_ns) / static_cast<double>(result.job.window_ns) : 0;
   return Status::OK();
 }
 
