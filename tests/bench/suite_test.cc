@@ -7,7 +7,10 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include <sys/stat.h>
 
 #include <gtest/gtest.h>
 
@@ -491,6 +494,288 @@ TEST_F(RunSuiteTest, CorruptedDataFileStopsTheSuiteWithTheCellAndOffset) {
   EXPECT_NE(document.error().message().find("seq_read_qd1/direct/sync"), std::string::npos)
       << document.error().ToString();
   EXPECT_NE(document.error().message().find(std::to_string(bad)), std::string::npos) << document.error().ToString();
+}
+
+// ---- The bm suite ----
+
+SuiteConfig BmConfig() {
+  SuiteConfig config;
+  config.suite = "bm";
+  config.filename = "unused-by-planning.tbl";
+  config.memory_bytes = 1 << 20;
+  config.page_size = PageSize::k8KiB;
+  config.regimes = {Regime::kHot, Regime::kPressure, Regime::kThrash};
+  config.depths = {1, 4, 16};
+  config.backends = {Backend::kIoUring, Backend::kWorker, Backend::kSync};
+  config.modes = {CacheMode::kBuffered, CacheMode::kDirect};
+  config.adaptive = true;
+  return config;
+}
+
+TEST(PlanSuiteTest, BmHasEveryRegimeDepthBackendAndModePlusAdaptiveSequentialCells) {
+  const std::vector<CellPlan> cells = Plan(BmConfig());
+  // Per workload and regime: depth 1 x 3 backends + depths 4 and 16 x 2 stream backends,
+  // each in 2 modes; plus, for the sequential workload only, adaptive x 2 stream
+  // backends x 2 modes per regime.
+  EXPECT_EQ(cells.size(), 2u * 3u * (3u + 2u * 2u) * 2u + 3u * 2u * 2u);
+  ExpectUniqueIds(cells);
+  const std::vector<std::string> ids = Ids(cells);
+  const std::set<std::string> id_set(ids.begin(), ids.end());
+  for (const char* id :
+       {"bm_seq_read_qd1/direct/sync/hot", "bm_seq_read_qd1/buffered/io_uring/hot",
+        "bm_rand_read_qd16/buffered/io_uring/thrash", "bm_rand_read_qd1/direct/sync/pressure",
+        "bm_seq_read_qd4/direct/worker/pressure", "bm_seq_read_adaptive/direct/worker/pressure",
+        "bm_seq_read_adaptive/buffered/io_uring/thrash"}) {
+    EXPECT_TRUE(id_set.contains(id)) << id;
+  }
+  for (const char* id : {"bm_seq_read_qd4/direct/sync/hot", "bm_rand_read_qd16/direct/sync/thrash",
+                                "bm_seq_read_adaptive/direct/sync/hot", "bm_rand_read_adaptive/direct/worker/hot"}) {
+    EXPECT_FALSE(id_set.contains(id)) << id;
+  }
+}
+
+TEST(PlanSuiteTest, BmCellsCarryRegimePolicyAndTheirBmSpec) {
+  const SuiteConfig config = BmConfig();
+  const TableShape shape = BmTableShape(config);
+  for (const CellPlan& cell : Plan(config)) {
+    const CellRecord& r = cell.record;
+    SCOPED_TRACE(r.id);
+    ASSERT_TRUE(cell.bm.has_value());
+    const BmSpec& bm = *cell.bm;
+    EXPECT_EQ(r.suite, "bm");
+    EXPECT_EQ(r.id, r.workload + "/" + r.mode + "/" + r.backend + "/" + r.regime);
+    EXPECT_EQ(r.regime, RegimeName(bm.regime));
+    EXPECT_EQ(r.bs, 8192u);
+    const bool adaptive = r.workload.ends_with("_adaptive");
+    const bool sync = r.backend == "sync";
+    EXPECT_FALSE(adaptive && sync) << "the sync path has no read-ahead to adapt";
+    EXPECT_EQ(r.policy, sync ? "sync" : adaptive ? "adaptive" : "fixed");
+    EXPECT_EQ(bm.policy, adaptive ? ReadStreamPolicy::kAdaptive : ReadStreamPolicy::kFixed);
+    EXPECT_EQ(bm.sync_path, sync);
+    EXPECT_EQ(cell.spec.sync_path, sync);
+    if (sync) {
+      EXPECT_EQ(r.qd, 1u) << "the sync path reads one page at a time";
+    } else {
+      EXPECT_EQ(BackendName(bm.queue.backend), r.backend);
+    }
+    if (adaptive) {
+      EXPECT_EQ(r.qd, 16u) << "adaptive runs up to the largest depth";
+    } else {
+      EXPECT_EQ(r.workload, (bm.random ? "bm_rand_read_qd" : "bm_seq_read_qd") + std::to_string(r.qd));
+    }
+    EXPECT_EQ(bm.distance, r.qd);
+    EXPECT_EQ(r.rw, bm.random ? "randread" : "read");
+    EXPECT_EQ(bm.cache, r.mode == "direct" ? CacheMode::kDirect : CacheMode::kBuffered);
+    EXPECT_EQ(bm.table_path, config.filename);
+    EXPECT_EQ(bm.shape.rows, shape.rows);
+    EXPECT_EQ(bm.shape.seed, shape.seed);
+    EXPECT_EQ(bm.shape.page_size, shape.page_size);
+    EXPECT_EQ(bm.memory_bytes, config.memory_bytes);
+    EXPECT_EQ(bm.io_combine_bytes, config.io_combine_bytes);
+    EXPECT_EQ(bm.runtime_ns, config.runtime_ns);
+    EXPECT_EQ(bm.ramp_ns, config.ramp_ns);
+    // The cache state is set over the working set, which the table always holds.
+    EXPECT_EQ(cell.spec.size_bytes, BmWorkingSetPages(bm) * 8192);
+    EXPECT_LE(BmWorkingSetPages(bm), TablePageCount(shape));
+  }
+}
+
+TEST(PlanSuiteTest, BmWithoutAdaptiveHasNoAdaptiveCells) {
+  SuiteConfig config = BmConfig();
+  config.adaptive = false;
+  const std::vector<CellPlan> cells = Plan(config);
+  EXPECT_EQ(cells.size(), 2u * 3u * (3u + 2u * 2u) * 2u);
+  for (const CellPlan& cell : cells) {
+    EXPECT_EQ(cell.record.id.find("adaptive"), std::string::npos) << cell.record.id;
+    EXPECT_NE(cell.record.policy, "adaptive") << cell.record.id;
+  }
+}
+
+TEST(PlanSuiteTest, BmRegimesListedTwiceOrNotAtAllAreRefused) {
+  SuiteConfig config = BmConfig();
+  config.regimes = {Regime::kHot, Regime::kThrash, Regime::kHot};
+  ExpectInvalid(config, {"--regimes"});
+  config.regimes.clear();
+  ExpectInvalid(config, {"--regimes"});
+  config.regimes = {Regime::kThrash};
+  const std::vector<CellPlan> cells = Plan(config);
+  EXPECT_EQ(cells.size(), 2u * (3u + 2u * 2u) * 2u + 2u * 2u);
+  for (const CellPlan& cell : cells) EXPECT_EQ(cell.record.regime, "thrash") << cell.record.id;
+}
+
+TEST(PlanSuiteTest, BmTableHoldsFourTimesTheMemoryWhicheverRegimesRun) {
+  SuiteConfig config = BmConfig();
+  config.seed = 99;
+  for (const std::vector<Regime>& regimes :
+       {std::vector<Regime>{Regime::kHot}, std::vector<Regime>{Regime::kPressure}, std::vector<Regime>{Regime::kThrash},
+        std::vector<Regime>{Regime::kHot, Regime::kPressure}}) {
+    config.regimes = regimes;
+    const TableShape shape = BmTableShape(config);
+    EXPECT_EQ(TablePageCount(shape), 4u * 128u) << regimes.size();
+    EXPECT_EQ(shape.rows % TableRowsPerPage(shape), 0u) << "every page full";
+    EXPECT_EQ(shape.page_size, PageSize::k8KiB);
+    EXPECT_EQ(shape.seed, 99u);
+  }
+  config.page_size = PageSize::k4KiB;
+  EXPECT_EQ(TablePageCount(BmTableShape(config)), 4u * 256u);
+  config.memory_bytes = 100 << 10;  // 25 pages of 4 KiB.
+  EXPECT_EQ(TablePageCount(BmTableShape(config)), 100u);
+}
+
+class RunBmSuiteTest : public RunSuiteTest {
+ protected:
+  // M = 512 KiB (64 frames of 8 KiB), a 2 MiB table, 20 ms runs, 2 repetitions. No
+  // ramp: the window is open before the first fetch, so each run counts at least one
+  // fetch however slow the machine (a fetch straddling the end of a ramp delays the
+  // window's opening, and one longer than the whole run would leave it empty).
+  SuiteConfig BmTinyConfig() const {
+    SuiteConfig config;
+    config.suite = "bm";
+    config.filename = dir_.File("bm.tbl");
+    config.memory_bytes = 512 << 10;
+    config.page_size = PageSize::k8KiB;
+    config.regimes = {Regime::kThrash};
+    config.depths = {1, 4};
+    config.backends = {ProbeIoUring().ok() ? Backend::kIoUring : Backend::kWorker, Backend::kSync};
+    config.modes = {CacheMode::kBuffered, CacheMode::kDirect};
+    config.runtime_ns = 20'000'000;
+    config.ramp_ns = 0;
+    config.repetitions = 2;
+    config.verify = true;
+    config.command_line = "iodepth suite bm --memory=512k";
+    return config;
+  }
+
+  // The file's identity and last modification, to tell a reused file from a rewritten one.
+  static std::pair<ino_t, timespec> FileStamp(const std::string& path) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    return {st.st_ino, st.st_mtim};
+  }
+  static bool SameStamp(const std::pair<ino_t, timespec>& a, const std::pair<ino_t, timespec>& b) {
+    return a.first == b.first && a.second.tv_sec == b.second.tv_sec && a.second.tv_nsec == b.second.tv_nsec;
+  }
+};
+
+TEST_F(RunBmSuiteTest, EveryCellWritesABufferRecordForEveryRepetition) {
+  const SuiteConfig config = BmTinyConfig();
+  const std::vector<std::string> planned = Ids(Plan(config));
+  // Per workload: qd1 on both backends, qd4 on the stream backend; 2 modes; plus the
+  // sequential adaptive cell in 2 modes.
+  ASSERT_EQ(planned.size(), 2u * 3u * 2u + 2u);
+  RecordingObserver observer;
+  ASSERT_OK_AND_ASSIGN(const ResultsDocument document, RunSuite(config, &observer));
+  EXPECT_TRUE(observer.unsupported.empty());
+  EXPECT_EQ(observer.runs.size(), planned.size() * 2);
+  // The suite loaded the table it needs: 4 M of pages, every value as the shape says.
+  const TableShape shape = BmTableShape(config);
+  EXPECT_EQ(TablePageCount(shape), 256u);
+  EXPECT_OK(VerifyHeapTable(config.filename, shape));
+
+  EXPECT_EQ(document.config["suite"], "bm");
+  EXPECT_EQ(document.config["regimes"], nlohmann::json({"thrash"}));
+  EXPECT_EQ(document.config["memory"], config.memory_bytes);
+  ASSERT_EQ(Ids(Plan(config)), planned);
+  ASSERT_EQ(document.cells.size(), planned.size());
+  for (size_t i = 0; i < document.cells.size(); ++i) {
+    const CellRecord& cell = document.cells[i];
+    SCOPED_TRACE(cell.id);
+    EXPECT_EQ(cell.id, planned[i]);
+    EXPECT_EQ(cell.status, "ok");
+    EXPECT_EQ(cell.regime, "thrash");
+    ASSERT_EQ(cell.repetitions.size(), 2u);
+    for (const RepetitionRecord& r : cell.repetitions) {
+      ASSERT_TRUE(r.buffer.has_value());
+      const BufferRecord& b = *r.buffer;
+      EXPECT_EQ(b.memory_bytes, config.memory_bytes);
+      EXPECT_EQ(b.working_set_bytes, 4 * config.memory_bytes);
+      EXPECT_EQ(b.page_bytes, 8192u);
+      EXPECT_GT(b.fetches, 0u);
+      EXPECT_EQ(b.fetches, r.total_ios);
+      EXPECT_EQ(r.io_bytes, b.fetches * 8192);
+      EXPECT_GT(b.misses, 0u) << "W = 4 M cannot be resident";
+      EXPECT_EQ(b.read_bytes, b.misses * 8192);
+      uint64_t reads = 0, pages = 0;
+      for (const auto& [size, count] : b.reads_by_pages) {
+        reads += count;
+        pages += std::stoull(size) * count;
+      }
+      EXPECT_EQ(reads, b.reads);
+      EXPECT_EQ(pages, b.misses);
+      if (cell.workload.starts_with("bm_seq")) {
+        EXPECT_EQ(b.hits, 0u) << "a scan of 4 M never finds its page still resident";
+      }
+      EXPECT_EQ(r.resident_before < 0, cell.mode == "direct");
+    }
+    ASSERT_TRUE(cell.median.buffer.has_value());
+    EXPECT_GT(cell.median.buffer->reads_per_s, 0);
+  }
+  const nlohmann::json json = ToJson(document);
+  ASSERT_OK_AND_ASSIGN(const ResultsDocument parsed, ParseResults(nlohmann::json::parse(json.dump())));
+  EXPECT_EQ(ToJson(parsed), json);
+}
+
+TEST_F(RunBmSuiteTest, SecondRunReusesTheTableWhicheverRegimeItRuns) {
+  SuiteConfig config = BmTinyConfig();
+  config.only = {"bm_seq_read_qd1/direct/sync"};
+  config.repetitions = 1;
+  ASSERT_OK(RunSuite(config, nullptr));
+  const auto loaded = FileStamp(config.filename);
+  // Another regime needs no other table: BmTableShape does not depend on the regimes.
+  config.regimes = {Regime::kHot};
+  RecordingObserver observer;
+  ASSERT_OK(RunSuite(config, &observer));
+  EXPECT_EQ(observer.runs.size(), 1u);
+  EXPECT_TRUE(SameStamp(FileStamp(config.filename), loaded)) << "the table was rewritten";
+}
+
+TEST_F(RunBmSuiteTest, TableOfAnotherShapeIsReplaced) {
+  SuiteConfig config = BmTinyConfig();
+  config.only = {"bm_seq_read_qd1/direct/sync"};
+  config.repetitions = 1;
+  ASSERT_OK(RunSuite(config, nullptr));
+  config.seed += 1;
+  ASSERT_OK(RunSuite(config, nullptr));
+  EXPECT_OK(VerifyHeapTable(config.filename, BmTableShape(config)));
+  config.memory_bytes *= 2;  // A larger table.
+  ASSERT_OK(RunSuite(config, nullptr));
+  EXPECT_OK(VerifyHeapTable(config.filename, BmTableShape(config)));
+}
+
+TEST_F(RunBmSuiteTest, FileNotMadeByIodepthIsRefusedAndLeftAlone) {
+  const SuiteConfig config = BmTinyConfig();
+  const std::vector<unsigned char> content(64 << 10, 0x5A);
+  testutil::WriteFileBytes(config.filename, content);
+  RecordingObserver observer;
+  const Result<ResultsDocument> document = RunSuite(config, &observer);
+  ASSERT_FALSE(document.has_value());
+  EXPECT_EQ(document.error().code(), StatusCode::kFailedPrecondition) << document.error().ToString();
+  EXPECT_NE(document.error().message().find(config.filename), std::string::npos) << document.error().ToString();
+  EXPECT_EQ(observer.starts, 0);
+  EXPECT_TRUE(observer.runs.empty());
+  EXPECT_EQ(testutil::ReadFileBytes(config.filename), content);
+}
+
+TEST_F(RunBmSuiteTest, CorruptedTablePageStopsTheSuiteWithTheCellAndPage) {
+  // Reuse samples only the first, middle and last pages (HeapTableMatches), so damage
+  // elsewhere is found by the buffer manager's checksum when the scan reads the page.
+  SuiteConfig config = BmTinyConfig();
+  config.only = {"bm_seq_read_qd4/direct"};
+  config.repetitions = 1;
+  ASSERT_OK(RunSuite(config, nullptr));
+  constexpr uint64_t kBadPage = 37;
+  testutil::FlipBytes(config.filename, kBadPage * 8192 + 100, 1);
+  config.verify = false;  // The pool's check, not the job's value checks.
+  // The error ends the run; the long runtime makes sure the scan gets to the bad page
+  // however slow the machine.
+  config.runtime_ns = 30'000'000'000;
+  const Result<ResultsDocument> document = RunSuite(config, nullptr);
+  ASSERT_FALSE(document.has_value());
+  EXPECT_EQ(document.error().code(), StatusCode::kCorruption) << document.error().ToString();
+  EXPECT_NE(document.error().message().find(Ids(Plan(config)).front()), std::string::npos)
+      << document.error().ToString();
+  EXPECT_NE(document.error().message().find("page " + std::to_string(kBadPage) + " "), std::string::npos)
+      << document.error().ToString();
 }
 
 }  // namespace
