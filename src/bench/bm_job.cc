@@ -140,7 +140,10 @@ Status RunStreamLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64
     }
     IODEPTH_ASSIGN_OR_RETURN(std::optional<PageGuard> page, stream->Next());
     IODEPTH_RETURN_IF_ERROR(CheckFetchedPage(spec, page->data(), expected.Next()));
-    if (window.open) ++result.job.ios;
+    if (window.open) {
+      ++result.job.ios;
+      if (spec.verify) result.job.verified_bytes += page->data().size();
+    }
   }
   FinishWindow(result, window_start_ns, cpu_start);
   const ReadStreamStats& s = stream->stats();
@@ -203,6 +206,7 @@ Status RunSyncLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64_t
       }
     }
     IODEPTH_RETURN_IF_ERROR(CheckFetchedPage(spec, page.data(), page_no));
+    if (window.open && spec.verify) result.job.verified_bytes += page.data().size();
   }
   FinishWindow(result, window_start_ns, cpu_start);
   b.read_bytes = b.misses * pool.page_bytes();

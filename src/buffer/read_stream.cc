@@ -111,7 +111,6 @@ Result<bool> ReadStream::AddPage(uint64_t page) {
       }
     }
     entries_.push_back(Entry{.page = page, .frame = pin.frame, .kind = Kind::kHit});
-    ++stats_.hits;
     if (options_.policy == ReadStreamPolicy::kAdaptive && distance_ > 1) --distance_;
     return true;
   }
@@ -206,7 +205,6 @@ Status ReadStream::ResolveResidentPending() {
   if (pin.outcome == PinOutcome::kMiss) return Status::OK();  // Evicted again meanwhile: retry the read.
   entry.frame = pin.frame;
   entry.kind = Kind::kHit;
-  ++stats_.hits;
   ++pending_first_;
   --pending_pages_;
   return Status::OK();
@@ -359,6 +357,8 @@ Result<std::optional<PageGuard>> ReadStream::Next() {
     return ready;
   }
   ++stats_.pages;
+  // Counted as the consumer takes the page, like `pages`, so hits <= pages always.
+  if (head.kind == Kind::kHit) ++stats_.hits;
   stats_.distance_sum += distance_;
   AdaptOnConsume(waited, called_ns);
   // Start the reads after this page before handing it over. A failure here belongs to a

@@ -102,8 +102,9 @@ inline constexpr uint32_t kMaxCombineBytes = 1u << 20;
 
 struct ReadStreamStats {
   uint64_t pages = 0;            // Returned by Next().
-  uint64_t hits = 0;             // Resident (or being read elsewhere) when looked up.
-  uint64_t misses = 0;           // Pages this stream read.
+  uint64_t hits = 0;             // Pages returned that this stream did not read (resident,
+                                 // or read by another thread, when looked up).
+  uint64_t misses = 0;           // Pages this stream read (counted as the reads are issued).
   uint64_t reads = 0;            // Read requests issued (after combining).
   uint64_t read_bytes = 0;
   uint64_t consumer_waits = 0;   // Next() calls that waited for I/O.
