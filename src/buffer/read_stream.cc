@@ -255,7 +255,9 @@ Status ReadStream::Reap(uint32_t min_completions, std::optional<std::chrono::nan
     IODEPTH_CHECK(read.busy, "completion for a read slot that is not in flight");
     manager_.FinishRead(read.run, read.first_page, c.status, c.bytes_done);
     const int64_t latency = c.completed_ns - c.submitted_ns;
-    stats_.read_latency_ns.Record(static_cast<uint64_t>(std::max<int64_t>(latency, 0)));
+    const auto latency_ns = static_cast<uint64_t>(std::max<int64_t>(latency, 0));
+    stats_.read_latency_ns.Record(latency_ns);
+    for (uint32_t p = 0; p < read.run.pages; ++p) stats_.page_latency_ns.Record(latency_ns);
     latency_ewma_ns_ = Ewma(latency_ewma_ns_, static_cast<double>(latency));
     read.busy = false;
     free_reads_.push_back(static_cast<uint32_t>(c.tag));

@@ -111,6 +111,7 @@ struct ReadStreamStats {
   int64_t wait_ns = 0;           // Time Next() spent waiting.
   std::vector<uint64_t> reads_by_pages;  // [n] = reads of n pages.
   LatencyHistogram read_latency_ns;      // Submit to completion of each read.
+  LatencyHistogram page_latency_ns;      // The same, once per page the read brought in.
   double in_flight_area_ns = 0;  // Integral of reads in flight over time (mean = area / time).
   double distance_sum = 0;       // Sum of the distance at each Next() (mean = sum / pages).
 };
