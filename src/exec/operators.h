@@ -80,6 +80,10 @@ struct ScanStats {
 // per page. Sync mode fetches each page when asked (BufferManager::Fetch: one pread per
 // miss, the baseline); pipelined mode reads ahead through a ReadStream on `queue`.
 // Each page's column count must be `columns`, else Corruption naming the page.
+// An empty range [x, x) ends at once. After an error the next Next() goes on with the
+// following page. Stats: pipelined, the stream's counters; sync, each Fetch that read
+// counts as one read whose whole time the consumer waited (so in_flight_area_ns equals
+// wait_ns), and every other Fetch as a hit.
 // Borrowed: pool, file and queue (pipelined only; may be null in sync mode) outlive it.
 class SeqScan final : public Operator {
  public:
@@ -110,10 +114,15 @@ struct Predicate {
 // "c0<500", "c2 >= 7", "c1=3", "c0!=0". Columns are c0..c15. InvalidArgument saying what
 // is wrong and what a valid predicate looks like.
 Result<Predicate> ParsePredicate(std::string_view text);
+// "c1" -> 1 (for GROUP BY); columns are c0..c15. InvalidArgument with an example.
+Result<uint32_t> ParseColumn(std::string_view text);
 bool Matches(const Predicate& predicate, int64_t value);
 
 // Filter: passes the rows of its child's batches that satisfy the predicate, as a
-// selection vector. Owns its child.
+// selection vector. Only the rows the incoming batch has live (its own selection, if
+// any) are evaluated, and only they cost `work`. Batches in which no row passes are
+// skipped, so Next() never returns an empty one. A predicate column the batch does not
+// have is InvalidArgument naming it. Owns its child.
 class Filter final : public Operator {
  public:
   Filter(std::unique_ptr<Operator> child, const Predicate& predicate);
@@ -134,7 +143,9 @@ struct AggSpec {
   uint32_t column = 0;  // Ignored for count.
   bool operator==(const AggSpec&) const = default;
 };
-// "count,sum(c2),min(c0),max(c3)". InvalidArgument naming the bad item.
+// "count,sum(c2),min(c0),max(c3)" (also "count(*)"; spaces around items are fine), at
+// most kMaxAggregates items. InvalidArgument naming the bad item, with an example.
+inline constexpr size_t kMaxAggregates = 32;
 Result<std::vector<AggSpec>> ParseAggregates(std::string_view text);
 std::string AggName(const AggSpec& agg);  // "count", "sum(c2)"
 
@@ -146,9 +157,14 @@ struct QuerySpec {
 };
 inline constexpr size_t kMaxGroups = 4096;
 
+// InvalidArgument naming the first column the query uses that rows of `columns` columns
+// do not have ("sum(c9): column c9 is out of range: the rows have 4 columns (c0..c3)").
+Status ValidateQuery(const QuerySpec& spec, uint32_t columns);
+
 // One row per group, ascending by key (a single row with key 0 when not grouped). A group
 // appears only if a row reached it; ungrouped, the single row always exists (count 0,
-// sum 0, min/max meaningless when count is 0: `rows` says so).
+// sum 0, and min/max, meaningless then, set to 0 so equal inputs give equal answers;
+// `rows` says so, and FormatAnswer prints them as "none").
 struct QueryAnswer {
   std::vector<AggSpec> aggs;
   bool grouped = false;
@@ -168,6 +184,9 @@ Result<QueryAnswer> RunQuery(std::unique_ptr<SeqScan> scan, const QuerySpec& spe
 
 // The answer the query must give over table rows [first_row, end_row) of a table of
 // `shape`, from ExpectedValue alone (no I/O): the oracle every scan is checked against.
+// Its own plain loop, not the operators' code, but the same QueryAnswer for the same
+// rows. It has no kMaxGroups limit (a group per distinct key, however many).
+// REQUIRES: first_row <= end_row <= shape.rows; ValidateQuery(spec, shape.columns) is OK.
 QueryAnswer ExpectedAnswer(const TableShape& shape, uint64_t first_row, uint64_t end_row, const QuerySpec& spec);
 
 // "count=123 sum(c2)=456" or one line per group "c1=3: count=12 sum(c2)=34".
