@@ -15,5 +15,7 @@ void AddSuiteCommand(CLI::App& app);
 void AddReportCommand(CLI::App& app);
 // Adds `iodepth load`.
 void AddLoadCommand(CLI::App& app);
+// Adds `iodepth scan`.
+void AddScanCommand(CLI::App& app);
 
 }  // namespace iodepth::tools

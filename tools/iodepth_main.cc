@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   iodepth::tools::AddSuiteCommand(app);
   iodepth::tools::AddReportCommand(app);
   iodepth::tools::AddLoadCommand(app);
+  iodepth::tools::AddScanCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
