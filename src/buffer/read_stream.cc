@@ -351,7 +351,9 @@ Result<std::optional<PageGuard>> ReadStream::Next() {
     ++stats_.consumer_waits;
   }
   if (!ready.ok() && head.kind == Kind::kPending) return ready;  // Could not even start the read.
+  // `head` dies with pop_front(): keep what is needed of it.
   const uint32_t frame = head.frame;
+  const bool hit = head.kind == Kind::kHit;
   entries_.pop_front();
   if (!ready.ok()) {
     // The page's read failed: its error takes the page's place; the stream goes on.
@@ -360,7 +362,7 @@ Result<std::optional<PageGuard>> ReadStream::Next() {
   }
   ++stats_.pages;
   // Counted as the consumer takes the page, like `pages`, so hits <= pages always.
-  if (head.kind == Kind::kHit) ++stats_.hits;
+  if (hit) ++stats_.hits;
   stats_.distance_sum += distance_;
   AdaptOnConsume(waited, called_ns);
   // Start the reads after this page before handing it over. A failure here belongs to a
