@@ -49,6 +49,8 @@ struct SuiteFlags {
   std::string page_size = "8KiB";
   std::string io_combine = "128KiB";
   int adaptive = 1;
+  uint32_t streams = 4;
+  uint32_t work = 0;
 };
 
 Result<SuiteConfig> BuildConfig(const SuiteFlags& flags) {
@@ -99,6 +101,8 @@ Result<SuiteConfig> BuildConfig(const SuiteFlags& flags) {
   }
   config.io_combine_bytes = static_cast<uint32_t>(combine);
   config.adaptive = flags.adaptive != 0;
+  config.streams = flags.streams;
+  config.work = flags.work;
   return config;
 }
 
@@ -198,10 +202,11 @@ Status RunSuiteCommand(SuiteFlags flags) {
 
 void AddSuiteCommand(CLI::App& app) {
   auto flags = std::make_shared<SuiteFlags>();
-  CLI::App* cmd = app.add_subcommand("suite", "Run a whole suite (io_patterns, qd or bm) with repetitions; write JSON and CSV");
+  CLI::App* cmd = app.add_subcommand("suite", "Run a whole suite (io_patterns, qd, bm or scan) with repetitions; write JSON and CSV");
   cmd->add_option("suite", flags->suite,
-                  "io_patterns (sync 4 KiB baseline), qd (queue-depth suites) or bm (buffer manager and read streams)")
-      ->required()->check(CLI::IsMember({"io_patterns", "qd", "bm"}));
+                  "io_patterns (sync 4 KiB baseline), qd (queue-depth suites), bm (buffer manager and read "
+                  "streams) or scan (multistream_scan_qd: concurrent pipelined scans)")
+      ->required()->check(CLI::IsMember({"io_patterns", "qd", "bm", "scan"}));
   cmd->add_option("--filename", flags->filename, "Data file (default: a temporary file in $IODEPTH_TMPDIR or /var/tmp)");
   cmd->add_option("--size", flags->size, "Data file size")->capture_default_str();
   cmd->add_option("--working_set", flags->working_set, "Bytes of the file the offsets cover (default: all)");
@@ -222,15 +227,18 @@ void AddSuiteCommand(CLI::App& app) {
   cmd->add_option("--json", flags->json_path, "Results JSON (default: results/<suite>-<time>.json)");
   cmd->add_option("--csv", flags->csv_path, "Results CSV (default: beside the JSON)");
   cmd->add_option("--output-dir", flags->output_dir, "Directory for the default result files")->capture_default_str();
-  cmd->add_option("--memory", flags->memory, "bm: buffer pool capacity M (the regimes size the table from it)")
+  cmd->add_option("--memory", flags->memory, "bm, scan: buffer pool capacity M (the regimes size the table from it)")
       ->capture_default_str();
-  cmd->add_option("--regimes", flags->regimes, "bm: hot (W=0.5M), pressure (1.5M), thrash (4M)")
+  cmd->add_option("--regimes", flags->regimes, "bm, scan: hot (W=0.5M), pressure (1.5M), thrash (4M)")
       ->delimiter(',')->capture_default_str();
   cmd->add_option("--page-size", flags->page_size, "bm: table page size, 4KiB, 8KiB or 16KiB")->capture_default_str();
   cmd->add_option("--io_combine", flags->io_combine, "bm: largest combined read of adjacent pages")
       ->capture_default_str();
   cmd->add_option("--adaptive", flags->adaptive, "bm: 1 adds bm_seq_read_adaptive cells")
       ->check(CLI::Range(0, 1))->capture_default_str();
+  cmd->add_option("--streams", flags->streams, "scan: concurrent scans sharing the pool")->capture_default_str();
+  cmd->add_option("--work", flags->work, "scan: extra per-row work (rounds of integer mixing in the predicate)")
+      ->capture_default_str();
   flags->queue.AddTo(*cmd);
   cmd->callback([flags] {
     flags->command_line = CommandLine();

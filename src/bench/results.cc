@@ -37,14 +37,17 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BufferRecord, memory_bytes, working_set_bytes
                                    wait_ns, wait_fraction, mean_distance)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianBufferRecord, hit_ratio, mean_read_bytes, reads_per_s, wait_fraction,
                                    mean_distance)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ScanRecord, streams, rows, rows_per_s, passes_checked, stream_bw_bytes)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianScanRecord, rows_per_s, min_stream_bw_bytes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LatencyRecord, min, max, mean, N, percentile)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DepthRecord, target, mean_in_flight, utilization, littles_law, submit_calls,
                                    submitted, reap_calls, reaped, avg_submit_batch, avg_reap_batch, resubmits, refills_short)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RepetitionRecord, iops, bw_bytes, total_ios, io_bytes, runtime_ns, clat_ns,
-                                   usr_cpu_ns, sys_cpu_ns, cpu_ns_per_io, depth, resident_before, verified_bytes, buffer)
+                                   usr_cpu_ns, sys_cpu_ns, cpu_ns_per_io, depth, resident_before, verified_bytes, buffer,
+                                   scan)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianLatencyRecord, mean, max, percentile)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianDepthRecord, mean_in_flight, littles_law, utilization)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianRecord, iops, bw_bytes, clat_ns, cpu_ns_per_io, depth, buffer)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianRecord, iops, bw_bytes, clat_ns, cpu_ns_per_io, depth, buffer, scan)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CvRecord, iops, bw_bytes, clat_ns_p95)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CellRecord, id, workload, suite, rw, qd, bs, mode, backend, cache_state, regime,
                                    policy, status,
@@ -91,7 +94,9 @@ void AddFlags(CellRecord& cell) {
   // A hot bm cell does no I/O and an adaptive one treats its qd as a ceiling: neither
   // has a depth to keep.
   const bool keeps_depth = cell.regime != "hot" && cell.policy != "adaptive";
-  if (keeps_depth && cell.median.depth.littles_law < kDepthShortThreshold * cell.qd) cell.flags.push_back("depth_short");
+  // The depth asked for: qd, or for multistream scans S x qd (every scan keeps qd).
+  const double target = std::max<double>(cell.qd, cell.repetitions.empty() ? 0 : cell.repetitions[0].depth.target);
+  if (keeps_depth && cell.median.depth.littles_law < kDepthShortThreshold * target) cell.flags.push_back("depth_short");
   for (const RepetitionRecord& r : cell.repetitions) {
     if (r.resident_before < 0) continue;
     if (cell.cache_state == "cold" && r.resident_before > kColdResidentThreshold) {
@@ -169,6 +174,22 @@ RepetitionRecord MakeBmRepetitionRecord(const JobSpec& spec, const BmResult& res
   return r;
 }
 
+RepetitionRecord MakeScanRepetitionRecord(const JobSpec& spec, const ScanJobResult& result, double resident_before) {
+  RepetitionRecord r = MakeBmRepetitionRecord(spec, BmResult{.job = result.job, .buffer = result.buffer}, resident_before);
+  // The consumers are the scans: their waiting is shared out over S of them.
+  const double streams = static_cast<double>(std::max<size_t>(result.streams.size(), 1));
+  r.buffer->wait_fraction = Ratio(static_cast<double>(result.buffer.wait_ns),
+                                  static_cast<double>(result.job.window_ns) * streams);
+  ScanRecord scan{.streams = static_cast<uint32_t>(result.streams.size()),
+                  .rows = result.rows,
+                  .rows_per_s = Ratio(static_cast<double>(result.rows) * 1e9, static_cast<double>(result.job.window_ns)),
+                  .passes_checked = result.passes_checked,
+                  .stream_bw_bytes = {}};
+  for (const ScanStreamResult& s : result.streams) scan.stream_bw_bytes.push_back(s.bw_bytes);
+  r.scan = std::move(scan);
+  return r;
+}
+
 void SummariseCell(CellRecord& cell) {
   const auto& reps = cell.repetitions;
   MedianRecord& m = cell.median;
@@ -194,6 +215,15 @@ void SummariseCell(CellRecord& cell) {
                                                                       static_cast<double>(r.runtime_ns)); }),
         .wait_fraction = Median(reps, [](const auto& r) { return r.buffer->wait_fraction; }),
         .mean_distance = Median(reps, [](const auto& r) { return r.buffer->mean_distance; })};
+  }
+  m.scan.reset();
+  if (!reps.empty() && std::all_of(reps.begin(), reps.end(), [](const auto& r) { return r.scan.has_value(); })) {
+    m.scan = MedianScanRecord{
+        .rows_per_s = Median(reps, [](const auto& r) { return r.scan->rows_per_s; }),
+        .min_stream_bw_bytes = Median(reps, [](const auto& r) {
+          const auto& bw = r.scan->stream_bw_bytes;
+          return bw.empty() ? 0.0 : *std::min_element(bw.begin(), bw.end());
+        })};
   }
   const std::string p95 = PercentileKey(95);
   cell.cv = CvRecord{.iops = Cv(reps, [](const auto& r) { return r.iops; }),

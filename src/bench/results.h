@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/bm_job.h"
+#include "bench/scan_job.h"
 #include "bench/job.h"
 #include "common/result.h"
 
@@ -68,6 +69,20 @@ struct BufferRecord {
   double mean_distance = 0;
 };
 
+// Scan figures of one multistream_scan repetition (bench/scan_job.h).
+struct ScanRecord {
+  uint32_t streams = 0;
+  uint64_t rows = 0;
+  double rows_per_s = 0;
+  uint64_t passes_checked = 0;            // Complete passes whose answer was verified.
+  std::vector<double> stream_bw_bytes;    // Per scan, page bytes per second.
+};
+
+struct MedianScanRecord {
+  double rows_per_s = 0;
+  double min_stream_bw_bytes = 0;  // The slowest scan's bandwidth (fairness).
+};
+
 struct MedianBufferRecord {
   double hit_ratio = 0;
   double mean_read_bytes = 0;
@@ -89,7 +104,8 @@ struct RepetitionRecord {
   DepthRecord depth;
   double resident_before = -1;  // -1: not measured (direct cells).
   uint64_t verified_bytes = 0;
-  std::optional<BufferRecord> buffer;  // bm cells only.
+  std::optional<BufferRecord> buffer;  // bm and scan cells only.
+  std::optional<ScanRecord> scan;      // scan cells only.
 };
 
 struct MedianLatencyRecord {
@@ -110,7 +126,8 @@ struct MedianRecord {
   MedianLatencyRecord clat_ns;
   double cpu_ns_per_io = 0;
   MedianDepthRecord depth;
-  std::optional<MedianBufferRecord> buffer;  // bm cells only.
+  std::optional<MedianBufferRecord> buffer;  // bm and scan cells only.
+  std::optional<MedianScanRecord> scan;      // scan cells only.
 };
 
 struct CvRecord {
@@ -161,6 +178,8 @@ std::string PercentileKey(double percent);  // 95 -> "95.000000", as fio writes 
 RepetitionRecord MakeRepetitionRecord(const JobSpec& spec, const JobResult& result, double resident_before);
 // The same for a bm job, with its buffer record; depth.littles_law counts read requests.
 RepetitionRecord MakeBmRepetitionRecord(const JobSpec& spec, const BmResult& result, double resident_before);
+// The same for a scan job: the buffer record summed over its scans, and the scan record.
+RepetitionRecord MakeScanRepetitionRecord(const JobSpec& spec, const ScanJobResult& result, double resident_before);
 // Fills median, cv and flags of `cell` from its repetitions; the cache flags compare
 // each repetition's resident_before with the state the cell claims (cell.cache_state).
 void SummariseCell(CellRecord& cell);

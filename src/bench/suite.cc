@@ -80,10 +80,13 @@ Status RejectRepeats(const std::vector<T>& values, std::string_view flag) {
 }
 
 Status ValidateConfig(const SuiteConfig& config) {
-  if (config.suite != "io_patterns" && config.suite != "qd" && config.suite != "bm") {
-    return Status::InvalidArgument(fmt::format("unknown suite '{}'; choose io_patterns, qd or bm", config.suite));
+  if (config.suite != "io_patterns" && config.suite != "qd" && config.suite != "bm" && config.suite != "scan") {
+    return Status::InvalidArgument(fmt::format("unknown suite '{}'; choose io_patterns, qd, bm or scan", config.suite));
   }
-  if (config.suite == "bm") {
+  if (config.suite == "scan" && (config.streams < 1 || config.streams > kMaxScanStreams)) {
+    return Status::InvalidArgument(fmt::format("--streams={} is out of range 1..{}", config.streams, kMaxScanStreams));
+  }
+  if (config.suite == "bm" || config.suite == "scan") {
     IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.regimes, "--regimes"));
     if (config.regimes.empty()) return Status::InvalidArgument("--regimes must name at least one regime");
   }
@@ -168,6 +171,55 @@ void AddBmCells(const SuiteConfig& config, std::vector<CellPlan>& cells) {
   }
 }
 
+// One multistream scan cell.
+CellPlan MakeScanCell(const SuiteConfig& config, Regime regime, uint32_t qd, CacheMode mode, Backend backend) {
+  const bool sync = backend == Backend::kSync;
+  const std::string workload = fmt::format("multistream_scan_qd{}", qd);
+  CellPlan cell = MakeCell(config, Workload{"", RwPattern::kRead}, workload, qd, mode, backend, /*sync_path=*/false);
+  ScanJobSpec scan;
+  scan.table_path = config.filename;
+  scan.shape = BmTableShape(config);
+  scan.regime = regime;
+  scan.cache = mode;
+  scan.streams = config.streams;
+  scan.mode = sync ? ScanMode::kSync : ScanMode::kPipelined;
+  scan.queue = config.queue;
+  scan.queue.backend = sync ? Backend::kIoUring : backend;
+  scan.distance = qd;
+  scan.io_combine_bytes = config.io_combine_bytes;
+  scan.memory_bytes = config.memory_bytes;
+  scan.runtime_ns = config.runtime_ns;
+  scan.ramp_ns = config.ramp_ns;
+  scan.query = DefaultScanQuery(config.work);
+  CellRecord& r = cell.record;
+  r.backend = sync ? "sync" : std::string(BackendName(backend));
+  r.id = fmt::format("{}/{}/{}/{}", workload, CacheModeName(mode), r.backend, RegimeName(regime));
+  r.bs = PageSizeBytes(config.page_size);
+  r.regime = std::string(RegimeName(regime));
+  r.policy = sync ? "sync" : "fixed";
+  // Every scan keeps qd reads in flight: the depth asked of the device is S x qd.
+  cell.spec.queue.depth = qd * config.streams;
+  cell.spec.block_size = r.bs;
+  BmSpec sizing;
+  sizing.shape = scan.shape;
+  sizing.regime = regime;
+  sizing.memory_bytes = config.memory_bytes;
+  cell.spec.size_bytes = BmWorkingSetPages(sizing) * r.bs;
+  cell.scan = std::move(scan);
+  return cell;
+}
+
+void AddScanCells(const SuiteConfig& config, std::vector<CellPlan>& cells) {
+  for (Regime regime : config.regimes) {
+    for (uint32_t qd : config.depths) {
+      for (Backend backend : config.backends) {
+        if (backend == Backend::kSync && qd != 1) continue;
+        for (CacheMode mode : config.modes) cells.push_back(MakeScanCell(config, regime, qd, mode, backend));
+      }
+    }
+  }
+}
+
 // Reuses the table at config.filename when it already has the shape, loads it otherwise.
 Status EnsureBmTable(const SuiteConfig& config) {
   const TableShape shape = BmTableShape(config);
@@ -210,6 +262,10 @@ Result<RepetitionRecord> RunCell(const CellPlan& cell, double resident_before) {
   if (cell.bm) {
     IODEPTH_ASSIGN_OR_RETURN(BmResult result, RunBmJob(*cell.bm));
     return MakeBmRepetitionRecord(cell.spec, result, resident_before);
+  }
+  if (cell.scan) {
+    IODEPTH_ASSIGN_OR_RETURN(ScanJobResult result, RunScanJob(*cell.scan));
+    return MakeScanRepetitionRecord(cell.spec, result, resident_before);
   }
   IODEPTH_ASSIGN_OR_RETURN(JobResult result, RunJob(cell.spec));
   return MakeRepetitionRecord(cell.spec, result, resident_before);
@@ -256,7 +312,7 @@ nlohmann::json SuiteConfigToJson(const SuiteConfig& config) {
           {"uring_sqpoll", config.queue.uring_sqpoll},
           {"uring_register_files", config.queue.uring_register_files},
           {"uring_fixed_buffers", config.queue.uring_fixed_buffers}};
-  if (config.suite == "bm") {
+  if (config.suite == "bm" || config.suite == "scan") {
     std::vector<std::string> regimes;
     for (Regime r : config.regimes) regimes.emplace_back(RegimeName(r));
     json["memory"] = config.memory_bytes;
@@ -267,6 +323,11 @@ nlohmann::json SuiteConfigToJson(const SuiteConfig& config) {
     json["table_rows"] = BmTableShape(config).rows;
     json["backends"] = backends;
     json["depths"] = config.depths;
+    if (config.suite == "scan") {
+      json["streams"] = config.streams;
+      json["work"] = config.work;
+      json["query"] = "SELECT count(*), sum(c2) FROM t WHERE c0 < 500";
+    }
   }
   return json;
 }
@@ -280,6 +341,8 @@ Result<std::vector<CellPlan>> PlanSuite(const SuiteConfig& config) {
     }
   } else if (config.suite == "bm") {
     AddBmCells(config, cells);
+  } else if (config.suite == "scan") {
+    AddScanCells(config, cells);
   } else {
     for (const Workload& w : kQdWorkloads) {
       for (uint32_t qd : config.depths) {
@@ -304,7 +367,7 @@ Result<ResultsDocument> RunSuite(const SuiteConfig& config, SuiteObserver* obser
   bool writes = false;
   for (const CellPlan& c : cells) writes = writes || IsWrite(c.spec.rw);
   DataFileInfo file;
-  if (config.suite == "bm") {
+  if (config.suite == "bm" || config.suite == "scan") {
     IODEPTH_RETURN_IF_ERROR(EnsureBmTable(config));
   } else {
     IODEPTH_ASSIGN_OR_RETURN(file, EnsureDataFile(DataFileRequest{.path = config.filename,

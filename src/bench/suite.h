@@ -10,6 +10,9 @@
 //                 a ReadStream (bench/bm_job.h), for each regime (hot, pressure, thrash),
 //                 mode and backend (sync: BufferManager::Fetch, at N = 1), plus
 //                 bm_seq_read_adaptive (the adaptive distance, at most the largest N).
+//   scan          multistream_scan_qd{N}: --streams scans at once over one shared pool,
+//                 each pipelined with distance N (bench/scan_job.h), for each regime, mode
+//                 and backend (sync: scans fetching page by page, at N = 1).
 //
 // Repetitions are interleaved: every cell runs once, then every cell again, so slow
 // drift of a noisy machine lands on all cells alike rather than on whichever ran last.
@@ -25,6 +28,7 @@
 
 #include "bench/bm_job.h"
 #include "bench/cache_state.h"
+#include "bench/scan_job.h"
 #include "bench/job.h"
 #include "bench/results.h"
 #include "common/result.h"
@@ -58,6 +62,9 @@ struct SuiteConfig {
   PageSize page_size = kDefaultPageSize;
   uint32_t io_combine_bytes = 128 * 1024;
   bool adaptive = true;                 // Add the bm_seq_read_adaptive cells.
+  // scan only.
+  uint32_t streams = 4;                 // S concurrent scans.
+  uint32_t work = 0;                    // Per-row work rounds in the scans' predicate.
 };
 
 // bm: the table the suite needs: the thrash regime's W = 4 M pages (every regime fits).
@@ -68,6 +75,7 @@ struct CellPlan {
   JobSpec spec;       // Without file_id, set once the data file exists.
   CacheState cache_state = CacheState::kNotApplicable;
   std::optional<BmSpec> bm;  // bm cells: what RunBmJob runs (spec then only describes it).
+  std::optional<ScanJobSpec> scan;  // scan cells: what RunScanJob runs.
 };
 
 // The configuration as recorded in the results file's "config".
