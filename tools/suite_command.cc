@@ -12,6 +12,7 @@
 
 #include "bench/environment.h"
 #include "bench/suite.h"
+#include "common/clock.h"
 #include "common/units.h"
 #include "tools/commands.h"
 #include "tools/cli_support.h"
@@ -165,12 +166,7 @@ std::string SummaryTable(const ResultsDocument& document) {
 }
 
 std::string DefaultStem(const SuiteFlags& flags) {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-  return fmt::format("{}/{}-{}", flags.output_dir, flags.suite, stamp);
+  return fmt::format("{}/{}-{}", flags.output_dir, flags.suite, UtcNow("%Y%m%d-%H%M%S"));
 }
 
 Status RunSuiteCommand(SuiteFlags flags) {

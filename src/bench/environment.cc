@@ -21,6 +21,8 @@
 
 #include <fmt/format.h>
 
+#include "common/clock.h"
+
 #include "io/file.h"
 #include "io/io_queue.h"
 
@@ -180,15 +182,6 @@ bool IsAtOrBelow(std::string_view path, std::string_view mount_point) {
 }
 
 // ---- Machine ----
-
-std::string UtcNow() {
-  const std::time_t now = std::time(nullptr);
-  std::tm parts{};
-  if (::gmtime_r(&now, &parts) == nullptr) return "unknown";
-  char text[32];
-  const size_t length = std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return length == 0 ? std::string("unknown") : std::string(text, length);
-}
 
 std::string CpuModel() {
   std::string model = "unknown";

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "common/clock.h"
+
 #include "bench/data_file.h"
 
 namespace iodepth {
@@ -232,15 +234,6 @@ Status EnsureBmTable(const SuiteConfig& config) {
   load.queue.backend = Backend::kAuto;
   load.queue.depth = 16;
   return LoadHeapTable(load).error();
-}
-
-std::string UtcNow() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char text[32];
-  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
 }
 
 // Puts the page cache in the state the cell claims and returns the resident fraction

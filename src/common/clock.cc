@@ -14,4 +14,18 @@ CpuTimes ProcessCpuTimes() {
   return CpuTimes{ToNs(usage.ru_utime), ToNs(usage.ru_stime)};
 }
 
+std::string UtcNow(const char* format) {
+  const std::time_t now = std::time(nullptr);
+  std::tm parts{};
+  if (::gmtime_r(&now, &parts) == nullptr) return "unknown";
+  char text[64];
+  // The format is the caller's (a literal at every call site); strftime writes at most
+  // sizeof(text) bytes whatever it holds.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+  const size_t length = std::strftime(text, sizeof(text), format, &parts);
+#pragma GCC diagnostic pop
+  return length == 0 ? std::string("unknown") : std::string(text, length);
+}
+
 }  // namespace iodepth

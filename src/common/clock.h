@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <string>
 
 namespace iodepth {
 
@@ -19,5 +20,9 @@ struct CpuTimes {
   int64_t system_ns = 0;
 };
 CpuTimes ProcessCpuTimes();
+
+// The wall-clock time now in UTC, formatted with strftime's `format` (by default ISO
+// 8601, "2026-11-24T18:20:00Z"); "unknown" if the clock cannot be read.
+std::string UtcNow(const char* format = "%Y-%m-%dT%H:%M:%SZ");
 
 }  // namespace iodepth

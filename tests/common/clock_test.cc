@@ -4,6 +4,9 @@
 #include <cstdint>
 #include <thread>
 
+#include <regex>
+#include <string>
+
 #include <gtest/gtest.h>
 
 namespace iodepth {
@@ -41,6 +44,22 @@ TEST(ClockTest, ProcessCpuTimesGrowWithWork) {
   }
   EXPECT_GT(after.user_ns + after.system_ns, before.user_ns + before.system_ns + 20'000'000);
   EXPECT_GE(after.user_ns, before.user_ns);
+}
+
+}  // namespace
+}  // namespace iodepth
+
+namespace iodepth {
+namespace {
+
+TEST(UtcNowTest, DefaultIsIso8601InUtc) {
+  const std::string now = UtcNow();
+  EXPECT_TRUE(std::regex_match(now, std::regex(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)"))) << now;
+}
+
+TEST(UtcNowTest, TakesAStrftimeFormat) {
+  const std::string stamp = UtcNow("%Y%m%d-%H%M%S");
+  EXPECT_TRUE(std::regex_match(stamp, std::regex(R"(\d{8}-\d{6})"))) << stamp;
 }
 
 }  // namespace
