@@ -5,17 +5,18 @@ Usage:
     /usr/bin/python3 tools/report.py RESULTS.json [RESULTS2.json ...] [--out DIR]
 
 Reads results files in the format of docs/BENCHMARKS.md ("Results file", schema_version 1
-or 2; version 1 files have no regime, policy or buffer records, which is read as absent)
+or 2; records a file lacks (regime, policy, buffer, scan) are read as absent)
 and writes DIR/report.md plus the plots it embeds. DIR defaults to the first file's name
 without ".json", followed by "-report". Several files are merged cell by cell; when two
 files hold the same cell id, the later file on the command line wins.
 
 The report answers the project's question (does O_DIRECT catch up with buffered I/O as
 queue depth grows?) with the direct/buffered ratios per queue depth, for raw requests (qd
-suite) and for page fetches through the buffer manager (bm suite, where it also sets the
-adaptive read-ahead distance against the best fixed one), and shows every cell with the
-flags that say how far to trust it. Only Debian's python3 with its
-python3-matplotlib package is needed; plots use the Agg backend, so no display is required.
+suite), for page fetches through the buffer manager (bm suite, where it also sets the
+adaptive read-ahead distance against the best fixed one) and for concurrent pipelined scans
+(scan suite, with the depth where direct overtakes buffered sync), and shows every cell with
+the flags that say how far to trust it. Only Debian's python3 with its python3-matplotlib
+package is needed (plots: tools/report_plots.py, Agg backend, so no display is required).
 """
 
 import argparse
@@ -24,12 +25,13 @@ import os
 import re
 import sys
 
+from report_plots import PLOTS_NOTE, QD_AXIS_LABEL, ordered_modes, plot_bars, plot_lines
+
 SCHEMA = "iodepth-results"
-# 2 added regime, policy and the buffer records (bm suite); 1 is read with them absent.
+# 2 added regime, policy and the buffer and scan records; 1 is read with them absent (and a
+# version 2 file from before the scan suite without scan records).
 SUPPORTED_SCHEMA_VERSIONS = (1, 2)
-MODE_ORDER = ("buffered", "direct", "dontcache")
 REGIME_ORDER = ("hot", "pressure", "thrash")
-MODE_STYLE = {"buffered": ("tab:blue", "o"), "direct": ("tab:orange", "s"), "dontcache": ("tab:green", "^")}
 # fio_crosscheck: an iodepth/fio IOPS ratio below this means iodepth leaves more than 5% on
 # the table, so the harness, not the kernel, may be what a cell measures.
 FIO_IOPS_RATIO_MIN = 0.95
@@ -91,10 +93,11 @@ def check_cell(cell, path, index):
         raise ReportError(f'{path}: cell #{index} is not an object with a string "id"')
     if cell.get("status", "ok") == "ok" and not isinstance(cell.get("median"), dict):
         raise ReportError(f'{path}: cell {cell["id"]} has status ok but no "median" object')
-    buffer = (cell.get("median") or {}).get("buffer")
-    if buffer is not None and not isinstance(buffer, dict):
-        raise ReportError(f'{path}: cell {cell["id"]} has a median "buffer" that is neither '
-                          "null nor an object")
+    for record in ("buffer", "scan"):
+        value = (cell.get("median") or {}).get(record)
+        if value is not None and not isinstance(value, dict):
+            raise ReportError(f'{path}: cell {cell["id"]} has a median "{record}" that is neither '
+                              "null nor an object")
 
 
 def merge(runs):
@@ -132,6 +135,16 @@ def buffer_field(stats, key):
     return (stats.get("buffer") or {}).get(key)
 
 
+def slowest_stream_bw(stats):
+    """The slowest scan's page bytes/s: a median's min_stream_bw_bytes, or the smallest of a
+    repetition's stream_bw_bytes; None for cells without a scan record."""
+    scan = stats.get("scan") or {}
+    if scan.get("min_stream_bw_bytes") is not None:
+        return scan["min_stream_bw_bytes"]
+    streams = [bw for bw in scan.get("stream_bw_bytes") or [] if bw is not None]
+    return min(streams) if streams else None
+
+
 # Each getter works on both a cell's "median" and one of its "repetitions": same shape.
 METRICS = {
     "iops": lambda s: s.get("iops"),
@@ -146,9 +159,11 @@ METRICS = {
     "mean_read_kib": lambda s: scaled(buffer_field(s, "mean_read_bytes"), 1024),
     "wait_fraction": lambda s: buffer_field(s, "wait_fraction"),
     "mean_distance": lambda s: buffer_field(s, "mean_distance"),
+    "rows_per_s": lambda s: (s.get("scan") or {}).get("rows_per_s"),
+    "min_stream_mb_s": lambda s: scaled(slowest_stream_bw(s), 1e6),
 }
-# Metrics that plot from zero unless modes differ by 10x at one depth (see wants_log_axis).
-THROUGHPUT_METRICS = ("iops", "mb_s")
+# Metrics that plot from zero unless lines differ by 10x at one depth (report_plots.wants_log_axis).
+THROUGHPUT_METRICS = ("iops", "mb_s", "rows_per_s", "min_stream_mb_s")
 
 
 def median_of(cell, metric):
@@ -252,78 +267,25 @@ def group_by_mode(cells, key):
     return groups
 
 
-def ordered_modes(modes):
-    return [m for m in MODE_ORDER if m in modes] + sorted(set(modes) - set(MODE_ORDER))
-
-
 def depths_of(modes):
     return sorted({c.get("qd", 1) for series in modes.values() for c in series})
 
 
-QD_AXIS_LABEL = "queue depth (requests in flight, log2 scale)"
+def points_of(series, metric):
+    """(qd, median, min, max) of `metric` for each cell of `series` that has a median."""
+    out = []
+    for c in series:
+        y = median_of(c, metric)
+        if y is not None:
+            out.append((c.get("qd", 1), y) + (spread_of(c, metric) or (y, y)))
+    return out
 
 
 def plot_vs_qd(plt, modes, metric, title, quantity, unit, path, xlabel=QD_AXIS_LABEL):
     """One line per mode of `metric` against queue depth: medians, min-max bars."""
-    from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter, NullLocator  # matplotlib is imported by now.
-    fig, ax = plt.subplots(figsize=(7.5, 4.8))
-    depths = depths_of(modes)
-    names = ordered_modes(modes)
-    for slot, mode in enumerate(names):
-        series = [c for c in modes[mode] if median_of(c, metric) is not None]
-        # Nudge each mode sideways a little so overlapping error bars stay readable.
-        nudge = 2 ** (0.06 * (slot - (len(names) - 1) / 2))
-        xs = [c.get("qd", 1) * nudge for c in series]
-        ys = [median_of(c, metric) for c in series]
-        low, high = [], []
-        for c, y in zip(series, ys):
-            spread = spread_of(c, metric) or (y, y)
-            low.append(max(0.0, y - spread[0]))
-            high.append(max(0.0, spread[1] - y))
-        color, marker = MODE_STYLE.get(mode, (None, "D"))
-        ax.errorbar(xs, ys, yerr=[low, high], color=color, marker=marker, capsize=4,
-                    linewidth=1.5, label=mode_label(mode, series))
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(depths)
-    ax.set_xticklabels([str(d) for d in depths])
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xlim(min(depths) / 1.5, max(depths) * 1.5)
-    log_axis = wants_log_axis(modes, metric)
-    if log_axis:
-        ax.set_yscale("log")
-        # Ticks at 1, 2, 5 per decade, written as plain numbers: 10^2 alone says too little.
-        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        ax.yaxis.set_minor_formatter(NullFormatter())
-    else:
-        ax.set_ylim(bottom=0)
-    ax.yaxis.set_major_formatter(EngFormatter(sep=""))
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(f"{quantity} ({unit}{', log scale' if log_axis else ''})")
-    ax.grid(True, alpha=0.3)
-    ax.legend(title="mode (median; bars: min-max)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def wants_log_axis(modes, metric):
-    """True when a linear axis would flatten some points into the floor.
-
-    Latency grows with depth by orders of magnitude, so its whole spread decides. Throughput
-    stays linear from zero (ratios read as heights) unless the modes differ by more than 10x
-    at one depth, as a warm page cache against the device does, which would flatten one mode.
-    """
-    by_depth = {}
-    for series in modes.values():
-        for c in series:
-            value = median_of(c, metric)
-            if value:
-                by_depth.setdefault(c.get("qd", 1), []).append(value)
-    if metric not in THROUGHPUT_METRICS:
-        values = [v for vs in by_depth.values() for v in vs]
-        return bool(values) and max(values) / min(values) > 20
-    return any(max(vs) / min(vs) > 10 for vs in by_depth.values())
+    lines = [{"label": mode_label(mode, modes[mode]), "mode": mode, "points": points_of(modes[mode], metric)}
+             for mode in ordered_modes(modes)]
+    plot_lines(plt, lines, title, quantity, unit, path, xlabel, metric in THROUGHPUT_METRICS)
 
 
 def mode_pairs(modes):
@@ -390,11 +352,6 @@ def qd_plots(plt, family, backend, modes, out_dir):
     return ["", f"### {family}, {backend}", "",
             f"![{family} {backend} IOPS]({stem}_iops.png)",
             f"![{family} {backend} p95]({stem}_p95.png)"]
-
-
-PLOTS_NOTE = ("Plots: points are medians over repetitions; bars span the minimum to the "
-              "maximum repetition. Points are nudged sideways slightly so the bars of different "
-              "modes do not hide each other.")
 
 
 def qd_section(plt, cells, out_dir):
@@ -586,41 +543,123 @@ def bm_section(plt, cells, out_dir):
     return out
 
 
+# ---------------------------------------------------------------- scan suite
+
+def group_scan(cells):
+    """{regime: {backend: {mode: [cells by qd]}}} of the measured scan cells, regimes in order,
+    backends in the order the suite ran them."""
+    measured = [c for c in cells if c.get("suite") == "scan" and is_ok(c)]
+    groups = group_by_mode(measured, lambda c: (c.get("regime") or "?", c.get("backend", "?")))
+    by_regime = {}
+    for (regime, backend), modes in sorted(groups.items(), key=lambda kv: regime_rank(kv[0][0])):
+        by_regime.setdefault(regime, {})[backend] = modes
+    return by_regime
+
+
+SCAN_HEADERS = ["backend", "qd", "MB/s (direct / buffered)", "MB/s direct/buffered",
+                "rows/s (direct / buffered)", "slowest scan MB/s (direct / buffered)",
+                "wait (direct / buffered)", "hit ratio (direct / buffered)",
+                "CPU µs/page (direct / buffered)"]
+
+
+def scan_row(backend, qd, d, b):
+    return [backend, qd, both(d, b, "mb_s", ",.1f"), fmt(median_ratio(d, b, "mb_s"), ".2f"),
+            both(d, b, "rows_per_s", ",.0f"), both(d, b, "min_stream_mb_s", ",.1f"),
+            both(d, b, "wait_fraction", ".1%"), both(d, b, "hit_ratio", ".2f"),
+            both(d, b, "cpu_us_per_io", ".2f")]
+
+
+def overtake_phrase(points, rival):
+    """Where x first reaches or beats y in `points`, (qd, x MB/s, y MB/s) by ascending qd:
+    "overtakes RIVAL at qd N (X MB/s vs Y)", or that it does not up to the deepest qd."""
+    points = [p for p in points if p[1] is not None and p[2] is not None]
+    for index, (qd, x, y) in enumerate(points):
+        if x >= y:
+            return f"overtakes {rival} {'already ' if index == 0 else ''}at qd {qd} ({fmt(x)} MB/s vs {fmt(y)})"
+    if not points:
+        return f"has no depth to compare with {rival}"
+    qd, x, y = points[-1]
+    return f"does not overtake {rival} up to qd {qd} ({fmt(x)} MB/s vs {fmt(y)})"
+
+
+def crossover_reading(regime, backend, backends):
+    """Where direct pipelined MB/s overtakes buffered sync (qd 1), and buffered pipelined at
+    the same qd, for one pipelined backend of one regime."""
+    direct = [(c.get("qd", 1), median_of(c, "mb_s")) for c in backends[backend].get("direct", [])]
+    sync = [median_of(c, "mb_s") for c in (backends.get("sync") or {}).get("buffered", [])] or [None]
+    buffered = {c.get("qd", 1): median_of(c, "mb_s") for c in backends[backend].get("buffered", [])}
+    vs_sync = overtake_phrase([(qd, x, sync[0]) for qd, x in direct], "buffered sync")
+    vs_buffered = overtake_phrase([(qd, x, buffered.get(qd)) for qd, x in direct],
+                                  f"buffered pipelined ({backend}) depth for depth")
+    return f"{regime}: direct pipelined ({backend}) {vs_sync}; it {vs_buffered}."
+
+
+def scan_plot(plt, regime, backends, out_dir):
+    """MB/s against distance of every (mode, backend) of one regime, buffered sync as a level."""
+    if len({c.get("qd", 1) for modes in backends.values() for s in modes.values() for c in s}) < 2:
+        return []  # One depth is a table row, not a curve.
+    lines = [{"label": f"{mode}, {backend}", "mode": mode, "backend": backend,
+              "points": points_of(backends[backend][mode], "mb_s")}
+             for mode in ordered_modes({m for modes in backends.values() for m in modes})
+             for backend in backends if mode in backends[backend]]
+    sync = [median_of(c, "mb_s") for c in (backends.get("sync") or {}).get("buffered", [])]
+    levels = [(sync[0], "buffered sync (qd 1) level", "buffered")] if sync and sync[0] else []
+    stem = file_stem("scan", regime, "mbps")
+    plot_lines(plt, lines, f"multistream_scan, {regime}: MB/s vs distance", "throughput of all scans",
+               "MB/s, 10^6 bytes/s", os.path.join(out_dir, stem + ".png"),
+               "read-ahead distance per scan (qd, log2 scale)",
+               legend_title="mode, backend (median; bars: min-max)", hlines=levels)
+    return ["", f"#### {regime}", "", f"![multistream_scan {regime} MB/s]({stem}.png)"]
+
+
+def streams_of(backends):
+    counts = {(r.get("scan") or {}).get("streams") for modes in backends.values()
+              for s in modes.values() for c in s for r in c.get("repetitions") or []} - {None}
+    return f" (S = {', '.join(map(str, sorted(counts)))} scans)" if counts else ""
+
+
+def scan_section(plt, cells, out_dir):
+    """Direct/buffered MB/s of concurrent scans per regime and backend, the crossover, plots."""
+    groups = group_scan(cells)
+    if not groups:
+        return []
+    out = ["", "## Concurrent scans (multistream_scan)", "",
+           "S scans at once over one shared buffer pool, each checking its answer "
+           "(docs/BENCHMARKS.md, \"scan\"); qd is each scan's read-ahead distance (S x qd reads "
+           "in flight at most). MB/s is the page bytes of all scans together; ratio = direct "
+           "median / buffered median; rows/s counts the rows of all scans; slowest scan is the "
+           "MB/s of the slowest of the S scans; wait is the fraction of S x runtime the scans "
+           "waited for I/O (1 - wait is the overlap of I/O with processing achieved); CPU µs/page "
+           "is CPU time per page. Backend sync fetches one page at a time, no read-ahead (qd 1 only)."]
+    readings, plots = [], []
+    for regime, backends in groups.items():
+        table = [scan_row(backend, qd, d, b) for backend, modes in backends.items()
+                 for qd, d, b in mode_pairs(modes)]
+        out += ["", f"### {regime}{streams_of(backends)}", "", md_table(SCAN_HEADERS, table)]
+        readings += [crossover_reading(regime, backend, backends) for backend in backends if backend != "sync"]
+        plots += scan_plot(plt, regime, backends, out_dir)
+    out += ["", "### Crossover", "",
+            "The smallest qd at which direct pipelined MB/s reaches or beats buffered sync (one "
+            "page at a time, qd 1), and buffered pipelined at the same qd.", ""]
+    out += [f"- {r}" for r in readings]
+    if plots:
+        out += ["", "### MB/s vs distance", "", PLOTS_NOTE] + plots
+    return out
+
+
 # ---------------------------------------------------------------- io_patterns suite
 
 def plot_patterns(plt, cells, path):
     """Grouped bars: IOPS per (pattern, backend), one bar per mode, min-max error bars."""
-    from matplotlib.ticker import EngFormatter  # matplotlib is imported by now.
-    groups = list(dict.fromkeys((c.get("workload", "?"), c.get("backend", "?")) for c in cells))
-    modes = ordered_modes({c.get("mode", "?") for c in cells})
-    by_key = {(c.get("workload"), c.get("backend"), c.get("mode")): c for c in cells}
-    fig, ax = plt.subplots(figsize=(max(7.5, 1.3 * len(groups) * len(modes)), 4.8))
-    width = 0.8 / len(modes)
-    for slot, mode in enumerate(modes):
-        xs, ys, low, high = [], [], [], []
-        for index, (workload, backend) in enumerate(groups):
-            cell = by_key.get((workload, backend, mode))
-            if cell is None:
-                continue
-            y = median_of(cell, "iops") or 0
-            spread = spread_of(cell, "iops") or (y, y)
-            xs.append(index + (slot - (len(modes) - 1) / 2) * width)
-            ys.append(y)
-            low.append(max(0.0, y - spread[0]))
-            high.append(max(0.0, spread[1] - y))
-        color, _ = MODE_STYLE.get(mode, (None, None))
-        ax.bar(xs, ys, width, yerr=[low, high], capsize=3, color=color, label=mode)
-    ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels([f"{w}\n{b}" for w, b in groups])
-    ax.yaxis.set_major_formatter(EngFormatter(sep=""))
-    ax.set_title("io_patterns: IOPS per pattern, by mode")
-    ax.set_ylabel("IOPS (requests/s, median; bars: min-max)")
-    ax.set_xlabel("pattern / backend")
-    ax.grid(True, axis="y", alpha=0.3)
-    ax.legend(title="mode")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    values = {}
+    for c in cells:
+        y = median_of(c, "iops") or 0
+        values[(c.get("workload", "?"), c.get("backend", "?"), c.get("mode", "?"))] = (
+            (y,) + (spread_of(c, "iops") or (y, y)))
+    plot_bars(plt, list(dict.fromkeys((c.get("workload", "?"), c.get("backend", "?")) for c in cells)),
+              ordered_modes({c.get("mode", "?") for c in cells}), values,
+              "io_patterns: IOPS per pattern, by mode", "IOPS (requests/s, median; bars: min-max)",
+              "pattern / backend", path)
 
 
 def patterns_section(plt, cells, out_dir):
@@ -641,11 +680,11 @@ def patterns_section(plt, cells, out_dir):
 # ---------------------------------------------------------------- every cell
 
 def all_cells_columns(measured):
-    """(header, cell -> text) for the all-cells table; regime and hit ratio only with bm cells,
+    """(header, cell -> text) for the all-cells table; regime and hit ratio only with bm or scan cells,
     since every other suite would fill them with dashes."""
     def cv(c, key):
         return fmt((c.get("cv") or {}).get(key), ".1%")
-    has_bm = any(c.get("suite") == "bm" for c in measured)
+    has_bm = any(c.get("suite") in ("bm", "scan") for c in measured)
     columns = [("cell", cell_label), ("suite", lambda c: c.get("suite", "?")),
                ("qd", lambda c: c.get("qd", "–"))]
     if has_bm:
@@ -674,6 +713,9 @@ def all_cells_section(cells):
     if any(c.get("suite") == "bm" for c in measured):
         out[-1] += (" For bm cells IOPS is page fetches/s (hits included) and p95 is the "
                     "latency of a read request.")
+    if any(c.get("suite") == "scan" for c in measured):
+        out[-1] += (" For scan cells IOPS is pages/s of all scans together, p95 the latency of a "
+                    "page read and CPU µs/IO the CPU time per page.")
     out += ["", md_table([name for name, _ in columns], rows)]
     used = sorted({f for c in measured for f in c.get("flags") or []})
     out += ["", "Flags:", ""]
@@ -766,7 +808,8 @@ def main(argv):
             raise ReportError(f"cannot create output directory {out_dir}: {e.strerror}") from None
         cells, checks = merge(runs)
         lines = (header_section(runs) + qd_section(plt, cells, out_dir) + bm_section(plt, cells, out_dir)
-                 + patterns_section(plt, cells, out_dir) + all_cells_section(cells)
+                 + scan_section(plt, cells, out_dir) + patterns_section(plt, cells, out_dir)
+                 + all_cells_section(cells)
                  + crosscheck_section(checks, cells))
         report = os.path.join(out_dir, "report.md")
         with open(report, "w", encoding="utf-8") as f:

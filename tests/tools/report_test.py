@@ -1,7 +1,7 @@
 """Tests for tools/report.py: synthetic results files in, report.md and PNGs checked.
 
 Run from the repository root:
-    /usr/bin/python3 -m unittest discover -s tools -p "*_test.py"
+    /usr/bin/python3 -m unittest discover -s tests/tools -p "*_test.py"
 
 Every expected number below is computed from the synthetic inputs built here, so a report
 that printed a constant, or the inverse ratio, or the wrong cell, fails.
@@ -229,6 +229,74 @@ def bm_cells():
                   "backend": "io_uring", "cache_state": "cold", "regime": "hot", "policy": "fixed",
                   "status": "unsupported", "reason": UNSUPPORTED_REASON, "flags": [], "median": {},
                   "cv": {}, "repetitions": []})
+    return cells
+
+
+# ---------------------------------------------------------------- scan synthetic data
+
+SCAN_STREAMS = 4
+SCAN_ROWS_PER_PAGE = 256
+SCAN_STREAM_SHARES = (0.28, 0.22, 0.26, 0.24)  # Each scan's share of the bytes: slowest 0.22.
+SCAN_CPU_NS = {"direct": 1500.0, "buffered": 3000.0}
+SCAN_HIT_RATIO = {"hot": 1.0, "pressure": 0.40, "thrash": 0.10}
+SCAN_WAIT_AT_QD1 = {"direct": 0.80, "buffered": 0.40}  # Divided by qd: 20% / 10% at qd 4.
+SCAN_SYNC_MBPS = {("hot", "buffered"): 400.0, ("hot", "direct"): 380.0,
+                  ("pressure", "buffered"): 200.0, ("pressure", "direct"): 60.0,
+                  ("thrash", "buffered"): 100.0, ("thrash", "direct"): 30.0}
+# io_uring MB/s per regime and mode; worker is 0.9 of it. Against buffered sync, direct
+# io_uring overtakes already at qd 1 (hot), at qd 4 (pressure) and never (thrash); against
+# buffered io_uring at the same qd, at qd 4 on a tie (hot), at qd 16 (pressure), never (thrash).
+SCAN_PIPELINED_MBPS = {("hot", "direct"): {1: 420.0, 4: 800.0, 16: 1000.0, 32: 1000.0},
+                       ("hot", "buffered"): {1: 440.0, 4: 800.0, 16: 900.0, 32: 950.0},
+                       ("pressure", "direct"): {1: 150.0, 4: 250.0, 16: 400.0, 32: 450.0},
+                       ("pressure", "buffered"): {1: 200.0, 4: 300.0, 16: 390.0, 32: 500.0},
+                       ("thrash", "direct"): {1: 30.0, 4: 50.0, 16: 80.0, 32: 90.0},
+                       ("thrash", "buffered"): {1: 100.0, 4: 150.0, 16: 200.0, 32: 250.0}}
+SCAN_BACKEND_FACTOR = {"io_uring": 1.0, "worker": 0.9}
+
+
+def scan_mbps(regime, mode, backend, qd):
+    if backend == "sync":
+        return SCAN_SYNC_MBPS[(regime, mode)]
+    return SCAN_PIPELINED_MBPS[(regime, mode)][qd] * SCAN_BACKEND_FACTOR[backend]
+
+
+def scan_cell(regime, qd, mode, backend, with_scan=True):
+    """A multistream_scan cell as the scan suite writes it; `with_scan` False leaves the scan
+    records null in the median and missing from the repetitions."""
+    mbps = scan_mbps(regime, mode, backend, qd)
+    workload = f"multistream_scan_qd{qd}"
+    c = cell(workload, "scan", qd, mode, backend, mbps * 1e6 / BM_PAGE_BYTES, 100_000,
+             rw="read", bs=BM_PAGE_BYTES)
+    c.update(id=f"{workload}/{mode}/{backend}/{regime}", regime=regime,
+             policy="sync" if backend == "sync" else "fixed")
+    summary = {"hit_ratio": SCAN_HIT_RATIO[regime], "mean_read_bytes": BM_PAGE_BYTES * min(qd, 16),
+               "wait_fraction": SCAN_WAIT_AT_QD1[mode] / qd, "mean_distance": qd}
+    c["median"].update(buffer=dict(summary, reads_per_s=100.0), cpu_ns_per_io=SCAN_CPU_NS[mode],
+                       scan=None)
+    if with_scan:
+        c["median"]["scan"] = {"rows_per_s": c["median"]["iops"] * SCAN_ROWS_PER_PAGE,
+                               "min_stream_bw_bytes": min(SCAN_STREAM_SHARES) * c["median"]["bw_bytes"]}
+    for rep in c["repetitions"]:
+        rep["buffer"] = dict(summary, memory_bytes=64 << 20, fetches=100, hits=10, misses=90)
+        rep["cpu_ns_per_io"] = SCAN_CPU_NS[mode]
+        rep["depth"]["target"] = SCAN_STREAMS * qd
+        if with_scan:
+            rep["scan"] = {"streams": SCAN_STREAMS, "rows": int(rep["iops"] * SCAN_ROWS_PER_PAGE * 2),
+                           "rows_per_s": rep["iops"] * SCAN_ROWS_PER_PAGE, "passes_checked": 3,
+                           "stream_bw_bytes": [share * rep["bw_bytes"] for share in SCAN_STREAM_SHARES]}
+    return c
+
+
+def scan_cells(with_scan=True):
+    cells = []
+    for regime in BM_REGIMES:
+        for mode in ("buffered", "direct"):
+            cells.append(scan_cell(regime, 1, mode, "sync", with_scan))
+        for qd in DEPTHS:
+            for backend in BM_BACKENDS:
+                for mode in ("buffered", "direct"):
+                    cells.append(scan_cell(regime, qd, mode, backend, with_scan))
     return cells
 
 
@@ -574,6 +642,165 @@ class BmReportTest(unittest.TestCase):
     def test_unsupported_bm_cell_is_listed_not_measured(self):
         not_measured = {r["cell"] for r in table_with(self.md, "reason")}
         self.assertIn("bm_seq_read_qd4/dontcache/io_uring/hot", not_measured)
+
+
+class ScanReportTest(unittest.TestCase):
+    """A schema_version 2 file holding bm and scan cells together."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.path = write_json(cls.tmp.name, "scan.json",
+                              document("scan", bm_cells() + scan_cells(), version=2))
+        cls.out = os.path.join(cls.tmp.name, "out")
+        cls.result = run_report(cls.path, "--out", cls.out)
+        cls.md = read_text(os.path.join(cls.out, "report.md"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def section(self):
+        return self.md.split("## Concurrent scans (multistream_scan)")[1].split("\n## ")[0]
+
+    def scan_row(self, regime, backend, qd):
+        part = self.section().split(f"### {regime}")[1].split("\n### ")[0]
+        rows = [r for r in table_with(part, "MB/s direct/buffered")
+                if (r["backend"], r["qd"]) == (backend, str(qd))]
+        self.assertEqual(len(rows), 1, f"expected one row for {regime}/{backend}/qd{qd}")
+        return rows[0]
+
+    def test_runs_successfully(self):
+        self.assertEqual(self.result.returncode, 0, self.result.stderr)
+
+    def test_scan_section_follows_the_bm_section(self):
+        bm_at = self.md.find("## Buffer manager (bm)")
+        scan_at = self.md.find("## Concurrent scans (multistream_scan)")
+        self.assertGreater(bm_at, 0)
+        self.assertGreater(scan_at, bm_at)
+        self.assertLess(scan_at, self.md.find("## All measured cells"))
+        self.assertNotIn("multistream", self.md.split("## Buffer manager (bm)")[1].split("## Concurrent")[0])
+
+    def test_direct_buffered_rows_hold_computed_values(self):
+        for regime in BM_REGIMES:
+            for backend in BM_BACKENDS + ("sync",):
+                for qd in DEPTHS if backend != "sync" else (1,):
+                    d, b = (scan_mbps(regime, m, backend, qd) for m in ("direct", "buffered"))
+                    row = self.scan_row(regime, backend, qd)
+                    self.assertEqual(row["MB/s (direct / buffered)"], f"{d:,.1f} / {b:,.1f}")
+                    self.assertEqual(row["MB/s direct/buffered"], f"{d / b:.2f}")
+                    rows = [mbps * 1e6 / BM_PAGE_BYTES * SCAN_ROWS_PER_PAGE for mbps in (d, b)]
+                    self.assertEqual(row["rows/s (direct / buffered)"], f"{rows[0]:,.0f} / {rows[1]:,.0f}")
+                    slow = [0.22 * mbps for mbps in (d, b)]
+                    self.assertEqual(row["slowest scan MB/s (direct / buffered)"],
+                                     f"{slow[0]:,.1f} / {slow[1]:,.1f}")
+                    self.assertEqual(row["wait (direct / buffered)"], f"{0.8 / qd:.1%} / {0.4 / qd:.1%}")
+                    hit = f"{SCAN_HIT_RATIO[regime]:.2f}"
+                    self.assertEqual(row["hit ratio (direct / buffered)"], f"{hit} / {hit}")
+                    self.assertEqual(row["CPU µs/page (direct / buffered)"], "1.50 / 3.00")
+
+    def test_pressure_qd4_row_reads_as_expected(self):
+        row = self.scan_row("pressure", "io_uring", 4)
+        self.assertEqual(row["MB/s (direct / buffered)"], "250.0 / 300.0")
+        self.assertEqual(row["MB/s direct/buffered"], "0.83")
+        self.assertEqual(row["slowest scan MB/s (direct / buffered)"], "55.0 / 66.0")
+        self.assertEqual(row["wait (direct / buffered)"], "20.0% / 10.0%")
+
+    def test_crossover_overtakes_at_4_never_and_already_at_1(self):
+        self.assertIn("- pressure: direct pipelined (io_uring) overtakes buffered sync at qd 4 "
+                      "(250.0 MB/s vs 200.0); it overtakes buffered pipelined (io_uring) depth for "
+                      "depth at qd 16 (400.0 MB/s vs 390.0).", self.md)
+        self.assertIn("- thrash: direct pipelined (io_uring) does not overtake buffered sync up to "
+                      "qd 32 (90.0 MB/s vs 100.0); it does not overtake buffered pipelined "
+                      "(io_uring) depth for depth up to qd 32 (90.0 MB/s vs 250.0).", self.md)
+        self.assertIn("- hot: direct pipelined (io_uring) overtakes buffered sync already at qd 1 "
+                      "(420.0 MB/s vs 400.0); it overtakes buffered pipelined (io_uring) depth for "
+                      "depth at qd 4 (800.0 MB/s vs 800.0).", self.md)
+
+    def test_crossover_is_read_for_the_worker_backend_too(self):
+        # Worker is 0.9 of io_uring: hot direct 378 MB/s at qd 1 is below buffered sync's 400.
+        self.assertIn("- hot: direct pipelined (worker) overtakes buffered sync at qd 4 "
+                      "(720.0 MB/s vs 400.0)", self.md)
+        self.assertNotIn("direct pipelined (sync)", self.md)
+
+    def test_regime_heading_names_the_number_of_scans(self):
+        for regime in BM_REGIMES:
+            self.assertIn(f"### {regime} (S = {SCAN_STREAMS} scans)", self.section())
+
+    def test_plots_per_regime_are_pngs(self):
+        for regime in BM_REGIMES:
+            name = f"scan_{regime}_mbps.png"
+            assert_valid_png(self, os.path.join(self.out, name))
+            self.assertIn(f"({name})", self.md)
+
+    def test_all_cells_table_shows_scan_cells(self):
+        rows = {r["cell"].lstrip("⚠ "): r for r in table_with(self.md, "flags")}
+        row = rows["multistream_scan_qd16/direct/worker/thrash"]
+        self.assertEqual((row["suite"], row["qd"], row["regime"]), ("scan", "16", "thrash"))
+        self.assertEqual(row["hit ratio"], "0.10")
+        self.assertEqual(row["MB/s"], f"{80.0 * 0.9:,.1f}")
+        self.assertEqual(row["IOPS"], f"{80.0 * 0.9 * 1e6 / BM_PAGE_BYTES:,.0f}")
+        self.assertEqual(row["CPU µs/IO"], "1.50")
+        self.assertIn("For scan cells IOPS is pages/s of all scans together", self.md)
+
+
+class ScanRecordTest(unittest.TestCase):
+    """Scan metrics and readings on cases the full report does not build."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+
+    def test_slowest_scan_spread_comes_from_the_repetitions(self):
+        c = scan_cell("pressure", 4, "direct", "io_uring")
+        low, high = report.spread_of(c, "min_stream_mb_s")
+        self.assertAlmostEqual(low, 0.22 * 250.0 * 0.95)
+        self.assertAlmostEqual(high, 0.22 * 250.0 * 1.05)
+        self.assertAlmostEqual(report.median_of(c, "min_stream_mb_s"), 0.22 * 250.0)
+        self.assertAlmostEqual(report.median_of(c, "rows_per_s"), 250e6 / BM_PAGE_BYTES * SCAN_ROWS_PER_PAGE)
+
+    def test_crossover_without_a_buffered_sync_cell_says_so(self):
+        cells = [c for c in scan_cells() if c["regime"] == "thrash" and c["backend"] != "sync"]
+        backends = report.group_scan(cells)["thrash"]
+        self.assertEqual(report.crossover_reading("thrash", "io_uring", backends),
+                         "thrash: direct pipelined (io_uring) has no depth to compare with buffered "
+                         "sync; it does not overtake buffered pipelined (io_uring) depth for depth up "
+                         "to qd 32 (90.0 MB/s vs 250.0).")
+
+    def test_v2_scan_cells_without_scan_records_still_report(self):
+        cells = scan_cells(with_scan=False)
+        for c in cells[::2]:  # Half with "scan": null in the median, half with no key at all.
+            del c["median"]["scan"]
+        path = write_json(self.tmp.name, "noscan.json", document("scan", cells, version=2))
+        out = os.path.join(self.tmp.name, "out")
+        result = run_report(path, "--out", out)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        md = read_text(os.path.join(out, "report.md"))
+        pressure = md.split("### pressure")[1].split("\n### ")[0]
+        row = [r for r in table_with(pressure, "MB/s direct/buffered")
+               if (r["backend"], r["qd"]) == ("io_uring", "4")][0]
+        self.assertEqual(row["MB/s (direct / buffered)"], "250.0 / 300.0")
+        self.assertEqual(row["rows/s (direct / buffered)"], "– / –")
+        self.assertEqual(row["slowest scan MB/s (direct / buffered)"], "– / –")
+        self.assertIn("- pressure: direct pipelined (io_uring) overtakes buffered sync at qd 4 "
+                      "(250.0 MB/s vs 200.0)", md)
+        self.assertIn("### pressure\n", md)  # No stream count without scan records.
+
+    def test_bm_only_file_has_no_scan_section(self):
+        path = write_json(self.tmp.name, "bm.json", document("bm", bm_cells(), version=2))
+        out = os.path.join(self.tmp.name, "out")
+        self.assertEqual(run_report(path, "--out", out).returncode, 0)
+        self.assertNotIn("Concurrent scans", read_text(os.path.join(out, "report.md")))
+
+    def test_scan_record_of_the_wrong_type_is_named(self):
+        cells = scan_cells()
+        cells[3]["median"]["scan"] = [1, 2]
+        path = write_json(self.tmp.name, "bad.json", document("scan", cells, version=2))
+        result = run_report(path, "--out", os.path.join(self.tmp.name, "out"))
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn(cells[3]["id"], result.stderr)
+        self.assertIn('"scan"', result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
 
 
 class BestFixedTest(unittest.TestCase):
