@@ -778,5 +778,232 @@ TEST_F(RunBmSuiteTest, CorruptedTablePageStopsTheSuiteWithTheCellAndPage) {
       << document.error().ToString();
 }
 
+// ---- The scan suite ----
+
+SuiteConfig ScanConfig() {
+  SuiteConfig config;
+  config.suite = "scan";
+  config.filename = "unused-by-planning.tbl";
+  config.memory_bytes = 1 << 20;
+  config.page_size = PageSize::k8KiB;
+  config.regimes = {Regime::kHot, Regime::kPressure, Regime::kThrash};
+  config.depths = {1, 4, 16};
+  config.backends = {Backend::kIoUring, Backend::kWorker, Backend::kSync};
+  config.modes = {CacheMode::kBuffered, CacheMode::kDirect};
+  config.streams = 4;
+  return config;
+}
+
+TEST(PlanSuiteTest, ScanHasEveryRegimeDepthBackendAndModeWithSyncOnlyAtDepthOne) {
+  const std::vector<CellPlan> cells = Plan(ScanConfig());
+  // Per regime: depths 1, 4 and 16 x 2 stream backends + sync at depth 1, each in 2
+  // modes. No adaptive cells: the scans keep a fixed distance.
+  EXPECT_EQ(cells.size(), 3u * (3u * 2u + 1u) * 2u);
+  ExpectUniqueIds(cells);
+  const std::vector<std::string> ids = Ids(cells);
+  const std::set<std::string> id_set(ids.begin(), ids.end());
+  for (const char* id :
+       {"multistream_scan_qd1/direct/sync/hot", "multistream_scan_qd1/buffered/sync/thrash",
+        "multistream_scan_qd1/buffered/io_uring/hot", "multistream_scan_qd4/direct/worker/pressure",
+        "multistream_scan_qd16/buffered/io_uring/thrash", "multistream_scan_qd16/direct/worker/hot"}) {
+    EXPECT_TRUE(id_set.contains(id)) << id;
+  }
+  for (const char* id : {"multistream_scan_qd4/direct/sync/hot", "multistream_scan_qd16/buffered/sync/thrash",
+                         "multistream_scan_adaptive/direct/worker/hot", "multistream_scan_qd1/direct/syncpath/hot"}) {
+    EXPECT_FALSE(id_set.contains(id)) << id;
+  }
+}
+
+TEST(PlanSuiteTest, ScanCellsCarryPolicyDepthAndTheirScanSpec) {
+  // The depth asked of the device is S x qd: every scan keeps qd reads in flight.
+  for (const uint32_t streams : {1u, 4u, kMaxScanStreams}) {
+    SCOPED_TRACE(std::to_string(streams) + " streams");
+    SuiteConfig config = ScanConfig();
+    config.streams = streams;
+    config.work = 7;
+    const TableShape shape = BmTableShape(config);
+    for (const CellPlan& cell : Plan(config)) {
+      const CellRecord& r = cell.record;
+      SCOPED_TRACE(r.id);
+      ASSERT_TRUE(cell.scan.has_value());
+      EXPECT_FALSE(cell.bm.has_value());
+      const ScanJobSpec& scan = *cell.scan;
+      const bool sync = r.backend == "sync";
+      EXPECT_EQ(r.suite, "scan");
+      EXPECT_EQ(r.workload, "multistream_scan_qd" + std::to_string(r.qd));
+      EXPECT_EQ(r.id, r.workload + "/" + r.mode + "/" + r.backend + "/" + r.regime);
+      EXPECT_EQ(r.rw, "read");
+      EXPECT_EQ(r.bs, 8192u);
+      EXPECT_EQ(r.regime, RegimeName(scan.regime));
+      EXPECT_EQ(r.policy, sync ? "sync" : "fixed");
+      EXPECT_EQ(scan.mode, sync ? ScanMode::kSync : ScanMode::kPipelined);
+      EXPECT_EQ(scan.policy, ReadStreamPolicy::kFixed);
+      if (sync) {
+        EXPECT_EQ(r.qd, 1u) << "sync scans read one page at a time";
+      } else {
+        EXPECT_EQ(BackendName(scan.queue.backend), r.backend);
+      }
+      EXPECT_EQ(scan.distance, r.qd);
+      EXPECT_EQ(scan.streams, streams);
+      EXPECT_EQ(cell.spec.queue.depth, r.qd * streams);
+      EXPECT_FALSE(cell.spec.sync_path);
+      EXPECT_EQ(scan.cache, r.mode == "direct" ? CacheMode::kDirect : CacheMode::kBuffered);
+      EXPECT_EQ(scan.table_path, config.filename);
+      EXPECT_EQ(scan.shape.rows, shape.rows);
+      EXPECT_EQ(scan.shape.seed, shape.seed);
+      EXPECT_EQ(scan.shape.page_size, shape.page_size);
+      EXPECT_EQ(scan.memory_bytes, config.memory_bytes);
+      EXPECT_EQ(scan.io_combine_bytes, config.io_combine_bytes);
+      EXPECT_EQ(scan.runtime_ns, config.runtime_ns);
+      EXPECT_EQ(scan.ramp_ns, config.ramp_ns);
+      ASSERT_TRUE(scan.query.where.has_value());
+      EXPECT_EQ(scan.query.where->work, 7u);
+      EXPECT_EQ(scan.query.aggs, DefaultScanQuery(7).aggs);
+      // The cache state is set over the working set, which the table always holds.
+      BmSpec sizing;
+      sizing.shape = scan.shape;
+      sizing.regime = scan.regime;
+      sizing.memory_bytes = scan.memory_bytes;
+      EXPECT_EQ(cell.spec.size_bytes, BmWorkingSetPages(sizing) * 8192);
+      EXPECT_LE(BmWorkingSetPages(sizing), TablePageCount(shape));
+    }
+  }
+}
+
+TEST(PlanSuiteTest, ScanStreamsOutOfRangeAreRefused) {
+  SuiteConfig config = ScanConfig();
+  config.streams = 0;
+  ExpectInvalid(config, {"--streams=0", "1.." + std::to_string(kMaxScanStreams)});
+  config.streams = kMaxScanStreams + 1;
+  ExpectInvalid(config, {"--streams=" + std::to_string(kMaxScanStreams + 1)});
+  config.streams = kMaxScanStreams;
+  EXPECT_FALSE(Plan(config).empty());
+  // --streams means nothing to the other suites.
+  SuiteConfig qd = QdConfig();
+  qd.streams = 0;
+  EXPECT_FALSE(Plan(qd).empty());
+}
+
+TEST(PlanSuiteTest, ScanRegimesListedTwiceOrNotAtAllAreRefused) {
+  SuiteConfig config = ScanConfig();
+  config.regimes = {Regime::kThrash, Regime::kThrash};
+  ExpectInvalid(config, {"--regimes"});
+  config.regimes.clear();
+  ExpectInvalid(config, {"--regimes"});
+}
+
+class RunScanSuiteTest : public RunSuiteTest {
+ protected:
+  // M = 256 KiB (32 frames of 8 KiB), a 1 MiB table, 2 scans, 20 ms runs, 2 repetitions,
+  // no ramp (the window is open before each scan's first page).
+  SuiteConfig ScanTinyConfig() const {
+    SuiteConfig config;
+    config.suite = "scan";
+    config.filename = dir_.File("scan.tbl");
+    config.memory_bytes = 256 << 10;
+    config.page_size = PageSize::k8KiB;
+    config.regimes = {Regime::kHot, Regime::kThrash};
+    config.depths = {1, 4};
+    config.backends = {ProbeIoUring().ok() ? Backend::kIoUring : Backend::kWorker, Backend::kSync};
+    config.modes = {CacheMode::kBuffered, CacheMode::kDirect};
+    config.streams = 2;
+    config.runtime_ns = 20'000'000;
+    config.ramp_ns = 0;
+    config.repetitions = 2;
+    config.command_line = "iodepth suite scan --memory=256k --streams=2";
+    return config;
+  }
+};
+
+TEST_F(RunScanSuiteTest, EveryCellWritesScanAndBufferRecordsForEveryRepetition) {
+  const SuiteConfig config = ScanTinyConfig();
+  const std::vector<std::string> planned = Ids(Plan(config));
+  // Per regime: qd1 on both backends, qd4 on the stream backend; 2 modes.
+  ASSERT_EQ(planned.size(), 2u * 3u * 2u);
+  RecordingObserver observer;
+  ASSERT_OK_AND_ASSIGN(const ResultsDocument document, RunSuite(config, &observer));
+  EXPECT_TRUE(observer.unsupported.empty());
+  EXPECT_EQ(observer.runs.size(), planned.size() * 2);
+  const TableShape shape = BmTableShape(config);
+  EXPECT_EQ(TablePageCount(shape), 128u);
+  EXPECT_OK(VerifyHeapTable(config.filename, shape));
+
+  EXPECT_EQ(document.config["suite"], "scan");
+  EXPECT_EQ(document.config["streams"], 2);
+  EXPECT_EQ(document.config["memory"], config.memory_bytes);
+  ASSERT_EQ(document.cells.size(), planned.size());
+  for (size_t i = 0; i < document.cells.size(); ++i) {
+    const CellRecord& cell = document.cells[i];
+    SCOPED_TRACE(cell.id);
+    EXPECT_EQ(cell.id, planned[i]);
+    EXPECT_EQ(cell.status, "ok");
+    EXPECT_EQ(cell.suite, "scan");
+    ASSERT_EQ(cell.repetitions.size(), 2u);
+    const bool hot = cell.regime == "hot";
+    for (const RepetitionRecord& r : cell.repetitions) {
+      ASSERT_TRUE(r.buffer.has_value());
+      ASSERT_TRUE(r.scan.has_value());
+      const BufferRecord& b = *r.buffer;
+      const ScanRecord& scan = *r.scan;
+      EXPECT_EQ(scan.streams, 2u);
+      EXPECT_EQ(scan.stream_bw_bytes.size(), 2u);
+      EXPECT_GT(scan.rows, 0u);
+      EXPECT_GT(scan.rows_per_s, 0.0);
+      // Every page of the table is full: a page taken is a page of rows.
+      EXPECT_EQ(scan.rows, r.total_ios * TableRowsPerPage(shape));
+      EXPECT_EQ(r.depth.target, cell.qd * 2) << "two scans of qd each";
+      EXPECT_EQ(b.memory_bytes, config.memory_bytes);
+      EXPECT_EQ(b.working_set_bytes, (hot ? 1 : 8) * config.memory_bytes / 2);
+      EXPECT_EQ(b.page_bytes, 8192u);
+      EXPECT_GT(b.fetches, 0u);
+      EXPECT_EQ(b.fetches, r.total_ios);
+      EXPECT_EQ(r.io_bytes, b.fetches * 8192);
+      EXPECT_EQ(b.read_bytes, b.misses * 8192);
+      if (hot) {
+        EXPECT_EQ(b.misses, 0u);
+        EXPECT_EQ(b.hit_ratio, 1.0);
+      } else {
+        EXPECT_GT(b.misses, 0u) << "W = 4 M cannot be resident";
+      }
+      EXPECT_EQ(r.resident_before < 0, cell.mode == "direct");
+    }
+    ASSERT_TRUE(cell.median.scan.has_value());
+    EXPECT_GT(cell.median.scan->rows_per_s, 0.0);
+    ASSERT_TRUE(cell.median.buffer.has_value());
+    if (hot) {
+      EXPECT_EQ(std::count(cell.flags.begin(), cell.flags.end(), "depth_short"), 0) << "a hot cell has no depth to keep";
+    }
+  }
+  const nlohmann::json json = ToJson(document);
+  ASSERT_OK_AND_ASSIGN(const ResultsDocument parsed, ParseResults(nlohmann::json::parse(json.dump())));
+  EXPECT_EQ(ToJson(parsed), json);
+  ASSERT_EQ(parsed.cells.size(), document.cells.size());
+  ASSERT_TRUE(parsed.cells[0].repetitions[0].scan.has_value());
+  EXPECT_EQ(parsed.cells[0].repetitions[0].scan->rows, document.cells[0].repetitions[0].scan->rows);
+}
+
+TEST_F(RunScanSuiteTest, CorruptedTablePageStopsTheSuiteWithTheCellAndPage) {
+  // Reuse samples only the first, middle and last pages (HeapTableMatches), so damage
+  // elsewhere is found by the buffer manager's checksum when a scan reads the page.
+  SuiteConfig config = ScanTinyConfig();
+  config.regimes = {Regime::kThrash};
+  config.only = {"multistream_scan_qd4/direct"};
+  config.repetitions = 1;
+  ASSERT_OK(RunSuite(config, nullptr));
+  constexpr uint64_t kBadPage = 37;  // In scan 0's share [0, 64).
+  testutil::FlipBytes(config.filename, kBadPage * 8192 + 100, 1);
+  // The scan meets the page within its first pass; a failed scan does not end the run
+  // early (RunScanJob sleeps out the runtime), so this is no longer than it must be.
+  config.runtime_ns = 2'000'000'000;
+  const Result<ResultsDocument> document = RunSuite(config, nullptr);
+  ASSERT_FALSE(document.has_value());
+  EXPECT_EQ(document.error().code(), StatusCode::kCorruption) << document.error().ToString();
+  EXPECT_NE(document.error().message().find(Ids(Plan(config)).front()), std::string::npos)
+      << document.error().ToString();
+  EXPECT_NE(document.error().message().find("page " + std::to_string(kBadPage) + " "), std::string::npos)
+      << document.error().ToString();
+  EXPECT_NE(document.error().message().find("scan 0"), std::string::npos) << document.error().ToString();
+}
+
 }  // namespace
 }  // namespace iodepth
