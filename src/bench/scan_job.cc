@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <latch>
 #include <thread>
 
 #include <fmt/format.h>
@@ -25,6 +26,7 @@ struct StreamState {
   ScanStats window_stats;  // Summed over the passes that reached the window.
   IoQueueStats queue_stats;
   Status status;
+  int64_t last_page_ns = 0;  // When the last page counted in the window was taken.
 };
 
 // Meter: between a SeqScan and the rest of the plan. It ends the pass when the run ends
@@ -49,6 +51,9 @@ class Meter final : public Operator {
     if (more && in_window_) {
       ++state_.result.pages;
       state_.result.rows += batch.rows;
+      // A page asked for just before the end may arrive after it; its wait is counted,
+      // so the window must stretch to it (see RunScanJob).
+      state_.last_page_ns = NowNs();
     }
     return more;
   }
@@ -89,6 +94,15 @@ Result<std::unique_ptr<IoQueue>> MakeScanQueue(const ScanJobSpec& spec, const Bu
   return MakeIoQueue(options);
 }
 
+// Sleeps until `deadline_ns`, waking early once a scan has failed (`stop`), so an error
+// ends the run at once rather than after the whole runtime.
+void SleepUntil(int64_t deadline_ns, const std::atomic<bool>& stop) {
+  constexpr int64_t kSliceNs = 10'000'000;
+  for (int64_t now = NowNs(); now < deadline_ns && !stop.load(); now = NowNs()) {
+    std::this_thread::sleep_for(std::chrono::nanoseconds(std::min(deadline_ns - now, kSliceNs)));
+  }
+}
+
 struct StreamPlan {
   uint32_t index = 0;
   uint64_t first_page = 0;
@@ -99,10 +113,15 @@ struct StreamPlan {
 // One pass over the stream's pages: runs the query and checks a complete pass's answer.
 Status RunPass(const ScanJobSpec& spec, BufferManager& pool, File& file, IoQueue* queue, const StreamPlan& plan,
                const ScanWindow& window, const std::atomic<bool>& stop, StreamState& state) {
+  // Each scan pins at most its share of half the pool (and at most the stream's own
+  // default), so S scans can never pin every frame between them.
+  const uint32_t combine_pages = spec.io_combine_bytes / PageSizeBytes(spec.shape.page_size);
+  const uint32_t share = std::max<uint32_t>(1, pool.capacity() / (2 * spec.streams));
+  const uint32_t pins = std::min(share, 2 * spec.distance * combine_pages);
   const ScanOptions options{.mode = spec.mode,
                             .stream = ReadStreamOptions{.policy = spec.policy, .distance = spec.distance,
                                                         .io_combine_bytes = spec.io_combine_bytes,
-                                                        .max_pinned_pages = 0}};
+                                                        .max_pinned_pages = pins}};
   IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<SeqScan> scan, SeqScan::Create(pool, file, queue, spec.shape.columns,
                                                                           plan.first_page, plan.end_page, options));
   auto meter = std::make_unique<Meter>(std::move(scan), window, stop, state);
@@ -123,18 +142,29 @@ Status RunPass(const ScanJobSpec& spec, BufferManager& pool, File& file, IoQueue
 }
 
 // A scan thread's body: its own queue, then passes until the run ends.
+// The start line: every scan arrives at `ready` once its queue exists and waits at `go`,
+// which the job opens once it has fixed the window, so no scan starts late into it.
+struct StartLine {
+  explicit StartLine(uint32_t scans) : ready(scans + 1) {}
+  std::latch ready;
+  std::latch go{1};
+};
+
 void RunStream(const ScanJobSpec& spec, BufferManager& pool, File& file, const StreamPlan& plan,
-               const ScanWindow& window, std::atomic<bool>& stop, StreamState& state) {
+               const ScanWindow& window, std::atomic<bool>& stop, StreamState& state, StartLine& start) {
   std::unique_ptr<IoQueue> queue;
   if (spec.mode == ScanMode::kPipelined) {
     Result<std::unique_ptr<IoQueue>> made = MakeScanQueue(spec, pool);
     if (!made.has_value()) {
       state.status = made.error();
       stop.store(true);
+      start.ready.count_down();
       return;
     }
     queue = std::move(*made);
   }
+  start.ready.count_down();
+  start.go.wait();
   while (NowNs() < window.end_ns && !stop.load(std::memory_order_relaxed)) {
     const Status pass = RunPass(spec, pool, file, queue.get(), plan, window, stop, state);
     if (!pass.ok()) {
@@ -258,23 +288,31 @@ Result<ScanJobResult> RunScanJob(const ScanJobSpec& spec) {
   const std::vector<StreamPlan> plans = PlanStreams(spec, pages);
   std::vector<StreamState> states(spec.streams);
   std::atomic<bool> stop{false};
-  const int64_t start_ns = NowNs();
-  const ScanWindow window{.ramp_end_ns = start_ns + spec.ramp_ns, .end_ns = start_ns + spec.ramp_ns + spec.runtime_ns};
+  ScanWindow window;
+  StartLine start(spec.streams);
   std::vector<std::thread> threads;
   for (uint32_t s = 0; s < spec.streams; ++s) {
     threads.emplace_back(RunStream, std::cref(spec), std::ref(*pool), std::ref(*file), std::cref(plans[s]),
-                         std::cref(window), std::ref(stop), std::ref(states[s]));
+                         std::cref(window), std::ref(stop), std::ref(states[s]), std::ref(start));
   }
+  // The clock starts once every scan has its queue: setting S of them up is not timed.
+  start.ready.arrive_and_wait();
+  const int64_t start_ns = NowNs();
+  window = ScanWindow{.ramp_end_ns = start_ns + spec.ramp_ns, .end_ns = start_ns + spec.ramp_ns + spec.runtime_ns};
+  start.go.count_down();
   // This thread only keeps the window's CPU time; the scans keep their own counts.
-  std::this_thread::sleep_for(std::chrono::nanoseconds(std::max<int64_t>(window.ramp_end_ns - NowNs(), 0)));
+  SleepUntil(window.ramp_end_ns, stop);
   const CpuTimes cpu_start = ProcessCpuTimes();
-  std::this_thread::sleep_for(std::chrono::nanoseconds(std::max<int64_t>(window.end_ns - NowNs(), 0)));
+  SleepUntil(window.end_ns, stop);
   const CpuTimes cpu_end = ProcessCpuTimes();
-  // The scans count what they take between the window's fixed bounds, so the window is
-  // exactly that long; this thread's own wake-ups (late on a busy machine) only blur
-  // the CPU figure.
-  const int64_t window_ns = window.end_ns - window.ramp_end_ns;
   for (std::thread& t : threads) t.join();
+  // The scans count the pages they ask for from ramp end to end, and the waits for them:
+  // the window runs from ramp end to the last such page's arrival (never shorter than
+  // the runtime). This thread's own wake-ups, late on a busy machine, only blur the CPU
+  // figure.
+  int64_t last_ns = window.end_ns;
+  for (const StreamState& state : states) last_ns = std::max(last_ns, state.last_page_ns);
+  const int64_t window_ns = last_ns - window.ramp_end_ns;
   for (const StreamState& state : states) IODEPTH_RETURN_IF_ERROR(state.status);
 
   ScanJobResult result;
