@@ -258,27 +258,36 @@ uint64_t BmWorkingSetPages(const BmSpec& spec) {
   return std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(pages)));
 }
 
+Result<TablePool> OpenTablePool(const std::string& path, const TableShape& shape, CacheMode cache,
+                                uint64_t memory_bytes, uint64_t warm_pages) {
+  OpenOptions open;
+  open.cache = cache;
+  TablePool opened;
+  IODEPTH_ASSIGN_OR_RETURN(opened.file, File::Open(path, open));
+  BufferManagerOptions options;
+  options.page_bytes = PageSizeBytes(shape.page_size);
+  options.memory_bytes = memory_bytes;
+  options.verify = [](std::span<const std::byte> page, uint64_t page_no, const File& f) {
+    return VerifyPage(page, page_no, f.path());
+  };
+  IODEPTH_ASSIGN_OR_RETURN(opened.pool, BufferManager::Create(options));
+  IODEPTH_RETURN_IF_ERROR(WarmPool(*opened.pool, *opened.file, warm_pages));
+  return opened;
+}
+
 Result<BmResult> RunBmJob(const BmSpec& spec) {
   const uint64_t pages = BmWorkingSetPages(spec);
   IODEPTH_RETURN_IF_ERROR(ValidateBmSpec(spec, TablePageCount(spec.shape), pages));
-  OpenOptions open;
-  open.cache = spec.cache;
-  IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<File> file, File::Open(spec.table_path, open));
-  BufferManagerOptions pool_options;
-  pool_options.page_bytes = PageSizeBytes(spec.shape.page_size);
-  pool_options.memory_bytes = spec.memory_bytes;
-  pool_options.verify = [](std::span<const std::byte> page, uint64_t page_no, const File& f) {
-    return VerifyPage(page, page_no, f.path());
-  };
-  IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<BufferManager> pool, BufferManager::Create(pool_options));
-  if (spec.regime == Regime::kHot) IODEPTH_RETURN_IF_ERROR(WarmPool(*pool, *file, pages));
-
+  IODEPTH_ASSIGN_OR_RETURN(TablePool opened, OpenTablePool(spec.table_path, spec.shape, spec.cache, spec.memory_bytes,
+                                                            spec.regime == Regime::kHot ? pages : 0));
+  File* const file = opened.file.get();
+  BufferManager* const pool = opened.pool.get();
   BmResult result;
   result.job.direct = file->direct();
   result.job.alignment = file->alignment();
   result.buffer.memory_bytes = spec.memory_bytes;
-  result.buffer.working_set_bytes = pages * pool_options.page_bytes;
-  result.buffer.page_bytes = pool_options.page_bytes;
+  result.buffer.working_set_bytes = pages * pool->page_bytes();
+  result.buffer.page_bytes = pool->page_bytes();
   IODEPTH_RETURN_IF_ERROR(spec.sync_path ? RunSyncLoop(spec, *pool, *file, pages, result)
                                          : RunStreamLoop(spec, *pool, *file, pages, result));
   return result;

@@ -21,11 +21,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "bench/job.h"
+#include "buffer/buffer_manager.h"
 #include "buffer/read_stream.h"
 #include "common/result.h"
 #include "storage/heap_table.h"
@@ -80,6 +82,16 @@ struct BmResult {
   JobResult job;
   BmStats buffer;
 };
+
+// A table file opened in `cache` mode and a buffer pool of `memory_bytes` over it whose
+// verifier is storage's VerifyPage; with `warm_pages` > 0 the pages [0, warm_pages) are
+// fetched once first (the hot regime's untimed warm-up). Shared by the bm and scan jobs.
+struct TablePool {
+  std::unique_ptr<File> file;
+  std::unique_ptr<BufferManager> pool;
+};
+Result<TablePool> OpenTablePool(const std::string& path, const TableShape& shape, CacheMode cache,
+                                uint64_t memory_bytes, uint64_t warm_pages);
 
 // Errors: InvalidArgument for a bad spec, the first failed read or check (a checksum
 // mismatch names the page and file), ResourceExhausted from the pool.

@@ -270,21 +270,10 @@ Result<ScanJobResult> RunScanJob(const ScanJobSpec& spec) {
   sizing.memory_bytes = spec.memory_bytes;
   const uint64_t pages = BmWorkingSetPages(sizing);
   IODEPTH_RETURN_IF_ERROR(ValidateScanSpec(spec, pages));
-  OpenOptions open;
-  open.cache = spec.cache;
-  IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<File> file, File::Open(spec.table_path, open));
-  BufferManagerOptions pool_options;
-  pool_options.page_bytes = PageSizeBytes(spec.shape.page_size);
-  pool_options.memory_bytes = spec.memory_bytes;
-  pool_options.verify = [](std::span<const std::byte> page, uint64_t page_no, const File& f) {
-    return VerifyPage(page, page_no, f.path());
-  };
-  IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<BufferManager> pool, BufferManager::Create(pool_options));
-  if (spec.regime == Regime::kHot) {
-    for (uint64_t page = 0; page < pages; ++page) {
-      IODEPTH_ASSIGN_OR_RETURN(PageGuard warm, pool->Fetch(*file, page));
-    }
-  }
+  IODEPTH_ASSIGN_OR_RETURN(TablePool opened, OpenTablePool(spec.table_path, spec.shape, spec.cache, spec.memory_bytes,
+                                                            spec.regime == Regime::kHot ? pages : 0));
+  std::unique_ptr<File>& file = opened.file;
+  std::unique_ptr<BufferManager>& pool = opened.pool;
   const std::vector<StreamPlan> plans = PlanStreams(spec, pages);
   std::vector<StreamState> states(spec.streams);
   std::atomic<bool> stop{false};
