@@ -260,6 +260,28 @@ Result<bool> BufferManager::TryClaim(uint32_t frame) {
 }
 
 Result<ReadRun> BufferManager::ClaimRun(uint32_t wanted) {
+  // A sweep can come back empty-handed while other threads hold frames only for a
+  // moment (their own claims, a read about to be handed over), which on a small pool
+  // under load can look like every frame pinned. Sweep again a few times, giving those
+  // threads the processor, before calling the pool exhausted: a pool really full of
+  // pinned frames still fails within microseconds, never a hang.
+  constexpr int kSweeps = 8;
+  for (int sweep = 0; sweep < kSweeps; ++sweep) {
+    IODEPTH_ASSIGN_OR_RETURN(const ReadRun run, SweepForRun(wanted));
+    if (run.pages > 0) return run;
+    if (sweep < kSweeps / 2) {
+      std::this_thread::yield();
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+  }
+  return Status::ResourceExhausted(fmt::format(
+      "all {} buffer frames ({} of {}-byte pages) are pinned, so no page can be read: give the buffer pool more "
+      "memory, or lower the read-ahead distance or the number of concurrent streams",
+      frames_count_, FormatBytes(uint64_t{frames_count_} * page_bytes_), page_bytes_));
+}
+
+Result<ReadRun> BufferManager::SweepForRun(uint32_t wanted) {
   IODEPTH_CHECK(wanted >= 1, "claim of zero frames");
   wanted = std::min(wanted, frames_count_);
   // Enough steps for the hand to age every frame from kMaxUsage to 0 and come round once
@@ -307,10 +329,7 @@ Result<ReadRun> BufferManager::ClaimRun(uint32_t wanted) {
     if (run.pages > 0) return run;
     if (pinned_in_a_row >= frames_count_) break;
   }
-  return Status::ResourceExhausted(fmt::format(
-      "all {} buffer frames ({} of {}-byte pages) are pinned, so no page can be read: give the buffer pool more "
-      "memory, or lower the read-ahead distance or the number of concurrent streams",
-      frames_count_, FormatBytes(uint64_t{frames_count_} * page_bytes_), page_bytes_));
+  return ReadRun{};  // Nothing claimable in this sweep.
 }
 
 Result<ReadRun> BufferManager::BeginRead(File& file, uint64_t page_no, uint32_t pages) {

@@ -223,6 +223,8 @@ class BufferManager {
   BufferManager(const BufferManagerOptions& options, AlignedBuffer arena, uint32_t frames);
   Shard& ShardOf(const PageKey& key) const;
   Result<ReadRun> ClaimRun(uint32_t wanted);
+  // One sweep of ClaimRun: a run, or an empty run when nothing was claimable.
+  Result<ReadRun> SweepForRun(uint32_t wanted);
   // Tries to make frame f free and claimed by the caller (pin 1, unmapped, empty).
   // Returns false (nothing held) when f is pinned, recently used, or a race was lost.
   Result<bool> TryClaim(uint32_t frame);
