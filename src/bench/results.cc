@@ -42,16 +42,19 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianScanRecord, rows_per_s, min_stream_bw_b
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LatencyRecord, min, max, mean, N, percentile)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DepthRecord, target, mean_in_flight, utilization, littles_law, submit_calls,
                                    submitted, reap_calls, reaped, avg_submit_batch, avg_reap_batch, resubmits, refills_short)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MemoryRecord, cgroup, cap_bytes, peak_bytes, page_cache_bytes, refaults,
+                                   limit_events, oom_kills)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianMemoryRecord, peak_bytes, page_cache_bytes, refaults)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RepetitionRecord, iops, bw_bytes, total_ios, io_bytes, runtime_ns, clat_ns,
                                    usr_cpu_ns, sys_cpu_ns, cpu_ns_per_io, depth, resident_before, verified_bytes, buffer,
-                                   scan)
+                                   scan, memory)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianLatencyRecord, mean, max, percentile)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianDepthRecord, mean_in_flight, littles_law, utilization)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianRecord, iops, bw_bytes, clat_ns, cpu_ns_per_io, depth, buffer, scan)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianRecord, iops, bw_bytes, clat_ns, cpu_ns_per_io, depth, buffer, scan,
+                                   memory)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CvRecord, iops, bw_bytes, clat_ns_p95)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CellRecord, id, workload, suite, rw, qd, bs, mode, backend, cache_state, regime,
-                                   policy, status,
-                                   reason, flags, median, cv, repetitions)
+                                   policy, memory_cap, status, reason, flags, median, cv, repetitions)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(FioCrossCheckRecord, cell, fio, ratio)
 
 std::string PercentileKey(double percent) { return fmt::format("{:.6f}", percent); }
@@ -225,6 +228,13 @@ void SummariseCell(CellRecord& cell) {
           return bw.empty() ? 0.0 : *std::min_element(bw.begin(), bw.end());
         })};
   }
+  m.memory.reset();
+  if (!reps.empty() && std::all_of(reps.begin(), reps.end(), [](const auto& r) { return r.memory.has_value(); })) {
+    m.memory = MedianMemoryRecord{
+        .peak_bytes = Median(reps, [](const auto& r) { return r.memory->peak_bytes; }),
+        .page_cache_bytes = Median(reps, [](const auto& r) { return r.memory->page_cache_bytes; }),
+        .refaults = Median(reps, [](const auto& r) { return r.memory->refaults; })};
+  }
   const std::string p95 = PercentileKey(95);
   cell.cv = CvRecord{.iops = Cv(reps, [](const auto& r) { return r.iops; }),
                      .bw_bytes = Cv(reps, [](const auto& r) { return r.bw_bytes; }),
@@ -245,7 +255,30 @@ nlohmann::json ToJson(const ResultsDocument& d) {
           {"fio_crosscheck", d.fio_crosscheck}};
 }
 
-Result<ResultsDocument> ParseResults(const nlohmann::json& json) {
+namespace {
+
+// A version 2 file predates the memory cap: its cells ran without one. Filling the fields
+// it lacks keeps the parse strict (any other missing field is still an error).
+nlohmann::json UpgradeFromVersion2(nlohmann::json json) {
+  if (!json.contains("cells") || !json["cells"].is_array()) return json;
+  for (nlohmann::json& cell : json["cells"]) {
+    if (!cell.is_object()) continue;
+    cell.emplace("memory_cap", 0);
+    if (cell.contains("median") && cell["median"].is_object()) cell["median"].emplace("memory", nullptr);
+    if (!cell.contains("repetitions") || !cell["repetitions"].is_array()) continue;
+    for (nlohmann::json& rep : cell["repetitions"]) {
+      if (rep.is_object()) rep.emplace("memory", nullptr);
+    }
+  }
+  return json;
+}
+
+}  // namespace
+
+Result<ResultsDocument> ParseResults(const nlohmann::json& original) {
+  const bool old = original.is_object() && original.contains("schema_version") &&
+                   original["schema_version"].is_number_integer() && original["schema_version"].get<int>() == 2;
+  const nlohmann::json json = old ? UpgradeFromVersion2(original) : original;
   const bool named = json.is_object() && json.contains("schema") && json["schema"].is_string() &&
                      json["schema"].get<std::string>() == "iodepth-results";
   if (!named) {
@@ -253,9 +286,9 @@ Result<ResultsDocument> ParseResults(const nlohmann::json& json) {
   }
   const auto& version_field = json.contains("schema_version") ? json["schema_version"] : nlohmann::json();
   const int version = version_field.is_number_integer() ? version_field.get<int>() : 0;
-  if (version != kResultsSchemaVersion) {
-    return Status::InvalidArgument(fmt::format(
-        "results schema_version {} is not supported; this iodepth reads version {}", version, kResultsSchemaVersion));
+  if (version < kOldestReadableSchemaVersion || version > kResultsSchemaVersion) {
+    return Status::InvalidArgument(fmt::format("results schema_version {} is not supported; this iodepth reads versions {} to {}",
+                                               version, kOldestReadableSchemaVersion, kResultsSchemaVersion));
   }
   // nlohmann_json reports a missing or mistyped field by throwing; turn it into a Status
   // naming the field, here at the boundary, so nothing above sees an exception.
@@ -288,17 +321,26 @@ Result<ResultsDocument> ReadResultsFile(const std::string& path) {
 std::string CsvHeader() {
   return "id,workload,rw,qd,bs,mode,backend,cache_state,status,flags,iops,bw_bytes,clat_ns_mean,clat_ns_p50,"
          "clat_ns_p95,clat_ns_p99,clat_ns_max,cpu_ns_per_io,mean_in_flight,utilization,littles_law,cv_iops,"
-         "cv_clat_ns_p95,repetitions,regime,policy,hit_ratio,mean_read_bytes,reads_per_s,wait_fraction,mean_distance\n";
+         "cv_clat_ns_p95,repetitions,regime,policy,hit_ratio,mean_read_bytes,reads_per_s,wait_fraction,mean_distance,"
+         "memory_cap,peak_bytes,page_cache_bytes,refaults\n";
 }
 
 namespace {
 
 // The bm columns; empty for cells without a buffer record. Starts with the comma.
 std::string BufferCsvColumns(const CellRecord& c) {
-  if (!c.median.buffer) return fmt::format(",{},{},,,,,\n", c.regime, c.policy);
+  if (!c.median.buffer) return fmt::format(",{},{},,,,,", c.regime, c.policy);
   const MedianBufferRecord& b = *c.median.buffer;
-  return fmt::format(",{},{},{:.4f},{:.0f},{:.1f},{:.4f},{:.2f}\n", c.regime, c.policy, b.hit_ratio, b.mean_read_bytes,
+  return fmt::format(",{},{},{:.4f},{:.0f},{:.1f},{:.4f},{:.2f}", c.regime, c.policy, b.hit_ratio, b.mean_read_bytes,
                      b.reads_per_s, b.wait_fraction, b.mean_distance);
+}
+
+// The memory-cap columns; the cap alone for cells without memory records. Starts with
+// the comma, ends the row.
+std::string MemoryCsvColumns(const CellRecord& c) {
+  if (!c.median.memory) return fmt::format(",{},,,\n", c.memory_cap);
+  const MedianMemoryRecord& m = *c.median.memory;
+  return fmt::format(",{},{:.0f},{:.0f},{:.0f}\n", c.memory_cap, m.peak_bytes, m.page_cache_bytes, m.refaults);
 }
 
 }  // namespace
@@ -316,7 +358,7 @@ std::string CsvRow(const CellRecord& c) {
                      c.median.clat_ns.max, c.median.cpu_ns_per_io, c.median.depth.mean_in_flight,
                      c.median.depth.utilization, c.median.depth.littles_law, c.cv.iops, c.cv.clat_ns_p95,
                      c.repetitions.size()) +
-         BufferCsvColumns(c);
+         BufferCsvColumns(c) + MemoryCsvColumns(c);
 }
 
 }  // namespace iodepth

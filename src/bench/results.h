@@ -21,7 +21,10 @@
 
 namespace iodepth {
 
-inline constexpr int kResultsSchemaVersion = 2;  // 2: regime, policy and buffer records (bm suite).
+// 2: regime, policy and buffer records (bm suite). 3: memory_cap and memory records
+// (matrix --memory-cap). Version 2 files are still read, as cells without a cap.
+inline constexpr int kResultsSchemaVersion = 3;
+inline constexpr int kOldestReadableSchemaVersion = 2;
 inline constexpr double kCvFlagThreshold = 0.10;        // cv_high: IOPS varies more than 10%.
 inline constexpr double kDepthShortThreshold = 0.80;    // depth_short: Little's-law depth < 80% of target.
 inline constexpr double kColdResidentThreshold = 0.05;  // cold_but_cached: > 5% of the set cached.
@@ -78,6 +81,24 @@ struct ScanRecord {
   std::vector<double> stream_bw_bytes;    // Per scan, page bytes per second.
 };
 
+// The memory cgroup a capped repetition ran in (bench/memory_cap.h): what it was allowed
+// and what it used. Counters are deltas over the repetition; peak is since its start.
+struct MemoryRecord {
+  std::string cgroup;             // "v1", "v2" or "inherited".
+  uint64_t cap_bytes = 0;
+  uint64_t peak_bytes = 0;
+  uint64_t page_cache_bytes = 0;  // Charged to the cgroup at the end of the run.
+  uint64_t refaults = 0;          // Evicted file pages read again (workingset refaults).
+  uint64_t limit_events = 0;      // Times usage hit the cap (reclaim forced by it).
+  uint64_t oom_kills = 0;
+};
+
+struct MedianMemoryRecord {
+  double peak_bytes = 0;
+  double page_cache_bytes = 0;
+  double refaults = 0;
+};
+
 struct MedianScanRecord {
   double rows_per_s = 0;
   double min_stream_bw_bytes = 0;  // The slowest scan's bandwidth (fairness).
@@ -106,6 +127,7 @@ struct RepetitionRecord {
   uint64_t verified_bytes = 0;
   std::optional<BufferRecord> buffer;  // bm and scan cells only.
   std::optional<ScanRecord> scan;      // scan cells only.
+  std::optional<MemoryRecord> memory;  // Cells run under a memory cap only.
 };
 
 struct MedianLatencyRecord {
@@ -128,6 +150,7 @@ struct MedianRecord {
   MedianDepthRecord depth;
   std::optional<MedianBufferRecord> buffer;  // bm and scan cells only.
   std::optional<MedianScanRecord> scan;      // scan cells only.
+  std::optional<MedianMemoryRecord> memory;  // Cells run under a memory cap only.
 };
 
 struct CvRecord {
@@ -148,6 +171,7 @@ struct CellRecord {
   std::string cache_state;
   std::string regime;  // bm cells: hot, pressure or thrash; "" otherwise.
   std::string policy;  // bm cells: fixed, adaptive or sync; "" otherwise.
+  uint64_t memory_cap = 0;  // Bytes the cell's cgroup could use (page cache included); 0: no cap.
   std::string status = "ok";  // ok | unsupported | error
   std::string reason;
   std::vector<std::string> flags;

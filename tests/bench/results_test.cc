@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "bench/job_report.h"
@@ -108,7 +109,7 @@ TEST(ResultsJsonTest, DocumentSurvivesDumpAndParse) {
 TEST(ResultsJsonTest, TopLevelFieldsFollowTheDocumentedSchema) {
   const nlohmann::json json = ToJson(SampleDocument());
   EXPECT_EQ(json["schema"], "iodepth-results");
-  EXPECT_EQ(json["schema_version"], 2);
+  EXPECT_EQ(json["schema_version"], 3);
   EXPECT_EQ(json["schema_version"], kResultsSchemaVersion);
   for (const char* key : {"iodepth_version", "git_commit", "created_utc", "command", "config", "environment", "cells",
                           "fio_crosscheck"}) {
@@ -116,7 +117,7 @@ TEST(ResultsJsonTest, TopLevelFieldsFollowTheDocumentedSchema) {
   }
   const nlohmann::json& cell = json["cells"][0];
   for (const char* key : {"id", "workload", "suite", "rw", "qd", "bs", "mode", "backend", "cache_state", "regime",
-                          "policy", "status", "reason", "flags", "median", "cv", "repetitions"}) {
+                          "policy", "memory_cap", "status", "reason", "flags", "median", "cv", "repetitions"}) {
     EXPECT_TRUE(cell.contains(key)) << key;
   }
   const nlohmann::json& rep = cell["repetitions"][0];
@@ -155,11 +156,51 @@ TEST(ResultsJsonTest, WrongSchemaIsRejected) {
 }
 
 TEST(ResultsJsonTest, WrongSchemaVersionIsRejectedNamingTheSupportedOne) {
-  for (int version : {0, 1, 3, 99}) {
+  for (int version : {0, 1, 4, 99}) {
     nlohmann::json json = ToJson(SampleDocument());
     json["schema_version"] = version;
-    ExpectRejectedNaming(json, "version " + std::to_string(kResultsSchemaVersion));
+    ExpectRejectedNaming(json, fmt::format("versions {} to {}", kOldestReadableSchemaVersion, kResultsSchemaVersion));
   }
+}
+
+TEST(ResultsJsonTest, Version2FileIsReadAsCellsWithoutACap) {
+  nlohmann::json json = ToJson(SampleDocument());
+  json["schema_version"] = 2;
+  for (nlohmann::json& cell : json["cells"]) {
+    cell.erase("memory_cap");
+    cell["median"].erase("memory");
+    for (nlohmann::json& rep : cell["repetitions"]) rep.erase("memory");
+  }
+  ASSERT_OK_AND_ASSIGN(const ResultsDocument parsed, ParseResults(json));
+  ASSERT_FALSE(parsed.cells.empty());
+  EXPECT_EQ(parsed.cells[0].memory_cap, 0u);
+  EXPECT_FALSE(parsed.cells[0].median.memory.has_value());
+}
+
+TEST(ResultsJsonTest, MemoryRecordsRoundTripAndTheirMedianIsTaken) {
+  CellRecord cell = Cell("cold", 8, {89, 100, 111});
+  cell.memory_cap = 128ull << 20;
+  const uint64_t peaks[] = {100, 300, 200};
+  for (size_t i = 0; i < cell.repetitions.size(); ++i) {
+    cell.repetitions[i].memory = MemoryRecord{.cgroup = "v1", .cap_bytes = cell.memory_cap, .peak_bytes = peaks[i],
+                                              .page_cache_bytes = 10 * peaks[i], .refaults = i, .limit_events = 7,
+                                              .oom_kills = 0};
+  }
+  SummariseCell(cell);
+  ASSERT_TRUE(cell.median.memory.has_value());
+  EXPECT_EQ(cell.median.memory->peak_bytes, 200);
+  EXPECT_EQ(cell.median.memory->page_cache_bytes, 2000);
+  EXPECT_EQ(cell.median.memory->refaults, 1);
+  ResultsDocument document = SampleDocument();
+  document.cells = {cell};
+  ASSERT_OK_AND_ASSIGN(const ResultsDocument parsed, ParseResults(ToJson(document)));
+  EXPECT_EQ(parsed.cells[0].memory_cap, 128ull << 20);
+  ASSERT_TRUE(parsed.cells[0].repetitions[1].memory.has_value());
+  EXPECT_EQ(parsed.cells[0].repetitions[1].memory->peak_bytes, 300u);
+  EXPECT_EQ(parsed.cells[0].repetitions[1].memory->cgroup, "v1");
+  EXPECT_EQ(parsed.cells[0].repetitions[1].memory->limit_events, 7u);
+  const std::string row = CsvRow(parsed.cells[0]);
+  EXPECT_NE(row.find(fmt::format(",{},200,2000,1\n", 128ull << 20)), std::string::npos) << row;
 }
 
 TEST(ResultsJsonTest, MistypedSchemaFieldsAreAnErrorNotAnException) {
@@ -178,7 +219,7 @@ TEST(ResultsJsonTest, MissingFieldIsRejectedNamingIt) {
     json.erase(key);
     ExpectRejectedNaming(json, key);
   }
-  for (const char* key : {"median", "repetitions", "cache_state", "flags"}) {
+  for (const char* key : {"median", "repetitions", "cache_state", "flags", "memory_cap"}) {
     nlohmann::json json = ToJson(SampleDocument());
     json["cells"][0].erase(key);
     ExpectRejectedNaming(json, key);
@@ -458,7 +499,7 @@ TEST(CsvTest, RowHasAsManyFieldsAsTheHeader) {
   const std::string header = CsvHeader();
   ASSERT_FALSE(header.empty());
   EXPECT_EQ(header.back(), '\n');
-  EXPECT_EQ(FieldCount(header), 31u) << "docs/BENCHMARKS.md lists 31 columns";
+  EXPECT_EQ(FieldCount(header), 35u) << "docs/BENCHMARKS.md lists 35 columns";
   CellRecord flagged = Cell("cold", 8, {89, 100, 111});
   flagged.repetitions[0].resident_before = 0.5;
   SummariseCell(flagged);
@@ -486,7 +527,7 @@ TEST(CsvTest, RowHoldsTheCellsValuesInHeaderOrder) {
     start = comma + 1;
   }
   fields.push_back(row.substr(start, row.size() - start - 1));
-  ASSERT_EQ(fields.size(), 31u);
+  ASSERT_EQ(fields.size(), 35u);
   EXPECT_EQ(fields[0], cell.id);
   EXPECT_EQ(fields[3], "8");
   EXPECT_EQ(fields[4], "4096");
@@ -496,6 +537,8 @@ TEST(CsvTest, RowHoldsTheCellsValuesInHeaderOrder) {
   EXPECT_EQ(fields[10], "100.0");
   EXPECT_EQ(fields[23], "3");
   for (size_t i = 24; i < 31; ++i) EXPECT_EQ(fields[i], "") << "column " << i << " is for bm cells only";
+  EXPECT_EQ(fields[31], "0") << "memory_cap: no cap";
+  for (size_t i = 32; i < 35; ++i) EXPECT_EQ(fields[i], "") << "column " << i << " is for capped cells only";
 }
 
 // ---- Histogram accuracy as reported: percentiles against exact order statistics ----
@@ -671,7 +714,7 @@ TEST(MakeBmRepetitionRecordTest, BufferRecordsSurviveJsonAndOtherCellsHaveNone) 
   ASSERT_TRUE(back.repetitions[0].buffer.has_value());
   EXPECT_EQ(back.repetitions[0].buffer->reads, 100u);
   EXPECT_FALSE(parsed.cells[0].repetitions[0].buffer.has_value());
-  EXPECT_NE(CsvRow(back).find(",thrash,fixed,0.2000,65536,100.0,0.2500,4.00\n"), std::string::npos) << CsvRow(back);
+  EXPECT_NE(CsvRow(back).find(",thrash,fixed,0.2000,65536,100.0,0.2500,4.00,0,,,\n"), std::string::npos) << CsvRow(back);
 }
 
 }  // namespace
