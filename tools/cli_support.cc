@@ -1,6 +1,7 @@
 #include "tools/cli_support.h"
 
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -82,6 +83,60 @@ Status WriteTextFile(const std::string& path, const std::string& text) {
   out.close();
   if (!out) return Status::PosixError(fmt::format("write {}", path), errno);
   return Status::OK();
+}
+
+namespace {
+
+// Debian's interpreter: python3-matplotlib is installed for it, not for a pyenv python3
+// that may come first on PATH.
+constexpr const char* kPython = "/usr/bin/python3";
+
+std::string ToolScriptPath(const std::string& script) {
+  const char* report = std::getenv("IODEPTH_REPORT_SCRIPT");
+  if (script == "report.py" && report) return report;
+  const char* dir = std::getenv("IODEPTH_TOOLS_DIR");
+  return fmt::format("{}/{}", dir ? dir : IODEPTH_TOOLS_DIR, script);
+}
+
+}  // namespace
+
+Status RunToolScript(const std::string& script, const std::vector<std::string>& args) {
+  if (access(kPython, X_OK) != 0) {
+    return Status::NotSupported("/usr/bin/python3 is missing; install it with: apt-get install python3 python3-matplotlib");
+  }
+  const std::string path = ToolScriptPath(script);
+  if (access(path.c_str(), R_OK) != 0) {
+    return Status::NotFound(fmt::format("{} is missing; set IODEPTH_TOOLS_DIR to the source tree's tools/", path));
+  }
+  std::vector<std::string> all = {kPython, path};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::cout << std::flush;
+  const pid_t pid = fork();
+  if (pid < 0) return Status::PosixError(fmt::format("fork {}", script), errno);
+  if (pid == 0) {
+    execv(kPython, argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return Status::PosixError(fmt::format("wait for {}", script), errno);
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return Status::FailedPrecondition(fmt::format("{} failed (see its message above)", path));
+  }
+  return Status::OK();
+}
+
+Status RunReportScript(const std::vector<std::string>& inputs, const std::string& out_dir) {
+  std::vector<std::string> args = inputs;
+  if (!out_dir.empty()) {
+    args.push_back("--out");
+    args.push_back(out_dir);
+  }
+  return RunToolScript("report.py", args);
 }
 
 void ExitOnError(std::string_view command, const Status& status) {

@@ -9,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -56,6 +57,14 @@ const std::string& CommandLine();
 
 // Writes `text` to `path`, creating its directory; the error names the path.
 Status WriteTextFile(const std::string& path, const std::string& text);
+
+// Runs tools/<script> (report.py, guidance.py) with Debian's /usr/bin/python3, where
+// python3-matplotlib lives, and waits for it. The script prints its own errors; a failure
+// here says which script failed or what to install. IODEPTH_TOOLS_DIR overrides where
+// the scripts are (IODEPTH_REPORT_SCRIPT, for report.py alone, is still honoured).
+Status RunToolScript(const std::string& script, const std::vector<std::string>& args);
+// `report.py INPUTS... [--out DIR]`.
+Status RunReportScript(const std::vector<std::string>& inputs, const std::string& out_dir);
 
 // Prints "iodepth <command>: error: <message>" and exits 1 when `status` failed. Called
 // at the very end of a subcommand, after its RAII cleanup (temporary files) has run.

@@ -17,5 +17,9 @@ void AddReportCommand(CLI::App& app);
 void AddLoadCommand(CLI::App& app);
 // Adds `iodepth scan`.
 void AddScanCommand(CLI::App& app);
+// Adds `iodepth matrix`.
+void AddMatrixCommand(CLI::App& app);
+// Adds `iodepth advise`.
+void AddAdviseCommand(CLI::App& app);
 
 }  // namespace iodepth::tools

@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   iodepth::tools::AddReportCommand(app);
   iodepth::tools::AddLoadCommand(app);
   iodepth::tools::AddScanCommand(app);
+  iodepth::tools::AddMatrixCommand(app);
+  iodepth::tools::AddAdviseCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -355,19 +355,29 @@ Result<std::vector<CellPlan>> PlanSuite(const SuiteConfig& config) {
   return cells;
 }
 
-Result<ResultsDocument> RunSuite(const SuiteConfig& config, SuiteObserver* observer) {
-  IODEPTH_ASSIGN_OR_RETURN(std::vector<CellPlan> cells, PlanSuite(config));
-  bool writes = false;
-  for (const CellPlan& c : cells) writes = writes || IsWrite(c.spec.rw);
-  DataFileInfo file;
+Result<DataFileInfo> PrepareSuiteFiles(const SuiteConfig& config, const std::vector<CellPlan>& cells) {
   if (config.suite == "bm" || config.suite == "scan") {
     IODEPTH_RETURN_IF_ERROR(EnsureBmTable(config));
-  } else {
-    IODEPTH_ASSIGN_OR_RETURN(file, EnsureDataFile(DataFileRequest{.path = config.filename,
-                                                                  .size_bytes = config.file_size_bytes,
-                                                                  .will_write = writes,
-                                                                  .need_pattern = config.verify}));
+    return DataFileInfo{};
   }
+  bool writes = false;
+  for (const CellPlan& c : cells) writes = writes || IsWrite(c.spec.rw);
+  return EnsureDataFile(DataFileRequest{.path = config.filename,
+                                        .size_bytes = config.file_size_bytes,
+                                        .will_write = writes,
+                                        .need_pattern = config.verify});
+}
+
+Result<RepetitionRecord> RunCellRepetition(const SuiteConfig& config, const CellPlan& cell, const DataFileInfo& file) {
+  CellPlan run = cell;
+  run.spec.file_id = file.file_id;
+  IODEPTH_ASSIGN_OR_RETURN(const double resident, PrepareCacheState(config, run));
+  return RunCell(run, resident);
+}
+
+Result<ResultsDocument> RunSuite(const SuiteConfig& config, SuiteObserver* observer) {
+  IODEPTH_ASSIGN_OR_RETURN(std::vector<CellPlan> cells, PlanSuite(config));
+  IODEPTH_ASSIGN_OR_RETURN(const DataFileInfo file, PrepareSuiteFiles(config, cells));
   const int64_t per_run_ns = config.ramp_ns + config.runtime_ns;
   const size_t total = cells.size() * config.repetitions;
   if (observer) observer->OnStart(config, cells.size(), static_cast<int64_t>(total) * per_run_ns);
@@ -377,9 +387,7 @@ Result<ResultsDocument> RunSuite(const SuiteConfig& config, SuiteObserver* obser
     for (CellPlan& cell : cells) {
       ++done;
       if (cell.record.status != "ok") continue;  // Unsupported on an earlier repetition.
-      cell.spec.file_id = file.file_id;
-      auto resident = PrepareCacheState(config, cell);
-      Result<RepetitionRecord> record = resident.has_value() ? RunCell(cell, *resident) : resident.error();
+      Result<RepetitionRecord> record = RunCellRepetition(config, cell, file);
       if (!record.has_value()) {
         if (!IsUnsupported(record.error())) return record.error().WithContext(cell.record.id);
         cell.record.status = "unsupported";

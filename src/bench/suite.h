@@ -28,6 +28,7 @@
 
 #include "bench/bm_job.h"
 #include "bench/cache_state.h"
+#include "bench/data_file.h"
 #include "bench/scan_job.h"
 #include "bench/job.h"
 #include "bench/results.h"
@@ -94,6 +95,15 @@ class SuiteObserver {
                             size_t runs_done, size_t runs_total, int64_t eta_ns) = 0;
   virtual void OnUnsupported(const CellPlan& cell, const std::string& reason) = 0;
 };
+
+// Makes or reuses the file the cells read: the data file (io_patterns, qd: its info is
+// returned) or the heap table (bm, scan: reused when it already has the shape).
+Result<DataFileInfo> PrepareSuiteFiles(const SuiteConfig& config, const std::vector<CellPlan>& cells);
+
+// One repetition of one cell: puts the page cache in the state the cell claims (not
+// timed), then runs it. kNotSupported means the machine cannot run this cell (the caller
+// records it as unsupported); any other error is a failure of the run.
+Result<RepetitionRecord> RunCellRepetition(const SuiteConfig& config, const CellPlan& cell, const DataFileInfo& file);
 
 // Runs every cell `repetitions` times (interleaved) and returns the finished document
 // (environment left for the caller to fill). A cell the machine cannot run (dontcache on
