@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fake_cgroup.h"
 #include "testutil/status_macros.h"
 #include "testutil/temp_dir.h"
 
@@ -348,6 +349,73 @@ TEST(MatrixRunTest, RepetitionsInterleaveBufferedAndDirect) {
                                          "rand_read_qd4/buffered/io_uring", "rand_read_qd4/direct/io_uring",
                                          "rand_read_qd4/buffered/io_uring", "rand_read_qd4/direct/io_uring"};
   EXPECT_EQ(observer.runs_, want);
+}
+
+// The capped path on a fake cgroup v1 tree: where no real cgroup may be made (CI without
+// root), the runner still enters, samples and leaves the cap for every capped run.
+class MatrixFakeCgroupTest : public ::testing::Test, protected testutil::FakeCgroupTree {
+ protected:
+  MatrixConfig CappedConfig() const {
+    MatrixConfig config = SmallConfig();
+    config.workloads = {"rand_read_qd"};
+    config.depths = {4};
+    config.backends = {Backend::kIoUring};
+    config.memory_caps = {0, 128ull << 20};
+    return config;
+  }
+  MatrixOptions Options(std::atomic<bool>* stop) const {
+    return MatrixOptions{.out_dir = dir_.File("m"), .fresh = false, .cgroup_fs = fs(), .command_line = "t",
+                         .stop = stop};
+  }
+};
+
+TEST_F(MatrixFakeCgroupTest, CappedCellsCarryTheCapAndTheCgroupsCounters) {
+  BuildV1();
+  const MatrixConfig config = CappedConfig();
+  std::atomic<bool> stop{false};
+  StopAfter observer(&stop, SIZE_MAX);
+  ASSERT_OK_AND_ASSIGN(const MatrixOutcome outcome, RunMatrix(config, Options(&stop), &observer));
+  EXPECT_EQ(outcome.units_run, 2u);
+  const std::vector<CellRecord> cells = CellsOf(outcome);
+  ASSERT_EQ(cells.size(), 4u);
+  size_t capped = 0;
+  for (const CellRecord& cell : cells) {
+    ASSERT_EQ(cell.status, "ok") << cell.id << ": " << cell.reason;
+    if (cell.memory_cap == 0) {
+      for (const RepetitionRecord& r : cell.repetitions) EXPECT_FALSE(r.memory.has_value()) << cell.id;
+      continue;
+    }
+    ++capped;
+    EXPECT_EQ(cell.memory_cap, 128ull << 20);
+    ASSERT_EQ(cell.repetitions.size(), config.repetitions);
+    for (const RepetitionRecord& r : cell.repetitions) {
+      ASSERT_TRUE(r.memory.has_value()) << cell.id;
+      EXPECT_EQ(r.memory->cgroup, "v1");
+      EXPECT_EQ(r.memory->cap_bytes, 128ull << 20);
+      // The planted counters: max_usage 4 MiB (ResetPeak wrote "0" over it), total_cache 3 MiB.
+      EXPECT_EQ(r.memory->page_cache_bytes, 3145728u);
+      EXPECT_EQ(r.memory->refaults, 0u) << "counters that did not move give a delta of 0";
+    }
+    ASSERT_TRUE(cell.median.memory.has_value()) << cell.id;
+  }
+  EXPECT_EQ(capped, 2u);
+  // Every capped run entered (the fake pid written to the cap) and left (written back).
+  EXPECT_EQ(ReadText(Child("cgroup.procs")), "4242\n");
+  EXPECT_EQ(ReadText(Own("cgroup.procs")), "4242\n");
+  EXPECT_EQ(ReadText(Child("memory.max_usage_in_bytes")), "0") << "the peak is reset before each run";
+}
+
+TEST_F(MatrixFakeCgroupTest, CapThatCannotBeMadeStopsTheMatrixBeforeAnyRun) {
+  BuildV1();
+  // The v1 memory hierarchy vanishes from mountinfo: no memory controller is reachable.
+  WriteText(fs().mountinfo, "22 1 8:1 / / rw,relatime - ext4 /dev/vda rw\n");
+  std::atomic<bool> stop{false};
+  StopAfter observer(&stop, SIZE_MAX);
+  const Result<MatrixOutcome> outcome = RunMatrix(CappedConfig(), Options(&stop), &observer);
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_NE(outcome.error().message().find("memory cap 128 MiB"), std::string::npos) << outcome.error().ToString();
+  EXPECT_NE(outcome.error().message().find("nothing was run"), std::string::npos) << outcome.error().ToString();
+  EXPECT_TRUE(observer.runs_.empty()) << "not even the uncapped cells ran";
 }
 
 }  // namespace
