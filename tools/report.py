@@ -4,40 +4,41 @@
 Usage:
     /usr/bin/python3 tools/report.py RESULTS.json [RESULTS2.json ...] [--out DIR]
 
-Reads results files in the format of docs/BENCHMARKS.md ("Results file", schema_version 1
-or 2; records a file lacks (regime, policy, buffer, scan) are read as absent)
-and writes DIR/report.md plus the plots it embeds. DIR defaults to the first file's name
-without ".json", followed by "-report". Several files are merged cell by cell; when two
-files hold the same cell id, the later file on the command line wins.
+Reads results files in the format of docs/BENCHMARKS.md ("Results file", schema_version 1,
+2 or 3; records a file lacks are read as absent, see iodepth_results.py) and writes
+DIR/report.md plus the plots it embeds. DIR defaults to the first file's name without
+".json", followed by "-report". Several files are merged cell by cell on (id, memory_cap);
+when two files hold the same cell under the same cap, the later file on the command line wins.
 
 The report answers the project's question (does O_DIRECT catch up with buffered I/O as
-queue depth grows?) with the direct/buffered ratios per queue depth, for raw requests (qd
-suite), for page fetches through the buffer manager (bm suite, where it also sets the
-adaptive read-ahead distance against the best fixed one) and for concurrent pipelined scans
-(scan suite, with the depth where direct overtakes buffered sync), and shows every cell with
-the flags that say how far to trust it. Only Debian's python3 with its python3-matplotlib
-package is needed (plots: tools/report_plots.py, Agg backend, so no display is required).
+queue depth grows?) first with the Guidance (the crossover depth of every curve, with
+bootstrap intervals: ratios.py, guidance.py), then the direct/buffered ratio tables and heat
+maps, then per memory condition the suites: raw requests (qd), page fetches through the
+buffer manager (bm, with the adaptive read-ahead distance against the best fixed one) and
+concurrent pipelined scans (scan), then CPU per I/O, memory, and every cell with the flags
+that say how far to trust it. Only Debian's python3 with its python3-matplotlib package is
+needed (plots: tools/report_plots.py, Agg backend, so no display is required).
 """
 
 import argparse
-import json
 import os
 import re
 import sys
 
+from iodepth_results import (THROUGHPUT_METRICS, ResultsError, cap_label, cap_of, family_of,
+                             is_adaptive, is_ok, load_results, median_of, merge, percentile_ns, ratio,
+                             regime_rank, scaled, spread_of, supported_versions_text)
+from report_costs import cpu_section, memory_section
+from report_guidance import guidance_section, ratios_section
+from report_markdown import MARK, both_ranges, cap_stem, fmt, key_value_table, md_table, range_text
 from report_plots import PLOTS_NOTE, QD_AXIS_LABEL, ordered_modes, plot_bars, plot_lines
+from ratios import analyse
 
-SCHEMA = "iodepth-results"
-# 2 added regime, policy and the buffer and scan records; 1 is read with them absent (and a
-# version 2 file from before the scan suite without scan records).
-SUPPORTED_SCHEMA_VERSIONS = (1, 2)
-REGIME_ORDER = ("hot", "pressure", "thrash")
 # fio_crosscheck: an iodepth/fio IOPS ratio below this means iodepth leaves more than 5% on
 # the table, so the harness, not the kernel, may be what a cell measures.
 FIO_IOPS_RATIO_MIN = 0.95
 # A direct/buffered IOPS ratio at or above this counts as "caught up" in the plain reading.
 CAUGHT_UP_RATIO = 0.95
-MARK = "⚠"
 # The flags the writer sets (thresholds: src/bench/results.h). Unknown flags are still shown.
 FLAG_LEGEND = {
     "cv_high": "repetitions disagree: the IOPS coefficient of variation (stddev/mean) is high, "
@@ -50,175 +51,11 @@ FLAG_LEGEND = {
     "warm_not_cached": "a warm-cache cell found much of its working set missing from the page "
                        "cache before it ran, so some reads went to the device.",
 }
-
-
-class ReportError(Exception):
-    """A problem the person running the report can fix; printed without a traceback."""
-
-
-# ---------------------------------------------------------------- loading and merging
-
-def load_results(path):
-    """Returns the parsed results document at `path`, or raises ReportError saying why not."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
-    except OSError as e:
-        raise ReportError(f"cannot read {path}: {e.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ReportError(f"{path} is not valid JSON: {e}") from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise ReportError(f'{path} is not an iodepth results file (its "schema" is not "{SCHEMA}")')
-    version = doc.get("schema_version")
-    if version not in SUPPORTED_SCHEMA_VERSIONS:
-        raise ReportError(f"{path} has schema_version {version!r}; this report reads "
-                          f"schema_version {supported_versions_text()} (a newer file needs a "
-                          "newer tools/report.py)")
-    if not isinstance(doc.get("cells"), list):
-        raise ReportError(f'{path}: "cells" is missing or not a list')
-    for index, cell in enumerate(doc["cells"]):
-        check_cell(cell, path, index)
-    return doc
-
-
-def supported_versions_text():
-    """The versions load_results accepts, as messages write them: "1 or 2"."""
-    names = [str(v) for v in SUPPORTED_SCHEMA_VERSIONS]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-
-
-def check_cell(cell, path, index):
-    """Rejects a cell the sections below could not render, naming the file and the cell."""
-    if not isinstance(cell, dict) or not isinstance(cell.get("id"), str):
-        raise ReportError(f'{path}: cell #{index} is not an object with a string "id"')
-    if cell.get("status", "ok") == "ok" and not isinstance(cell.get("median"), dict):
-        raise ReportError(f'{path}: cell {cell["id"]} has status ok but no "median" object')
-    for record in ("buffer", "scan"):
-        value = (cell.get("median") or {}).get(record)
-        if value is not None and not isinstance(value, dict):
-            raise ReportError(f'{path}: cell {cell["id"]} has a median "{record}" that is neither '
-                              "null nor an object")
-
-
-def merge(runs):
-    """Merges cells and fio cross-checks of (path, doc) pairs; later files win on equal ids."""
-    cells, checks = {}, {}
-    for _, doc in runs:
-        for cell in doc["cells"]:
-            cells.pop(cell["id"], None)  # Re-insert so a replaced cell takes the later file's place.
-            cells[cell["id"]] = cell
-        for check in doc.get("fio_crosscheck") or []:
-            if isinstance(check, dict) and "cell" in check:
-                checks[check["cell"]] = check
-    return list(cells.values()), list(checks.values())
-
-
-# ---------------------------------------------------------------- metrics
-
-def percentile_ns(stats, pct):
-    """The `pct` percentile of a median or repetition record, whatever the key's spelling."""
-    for key, value in (stats.get("clat_ns") or {}).get("percentile", {}).items():
-        try:
-            if float(key) == pct:
-                return value
-        except ValueError:
-            continue
-    return None
-
-
-def scaled(value, divisor):
-    return None if value is None else value / divisor
-
-
-def buffer_field(stats, key):
-    """A field of a median or repetition "buffer" record; None for cells without one."""
-    return (stats.get("buffer") or {}).get(key)
-
-
-def slowest_stream_bw(stats):
-    """The slowest scan's page bytes/s: a median's min_stream_bw_bytes, or the smallest of a
-    repetition's stream_bw_bytes; None for cells without a scan record."""
-    scan = stats.get("scan") or {}
-    if scan.get("min_stream_bw_bytes") is not None:
-        return scan["min_stream_bw_bytes"]
-    streams = [bw for bw in scan.get("stream_bw_bytes") or [] if bw is not None]
-    return min(streams) if streams else None
-
-
-# Each getter works on both a cell's "median" and one of its "repetitions": same shape.
-METRICS = {
-    "iops": lambda s: s.get("iops"),
-    "mb_s": lambda s: scaled(s.get("bw_bytes"), 1e6),
-    "mean_us": lambda s: scaled((s.get("clat_ns") or {}).get("mean"), 1e3),
-    "p50_us": lambda s: scaled(percentile_ns(s, 50), 1e3),
-    "p95_us": lambda s: scaled(percentile_ns(s, 95), 1e3),
-    "p99_us": lambda s: scaled(percentile_ns(s, 99), 1e3),
-    "cpu_us_per_io": lambda s: scaled(s.get("cpu_ns_per_io"), 1e3),
-    "littles_law": lambda s: (s.get("depth") or {}).get("littles_law"),
-    "hit_ratio": lambda s: buffer_field(s, "hit_ratio"),
-    "mean_read_kib": lambda s: scaled(buffer_field(s, "mean_read_bytes"), 1024),
-    "wait_fraction": lambda s: buffer_field(s, "wait_fraction"),
-    "mean_distance": lambda s: buffer_field(s, "mean_distance"),
-    "rows_per_s": lambda s: (s.get("scan") or {}).get("rows_per_s"),
-    "min_stream_mb_s": lambda s: scaled(slowest_stream_bw(s), 1e6),
-}
-# Metrics that plot from zero unless lines differ by 10x at one depth (report_plots.wants_log_axis).
-THROUGHPUT_METRICS = ("iops", "mb_s", "rows_per_s", "min_stream_mb_s")
-
-
-def median_of(cell, metric):
-    return METRICS[metric](cell.get("median") or {})
-
-
-def spread_of(cell, metric):
-    """(min, max) of `metric` over the cell's repetitions, or None with no repetitions."""
-    values = [METRICS[metric](r) for r in cell.get("repetitions") or []]
-    values = [v for v in values if v is not None]
-    return (min(values), max(values)) if values else None
-
-
-def is_ok(cell):
-    return cell.get("status", "ok") == "ok"
-
-
-def family_of(cell):
-    """"rand_read_qd32" -> "rand_read": a qd workload is its family at one depth."""
-    return re.sub(r"_qd\d+$", "", cell.get("workload", cell["id"].split("/")[0]))
-
-
-def ratio(a, b):
-    return a / b if a is not None and b else None
+# A problem the person running the report can fix; printed without a traceback.
+ReportError = ResultsError
 
 
 # ---------------------------------------------------------------- Markdown helpers
-
-def fmt(value, spec=",.1f"):
-    return "–" if value is None else format(value, spec)
-
-
-def md_table(headers, rows):
-    def line(items):
-        return "| " + " | ".join(str(i).replace("|", "\\|") for i in items) + " |"
-    return "\n".join([line(headers), line(["---"] * len(headers))] + [line(r) for r in rows])
-
-
-def flatten(value, prefix=""):
-    """Yields (dotted key, text) for every non-empty leaf of nested dicts and lists."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from flatten(item, f"{prefix}.{key}" if prefix else str(key))
-    elif isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
-        for index, item in enumerate(value):
-            yield from flatten(item, f"{prefix}[{index}]")
-    elif value is not None and value != "" and value != []:
-        text = ", ".join(map(str, value)) if isinstance(value, list) else value
-        yield prefix, json.dumps(text) if isinstance(text, bool) else str(text)
-
-
-def key_value_table(mapping):
-    rows = list(flatten(mapping))
-    return md_table(["key", "value"], rows) if rows else "(none recorded)"
-
 
 def cell_label(cell):
     """The cell id, marked when the cell carries flags so a reader cannot miss it."""
@@ -232,16 +69,21 @@ def mode_label(mode, cells):
 
 # ---------------------------------------------------------------- header
 
+def title_section():
+    return ["# iodepth report", "",
+            "Does direct I/O (O_DIRECT) catch up with buffered I/O as queue depth grows? "
+            "Every metric is defined in docs/BENCHMARKS.md."]
+
+
 def header_section(runs):
-    out = ["# iodepth report", "",
-           "Does direct I/O (O_DIRECT) catch up with buffered I/O as queue depth grows? "
-           "Every metric is defined in docs/BENCHMARKS.md.", "", "## Sources", ""]
+    out = ["", "## Sources", ""]
     out.append(md_table(["file", "suite", "created (UTC)", "command", "iodepth", "commit", "cells"], [
         [path, (doc.get("config") or {}).get("suite", "?"), doc.get("created_utc", "?"),
          f"`{doc.get('command', '?')}`", doc.get("iodepth_version", "?"),
          doc.get("git_commit", "?"), len(doc["cells"])] for path, doc in runs]))
     if len(runs) > 1:
-        out += ["", "Cells are merged by id; where two files hold the same id, the later file wins."]
+        out += ["", "Cells are merged by (id, memory cap); where two files hold the same id under "
+                "the same cap, the later file wins."]
     for path, doc in runs:
         title = "## Configuration" if len(runs) == 1 else f"## Configuration of {path}"
         out += ["", title, "", key_value_table(doc.get("config") or {})]
@@ -319,10 +161,6 @@ def catch_up_reading(label, rows, quantity, there=""):
     return text + f"; never within {1 - CAUGHT_UP_RATIO:.0%} of buffered."
 
 
-def file_stem(*parts):
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", "_".join(parts))
-
-
 # ---------------------------------------------------------------- qd suite
 
 def group_qd(cells):
@@ -342,20 +180,21 @@ def plain_reading(family, backend, rows):
     return catch_up_reading(f"{family} / {backend}", [(r[0], r[1]) for r in rows], "IOPS", there)
 
 
-def qd_plots(plt, family, backend, modes, out_dir):
+def qd_plots(plt, family, backend, modes, out_dir, cap):
     """Writes the IOPS and p95 plots of one family and backend; returns their Markdown."""
-    stem = file_stem("qd", family, backend)
-    plot_vs_qd(plt, modes, "iops", f"{family}, {backend}: IOPS vs queue depth",
+    stem, where = cap_stem(cap, "qd", family, backend), f"{family}, {backend}, {cap_label(cap)}"
+    plot_vs_qd(plt, modes, "iops", f"{where}: IOPS vs queue depth",
                "IOPS", "requests/s", os.path.join(out_dir, stem + "_iops.png"))
-    plot_vs_qd(plt, modes, "p95_us", f"{family}, {backend}: p95 latency vs queue depth",
+    plot_vs_qd(plt, modes, "p95_us", f"{where}: p95 latency vs queue depth",
                "p95 completion latency", "µs", os.path.join(out_dir, stem + "_p95.png"))
     return ["", f"### {family}, {backend}", "",
             f"![{family} {backend} IOPS]({stem}_iops.png)",
             f"![{family} {backend} p95]({stem}_p95.png)"]
 
 
-def qd_section(plt, cells, out_dir):
-    """The answer first (direct/buffered ratios and their reading), then the plots."""
+def qd_section(plt, cells, out_dir, cap=0):
+    """The answer first (direct/buffered ratios and their reading), then the plots, for the
+    cells of one memory condition (`cap`)."""
     groups = group_qd(cells)
     if not groups:
         return []
@@ -365,25 +204,24 @@ def qd_section(plt, cells, out_dir):
         readings.append(plain_reading(family, backend, rows))
         table += [[family, backend, qd, fmt(median_of(d, "iops"), ",.0f"),
                    fmt(median_of(b, "iops"), ",.0f"), fmt(ri, ".2f"),
-                   fmt(median_of(d, "p95_us")), fmt(median_of(b, "p95_us")), fmt(rp, ".2f")]
+                   fmt(median_of(d, "p95_us")), fmt(median_of(b, "p95_us")), fmt(rp, ".2f"),
+                   both_ranges(d, b, "iops", ",.0f"), both_ranges(d, b, "p95_us", ",.1f")]
                   for qd, ri, rp, d, b in rows]
-        plots += qd_plots(plt, family, backend, modes, out_dir)
-    out = ["", "## Queue depth suite (qd)", "", "### Direct / buffered", "",
+        plots += qd_plots(plt, family, backend, modes, out_dir, cap)
+    out = ["", f"## Queue depth suite (qd), {cap_label(cap)}", "", "### Direct / buffered", "",
            "Ratio = direct median / buffered median. An IOPS ratio above 1 means direct is "
-           "faster; a p95 ratio above 1 means direct is slower.", "",
+           "faster; a p95 ratio above 1 means direct is slower. The last two columns span the "
+           "repetitions (min–max).", "",
            md_table(["family", "backend", "qd", "direct IOPS", "buffered IOPS",
                      "IOPS direct/buffered", "direct p95 µs", "buffered p95 µs",
-                     "p95 direct/buffered"], table), ""]
+                     "p95 direct/buffered", "IOPS min–max (direct / buffered)",
+                     "p95 µs min–max (direct / buffered)"], table), ""]
     out += [f"- {r}" for r in readings]
     out += ["", PLOTS_NOTE]
     return out + plots
 
 
 # ---------------------------------------------------------------- bm suite
-
-def is_adaptive(cell):
-    return cell.get("policy") == "adaptive" or cell.get("workload", "").endswith("_adaptive")
-
 
 def bm_family(cell):
     """"bm_seq_read_qd32" and "bm_seq_read_adaptive" -> "bm_seq_read"."""
@@ -392,10 +230,6 @@ def bm_family(cell):
 
 def is_sequential(cell):
     return cell.get("rw") in ("read", "write")
-
-
-def regime_rank(regime):
-    return REGIME_ORDER.index(regime) if regime in REGIME_ORDER else len(REGIME_ORDER)
 
 
 def measured_bm(cells):
@@ -426,12 +260,13 @@ def bm_row(regime, backend, qd, d, b):
     return [regime, backend, qd, fmt(median_of(d, "iops"), ",.0f"), fmt(median_of(b, "iops"), ",.0f"),
             fmt(median_ratio(d, b, "iops"), ".2f"), both(d, b, "mb_s", ",.1f"),
             both(d, b, "hit_ratio", ".2f"), both(d, b, "mean_read_kib", ",.1f"),
-            both(d, b, "wait_fraction", ".1%")]
+            both(d, b, "wait_fraction", ".1%"), both_ranges(d, b, "iops", ",.0f")]
 
 
 BM_HEADERS = ["regime", "backend", "qd", "direct fetches/s", "buffered fetches/s",
               "fetches/s direct/buffered", "MB/s (direct / buffered)", "hit ratio (direct / buffered)",
-              "mean read KiB (direct / buffered)", "wait (direct / buffered)"]
+              "mean read KiB (direct / buffered)", "wait (direct / buffered)",
+              "fetches/s min–max (direct / buffered)"]
 
 
 def bm_reading(family, regime, backend, pairs):
@@ -446,22 +281,27 @@ def bm_reading(family, regime, backend, pairs):
     return catch_up_reading(f"{family} / {regime} / {backend}", rows, "page fetches/s", there)
 
 
-def bm_plot(plt, family, regime, backend, modes, out_dir):
-    """Writes the throughput plot of one group; returns its Markdown (none for one depth).
+DISTANCE_AXIS_LABEL = "read-stream distance (qd: reads in flight at most, log2 scale)"
 
-    Sequential families plot MB/s, the quantity a scan is judged by; random ones fetches/s.
+
+def bm_plot(plt, family, regime, backend, modes, out_dir, cap):
+    """Writes the throughput and p95 plots of one group; returns their Markdown (none for one
+    depth). Sequential families plot MB/s, the quantity a scan is judged by; random ones fetches/s.
     """
     if len(depths_of(modes)) < 2:
         return []  # One depth is a table row, not a curve.
     sequential = all(is_sequential(c) for series in modes.values() for c in series)
     metric, quantity, unit, name = (("mb_s", "throughput", "MB/s, 10^6 bytes/s", "mbps") if sequential
                                     else ("iops", "page fetches", "fetches/s", "fetches"))
-    stem = file_stem(family, regime, backend, name)
-    plot_vs_qd(plt, modes, metric, f"{family}, {regime}, {backend}: {quantity} vs distance",
-               quantity, unit, os.path.join(out_dir, stem + ".png"),
-               xlabel="read-stream distance (qd: reads in flight at most, log2 scale)")
+    stem, where = cap_stem(cap, family, regime, backend), f"{family}, {regime}, {backend}, {cap_label(cap)}"
+    plot_vs_qd(plt, modes, metric, f"{where}: {quantity} vs distance", quantity, unit,
+               os.path.join(out_dir, f"{stem}_{name}.png"), xlabel=DISTANCE_AXIS_LABEL)
+    plot_vs_qd(plt, modes, "p95_us", f"{where}: p95 read latency vs distance",
+               "p95 read latency", "µs", os.path.join(out_dir, f"{stem}_p95.png"),
+               xlabel=DISTANCE_AXIS_LABEL)
     return ["", f"#### {family}, {regime}, {backend}", "",
-            f"![{family} {regime} {backend} {quantity}]({stem}.png)"]
+            f"![{family} {regime} {backend} {quantity}]({stem}_{name}.png)",
+            f"![{family} {regime} {backend} p95]({stem}_p95.png)"]
 
 
 def best_fixed(adaptive, cells):
@@ -505,21 +345,24 @@ def adaptive_section(cells):
     table = [[bm_family(a), a.get("regime", "?"), a.get("mode", "?"), a.get("backend", "?"),
               fmt(median_of(a, "mb_s")), fmt(median_of(best, "mb_s")) if best else "–",
               best.get("qd", "–") if best else "–", fmt(r, ".2f"),
-              fmt(median_of(a, "mean_distance"), ".1f"), a.get("qd", "–")] for a, best, r in rows]
+              fmt(median_of(a, "mean_distance"), ".1f"), a.get("qd", "–"),
+              f"{range_text(a, 'mb_s')} / {range_text(best, 'mb_s')}"] for a, best, r in rows]
     return ["", "### Adaptive distance against the best fixed distance", "",
             "Best fixed = the fixed-distance cell with the highest median MB/s in the same "
             "family, regime, mode and backend. A ratio above 1 means adaptive is faster.", "",
             md_table(["family", "regime", "mode", "backend", "adaptive MB/s", "best fixed MB/s",
                       "best fixed qd", "adaptive/best fixed", "adaptive mean distance",
-                      "max distance"], table), "", f"- {adaptive_reading(rows)}"]
+                      "max distance", "MB/s min–max (adaptive / best fixed)"], table),
+            "", f"- {adaptive_reading(rows)}"]
 
 
-def bm_section(plt, cells, out_dir):
-    """Direct/buffered page fetches per depth and their reading, the adaptive distance, plots."""
+def bm_section(plt, cells, out_dir, cap=0):
+    """Direct/buffered page fetches per depth and their reading, the adaptive distance, plots,
+    for the cells of one memory condition (`cap`)."""
     groups = group_bm(cells)
     if not groups and not adaptive_rows(cells):
         return []
-    out = ["", "## Buffer manager (bm)", "",
+    out = ["", f"## Buffer manager (bm), {cap_label(cap)}", "",
            "Page fetches through the buffer manager (docs/BENCHMARKS.md, \"bm\"). Fetches/s counts "
            "every page handed to the consumer, hits included; MB/s is their page bytes. Ratio = "
            "direct median / buffered median. Mean read KiB is the size of a read after "
@@ -534,7 +377,7 @@ def bm_section(plt, cells, out_dir):
             pairs = mode_pairs(modes)
             table += [bm_row(regime, backend, qd, d, b) for qd, d, b in pairs]
             readings.append(bm_reading(family, regime, backend, pairs))
-            plots += bm_plot(plt, family, regime, backend, modes, out_dir)
+            plots += bm_plot(plt, family, regime, backend, modes, out_dir, cap)
         out += ["", f"### {family}: direct / buffered", "", md_table(BM_HEADERS, table)]
     out += [""] + [f"- {r}" for r in readings]
     out += adaptive_section(cells)
@@ -559,14 +402,14 @@ def group_scan(cells):
 SCAN_HEADERS = ["backend", "qd", "MB/s (direct / buffered)", "MB/s direct/buffered",
                 "rows/s (direct / buffered)", "slowest scan MB/s (direct / buffered)",
                 "wait (direct / buffered)", "hit ratio (direct / buffered)",
-                "CPU µs/page (direct / buffered)"]
+                "CPU µs/page (direct / buffered)", "MB/s min–max (direct / buffered)"]
 
 
 def scan_row(backend, qd, d, b):
     return [backend, qd, both(d, b, "mb_s", ",.1f"), fmt(median_ratio(d, b, "mb_s"), ".2f"),
             both(d, b, "rows_per_s", ",.0f"), both(d, b, "min_stream_mb_s", ",.1f"),
             both(d, b, "wait_fraction", ".1%"), both(d, b, "hit_ratio", ".2f"),
-            both(d, b, "cpu_us_per_io", ".2f")]
+            both(d, b, "cpu_us_per_io", ".2f"), both_ranges(d, b, "mb_s", ",.1f")]
 
 
 def overtake_phrase(points, rival):
@@ -594,22 +437,30 @@ def crossover_reading(regime, backend, backends):
     return f"{regime}: direct pipelined ({backend}) {vs_sync}; it {vs_buffered}."
 
 
-def scan_plot(plt, regime, backends, out_dir):
-    """MB/s against distance of every (mode, backend) of one regime, buffered sync as a level."""
+def scan_lines(backends, metric):
+    return [{"label": f"{mode}, {backend}", "mode": mode, "backend": backend,
+             "points": points_of(backends[backend][mode], metric)}
+            for mode in ordered_modes({m for modes in backends.values() for m in modes})
+            for backend in backends if mode in backends[backend]]
+
+
+def scan_plot(plt, regime, backends, out_dir, cap):
+    """MB/s against distance of every (mode, backend) of one regime, buffered sync as a level,
+    and their p95 page-read latency."""
     if len({c.get("qd", 1) for modes in backends.values() for s in modes.values() for c in s}) < 2:
         return []  # One depth is a table row, not a curve.
-    lines = [{"label": f"{mode}, {backend}", "mode": mode, "backend": backend,
-              "points": points_of(backends[backend][mode], "mb_s")}
-             for mode in ordered_modes({m for modes in backends.values() for m in modes})
-             for backend in backends if mode in backends[backend]]
     sync = [median_of(c, "mb_s") for c in (backends.get("sync") or {}).get("buffered", [])]
     levels = [(sync[0], "buffered sync (qd 1) level", "buffered")] if sync and sync[0] else []
-    stem = file_stem("scan", regime, "mbps")
-    plot_lines(plt, lines, f"multistream_scan, {regime}: MB/s vs distance", "throughput of all scans",
-               "MB/s, 10^6 bytes/s", os.path.join(out_dir, stem + ".png"),
-               "read-ahead distance per scan (qd, log2 scale)",
-               legend_title="mode, backend (median; bars: min-max)", hlines=levels)
-    return ["", f"#### {regime}", "", f"![multistream_scan {regime} MB/s]({stem}.png)"]
+    stem, where = cap_stem(cap, "scan", regime), f"multistream_scan, {regime}, {cap_label(cap)}"
+    xlabel, legend = "read-ahead distance per scan (qd, log2 scale)", "mode, backend (median; bars: min-max)"
+    plot_lines(plt, scan_lines(backends, "mb_s"), f"{where}: MB/s vs distance", "throughput of all scans",
+               "MB/s, 10^6 bytes/s", os.path.join(out_dir, stem + "_mbps.png"), xlabel,
+               legend_title=legend, hlines=levels)
+    plot_lines(plt, scan_lines(backends, "p95_us"), f"{where}: p95 page-read latency vs distance",
+               "p95 page-read latency", "µs", os.path.join(out_dir, stem + "_p95.png"), xlabel,
+               throughput=False, legend_title=legend)
+    return ["", f"#### {regime}", "", f"![multistream_scan {regime} MB/s]({stem}_mbps.png)",
+            f"![multistream_scan {regime} p95]({stem}_p95.png)"]
 
 
 def streams_of(backends):
@@ -618,12 +469,13 @@ def streams_of(backends):
     return f" (S = {', '.join(map(str, sorted(counts)))} scans)" if counts else ""
 
 
-def scan_section(plt, cells, out_dir):
-    """Direct/buffered MB/s of concurrent scans per regime and backend, the crossover, plots."""
+def scan_section(plt, cells, out_dir, cap=0):
+    """Direct/buffered MB/s of concurrent scans per regime and backend, the crossover, plots,
+    for the cells of one memory condition (`cap`)."""
     groups = group_scan(cells)
     if not groups:
         return []
-    out = ["", "## Concurrent scans (multistream_scan)", "",
+    out = ["", f"## Concurrent scans (multistream_scan), {cap_label(cap)}", "",
            "S scans at once over one shared buffer pool, each checking its answer "
            "(docs/BENCHMARKS.md, \"scan\"); qd is each scan's read-ahead distance (S x qd reads "
            "in flight at most). MB/s is the page bytes of all scans together; ratio = direct "
@@ -637,7 +489,7 @@ def scan_section(plt, cells, out_dir):
                  for qd, d, b in mode_pairs(modes)]
         out += ["", f"### {regime}{streams_of(backends)}", "", md_table(SCAN_HEADERS, table)]
         readings += [crossover_reading(regime, backend, backends) for backend in backends if backend != "sync"]
-        plots += scan_plot(plt, regime, backends, out_dir)
+        plots += scan_plot(plt, regime, backends, out_dir, cap)
     out += ["", "### Crossover", "",
             "The smallest qd at which direct pipelined MB/s reaches or beats buffered sync (one "
             "page at a time, qd 1), and buffered pipelined at the same qd.", ""]
@@ -658,35 +510,44 @@ def plot_patterns(plt, cells, path):
             (y,) + (spread_of(c, "iops") or (y, y)))
     plot_bars(plt, list(dict.fromkeys((c.get("workload", "?"), c.get("backend", "?")) for c in cells)),
               ordered_modes({c.get("mode", "?") for c in cells}), values,
-              "io_patterns: IOPS per pattern, by mode", "IOPS (requests/s, median; bars: min-max)",
-              "pattern / backend", path)
+              f"io_patterns, {cap_label(cap_of(cells[0]))}: IOPS per pattern, by mode",
+              "IOPS (requests/s, median; bars: min-max)", "pattern / backend", path)
 
 
-def patterns_section(plt, cells, out_dir):
+def patterns_section(plt, cells, out_dir, cap=0):
     cells = [c for c in cells if c.get("suite") == "io_patterns" and is_ok(c)]
     if not cells:
         return []
-    plot_patterns(plt, cells, os.path.join(out_dir, "io_patterns_iops.png"))
+    stem = cap_stem(cap, "io_patterns_iops")
+    plot_patterns(plt, cells, os.path.join(out_dir, stem + ".png"))
     rows = [[cell_label(c), fmt(median_of(c, "iops"), ",.0f"), fmt(median_of(c, "mb_s")),
              fmt(median_of(c, "mean_us")), fmt(median_of(c, "p50_us")), fmt(median_of(c, "p95_us")),
              fmt(median_of(c, "p99_us")), fmt(median_of(c, "cpu_us_per_io"), ".2f"),
-             fmt((c.get("cv") or {}).get("iops"), ".1%")] for c in cells]
-    return ["", "## I/O patterns suite (io_patterns)", "",
+             fmt((c.get("cv") or {}).get("iops"), ".1%"), range_text(c, "iops", ",.0f"),
+             range_text(c, "p95_us")] for c in cells]
+    return ["", f"## I/O patterns suite (io_patterns), {cap_label(cap)}", "",
             md_table(["cell", "IOPS", "MB/s", "mean µs", "p50 µs", "p95 µs", "p99 µs",
-                      "CPU µs/IO", "CV IOPS"], rows),
-            "", "![io_patterns IOPS](io_patterns_iops.png)"]
+                      "CPU µs/IO", "CV IOPS", "IOPS min–max", "p95 µs min–max"], rows),
+            "", f"![io_patterns IOPS]({stem}.png)"]
 
 
 # ---------------------------------------------------------------- every cell
 
+def several_caps(cells):
+    """True when the cells ran under a memory cap, so an id alone no longer names one cell."""
+    return any(cap_of(c) for c in cells)
+
+
 def all_cells_columns(measured):
     """(header, cell -> text) for the all-cells table; regime and hit ratio only with bm or scan cells,
-    since every other suite would fill them with dashes."""
+    since every other suite would fill them with dashes, and memory only with capped cells."""
     def cv(c, key):
         return fmt((c.get("cv") or {}).get(key), ".1%")
     has_bm = any(c.get("suite") in ("bm", "scan") for c in measured)
     columns = [("cell", cell_label), ("suite", lambda c: c.get("suite", "?")),
                ("qd", lambda c: c.get("qd", "–"))]
+    if several_caps(measured):
+        columns.append(("memory", lambda c: cap_label(cap_of(c))))
     if has_bm:
         columns.append(("regime", lambda c: c.get("regime") or "–"))
     columns += [("cache", lambda c: c.get("cache_state", "–")),
@@ -700,6 +561,8 @@ def all_cells_columns(measured):
         ("depth", lambda c: fmt(median_of(c, "littles_law"), ".1f")),
         ("CV IOPS", lambda c: cv(c, "iops")), ("CV p95", lambda c: cv(c, "clat_ns_p95")),
         ("reps", lambda c: len(c.get("repetitions") or [])),
+        ("IOPS min–max", lambda c: range_text(c, "iops", ",.0f")),
+        ("p95 µs min–max", lambda c: range_text(c, "p95_us")),
         ("flags", lambda c: ", ".join(f"**{f}**" for f in c.get("flags") or []) or "–")]
 
 
@@ -708,8 +571,9 @@ def all_cells_section(cells):
     columns = all_cells_columns(measured)
     rows = [[get(c) for _, get in columns] for c in measured]
     out = ["", "## All measured cells", "",
-           f"Medians over repetitions. {MARK} marks a cell with flags; read its numbers with the "
-           "flag in mind. Depth is the Little's-law depth (IOPS x mean latency)."]
+           f"Medians over repetitions; min–max columns span the repetitions. {MARK} marks a cell "
+           "with flags; read its numbers with the flag in mind. Depth is the Little's-law depth "
+           "(IOPS x mean latency)."]
     if any(c.get("suite") == "bm" for c in measured):
         out[-1] += (" For bm cells IOPS is page fetches/s (hits included) and p95 is the "
                     "latency of a read request.")
@@ -729,17 +593,19 @@ def not_measured_section(cells):
     skipped = [c for c in cells if not is_ok(c)]
     if not skipped:
         return []
-    rows = [[c["id"], c.get("status", "?"), c.get("reason") or "(no reason given)"] for c in skipped]
+    headers = ["cell", "status", "reason"] + (["memory"] if several_caps(cells) else [])
+    rows = [[c["id"], c.get("status", "?"), c.get("reason") or "(no reason given)"]
+            + ([cap_label(cap_of(c))] if several_caps(cells) else []) for c in skipped]
     return ["", "## Cells not measured", "",
             "These cells have no measurements (unsupported here, or failed); they appear in no "
             "plot or ratio.", "",
-            md_table(["cell", "status", "reason"], rows)]
+            md_table(headers, rows)]
 
 
 # ---------------------------------------------------------------- fio cross-check
 
-def crosscheck_row(check, cells_by_id):
-    cell = cells_by_id.get(check["cell"])
+def crosscheck_row(check, cells_by_key):
+    cell = cells_by_key.get((check["cell"], check.get("memory_cap") or 0))
     fio = check.get("fio") or {}
     given = check.get("ratio") or {}
     ours = {"iops": median_of(cell, "iops") if cell else None,
@@ -760,8 +626,8 @@ def crosscheck_section(checks, cells):
     out = ["", "## fio cross-check", ""]
     if not checks:
         return out + ["No fio cross-check in these results."]
-    cells_by_id = {c["id"]: c for c in cells}
-    rows = [crosscheck_row(check, cells_by_id) for check in checks]
+    cells_by_key = {(c["id"], cap_of(c)): c for c in cells}
+    rows = [crosscheck_row(check, cells_by_key) for check in checks]
     return out + [f"Ratio = iodepth / fio on the same cell. {MARK} marks an IOPS ratio below "
                   f"{FIO_IOPS_RATIO_MIN:.2f}: iodepth is more than {1 - FIO_IOPS_RATIO_MIN:.0%} "
                   "slower than fio there.", "",
@@ -771,6 +637,16 @@ def crosscheck_section(checks, cells):
 
 
 # ---------------------------------------------------------------- main
+
+def suite_sections(plt, cells, out_dir):
+    """The per-suite sections once per memory condition, no cap first."""
+    out = []
+    for cap in sorted({cap_of(c) for c in cells}):
+        part = [c for c in cells if cap_of(c) == cap]
+        out += (qd_section(plt, part, out_dir, cap) + bm_section(plt, part, out_dir, cap)
+                + scan_section(plt, part, out_dir, cap) + patterns_section(plt, part, out_dir, cap))
+    return out
+
 
 def import_pyplot():
     try:
@@ -791,7 +667,8 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description="Write a Markdown report with plots from "
                                                  "iodepth results files (schema_version "
                                                  f"{supported_versions_text()}).")
-    parser.add_argument("results", nargs="+", help="results JSON files; later ones win on equal cell ids")
+    parser.add_argument("results", nargs="+",
+                        help="results JSON files; later ones win on equal (cell id, memory cap)")
     parser.add_argument("--out", help="output directory (default: first file without .json, + -report)")
     return parser.parse_args(argv)
 
@@ -807,10 +684,11 @@ def main(argv):
         except OSError as e:
             raise ReportError(f"cannot create output directory {out_dir}: {e.strerror}") from None
         cells, checks = merge(runs)
-        lines = (header_section(runs) + qd_section(plt, cells, out_dir) + bm_section(plt, cells, out_dir)
-                 + scan_section(plt, cells, out_dir) + patterns_section(plt, cells, out_dir)
-                 + all_cells_section(cells)
-                 + crosscheck_section(checks, cells))
+        analysis = analyse(cells)
+        lines = (title_section() + guidance_section(analysis) + header_section(runs)
+                 + ratios_section(plt, analysis, out_dir) + suite_sections(plt, cells, out_dir)
+                 + cpu_section(plt, cells, out_dir) + memory_section(cells)
+                 + all_cells_section(cells) + crosscheck_section(checks, cells))
         report = os.path.join(out_dir, "report.md")
         with open(report, "w", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")

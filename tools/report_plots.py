@@ -1,8 +1,9 @@
 """The plots of tools/report.py, drawn from plain numbers (no results cells in here).
 
 A line is {"label", "mode", "backend" (optional), "points": [(qd, median, min, max)]}: its
-colour says the mode, its line style and marker fill the backend. matplotlib is imported
-inside the functions, by the caller's import_pyplot, so importing this module needs none.
+colour says the mode, its line style and marker fill the backend. Bars carry min-max error
+bars; heat maps of direct/buffered ratios use a diverging scale centred on 1.0. matplotlib is
+imported inside the functions, by the caller's import_pyplot, so importing this module needs none.
 """
 
 MODE_ORDER = ("buffered", "direct", "dontcache")
@@ -89,11 +90,9 @@ def plot_lines(plt, lines, title, quantity, unit, path, xlabel=QD_AXIS_LABEL, th
     plt.close(fig)
 
 
-def plot_bars(plt, groups, modes, values, title, ylabel, xlabel, path):
-    """Grouped bars: one group per (name, backend) of `groups`, one bar per mode;
-    `values` maps (name, backend, mode) to (median, min, max)."""
-    from matplotlib.ticker import EngFormatter  # matplotlib is imported by now.
-    fig, ax = plt.subplots(figsize=(max(7.5, 1.3 * len(groups) * len(modes)), 4.8))
+def draw_bars(ax, groups, modes, values):
+    """Grouped bars on `ax`: one group per (name, backend) of `groups`, one bar per mode;
+    `values` maps (name, backend, mode) to (median, min, max); min-max error bars."""
     width = 0.8 / len(modes)
     for slot, mode in enumerate(modes):
         xs, ys, low, high = [], [], [], []
@@ -109,12 +108,83 @@ def plot_bars(plt, groups, modes, values, title, ylabel, xlabel, path):
                label=mode)
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels([f"{n}\n{b}" for n, b in groups])
+    ax.grid(True, axis="y", alpha=0.3)
+
+
+def plot_bars(plt, groups, modes, values, title, ylabel, xlabel, path):
+    """Grouped bars: one group per (name, backend) of `groups`, one bar per mode;
+    `values` maps (name, backend, mode) to (median, min, max)."""
+    from matplotlib.ticker import EngFormatter  # matplotlib is imported by now.
+    fig, ax = plt.subplots(figsize=(max(7.5, 1.3 * len(groups) * len(modes)), 4.8))
+    draw_bars(ax, groups, modes, values)
     ax.yaxis.set_major_formatter(EngFormatter(sep=""))
     ax.set_title(title)
     ax.set_ylabel(ylabel)
     ax.set_xlabel(xlabel)
-    ax.grid(True, axis="y", alpha=0.3)
     ax.legend(title="mode")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_bar_panels(plt, panels, title, ylabel, path):
+    """One grouped-bar panel per {"title", "groups", "modes", "values"} (as plot_bars takes),
+    two panels to a row."""
+    columns = 1 if len(panels) == 1 else 2
+    rows = -(-len(panels) // columns)
+    widest = max(len(p["groups"]) * len(p["modes"]) for p in panels)
+    fig, axes = plt.subplots(rows, columns, squeeze=False, layout="constrained",
+                             figsize=(min(18.0, columns * max(5.0, 0.45 * widest)), 3.2 * rows + 0.6))
+    for ax, panel in zip(axes.flat, panels):
+        draw_bars(ax, panel["groups"], panel["modes"], panel["values"])
+        ax.set_title(panel["title"], fontsize="medium")
+        ax.set_ylabel(ylabel, fontsize="small")
+        ax.tick_params(axis="x", labelsize="x-small")
+        ax.legend(title="mode", fontsize="x-small")
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    fig.suptitle(title)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def ratio_norm(panels):
+    """A diverging scale centred on 1.0 and symmetric in log(ratio), so 0.5 and 2.0 are equally
+    strong colours; at least 0.8 to 1.25 so a flat map is not all saturated."""
+    import math
+    from matplotlib.colors import TwoSlopeNorm
+    values = [v for p in panels for row in p["values"] for v in row if v]
+    span = max([abs(math.log(v)) for v in values] + [math.log(1.25)])
+    return TwoSlopeNorm(vcenter=1.0, vmin=math.exp(-span), vmax=math.exp(span)), span
+
+
+def plot_heatmaps(plt, panels, title, path):
+    """Heat maps of direct/buffered ratios, one per panel {"title", "rows" (labels), "depths",
+    "values" (rows x depths, None where unmeasured), "marks" (True: inconclusive, drawn with
+    a trailing "?")}. Red: buffered faster; blue: direct faster; grey: not measured."""
+    import math
+    import matplotlib
+    cmap = matplotlib.colormaps["RdBu"].copy()
+    cmap.set_bad("lightgrey")
+    norm, span = ratio_norm(panels)
+    height = max(2.8, 1.6 + 0.55 * max(len(p["rows"]) for p in panels))
+    fig, axes = plt.subplots(1, len(panels), squeeze=False, layout="constrained",
+                             figsize=(max(5.5, 3.4 * len(panels) + 1.2), height))
+    for ax, panel in zip(axes[0], panels):
+        grid = [[math.nan if v is None else v for v in row] for row in panel["values"]]
+        image = ax.imshow(grid, cmap=cmap, norm=norm, aspect="auto")
+        ax.set_xticks(range(len(panel["depths"])), [str(d) for d in panel["depths"]])
+        ax.set_yticks(range(len(panel["rows"])), panel["rows"])
+        ax.set_xlabel("queue depth")
+        ax.set_title(panel["title"], fontsize="medium")
+        for i, row in enumerate(panel["values"]):
+            for j, value in enumerate(row):
+                if value is None:
+                    continue
+                strong = abs(math.log(value)) > 0.6 * span if value > 0 else True
+                ax.text(j, i, f"{value:.2f}" + ("?" if panel["marks"][i][j] else ""), ha="center",
+                        va="center", fontsize="small", color="white" if strong else "black")
+    fig.colorbar(image, ax=list(axes[0]), label="direct / buffered")
+    fig.suptitle(title)
+    fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -838,9 +838,9 @@ class BadInputTest(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.out, "report.md")))
 
     def test_unsupported_schema_version_names_the_supported_ones(self):
-        path = write_json(self.tmp.name, "v3.json", document("qd", qd_cells(), version=3))
-        self.assert_fails_with(run_report(path, "--out", self.out), "schema_version 3",
-                               "schema_version 1 or 2")
+        path = write_json(self.tmp.name, "v4.json", document("qd", qd_cells(), version=4))
+        self.assert_fails_with(run_report(path, "--out", self.out), "schema_version 4",
+                               "schema_version 1, 2 or 3")
 
     def test_schema_version_1_still_loads_without_buffer_records(self):
         path = write_json(self.tmp.name, "v1.json", document("qd", qd_cells(), version=1))
