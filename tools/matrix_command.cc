@@ -131,8 +131,14 @@ Status RunMatrixCommand(const MatrixFlags& flags) {
                         .command_line = CommandLine(), .stop = &g_stop};
   MatrixOutcome outcome;
   if (flags.collect) {
-    IODEPTH_ASSIGN_OR_RETURN(const MatrixJournal journal, MatrixJournal::Open(options.out_dir, MatrixFingerprint(config),
-                                                                              /*fresh=*/false));
+    if (access((options.out_dir + "/journal.jsonl").c_str(), R_OK) != 0) {
+      return Status::NotFound(fmt::format("{}/journal.jsonl does not exist: nothing to collect; pass the --out of a "
+                                          "matrix run",
+                                          options.out_dir));
+    }
+    const std::string data_dir = config.directory.empty() ? options.out_dir + "/data" : config.directory;
+    IODEPTH_ASSIGN_OR_RETURN(const MatrixJournal journal,
+                             MatrixJournal::Open(options.out_dir, MatrixFingerprint(config, data_dir), /*fresh=*/false));
     IODEPTH_ASSIGN_OR_RETURN(outcome, WriteMatrixResults(config, journal, options, options.out_dir));
   } else {
     signal(SIGINT, StopOnSignal);

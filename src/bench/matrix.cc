@@ -5,6 +5,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <set>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -28,16 +31,26 @@ std::string WithoutMode(const std::string& id) {
   return id.substr(0, first) + (second == std::string::npos ? "" : id.substr(second));
 }
 
-std::string UnitKey(const std::string& suite, const std::string& id, uint64_t cap) {
+// The adaptive cells' id does not name their distance limit (the largest depth): the key
+// does, so a run with other depths measures them again rather than reusing them.
+std::string UnitKey(const CellPlan& cell, uint64_t cap) {
   const std::string cap_part = cap == 0 ? "nocap" : cap == kInheritCap ? "capinherit" : fmt::format("cap{}", cap);
-  return fmt::format("{}:{}@{}", suite, WithoutMode(id), cap_part);
+  const bool adaptive = cell.record.policy == "adaptive";
+  const std::string limit = adaptive ? fmt::format("~max{}", cell.record.qd) : "";
+  return fmt::format("{}:{}{}@{}", cell.record.suite, WithoutMode(cell.record.id), limit, cap_part);
+}
+
+std::vector<std::string> CellIds(const MatrixUnit& unit) {
+  std::vector<std::string> ids;
+  for (const CellPlan& cell : unit.cells) ids.push_back(cell.record.id);
+  return ids;
 }
 
 // Cells of one group turned into units under one cap, keeping the plan's order.
 void AddUnits(const std::vector<CellPlan>& cells, size_t group, uint64_t cap, std::vector<MatrixUnit>& units) {
   std::map<std::string, size_t> index;
   for (const CellPlan& cell : cells) {
-    const std::string key = UnitKey(cell.record.suite, cell.record.id, cap);
+    const std::string key = UnitKey(cell, cap);
     auto [it, added] = index.try_emplace(key, units.size());
     if (added) units.push_back(MatrixUnit{.key = key, .group = group, .memory_cap = cap, .cells = {}});
     units[it->second].cells.push_back(cell);
@@ -81,27 +94,66 @@ MemoryRecord MakeMemoryRecord(const MemoryCap& cap, const MemorySample& before, 
                       .oom_kills = delta(before.oom_kills, after.oom_kills)};
 }
 
-// One repetition of one cell, inside the cap when there is one. The process leaves the
-// cap whatever happens, so the runner itself never runs capped.
-Result<RepetitionRecord> RunCapped(const SuiteConfig& suite, const CellPlan& cell, const DataFileInfo& file,
-                                   MemoryCap* cap) {
-  if (!cap) return RunCellRepetition(suite, cell, file);
-  IODEPTH_RETURN_IF_ERROR(cap->Enter());
-  Result<RepetitionRecord> record = [&]() -> Result<RepetitionRecord> {
-    // Pages a twin's buffered run left in the cache stay charged to the cap: dropped,
-    // they count against neither this run's peak nor its page cache (a direct run does
-    // not read them anyway; a buffered one sets its own cache state next).
-    IODEPTH_RETURN_IF_ERROR(DropFileCache(suite.filename, /*use_drop_caches=*/false));
-    IODEPTH_RETURN_IF_ERROR(cap->ResetPeak());
-    IODEPTH_ASSIGN_OR_RETURN(const MemorySample before, cap->Sample());
-    IODEPTH_ASSIGN_OR_RETURN(RepetitionRecord r, RunCellRepetition(suite, cell, file));
-    IODEPTH_ASSIGN_OR_RETURN(const MemorySample after, cap->Sample());
-    r.memory = MakeMemoryRecord(*cap, before, after);
-    return r;
-  }();
-  const Status left = cap->Leave();
-  if (!left.ok()) return left;
-  return record;
+// What the cap may still hold between runs and count as released.
+constexpr uint64_t kSettledBytes = 8ull << 20;
+constexpr int64_t kSettleTimeoutNs = 5'000'000'000;
+
+// Waits until the charges of the run that just left the cap are gone. An io_uring ring is
+// torn down asynchronously by the kernel, and until it is, the memory the run used (its
+// whole buffer pool) can stay charged to the cap: the next run would then start with
+// that much less and could be OOM-killed. A sync-path run releases at once.
+Status WaitForRelease(MemoryCap& cap) {
+  const int64_t deadline = NowNs() + kSettleTimeoutNs;
+  while (true) {
+    IODEPTH_ASSIGN_OR_RETURN(const MemorySample sample, cap.Sample());
+    if (sample.usage_bytes <= kSettledBytes) return Status::OK();
+    if (NowNs() > deadline) {
+      // Not an error: the next run's peak shows what was left, and a cap that is too tight
+      // for it fails that cell. Reclaim once more and go on.
+      return cap.Reclaim();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+// A failure of the cap itself (entering, sampling, leaving it): it stops the matrix,
+// since a run after it could be measured under the wrong label.
+Status CapFailure(const Status& status, const MemoryCap& cap) {
+  return Status::FailedPrecondition(fmt::format("memory cap {} ({}): {}; the matrix stopped so that no cell runs "
+                                                "under a false label; finished units are saved",
+                                                CapLabel(cap.cap_bytes()), cap.path(), status.message()));
+}
+
+// One repetition of one cell, inside the cap when there is one: the cell's own outcome
+// goes to `out`; the returned Status is a failure of the cap (see CapFailure). The
+// process leaves the cap whatever the cell did, so the runner itself never runs capped.
+Status RunCapped(const SuiteConfig& suite, const CellPlan& cell, const DataFileInfo& file, MemoryCap* cap,
+                 Result<RepetitionRecord>& out) {
+  if (!cap) {
+    out = RunCellRepetition(suite, cell, file);
+    return Status::OK();
+  }
+  if (const Status entered = cap->Enter(); !entered.ok()) return CapFailure(entered, *cap);
+  // Pages a twin's buffered run left in the cache stay charged to the cap: dropped, they
+  // count against neither this run's peak nor its page cache (a direct run does not read
+  // them anyway; a buffered one sets its own cache state next).
+  const Status dropped = DropFileCache(suite.filename, /*use_drop_caches=*/false);
+  Status sampled = cap->ResetPeak();
+  Result<MemorySample> before = sampled.ok() ? cap->Sample() : Result<MemorySample>(sampled);
+  if (!before.has_value()) sampled = before.error();
+  if (!dropped.ok()) {
+    out = dropped;
+  } else if (before.has_value()) {
+    out = RunCellRepetition(suite, cell, file);
+    Result<MemorySample> after = cap->Sample();
+    if (!after.has_value()) sampled = after.error();
+    if (after.has_value() && out.has_value()) out->memory = MakeMemoryRecord(*cap, *before, *after);
+  }
+  if (const Status left = cap->Leave(); !left.ok()) return CapFailure(left, *cap);
+  if (!sampled.ok()) return CapFailure(sampled, *cap);
+  if (const Status reclaimed = cap->Reclaim(); !reclaimed.ok()) return CapFailure(reclaimed, *cap);
+  if (const Status settled = WaitForRelease(*cap); !settled.ok()) return CapFailure(settled, *cap);
+  return Status::OK();
 }
 
 struct RunState {
@@ -116,9 +168,10 @@ struct RunState {
 
 bool StopAsked(const RunState& state) { return state.options->stop && state.options->stop->load(); }
 
-// Runs a unit's repetitions, modes interleaved; returns false when stopped part way.
-bool RunUnit(const MatrixUnit& unit, const SuiteConfig& suite, const DataFileInfo& file, MemoryCap* cap,
-             RunState& state, JournalUnit& out) {
+// Runs a unit's repetitions, modes interleaved; returns false when stopped part way, an
+// error when the cap failed.
+Result<bool> RunUnit(const MatrixUnit& unit, const SuiteConfig& suite, const DataFileInfo& file, MemoryCap* cap,
+                     RunState& state, JournalUnit& out) {
   out = JournalUnit{.unit = unit.key, .suite = suite.suite, .memory_cap = unit.memory_cap, .finished_utc = "",
                     .cells = {}};
   for (const CellPlan& cell : unit.cells) out.cells.push_back(cell.record);
@@ -128,7 +181,8 @@ bool RunUnit(const MatrixUnit& unit, const SuiteConfig& suite, const DataFileInf
       CellRecord& record = out.cells[i];
       ++state.runs_done;
       if (record.status != "ok") continue;
-      Result<RepetitionRecord> run = RunCapped(suite, unit.cells[i], file, cap);
+      Result<RepetitionRecord> run = Status::FailedPrecondition("not run");
+      IODEPTH_RETURN_IF_ERROR(RunCapped(suite, unit.cells[i], file, cap, run));
       if (!run.has_value()) {
         const bool unsupported = run.error().code() == StatusCode::kNotSupported;
         record.status = unsupported ? "unsupported" : "error";
@@ -169,6 +223,29 @@ Status WriteFileAtomically(const std::string& path, const std::string& text) {
   return Status::OK();
 }
 
+using Documents = std::map<std::pair<std::string, uint64_t>, ResultsDocument>;
+
+std::string ResultsPath(const std::string& out_dir, const std::string& suite, uint64_t cap) {
+  return fmt::format("{}/{}-{}.json", out_dir, suite, CapFileTag(cap));
+}
+
+// Results files of an earlier run (before --fresh, or of caps no longer in the journal)
+// would be read beside the new ones by a report over <out>/*.json: they go.
+Status RemoveStaleResults(const std::string& out_dir, const Documents& documents) {
+  std::set<std::string> current;
+  for (const auto& [key, document] : documents) current.insert(ResultsPath(out_dir, key.first, key.second));
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(out_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    const bool ours = name.ends_with(".json") && (name.starts_with("io_patterns-") || name.starts_with("qd-") ||
+                                                  name.starts_with("bm-") || name.starts_with("scan-"));
+    if (!ours || current.contains(out_dir + "/" + name)) continue;
+    std::filesystem::remove(entry.path(), ec);
+    if (ec) return Status::InvalidArgument(fmt::format("remove stale results file {}: {}", entry.path().string(), ec.message()));
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<MatrixPlan> PlanMatrix(const MatrixConfig& config, const std::string& data_dir) {
@@ -177,7 +254,12 @@ Result<MatrixPlan> PlanMatrix(const MatrixConfig& config, const std::string& dat
   plan.groups = MatrixGroups(config, data_dir);
   for (size_t g = 0; g < plan.groups.size(); ++g) {
     Result<std::vector<CellPlan>> cells = PlanSuite(plan.groups[g].suite);
-    if (!cells.has_value()) return cells.error().WithContext(fmt::format("suite {}", plan.groups[g].suite.suite));
+    if (!cells.has_value()) {
+      return Status::InvalidArgument(fmt::format(
+          "suite {}: no cell matches the selection (workloads, depths, backends, modes, regimes): {}; `iodepth "
+          "matrix --list` with fewer restrictions shows the units there are",
+          plan.groups[g].suite.suite, cells.error().message()));
+    }
     for (uint64_t cap : config.memory_caps) AddUnits(*cells, g, cap, plan.units);
   }
   return plan;
@@ -186,13 +268,18 @@ Result<MatrixPlan> PlanMatrix(const MatrixConfig& config, const std::string& dat
 Result<MatrixOutcome> RunMatrix(const MatrixConfig& config, const MatrixOptions& options, MatrixObserver* observer) {
   const std::string data_dir = DataDir(config, options);
   IODEPTH_ASSIGN_OR_RETURN(const MatrixPlan plan, PlanMatrix(config, data_dir));
+  // Caps are probed before the journal is opened, so a run that cannot start changes
+  // nothing on disk (not even with --fresh). Which caps are needed depends on the
+  // journal, so the probe covers every capped unit planned.
+  std::vector<const MatrixUnit*> planned;
+  for (const MatrixUnit& unit : plan.units) planned.push_back(&unit);
+  IODEPTH_RETURN_IF_ERROR(ProbeCaps(planned, options.cgroup_fs));
   IODEPTH_ASSIGN_OR_RETURN(MatrixJournal journal,
-                           MatrixJournal::Open(options.out_dir, MatrixFingerprint(config), options.fresh));
+                           MatrixJournal::Open(options.out_dir, MatrixFingerprint(config, data_dir), options.fresh));
   std::vector<const MatrixUnit*> pending;
   for (const MatrixUnit& unit : plan.units) {
-    if (!journal.Done(unit.key)) pending.push_back(&unit);
+    if (!journal.Done(unit.key, CellIds(unit))) pending.push_back(&unit);
   }
-  IODEPTH_RETURN_IF_ERROR(ProbeCaps(pending, options.cgroup_fs));
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) return Status::InvalidArgument(fmt::format("cannot create data directory {}: {}", data_dir, ec.message()));
@@ -222,7 +309,8 @@ Result<MatrixOutcome> RunMatrix(const MatrixConfig& config, const MatrixOptions&
           IODEPTH_ASSIGN_OR_RETURN(cap, MakeCap(cap_bytes, options.cgroup_fs));
         }
         JournalUnit record;
-        if (!RunUnit(*unit, suite, file, cap.get(), state, record)) {
+        IODEPTH_ASSIGN_OR_RETURN(const bool finished, RunUnit(*unit, suite, file, cap.get(), state, record));
+        if (!finished) {
           state.interrupted = true;
           break;
         }
@@ -252,7 +340,7 @@ Result<MatrixOutcome> WriteMatrixResults(const MatrixConfig& config, const Matri
   for (const MatrixGroup& g : MatrixGroups(all, DataDir(config, options))) suites[g.suite.suite] = g.suite;
 
   const nlohmann::json environment = CollectEnvironment(data_path);
-  std::map<std::pair<std::string, uint64_t>, ResultsDocument> documents;
+  Documents documents;
   for (const JournalUnit& unit : journal.Units()) {
     ResultsDocument& d = documents[{unit.suite, unit.memory_cap}];
     if (d.created_utc.empty()) {
@@ -269,10 +357,11 @@ Result<MatrixOutcome> WriteMatrixResults(const MatrixConfig& config, const Matri
     }
     d.cells.insert(d.cells.end(), unit.cells.begin(), unit.cells.end());
   }
+  IODEPTH_RETURN_IF_ERROR(RemoveStaleResults(options.out_dir, documents));
   MatrixOutcome outcome;
   std::string csv = CsvHeader();
   for (const auto& [key, document] : documents) {
-    const std::string path = fmt::format("{}/{}-{}.json", options.out_dir, key.first, CapFileTag(key.second));
+    const std::string path = ResultsPath(options.out_dir, key.first, key.second);
     IODEPTH_RETURN_IF_ERROR(WriteFileAtomically(path, ToJson(document).dump(2) + "\n"));
     outcome.results_files.push_back(path);
     for (const CellRecord& cell : document.cells) csv += CsvRow(cell);

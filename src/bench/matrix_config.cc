@@ -1,6 +1,7 @@
 #include "bench/matrix_config.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -292,11 +293,14 @@ nlohmann::json MatrixConfigToJson(const MatrixConfig& c) {
           {"verify", c.verify},         {"directory", c.directory}};
 }
 
-nlohmann::json MatrixFingerprint(const MatrixConfig& c) {
+nlohmann::json MatrixFingerprint(const MatrixConfig& c, const std::string& data_dir) {
   nlohmann::json json = MatrixConfigToJson(c);
-  for (const char* selector : {"workloads", "depths", "modes", "backends", "regimes", "memory_caps", "directory"}) {
+  for (const char* selector : {"workloads", "depths", "modes", "backends", "regimes", "memory_caps"}) {
     json.erase(selector);
   }
+  std::error_code ec;
+  const std::filesystem::path absolute = std::filesystem::absolute(data_dir, ec);
+  json["directory"] = ec ? data_dir : absolute.lexically_normal().string();
   return json;
 }
 
@@ -344,9 +348,11 @@ std::string CapLabel(uint64_t cap) {
 std::string CapFileTag(uint64_t cap) {
   if (cap == 0) return "nocap";
   if (cap == kInheritCap) return "capinherit";
-  std::string label = FormatBytes(cap);
-  std::erase(label, ' ');
-  return "cap" + label;
+  constexpr uint64_t kMiB = 1ull << 20;
+  constexpr uint64_t kGiB = 1ull << 30;
+  if (cap % kGiB == 0) return fmt::format("cap{}GiB", cap / kGiB);
+  if (cap % kMiB == 0) return fmt::format("cap{}MiB", cap / kMiB);
+  return fmt::format("cap{}", cap);
 }
 
 Result<uint64_t> ParseCap(std::string_view text, std::string_view what) {

@@ -74,14 +74,15 @@ Result<MatrixConfig> ReadMatrixConfigFile(const std::string& path, const MatrixC
 // The config as a document ParseMatrixConfig reads back to the same config.
 nlohmann::json MatrixConfigToJson(const MatrixConfig& config);
 
-// What makes two runs' cells comparable (runtime, sizes, seed...): a journal refuses to
-// be resumed under a config whose fingerprint differs. Lists, which only select cells,
-// are not part of it.
-nlohmann::json MatrixFingerprint(const MatrixConfig& config);
+// What makes two runs' cells comparable (runtime, sizes, seed, the data directory, so
+// the device...): a journal refuses to be resumed under a config whose fingerprint
+// differs. Lists, which only select cells, are not part of it.
+nlohmann::json MatrixFingerprint(const MatrixConfig& config, const std::string& data_dir);
 
 Status ValidateMatrixConfig(const MatrixConfig& config);
 
-// "none", "inherit" or "128 MiB"; the file-name form is "nocap", "capinherit", "cap128MiB".
+// "none", "inherit" or "128 MiB"; the file-name form is "nocap", "capinherit", "cap128MiB"
+// (exact: a cap that is not a whole number of MiB is named in bytes, "cap1000000000").
 std::string CapLabel(uint64_t cap);
 std::string CapFileTag(uint64_t cap);
 Result<uint64_t> ParseCap(std::string_view text, std::string_view what);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -89,9 +90,13 @@ Result<MatrixJournal> MatrixJournal::Open(const std::string& dir, const nlohmann
   if (ec) return Status::InvalidArgument(fmt::format("cannot create matrix directory {}: {}", dir, ec.message()));
   MatrixJournal journal;
   journal.path_ = dir + "/journal.jsonl";
-  const bool exists = std::filesystem::exists(journal.path_);
+  const bool exists = std::filesystem::exists(journal.path_, ec);
   if (exists && fresh) {
+    // A unique name: an earlier backup of the same second is never replaced.
     journal.backup_path_ = fmt::format("{}.{}.bak", journal.path_, UtcNow("%Y%m%d-%H%M%S"));
+    for (int n = 2; std::filesystem::exists(journal.backup_path_, ec); ++n) {
+      journal.backup_path_ = fmt::format("{}.{}-{}.bak", journal.path_, UtcNow("%Y%m%d-%H%M%S"), n);
+    }
     std::filesystem::rename(journal.path_, journal.backup_path_, ec);
     if (ec) return Status::InvalidArgument(fmt::format("cannot move {} aside: {}", journal.path_, ec.message()));
   }
@@ -120,7 +125,9 @@ Status MatrixJournal::Load(const nlohmann::json& fingerprint) {
   if (keep < text.size()) {
     dropped_torn_bytes_ = text.size() - keep;
     text.resize(keep);
-    std::filesystem::resize_file(path_, keep);
+    std::error_code ec;
+    std::filesystem::resize_file(path_, keep, ec);
+    if (ec) return Status::InvalidArgument(fmt::format("cut the torn last line of {}: {}", path_, ec.message()));
   }
   if (text.empty()) {  // Even the header was torn: begin the journal again.
     const nlohmann::json header = {{"journal", kJournalName},
@@ -142,8 +149,11 @@ Status MatrixJournal::Load(const nlohmann::json& fingerprint) {
     };
     if (json.is_discarded()) return where("not valid JSON");
     if (number == 1) {
-      if (!json.is_object() || json.value("journal", "") != kJournalName) return where("not an iodepth matrix journal");
-      if (json.value("version", 0) != kJournalVersion) return where("a journal version this iodepth does not read");
+      const bool named = json.is_object() && json.contains("journal") && json["journal"] == kJournalName;
+      if (!named || !json.contains("fingerprint")) return where("not an iodepth matrix journal");
+      if (!json.contains("version") || json["version"] != kJournalVersion) {
+        return where("a journal version this iodepth does not read");
+      }
       if (json["fingerprint"] != fingerprint) {
         return Status::FailedPrecondition(fmt::format(
             "{} holds a matrix run with other settings: {}. Resume it with the same settings, pass --out to start "
@@ -167,12 +177,16 @@ Status MatrixJournal::Append(const JournalUnit& unit) {
   return Status::OK();
 }
 
-bool MatrixJournal::Done(const std::string& unit) const {
+bool MatrixJournal::Done(const std::string& unit, const std::vector<std::string>& cell_ids) const {
   auto it = units_.find(unit);
   if (it == units_.end()) return false;
   // A unit that failed is run again; one the machine cannot run is done.
   for (const CellRecord& cell : it->second.cells) {
     if (cell.status == "error") return false;
+  }
+  for (const std::string& id : cell_ids) {
+    const auto& cells = it->second.cells;
+    if (std::none_of(cells.begin(), cells.end(), [&](const CellRecord& c) { return c.id == id; })) return false;
   }
   return true;
 }

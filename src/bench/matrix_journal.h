@@ -49,8 +49,10 @@ class MatrixJournal {
   MatrixJournal(const MatrixJournal&) = delete;
   MatrixJournal& operator=(const MatrixJournal&) = delete;
 
-  // Held and not failed: a unit whose cells ended in error is run again on resume.
-  bool Done(const std::string& unit) const;
+  // Held with every cell in `cell_ids` and none failed. A unit whose cells ended in error
+  // is run again on resume, and so is one missing a planned cell (a run with fewer modes
+  // made it): the whole unit, so that its twins stay interleaved.
+  bool Done(const std::string& unit, const std::vector<std::string>& cell_ids) const;
   // Appends the unit and makes it durable (write, fdatasync) before returning.
   Status Append(const JournalUnit& unit);
   // Every unit held, in the order first written.

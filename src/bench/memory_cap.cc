@@ -650,6 +650,22 @@ Status MemoryCap::ResetPeak() {
   return Status::OK();
 }
 
+Status MemoryCap::Reclaim() {
+  if (inherited_) return Status::OK();
+  if (inside_) return Status::FailedPrecondition("memory cap: Reclaim while inside the cap; Leave first");
+  // v1 force_empty reclaims every page of a cgroup without tasks; v2 memory.reclaim
+  // reclaims up to the amount written. A file the kernel lacks, or a reclaim it could
+  // not finish (EAGAIN, EBUSY), leaves the charges where they are: the next run then
+  // starts with them, which the peak shows.
+  const bool v1 = version_ == CgroupVersion::kV1;
+  const std::string file = JoinPath(path_, v1 ? "memory.force_empty" : "memory.reclaim");
+  const int error_number = WriteText(file, v1 ? "0" : std::to_string(cap_bytes_));
+  if (error_number == 0 || error_number == ENOENT || error_number == EAGAIN || error_number == EBUSY) {
+    return Status::OK();
+  }
+  return Status::PosixError("memory cap: reclaim through " + file, error_number);
+}
+
 Result<MemorySample> MemoryCap::Sample() const {
   return version_ == CgroupVersion::kV2 ? SampleV2() : SampleV1();
 }

@@ -150,6 +150,11 @@ class MemoryCap {
   // inherited). Absent optional keys read as 0; a missing usage or page cache figure is
   // an error.
   Result<MemorySample> Sample() const;
+  // Reclaims what the cap cgroup still holds once the process has left it (v1
+  // memory.force_empty, v2 memory.reclaim), so every capped run starts from an empty
+  // cgroup rather than one holding the last run's page cache and lingering charges.
+  // Inherited: does nothing. REQUIRES: not inside (else kFailedPrecondition).
+  Status Reclaim();
 
   CgroupVersion version() const { return version_; }
   // The capping cgroup's directory on the cgroup filesystem.

@@ -318,6 +318,16 @@ Result<ResultsDocument> ReadResultsFile(const std::string& path) {
   return parsed;
 }
 
+nlohmann::json CellToJson(const CellRecord& cell) { return cell; }
+
+Result<CellRecord> ParseCell(const nlohmann::json& json) {
+  try {
+    return json.get<CellRecord>();
+  } catch (const nlohmann::json::exception& e) {
+    return Status::InvalidArgument(fmt::format("malformed cell record: {}", e.what()));
+  }
+}
+
 std::string CsvHeader() {
   return "id,workload,rw,qd,bs,mode,backend,cache_state,status,flags,iops,bw_bytes,clat_ns_mean,clat_ns_p50,"
          "clat_ns_p95,clat_ns_p99,clat_ns_max,cpu_ns_per_io,mean_in_flight,utilization,littles_law,cv_iops,"

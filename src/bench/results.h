@@ -212,6 +212,9 @@ nlohmann::json ToJson(const ResultsDocument& document);
 // Validates the schema name and version and every field; errors name what is wrong.
 Result<ResultsDocument> ParseResults(const nlohmann::json& json);
 Result<ResultsDocument> ReadResultsFile(const std::string& path);
+// One cell alone (the matrix journal stores cells line by line); errors name the field.
+nlohmann::json CellToJson(const CellRecord& cell);
+Result<CellRecord> ParseCell(const nlohmann::json& json);
 
 std::string CsvHeader();
 std::string CsvRow(const CellRecord& cell);

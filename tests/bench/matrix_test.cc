@@ -107,15 +107,25 @@ TEST(MatrixConfigTest, FileWithCommentsIsReadAndBadJsonIsNamed) {
   EXPECT_NE(bad.error().message().find("bad.json"), std::string::npos) << bad.error().ToString();
 }
 
+TEST(MatrixConfigTest, CapFileTagsAreExactSoTwoCapsNeverShareAFile) {
+  EXPECT_EQ(CapFileTag(0), "nocap");
+  EXPECT_EQ(CapFileTag(kInheritCap), "capinherit");
+  EXPECT_EQ(CapFileTag(128ull << 20), "cap128MiB");
+  EXPECT_EQ(CapFileTag(2ull << 30), "cap2GiB");
+  EXPECT_NE(CapFileTag(1100ull << 20), CapFileTag(1150ull << 20));
+  EXPECT_EQ(CapFileTag(1'000'000'000), "cap1000000000");
+}
+
 TEST(MatrixConfigTest, FingerprintIgnoresSelectorsButNotMeasurementSettings) {
   MatrixConfig a = DefaultMatrixConfig();
   MatrixConfig b = a;
   b.depths = {1};
   b.workloads = {"io_patterns"};
   b.memory_caps = {0};
-  EXPECT_EQ(MatrixFingerprint(a), MatrixFingerprint(b));
+  EXPECT_EQ(MatrixFingerprint(a, "d"), MatrixFingerprint(b, "d"));
+  EXPECT_NE(MatrixFingerprint(a, "d"), MatrixFingerprint(a, "/mnt/other")) << "another device is another run";
   b.runtime_ns += 1;
-  EXPECT_NE(MatrixFingerprint(a), MatrixFingerprint(b));
+  EXPECT_NE(MatrixFingerprint(a, "d"), MatrixFingerprint(b, "d"));
 }
 
 // ---- plan ----
@@ -187,14 +197,14 @@ TEST(MatrixJournalTest, AppendedUnitsAreDoneAfterReopening) {
   const nlohmann::json fingerprint = {{"runtime", "1s"}};
   {
     ASSERT_OK_AND_ASSIGN(MatrixJournal journal, MatrixJournal::Open(dir.File("m"), fingerprint, false));
-    EXPECT_FALSE(journal.Done("a"));
+    EXPECT_FALSE(journal.Done("a", {}));
     ASSERT_OK(journal.Append(UnitNamed("a")));
     ASSERT_OK(journal.Append(UnitNamed("b")));
   }
   ASSERT_OK_AND_ASSIGN(MatrixJournal journal, MatrixJournal::Open(dir.File("m"), fingerprint, false));
-  EXPECT_TRUE(journal.Done("a"));
-  EXPECT_TRUE(journal.Done("b"));
-  EXPECT_FALSE(journal.Done("c"));
+  EXPECT_TRUE(journal.Done("a", {}));
+  EXPECT_TRUE(journal.Done("b", {}));
+  EXPECT_FALSE(journal.Done("c", {}));
   ASSERT_EQ(journal.Units().size(), 2u);
   EXPECT_EQ(journal.Units()[1].cells[0].id, "b/direct/io_uring");
 }
@@ -212,12 +222,12 @@ TEST(MatrixJournalTest, TornLastLineIsDroppedAndTheNextAppendStartsCleanly) {
   {
     ASSERT_OK_AND_ASSIGN(MatrixJournal journal, MatrixJournal::Open(dir.File("m"), fingerprint, false));
     EXPECT_EQ(journal.dropped_torn_bytes(), torn.size());
-    EXPECT_TRUE(journal.Done("a"));
-    EXPECT_FALSE(journal.Done("b"));
+    EXPECT_TRUE(journal.Done("a", {}));
+    EXPECT_FALSE(journal.Done("b", {}));
     ASSERT_OK(journal.Append(UnitNamed("b")));
   }
   ASSERT_OK_AND_ASSIGN(MatrixJournal journal, MatrixJournal::Open(dir.File("m"), fingerprint, false));
-  EXPECT_TRUE(journal.Done("b"));
+  EXPECT_TRUE(journal.Done("b", {}));
   EXPECT_EQ(journal.Units().size(), 2u);
 }
 
@@ -240,7 +250,7 @@ TEST(MatrixJournalTest, FreshKeepsTheOldJournalAsABackup) {
     ASSERT_OK(journal.Append(UnitNamed("a")));
   }
   ASSERT_OK_AND_ASSIGN(MatrixJournal journal, MatrixJournal::Open(dir.File("m"), {{"runtime", "2s"}}, true));
-  EXPECT_FALSE(journal.Done("a"));
+  EXPECT_FALSE(journal.Done("a", {}));
   ASSERT_FALSE(journal.backup_path().empty());
   EXPECT_NE(ReadText(journal.backup_path()).find("\"unit\":\"a\""), std::string::npos);
 }
@@ -250,8 +260,16 @@ TEST(MatrixJournalTest, FailedUnitIsNotDoneSoARerunRetriesIt) {
   ASSERT_OK_AND_ASSIGN(MatrixJournal journal, MatrixJournal::Open(dir.File("m"), {{"x", 1}}, false));
   ASSERT_OK(journal.Append(UnitNamed("bad", "error")));
   ASSERT_OK(journal.Append(UnitNamed("gone", "unsupported")));
-  EXPECT_FALSE(journal.Done("bad"));
-  EXPECT_TRUE(journal.Done("gone"));
+  EXPECT_FALSE(journal.Done("bad", {}));
+  EXPECT_TRUE(journal.Done("gone", {}));
+}
+
+TEST(MatrixJournalTest, UnitMissingAPlannedCellIsNotDone) {
+  TempDir dir;
+  ASSERT_OK_AND_ASSIGN(MatrixJournal journal, MatrixJournal::Open(dir.File("m"), {{"x", 1}}, false));
+  ASSERT_OK(journal.Append(UnitNamed("a")));  // Holds a/direct/io_uring only.
+  EXPECT_TRUE(journal.Done("a", {"a/direct/io_uring"}));
+  EXPECT_FALSE(journal.Done("a", {"a/buffered/io_uring", "a/direct/io_uring"}));
 }
 
 TEST(MatrixJournalTest, GarbageLineIsAnErrorNamingTheLine) {
@@ -334,6 +352,27 @@ TEST(MatrixRunTest, StoppedRunResumesToACompleteSetWithoutDuplicates) {
   EXPECT_EQ(CellsOf(again).size(), cells.size());
 }
 
+TEST(MatrixRunTest, RunWithMoreModesRerunsUnitsWholeSoTwinsStayPaired) {
+  TempDir dir;
+  MatrixConfig config = SmallConfig();
+  config.workloads = {"rand_read_qd"};
+  config.depths = {4};
+  config.backends = {Backend::kIoUring};
+  std::atomic<bool> stop{false};
+  MatrixOptions options{.out_dir = dir.File("m"), .fresh = false, .cgroup_fs = {}, .command_line = "t", .stop = &stop};
+  MatrixConfig direct_only = config;
+  direct_only.modes = {CacheMode::kDirect};
+  ASSERT_OK_AND_ASSIGN(const MatrixOutcome first, RunMatrix(direct_only, options, nullptr));
+  EXPECT_EQ(first.units_run, 1u);
+  StopAfter observer(&stop, SIZE_MAX);
+  ASSERT_OK_AND_ASSIGN(const MatrixOutcome both, RunMatrix(config, options, &observer));
+  EXPECT_EQ(both.units_run, 1u) << "the unit lacked its buffered twin";
+  EXPECT_EQ(observer.runs_.size(), 2u * config.repetitions) << "both twins ran again, interleaved";
+  const std::vector<CellRecord> cells = CellsOf(both);
+  ASSERT_EQ(cells.size(), 2u);
+  for (const CellRecord& cell : cells) EXPECT_EQ(cell.repetitions.size(), config.repetitions) << cell.id;
+}
+
 TEST(MatrixRunTest, RepetitionsInterleaveBufferedAndDirect) {
   TempDir dir;
   MatrixConfig config = SmallConfig();
@@ -403,6 +442,23 @@ TEST_F(MatrixFakeCgroupTest, CappedCellsCarryTheCapAndTheCgroupsCounters) {
   EXPECT_EQ(ReadText(Child("cgroup.procs")), "4242\n");
   EXPECT_EQ(ReadText(Own("cgroup.procs")), "4242\n");
   EXPECT_EQ(ReadText(Child("memory.max_usage_in_bytes")), "0") << "the peak is reset before each run";
+}
+
+TEST_F(MatrixFakeCgroupTest, FailingToLeaveTheCapStopsTheMatrixAndSavesNothingUnderAFalseLabel) {
+  BuildV1();
+  // Leaving writes the pid to the own cgroup's cgroup.procs: a directory there refuses it.
+  std::filesystem::remove(Own("cgroup.procs"));
+  std::filesystem::create_directory(Own("cgroup.procs"));
+  MatrixConfig config = CappedConfig();
+  config.memory_caps = {128ull << 20, 0};  // The capped unit first: nothing may run after it.
+  std::atomic<bool> stop{false};
+  StopAfter observer(&stop, SIZE_MAX);
+  const Result<MatrixOutcome> outcome = RunMatrix(config, Options(&stop), &observer);
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_EQ(outcome.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(outcome.error().message().find("false label"), std::string::npos) << outcome.error().ToString();
+  EXPECT_TRUE(observer.runs_.empty()) << "the failed run is not reported, and no uncapped run follows it";
+  EXPECT_EQ(ReadText(dir_.File("m") + "/journal.jsonl").find("\"unit\""), std::string::npos);
 }
 
 TEST_F(MatrixFakeCgroupTest, CapThatCannotBeMadeStopsTheMatrixBeforeAnyRun) {
