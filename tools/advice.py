@@ -196,7 +196,10 @@ def raw_queue_depth(curves, raw_family, cap, backend, direct_io):
     x = curves_at(curves, raw_family, "", cap).get(backend)
     if x is None:
         return None
-    chosen, _ = pick_depth([c.direct if direct_io else c.buffered for c in x.comparisons])
+    # As for the entry's own depth: with direct I/O, never a depth below the raw family's
+    # crossover, where direct is measurably slower than buffered.
+    floor = x.depth if direct_io and x.kind != "never" else None
+    chosen, _ = pick_depth([c.direct if direct_io else c.buffered for c in x.comparisons], floor=floor)
     return chosen
 
 

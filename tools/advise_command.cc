@@ -45,12 +45,16 @@ Result<MatrixConfig> CalibrationConfig(const AdviseFlags& f) {
 Result<std::vector<std::string>> Calibrate(const AdviseFlags& f) {
   IODEPTH_ASSIGN_OR_RETURN(const MatrixConfig config, CalibrationConfig(f));
   static std::atomic<bool> stop{false};
-  signal(SIGINT, [](int sig) {
+  const auto on_signal = [](int sig) {
     stop.store(true);
     signal(sig, SIG_DFL);
-  });
-  MatrixOptions options{.out_dir = f.calibration_dir, .fresh = false, .cgroup_fs = {},
-                        .command_line = CommandLine(), .stop = &stop};
+  };
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+  MatrixOptions options;  // Assigned field by field: GCC 12 misreads a designated initializer here.
+  options.out_dir = f.calibration_dir;
+  options.command_line = CommandLine();
+  options.stop = &stop;
   std::cerr << fmt::format("iodepth advise: calibrating into {} (rerun to resume; --results to skip)\n",
                            f.calibration_dir);
   IODEPTH_ASSIGN_OR_RETURN(const MatrixOutcome outcome, RunMatrix(config, options, nullptr));

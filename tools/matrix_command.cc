@@ -127,8 +127,11 @@ Status RunMatrixCommand(const MatrixFlags& flags) {
     return Status::OK();
   }
   if (flags.list) return ListUnits(config, flags);
-  MatrixOptions options{.out_dir = flags.out_dir, .fresh = flags.fresh, .cgroup_fs = {},
-                        .command_line = CommandLine(), .stop = &g_stop};
+  MatrixOptions options;  // Assigned field by field: GCC 12 misreads a designated initializer here.
+  options.out_dir = flags.out_dir;
+  options.fresh = flags.fresh;
+  options.command_line = CommandLine();
+  options.stop = &g_stop;
   MatrixOutcome outcome;
   if (flags.collect) {
     if (access((options.out_dir + "/journal.jsonl").c_str(), R_OK) != 0) {

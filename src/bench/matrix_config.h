@@ -63,7 +63,7 @@ const std::vector<std::string_view>& MatrixWorkloadNames();
 
 // The default matrix (docs/BENCHMARKS.md): every workload, qd 1/4/16/32, buffered and
 // direct, io_uring and sync, hot/pressure/thrash, with no cap and with a 128 MiB cap,
-// 3 repetitions of 500 ms after 200 ms of ramp, a 256 MiB file and a 64 MiB pool.
+// 5 repetitions of 400 ms after 200 ms of ramp, a 256 MiB file and a 64 MiB pool.
 MatrixConfig DefaultMatrixConfig();
 
 // Reads a config document over `base`: keys present replace base's values, others keep
