@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "common/clock.h"
+#include "common/text.h"
 
 #include "io/file.h"
 #include "io/io_queue.h"
@@ -42,15 +43,6 @@ constexpr int kMaxAncestors = 512;
 // Symbolic refs followed from HEAD; git itself gives up after 5.
 constexpr int kMaxSymbolicRefs = 5;
 
-std::string_view Trim(std::string_view text) {
-  const size_t first = text.find_first_not_of(" \t\n\r");
-  if (first == std::string_view::npos) return {};
-  const size_t last = text.find_last_not_of(" \t\n\r");
-  return text.substr(first, last - first + 1);
-}
-
-// The whole file, or nullopt when it cannot be opened or read (a missing /sys file is
-// normal; some sysfs attributes fail on read).
 std::optional<std::string> ReadFile(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return std::nullopt;
@@ -95,16 +87,6 @@ nlohmann::json NumberOr(const std::string& path) {
   return value;
 }
 
-bool Exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-std::string JoinPath(std::string_view dir, std::string_view name) {
-  if (!dir.empty() && dir.back() == '/') return fmt::format("{}{}", dir, name);
-  return fmt::format("{}/{}", dir, name);
-}
-
 // "/a/b" -> "/a", "/a" -> "/", "a" -> ".", "/" -> "/".
 std::string ParentDir(std::string_view path) {
   while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
@@ -128,38 +110,6 @@ std::vector<std::string_view> SplitFields(std::string_view line) {
     start = end == std::string_view::npos ? end : line.find_first_not_of(' ', end);
   }
   return fields;
-}
-
-// Calls `on_line` with each line of `text`, without its newline.
-template <typename OnLine>
-void ForEachLine(std::string_view text, OnLine&& on_line) {
-  while (!text.empty()) {
-    const size_t end = text.find('\n');
-    on_line(text.substr(0, end));
-    if (end == std::string_view::npos) break;
-    text.remove_prefix(end + 1);
-  }
-}
-
-bool IsOctalEscape(std::string_view text, size_t at) {
-  if (text[at] != '\\' || at + 3 >= text.size()) return false;
-  const std::string_view digits = text.substr(at + 1, 3);
-  return std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '7'; });
-}
-
-// Decodes mountinfo's "\ooo" escapes (space, tab, newline, backslash).
-std::string UnescapeOctal(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (!IsOctalEscape(text, i)) {
-      out.push_back(text[i]);
-      continue;
-    }
-    out.push_back(static_cast<char>((text[i + 1] - '0') * 64 + (text[i + 2] - '0') * 8 + (text[i + 3] - '0')));
-    i += 3;
-  }
-  return out;
 }
 
 std::optional<MountInfo> ParseMountLine(std::string_view line) {
@@ -286,7 +236,7 @@ nlohmann::json FlagOr(const std::string& path) {
 
 nlohmann::json DeviceJson(const std::string& sys_dir) {
   // A partition's directory sits inside its disk's and has no device/ or queue/ of its own.
-  const bool partition = Exists(JoinPath(sys_dir, "partition"));
+  const bool partition = PathExists(JoinPath(sys_dir, "partition"));
   const std::string disk = partition ? ParentDir(sys_dir) : sys_dir;
   const std::string queue = JoinPath(disk, "queue");
   const std::optional<std::string> scheduler = ReadTrimmed(JoinPath(queue, "scheduler"));
@@ -443,7 +393,7 @@ nlohmann::json CgroupJson(const std::vector<MountInfo>& mounts) {
   nlohmann::json version = "unknown";
   // cgroup.controllers at the root means v2 is the whole tree. A v2 mount beside v1
   // controllers (systemd's /sys/fs/cgroup/unified) is the hybrid layout.
-  if (Exists("/sys/fs/cgroup/cgroup.controllers")) {
+  if (PathExists("/sys/fs/cgroup/cgroup.controllers")) {
     version = 2;
   } else if (v1) {
     version = unified != nullptr ? nlohmann::json("hybrid") : nlohmann::json(1);

@@ -1,6 +1,7 @@
 #include "bench/memory_cap.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <initializer_list>
 #include <optional>
 #include <thread>
@@ -17,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "bench/environment.h"
+#include "common/text.h"
 
 namespace iodepth {
 
@@ -33,23 +36,6 @@ constexpr size_t kMaxQuotedChars = 200;
 constexpr int kRemoveAttempts = 9;
 
 // ---- Text ----
-
-std::string_view Trim(std::string_view text) {
-  const size_t first = text.find_first_not_of(" \t\n\r");
-  if (first == std::string_view::npos) return {};
-  const size_t last = text.find_last_not_of(" \t\n\r");
-  return text.substr(first, last - first + 1);
-}
-
-template <typename LineFn>
-void ForEachLine(std::string_view text, LineFn&& on_line) {
-  while (!text.empty()) {
-    const size_t end = text.find('\n');
-    on_line(text.substr(0, end));
-    if (end == std::string_view::npos) break;
-    text.remove_prefix(end + 1);
-  }
-}
 
 std::optional<uint64_t> ParseU64(std::string_view text) {
   text = Trim(text);
@@ -97,33 +83,7 @@ bool HasToken(std::string_view list, std::string_view token, char separator) {
   return false;
 }
 
-// mountinfo escapes space, tab, newline and backslash as "\ooo".
-std::string DecodeOctalEscapes(std::string_view field) {
-  std::string decoded;
-  for (size_t i = 0; i < field.size(); ++i) {
-    const bool escape = field[i] == '\\' && i + 3 < field.size() && field[i + 1] >= '0' && field[i + 1] <= '3' &&
-                        field[i + 2] >= '0' && field[i + 2] <= '7' && field[i + 3] >= '0' && field[i + 3] <= '7';
-    if (!escape) {
-      decoded.push_back(field[i]);
-      continue;
-    }
-    decoded.push_back(static_cast<char>((field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 + (field[i + 3] - '0')));
-    i += 3;
-  }
-  return decoded;
-}
-
 // ---- Files ----
-
-std::string JoinPath(std::string_view dir, std::string_view name) {
-  if (!dir.empty() && dir.back() == '/') return fmt::format("{}{}", dir, name);
-  return fmt::format("{}/{}", dir, name);
-}
-
-bool Exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
 
 // The whole file; the error carries the errno.
 Result<std::string> ReadText(const std::string& path) {
@@ -232,7 +192,7 @@ struct Remedies {
 
 Remedies MakeRemedies(const CgroupFs& fs, std::optional<uint64_t> cap_bytes) {
   Remedies remedies;
-  remedies.systemd = Exists(fs.systemd_marker);
+  remedies.systemd = PathExists(fs.systemd_marker);
   if (cap_bytes) remedies.cap_text = SystemdSize(*cap_bytes);
   return remedies;
 }
@@ -299,7 +259,7 @@ std::string MountRoot(std::string_view mountinfo, std::string_view mount_point) 
       fields.push_back(line.substr(start, end - start));
       start = end + 1;
     }
-    if (fields.size() == 5 && DecodeOctalEscapes(fields[4]) == mount_point) root = DecodeOctalEscapes(fields[3]);
+    if (fields.size() == 5 && UnescapeOctal(fields[4]) == mount_point) root = UnescapeOctal(fields[3]);
   });
   return root;
 }
@@ -448,6 +408,26 @@ Status ReclaimLeftover(const std::string& dir, const Remedies& remedies) {
   return Status::OK();
 }
 
+// Removes the empty caps of earlier runs that were killed (a second Ctrl-C, an OOM kill):
+// each is named after a process that no longer exists. Best effort: a cap still holding
+// a process, or one the kernel will not remove yet, stays.
+void RemoveStaleCaps(const std::string& own_dir, int own_pid) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(own_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    constexpr std::string_view kPrefix = "iodepth-";
+    if (!name.starts_with(kPrefix)) continue;
+    int pid = 0;
+    const char* digits = name.data() + kPrefix.size();
+    const auto [end, error] = std::from_chars(digits, name.data() + name.size(), pid);
+    const bool cap_name = error == std::errc() && end == name.data() + name.size();
+    if (!cap_name || pid == own_pid || pid <= 0 || !entry.is_directory(ec)) continue;
+    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // Alive, or not ours to judge.
+    const Result<std::string> procs = ReadText(JoinPath(entry.path().string(), "cgroup.procs"));
+    if (procs && Trim(*procs).empty()) ::rmdir(entry.path().c_str());
+  }
+}
+
 // Removes a cgroup directory, retrying while the kernel reports it busy; gives up
 // silently, as a leftover is reclaimed by a later run (ReclaimLeftover).
 void RemoveCgroupDir(const std::string& dir) {
@@ -471,13 +451,13 @@ Status WriteLimit(CgroupVersion version, const std::string& dir, uint64_t cap_by
     IODEPTH_RETURN_IF_ERROR(WriteOrExplain(LimitFile(version, dir), cap_text, remedies));
     // Without this, anonymous memory could swap out and leave more room for the cache.
     const std::string swap_file = JoinPath(dir, "memory.swap.max");
-    if (Exists(swap_file)) IODEPTH_RETURN_IF_ERROR(WriteOrExplain(swap_file, "0", remedies));
+    if (PathExists(swap_file)) IODEPTH_RETURN_IF_ERROR(WriteOrExplain(swap_file, "0", remedies));
     return Status::OK();
   }
   // v1 keeps memsw >= limit at every step: raise memsw (a reused cgroup may hold a lower
   // one), set the limit, then lower memsw to just above it (MemswLimitBytes says why).
   const std::string memsw_file = JoinPath(dir, "memory.memsw.limit_in_bytes");
-  const bool has_memsw = Exists(memsw_file);
+  const bool has_memsw = PathExists(memsw_file);
   if (has_memsw) IODEPTH_RETURN_IF_ERROR(WriteOrExplain(memsw_file, "-1", remedies));
   IODEPTH_RETURN_IF_ERROR(WriteOrExplain(LimitFile(version, dir), cap_text, remedies));
   if (has_memsw) {
@@ -532,6 +512,7 @@ Result<std::unique_ptr<MemoryCap>> MemoryCap::Create(uint64_t cap_bytes, const C
   IODEPTH_ASSIGN_OR_RETURN(const OwnCgroup own, FindOwnMemoryCgroup(fs, remedies));
   if (own.version == CgroupVersion::kV2) IODEPTH_RETURN_IF_ERROR(EnableMemoryForChildren(own, remedies));
   const int pid = fs.pid != 0 ? fs.pid : static_cast<int>(::getpid());
+  RemoveStaleCaps(own.dir, pid);
   const std::string name = fmt::format("iodepth-{}", pid);
   const std::string dir = JoinPath(own.dir, name);
   IODEPTH_RETURN_IF_ERROR(MakeCgroupDir(dir, remedies));
@@ -714,7 +695,7 @@ Result<MemorySample> MemoryCap::SampleV1() const {
   // of the memsw limit here; recent ones (6.18 here) count them nowhere (see
   // kMemswHeadroomPages).
   const std::string memsw_failcnt_file = JoinPath(path_, "memory.memsw.failcnt");
-  if (Exists(memsw_failcnt_file)) {
+  if (PathExists(memsw_failcnt_file)) {
     IODEPTH_ASSIGN_OR_RETURN(const uint64_t memsw_hits, ReadNumber(memsw_failcnt_file));
     sample.limit_events += memsw_hits;
   }

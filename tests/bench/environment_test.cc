@@ -15,9 +15,12 @@
 #include <gtest/gtest.h>
 
 #include "testutil/temp_dir.h"
+#include "testutil/text_files.h"
 
 namespace iodepth {
 namespace {
+
+using testutil::WriteText;
 
 constexpr char kCommit[] = "0123456789abcdef0123456789abcdef01234567";
 constexpr char kOtherCommit[] = "b6abee25875f879a840f47b1f149a3ad57d56ea3";
@@ -33,16 +36,6 @@ bool IsCommitName(const std::string& text) {
 std::string RealPath(const std::string& path) {
   char resolved[PATH_MAX];
   return ::realpath(path.c_str(), resolved) != nullptr ? std::string(resolved) : std::string();
-}
-
-// Writes `text` to `path`, creating its parent directories.
-void WriteText(const std::string& path, const std::string& text) {
-  std::error_code error;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), error);
-  ASSERT_FALSE(error) << "mkdir for " << path << ": " << error.message();
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  ASSERT_TRUE(out.good()) << "write " << path;
 }
 
 // Fails the test at the first null value, empty string or empty object, naming where.

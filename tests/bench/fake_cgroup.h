@@ -18,29 +18,13 @@
 
 #include "bench/memory_cap.h"
 #include "testutil/temp_dir.h"
+#include "testutil/text_files.h"
 
 namespace iodepth::testutil {
 
 constexpr int kFakePid = 4242;
 // What v1 prints for "no limit": 2^63 - 1 rounded down to a 4 KiB page.
 constexpr char kV1Unlimited[] = "9223372036854771712\n";
-
-// Writes `text` to `path`, creating its parent directories.
-inline void WriteText(const std::string& path, const std::string& text) {
-  std::error_code error;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), error);
-  ASSERT_FALSE(error) << "mkdir for " << path << ": " << error.message();
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  ASSERT_TRUE(out.good()) << "write " << path;
-}
-
-inline std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 inline bool Exists(const std::string& path) {
   struct stat st {};

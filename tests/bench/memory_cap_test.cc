@@ -4,6 +4,7 @@
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -503,6 +504,32 @@ TEST_F(RealCgroupTest, PageCacheIsChargedToTheCapAndStaysUnderIt) {
   EXPECT_THAT(membership, Not(HasSubstr(cap_name))) << membership;
   cap.reset();
   EXPECT_FALSE(Exists(cap_dir)) << "the destructor must remove " << cap_dir;
+}
+
+// A cap left by a run that was killed (named after a pid that is gone, no processes in
+// it) is removed by the next Create; one whose process is alive is left alone.
+TEST_F(RealCgroupTest, CapsOfDeadRunsAreRemovedAndLiveOnesKept) {
+  std::string skip_reason;
+  std::unique_ptr<MemoryCap> cap = CreateRealOrSkip(64 * kMiB, &skip_reason);
+  if (cap == nullptr) GTEST_SKIP() << skip_reason;
+  const std::string parent = std::filesystem::path(cap->path()).parent_path().string();
+  cap.reset();
+  const pid_t dead = ::fork();
+  ASSERT_GE(dead, 0);
+  if (dead == 0) ::_exit(0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(dead, &status, 0), dead);
+  const std::string stale = parent + "/iodepth-" + std::to_string(dead);
+  const std::string live = parent + "/iodepth-1";  // PID 1 is always alive.
+  ASSERT_EQ(::mkdir(stale.c_str(), 0755), 0) << stale << ": " << std::strerror(errno);
+  const bool made_live = ::mkdir(live.c_str(), 0755) == 0;
+  cap = CreateRealOrSkip(64 * kMiB, &skip_reason);
+  ASSERT_NE(cap, nullptr) << skip_reason;
+  EXPECT_FALSE(Exists(stale)) << "the dead run's cap must be removed";
+  if (made_live) {
+    EXPECT_TRUE(Exists(live)) << "a cap named after a live process is not ours to remove";
+    ::rmdir(live.c_str());
+  }
 }
 
 // The point of the module: a file twice the cap, read buffered inside, leaves at most

@@ -1,0 +1,53 @@
+#include "common/text.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace iodepth {
+
+namespace {
+
+// A backslash at `at` followed by three octal digits.
+bool IsOctalEscape(std::string_view text, size_t at) {
+  if (text[at] != '\\' || at + 3 >= text.size()) return false;
+  const std::string_view digits = text.substr(at + 1, 3);
+  return std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '7'; });
+}
+
+}  // namespace
+
+std::string_view Trim(std::string_view text) {
+  const size_t first = text.find_first_not_of(" \t\n\r");
+  if (first == std::string_view::npos) return {};
+  const size_t last = text.find_last_not_of(" \t\n\r");
+  return text.substr(first, last - first + 1);
+}
+
+std::string JoinPath(std::string_view dir, std::string_view name) {
+  if (!dir.empty() && dir.back() == '/') return fmt::format("{}{}", dir, name);
+  return fmt::format("{}/{}", dir, name);
+}
+
+bool PathExists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+std::string UnescapeOctal(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (!IsOctalEscape(text, i)) {
+      out.push_back(text[i]);
+      continue;
+    }
+    out.push_back(static_cast<char>((text[i + 1] - '0') * 64 + (text[i + 2] - '0') * 8 + (text[i + 3] - '0')));
+    i += 3;
+  }
+  return out;
+}
+
+}  // namespace iodepth

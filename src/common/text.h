@@ -1,0 +1,34 @@
+// Small text and path helpers for reading the kernel's files (/proc, /sys, cgroupfs):
+// trimming, walking lines, joining paths, mountinfo's octal escapes. Pure; any thread.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace iodepth {
+
+// `text` without leading and trailing spaces, tabs, CRs and newlines.
+std::string_view Trim(std::string_view text);
+
+// Calls `on_line` with each line of `text`, without its newline.
+template <typename OnLine>
+void ForEachLine(std::string_view text, OnLine&& on_line) {
+  while (!text.empty()) {
+    const size_t end = text.find('\n');
+    on_line(text.substr(0, end));
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+}
+
+// "dir/name", with no doubled slash when dir ends in one.
+std::string JoinPath(std::string_view dir, std::string_view name);
+
+// Whether stat() finds `path` (any file type).
+bool PathExists(const std::string& path);
+
+// Decodes mountinfo's "\ooo" escapes (space, tab, newline, backslash); anything else,
+// including a backslash not followed by three octal digits, is kept as it is.
+std::string UnescapeOctal(std::string_view text);
+
+}  // namespace iodepth

@@ -1,0 +1,44 @@
+#include "common/text.h"
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace iodepth {
+namespace {
+
+TEST(TextTest, TrimDropsSpacesTabsAndNewlinesAtBothEndsOnly) {
+  EXPECT_EQ(Trim("  a b\t\n"), "a b");
+  EXPECT_EQ(Trim("\n\r\t "), "");
+  EXPECT_EQ(Trim(""), "");
+}
+
+TEST(TextTest, ForEachLineGivesEveryLineWithoutItsNewline) {
+  std::vector<std::string> lines;
+  ForEachLine("a\n\nb c\nlast", [&](std::string_view line) { lines.emplace_back(line); });
+  EXPECT_EQ(lines, (std::vector<std::string>{"a", "", "b c", "last"}));
+  lines.clear();
+  ForEachLine("one\n", [&](std::string_view line) { lines.emplace_back(line); });
+  EXPECT_EQ(lines, (std::vector<std::string>{"one"})) << "a final newline ends the last line, no empty line after";
+}
+
+TEST(TextTest, JoinPathNeverDoublesTheSlash) {
+  EXPECT_EQ(JoinPath("/sys/fs/cgroup", "memory"), "/sys/fs/cgroup/memory");
+  EXPECT_EQ(JoinPath("/sys/fs/cgroup/", "memory"), "/sys/fs/cgroup/memory");
+}
+
+TEST(TextTest, UnescapeOctalDecodesMountinfoEscapesAndKeepsOtherBackslashes) {
+  EXPECT_EQ(UnescapeOctal("/mnt/my\\040disk"), "/mnt/my disk");
+  EXPECT_EQ(UnescapeOctal("a\\134b\\011c"), "a\\b\tc");
+  EXPECT_EQ(UnescapeOctal("end\\04"), "end\\04") << "an escape cut short by the end is kept";
+  EXPECT_EQ(UnescapeOctal("x\\089"), "x\\089") << "8 and 9 are not octal";
+}
+
+TEST(TextTest, PathExistsForDirectoriesAndNotForMissingPaths) {
+  EXPECT_TRUE(PathExists("/"));
+  EXPECT_FALSE(PathExists("/no/such/path/iodepth"));
+}
+
+}  // namespace
+}  // namespace iodepth
