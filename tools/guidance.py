@@ -85,8 +85,12 @@ def outcome_text(x):
 
 
 def costs_text(comparison):
-    return (f"direct's p95 latency is {fmt_ratio(latency_cost(comparison))}x buffered's and its CPU "
-            f"per I/O {fmt_ratio(cpu_cost(comparison))}x")
+    latency = latency_cost(comparison)
+    # Cells that read nothing from the device (the hot regime serves every page from the
+    # pool) have no read latency to compare.
+    latency_part = ("neither side read from the device, so there is no read latency to compare"
+                    if latency is None else f"direct's p95 latency is {fmt_ratio(latency)}x buffered's")
+    return f"{latency_part}; direct's CPU per I/O is {fmt_ratio(cpu_cost(comparison))}x buffered's"
 
 
 def rival_text(x):

@@ -101,9 +101,13 @@ def merge(runs):
         for cell in doc["cells"]:
             cells.pop(cell_key(cell), None)  # Re-insert so a replaced cell takes the later file's place.
             cells[cell_key(cell)] = cell
+        own = {cell_key(cell): cell for cell in doc["cells"]}
         for check in doc.get("fio_crosscheck") or []:
             if isinstance(check, dict) and "cell" in check:
-                checks[(check["cell"], check.get("memory_cap") or 0)] = check
+                key = (check["cell"], check.get("memory_cap") or 0)
+                # The iodepth side of a cross-check is the cell of the same file (the run
+                # that alternated with fio), not whatever cell of that id wins the merge.
+                checks[key] = dict(check, _cell=own.get(key))
     return list(cells.values()), list(checks.values())
 
 

@@ -30,7 +30,7 @@ from iodepth_results import (THROUGHPUT_METRICS, ResultsError, cap_label, cap_of
                              regime_rank, scaled, spread_of, supported_versions_text)
 from report_costs import cpu_section, memory_section
 from report_guidance import guidance_section, ratios_section
-from report_markdown import MARK, both_ranges, cap_stem, fmt, key_value_table, md_table, range_text
+from report_markdown import MARK, both_ranges, cap_stem, flatten, fmt, key_value_table, md_table, range_text
 from report_plots import PLOTS_NOTE, QD_AXIS_LABEL, ordered_modes, plot_bars, plot_lines
 from ratios import analyse
 
@@ -90,9 +90,17 @@ def header_section(runs):
     environments = [doc.get("environment") or {} for _, doc in runs]
     if all(env == environments[0] for env in environments):
         out += ["", "## Environment", "", key_value_table(environments[0])]
-    else:
-        for (path, _), env in zip(runs, environments):
-            out += ["", f"## Environment of {path}", "", key_value_table(env)]
+        return out
+    # Files of one run differ in a few fields (the data file, its mount): the first in
+    # full, then only what differs, so the report does not repeat the machine per file.
+    out += ["", f"## Environment of {runs[0][0]}", "", key_value_table(environments[0])]
+    base = dict(flatten(environments[0]))
+    for (path, _), env in zip(runs[1:], environments[1:]):
+        rows = dict(flatten(env))
+        differing = [[key, rows.get(key, "(absent)")] for key in sorted(set(rows) | set(base))
+                     if rows.get(key) != base.get(key)]
+        out += ["", f"### Environment of {path}: what differs", "",
+                md_table(["key", "value"], differing) if differing else "Nothing: the same environment."]
     return out
 
 
@@ -605,7 +613,7 @@ def not_measured_section(cells):
 # ---------------------------------------------------------------- fio cross-check
 
 def crosscheck_row(check, cells_by_key):
-    cell = cells_by_key.get((check["cell"], check.get("memory_cap") or 0))
+    cell = check.get("_cell") or cells_by_key.get((check["cell"], check.get("memory_cap") or 0))
     fio = check.get("fio") or {}
     given = check.get("ratio") or {}
     ours = {"iops": median_of(cell, "iops") if cell else None,
@@ -628,7 +636,9 @@ def crosscheck_section(checks, cells):
         return out + ["No fio cross-check in these results."]
     cells_by_key = {(c["id"], cap_of(c)): c for c in cells}
     rows = [crosscheck_row(check, cells_by_key) for check in checks]
-    return out + [f"Ratio = iodepth / fio on the same cell. {MARK} marks an IOPS ratio below "
+    return out + ["Each row is a run of the cell through iodepth alternating with its fio job on one file "
+                  "(bench/fio_crosscheck); iodepth's figures are from that run. "
+                  f"Ratio = iodepth / fio on the same cell. {MARK} marks an IOPS ratio below "
                   f"{FIO_IOPS_RATIO_MIN:.2f}: iodepth is more than {1 - FIO_IOPS_RATIO_MIN:.0%} "
                   "slower than fio there.", "",
                   md_table(["cell", "iodepth IOPS", "fio IOPS", "IOPS ratio", "iodepth p95 µs",

@@ -153,7 +153,8 @@ def memory_section(cells):
     if not any(has_memory(c) for c in measured) and not any(cap_of(c) for c in measured):
         return []
     groups = {}
-    for c in measured:
+    # Uncapped cells have no cgroup to sample: rows of dashes would only bury the capped ones.
+    for c in (c for c in measured if cap_of(c) or has_memory(c)):
         key = (cap_of(c), c.get("suite", "?"), family_of(c), c.get("regime") or "", c.get("mode", "?"),
                c.get("backend", "?"))
         groups.setdefault(key, []).append(c)

@@ -237,3 +237,17 @@ class MergeKeyTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CrossCheckCellTest(unittest.TestCase):
+    """A fio cross-check keeps the iodepth cell of its own file, whichever file wins the merge."""
+
+    def test_cross_check_row_uses_the_run_that_alternated_with_fio(self):
+        ours = {"id": "rand_read_qd32/direct/io_uring", "memory_cap": 0, "median": {"iops": 500.0}}
+        matrix = dict(ours, median={"iops": 100.0})
+        check = {"cell": ours["id"], "fio": {"iops": 400.0}, "ratio": {"iops": 1.25}}
+        runs = [("fio-crosscheck.json", {"cells": [ours], "fio_crosscheck": [check]}),
+                ("qd-nocap.json", {"cells": [matrix]})]
+        cells, checks = iodepth_results.merge(runs)
+        self.assertEqual(cells[0]["median"]["iops"], 100.0, "the later file wins the merge")
+        self.assertEqual(checks[0]["_cell"]["median"]["iops"], 500.0, "the check keeps its own run")
