@@ -14,7 +14,7 @@ family); io_patterns cells, writes, dontcache and adaptive cells never do. Then,
 
  1. backend: among the family's backends, the one whose direct throughput at its best depth
     (highest median; the lower qd on a tie) is highest. io_uring is preferred when the
-    interval of io_uring's best / that best (unpaired bootstrap) reaches 1.0: a tie.
+    interval of io_uring's best / that best (unpaired bootstrap) reaches PARITY (0.95): a tie.
  2. direct_io: true when that backend's crossover is "always" or "from qd N", i.e. from some
     measured depth on, direct is at no larger depth measurably slower than buffered.
  3. When direct_io is false the backend is chosen again by rule 1 on the buffered cells:
@@ -65,12 +65,13 @@ RULES = [
     "One repetition: no interval.",
     "Inconclusive: either twin flagged cv_high, interval hi/lo > 1.5, or fewer than 2 repetitions.",
     "Crossover per (suite, family, regime, memory_cap, backend): the smallest measured qd from "
-    "which on every measured qd has an interval upper bound >= 1.0; always / from qd N / never.",
+    f"which on every measured qd has an interval upper bound >= {PARITY:.2f} (a shortfall under "
+    f"{1 - PARITY:.0%} is parity); always / from qd N / never.",
     "Class entry per (class, memory_cap, regime); primary family: sequential_scan = seq_read "
     "(qd suite) or multistream_scan, else bm_seq_read (per regime); random_read = rand_read or "
     "bm_rand_read.",
     "backend: highest best-depth direct median throughput; io_uring on a tie (interval of "
-    "io_uring best / top best reaches 1.0).",
+    f"io_uring best / top best reaches {PARITY:.2f}).",
     "direct_io: the backend's crossover is always or from qd N. If false, backend and depth are "
     "chosen on the buffered cells.",
     "Depth: smallest depth reaching 95% of the best median throughput of the recommended mode "

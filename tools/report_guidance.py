@@ -11,7 +11,7 @@ from guidance import (buffered_better, crossover_sentence, entry_text, fmt_ratio
                       inconclusive_line, interval_text, inverse_interval_text, memory_note,
                       outcome_text, summary_line)
 from iodepth_results import cap_label, cap_of, family_of, regime_rank
-from ratios import INCONCLUSIVE_CI_SPREAD, SYNC_BACKENDS, cpu_cost, latency_cost
+from ratios import INCONCLUSIVE_CI_SPREAD, PARITY, SYNC_BACKENDS, cpu_cost, latency_cost
 from report_markdown import MARK, cap_stem, md_table
 from report_plots import plot_heatmaps
 
@@ -21,8 +21,10 @@ GUIDANCE_INTRO = (
     "smallest queue depth from which on direct I/O is at no measured depth measurably slower "
     "than buffered: the 95% bootstrap interval of direct/buffered throughput (IOPS; page "
     "fetches/s for bm; MB/s for scan), resampling repetitions in pairs because repetition i of "
-    "both modes ran back to back, reaches 1.0 there and at every larger depth. \"always\": from "
-    "the smallest depth measured; \"never\": even the largest depth's interval lies below 1.0. "
+    f"both modes ran back to back, reaches {PARITY:.2f} there and at every larger depth (a "
+    f"shortfall under {1 - PARITY:.0%} counts as parity: two runs on one machine differ by that "
+    "much). \"always\": from the smallest depth measured; \"never\": even the largest depth's "
+    f"interval lies below {PARITY:.2f}. "
     "Ratios read \"median [low, high]\"; latency and CPU costs are direct/buffered medians of p95 "
     "and CPU per I/O at the crossover (at the largest depth for \"never\"). A comparison is "
     f"inconclusive ({MARK}) when a cell is flagged cv_high, its interval spans more than "
@@ -81,7 +83,7 @@ def guidance_section(analysis):
         if theirs:
             out += ["", BASELINE_INTRO, ""] + [f"- {crossover_sentence(x)}" for x in theirs]
     out += ["", "### Where buffered remains better", "",
-            "Comparisons whose whole interval lies below 1.0, read as buffered / direct, with what "
+            f"Comparisons whose whole interval lies below {PARITY:.2f}, read as buffered / direct, with what "
             "the buffered cell had in memory where the results say.", "",
             buffered_better_table(analysis.crossovers)]
     return out + ["", "### Inconclusive comparisons", "", inconclusive_line(analysis.twins)]
