@@ -11,7 +11,7 @@ from guidance import (buffered_better, crossover_sentence, entry_text, fmt_ratio
                       inconclusive_line, interval_text, inverse_interval_text, memory_note,
                       outcome_text, summary_line)
 from iodepth_results import cap_label, cap_of, family_of, regime_rank
-from ratios import INCONCLUSIVE_CI_SPREAD, PARITY, SYNC_BACKENDS, cpu_cost, latency_cost
+from ratios import BORDERLINE, INCONCLUSIVE_CI_SPREAD, PARITY, SYNC_BACKENDS, cpu_cost, latency_cost
 from report_markdown import MARK, cap_stem, md_table
 from report_plots import plot_heatmaps
 
@@ -28,8 +28,9 @@ GUIDANCE_INTRO = (
     "Ratios read \"median [low, high]\"; latency and CPU costs are direct/buffered medians of p95 "
     "and CPU per I/O at the crossover (at the largest depth for \"never\"). A comparison is "
     f"inconclusive ({MARK}) when a cell is flagged cv_high, its interval spans more than "
-    f"{INCONCLUSIVE_CI_SPREAD}x, or it has fewer than two repetitions; no conclusion rests on one "
-    "alone. The same rules drive `tools/guidance.py --advise`.")
+    f"{INCONCLUSIVE_CI_SPREAD}x, its upper end lies within {BORDERLINE:.2f} of {PARITY:.2f} (another "
+    "run could put it on the other side), or it has fewer than two repetitions; no conclusion "
+    "rests on one alone. The same rules drive `tools/guidance.py --advise`.")
 BASELINE_INTRO = (
     "Against what engines run today: direct at each qd against one buffered cell at qd 1 (the "
     "sync backend where measured, else io_uring), intervals from independent resampling of the "
