@@ -43,7 +43,7 @@ import statistics
 from datetime import datetime, timezone
 
 from iodepth_results import INHERIT_CAP, condition_name, is_ok, origins, regime_rank
-from ratios import PARITY, analyse, compare, median_throughput, throughput_unit
+from ratios import BORDERLINE, PARITY, analyse, compare, median_throughput, throughput_unit
 
 ADVICE_SCHEMA = "iodepth-advice"
 ADVICE_VERSION = 1
@@ -63,7 +63,8 @@ RULES = [
     "Interval: 95% percentile bootstrap, 2000 paired resamples of repetition indices, "
     "statistic mean(direct)/mean(buffered); seed from SHA-256 of the cell ids and memory cap. "
     "One repetition: no interval.",
-    "Inconclusive: either twin flagged cv_high, interval hi/lo > 1.5, or fewer than 2 repetitions.",
+    f"Inconclusive: either twin flagged cv_high, interval hi/lo > 1.5, an interval ending within "
+    f"{BORDERLINE:.2f} of parity, or fewer than 2 repetitions.",
     "Crossover per (suite, family, regime, memory_cap, backend): the smallest measured qd from "
     f"which on every measured qd has an interval upper bound >= {PARITY:.2f} (a shortfall under "
     f"{1 - PARITY:.0%} is parity); always / from qd N / never.",

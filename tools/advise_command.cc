@@ -76,7 +76,9 @@ Status RunAdvise(const AdviseFlags& f) {
   for (const std::string& input : inputs) IODEPTH_RETURN_IF_ERROR(ReadResultsFile(input).status());
   std::vector<std::string> args = inputs;
   args.insert(args.end(), {"--advise", f.out, "--format", f.format});
-  return RunToolScript("guidance.py", args);
+  IODEPTH_RETURN_IF_ERROR(RunToolScript("guidance.py", args));
+  std::cerr << fmt::format("advice: {} (how to read it: docs/ADVICE.md)\n", f.out);
+  return Status::OK();
 }
 
 }  // namespace
