@@ -149,6 +149,11 @@ Status RunMatrixCommand(const MatrixFlags& flags) {
     ConsoleObserver observer;
     IODEPTH_ASSIGN_OR_RETURN(outcome, RunMatrix(config, options, &observer));
   }
+  if (outcome.inherited_limit) {
+    std::cerr << fmt::format("note: iodepth runs in a cgroup limited to {}: cells labelled \"none\" ran under that "
+                             "limit, not unbounded (recorded as inherited_memory_limit in each results file)\n",
+                             FormatBytes(*outcome.inherited_limit));
+  }
   for (const std::string& file : outcome.results_files) std::cerr << "results: " << file << "\n";
   std::cerr << "csv:     " << outcome.csv_file << "\n";
   if (outcome.interrupted) {

@@ -325,6 +325,7 @@ Result<MatrixOutcome> RunMatrix(const MatrixConfig& config, const MatrixOptions&
   outcome.cells_failed = state.cells_failed;
   const std::string data_path = plan.groups.empty() ? data_dir : plan.groups.front().suite.filename;
   IODEPTH_ASSIGN_OR_RETURN(MatrixOutcome written, WriteMatrixResults(config, journal, options, data_path));
+  outcome.inherited_limit = written.inherited_limit;
   outcome.results_files = std::move(written.results_files);
   outcome.csv_file = std::move(written.csv_file);
   return outcome;
@@ -340,6 +341,10 @@ Result<MatrixOutcome> WriteMatrixResults(const MatrixConfig& config, const Matri
   for (const MatrixGroup& g : MatrixGroups(all, DataDir(config, options))) suites[g.suite.suite] = g.suite;
 
   const nlohmann::json environment = CollectEnvironment(data_path);
+  // Cells "without a cap" still run under whatever limits the process's own cgroup: the
+  // files say so, so a reader of a container's results is not misled by the label.
+  MatrixOutcome outcome;
+  outcome.inherited_limit = InheritedMemoryLimit(options.cgroup_fs);
   Documents documents;
   for (const JournalUnit& unit : journal.Units()) {
     ResultsDocument& d = documents[{unit.suite, unit.memory_cap}];
@@ -352,13 +357,14 @@ Result<MatrixOutcome> WriteMatrixResults(const MatrixConfig& config, const Matri
       d.config = suites.contains(unit.suite) ? SuiteConfigToJson(suites[unit.suite]) : nlohmann::json::object();
       d.config["only"] = nlohmann::json::array();
       d.config["memory_cap"] = unit.memory_cap;
+      d.config["inherited_memory_limit"] =
+          outcome.inherited_limit ? nlohmann::json(*outcome.inherited_limit) : nlohmann::json(nullptr);
       d.config["matrix"] = MatrixConfigToJson(config);
       d.config["journal"] = journal.path();
     }
     d.cells.insert(d.cells.end(), unit.cells.begin(), unit.cells.end());
   }
   IODEPTH_RETURN_IF_ERROR(RemoveStaleResults(options.out_dir, documents));
-  MatrixOutcome outcome;
   std::string csv = CsvHeader();
   for (const auto& [key, document] : documents) {
     const std::string path = ResultsPath(options.out_dir, key.first, key.second);

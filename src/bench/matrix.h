@@ -24,6 +24,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,9 @@ struct MatrixOutcome {
   size_t units_run = 0;
   size_t cells_failed = 0;    // Status "error" (retried by a rerun).
   bool interrupted = false;
+  // The limit of the cgroup the process runs in (a container's, a slice's): cells labelled
+  // "no cap" ran under it. nullopt: none, as the label says.
+  std::optional<uint64_t> inherited_limit;
   std::vector<std::string> results_files;  // One per (suite, cap), from the whole journal.
   std::string csv_file;
 };

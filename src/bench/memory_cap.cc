@@ -503,6 +503,34 @@ MemoryCap::MemoryCap(const CgroupFs& fs, CgroupVersion version, std::string path
       original_path_(std::move(original_path)),
       inherited_(inherited) {}
 
+std::optional<uint64_t> InheritedMemoryLimit(const CgroupFs& fs) {
+  const Result<OwnCgroup> own = FindOwnMemoryCgroup(fs, MakeRemedies(fs, std::nullopt));
+  if (!own.has_value()) return std::nullopt;
+  std::optional<uint64_t> smallest;
+  const auto keep = [&](std::optional<uint64_t> limit) {
+    if (limit && *limit <= MemoryCap::kMaxCapBytes && (!smallest || *limit < *smallest)) smallest = limit;
+  };
+  if (own->version == CgroupVersion::kV1) {
+    // v1 sums the ancestors up for us: the smallest limit on the path to the root.
+    const Result<std::string> stat = ReadText(JoinPath(own->dir, "memory.stat"));
+    if (stat) keep(KeyedValue(*stat, "hierarchical_memory_limit"));
+    return smallest;
+  }
+  // v2: every cgroup but the root has memory.max; walk up until it is missing. The bound
+  // only guarantees the walk ends (cgroup trees are a handful of levels deep).
+  constexpr int kMaxLevels = 64;
+  std::string dir = own->dir;
+  for (int level = 0; level < kMaxLevels; ++level) {
+    const Result<std::string> text = ReadText(JoinPath(dir, "memory.max"));
+    if (!text) break;
+    keep(ParseLimit(*text));
+    const size_t slash = dir.rfind('/');
+    if (slash == std::string::npos || slash == 0) break;
+    dir.resize(slash);
+  }
+  return smallest;
+}
+
 Result<std::unique_ptr<MemoryCap>> MemoryCap::Create(uint64_t cap_bytes, const CgroupFs& fs) {
   if (cap_bytes < kMinCapBytes || cap_bytes > kMaxCapBytes) {
     return Status::InvalidArgument(fmt::format("memory cap: {} bytes is outside [{}, {}]", cap_bytes, kMinCapBytes,

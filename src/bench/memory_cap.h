@@ -44,6 +44,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -96,6 +97,13 @@ inline constexpr uint64_t kMemswHeadroomPages = 1024;
 
 // The v1 memory.memsw.limit_in_bytes written for a cap: cap_bytes + the headroom.
 uint64_t MemswLimitBytes(uint64_t cap_bytes);
+
+// The memory limit this process already runs under, before any cap of ours: the smallest
+// limit on its own memory cgroup and its ancestors (v1 memory.stat
+// hierarchical_memory_limit; v2 memory.max walked up to the root). A container's or a
+// systemd slice's limit shows here; cells run "without a cap" are then capped by it.
+// nullopt: no limit, or no memory controller to ask. Never fails.
+std::optional<uint64_t> InheritedMemoryLimit(const CgroupFs& fs = {});
 
 class MemoryCap {
  public:

@@ -20,19 +20,9 @@
 namespace iodepth {
 namespace {
 
+using testutil::ReadText;
 using testutil::TempDir;
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-}
+using testutil::WriteText;
 
 Status ParseError(const nlohmann::json& json) {
   Result<MatrixConfig> parsed = ParseMatrixConfig(json, DefaultMatrixConfig(), "test.json");
@@ -459,6 +449,20 @@ TEST_F(MatrixFakeCgroupTest, FailingToLeaveTheCapStopsTheMatrixAndSavesNothingUn
   EXPECT_NE(outcome.error().message().find("false label"), std::string::npos) << outcome.error().ToString();
   EXPECT_TRUE(observer.runs_.empty()) << "the failed run is not reported, and no uncapped run follows it";
   EXPECT_EQ(ReadText(dir_.File("m") + "/journal.jsonl").find("\"unit\""), std::string::npos);
+}
+
+TEST_F(MatrixFakeCgroupTest, ALimitOnTheOwnCgroupIsRecordedBesideTheUncappedCells) {
+  BuildV1();
+  WriteText(Own("memory.stat"), "hierarchical_memory_limit 536870912\n");
+  MatrixConfig config = CappedConfig();
+  config.memory_caps = {0};
+  std::atomic<bool> stop{false};
+  ASSERT_OK_AND_ASSIGN(const MatrixOutcome outcome, RunMatrix(config, Options(&stop), nullptr));
+  EXPECT_EQ(outcome.inherited_limit, std::optional<uint64_t>(512ull << 20));
+  ASSERT_EQ(outcome.results_files.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(const ResultsDocument document, ReadResultsFile(outcome.results_files[0]));
+  EXPECT_EQ(document.config["inherited_memory_limit"], 512ull << 20) << document.config.dump();
+  EXPECT_EQ(document.cells[0].memory_cap, 0u) << "the label stays: the limit is recorded beside it";
 }
 
 TEST_F(MatrixFakeCgroupTest, CapThatCannotBeMadeStopsTheMatrixBeforeAnyRun) {

@@ -471,6 +471,30 @@ std::unique_ptr<MemoryCap> CreateRealOrSkip(uint64_t cap_bytes, std::string* ski
   return nullptr;
 }
 
+TEST_F(FakeCgroupTest, InheritedLimitOnV1IsTheHierarchicalOne) {
+  BuildV1();
+  EXPECT_EQ(InheritedMemoryLimit(fs_), std::nullopt) << "no memory.stat: nothing known, no limit";
+  WriteText(Own("memory.stat"), "cache 0\nhierarchical_memory_limit 536870912\ntotal_cache 0\n");
+  EXPECT_EQ(InheritedMemoryLimit(fs_), std::optional<uint64_t>(512 * kMiB));
+  WriteText(Own("memory.stat"), std::string("hierarchical_memory_limit ") + kV1Unlimited);
+  EXPECT_EQ(InheritedMemoryLimit(fs_), std::nullopt) << "v1's unlimited value is no limit";
+}
+
+TEST_F(FakeCgroupTest, InheritedLimitOnV2IsTheSmallestOnThePathToTheRoot) {
+  BuildV2();  // The own cgroup /user/app has memory.max "max".
+  EXPECT_EQ(InheritedMemoryLimit(fs_), std::nullopt);
+  WriteText(dir_.File("cg") + "/user/memory.max", "1073741824\n");
+  EXPECT_EQ(InheritedMemoryLimit(fs_), std::optional<uint64_t>(1024 * kMiB)) << "the parent's limit binds";
+  WriteText(Own("memory.max"), "2147483648\n");
+  EXPECT_EQ(InheritedMemoryLimit(fs_), std::optional<uint64_t>(1024 * kMiB)) << "the smaller of the two";
+}
+
+TEST_F(FakeCgroupTest, InheritedLimitWithoutAMemoryControllerIsNone) {
+  WriteText(fs_.mountinfo, "22 1 8:1 / / rw,relatime - ext4 /dev/vda rw\n");
+  WriteText(fs_.proc_self_cgroup, "0::/\n");
+  EXPECT_EQ(InheritedMemoryLimit(fs_), std::nullopt);
+}
+
 class RealCgroupTest : public ::testing::Test {
  protected:
   testutil::TempDir dir_;
