@@ -176,16 +176,6 @@ Status ParseScalarKey(const std::string& key, const nlohmann::json& value, std::
                   "runtime, ramp_time, size, bs, memory, page_size, io_combine, streams, work, seed, verify, directory");
 }
 
-template <typename T>
-Status RejectRepeats(const std::vector<T>& values, std::string_view key) {
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (std::find(values.begin() + static_cast<std::ptrdiff_t>(i) + 1, values.end(), values[i]) != values.end()) {
-      return Status::InvalidArgument(fmt::format("\"{}\" lists a value twice (entry {}); list each once", key, i + 1));
-    }
-  }
-  return Status::OK();
-}
-
 bool NeedsPool(const MatrixConfig& c) {
   return std::any_of(c.workloads.begin(), c.workloads.end(), [](const std::string& w) {
     const WorkloadInfo* info = FindWorkload(w);
@@ -194,7 +184,7 @@ bool NeedsPool(const MatrixConfig& c) {
 }
 
 Status ValidateCaps(const MatrixConfig& c) {
-  IODEPTH_RETURN_IF_ERROR(RejectRepeats(c.memory_caps, "memory_caps"));
+  IODEPTH_RETURN_IF_ERROR(RejectRepeats(c.memory_caps, "\"memory_caps\""));
   const bool inherit = std::find(c.memory_caps.begin(), c.memory_caps.end(), kInheritCap) != c.memory_caps.end();
   const bool none = std::find(c.memory_caps.begin(), c.memory_caps.end(), 0) != c.memory_caps.end();
   if (inherit && none) {
@@ -313,11 +303,11 @@ Status ValidateMatrixConfig(const MatrixConfig& c) {
       return Status::InvalidArgument(fmt::format("unknown workload \"{}\"; known workloads: {}", w, WorkloadList()));
     }
   }
-  IODEPTH_RETURN_IF_ERROR(RejectRepeats(c.workloads, "workloads"));
-  IODEPTH_RETURN_IF_ERROR(RejectRepeats(c.depths, "depths"));
-  IODEPTH_RETURN_IF_ERROR(RejectRepeats(c.modes, "modes"));
-  IODEPTH_RETURN_IF_ERROR(RejectRepeats(c.backends, "backends"));
-  IODEPTH_RETURN_IF_ERROR(RejectRepeats(c.regimes, "regimes"));
+  IODEPTH_RETURN_IF_ERROR(RejectRepeats(c.workloads, "\"workloads\""));
+  IODEPTH_RETURN_IF_ERROR(RejectRepeats(c.depths, "\"depths\""));
+  IODEPTH_RETURN_IF_ERROR(RejectRepeats(c.modes, "\"modes\""));
+  IODEPTH_RETURN_IF_ERROR(RejectRepeats(c.backends, "\"backends\""));
+  IODEPTH_RETURN_IF_ERROR(RejectRepeats(c.regimes, "\"regimes\""));
   for (uint32_t qd : c.depths) {
     if (qd == 0 || qd > IoQueue::kMaxDepth) {
       return Status::InvalidArgument(fmt::format("\"depths\": queue depth {} is out of range 1..{}", qd, IoQueue::kMaxDepth));

@@ -67,20 +67,6 @@ CellPlan MakeCell(const SuiteConfig& config, const Workload& workload, std::stri
   return cell;
 }
 
-// A value listed twice would run the same cell twice under one id.
-template <typename T>
-Status RejectRepeats(const std::vector<T>& values, std::string_view flag) {
-  for (size_t i = 0; i < values.size(); ++i) {
-    for (size_t j = i + 1; j < values.size(); ++j) {
-      if (values[i] == values[j]) {
-        return Status::InvalidArgument(fmt::format("{} lists a value twice (entry {} and {}); list each once", flag,
-                                                   i + 1, j + 1));
-      }
-    }
-  }
-  return Status::OK();
-}
-
 Status ValidateConfig(const SuiteConfig& config) {
   if (config.suite != "io_patterns" && config.suite != "qd" && config.suite != "bm" && config.suite != "scan") {
     return Status::InvalidArgument(fmt::format("unknown suite '{}'; choose io_patterns, qd, bm or scan", config.suite));
