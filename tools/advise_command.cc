@@ -3,7 +3,6 @@
 // results files when given; otherwise from a short calibration matrix run here first
 // (bench/matrix.h, resumable like any matrix). The rules live in one place,
 // tools/guidance.py, which the report uses too, so advice and report never disagree.
-#include <signal.h>
 
 #include <iostream>
 
@@ -44,17 +43,11 @@ Result<MatrixConfig> CalibrationConfig(const AdviseFlags& f) {
 
 Result<std::vector<std::string>> Calibrate(const AdviseFlags& f) {
   IODEPTH_ASSIGN_OR_RETURN(const MatrixConfig config, CalibrationConfig(f));
-  static std::atomic<bool> stop{false};
-  const auto on_signal = [](int sig) {
-    stop.store(true);
-    signal(sig, SIG_DFL);
-  };
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
+  StopMatrixOnSignals();
   MatrixOptions options;  // Assigned field by field: GCC 12 misreads a designated initializer here.
   options.out_dir = f.calibration_dir;
   options.command_line = CommandLine();
-  options.stop = &stop;
+  options.stop = &MatrixStopFlag();
   std::cerr << fmt::format("iodepth advise: calibrating into {} (rerun to resume; --results to skip)\n",
                            f.calibration_dir);
   IODEPTH_ASSIGN_OR_RETURN(const MatrixOutcome outcome, RunMatrix(config, options, nullptr));

@@ -100,6 +100,25 @@ std::string ToolScriptPath(const std::string& script) {
 
 }  // namespace
 
+namespace {
+
+std::atomic<bool> g_matrix_stop{false};
+
+void StopMatrixOnSignal(int signal_number) {
+  // The first signal asks for a clean stop after the current run; a second one kills.
+  g_matrix_stop.store(true);
+  signal(signal_number, SIG_DFL);
+}
+
+}  // namespace
+
+void StopMatrixOnSignals() {
+  signal(SIGINT, StopMatrixOnSignal);
+  signal(SIGTERM, StopMatrixOnSignal);
+}
+
+const std::atomic<bool>& MatrixStopFlag() { return g_matrix_stop; }
+
 Status RunToolScript(const std::string& script, const std::vector<std::string>& args) {
   if (access(kPython, X_OK) != 0) {
     return Status::NotSupported("/usr/bin/python3 is missing; install it with: apt-get install python3 python3-matplotlib");

@@ -7,6 +7,7 @@
 // interrupted run leaves no hundreds of MiB behind. One at a time per process.
 #pragma once
 
+#include <atomic>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,6 +58,12 @@ const std::string& CommandLine();
 
 // Writes `text` to `path`, creating its directory; the error names the path.
 Status WriteTextFile(const std::string& path, const std::string& text);
+
+// Ctrl-C and SIGTERM ask a running matrix to stop after its current run (a second one of
+// either kills at once): StopMatrixOnSignals installs the handlers; MatrixStopFlag is
+// what they set, for MatrixOptions::stop.
+void StopMatrixOnSignals();
+const std::atomic<bool>& MatrixStopFlag();
 
 // Runs tools/<script> (report.py, guidance.py) with Debian's /usr/bin/python3, where
 // python3-matplotlib lives, and waits for it. The script prints its own errors; a failure

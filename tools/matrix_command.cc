@@ -1,10 +1,8 @@
 // `iodepth matrix`: the experiment matrix (bench/matrix.h) from a config file narrowed by
 // flags, with a line per run, a progress line, resumption, the results files and the
 // report. Ctrl-C stops between runs, keeping every finished unit; a second Ctrl-C kills.
-#include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -33,14 +31,6 @@ struct MatrixFlags {
   std::string runtime, ramp_time, size, memory, directory;
   int verify = -1;
 };
-
-std::atomic<bool> g_stop{false};
-
-void StopOnSignal(int signal_number) {
-  // The first signal asks for a clean stop after the current run; a second one kills.
-  g_stop.store(true);
-  signal(signal_number, SIG_DFL);
-}
 
 // Applies the narrowing flags over the config file's (or the default's) values.
 Result<MatrixConfig> ApplyFlags(const MatrixFlags& f, MatrixConfig c) {
@@ -131,7 +121,7 @@ Status RunMatrixCommand(const MatrixFlags& flags) {
   options.out_dir = flags.out_dir;
   options.fresh = flags.fresh;
   options.command_line = CommandLine();
-  options.stop = &g_stop;
+  options.stop = &MatrixStopFlag();
   MatrixOutcome outcome;
   if (flags.collect) {
     if (access((options.out_dir + "/journal.jsonl").c_str(), R_OK) != 0) {
@@ -144,8 +134,7 @@ Status RunMatrixCommand(const MatrixFlags& flags) {
                              MatrixJournal::Open(options.out_dir, MatrixFingerprint(config, data_dir), /*fresh=*/false));
     IODEPTH_ASSIGN_OR_RETURN(outcome, WriteMatrixResults(config, journal, options, options.out_dir));
   } else {
-    signal(SIGINT, StopOnSignal);
-    signal(SIGTERM, StopOnSignal);
+    StopMatrixOnSignals();
     ConsoleObserver observer;
     IODEPTH_ASSIGN_OR_RETURN(outcome, RunMatrix(config, options, &observer));
   }
