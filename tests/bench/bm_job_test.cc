@@ -21,6 +21,7 @@
 
 #include <gtest/gtest.h>
 
+#include "bm_table.h"
 #include "test_files.h"
 #include "testutil/io_printers.h"
 #include "testutil/status_macros.h"
@@ -47,24 +48,8 @@ constexpr int64_t kUntilErrorNs = 30'000'000'000;
 constexpr uint64_t kMaxLookAheadPages = kFrames / 4;
 constexpr uint64_t kSeed = 3;
 
-TableShape SmallShape() {
-  TableShape shape;
-  shape.page_size = PageSize::k8KiB;
-  shape.columns = 4;
-  shape.seed = 7;
-  shape.rows = kTablePages * TableRowsPerPage(shape);
-  return shape;
-}
-
-Status LoadTable(const std::string& path, const TableShape& shape) {
-  LoadOptions load;
-  load.path = path;
-  load.shape = shape;
-  load.cache = CacheMode::kBuffered;
-  load.queue.backend = Backend::kWorker;
-  load.queue.depth = 4;
-  return LoadHeapTable(load).error();
-}
+TableShape SmallShape() { return testutil::SmallShape(kTablePages); }
+using testutil::LoadTable;
 
 // The counters of a result on one line, for failure messages.
 std::string Describe(const BmResult& r) {

@@ -22,6 +22,7 @@
 
 #include <gtest/gtest.h>
 
+#include "bm_table.h"
 #include "test_files.h"
 #include "testutil/io_printers.h"
 #include "testutil/status_macros.h"
@@ -49,24 +50,8 @@ constexpr int64_t kUntilErrorNs = kPassesRuntimeNs;
 // they looked up or read but had not taken when the run ended.
 constexpr uint64_t kMaxLookAheadPages = kFrames / 2;
 
-TableShape SmallShape() {
-  TableShape shape;
-  shape.page_size = PageSize::k8KiB;
-  shape.columns = 4;
-  shape.seed = 7;
-  shape.rows = kTablePages * TableRowsPerPage(shape);
-  return shape;
-}
-
-Status LoadTable(const std::string& path, const TableShape& shape) {
-  LoadOptions load;
-  load.path = path;
-  load.shape = shape;
-  load.cache = CacheMode::kBuffered;
-  load.queue.backend = Backend::kWorker;
-  load.queue.depth = 4;
-  return LoadHeapTable(load).error();
-}
+TableShape SmallShape() { return testutil::SmallShape(kTablePages); }
+using testutil::LoadTable;
 
 // The figures of a result on one line, for failure messages.
 std::string Describe(const ScanJobResult& r) {
