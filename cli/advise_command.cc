@@ -1,0 +1,96 @@
+// `iodepth advise`: a machine-readable recommendation (direct I/O on or off per workload
+// class, backend, queue depth / prefetch distance, io_combine) with its evidence. From
+// results files when given; otherwise from a short calibration matrix run here first
+// (experiment/matrix.h, resumable like any matrix). The rules live in one place,
+// report/guidance.py, which the report uses too, so advice and report never disagree.
+
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "experiment/matrix.h"
+#include "cli/cli_support.h"
+#include "cli/commands.h"
+
+namespace iodepth::tools {
+
+namespace {
+
+struct AdviseFlags {
+  std::vector<std::string> results;
+  std::string out = "advice.json";
+  std::string format = "json";
+  std::string calibration_dir = "results/calibration";
+  std::vector<std::string> memory_caps = {"none", "128MiB"};
+  std::string runtime = "300ms";
+  std::string directory;
+};
+
+// The calibration: every workload class at each depth, buffered and direct, the regime
+// that decides the question (thrash: the working set is 4x the pool), 3 repetitions.
+Result<MatrixConfig> CalibrationConfig(const AdviseFlags& f) {
+  const nlohmann::json over = {{"workloads", {"seq_read_qd", "rand_read_qd", "bm_seq_read", "bm_rand_read",
+                                              "multistream_scan"}},
+                               {"regimes", {"thrash"}},
+                               {"memory_caps", f.memory_caps},
+                               {"runtime", f.runtime},
+                               {"ramp_time", "100ms"},
+                               {"directory", f.directory}};
+  IODEPTH_ASSIGN_OR_RETURN(MatrixConfig config, ParseMatrixConfig(over, DefaultMatrixConfig(), "advise flags"));
+  IODEPTH_RETURN_IF_ERROR(ValidateMatrixConfig(config));
+  return config;
+}
+
+Result<std::vector<std::string>> Calibrate(const AdviseFlags& f) {
+  IODEPTH_ASSIGN_OR_RETURN(const MatrixConfig config, CalibrationConfig(f));
+  StopMatrixOnSignals();
+  MatrixOptions options;  // Assigned field by field: GCC 12 misreads a designated initializer here.
+  options.out_dir = f.calibration_dir;
+  options.command_line = CommandLine();
+  options.stop = &MatrixStopFlag();
+  std::cerr << fmt::format("iodepth advise: calibrating into {} (rerun to resume; --results to skip)\n",
+                           f.calibration_dir);
+  IODEPTH_ASSIGN_OR_RETURN(const MatrixOutcome outcome, RunMatrix(config, options, nullptr));
+  if (outcome.interrupted) {
+    return Status::FailedPrecondition("calibration interrupted; run the same command again to continue it");
+  }
+  if (outcome.cells_failed > 0) {
+    return Status::FailedPrecondition(fmt::format("{} calibration cells failed; see {}/matrix.csv, then rerun to retry them",
+                                       outcome.cells_failed, f.calibration_dir));
+  }
+  return outcome.results_files;
+}
+
+Status RunAdvise(const AdviseFlags& f) {
+  std::vector<std::string> inputs = f.results;
+  if (inputs.empty()) {
+    IODEPTH_ASSIGN_OR_RETURN(inputs, Calibrate(f));
+  }
+  for (const std::string& input : inputs) IODEPTH_RETURN_IF_ERROR(ReadResultsFile(input).status());
+  std::vector<std::string> args = inputs;
+  args.insert(args.end(), {"--advise", f.out, "--format", f.format});
+  IODEPTH_RETURN_IF_ERROR(RunToolScript("guidance.py", args));
+  std::cerr << fmt::format("advice: {} (how to read it: docs/ADVICE.md)\n", f.out);
+  return Status::OK();
+}
+
+}  // namespace
+
+void AddAdviseCommand(CLI::App& app) {
+  auto f = std::make_shared<AdviseFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "advise", "Recommend direct I/O on/off, backend, queue depth and io_combine per workload class (JSON or TOML)");
+  cmd->add_option("--results", f->results, "Results files to decide from (default: run a short calibration)")
+      ->check(CLI::ExistingFile)->delimiter(',');
+  cmd->add_option("--out", f->out, "Where the recommendation goes")->capture_default_str();
+  cmd->add_option("--format", f->format, "json or toml")->check(CLI::IsMember({"json", "toml"}))->capture_default_str();
+  cmd->add_option("--calibration-dir", f->calibration_dir, "Calibration matrix directory (resumable)")
+      ->capture_default_str();
+  cmd->add_option("--memory-caps", f->memory_caps, "Calibration caps: none, inherit or sizes")->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--runtime", f->runtime, "Calibration: measured time per run")->capture_default_str();
+  cmd->add_option("--directory", f->directory, "Calibration data files (default: <calibration-dir>/data)");
+  cmd->callback([f] { ExitOnError("advise", RunAdvise(*f)); });
+}
+
+}  // namespace iodepth::tools

@@ -1,0 +1,80 @@
+// Support shared by the `iodepth` subcommands: the temporary data file, the command line
+// as typed, writing result files, and turning a failed Status into a message and exit 1.
+//
+// TempDataFile: the data file a command uses when the user named none. It lives in
+// $IODEPTH_TMPDIR or /var/tmp (not /tmp, which is often tmpfs, where "disk" reads are
+// memory copies) and is removed when the command ends, on Ctrl-C and on SIGTERM, so an
+// interrupted run leaves no hundreds of MiB behind. One at a time per process.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "common/status.h"
+#include "io/io_queue.h"
+
+namespace iodepth::tools {
+
+class TempDataFile {
+ public:
+  // Uses `given` as is (and never removes it) when non-empty.
+  TempDataFile(const std::string& given, const std::string& tag);
+  TempDataFile(const TempDataFile&) = delete;
+  TempDataFile& operator=(const TempDataFile&) = delete;
+  ~TempDataFile();
+
+  const std::string& path() const { return path_; }
+  bool temporary() const { return temporary_; }
+  void Keep() { keep_ = true; }
+
+ private:
+  std::string path_;
+  bool temporary_ = false;
+  bool keep_ = false;
+};
+
+// Queue-tuning flags shared by `bench` and `suite`, with fio's names where fio has one.
+struct QueueFlags {
+  uint32_t worker_threads = 0;
+  uint32_t batch_submit = 1;
+  int sqthread_poll = 0;
+  int registerfiles = 0;
+  int fixedbufs = 0;
+
+  // Registers --worker_threads, --iodepth_batch_submit, --sqthread_poll, --registerfiles
+  // and --fixedbufs on `command`. The struct must outlive parsing.
+  void AddTo(CLI::App& command);
+  // Copies the io_uring and worker settings into `queue`.
+  void ApplyTo(IoQueueOptions& queue) const;
+};
+
+// The command line as typed, for the results file.
+void SetCommandLine(int argc, char** argv);
+const std::string& CommandLine();
+
+// Writes `text` to `path`, creating its directory; the error names the path.
+Status WriteTextFile(const std::string& path, const std::string& text);
+
+// Ctrl-C and SIGTERM ask a running matrix to stop after its current run (a second one of
+// either kills at once): StopMatrixOnSignals installs the handlers; MatrixStopFlag is
+// what they set, for MatrixOptions::stop.
+void StopMatrixOnSignals();
+const std::atomic<bool>& MatrixStopFlag();
+
+// Runs report/<script> (report.py, guidance.py) with Debian's /usr/bin/python3, where
+// python3-matplotlib lives, and waits for it. The script prints its own errors; a failure
+// here says which script failed or what to install. IODEPTH_REPORT_DIR overrides where
+// the scripts are (IODEPTH_REPORT_SCRIPT, for report.py alone, is still honoured).
+Status RunToolScript(const std::string& script, const std::vector<std::string>& args);
+// `report.py INPUTS... [--out DIR]`.
+Status RunReportScript(const std::vector<std::string>& inputs, const std::string& out_dir);
+
+// Prints "iodepth <command>: error: <message>" and exits 1 when `status` failed. Called
+// at the very end of a subcommand, after its RAII cleanup (temporary files) has run.
+void ExitOnError(std::string_view command, const Status& status);
+
+}  // namespace iodepth::tools

@@ -1,0 +1,245 @@
+// `iodepth suite io_patterns|qd|bm`: a whole suite as one command, with a row per run while
+// it goes, a progress line, a summary table, and the results as JSON and CSV.
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "results/environment.h"
+#include "experiment/suite.h"
+#include "common/clock.h"
+#include "common/units.h"
+#include "cli/commands.h"
+#include "cli/cli_support.h"
+
+namespace iodepth::tools {
+
+namespace {
+
+struct SuiteFlags {
+  std::string suite;
+  std::string filename;
+  std::string size = "256m";
+  std::string working_set;
+  std::string bs = "4k";
+  std::string runtime = "2s";
+  std::string ramp_time = "500ms";
+  uint64_t number_ios = 0;
+  uint32_t repetitions = 3;
+  uint64_t randseed = 1;
+  int verify = 0;
+  std::vector<uint32_t> depths = {1, 4, 16, 32};
+  std::vector<std::string> modes = {"buffered", "direct"};
+  std::vector<std::string> backends = {"io_uring", "worker", "sync"};
+  std::string cache_state = "cold";
+  bool drop_caches = false;
+  std::vector<std::string> only;
+  bool list = false;
+  std::string json_path;
+  std::string csv_path;
+  std::string output_dir = "results";
+  QueueFlags queue;
+  std::string command_line;
+  std::string memory = "64MiB";
+  std::vector<std::string> regimes = {"hot", "pressure", "thrash"};
+  std::string page_size = "8KiB";
+  std::string io_combine = "128KiB";
+  int adaptive = 1;
+  uint32_t streams = 4;
+  uint32_t work = 0;
+};
+
+Result<SuiteConfig> BuildConfig(const SuiteFlags& flags) {
+  SuiteConfig config;
+  config.suite = flags.suite;
+  config.filename = flags.filename;
+  IODEPTH_ASSIGN_OR_RETURN(config.file_size_bytes, ParseSize(flags.size, "--size"));
+  if (!flags.working_set.empty()) {
+    IODEPTH_ASSIGN_OR_RETURN(config.working_set_bytes, ParseSize(flags.working_set, "--working_set"));
+  }
+  IODEPTH_ASSIGN_OR_RETURN(config.block_size, ParseSize(flags.bs, "--bs"));
+  IODEPTH_ASSIGN_OR_RETURN(config.runtime_ns, ParseDurationNs(flags.runtime, "--runtime"));
+  IODEPTH_ASSIGN_OR_RETURN(config.ramp_ns, ParseDurationNs(flags.ramp_time, "--ramp_time"));
+  config.number_ios = flags.number_ios;
+  config.repetitions = flags.repetitions;
+  config.seed = flags.randseed;
+  config.verify = flags.verify != 0;
+  config.depths = flags.depths;
+  config.modes.clear();
+  for (const std::string& m : flags.modes) {
+    IODEPTH_ASSIGN_OR_RETURN(CacheMode mode, ParseCacheMode(m));
+    config.modes.push_back(mode);
+  }
+  config.backends.clear();
+  for (const std::string& b : flags.backends) {
+    IODEPTH_ASSIGN_OR_RETURN(Backend backend, ParseBackend(b));
+    if (backend == Backend::kAuto) return Status::InvalidArgument("--backends: name io_uring, worker or sync, not auto");
+    config.backends.push_back(backend);
+  }
+  IODEPTH_ASSIGN_OR_RETURN(config.cache_state, ParseCacheState(flags.cache_state));
+  config.drop_caches = flags.drop_caches;
+  config.only = flags.only;
+  flags.queue.ApplyTo(config.queue);
+  config.batch_submit = flags.queue.batch_submit;
+  config.command_line = flags.command_line;
+  IODEPTH_ASSIGN_OR_RETURN(config.memory_bytes, ParseSize(flags.memory, "--memory"));
+  config.regimes.clear();
+  for (const std::string& r : flags.regimes) {
+    IODEPTH_ASSIGN_OR_RETURN(Regime regime, ParseRegime(r));
+    config.regimes.push_back(regime);
+  }
+  IODEPTH_ASSIGN_OR_RETURN(const uint64_t page_bytes, ParseSize(flags.page_size, "--page-size"));
+  IODEPTH_ASSIGN_OR_RETURN(config.page_size, PageSizeFromBytes(page_bytes));
+  IODEPTH_ASSIGN_OR_RETURN(const uint64_t combine, ParseSize(flags.io_combine, "--io_combine"));
+  if (combine < page_bytes || combine > kMaxCombineBytes || combine % page_bytes != 0) {
+    return Status::InvalidArgument(fmt::format("--io_combine={} must be a multiple of --page-size={} up to {}",
+                                               flags.io_combine, flags.page_size, FormatBytes(kMaxCombineBytes)));
+  }
+  config.io_combine_bytes = static_cast<uint32_t>(combine);
+  config.adaptive = flags.adaptive != 0;
+  config.streams = flags.streams;
+  config.work = flags.work;
+  return config;
+}
+
+std::string FormatDuration(int64_t ns) {
+  const int64_t s = ns / 1'000'000'000;
+  if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, s / 60 % 60);
+  if (s >= 60) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  return fmt::format("{}s", s);
+}
+
+std::string P(const std::map<std::string, uint64_t>& percentile, double p) {
+  auto it = percentile.find(PercentileKey(p));
+  return fmt::format("{:.1f}", it == percentile.end() ? 0.0 : static_cast<double>(it->second) / 1000.0);
+}
+
+// Prints a row per run as it finishes, and a progress line on stderr.
+class ConsoleObserver final : public SuiteObserver {
+ public:
+  void OnStart(const SuiteConfig& config, size_t cells, int64_t estimate_ns) override {
+    std::cerr << fmt::format("iodepth suite {}: {} cells x {} repetitions on {} ({}), about {}\n", config.suite, cells,
+                             config.repetitions, config.filename, FormatBytes(config.file_size_bytes),
+                             FormatDuration(estimate_ns));
+    std::cout << fmt::format("{:<48} {:>3} {:>10} {:>9} {:>9} {:>9} {:>9} {:>8} {:>6} {:>9} {:>6}\n", "cell", "rep",
+                             "IOPS", "MB/s", "mean us", "p95 us", "p99 us", "cpu/io", "depth", "cached", "hit%");
+  }
+  void OnRepetition(const CellPlan& cell, uint32_t repetition, const RepetitionRecord& r, size_t done, size_t total,
+                    int64_t eta_ns) override {
+    const std::string cached = r.resident_before < 0 ? "-" : fmt::format("{:.0f}%", 100 * r.resident_before);
+    const std::string hit = r.buffer ? fmt::format("{:.1f}", 100 * r.buffer->hit_ratio) : "-";
+    std::cout << fmt::format("{:<48} {:>3} {:>10.0f} {:>9.1f} {:>9.1f} {:>9} {:>9} {:>7.2f}u {:>6.1f} {:>9} {:>6}\n",
+                             cell.record.id, repetition + 1, r.iops, r.bw_bytes / 1e6, r.clat_ns.mean / 1000.0,
+                             P(r.clat_ns.percentile, 95), P(r.clat_ns.percentile, 99), r.cpu_ns_per_io / 1000.0,
+                             r.depth.littles_law, cached, hit)
+              << std::flush;
+    if (isatty(STDERR_FILENO)) std::cerr << fmt::format("\r[{}/{}] ETA {}   ", done, total, FormatDuration(eta_ns));
+    else if (done % 10 == 0 || done == total) std::cerr << fmt::format("[{}/{}] ETA {}\n", done, total, FormatDuration(eta_ns));
+  }
+  void OnUnsupported(const CellPlan& cell, const std::string& reason) override {
+    std::cout << fmt::format("{:<48} unsupported: {}\n", cell.record.id, reason);
+  }
+};
+
+std::string SummaryTable(const ResultsDocument& document) {
+  std::string out = fmt::format("\n{:<48} {:>10} {:>9} {:>9} {:>9} {:>8} {:>6} {:>6} {:>6}  {}\n", "cell (median)",
+                                "IOPS", "MB/s", "p50 us", "p95 us", "cpu/io", "depth", "cv", "hit%", "flags");
+  for (const CellRecord& c : document.cells) {
+    if (c.status != "ok") {
+      out += fmt::format("{:<48} {}: {}\n", c.id, c.status, c.reason);
+      continue;
+    }
+    std::string flags;
+    for (const std::string& f : c.flags) flags += (flags.empty() ? "" : ",") + f;
+    const std::string hit = c.median.buffer ? fmt::format("{:.1f}", 100 * c.median.buffer->hit_ratio) : "-";
+    out += fmt::format("{:<48} {:>10.0f} {:>9.1f} {:>9} {:>9} {:>7.2f}u {:>6.1f} {:>5.1f}% {:>6}  {}\n", c.id,
+                       c.median.iops, c.median.bw_bytes / 1e6, P(c.median.clat_ns.percentile, 50),
+                       P(c.median.clat_ns.percentile, 95), c.median.cpu_ns_per_io / 1000.0, c.median.depth.littles_law,
+                       100 * c.cv.iops, hit, flags);
+  }
+  return out;
+}
+
+std::string DefaultStem(const SuiteFlags& flags) {
+  return fmt::format("{}/{}-{}", flags.output_dir, flags.suite, UtcNow("%Y%m%d-%H%M%S"));
+}
+
+Status RunSuiteCommand(SuiteFlags flags) {
+  TempDataFile temp(flags.filename, "suite");
+  flags.filename = temp.path();
+  IODEPTH_ASSIGN_OR_RETURN(SuiteConfig config, BuildConfig(flags));
+  if (flags.list) {
+    IODEPTH_ASSIGN_OR_RETURN(std::vector<CellPlan> cells, PlanSuite(config));
+    for (const CellPlan& cell : cells) std::cout << cell.record.id << "\n";
+    return Status::OK();
+  }
+  ConsoleObserver observer;
+  IODEPTH_ASSIGN_OR_RETURN(ResultsDocument document, RunSuite(config, &observer));
+  document.environment = CollectEnvironment(config.filename);
+  document.git_commit = document.environment.value("git_commit", "unknown");
+  std::cout << SummaryTable(document);
+  const std::string stem = DefaultStem(flags);
+  const std::string json_path = flags.json_path.empty() ? stem + ".json" : flags.json_path;
+  const std::string csv_path = flags.csv_path.empty() ? stem + ".csv" : flags.csv_path;
+  IODEPTH_RETURN_IF_ERROR(WriteTextFile(json_path, ToJson(document).dump(2) + "\n"));
+  std::string csv = CsvHeader();
+  for (const CellRecord& cell : document.cells) csv += CsvRow(cell);
+  IODEPTH_RETURN_IF_ERROR(WriteTextFile(csv_path, csv));
+  std::cerr << fmt::format("\nresults: {}\n         {}\n", json_path, csv_path);
+  return Status::OK();
+}
+
+}  // namespace
+
+void AddSuiteCommand(CLI::App& app) {
+  auto flags = std::make_shared<SuiteFlags>();
+  CLI::App* cmd = app.add_subcommand("suite", "Run a whole suite (io_patterns, qd, bm or scan) with repetitions; write JSON and CSV");
+  cmd->add_option("suite", flags->suite,
+                  "io_patterns (sync 4 KiB baseline), qd (queue-depth suites), bm (buffer manager and read "
+                  "streams) or scan (multistream_scan_qd: concurrent pipelined scans)")
+      ->required()->check(CLI::IsMember({"io_patterns", "qd", "bm", "scan"}));
+  cmd->add_option("--filename", flags->filename, "Data file (default: a temporary file in $IODEPTH_TMPDIR or /var/tmp)");
+  cmd->add_option("--size", flags->size, "Data file size")->capture_default_str();
+  cmd->add_option("--working_set", flags->working_set, "Bytes of the file the offsets cover (default: all)");
+  cmd->add_option("--bs", flags->bs, "Request size")->capture_default_str();
+  cmd->add_option("--runtime", flags->runtime, "Measured time per run")->capture_default_str();
+  cmd->add_option("--ramp_time", flags->ramp_time, "Unmeasured warm-up per run")->capture_default_str();
+  cmd->add_option("--number_ios", flags->number_ios, "Measure this many I/Os per run instead of --runtime");
+  cmd->add_option("--repetitions", flags->repetitions, "Runs per cell (interleaved)")->capture_default_str();
+  cmd->add_option("--randseed", flags->randseed, "Seed of random offsets")->capture_default_str();
+  cmd->add_option("--verify", flags->verify, "1: check every read")->check(CLI::Range(0, 1))->capture_default_str();
+  cmd->add_option("--depths", flags->depths, "qd: queue depths")->delimiter(',')->capture_default_str();
+  cmd->add_option("--modes", flags->modes, "buffered, direct, dontcache")->delimiter(',')->capture_default_str();
+  cmd->add_option("--backends", flags->backends, "qd: io_uring, worker, sync")->delimiter(',')->capture_default_str();
+  cmd->add_option("--cache_state", flags->cache_state, "Buffered cells start cold or warm")->capture_default_str();
+  cmd->add_flag("--drop_caches", flags->drop_caches, "Cold cells also write /proc/sys/vm/drop_caches (root)");
+  cmd->add_option("--only", flags->only, "Run only cells whose id or workload starts with these")->delimiter(',');
+  cmd->add_flag("--list", flags->list, "Print the cell ids and exit");
+  cmd->add_option("--json", flags->json_path, "Results JSON (default: results/<suite>-<time>.json)");
+  cmd->add_option("--csv", flags->csv_path, "Results CSV (default: beside the JSON)");
+  cmd->add_option("--output-dir", flags->output_dir, "Directory for the default result files")->capture_default_str();
+  cmd->add_option("--memory", flags->memory, "bm, scan: buffer pool capacity M (the regimes size the table from it)")
+      ->capture_default_str();
+  cmd->add_option("--regimes", flags->regimes, "bm, scan: hot (W=0.5M), pressure (1.5M), thrash (4M)")
+      ->delimiter(',')->capture_default_str();
+  cmd->add_option("--page-size", flags->page_size, "bm: table page size, 4KiB, 8KiB or 16KiB")->capture_default_str();
+  cmd->add_option("--io_combine", flags->io_combine, "bm: largest combined read of adjacent pages")
+      ->capture_default_str();
+  cmd->add_option("--adaptive", flags->adaptive, "bm: 1 adds bm_seq_read_adaptive cells")
+      ->check(CLI::Range(0, 1))->capture_default_str();
+  cmd->add_option("--streams", flags->streams, "scan: concurrent scans sharing the pool")->capture_default_str();
+  cmd->add_option("--work", flags->work, "scan: extra per-row work (rounds of integer mixing in the predicate)")
+      ->capture_default_str();
+  flags->queue.AddTo(*cmd);
+  cmd->callback([flags] {
+    flags->command_line = CommandLine();
+    ExitOnError("suite", RunSuiteCommand(*flags));
+  });
+}
+
+}  // namespace iodepth::tools

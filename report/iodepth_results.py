@@ -1,0 +1,238 @@
+"""Reads iodepth results files and the metrics of their cells; shared by report.py and guidance.py.
+
+A results file is the JSON of docs/BENCHMARKS.md ("Results file", schema_version 1, 2 or 3).
+Records a file lacks are read as absent: regime, policy, buffer and scan (schema 1), memory_cap
+and memory (schemas 1 and 2; an absent memory_cap is 0, no cap). Several files merge cell by
+cell on (id, memory_cap): the matrix runs a suite once per memory cap, so one id may appear
+once per cap, and a later file replaces an earlier file's cell of the same id and cap.
+
+Pure functions of plain dicts; no matplotlib, so guidance.py can import this anywhere.
+"""
+
+import json
+import re
+
+SCHEMA = "iodepth-results"
+# 2 added regime, policy and the buffer and scan records; 3 added memory_cap and the memory
+# records. Older versions are read with the newer records absent.
+SUPPORTED_SCHEMA_VERSIONS = (1, 2, 3)
+REGIME_ORDER = ("hot", "pressure", "thrash")
+MiB = 1 << 20
+GiB = 1 << 30
+# memory_cap of a cell run under the process's own cgroup limit ("inherit": the matrix was
+# started inside, e.g., systemd-run -p MemoryMax=...); its records' cap_bytes say the limit.
+INHERIT_CAP = (1 << 64) - 1
+
+
+class ResultsError(Exception):
+    """A problem the person running the tool can fix; printed without a traceback."""
+
+
+# ---------------------------------------------------------------- loading and merging
+
+def load_results(path):
+    """Returns the parsed results document at `path`, or raises ResultsError saying why not."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except OSError as e:
+        raise ResultsError(f"cannot read {path}: {e.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ResultsError(f"{path} is not valid JSON: {e}") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise ResultsError(f'{path} is not an iodepth results file (its "schema" is not "{SCHEMA}")')
+    version = doc.get("schema_version")
+    if version not in SUPPORTED_SCHEMA_VERSIONS:
+        raise ResultsError(f"{path} has schema_version {version!r}; this tool reads "
+                           f"schema_version {supported_versions_text()} (a newer file needs a "
+                           "newer report/ package)")
+    if not isinstance(doc.get("cells"), list):
+        raise ResultsError(f'{path}: "cells" is missing or not a list')
+    for index, cell in enumerate(doc["cells"]):
+        check_cell(cell, path, index)
+    return doc
+
+
+def supported_versions_text():
+    """The versions load_results accepts, as messages write them: "1, 2 or 3"."""
+    names = [str(v) for v in SUPPORTED_SCHEMA_VERSIONS]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def check_cell(cell, path, index):
+    """Rejects a cell the readers could not use, naming the file and the cell."""
+    if not isinstance(cell, dict) or not isinstance(cell.get("id"), str):
+        raise ResultsError(f'{path}: cell #{index} is not an object with a string "id"')
+    if cell.get("status", "ok") == "ok" and not isinstance(cell.get("median"), dict):
+        raise ResultsError(f'{path}: cell {cell["id"]} has status ok but no "median" object')
+    cap = cell.get("memory_cap", 0)
+    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
+        raise ResultsError(f'{path}: cell {cell["id"]} has a "memory_cap" that is not a '
+                           "non-negative integer of bytes")
+    for record in ("buffer", "scan", "memory"):
+        value = (cell.get("median") or {}).get(record)
+        if value is not None and not isinstance(value, dict):
+            raise ResultsError(f'{path}: cell {cell["id"]} has a median "{record}" that is neither '
+                               "null nor an object")
+    reps = cell.get("repetitions") or []
+    if not isinstance(reps, list) or not all(isinstance(r, dict) for r in reps):
+        raise ResultsError(f'{path}: cell {cell["id"]} has "repetitions" that are not a list of objects')
+    for rep in reps:
+        if rep.get("memory") is not None and not isinstance(rep["memory"], dict):
+            raise ResultsError(f'{path}: cell {cell["id"]} has a repetition "memory" that is '
+                               "neither null nor an object")
+
+
+def cap_of(cell):
+    """The cell's memory cap in bytes; 0 (no cap) for files from before schema 3."""
+    return cell.get("memory_cap") or 0
+
+
+def cell_key(cell):
+    """What identifies a cell across files: its id under its memory cap."""
+    return (cell["id"], cap_of(cell))
+
+
+def merge(runs):
+    """Merges cells and fio cross-checks of (path, doc) pairs; later files win on equal
+    (id, memory_cap) keys."""
+    cells, checks = {}, {}
+    for _, doc in runs:
+        for cell in doc["cells"]:
+            cells.pop(cell_key(cell), None)  # Re-insert so a replaced cell takes the later file's place.
+            cells[cell_key(cell)] = cell
+        own = {cell_key(cell): cell for cell in doc["cells"]}
+        for check in doc.get("fio_crosscheck") or []:
+            if isinstance(check, dict) and "cell" in check:
+                key = (check["cell"], check.get("memory_cap") or 0)
+                # The iodepth side of a cross-check is the cell of the same file (the run
+                # that alternated with fio), not whatever cell of that id wins the merge.
+                checks[key] = dict(check, _cell=own.get(key))
+    return list(cells.values()), list(checks.values())
+
+
+def origins(runs):
+    """{(id, memory_cap): doc} naming the document each merged cell came from (later wins)."""
+    found = {}
+    for _, doc in runs:
+        for cell in doc["cells"]:
+            found[cell_key(cell)] = doc
+    return found
+
+
+# ---------------------------------------------------------------- metrics
+
+def percentile_ns(stats, pct):
+    """The `pct` percentile of a median or repetition record, whatever the key's spelling."""
+    for key, value in (stats.get("clat_ns") or {}).get("percentile", {}).items():
+        try:
+            if float(key) == pct:
+                return value
+        except ValueError:
+            continue
+    return None
+
+
+def scaled(value, divisor):
+    return None if value is None else value / divisor
+
+
+def record_field(stats, record, key):
+    """A field of a median or repetition sub-record ("buffer", "scan", "memory"); None when absent."""
+    return (stats.get(record) or {}).get(key)
+
+
+def slowest_stream_bw(stats):
+    """The slowest scan's page bytes/s: a median's min_stream_bw_bytes, or the smallest of a
+    repetition's stream_bw_bytes; None for cells without a scan record."""
+    scan = stats.get("scan") or {}
+    if scan.get("min_stream_bw_bytes") is not None:
+        return scan["min_stream_bw_bytes"]
+    streams = [bw for bw in scan.get("stream_bw_bytes") or [] if bw is not None]
+    return min(streams) if streams else None
+
+
+# Each getter works on both a cell's "median" and one of its "repetitions": same shape.
+METRICS = {
+    "iops": lambda s: s.get("iops"),
+    "mb_s": lambda s: scaled(s.get("bw_bytes"), 1e6),
+    "mean_us": lambda s: scaled((s.get("clat_ns") or {}).get("mean"), 1e3),
+    "p50_us": lambda s: scaled(percentile_ns(s, 50), 1e3),
+    "p95_us": lambda s: scaled(percentile_ns(s, 95), 1e3),
+    "p99_us": lambda s: scaled(percentile_ns(s, 99), 1e3),
+    "cpu_us_per_io": lambda s: scaled(s.get("cpu_ns_per_io"), 1e3),
+    "littles_law": lambda s: (s.get("depth") or {}).get("littles_law"),
+    "hit_ratio": lambda s: record_field(s, "buffer", "hit_ratio"),
+    "mean_read_kib": lambda s: scaled(record_field(s, "buffer", "mean_read_bytes"), 1024),
+    "wait_fraction": lambda s: record_field(s, "buffer", "wait_fraction"),
+    "mean_distance": lambda s: record_field(s, "buffer", "mean_distance"),
+    "rows_per_s": lambda s: record_field(s, "scan", "rows_per_s"),
+    "min_stream_mb_s": lambda s: scaled(slowest_stream_bw(s), 1e6),
+    "peak_mib": lambda s: scaled(record_field(s, "memory", "peak_bytes"), MiB),
+    "page_cache_mib": lambda s: scaled(record_field(s, "memory", "page_cache_bytes"), MiB),
+    "refaults": lambda s: record_field(s, "memory", "refaults"),
+}
+# Metrics that plot from zero unless lines differ by 10x at one depth (report_plots.wants_log_axis).
+THROUGHPUT_METRICS = ("iops", "mb_s", "rows_per_s", "min_stream_mb_s")
+
+
+def median_of(cell, metric):
+    return METRICS[metric](cell.get("median") or {})
+
+
+def spread_of(cell, metric):
+    """(min, max) of `metric` over the cell's repetitions, or None with no repetitions."""
+    values = [METRICS[metric](r) for r in cell.get("repetitions") or []]
+    values = [v for v in values if v is not None]
+    return (min(values), max(values)) if values else None
+
+
+def is_ok(cell):
+    return cell.get("status", "ok") == "ok"
+
+
+def family_of(cell):
+    """"rand_read_qd32" -> "rand_read": a qd workload is its family at one depth."""
+    return re.sub(r"_qd\d+$", "", cell.get("workload", cell["id"].split("/")[0]))
+
+
+def is_adaptive(cell):
+    return cell.get("policy") == "adaptive" or cell.get("workload", "").endswith("_adaptive")
+
+
+def regime_rank(regime):
+    return REGIME_ORDER.index(regime) if regime in REGIME_ORDER else len(REGIME_ORDER)
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def bytes_text(n):
+    """128 MiB, 2 GiB, or plain bytes when neither divides evenly."""
+    if n and n % GiB == 0:
+        return f"{n // GiB} GiB"
+    if n and n % MiB == 0:
+        return f"{n // MiB} MiB"
+    return f"{n:,} bytes"
+
+
+def cap_label(cap):
+    """How every section names a memory condition: "no memory cap", "memory cap 128 MiB" or
+    "inherited memory cap"."""
+    if cap == INHERIT_CAP:
+        return "inherited memory cap"
+    return "no memory cap" if not cap else f"memory cap {bytes_text(cap)}"
+
+
+def cap_tag(cap):
+    """A file-name part for a memory condition, as the matrix names its files: "" for no cap
+    (the names of old reports), "cap128MiB", "capinherit"."""
+    if cap == INHERIT_CAP:
+        return "capinherit"
+    return "" if not cap else "cap" + bytes_text(cap).replace(" ", "").replace(",", "")
+
+
+def condition_name(cap):
+    """The memory condition as the matrix's --memory-caps spells it: "none", "inherit", "128 MiB"."""
+    return "inherit" if cap == INHERIT_CAP else ("none" if not cap else bytes_text(cap))

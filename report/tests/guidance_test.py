@@ -1,0 +1,544 @@
+"""Tests for report/guidance.py, report/ratios.py and report/advice.py, and the report's
+Guidance, ratio, heat-map, CPU and memory sections on schema_version 3 results.
+
+Run from the repository root:
+    /usr/bin/python3 -m unittest discover -s report/tests -p "*_test.py"
+
+Every synthetic curve is built from a table of direct/buffered ratios per depth, with
+repetitions that jitter by about 1%, far less than the margins between a ratio and 1.0, so
+the right answer follows from the table. Expectations are computed here from those tables
+(reference_crossover, depth_by_rule), never copied from the code under test.
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import unittest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOOLS = os.path.join(REPO, "report")
+sys.path.insert(0, TOOLS)
+import advice  # noqa: E402
+import guidance  # noqa: E402
+import iodepth_results  # noqa: E402
+import ratios  # noqa: E402
+
+try:
+    import tomllib
+except ImportError:  # Python before 3.11: the TOML round trip is skipped.
+    tomllib = None
+
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+GUIDANCE = os.path.join(TOOLS, "guidance.py")
+REPORT = os.path.join(TOOLS, "report.py")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+DEPTHS = (1, 4, 16, 32)
+CAP = 128 << 20
+BUFFERED_DRIFT = (1.00, 1.03, 0.97, 1.02, 0.98)  # Shared by both twins of a round.
+DIRECT_JITTER = (1.000, 1.004, 0.996, 1.002, 0.998)  # Direct's own noise on top: about 0.4%.
+# Direct/buffered ratio tables with a known crossover.
+FROM_16 = {1: 0.60, 4: 0.80, 16: 1.20, 32: 1.30}
+NEVER = {1: 0.40, 4: 0.50, 16: 0.70, 32: 0.80}
+ALWAYS = {1: 1.10, 4: 1.20, 16: 1.25, 32: 1.30}
+DIP = {1: 0.60, 4: 1.20, 16: 0.70, 32: 1.30}
+BM_FROM_4 = {1: 0.50, 4: 1.10, 16: 1.20, 32: 1.30}
+
+
+def reference_crossover(profile):
+    """The crossover of a ratio table, by the rule stated in the brief: the smallest depth from
+    which every depth is at or above parity (1.0 less the margin a shortfall may have and still
+    count as matching). None for never."""
+    depths = sorted(profile)
+    below = [qd for qd in depths if profile[qd] < ratios.PARITY]
+    if not below:
+        return depths[0]
+    later = [qd for qd in depths if qd > max(below)]
+    return later[0] if later else None
+
+
+def cell_id(workload, mode, backend, regime):
+    return "/".join([workload, mode, backend] + ([regime] if regime else []))
+
+
+def make_cell(suite, workload, qd, mode, backend, throughputs, regime="", cap=0, flags=(),
+              p95_ns=100_000, cpu_ns=2_000.0, memory=None, policy=None):
+    """A schema_version 3 cell with one repetition per throughput (iops, or bw_bytes for scan)."""
+    key = "bw_bytes" if suite == "scan" else "iops"
+    reps = []
+    for index, tp in enumerate(throughputs):
+        rep = {"iops": tp, "bw_bytes": tp * 4096.0, "total_ios": int(tp), "runtime_ns": 10**9,
+               "clat_ns": {"mean": p95_ns / 2, "percentile": {"50.000000": p95_ns // 2, "95.000000": p95_ns}},
+               "cpu_ns_per_io": cpu_ns * (1 + 0.02 * (index - 1)),
+               "depth": {"target": 2 * qd, "littles_law": float(qd)},
+               "memory": None if memory is None else dict(
+                   memory, peak_bytes=memory["peak_bytes"] + index * (1 << 20))}
+        reps.append(rep)
+    median = {k: statistics.median(r[k] for r in reps) for k in ("iops", "bw_bytes", "cpu_ns_per_io")}
+    median["clat_ns"] = {"mean": p95_ns / 2, "percentile": {"95.000000": p95_ns}}
+    median["memory"] = None if memory is None else {
+        k: statistics.median(r["memory"][k] for r in reps) for k in ("peak_bytes", "page_cache_bytes", "refaults")}
+    assert median[key] is not None
+    return {"id": cell_id(workload, mode, backend, regime), "workload": workload, "suite": suite,
+            "rw": "read", "qd": qd, "bs": 4096, "mode": mode, "backend": backend,
+            "cache_state": "n/a" if mode == "direct" else "cold", "regime": regime,
+            "policy": policy if policy is not None else ("fixed" if suite in ("bm", "scan") else ""),
+            "memory_cap": cap, "status": "ok", "reason": "", "flags": list(flags), "median": median,
+            "cv": {"iops": 0.02}, "repetitions": reps}
+
+
+def curve(family, profile, suite="qd", backend="io_uring", regime="", cap=0, base=1000.0,
+          direct_shape=None, flagged=(), memory=None, buffered_scale=1.0):
+    """Twin cells at every depth of `profile`: buffered throughput base x qd (x buffered_scale),
+    direct = buffered x the profile's ratio, or direct_shape[qd] x base when given (then the
+    buffered side is direct / ratio). `flagged` depths get cv_high on the direct cell."""
+    cells = []
+    for qd, r in profile.items():
+        workload = f"{family}_qd{qd}"
+        if direct_shape is not None:
+            buffered_level = direct_shape[qd] * base / r
+        else:
+            buffered_level = base * qd * buffered_scale
+        buffered = [buffered_level * drift for drift in BUFFERED_DRIFT]
+        direct = [b * r * jitter for b, jitter in zip(buffered, DIRECT_JITTER)]
+        cells.append(make_cell(suite, workload, qd, "buffered", backend, buffered, regime, cap, memory=memory))
+        cells.append(make_cell(suite, workload, qd, "direct", backend, direct, regime, cap,
+                               flags=("cv_high",) if qd in flagged else (), p95_ns=150_000,
+                               cpu_ns=1_500.0, memory=memory))
+    return cells
+
+
+def document(suite, cells, config=None, version=3):
+    return {"schema": "iodepth-results", "schema_version": version, "iodepth_version": "0.1.0",
+            "git_commit": "abc1234", "created_utc": "2026-11-24T18:20:00Z",
+            "command": f"iodepth suite {suite}", "config": dict({"suite": suite}, **(config or {})),
+            "environment": {"kernel": "6.12.0-test", "cpu_model": "Synthetic CPU", "cpu_count": 2,
+                            "device": {"model": "FakeDisk 9000"}, "filesystem": {"type": "ext4"}},
+            "cells": cells}
+
+
+def write_json(directory, name, doc):
+    path = os.path.join(directory, name)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f)
+    return path
+
+
+def crossover_for(cells, family, backend="io_uring", regime="", cap=0, suite="qd"):
+    found = [x for x in guidance.analyse(cells).crossovers
+             if x.key == (suite, family, regime, cap, backend)]
+    assert len(found) == 1, f"expected one crossover for {family}/{backend}/{regime}/{cap}"
+    return found[0]
+
+
+def comparison_at(x, qd):
+    return next(c for c in x.comparisons if c.qd == qd)
+
+
+def direct_series(cells, family, backend, regime="", cap=0):
+    return {c["qd"]: c["median"]["iops"] for c in cells if c["mode"] == "direct"
+            and c["backend"] == backend and c["workload"].startswith(family + "_qd")
+            and c["regime"] == regime and c["memory_cap"] == cap}
+
+
+def depth_by_rule(throughput_by_qd, floor=None):
+    """The smallest depth (>= floor) reaching 95% of the best median throughput among them."""
+    candidates = {qd: tp for qd, tp in throughput_by_qd.items() if floor is None or qd >= floor}
+    best = max(candidates.values())
+    return min(qd for qd, tp in candidates.items() if tp >= 0.95 * best)
+
+
+class CrossoverTest(unittest.TestCase):
+    def test_direct_wins_from_qd_16_names_the_qd16_cells(self):
+        x = crossover_for(curve("rand_read", FROM_16), "rand_read")
+        expected = reference_crossover(FROM_16)
+        self.assertEqual((x.kind, x.depth), ("from", expected))
+        for qd in DEPTHS:
+            c = comparison_at(x, qd)
+            self.assertEqual(c.below, FROM_16[qd] < 1.0, f"qd {qd}: interval [{c.lo}, {c.hi}]")
+        sentence = guidance.crossover_sentence(x)
+        self.assertIn(f"from qd {expected}", sentence)
+        self.assertIn(f"rand_read_qd{expected}/{{direct,buffered}}/io_uring", sentence)
+        self.assertIn(f"{FROM_16[expected]:.2f}x", sentence)
+        self.assertIn(f"qd {max(DEPTHS)}", sentence)  # By how much at the largest depth too.
+        self.assertEqual(guidance.outcome_text(x), f"from qd {expected}")
+
+    def test_never_when_every_interval_lies_below_one(self):
+        x = crossover_for(curve("seq_read", NEVER), "seq_read")
+        self.assertIsNone(reference_crossover(NEVER))
+        self.assertEqual((x.kind, x.depth), ("never", None))
+        self.assertEqual(x.at_crossover.qd, max(NEVER))
+        sentence = guidance.crossover_sentence(x)
+        self.assertIn("never catches up", sentence)
+        self.assertIn(f"seq_read_qd{max(NEVER)}/{{direct,buffered}}/io_uring", sentence)
+        self.assertIn(f"{1 / NEVER[1]:.2f}x", sentence)  # Buffered's lead at qd 1.
+
+    def test_always_from_the_smallest_depth(self):
+        x = crossover_for(curve("rand_read", ALWAYS), "rand_read")
+        self.assertEqual(reference_crossover(ALWAYS), min(ALWAYS))
+        self.assertEqual((x.kind, x.depth), ("always", min(ALWAYS)))
+        self.assertIn(f"always (from qd {min(ALWAYS)})", guidance.outcome_text(x))
+        self.assertEqual(x.buffered_better, [])
+
+    def test_a_dip_moves_the_crossover_past_it(self):
+        x = crossover_for(curve("rand_read", DIP), "rand_read")
+        expected = reference_crossover(DIP)
+        self.assertEqual((x.kind, x.depth), ("from", expected))
+        self.assertNotEqual(expected, min(qd for qd in DIP if DIP[qd] >= 1.0))  # Not the first win.
+        self.assertEqual([c.qd for c in x.buffered_better], [qd for qd in DEPTHS if DIP[qd] < 1.0])
+
+    def test_a_shortfall_under_the_parity_margin_counts_as_matching(self):
+        # Direct measurably slower, but by 2% at qd 1 and 4: parity. By 8% at qd 16: below.
+        # Then 1.10 at qd 32: the crossover is qd 32, decided by the margin, not by 1.0.
+        profile = {1: 0.98, 4: 0.98, 16: 0.92, 32: 1.10}
+        x = crossover_for(curve("rand_read", profile), "rand_read")
+        for qd in DEPTHS:
+            c = comparison_at(x, qd)
+            self.assertLess(c.hi, 1.0 if qd < 32 else 2.0, f"qd {qd}: interval [{c.lo}, {c.hi}]")
+            self.assertEqual(c.below, c.hi < ratios.PARITY, f"qd {qd}: interval [{c.lo}, {c.hi}]")
+        self.assertEqual([c.qd for c in x.buffered_better], [16])
+        self.assertEqual((x.kind, x.depth), ("from", 32))
+        x = crossover_for(curve("rand_read", {1: 0.98, 4: 0.97, 16: 0.99, 32: 0.98}), "rand_read")
+        self.assertEqual(x.kind, "always", "every shortfall is under the margin")
+
+    def test_latency_and_cpu_costs_at_the_crossover_come_from_the_cells(self):
+        x = crossover_for(curve("rand_read", FROM_16), "rand_read")
+        at = x.at_crossover
+        p95 = [iodepth_results.percentile_ns(c["median"], 95) for c in (at.direct, at.buffered)]
+        cpu = [c["median"]["cpu_ns_per_io"] for c in (at.direct, at.buffered)]
+        self.assertAlmostEqual(ratios.latency_cost(at), p95[0] / p95[1])
+        self.assertAlmostEqual(ratios.cpu_cost(at), cpu[0] / cpu[1])
+        self.assertIn(f"p95 latency is {p95[0] / p95[1]:.2f}x", guidance.crossover_sentence(x))
+
+    def test_curves_are_split_by_memory_cap_and_regime(self):
+        cells = (curve("bm_rand_read", FROM_16, suite="bm", regime="thrash")
+                 + curve("bm_rand_read", ALWAYS, suite="bm", regime="thrash", cap=CAP)
+                 + curve("bm_rand_read", NEVER, suite="bm", regime="hot", cap=CAP))
+        self.assertEqual(crossover_for(cells, "bm_rand_read", regime="thrash", suite="bm").depth,
+                         reference_crossover(FROM_16))
+        self.assertEqual(crossover_for(cells, "bm_rand_read", regime="thrash", cap=CAP, suite="bm").kind,
+                         "always")
+        self.assertEqual(crossover_for(cells, "bm_rand_read", regime="hot", cap=CAP, suite="bm").kind,
+                         "never")
+
+    def test_baseline_comparison_is_against_buffered_sync_at_qd1(self):
+        cells = curve("rand_read", FROM_16)
+        sync = [1000.0 * 5 * d for d in BUFFERED_DRIFT]  # Buffered sync: 5x io_uring's qd 1.
+        cells.append(make_cell("qd", "rand_read_qd1", 1, "buffered", "sync", sync))
+        x = next(b for b in guidance.analyse(cells).baselines if b.key == ("qd", "rand_read", "", 0, "io_uring"))
+        self.assertEqual(x.baseline["id"], "rand_read_qd1/buffered/sync")
+        self.assertFalse(x.comparisons[0].paired)
+        direct = {qd: 1000.0 * qd * FROM_16[qd] for qd in DEPTHS}
+        expected = reference_crossover({qd: tp / 5000.0 for qd, tp in direct.items()})
+        self.assertEqual(x.depth, expected)
+        self.assertIn("rand_read_qd1/buffered/sync", guidance.crossover_sentence(x))
+
+    def test_without_a_sync_cell_the_baseline_is_io_uring_qd1_and_its_twin_stays_paired(self):
+        cells = curve("rand_read", FROM_16)
+        x = next(b for b in guidance.analyse(cells).baselines if b.key == ("qd", "rand_read", "", 0, "io_uring"))
+        self.assertEqual(x.baseline["id"], "rand_read_qd1/buffered/io_uring")
+        self.assertEqual([c.paired for c in x.comparisons], [qd == 1 for qd in sorted(FROM_16)])
+
+    def test_dontcache_and_adaptive_cells_make_no_curve(self):
+        cells = curve("bm_seq_read", FROM_16, suite="bm", regime="thrash")
+        for mode in ("buffered", "direct"):
+            cells.append(make_cell("bm", "bm_seq_read_adaptive", 32, mode, "io_uring", [500.0] * 5,
+                                   "thrash", policy="adaptive"))
+        cells.append(make_cell("bm", "bm_seq_read_qd4", 4, "dontcache", "io_uring", [1.0] * 5, "thrash"))
+        analysis = guidance.analyse(cells)
+        self.assertEqual(len(analysis.crossovers), 1)
+        self.assertEqual(len(analysis.crossovers[0].comparisons), len(DEPTHS))
+        self.assertIn("bm_seq_read_adaptive/{direct,buffered}/io_uring/thrash",
+                      [guidance.ids_text(c) for c in analysis.twins])
+
+
+class InconclusiveTest(unittest.TestCase):
+    def test_cv_high_pair_is_inconclusive_and_lowers_confidence(self):
+        x = crossover_for(curve("rand_read", FROM_16, flagged=(16,)), "rand_read")
+        c = comparison_at(x, 16)
+        self.assertTrue(c.inconclusive)
+        self.assertIn("rand_read_qd16/direct/io_uring is flagged cv_high", c.reasons)
+        self.assertFalse(x.confident)
+        self.assertIn("Low confidence", guidance.crossover_sentence(x))
+        self.assertIn("rand_read_qd16/{direct,buffered}/io_uring", guidance.inconclusive_line([c]))
+
+    def test_flag_outside_the_deciding_pairs_keeps_confidence(self):
+        x = crossover_for(curve("rand_read", FROM_16, flagged=(1,)), "rand_read")
+        self.assertTrue(comparison_at(x, 1).inconclusive)
+        self.assertNotIn(comparison_at(x, 1), x.deciding)
+        self.assertTrue(x.confident)
+
+    def test_an_interval_ending_next_to_parity_is_inconclusive(self):
+        near = {1: ratios.PARITY - ratios.BORDERLINE / 3, 4: 0.50, 16: 1.30, 32: 1.40}
+        x = crossover_for(curve("rand_read", near), "rand_read")
+        c = comparison_at(x, 1)
+        self.assertLess(abs(c.hi - ratios.PARITY), ratios.BORDERLINE, f"interval [{c.lo}, {c.hi}]")
+        self.assertTrue(c.inconclusive)
+        self.assertTrue(any("of parity" in r for r in c.reasons), c.reasons)
+        self.assertFalse(comparison_at(x, 4).inconclusive, "0.50 is far from parity")
+        self.assertFalse(comparison_at(x, 16).inconclusive, "1.30 is far from parity")
+
+    def test_a_wide_interval_is_inconclusive(self):
+        buffered = [1000.0] * 5
+        direct = [500.0, 1500.0, 600.0, 1400.0, 1000.0]
+        c = ratios.compare(make_cell("qd", "rand_read_qd4", 4, "direct", "io_uring", direct),
+                           make_cell("qd", "rand_read_qd4", 4, "buffered", "io_uring", buffered))
+        self.assertGreater(c.hi / c.lo, ratios.INCONCLUSIVE_CI_SPREAD)
+        self.assertTrue(any("spans more than" in r for r in c.reasons))
+        self.assertTrue(guidance.entry_text(c).endswith("⚠"))
+
+
+# Twelve distinct repetitions: enough distinct resamples that a different seed moves the
+# interval's ends (with five, the nearest ranks often land on the same resample values).
+SPREAD_DIRECT = [1000.0 * (0.8 + 0.4 * ((i * 7) % 12) / 11) for i in range(12)]
+SPREAD_BUFFERED = [1000.0 * (1 + 0.01 * ((i * 5) % 12)) for i in range(12)]
+
+
+class BootstrapTest(unittest.TestCase):
+    def pair(self, direct, buffered, qd=4):
+        return (make_cell("qd", f"rand_read_qd{qd}", qd, "direct", "io_uring", direct),
+                make_cell("qd", f"rand_read_qd{qd}", qd, "buffered", "io_uring", buffered))
+
+    def test_two_calls_give_identical_intervals(self):
+        d, b = self.pair(SPREAD_DIRECT, SPREAD_BUFFERED)
+        first, second = ratios.compare(d, b), ratios.compare(d, b)
+        self.assertEqual((first.lo, first.hi), (second.lo, second.hi))
+        self.assertLess(first.lo, first.hi)
+
+    def test_interval_is_fixed_across_processes(self):
+        # hash() is salted per process; the seed must not be.
+        code = ("import sys; sys.path.insert(0, %r); import guidance_test as g, ratios;"
+                "d, b = g.BootstrapTest('test_two_calls_give_identical_intervals').pair("
+                "g.SPREAD_DIRECT, g.SPREAD_BUFFERED);"
+                "c = ratios.compare(d, b); print(repr((c.lo, c.hi)))") % os.path.dirname(__file__)
+        runs = [subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, timeout=60,
+                               cwd=os.path.dirname(__file__),
+                               env=dict(os.environ, PYTHONHASHSEED=seed)).stdout
+                for seed in ("1", "2")]
+        self.assertEqual(runs[0], runs[1])
+        self.assertTrue(runs[0].startswith("("), runs)
+
+    def test_interval_contains_the_point_ratio_and_the_median(self):
+        direct, buffered = SPREAD_DIRECT, SPREAD_BUFFERED
+        c = ratios.compare(*self.pair(direct, buffered))
+        point = (sum(direct) / len(direct)) / (sum(buffered) / len(buffered))
+        self.assertLessEqual(c.lo, point)
+        self.assertLessEqual(point, c.hi)
+        self.assertAlmostEqual(c.median, statistics.median(d / b for d, b in zip(direct, buffered)))
+        self.assertLessEqual(c.lo, c.median)
+        self.assertLessEqual(c.median, c.hi)
+
+    def test_identical_repetitions_give_a_point_interval(self):
+        c = ratios.compare(*self.pair([800.0] * 4, [1000.0] * 4))
+        self.assertEqual(c.lo, c.hi)
+        self.assertEqual(c.lo, 0.8)
+        self.assertFalse(c.inconclusive)
+
+    def test_pairing_cancels_drift_shared_by_a_round(self):
+        # Each round is twice as fast as the one before, direct always 1.1x its twin: paired,
+        # the interval is the point; unpaired, the drift swamps it.
+        buffered = [1000.0 * 2 ** i for i in range(5)]
+        d, b = self.pair([1.1 * x for x in buffered], buffered)
+        paired, unpaired = ratios.compare(d, b), ratios.compare(d, b, paired=False)
+        self.assertAlmostEqual(paired.lo, 1.1)
+        self.assertAlmostEqual(paired.hi, 1.1)
+        self.assertGreater(unpaired.hi / unpaired.lo, 2.0)
+
+    def test_one_repetition_has_no_interval(self):
+        c = ratios.compare(*self.pair([700.0], [1000.0]))
+        self.assertEqual((c.lo, c.median, c.hi), (0.7, 0.7, 0.7))
+        self.assertTrue(c.inconclusive)
+        self.assertIn("no interval: 1 repetition", c.reasons)
+        self.assertIn("no interval: 1 repetition", guidance.interval_text(c))
+
+    def test_percentile_interval_takes_the_nearest_ranks(self):
+        stats = list(range(2000))
+        self.assertEqual(ratios.percentile_interval(stats), (50, 1949))
+
+
+def advice_cells():
+    """qd suite at no cap and at CAP, bm suite at CAP: every class's answer is built in.
+
+    - seq_read: direct never catches up; direct is fastest on io_uring, but buffered worker
+      is 1.5x buffered io_uring, so the buffered advice must move to worker.
+    - rand_read: from qd 16; direct throughput is flat from qd 4 (within 5% of qd 32), so
+      only the crossover floor keeps the advised depth at 16.
+    - bm_seq_read thrash at CAP: from qd 4; bm_rand_read hot at CAP: never.
+    """
+    rand_shape = {1: 1.0, 4: 9.6, 16: 9.8, 32: 10.0}
+    cells = []
+    for cap in (0, CAP):
+        cells += curve("seq_read", NEVER, cap=cap) + curve(
+            "seq_read", {qd: r / 2 for qd, r in NEVER.items()}, backend="worker", cap=cap, buffered_scale=1.5)
+    cells += curve("rand_read", FROM_16, direct_shape=rand_shape)
+    cells += curve("rand_read", FROM_16, backend="worker",
+                   direct_shape={qd: v * 0.5 for qd, v in rand_shape.items()})
+    cells += curve("bm_seq_read", BM_FROM_4, suite="bm", regime="thrash", cap=CAP)
+    cells += curve("bm_rand_read", NEVER, suite="bm", regime="hot", cap=CAP)
+    return cells, rand_shape
+
+
+class AdviceTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cells, cls.rand_shape = advice_cells()
+        qd = [c for c in cls.cells if c["suite"] == "qd"]
+        bm = [c for c in cls.cells if c["suite"] == "bm"]
+        cls.runs = [("qd.json", document("qd", qd)), ("bm.json", document("bm", bm, {"io_combine": 131072}))]
+        cls.doc = advice.advise(cls.cells, cls.runs, created_utc="2026-11-29T00:00:00Z")
+        cls.entries = {(e["class"], e["memory_cap"], e["regime"]): e for e in cls.doc["classes"]}
+
+    def test_document_names_schema_rules_and_sources(self):
+        self.assertEqual((self.doc["schema"], self.doc["version"]), ("iodepth-advice", 1))
+        self.assertTrue(self.doc["rules"])
+        self.assertEqual(self.doc["source"]["files"], ["qd.json", "bm.json"])
+        env = self.doc["source"]["environments"]
+        self.assertEqual(len(env), 1)
+        self.assertEqual((env[0]["kernel"], env[0]["device_model"], env[0]["files"]),
+                         ("6.12.0-test", "FakeDisk 9000", ["qd.json", "bm.json"]))
+
+    def test_one_entry_per_class_memory_condition_and_regime(self):
+        self.assertEqual(set(self.entries), {("sequential_scan", 0, ""), ("sequential_scan", CAP, ""),
+                                             ("random_read", 0, ""), ("sequential_scan", CAP, "thrash"),
+                                             ("random_read", CAP, "hot")})
+
+    def test_direct_io_follows_the_data(self):
+        self.assertFalse(self.entries[("sequential_scan", 0, "")]["direct_io"])
+        self.assertTrue(self.entries[("random_read", 0, "")]["direct_io"])
+        self.assertTrue(self.entries[("sequential_scan", CAP, "thrash")]["direct_io"])
+        self.assertFalse(self.entries[("random_read", CAP, "hot")]["direct_io"])
+
+    def test_queue_depth_is_the_95_percent_rule_above_the_crossover(self):
+        entry = self.entries[("random_read", 0, "")]
+        self.assertEqual(entry["backend"], "io_uring")  # Worker's direct is half as fast.
+        series = direct_series(self.cells, "rand_read", "io_uring")
+        expected = depth_by_rule(series, floor=reference_crossover(FROM_16))
+        self.assertEqual(entry["queue_depth"], expected)
+        self.assertNotEqual(expected, max(DEPTHS))  # The rule, not simply the deepest.
+        self.assertNotEqual(expected, depth_by_rule(series))  # Nor the rule without the floor.
+        self.assertIsNone(entry["prefetch_distance"])
+        self.assertIsNone(entry["io_combine_bytes"])
+        self.assertEqual(entry["confidence"], "high")
+        self.assertIn(f"rand_read_qd{expected}/direct/io_uring", json.dumps(entry["evidence"]))
+
+    def test_buffered_advice_picks_the_fastest_buffered_backend(self):
+        entry = self.entries[("sequential_scan", 0, "")]
+        self.assertEqual(entry["backend"], "worker")
+        buffered = {c["qd"]: c["median"]["iops"] for c in self.cells if c["mode"] == "buffered"
+                    and c["backend"] == "worker" and c["workload"].startswith("seq_read") and not c["memory_cap"]}
+        self.assertEqual(entry["queue_depth"], depth_by_rule(buffered))
+        self.assertEqual(entry["crossover"], "never")
+        self.assertEqual(entry["evidence"][0]["direct"], f"seq_read_qd{max(DEPTHS)}/direct/io_uring")
+
+    def test_page_level_entry_gives_prefetch_distance_and_io_combine(self):
+        entry = self.entries[("sequential_scan", CAP, "thrash")]
+        self.assertEqual(entry["workload_family"], "bm_seq_read")
+        distances = direct_series(self.cells, "bm_seq_read", "io_uring", "thrash", CAP)
+        self.assertEqual(entry["prefetch_distance"],
+                         depth_by_rule(distances, floor=reference_crossover(BM_FROM_4)))
+        self.assertEqual(entry["io_combine_bytes"], 131072)
+        # seq_read was measured at this cap: queue_depth comes from it, in direct mode.
+        raw = direct_series(self.cells, "seq_read", "io_uring", cap=CAP)
+        self.assertEqual(entry["queue_depth"], depth_by_rule(raw))
+        self.assertTrue(entry["queue_depth_source"].startswith("qd suite: seq_read_qd"))
+
+    def test_page_level_entry_without_qd_cells_uses_the_depth_target(self):
+        entry = self.entries[("random_read", CAP, "hot")]
+        chosen = [c for c in self.cells if c["id"] == entry["depth_choice"]["cell"] and c["memory_cap"] == CAP][0]
+        self.assertEqual(entry["queue_depth"], chosen["repetitions"][0]["depth"]["target"])
+        self.assertNotEqual(entry["queue_depth"], entry["prefetch_distance"])
+
+    def test_a_tie_within_the_interval_goes_to_io_uring(self):
+        cells = curve("rand_read", ALWAYS) + curve("rand_read", ALWAYS, backend="worker", base=1010.0)
+        entry = advice.advise(cells)["classes"][0]
+        self.assertEqual(entry["backend"], "io_uring")
+        self.assertGreaterEqual(entry["backend_tie"]["ci"][1], 1.0)
+        clear = curve("rand_read", ALWAYS) + curve("rand_read", ALWAYS, backend="worker", base=1500.0)
+        self.assertEqual(advice.advise(clear)["classes"][0]["backend"], "worker")
+
+    def test_noisy_deciding_pair_gives_low_confidence(self):
+        cells = curve("rand_read", FROM_16, flagged=(reference_crossover(FROM_16),))
+        entry = advice.advise(cells)["classes"][0]
+        self.assertEqual(entry["confidence"], "low")
+        self.assertTrue(any(e["inconclusive"] for e in entry["evidence"]))
+        self.assertEqual(advice.advise(curve("rand_read", FROM_16))["classes"][0]["confidence"], "high")
+
+    @unittest.skipIf(tomllib is None, "tomllib needs Python 3.11")
+    def test_toml_parses_back_to_the_same_document(self):
+        def without_none(value):
+            if isinstance(value, dict):
+                return {k: without_none(v) for k, v in value.items() if v is not None}
+            if isinstance(value, list):
+                return [without_none(v) for v in value]
+            return value
+        self.assertEqual(tomllib.loads(advice.to_toml(self.doc)), without_none(self.doc))
+
+    def test_toml_escapes_quotes_and_control_characters(self):
+        doc = {"a": 'say "hi"\n\x7f', "odd key": 1.5, "t": {"x": [1, 2]}, "rows": [{"v": True}, {"v": False}]}
+        if tomllib is not None:
+            self.assertEqual(tomllib.loads(advice.to_toml(doc)), doc)
+        self.assertIn('"odd key" = 1.5', advice.to_toml(doc))
+
+    def test_no_twins_is_an_error_naming_what_to_run(self):
+        buffered = [c for c in self.cells if c["mode"] == "buffered"]
+        with self.assertRaises(advice.AdviceError) as caught:
+            advice.advise(buffered)
+        self.assertIn("no direct/buffered twins", str(caught.exception))
+        self.assertIn("suite qd: buffered", str(caught.exception))
+        self.assertIn("--modes=buffered,direct", str(caught.exception))
+
+
+class CliTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        cells, _ = advice_cells()
+        self.path = write_json(self.tmp.name, "all.json", document("qd", cells))
+
+    def run_guidance(self, *args):
+        return subprocess.run([PYTHON, GUIDANCE, *args], capture_output=True, text=True, timeout=120)
+
+    def test_advise_writes_json(self):
+        out = os.path.join(self.tmp.name, "advice.json")
+        result = self.run_guidance(self.path, "--advise", out)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(out, encoding="utf-8") as f:
+            doc = json.load(f)
+        self.assertEqual(doc["schema"], "iodepth-advice")
+        self.assertEqual(doc["source"]["files"], [self.path])
+
+    @unittest.skipIf(tomllib is None, "tomllib needs Python 3.11")
+    def test_advise_writes_toml_by_flag_or_name(self):
+        for out, extra in (("a.txt", ["--format", "toml"]), ("a.toml", [])):
+            path = os.path.join(self.tmp.name, out)
+            result = self.run_guidance(self.path, "--advise", path, *extra)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            with open(path, "rb") as f:
+                self.assertEqual(tomllib.load(f)["schema"], "iodepth-advice")
+
+    def test_without_advise_prints_the_sentences(self):
+        result = self.run_guidance(self.path)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(f"from qd {reference_crossover(FROM_16)}", result.stdout)
+        self.assertIn("rand_read_qd16/{direct,buffered}/io_uring", result.stdout)
+
+    def test_no_twins_exits_1_with_a_message(self):
+        cells = [c for c in advice_cells()[0] if c["mode"] == "direct"]
+        path = write_json(self.tmp.name, "direct.json", document("qd", cells))
+        result = self.run_guidance(path, "--advise", os.path.join(self.tmp.name, "x.json"))
+        self.assertEqual(result.returncode, 1)
+        self.assertTrue(result.stderr.startswith("guidance.py: error: no direct/buffered twins"), result.stderr)
+        self.assertIn("--modes=buffered,direct", result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp.name, "x.json")))
+
+    def test_unreadable_input_exits_1(self):
+        result = self.run_guidance(os.path.join(self.tmp.name, "missing.json"), "--advise", "-")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("guidance.py: error: cannot read", result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,92 @@
+// The experiment matrix runner: the suites' cells crossed with memory caps, run as units
+// that can be resumed, written as one results file per (suite, cap).
+//
+// A unit is one cell in each mode (the buffered and direct twins of, say,
+// bm_seq_read_qd16/io_uring/thrash under a 128 MiB cap). Its repetitions interleave the
+// modes, A B A B A B, so drift of a noisy machine lands on both sides of the
+// direct/buffered ratio alike. A finished unit goes to the journal (matrix_journal.h) at
+// once; a rerun skips it.
+//
+//   for each suite (io_patterns, qd, bm, scan):     files made or reused, outside any cap
+//     for each memory cap (none, 128 MiB, ...):     cgroup made (memory_cap.h)
+//       for each unit not in the journal:
+//         for rep in 1..R:  for mode in (buffered, direct):
+//             enter cap -> cache state set -> run -> sample memory -> leave cap
+//         append the unit to the journal (fdatasync)
+//   write <out>/<suite>-<cap>.json and matrix.csv from everything the journal holds
+//
+// Every cap is made once up front (and removed) before any cell runs, so a cap that
+// cannot be made stops the matrix before it measures anything under a false label. A
+// cell the machine cannot run is recorded as unsupported; one that fails (an I/O error)
+// is recorded as an error with its message, the matrix goes on, and a rerun retries it.
+// Runs on the calling thread; `stop` (set from a signal handler) ends it between runs.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "experiment/matrix_config.h"
+#include "experiment/matrix_journal.h"
+#include "experiment/memory_cap.h"
+#include "results/results.h"
+
+namespace iodepth {
+
+struct MatrixUnit {
+  std::string key;     // "bm:bm_seq_read_qd16/io_uring/thrash@cap134217728"
+  size_t group = 0;    // Index into the plan's groups.
+  uint64_t memory_cap = 0;
+  std::vector<CellPlan> cells;  // One per mode, in the config's mode order.
+};
+
+struct MatrixPlan {
+  std::vector<MatrixGroup> groups;
+  std::vector<MatrixUnit> units;
+};
+
+// Validates the config and lists its units in run order.
+Result<MatrixPlan> PlanMatrix(const MatrixConfig& config, const std::string& data_dir);
+
+struct MatrixOptions {
+  std::string out_dir = "results/matrix";
+  bool fresh = false;        // Set an existing journal aside and run everything.
+  CgroupFs cgroup_fs;        // Where the cgroup files are (tests fake them).
+  std::string command_line;
+  const std::atomic<bool>* stop = nullptr;
+};
+
+// Told about progress; the CLI prints from it. Called on the running thread.
+class MatrixObserver {
+ public:
+  virtual ~MatrixObserver() = default;
+  virtual void OnStart(const MatrixPlan& plan, size_t units_pending, int64_t estimate_ns) = 0;
+  virtual void OnRun(const MatrixUnit& unit, const CellRecord& cell, uint32_t repetition,
+                     const RepetitionRecord& record, size_t runs_done, size_t runs_total, int64_t eta_ns) = 0;
+  virtual void OnUnitDone(const MatrixUnit& unit, const JournalUnit& record, size_t units_done,
+                          size_t units_pending) = 0;
+};
+
+struct MatrixOutcome {
+  size_t units_total = 0;
+  size_t units_skipped = 0;   // Already in the journal.
+  size_t units_run = 0;
+  size_t cells_failed = 0;    // Status "error" (retried by a rerun).
+  bool interrupted = false;
+  // The limit of the cgroup the process runs in (a container's, a slice's): cells labelled
+  // "no cap" ran under it. nullopt: none, as the label says.
+  std::optional<uint64_t> inherited_limit;
+  std::vector<std::string> results_files;  // One per (suite, cap), from the whole journal.
+  std::string csv_file;
+};
+
+Result<MatrixOutcome> RunMatrix(const MatrixConfig& config, const MatrixOptions& options, MatrixObserver* observer);
+
+// Writes the results files from the journal's units (RunMatrix does this at its end;
+// `iodepth matrix --collect` does it alone). Environment is collected for `data_path`.
+Result<MatrixOutcome> WriteMatrixResults(const MatrixConfig& config, const MatrixJournal& journal,
+                                         const MatrixOptions& options, const std::string& data_path);
+
+}  // namespace iodepth

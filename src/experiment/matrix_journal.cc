@@ -1,0 +1,200 @@
+#include "experiment/matrix_journal.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "common/clock.h"
+
+namespace iodepth {
+
+namespace {
+
+constexpr const char* kJournalName = "iodepth-matrix";
+constexpr int kJournalVersion = 1;
+
+// Writes all of `text` at the end of `path` and makes it durable.
+Status AppendDurably(const std::string& path, const std::string& text) {
+  const int fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::PosixError(fmt::format("open journal {}", path), errno);
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      close(fd);
+      return Status::PosixError(fmt::format("append to journal {}", path), err);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (fdatasync(fd) != 0) {
+    const int err = errno;
+    close(fd);
+    return Status::PosixError(fmt::format("fdatasync journal {}", path), err);
+  }
+  if (close(fd) != 0) return Status::PosixError(fmt::format("close journal {}", path), errno);
+  return Status::OK();
+}
+
+// The settings whose values differ between two fingerprints, for the error message.
+std::string Differences(const nlohmann::json& had, const nlohmann::json& want) {
+  std::string out;
+  for (const auto& [key, value] : want.items()) {
+    if (had.contains(key) && had[key] == value) continue;
+    out += fmt::format("{}{} (journal: {}, now: {})", out.empty() ? "" : ", ", key,
+                       had.contains(key) ? had[key].dump() : "absent", value.dump());
+  }
+  return out.empty() ? "fields the journal has and this version does not" : out;
+}
+
+Result<JournalUnit> ParseUnit(const nlohmann::json& line) {
+  if (!line.is_object() || !line.contains("unit") || !line["unit"].is_string() || !line.contains("cells") ||
+      !line["cells"].is_array()) {
+    return Status::InvalidArgument("a line is not a unit record (needs \"unit\" and \"cells\")");
+  }
+  JournalUnit unit;
+  unit.unit = line["unit"].get<std::string>();
+  unit.suite = line.value("suite", "");
+  unit.memory_cap = line.value("memory_cap", uint64_t{0});
+  unit.finished_utc = line.value("finished_utc", "");
+  for (const nlohmann::json& cell : line["cells"]) {
+    IODEPTH_ASSIGN_OR_RETURN(CellRecord record, ParseCell(cell));
+    unit.cells.push_back(std::move(record));
+  }
+  return unit;
+}
+
+}  // namespace
+
+nlohmann::json JournalUnitToJson(const JournalUnit& unit) {
+  nlohmann::json cells = nlohmann::json::array();
+  for (const CellRecord& c : unit.cells) cells.push_back(CellToJson(c));
+  return {{"unit", unit.unit},
+          {"suite", unit.suite},
+          {"memory_cap", unit.memory_cap},
+          {"finished_utc", unit.finished_utc},
+          {"cells", cells}};
+}
+
+Result<MatrixJournal> MatrixJournal::Open(const std::string& dir, const nlohmann::json& fingerprint, bool fresh) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::InvalidArgument(fmt::format("cannot create matrix directory {}: {}", dir, ec.message()));
+  MatrixJournal journal;
+  journal.path_ = dir + "/journal.jsonl";
+  const bool exists = std::filesystem::exists(journal.path_, ec);
+  if (exists && fresh) {
+    // A unique name: an earlier backup of the same second is never replaced.
+    journal.backup_path_ = fmt::format("{}.{}.bak", journal.path_, UtcNow("%Y%m%d-%H%M%S"));
+    for (int n = 2; std::filesystem::exists(journal.backup_path_, ec); ++n) {
+      journal.backup_path_ = fmt::format("{}.{}-{}.bak", journal.path_, UtcNow("%Y%m%d-%H%M%S"), n);
+    }
+    std::filesystem::rename(journal.path_, journal.backup_path_, ec);
+    if (ec) return Status::InvalidArgument(fmt::format("cannot move {} aside: {}", journal.path_, ec.message()));
+  }
+  if (!exists || fresh) {
+    const nlohmann::json header = {{"journal", kJournalName},
+                                   {"version", kJournalVersion},
+                                   {"fingerprint", fingerprint},
+                                   {"created_utc", UtcNow()}};
+    IODEPTH_RETURN_IF_ERROR(AppendDurably(journal.path_, header.dump() + "\n"));
+    return journal;
+  }
+  IODEPTH_RETURN_IF_ERROR(journal.Load(fingerprint));
+  return journal;
+}
+
+Status MatrixJournal::Load(const nlohmann::json& fingerprint) {
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) return Status::PosixError(fmt::format("open journal {}", path_), errno);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string text = buffer.str();
+  // A crash mid-append leaves a last line without its newline: cut it off so the next
+  // append starts on a line of its own.
+  const size_t end = text.rfind('\n');
+  const size_t keep = end == std::string::npos ? 0 : end + 1;
+  if (keep < text.size()) {
+    dropped_torn_bytes_ = text.size() - keep;
+    text.resize(keep);
+    std::error_code ec;
+    std::filesystem::resize_file(path_, keep, ec);
+    if (ec) return Status::InvalidArgument(fmt::format("cut the torn last line of {}: {}", path_, ec.message()));
+  }
+  if (text.empty()) {  // Even the header was torn: begin the journal again.
+    const nlohmann::json header = {{"journal", kJournalName},
+                                   {"version", kJournalVersion},
+                                   {"fingerprint", fingerprint},
+                                   {"created_utc", UtcNow()}};
+    return AppendDurably(path_, header.dump() + "\n");
+  }
+  std::istringstream lines(text);
+  std::string line;
+  size_t number = 0;
+  while (std::getline(lines, line)) {
+    ++number;
+    const nlohmann::json json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    const auto where = [&](std::string_view what) {
+      return Status::InvalidArgument(fmt::format("{} line {}: {}; fix or remove the line, or start over with --fresh "
+                                                 "(the old journal is kept as a .bak file)",
+                                                 path_, number, what));
+    };
+    if (json.is_discarded()) return where("not valid JSON");
+    if (number == 1) {
+      const bool named = json.is_object() && json.contains("journal") && json["journal"] == kJournalName;
+      if (!named || !json.contains("fingerprint")) return where("not an iodepth matrix journal");
+      if (!json.contains("version") || json["version"] != kJournalVersion) {
+        return where("a journal version this iodepth does not read");
+      }
+      if (json["fingerprint"] != fingerprint) {
+        return Status::FailedPrecondition(fmt::format(
+            "{} holds a matrix run with other settings: {}. Resume it with the same settings, pass --out to start "
+            "another directory, or --fresh to set it aside (kept as a .bak file) and begin again",
+            path_, Differences(json["fingerprint"], fingerprint)));
+      }
+      continue;
+    }
+    Result<JournalUnit> unit = ParseUnit(json);
+    if (!unit.has_value()) return where(unit.error().message());
+    if (!units_.contains(unit->unit)) order_.push_back(unit->unit);
+    units_[unit->unit] = std::move(*unit);
+  }
+  return Status::OK();
+}
+
+Status MatrixJournal::Append(const JournalUnit& unit) {
+  IODEPTH_RETURN_IF_ERROR(AppendDurably(path_, JournalUnitToJson(unit).dump() + "\n"));
+  if (!units_.contains(unit.unit)) order_.push_back(unit.unit);
+  units_[unit.unit] = unit;
+  return Status::OK();
+}
+
+bool MatrixJournal::Done(const std::string& unit, const std::vector<std::string>& cell_ids) const {
+  auto it = units_.find(unit);
+  if (it == units_.end()) return false;
+  // A unit that failed is run again; one the machine cannot run is done.
+  for (const CellRecord& cell : it->second.cells) {
+    if (cell.status == "error") return false;
+  }
+  for (const std::string& id : cell_ids) {
+    const auto& cells = it->second.cells;
+    if (std::none_of(cells.begin(), cells.end(), [&](const CellRecord& c) { return c.id == id; })) return false;
+  }
+  return true;
+}
+
+std::vector<JournalUnit> MatrixJournal::Units() const {
+  std::vector<JournalUnit> out;
+  for (const std::string& key : order_) out.push_back(units_.at(key));
+  return out;
+}
+
+}  // namespace iodepth

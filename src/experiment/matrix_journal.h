@@ -1,0 +1,77 @@
+// The matrix's journal: the file that makes a long run resumable. Every finished unit
+// (a cell's buffered and direct twins, all repetitions) is appended as one JSON line and
+// fdatasync'd before the next unit starts, so an interrupted run (Ctrl-C, kill, crash,
+// power loss) loses at most the unit it was in, and a rerun skips what the journal holds.
+//
+//   journal.jsonl
+//   +--------------------------------------------------------------------------------+
+//   | {"journal":"iodepth-matrix","version":1,"fingerprint":{...},"created_utc":...}   |  header
+//   | {"unit":"qd:seq_read_qd4/io_uring@nocap","suite":"qd","memory_cap":0,"cells":[..]}|  unit
+//   | {"unit":...}                                                                     |  ...
+//   | {"unit":"bm:bm_rand_read_qd1/sync/hot@cap1342   <- torn by a crash: dropped      |
+//   +--------------------------------------------------------------------------------+
+//
+// The header's fingerprint is the measurement settings (matrix_config.h): a journal is
+// only continued under the same ones, so no result set mixes runtimes or file sizes. A
+// torn last line is cut off on open. A unit written twice (it cannot be, but a journal
+// edited by hand might) counts once: the later line wins. One thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "results/results.h"
+#include "common/result.h"
+
+namespace iodepth {
+
+struct JournalUnit {
+  std::string unit;
+  std::string suite;
+  uint64_t memory_cap = 0;
+  std::string finished_utc;
+  std::vector<CellRecord> cells;
+};
+
+class MatrixJournal {
+ public:
+  // Opens (or creates) <dir>/journal.jsonl. With `fresh`, an existing journal is renamed
+  // to journal.jsonl.<time>.bak (kept, never deleted) and a new one begun. A journal
+  // whose fingerprint differs is an error naming the settings that differ.
+  static Result<MatrixJournal> Open(const std::string& dir, const nlohmann::json& fingerprint, bool fresh);
+
+  MatrixJournal(MatrixJournal&&) = default;
+  MatrixJournal& operator=(MatrixJournal&&) = default;
+  MatrixJournal(const MatrixJournal&) = delete;
+  MatrixJournal& operator=(const MatrixJournal&) = delete;
+
+  // Held with every cell in `cell_ids` and none failed. A unit whose cells ended in error
+  // is run again on resume, and so is one missing a planned cell (a run with fewer modes
+  // made it): the whole unit, so that its twins stay interleaved.
+  bool Done(const std::string& unit, const std::vector<std::string>& cell_ids) const;
+  // Appends the unit and makes it durable (write, fdatasync) before returning.
+  Status Append(const JournalUnit& unit);
+  // Every unit held, in the order first written.
+  std::vector<JournalUnit> Units() const;
+  const std::string& path() const { return path_; }
+  size_t dropped_torn_bytes() const { return dropped_torn_bytes_; }
+  const std::string& backup_path() const { return backup_path_; }
+
+ private:
+  MatrixJournal() = default;
+  Status Load(const nlohmann::json& fingerprint);
+
+  std::string path_;
+  std::string backup_path_;
+  size_t dropped_torn_bytes_ = 0;
+  std::vector<std::string> order_;
+  std::map<std::string, JournalUnit> units_;
+};
+
+nlohmann::json JournalUnitToJson(const JournalUnit& unit);
+
+}  // namespace iodepth

@@ -1,0 +1,403 @@
+#include "experiment/suite.h"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "common/clock.h"
+
+#include "harness/data_file.h"
+
+namespace iodepth {
+
+namespace {
+
+struct Workload {
+  const char* name;
+  RwPattern rw;
+};
+
+constexpr Workload kPatternWorkloads[] = {{"seq_read", RwPattern::kRead},
+                                          {"rand_read", RwPattern::kRandRead},
+                                          {"seq_write", RwPattern::kWrite},
+                                          {"rand_write", RwPattern::kRandWrite}};
+constexpr Workload kQdWorkloads[] = {{"seq_read", RwPattern::kRead}, {"rand_read", RwPattern::kRandRead}};
+
+bool Selected(const SuiteConfig& config, const CellRecord& cell) {
+  if (config.only.empty()) return true;
+  for (const std::string& want : config.only) {
+    if (cell.id.rfind(want, 0) == 0 || cell.workload == want) return true;
+  }
+  return false;
+}
+
+CellPlan MakeCell(const SuiteConfig& config, const Workload& workload, std::string workload_name, uint32_t qd,
+                  CacheMode mode, Backend backend, bool sync_path) {
+  CellPlan cell;
+  const std::string backend_name = sync_path ? "syncpath" : std::string(BackendName(backend));
+  cell.cache_state = mode == CacheMode::kDirect ? CacheState::kNotApplicable : config.cache_state;
+  CellRecord& r = cell.record;
+  r.workload = std::move(workload_name);
+  r.id = fmt::format("{}/{}/{}", r.workload, CacheModeName(mode), backend_name);
+  r.suite = config.suite;
+  r.rw = std::string(RwPatternName(workload.rw));
+  r.qd = qd;
+  r.bs = config.block_size;
+  r.mode = std::string(CacheModeName(mode));
+  r.backend = backend_name;
+  r.cache_state = std::string(CacheStateName(cell.cache_state));
+  JobSpec& s = cell.spec;
+  s.filename = config.filename;
+  s.rw = workload.rw;
+  s.block_size = config.block_size;
+  s.cache = mode;
+  s.queue = config.queue;
+  s.queue.backend = backend;
+  s.queue.depth = qd;
+  s.size_bytes = config.working_set_bytes ? config.working_set_bytes : config.file_size_bytes;
+  s.runtime_ns = config.runtime_ns;
+  s.number_ios = config.number_ios;
+  s.ramp_ns = config.ramp_ns;
+  s.seed = config.seed;
+  s.verify = config.verify && !IsWrite(workload.rw);
+  s.sync_path = sync_path;
+  s.batch_submit = config.batch_submit;
+  return cell;
+}
+
+Status ValidateConfig(const SuiteConfig& config) {
+  if (config.suite != "io_patterns" && config.suite != "qd" && config.suite != "bm" && config.suite != "scan") {
+    return Status::InvalidArgument(fmt::format("unknown suite '{}'; choose io_patterns, qd, bm or scan", config.suite));
+  }
+  if (config.suite == "scan" && (config.streams < 1 || config.streams > kMaxScanStreams)) {
+    return Status::InvalidArgument(fmt::format("--streams={} is out of range 1..{}", config.streams, kMaxScanStreams));
+  }
+  if (config.suite == "bm" || config.suite == "scan") {
+    IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.regimes, "--regimes"));
+    if (config.regimes.empty()) return Status::InvalidArgument("--regimes must name at least one regime");
+  }
+  if (config.repetitions == 0) return Status::InvalidArgument("--repetitions must be at least 1");
+  if (config.working_set_bytes > config.file_size_bytes) {
+    return Status::InvalidArgument(fmt::format("--working_set={} is larger than --size={}; make it at most the file size",
+                                               config.working_set_bytes, config.file_size_bytes));
+  }
+  IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.depths, "--depths"));
+  IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.modes, "--modes"));
+  IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.backends, "--backends"));
+  for (uint32_t qd : config.depths) {
+    if (qd == 0 || qd > IoQueue::kMaxDepth) {
+      return Status::InvalidArgument(fmt::format("--depths: {} is out of range 1..{}", qd, IoQueue::kMaxDepth));
+    }
+  }
+  if (config.modes.empty() || (config.suite != "io_patterns" && (config.depths.empty() || config.backends.empty()))) {
+    return Status::InvalidArgument("--modes, --depths and --backends must each name at least one value");
+  }
+  return Status::OK();
+}
+
+// One bm cell: the BmSpec it runs and the record and JobSpec that describe it.
+CellPlan MakeBmCell(const SuiteConfig& config, bool random, Regime regime, uint32_t qd, CacheMode mode,
+                    Backend backend, ReadStreamPolicy policy) {
+  const bool sync_path = backend == Backend::kSync;
+  const std::string base = random ? "bm_rand_read" : "bm_seq_read";
+  const std::string workload =
+      policy == ReadStreamPolicy::kAdaptive ? base + "_adaptive" : fmt::format("{}_qd{}", base, qd);
+  CellPlan cell = MakeCell(config, Workload{"", random ? RwPattern::kRandRead : RwPattern::kRead}, workload, qd, mode,
+                           backend, /*sync_path=*/false);
+  BmSpec bm;
+  bm.table_path = config.filename;
+  bm.shape = BmTableShape(config);
+  bm.random = random;
+  bm.regime = regime;
+  bm.cache = mode;
+  bm.sync_path = sync_path;
+  bm.queue = config.queue;
+  bm.queue.backend = backend;
+  bm.policy = policy;
+  bm.distance = qd;
+  bm.io_combine_bytes = config.io_combine_bytes;
+  bm.memory_bytes = config.memory_bytes;
+  bm.runtime_ns = config.runtime_ns;
+  bm.ramp_ns = config.ramp_ns;
+  bm.seed = config.seed;
+  bm.verify = config.verify;
+  CellRecord& r = cell.record;
+  r.backend = sync_path ? "sync" : std::string(BackendName(backend));
+  r.id = fmt::format("{}/{}/{}/{}", workload, CacheModeName(mode), r.backend, RegimeName(regime));
+  r.bs = PageSizeBytes(config.page_size);
+  r.regime = std::string(RegimeName(regime));
+  r.policy = sync_path ? "sync" : std::string(ReadStreamPolicyName(policy));
+  cell.spec.sync_path = sync_path;
+  cell.spec.block_size = r.bs;
+  cell.spec.size_bytes = BmWorkingSetPages(bm) * r.bs;  // The cache state is set over W.
+  cell.bm = std::move(bm);
+  return cell;
+}
+
+void AddBmCells(const SuiteConfig& config, std::vector<CellPlan>& cells) {
+  const uint32_t max_qd = *std::max_element(config.depths.begin(), config.depths.end());
+  for (const bool random : {false, true}) {
+    for (Regime regime : config.regimes) {
+      for (uint32_t qd : config.depths) {
+        for (Backend backend : config.backends) {
+          if (backend == Backend::kSync && qd != 1) continue;
+          for (CacheMode mode : config.modes) {
+            cells.push_back(MakeBmCell(config, random, regime, qd, mode, backend, ReadStreamPolicy::kFixed));
+          }
+        }
+      }
+      if (random || !config.adaptive) continue;
+      for (Backend backend : config.backends) {
+        if (backend == Backend::kSync) continue;
+        for (CacheMode mode : config.modes) {
+          cells.push_back(MakeBmCell(config, random, regime, max_qd, mode, backend, ReadStreamPolicy::kAdaptive));
+        }
+      }
+    }
+  }
+}
+
+// One multistream scan cell.
+CellPlan MakeScanCell(const SuiteConfig& config, Regime regime, uint32_t qd, CacheMode mode, Backend backend) {
+  const bool sync = backend == Backend::kSync;
+  const std::string workload = fmt::format("multistream_scan_qd{}", qd);
+  CellPlan cell = MakeCell(config, Workload{"", RwPattern::kRead}, workload, qd, mode, backend, /*sync_path=*/false);
+  ScanJobSpec scan;
+  scan.table_path = config.filename;
+  scan.shape = BmTableShape(config);
+  scan.regime = regime;
+  scan.cache = mode;
+  scan.streams = config.streams;
+  scan.mode = sync ? ScanMode::kSync : ScanMode::kPipelined;
+  scan.queue = config.queue;
+  scan.queue.backend = sync ? Backend::kIoUring : backend;
+  scan.distance = qd;
+  scan.io_combine_bytes = config.io_combine_bytes;
+  scan.memory_bytes = config.memory_bytes;
+  scan.runtime_ns = config.runtime_ns;
+  scan.ramp_ns = config.ramp_ns;
+  scan.query = DefaultScanQuery(config.work);
+  CellRecord& r = cell.record;
+  r.backend = sync ? "sync" : std::string(BackendName(backend));
+  r.id = fmt::format("{}/{}/{}/{}", workload, CacheModeName(mode), r.backend, RegimeName(regime));
+  r.bs = PageSizeBytes(config.page_size);
+  r.regime = std::string(RegimeName(regime));
+  r.policy = sync ? "sync" : "fixed";
+  // Every scan keeps qd reads in flight: the depth asked of the device is S x qd.
+  cell.spec.queue.depth = qd * config.streams;
+  cell.spec.block_size = r.bs;
+  BmSpec sizing;
+  sizing.shape = scan.shape;
+  sizing.regime = regime;
+  sizing.memory_bytes = config.memory_bytes;
+  cell.spec.size_bytes = BmWorkingSetPages(sizing) * r.bs;
+  cell.scan = std::move(scan);
+  return cell;
+}
+
+void AddScanCells(const SuiteConfig& config, std::vector<CellPlan>& cells) {
+  for (Regime regime : config.regimes) {
+    for (uint32_t qd : config.depths) {
+      for (Backend backend : config.backends) {
+        if (backend == Backend::kSync && qd != 1) continue;
+        for (CacheMode mode : config.modes) cells.push_back(MakeScanCell(config, regime, qd, mode, backend));
+      }
+    }
+  }
+}
+
+// Reuses the table at config.filename when it already has the shape, loads it otherwise.
+Status EnsureBmTable(const SuiteConfig& config) {
+  const TableShape shape = BmTableShape(config);
+  IODEPTH_ASSIGN_OR_RETURN(const bool matches, HeapTableMatches(config.filename, shape));
+  if (matches) return Status::OK();
+  LoadOptions load;
+  load.path = config.filename;
+  load.shape = shape;
+  load.cache = CacheMode::kDirect;
+  load.queue.backend = Backend::kAuto;
+  load.queue.depth = 16;
+  return LoadHeapTable(load).error();
+}
+
+// Puts the page cache in the state the cell claims and returns the resident fraction
+// measured just before the run (-1 when the cell does not depend on the cache).
+Result<double> PrepareCacheState(const SuiteConfig& config, const CellPlan& cell) {
+  if (cell.cache_state == CacheState::kNotApplicable) return -1.0;
+  if (cell.cache_state == CacheState::kCold) {
+    IODEPTH_RETURN_IF_ERROR(DropFileCache(config.filename, config.drop_caches));
+  } else {
+    IODEPTH_RETURN_IF_ERROR(WarmFileCache(config.filename, cell.spec.size_bytes));
+  }
+  return ResidentFraction(config.filename, cell.spec.size_bytes);
+}
+
+bool IsUnsupported(const Status& status) { return status.code() == StatusCode::kNotSupported; }
+
+// One repetition of one cell, whichever kind it is.
+Result<RepetitionRecord> RunCell(const CellPlan& cell, double resident_before) {
+  if (cell.bm) {
+    IODEPTH_ASSIGN_OR_RETURN(BmResult result, RunBmJob(*cell.bm));
+    return MakeBmRepetitionRecord(cell.spec, result, resident_before);
+  }
+  if (cell.scan) {
+    IODEPTH_ASSIGN_OR_RETURN(ScanJobResult result, RunScanJob(*cell.scan));
+    return MakeScanRepetitionRecord(cell.spec, result, resident_before);
+  }
+  IODEPTH_ASSIGN_OR_RETURN(JobResult result, RunJob(cell.spec));
+  return MakeRepetitionRecord(cell.spec, result, resident_before);
+}
+
+}  // namespace
+
+TableShape BmTableShape(const SuiteConfig& config) {
+  // Sized for the largest regime whichever regimes run, so a run of one regime and a run
+  // of another share one table file instead of reloading it.
+  const double factor = RegimeWorkingSetFactor(Regime::kThrash);
+  TableShape shape;
+  shape.page_size = config.page_size;
+  shape.seed = config.seed;
+  const uint64_t page_bytes = PageSizeBytes(config.page_size);
+  const auto pages = static_cast<uint64_t>(std::ceil(factor * static_cast<double>(config.memory_bytes) / static_cast<double>(page_bytes)));
+  shape.rows = std::max<uint64_t>(pages, 1) * TableRowsPerPage(shape);
+  return shape;
+}
+
+nlohmann::json SuiteConfigToJson(const SuiteConfig& config) {
+  std::vector<std::string> modes, backends;
+  for (CacheMode m : config.modes) modes.emplace_back(CacheModeName(m));
+  for (Backend b : config.backends) backends.emplace_back(BackendName(b));
+  nlohmann::json json = {{"suite", config.suite},
+          {"filename", config.filename},
+          {"file_size", config.file_size_bytes},
+          {"working_set", config.working_set_bytes ? config.working_set_bytes : config.file_size_bytes},
+          {"bs", config.block_size},
+          {"runtime_ns", config.runtime_ns},
+          {"ramp_ns", config.ramp_ns},
+          {"number_ios", config.number_ios},
+          {"repetitions", config.repetitions},
+          {"seed", config.seed},
+          {"verify", config.verify},
+          {"depths", config.suite == "qd" ? config.depths : std::vector<uint32_t>{1}},
+          {"modes", modes},
+          {"backends", config.suite == "qd" ? backends : std::vector<std::string>{"syncpath"}},
+          {"cache_state", std::string(CacheStateName(config.cache_state))},
+          {"drop_caches", config.drop_caches},
+          {"only", config.only},
+          {"worker_threads", config.queue.worker_threads},
+          {"iodepth_batch_submit", config.batch_submit},
+          {"uring_sqpoll", config.queue.uring_sqpoll},
+          {"uring_register_files", config.queue.uring_register_files},
+          {"uring_fixed_buffers", config.queue.uring_fixed_buffers}};
+  if (config.suite == "bm" || config.suite == "scan") {
+    std::vector<std::string> regimes;
+    for (Regime r : config.regimes) regimes.emplace_back(RegimeName(r));
+    json["memory"] = config.memory_bytes;
+    json["regimes"] = regimes;
+    json["page_size"] = PageSizeBytes(config.page_size);
+    json["io_combine"] = config.io_combine_bytes;
+    json["adaptive"] = config.adaptive;
+    json["table_rows"] = BmTableShape(config).rows;
+    json["backends"] = backends;
+    json["depths"] = config.depths;
+    if (config.suite == "scan") {
+      json["streams"] = config.streams;
+      json["work"] = config.work;
+      json["query"] = "SELECT count(*), sum(c2) FROM t WHERE c0 < 500";
+    }
+  }
+  return json;
+}
+
+Result<std::vector<CellPlan>> PlanSuite(const SuiteConfig& config) {
+  IODEPTH_RETURN_IF_ERROR(ValidateConfig(config));
+  std::vector<CellPlan> cells;
+  if (config.suite == "io_patterns") {
+    for (const Workload& w : kPatternWorkloads) {
+      for (CacheMode mode : config.modes) cells.push_back(MakeCell(config, w, w.name, 1, mode, Backend::kSync, true));
+    }
+  } else if (config.suite == "bm") {
+    AddBmCells(config, cells);
+  } else if (config.suite == "scan") {
+    AddScanCells(config, cells);
+  } else {
+    for (const Workload& w : kQdWorkloads) {
+      for (uint32_t qd : config.depths) {
+        for (Backend backend : config.backends) {
+          if (backend == Backend::kSync && qd != 1) continue;  // sync is depth 1 by definition.
+          for (CacheMode mode : config.modes) {
+            cells.push_back(MakeCell(config, w, fmt::format("{}_qd{}", w.name, qd), qd, mode, backend, false));
+          }
+        }
+      }
+    }
+  }
+  std::erase_if(cells, [&](const CellPlan& c) { return !Selected(config, c.record); });
+  if (cells.empty()) {
+    return Status::InvalidArgument("no cell matches --only; run with --list to see the cell ids");
+  }
+  return cells;
+}
+
+Result<DataFileInfo> PrepareSuiteFiles(const SuiteConfig& config, const std::vector<CellPlan>& cells) {
+  if (config.suite == "bm" || config.suite == "scan") {
+    IODEPTH_RETURN_IF_ERROR(EnsureBmTable(config));
+    return DataFileInfo{};
+  }
+  bool writes = false;
+  for (const CellPlan& c : cells) writes = writes || IsWrite(c.spec.rw);
+  return EnsureDataFile(DataFileRequest{.path = config.filename,
+                                        .size_bytes = config.file_size_bytes,
+                                        .will_write = writes,
+                                        .need_pattern = config.verify});
+}
+
+Result<RepetitionRecord> RunCellRepetition(const SuiteConfig& config, const CellPlan& cell, const DataFileInfo& file) {
+  CellPlan run = cell;
+  run.spec.file_id = file.file_id;
+  IODEPTH_ASSIGN_OR_RETURN(const double resident, PrepareCacheState(config, run));
+  return RunCell(run, resident);
+}
+
+Result<ResultsDocument> RunSuite(const SuiteConfig& config, SuiteObserver* observer) {
+  IODEPTH_ASSIGN_OR_RETURN(std::vector<CellPlan> cells, PlanSuite(config));
+  IODEPTH_ASSIGN_OR_RETURN(const DataFileInfo file, PrepareSuiteFiles(config, cells));
+  const int64_t per_run_ns = config.ramp_ns + config.runtime_ns;
+  const size_t total = cells.size() * config.repetitions;
+  if (observer) observer->OnStart(config, cells.size(), static_cast<int64_t>(total) * per_run_ns);
+  size_t done = 0;
+  const int64_t started_ns = NowNs();
+  for (uint32_t rep = 0; rep < config.repetitions; ++rep) {
+    for (CellPlan& cell : cells) {
+      ++done;
+      if (cell.record.status != "ok") continue;  // Unsupported on an earlier repetition.
+      Result<RepetitionRecord> record = RunCellRepetition(config, cell, file);
+      if (!record.has_value()) {
+        if (!IsUnsupported(record.error())) return record.error().WithContext(cell.record.id);
+        cell.record.status = "unsupported";
+        cell.record.reason = record.error().message();
+        if (observer) observer->OnUnsupported(cell, cell.record.reason);
+        continue;
+      }
+      cell.record.repetitions.push_back(std::move(*record));
+      const int64_t elapsed = NowNs() - started_ns;
+      const auto eta = static_cast<int64_t>(static_cast<double>(elapsed) / static_cast<double>(done) *
+                                            static_cast<double>(total - done));
+      if (observer) observer->OnRepetition(cell, rep, cell.record.repetitions.back(), done, total, eta);
+    }
+  }
+  ResultsDocument document;
+  document.iodepth_version = IODEPTH_VERSION;
+  document.created_utc = UtcNow();
+  document.command = config.command_line;
+  document.config = SuiteConfigToJson(config);
+  for (CellPlan& cell : cells) {
+    SummariseCell(cell.record);
+    document.cells.push_back(std::move(cell.record));
+  }
+  return document;
+}
+
+}  // namespace iodepth

@@ -1,0 +1,132 @@
+// Suites: named sets of cells run as one command, each cell repeated, the whole written
+// as one results document (results/results.h).
+//
+//   io_patterns   seq_read, rand_read, seq_write, rand_write: the synchronous File path,
+//                 depth 1, each in every mode. The baseline; its definition never changes.
+//   qd            seq_read_qd{N}, rand_read_qd{N} for each depth N, mode and backend
+//                 (sync only at N = 1), through an IoQueue keeping exactly N outstanding.
+//   bm            bm_seq_read_qd{N}, bm_rand_read_qd{N}: pages of a heap table fetched
+//                 through a BufferManager of capacity --memory, misses read N at a time by
+//                 a ReadStream (harness/bm_job.h), for each regime (hot, pressure, thrash),
+//                 mode and backend (sync: BufferManager::Fetch, at N = 1), plus
+//                 bm_seq_read_adaptive (the adaptive distance, at most the largest N).
+//   scan          multistream_scan_qd{N}: --streams scans at once over one shared pool,
+//                 each pipelined with distance N (harness/scan_job.h), for each regime, mode
+//                 and backend (sync: scans fetching page by page, at N = 1).
+//
+// Repetitions are interleaved: every cell runs once, then every cell again, so slow
+// drift of a noisy machine lands on all cells alike rather than on whichever ran last.
+// Before each repetition of a buffered or dontcache cell the page cache is put in the
+// claimed state (cold or warm) and its residency measured; none of that is timed.
+// Runs on the calling thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "harness/bm_job.h"
+#include "harness/cache_state.h"
+#include "harness/data_file.h"
+#include "harness/scan_job.h"
+#include "harness/job.h"
+#include "results/results.h"
+#include "common/result.h"
+
+namespace iodepth {
+
+struct SuiteConfig {
+  std::string suite = "qd";  // "io_patterns", "qd" or "bm"
+  std::string filename;
+  uint64_t file_size_bytes = 256ull << 20;
+  uint64_t working_set_bytes = 0;  // 0: the whole file.
+  uint64_t block_size = 4096;
+  int64_t runtime_ns = 2'000'000'000;
+  int64_t ramp_ns = 500'000'000;
+  uint64_t number_ios = 0;
+  uint32_t repetitions = 3;
+  uint64_t seed = 1;
+  bool verify = false;
+  std::vector<uint32_t> depths = {1, 4, 16, 32};
+  std::vector<CacheMode> modes = {CacheMode::kBuffered, CacheMode::kDirect};
+  std::vector<Backend> backends = {Backend::kIoUring, Backend::kWorker, Backend::kSync};
+  CacheState cache_state = CacheState::kCold;
+  bool drop_caches = false;
+  std::vector<std::string> only;  // Keep cells whose id or workload equals or starts with one of these.
+  IoQueueOptions queue;           // Template: worker threads and io_uring options.
+  uint32_t batch_submit = 1;      // fio's iodepth_batch_submit (JobSpec::batch_submit).
+  std::string command_line;
+  // bm only. The table (filename) is loaded, or reused when it already has this shape.
+  uint64_t memory_bytes = 64ull << 20;  // M, the buffer pool's capacity.
+  std::vector<Regime> regimes = {Regime::kHot, Regime::kPressure, Regime::kThrash};
+  PageSize page_size = kDefaultPageSize;
+  uint32_t io_combine_bytes = 128 * 1024;
+  bool adaptive = true;                 // Add the bm_seq_read_adaptive cells.
+  // scan only.
+  uint32_t streams = 4;                 // S concurrent scans.
+  uint32_t work = 0;                    // Per-row work rounds in the scans' predicate.
+};
+
+// bm: the table the suite needs: the thrash regime's W = 4 M pages (every regime fits).
+TableShape BmTableShape(const SuiteConfig& config);
+
+struct CellPlan {
+  CellRecord record;  // Identity fields filled; results empty.
+  JobSpec spec;       // Without file_id, set once the data file exists.
+  CacheState cache_state = CacheState::kNotApplicable;
+  std::optional<BmSpec> bm;  // bm cells: what RunBmJob runs (spec then only describes it).
+  std::optional<ScanJobSpec> scan;  // scan cells: what RunScanJob runs.
+};
+
+// A value listed twice would run the same cell twice under one id: an error naming `what`
+// (a flag or a config key) and both entries.
+template <typename T>
+Status RejectRepeats(const std::vector<T>& values, std::string_view what) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    for (size_t j = i + 1; j < values.size(); ++j) {
+      if (values[i] == values[j]) {
+        return Status::InvalidArgument(fmt::format("{} lists a value twice (entry {} and {}); list each once", what,
+                                                   i + 1, j + 1));
+      }
+    }
+  }
+  return Status::OK();
+}
+
+// The configuration as recorded in the results file's "config".
+nlohmann::json SuiteConfigToJson(const SuiteConfig& config);
+
+// The cells of a suite, in run order. Errors name the bad setting (an unknown suite, a
+// depth of 0, an --only that matches nothing).
+Result<std::vector<CellPlan>> PlanSuite(const SuiteConfig& config);
+
+// Told about progress; the CLI prints from it. Called on the running thread.
+class SuiteObserver {
+ public:
+  virtual ~SuiteObserver() = default;
+  virtual void OnStart(const SuiteConfig& config, size_t cells, int64_t estimate_ns) = 0;
+  virtual void OnRepetition(const CellPlan& cell, uint32_t repetition, const RepetitionRecord& record,
+                            size_t runs_done, size_t runs_total, int64_t eta_ns) = 0;
+  virtual void OnUnsupported(const CellPlan& cell, const std::string& reason) = 0;
+};
+
+// Makes or reuses the file the cells read: the data file (io_patterns, qd: its info is
+// returned) or the heap table (bm, scan: reused when it already has the shape).
+Result<DataFileInfo> PrepareSuiteFiles(const SuiteConfig& config, const std::vector<CellPlan>& cells);
+
+// One repetition of one cell: puts the page cache in the state the cell claims (not
+// timed), then runs it. kNotSupported means the machine cannot run this cell (the caller
+// records it as unsupported); any other error is a failure of the run.
+Result<RepetitionRecord> RunCellRepetition(const SuiteConfig& config, const CellPlan& cell, const DataFileInfo& file);
+
+// Runs every cell `repetitions` times (interleaved) and returns the finished document
+// (environment left for the caller to fill). A cell the machine cannot run (dontcache on
+// an old kernel, io_uring disabled) is recorded as unsupported with the reason; any other
+// failure (an I/O error, a verify mismatch) stops the suite with that error.
+Result<ResultsDocument> RunSuite(const SuiteConfig& config, SuiteObserver* observer);
+
+}  // namespace iodepth

@@ -1,0 +1,296 @@
+#include "harness/bm_job.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "buffer/buffer_manager.h"
+#include "common/clock.h"
+#include "storage/page.h"
+
+namespace iodepth {
+
+namespace {
+
+__extension__ using Uint128 = unsigned __int128;
+
+// In the hot regime a fetch takes tens of nanoseconds, so the clock is read only every
+// this many fetches there; elsewhere every fetch may wait for the device and is timed.
+constexpr uint64_t kHotClockStride = 256;
+
+// The page numbers a bm job asks for, in order. Two copies with the same spec give the
+// same sequence: one feeds the stream, the other says which page each fetch must be.
+class PageSequence {
+ public:
+  PageSequence(const BmSpec& spec, uint64_t pages) : random_(spec.random), pages_(pages), rng_(spec.seed) {}
+  uint64_t Next() {
+    if (random_) return static_cast<uint64_t>((static_cast<Uint128>(rng_()) * pages_) >> 64);
+    const uint64_t page = next_;
+    next_ = next_ + 1 == pages_ ? 0 : next_ + 1;
+    return page;
+  }
+
+ private:
+  bool random_;
+  uint64_t pages_;
+  uint64_t next_ = 0;
+  std::mt19937_64 rng_;
+};
+
+Status ValidateBmSpec(const BmSpec& spec, uint64_t table_pages, uint64_t working_set_pages) {
+  IODEPTH_RETURN_IF_ERROR(ValidateTableShape(spec.shape));
+  if (spec.runtime_ns <= 0) return Status::InvalidArgument("a bm job needs a --runtime above 0");
+  if (spec.distance < 1 || spec.distance > IoQueue::kMaxDepth) {
+    return Status::InvalidArgument(fmt::format("distance {} is out of range 1..{}", spec.distance, IoQueue::kMaxDepth));
+  }
+  if (spec.sync_path && spec.distance != 1) {
+    return Status::InvalidArgument("the sync path reads one page at a time: use distance (qd) 1 with it");
+  }
+  if (working_set_pages > table_pages) {
+    return Status::InvalidArgument(fmt::format(
+        "the {} regime needs a working set of {} pages but the table {} has {}; load a larger table or lower the "
+        "memory budget",
+        RegimeName(spec.regime), working_set_pages, spec.table_path, table_pages));
+  }
+  return Status::OK();
+}
+
+// Checks that a fetched page is the one asked for, and with `verify` every value in it.
+Status CheckFetchedPage(const BmSpec& spec, std::span<const std::byte> page, uint64_t expected_page) {
+  if (PageId(page) != expected_page) {
+    return Status::Corruption(fmt::format("asked for page {} of {} and got page {}", expected_page, spec.table_path,
+                                          PageId(page)));
+  }
+  if (!spec.verify) return Status::OK();
+  return CheckTablePage(page, spec.shape, expected_page, spec.table_path);
+}
+
+// The measured window: ramp first, then runtime; a fetch counts if it returns inside.
+struct Window {
+  int64_t ramp_end_ns = 0;
+  int64_t end_ns = 0;
+  bool open = false;
+};
+
+IoQueueStats QueueStatsDelta(const IoQueueStats& after, const IoQueueStats& before) {
+  return IoQueueStats{.submit_calls = after.submit_calls - before.submit_calls,
+                      .submitted = after.submitted - before.submitted,
+                      .reap_calls = after.reap_calls - before.reap_calls,
+                      .reaped = after.reaped - before.reaped,
+                      .resubmits = after.resubmits - before.resubmits};
+}
+
+void FinishWindow(BmResult& result, int64_t window_start_ns, const CpuTimes& cpu_start) {
+  result.job.window_ns = NowNs() - window_start_ns;
+  const CpuTimes cpu_end = ProcessCpuTimes();
+  result.job.cpu = CpuTimes{.user_ns = cpu_end.user_ns - cpu_start.user_ns,
+                            .system_ns = cpu_end.system_ns - cpu_start.system_ns};
+  result.job.bytes = result.job.ios * result.buffer.page_bytes;
+  result.buffer.fetches = result.job.ios;
+}
+
+Result<std::unique_ptr<IoQueue>> MakeStreamQueue(const BmSpec& spec, const BufferManager& pool, JobResult& job) {
+  IoQueueOptions options = spec.queue;
+  options.depth = spec.distance;
+  // The pool's arena is registered as fixed buffers with io_uring, as an engine would:
+  // no per-read page pinning in the kernel.
+  options.uring_fixed_buffers = true;
+  std::string notice;
+  IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<IoQueue> queue, MakeIoQueue(options, &notice));
+  if (!notice.empty()) job.notices.push_back(notice);
+  const Status registered = pool.RegisterWith(*queue);
+  if (registered.ok()) return queue;
+  job.notices.push_back(fmt::format("fixed buffers not used: {}", registered.message()));
+  options.uring_fixed_buffers = false;
+  return MakeIoQueue(options);
+}
+
+// The stream path: one ReadStream keeps up to `distance` reads in flight.
+Status RunStreamLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64_t pages, BmResult& result) {
+  IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<IoQueue> queue, MakeStreamQueue(spec, pool, result.job));
+  result.job.backend = std::string(queue->backend_name());
+  result.job.backend_features = queue->features();
+  PageSequence source(spec, pages);
+  PageSequence expected(spec, pages);
+  const ReadStreamOptions options{.policy = spec.policy, .distance = spec.distance,
+                                  .io_combine_bytes = spec.io_combine_bytes, .max_pinned_pages = 0};
+  IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<ReadStream> stream,
+                           ReadStream::Create(pool, *queue, file, [&source]() -> std::optional<uint64_t> {
+                             return source.Next();
+                           }, options));
+  const int64_t start_ns = NowNs();
+  Window window{.ramp_end_ns = start_ns + spec.ramp_ns, .end_ns = start_ns + spec.ramp_ns + spec.runtime_ns};
+  const uint64_t stride = spec.regime == Regime::kHot ? kHotClockStride : 1;
+  int64_t window_start_ns = 0;
+  CpuTimes cpu_start;
+  IoQueueStats queue_start;
+  for (uint64_t n = 0;; ++n) {
+    if (n % stride == 0) {
+      const int64_t now = NowNs();
+      if (!window.open && now >= window.ramp_end_ns) {
+        window.open = true;
+        window_start_ns = now;
+        cpu_start = ProcessCpuTimes();
+        queue_start = queue->stats();
+        stream->ResetStats();
+      }
+      if (now >= window.end_ns) break;
+    }
+    IODEPTH_ASSIGN_OR_RETURN(std::optional<PageGuard> page, stream->Next());
+    IODEPTH_RETURN_IF_ERROR(CheckFetchedPage(spec, page->data(), expected.Next()));
+    if (window.open) {
+      ++result.job.ios;
+      if (spec.verify) result.job.verified_bytes += page->data().size();
+    }
+  }
+  FinishWindow(result, window_start_ns, cpu_start);
+  const ReadStreamStats& s = stream->stats();
+  result.job.clat_ns = s.read_latency_ns;
+  result.job.queue_stats = QueueStatsDelta(queue->stats(), queue_start);
+  result.job.mean_in_flight =
+      result.job.window_ns > 0 ? s.in_flight_area_ns / static_cast<double>(result.job.window_ns) : 0;
+  BmStats& b = result.buffer;
+  b.policy = std::string(ReadStreamPolicyName(spec.policy));
+  b.hits = s.hits;
+  b.misses = s.misses;
+  b.reads = s.reads;
+  b.read_bytes = s.read_bytes;
+  b.reads_by_pages = s.reads_by_pages;
+  b.consumer_waits = s.consumer_waits;
+  b.wait_ns = s.wait_ns;
+  b.mean_distance = s.pages > 0 ? s.distance_sum / static_cast<double>(s.pages) : 0;
+  stream.reset();  // Completes its reads and drops its pins before the queue goes.
+  return Status::OK();
+}
+
+// The sync path: BufferManager::Fetch, one pread per miss.
+Status RunSyncLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64_t pages, BmResult& result) {
+  result.job.backend = "sync";
+  PageSequence sequence(spec, pages);
+  const int64_t start_ns = NowNs();
+  Window window{.ramp_end_ns = start_ns + spec.ramp_ns, .end_ns = start_ns + spec.ramp_ns + spec.runtime_ns};
+  const bool timed = spec.regime != Regime::kHot;
+  int64_t window_start_ns = 0;
+  CpuTimes cpu_start;
+  BmStats& b = result.buffer;
+  b.policy = "sync";
+  b.reads_by_pages.assign(2, 0);
+  for (uint64_t n = 0;; ++n) {
+    if (timed || n % kHotClockStride == 0) {
+      const int64_t now = NowNs();
+      if (!window.open && now >= window.ramp_end_ns) {
+        window.open = true;
+        window_start_ns = now;
+        cpu_start = ProcessCpuTimes();
+      }
+      if (now >= window.end_ns) break;
+    }
+    const uint64_t page_no = sequence.Next();
+    const int64_t before = timed ? NowNs() : 0;
+    bool did_read = false;
+    IODEPTH_ASSIGN_OR_RETURN(PageGuard page, pool.Fetch(file, page_no, &did_read));
+    if (window.open) {
+      ++result.job.ios;
+      if (did_read) {
+        const int64_t took = NowNs() - before;
+        result.job.clat_ns.Record(static_cast<uint64_t>(took));
+        ++b.misses;
+        ++b.reads;
+        ++b.reads_by_pages[1];
+        ++b.consumer_waits;
+        b.wait_ns += took;
+      } else {
+        ++b.hits;
+      }
+    }
+    IODEPTH_RETURN_IF_ERROR(CheckFetchedPage(spec, page.data(), page_no));
+    if (window.open && spec.verify) result.job.verified_bytes += page.data().size();
+  }
+  FinishWindow(result, window_start_ns, cpu_start);
+  b.read_bytes = b.misses * pool.page_bytes();
+  b.mean_distance = 1;
+  // One read at a time, in flight exactly while the consumer waits for it.
+  result.job.mean_in_flight =
+      result.job.window_ns > 0 ? static_cast<double>(b.wait_ns) / static_cast<double>(result.job.window_ns) : 0;
+  return Status::OK();
+}
+
+// Hot regime: every page of the working set fetched once, untimed, so the run only hits.
+Status WarmPool(BufferManager& pool, File& file, uint64_t pages) {
+  for (uint64_t page = 0; page < pages; ++page) {
+    IODEPTH_ASSIGN_OR_RETURN(PageGuard guard, pool.Fetch(file, page));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string_view RegimeName(Regime regime) {
+  switch (regime) {
+    case Regime::kHot: return "hot";
+    case Regime::kPressure: return "pressure";
+    case Regime::kThrash: return "thrash";
+  }
+  return "unknown";
+}
+
+Result<Regime> ParseRegime(std::string_view name) {
+  if (name == "hot") return Regime::kHot;
+  if (name == "pressure") return Regime::kPressure;
+  if (name == "thrash") return Regime::kThrash;
+  return Status::InvalidArgument(fmt::format("unknown regime '{}'; choose hot, pressure or thrash", name));
+}
+
+double RegimeWorkingSetFactor(Regime regime) {
+  switch (regime) {
+    case Regime::kHot: return 0.5;
+    case Regime::kPressure: return 1.5;
+    case Regime::kThrash: return 4.0;
+  }
+  return 1.0;
+}
+
+uint64_t BmWorkingSetPages(const BmSpec& spec) {
+  const double pages = RegimeWorkingSetFactor(spec.regime) * static_cast<double>(spec.memory_bytes) /
+                       PageSizeBytes(spec.shape.page_size);
+  return std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(pages)));
+}
+
+Result<TablePool> OpenTablePool(const std::string& path, const TableShape& shape, CacheMode cache,
+                                uint64_t memory_bytes, uint64_t warm_pages) {
+  OpenOptions open;
+  open.cache = cache;
+  TablePool opened;
+  IODEPTH_ASSIGN_OR_RETURN(opened.file, File::Open(path, open));
+  BufferManagerOptions options;
+  options.page_bytes = PageSizeBytes(shape.page_size);
+  options.memory_bytes = memory_bytes;
+  options.verify = [](std::span<const std::byte> page, uint64_t page_no, const File& f) {
+    return VerifyPage(page, page_no, f.path());
+  };
+  IODEPTH_ASSIGN_OR_RETURN(opened.pool, BufferManager::Create(options));
+  IODEPTH_RETURN_IF_ERROR(WarmPool(*opened.pool, *opened.file, warm_pages));
+  return opened;
+}
+
+Result<BmResult> RunBmJob(const BmSpec& spec) {
+  const uint64_t pages = BmWorkingSetPages(spec);
+  IODEPTH_RETURN_IF_ERROR(ValidateBmSpec(spec, TablePageCount(spec.shape), pages));
+  IODEPTH_ASSIGN_OR_RETURN(TablePool opened, OpenTablePool(spec.table_path, spec.shape, spec.cache, spec.memory_bytes,
+                                                            spec.regime == Regime::kHot ? pages : 0));
+  File* const file = opened.file.get();
+  BufferManager* const pool = opened.pool.get();
+  BmResult result;
+  result.job.direct = file->direct();
+  result.job.alignment = file->alignment();
+  result.buffer.memory_bytes = spec.memory_bytes;
+  result.buffer.working_set_bytes = pages * pool->page_bytes();
+  result.buffer.page_bytes = pool->page_bytes();
+  IODEPTH_RETURN_IF_ERROR(spec.sync_path ? RunSyncLoop(spec, *pool, *file, pages, result)
+                                         : RunStreamLoop(spec, *pool, *file, pages, result));
+  return result;
+}
+
+}  // namespace iodepth

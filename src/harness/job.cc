@@ -1,0 +1,331 @@
+#include "harness/job.h"
+
+#include <algorithm>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "common/block_pattern.h"
+#include "io/aligned_buffer.h"
+
+namespace iodepth {
+
+namespace {
+__extension__ using Uint128 = unsigned __int128;
+}  // namespace
+
+OffsetGenerator::OffsetGenerator(const JobSpec& spec)
+    : random_(IsRandom(spec.rw)),
+      block_size_(spec.block_size),
+      blocks_(spec.size_bytes / spec.block_size),
+      rng_(spec.seed) {}
+
+uint64_t OffsetGenerator::Next() {
+  if (random_) {
+    // Lemire's multiply-shift: a uniform index in [0, blocks_) without a division.
+    const auto index = static_cast<uint64_t>((static_cast<Uint128>(rng_()) * blocks_) >> 64);
+    return index * block_size_;
+  }
+  const uint64_t offset = next_ * block_size_;
+  next_ = next_ + 1 == blocks_ ? 0 : next_ + 1;
+  return offset;
+}
+
+Result<RwPattern> ParseRwPattern(std::string_view name) {
+  if (name == "read") return RwPattern::kRead;
+  if (name == "randread") return RwPattern::kRandRead;
+  if (name == "write") return RwPattern::kWrite;
+  if (name == "randwrite") return RwPattern::kRandWrite;
+  return Status::InvalidArgument(fmt::format("--rw={}: unknown pattern; choose read, randread, write or randwrite", name));
+}
+
+std::string_view RwPatternName(RwPattern rw) {
+  switch (rw) {
+    case RwPattern::kRead: return "read";
+    case RwPattern::kRandRead: return "randread";
+    case RwPattern::kWrite: return "write";
+    case RwPattern::kRandWrite: return "randwrite";
+  }
+  return "unknown";
+}
+
+namespace {
+
+Status ValidateSpec(const JobSpec& spec) {
+  if (spec.block_size == 0) return Status::InvalidArgument("--bs must be larger than 0");
+  if (spec.block_size > (64u << 20)) return Status::InvalidArgument(fmt::format("--bs={} is larger than 64 MiB", spec.block_size));
+  if (spec.size_bytes < spec.block_size) {
+    return Status::InvalidArgument(
+        fmt::format("--size={} is smaller than one block (--bs={}); make --size at least --bs", spec.size_bytes,
+                    spec.block_size));
+  }
+  if (spec.runtime_ns <= 0 && spec.number_ios == 0) {
+    return Status::InvalidArgument("give a --runtime or a --number_ios so the job knows when to stop");
+  }
+  if (IsWrite(spec.rw) && spec.file_id == 0) {
+    return Status::InvalidArgument("a write job needs the data file's pattern id (from EnsureDataFile)");
+  }
+  if (spec.batch_submit == 0) return Status::InvalidArgument("--iodepth_batch_submit must be at least 1");
+  if (spec.verify && IsWrite(spec.rw)) {
+    return Status::InvalidArgument("--verify checks reads; use it with --rw=read or randread");
+  }
+  return Status::OK();
+}
+
+// Tracks the time-averaged number of requests in flight inside the measured window.
+class InFlightIntegral {
+ public:
+  void Reset(int64_t now_ns, uint32_t in_flight) {
+    area_ = 0;
+    last_ns_ = now_ns;
+    last_in_flight_ = in_flight;
+  }
+  void Update(int64_t now_ns, uint32_t in_flight) {
+    area_ += static_cast<double>(last_in_flight_) * static_cast<double>(now_ns - last_ns_);
+    last_ns_ = now_ns;
+    last_in_flight_ = in_flight;
+  }
+  double Mean(int64_t window_ns) const { return window_ns > 0 ? area_ / static_cast<double>(window_ns) : 0; }
+
+ private:
+  double area_ = 0;
+  int64_t last_ns_ = 0;
+  uint32_t last_in_flight_ = 0;
+};
+
+// The measured window, shared by the queue runner and the synchronous loop: when it
+// opens and closes, what counts, and the CPU time spent inside it.
+//
+//   Begin() ... [ramp] ... Open (first tick at/after window_start) ... Close (end reached)
+class WindowMeter {
+ public:
+  WindowMeter(const JobSpec& spec, JobResult* result) : spec_(spec), result_(result) {}
+
+  void Begin(int64_t now_ns, uint32_t in_flight) {
+    window_start_ns_ = now_ns + spec_.ramp_ns;
+    window_end_ns_ = spec_.number_ios > 0 ? INT64_MAX : window_start_ns_ + spec_.runtime_ns;
+    if (spec_.ramp_ns == 0) Open(now_ns, in_flight);
+  }
+  // Called after every step of the run; opens or closes the window as time passes.
+  void Tick(int64_t now_ns, uint32_t in_flight) {
+    if (!open_ && !closed_ && now_ns >= window_start_ns_) Open(now_ns, in_flight);
+    if (open_ && !closed_) in_flight_.Update(now_ns, in_flight);
+    const bool count_reached = spec_.number_ios > 0 && result_->ios >= spec_.number_ios;
+    if (!closed_ && (now_ns >= window_end_ns_ || count_reached)) Close(now_ns, in_flight);
+  }
+  void Finish(int64_t now_ns, uint32_t in_flight) {
+    if (!closed_) Close(now_ns, in_flight);
+  }
+  // Counts a successful completion if it finished inside the window.
+  void Record(const IoCompletion& done) {
+    if (!open_ || closed_ || done.completed_ns < window_start_ns_) return;
+    // Requests issued during the ramp may still complete in one reap batch; the window
+    // counts exactly number_ios of them.
+    if (spec_.number_ios > 0 && result_->ios >= spec_.number_ios) return;
+    ++result_->ios;
+    result_->bytes += done.bytes_done;
+    result_->clat_ns.Record(static_cast<uint64_t>(std::max<int64_t>(0, done.completed_ns - done.submitted_ns)));
+  }
+  // Whether another request may be issued: not after the window closed, and with
+  // number_ios, not more than that many inside the window.
+  bool MayIssue() {
+    if (closed_) return false;
+    if (spec_.number_ios > 0 && open_) return issued_in_window_++ < spec_.number_ios;
+    return true;
+  }
+  bool closed() const { return closed_; }
+
+ private:
+  void Open(int64_t now_ns, uint32_t in_flight) {
+    open_ = true;
+    window_start_ns_ = now_ns;
+    cpu_start_ = ProcessCpuTimes();
+    in_flight_.Reset(now_ns, in_flight);
+  }
+  void Close(int64_t now_ns, uint32_t in_flight) {
+    if (!open_) Open(now_ns, in_flight);
+    closed_ = true;
+    in_flight_.Update(now_ns, in_flight);
+    result_->window_ns = now_ns - window_start_ns_;
+    result_->mean_in_flight = in_flight_.Mean(result_->window_ns);
+    const CpuTimes cpu = ProcessCpuTimes();
+    result_->cpu = CpuTimes{cpu.user_ns - cpu_start_.user_ns, cpu.system_ns - cpu_start_.system_ns};
+  }
+
+  const JobSpec& spec_;
+  JobResult* result_;
+  bool open_ = false;
+  bool closed_ = false;
+  int64_t window_start_ns_ = 0;
+  int64_t window_end_ns_ = 0;
+  uint64_t issued_in_window_ = 0;
+  CpuTimes cpu_start_;
+  InFlightIntegral in_flight_;
+};
+
+// Checks one completion: its status, a short read, and (with verify) its content.
+Status CheckCompletion(const JobSpec& spec, const File& file, const IoCompletion& done,
+                       std::span<const std::byte> data, JobResult* result) {
+  if (!done.status.ok()) return done.status;
+  if (done.op == IoOp::kRead && done.bytes_done < done.length) {
+    return Status::FailedPrecondition(fmt::format(
+        "read at offset {} of {} returned {} of {} bytes: the file is shorter than --size; recreate it or lower "
+        "--size",
+        done.offset, file.path(), done.bytes_done, done.length));
+  }
+  if (spec.verify && done.op == IoOp::kRead) {
+    if (auto bad = FindPatternMismatch(data.first(done.bytes_done), done.offset, spec.file_id)) {
+      return Status::Corruption(fmt::format(
+          "verify: byte at offset {} of {} does not hold what iodepth wrote there (read of {} bytes at {})", *bad,
+          file.path(), done.length, done.offset));
+    }
+    result->verified_bytes += done.bytes_done;
+  }
+  return Status::OK();
+}
+
+// Keeps queue.depth() requests outstanding on an IoQueue, refilling each slot (the tag)
+// as soon as its completion is reaped.
+class QueueRunner {
+ public:
+  QueueRunner(const JobSpec& spec, File& file, IoQueue& queue, AlignedBuffer& buffers, JobResult* result)
+      : spec_(spec), file_(file), queue_(queue), buffers_(buffers), offsets_(spec), result_(result),
+        meter_(spec, result) {}
+
+  Status Run() {
+    meter_.Begin(NowNs(), 0);
+    for (uint32_t slot = 0; slot < queue_.depth(); ++slot) IODEPTH_RETURN_IF_ERROR(Issue(slot));
+    IODEPTH_RETURN_IF_ERROR(queue_.Submit().status());  // The rest of a partial batch.
+    std::vector<IoCompletion> done(queue_.depth());
+    while (queue_.in_flight() > 0) {
+      IODEPTH_ASSIGN_OR_RETURN(const uint32_t got, queue_.Reap(done, /*min_completions=*/1));
+      meter_.Tick(NowNs(), Outstanding());
+      for (uint32_t i = 0; i < got; ++i) {
+        IODEPTH_RETURN_IF_ERROR(CheckCompletion(spec_, file_, done[i], SlotBuffer(done[i].tag), result_));
+        meter_.Record(done[i]);
+      }
+      meter_.Tick(NowNs(), Outstanding());
+      for (uint32_t i = 0; i < got; ++i) IODEPTH_RETURN_IF_ERROR(Issue(static_cast<uint32_t>(done[i].tag)));
+      IODEPTH_RETURN_IF_ERROR(queue_.Submit().status());  // The rest of a partial batch.
+      // Exactly depth outstanding while issuing: every reaped slot was refilled.
+      if (!stopped_issuing_ && queue_.in_flight() < queue_.depth()) ++result_->refills_short;
+    }
+    meter_.Finish(NowNs(), 0);
+    result_->queue_stats = queue_.stats();
+    return Status::OK();
+  }
+
+ private:
+  // Requests whose latency clock runs: submitted, or prepared (their submitted_ns is the
+  // next Submit(), which follows at once). The depth the time-average integrates.
+  uint32_t Outstanding() const { return queue_.in_flight() + queue_.prepared(); }
+
+  std::span<std::byte> SlotBuffer(uint64_t slot) const {
+    return buffers_.span(static_cast<size_t>(slot) * spec_.block_size, spec_.block_size);
+  }
+
+  Status Issue(uint32_t slot) {
+    if (!meter_.MayIssue()) {
+      stopped_issuing_ = true;  // The run is ending: the queue drains from here.
+      return Status::OK();
+    }
+    const uint64_t offset = offsets_.Next();
+    std::span<std::byte> buffer = SlotBuffer(slot);
+    const IoOp op = IsWrite(spec_.rw) ? IoOp::kWrite : IoOp::kRead;
+    if (op == IoOp::kWrite) FillPattern(buffer, offset, spec_.file_id);  // Keep the file self-verifying.
+    IODEPTH_RETURN_IF_ERROR(
+        queue_.Prepare(IoRequest{.op = op, .file = &file_, .offset = offset, .buffer = buffer, .tag = slot}));
+    meter_.Tick(NowNs(), Outstanding());
+    if (queue_.prepared() >= spec_.batch_submit) return queue_.Submit().status();
+    return Status::OK();
+  }
+
+  const JobSpec& spec_;
+  File& file_;
+  IoQueue& queue_;
+  AlignedBuffer& buffers_;
+  OffsetGenerator offsets_;
+  JobResult* result_;
+  WindowMeter meter_;
+  bool stopped_issuing_ = false;
+};
+
+// The synchronous path (io_patterns): one request at a time through File::ReadAt/WriteAt
+// on the calling thread, no queue at all. The baseline every queue result is compared with.
+Status RunSyncLoop(const JobSpec& spec, File& file, AlignedBuffer& buffer, JobResult* result) {
+  OffsetGenerator offsets(spec);
+  WindowMeter meter(spec, result);
+  const IoOp op = IsWrite(spec.rw) ? IoOp::kWrite : IoOp::kRead;
+  std::span<std::byte> data = buffer.span(0, spec.block_size);
+  meter.Begin(NowNs(), 0);
+  while (meter.MayIssue()) {
+    IoCompletion done;
+    done.op = op;
+    done.offset = offsets.Next();
+    done.length = spec.block_size;
+    if (op == IoOp::kWrite) FillPattern(data, done.offset, spec.file_id);
+    done.submitted_ns = NowNs();
+    auto moved = op == IoOp::kRead ? file.ReadAt(done.offset, data) : file.WriteAt(done.offset, data);
+    done.completed_ns = NowNs();
+    if (moved.has_value()) {
+      done.bytes_done = *moved;
+    } else {
+      done.status = moved.error();
+    }
+    IODEPTH_RETURN_IF_ERROR(CheckCompletion(spec, file, done, data, result));
+    meter.Record(done);
+    meter.Tick(done.completed_ns, 0);
+  }
+  meter.Finish(NowNs(), 0);
+  result->mean_in_flight = result->window_ns > 0 ? static_cast<double>(result->clat_ns.mean()) *
+                                                       static_cast<double>(result->ios) /
+                                                       static_cast<double>(result->window_ns)
+                                                 : 0;  // Busy fraction: the only depth a loop has.
+  result->queue_stats = IoQueueStats{.submit_calls = result->ios, .submitted = result->ios,
+                                     .reap_calls = result->ios, .reaped = result->ios};
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<JobResult> RunJob(const JobSpec& spec) {
+  IODEPTH_RETURN_IF_ERROR(ValidateSpec(spec));
+  const OpenOptions open_options{.access = IsWrite(spec.rw) ? AccessMode::kReadWrite : AccessMode::kReadOnly,
+                                 .cache = spec.cache,
+                                 .direct_fallback = spec.direct_fallback};
+  IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<File> file, File::Open(spec.filename, open_options));
+  JobResult result;
+  result.direct = file->direct();
+  result.alignment = file->alignment();
+  if (!file->direct_fallback_reason().empty()) result.notices.push_back(file->direct_fallback_reason());
+  if (file->direct() && spec.block_size % file->alignment().offset_bytes != 0) {
+    return Status::InvalidArgument(fmt::format(
+        "--bs={} is not a multiple of {} bytes, the direct-I/O alignment of {} (from {}); use a multiple of it or "
+        "--direct=0",
+        spec.block_size, file->alignment().offset_bytes, spec.filename, file->alignment().source));
+  }
+  // The buffers are declared before the queue so the queue is destroyed first, draining
+  // anything still in flight (an early error return) before the memory is freed.
+  const size_t alignment = std::max<size_t>(4096, file->alignment().memory_bytes);
+  const uint32_t slots = spec.sync_path ? 1 : spec.queue.depth;
+  IODEPTH_ASSIGN_OR_RETURN(AlignedBuffer buffers,
+                           AlignedBuffer::Allocate(static_cast<size_t>(spec.block_size) * slots, alignment));
+  if (spec.sync_path) {
+    result.backend = "syncpath";
+    result.backend_features = "File::ReadAt/WriteAt, depth 1";
+    IODEPTH_RETURN_IF_ERROR(RunSyncLoop(spec, *file, buffers, &result));
+    return result;
+  }
+  std::string notice;
+  IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<IoQueue> queue, MakeIoQueue(spec.queue, &notice));
+  if (!notice.empty()) result.notices.push_back(notice);
+  result.backend = std::string(queue->backend_name());
+  result.backend_features = queue->features();
+  const std::span<std::byte> region = buffers.span();
+  IODEPTH_RETURN_IF_ERROR(queue->RegisterBuffers(std::span(&region, 1)));
+  QueueRunner runner(spec, *file, *queue, buffers, &result);
+  IODEPTH_RETURN_IF_ERROR(runner.Run());
+  return result;
+}
+
+}  // namespace iodepth

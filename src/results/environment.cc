@@ -1,0 +1,545 @@
+#include "results/environment.h"
+
+#include <fcntl.h>
+#include <liburing.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <climits>
+#include <cstdint>
+#include <cstdlib>
+#include <ctime>
+#include <optional>
+#include <span>
+
+#include <fmt/format.h>
+
+#include "common/clock.h"
+#include "common/text.h"
+
+#include "io/file.h"
+#include "io/io_queue.h"
+
+#ifndef IODEPTH_VERSION
+#define IODEPTH_VERSION "unknown"  // The library target defines it; a hand build may not.
+#endif
+
+namespace iodepth {
+
+namespace {
+
+// The files read here are a few KiB; the bound stops a runaway read of a strange file.
+constexpr size_t kMaxFileBytes = size_t{16} << 20;
+// Directory levels walked up from a path. Real paths are far shallower; the bound only
+// guarantees the walk ends.
+constexpr int kMaxAncestors = 512;
+// Symbolic refs followed from HEAD; git itself gives up after 5.
+constexpr int kMaxSymbolicRefs = 5;
+
+std::optional<std::string> ReadFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return std::nullopt;
+  std::string text;
+  char chunk[4096];
+  bool failed = false;
+  while (text.size() < kMaxFileBytes) {
+    const ssize_t n = ::read(fd, chunk, sizeof(chunk));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      failed = n < 0;
+      break;
+    }
+    text.append(chunk, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  if (failed) return std::nullopt;
+  return text;
+}
+
+// The trimmed contents, or nullopt when unreadable or blank.
+std::optional<std::string> ReadTrimmed(const std::string& path) {
+  const std::optional<std::string> text = ReadFile(path);
+  if (!text) return std::nullopt;
+  const std::string_view trimmed = Trim(*text);
+  if (trimmed.empty()) return std::nullopt;
+  return std::string(trimmed);
+}
+
+nlohmann::json TextOr(const std::string& path, const char* fallback) {
+  const std::optional<std::string> text = ReadTrimmed(path);
+  return text ? nlohmann::json(*text) : nlohmann::json(fallback);
+}
+
+// An integer file (sysctl, sysfs attribute) as a number, or "unknown".
+nlohmann::json NumberOr(const std::string& path) {
+  const std::optional<std::string> text = ReadTrimmed(path);
+  int64_t value = 0;
+  if (!text) return "unknown";
+  const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (error != std::errc() || end != text->data() + text->size()) return "unknown";
+  return value;
+}
+
+// "/a/b" -> "/a", "/a" -> "/", "a" -> ".", "/" -> "/".
+std::string ParentDir(std::string_view path) {
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  const size_t slash = path.rfind('/');
+  if (slash == std::string_view::npos) return ".";
+  if (slash == 0) return "/";
+  return std::string(path.substr(0, slash));
+}
+
+std::string BaseName(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
+std::vector<std::string_view> SplitFields(std::string_view line) {
+  std::vector<std::string_view> fields;
+  size_t start = line.find_first_not_of(' ');
+  while (start != std::string_view::npos) {
+    const size_t end = line.find(' ', start);
+    fields.push_back(line.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    start = end == std::string_view::npos ? end : line.find_first_not_of(' ', end);
+  }
+  return fields;
+}
+
+std::optional<MountInfo> ParseMountLine(std::string_view line) {
+  // id parent major:minor root mount_point options [optional fields...] - type source super_options
+  const std::vector<std::string_view> fields = SplitFields(line);
+  if (fields.size() < 10) return std::nullopt;
+  const auto dash = std::find(fields.begin() + 6, fields.end(), "-");
+  if (fields.end() - dash < 4) return std::nullopt;
+  return MountInfo{.major_minor = std::string(fields[2]),
+                   .mount_point = UnescapeOctal(fields[4]),
+                   .mount_options = std::string(fields[5]),
+                   .fs_type = UnescapeOctal(dash[1]),
+                   .source = UnescapeOctal(dash[2]),
+                   .super_options = std::string(dash[3])};
+}
+
+bool IsAtOrBelow(std::string_view path, std::string_view mount_point) {
+  if (mount_point == "/") return !path.empty() && path.front() == '/';
+  return path.starts_with(mount_point) && (path.size() == mount_point.size() || path[mount_point.size()] == '/');
+}
+
+// ---- Machine ----
+
+std::string CpuModel() {
+  std::string model = "unknown";
+  const std::optional<std::string> cpuinfo = ReadFile("/proc/cpuinfo");
+  if (!cpuinfo) return model;
+  bool found = false;
+  ForEachLine(*cpuinfo, [&](std::string_view line) {
+    const size_t colon = line.find(':');
+    if (found || colon == std::string_view::npos || Trim(line.substr(0, colon)) != "model name") return;
+    const std::string_view value = Trim(line.substr(colon + 1));
+    if (!value.empty()) model = std::string(value);
+    found = true;
+  });
+  return model;
+}
+
+void AddMachine(nlohmann::json& env) {
+  utsname names{};
+  const bool named = ::uname(&names) == 0;
+  env["kernel"] = named ? std::string(names.release) : "unknown";
+  env["uname"] = named ? fmt::format("{} {} {} {} {}", names.sysname, names.nodename, names.release, names.version,
+                                     names.machine)
+                       : "unknown";
+  char host[HOST_NAME_MAX + 1] = {};
+  env["hostname"] = ::gethostname(host, sizeof(host) - 1) == 0 && host[0] != '\0' ? std::string(host) : "unknown";
+  env["cpu_model"] = CpuModel();
+  const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+  env["cpu_count"] = online >= 1 ? nlohmann::json(online) : nlohmann::json("unknown");
+  // A cgroup cpuset or taskset can leave this process fewer CPUs than are online.
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  const bool affinity = ::sched_getaffinity(0, sizeof(allowed), &allowed) == 0;
+  env["cpus_allowed"] = affinity ? nlohmann::json(CPU_COUNT(&allowed)) : nlohmann::json("unknown");
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page_bytes = ::sysconf(_SC_PAGESIZE);
+  env["memory_total_bytes"] = pages > 0 && page_bytes > 0
+                                  ? nlohmann::json(static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_bytes))
+                                  : nlohmann::json("unknown");
+}
+
+// ---- Storage under the data path ----
+
+// The resolved path of `data_path`, or of its nearest existing ancestor when it does not
+// exist yet; nullopt only when not even "/" or "." resolves.
+std::optional<std::string> NearestExistingPath(const std::string& data_path) {
+  std::string candidate = data_path.empty() ? "." : data_path;
+  for (int level = 0; level < kMaxAncestors; ++level) {
+    char resolved[PATH_MAX];
+    if (::realpath(candidate.c_str(), resolved) != nullptr) return std::string(resolved);
+    const std::string parent = ParentDir(candidate);
+    if (parent == candidate) return std::nullopt;
+    candidate = parent;
+  }
+  return std::nullopt;
+}
+
+// An object whose every key holds `word`: "none" when the thing does not exist here (no
+// block device under tmpfs or overlay), "unknown" when it could not be read.
+nlohmann::json Filled(std::span<const char* const> keys, const char* word) {
+  nlohmann::json object = nlohmann::json::object();
+  for (const char* key : keys) object[key] = word;
+  return object;
+}
+
+constexpr const char* kFilesystemKeys[] = {"type", "mount_point", "device", "mount_options", "super_options"};
+constexpr const char* kAlignmentKeys[] = {"memory_bytes", "offset_bytes", "source"};
+constexpr const char* kDeviceKeys[] = {"name", "partition", "major_minor", "model", "vendor", "rotational",
+                                       "logical_block_size", "physical_block_size", "scheduler", "nr_requests",
+                                       "read_ahead_kb", "max_sectors_kb"};
+
+nlohmann::json FilesystemJson(const MountInfo* mount) {
+  if (mount == nullptr) return Filled(kFilesystemKeys, "unknown");
+  return {{"type", mount->fs_type}, {"mount_point", mount->mount_point}, {"device", mount->source},
+          {"mount_options", mount->mount_options}, {"super_options", mount->super_options}};
+}
+
+std::optional<std::string> SysfsBlockDir(dev_t dev) {
+  const std::string link = fmt::format("/sys/dev/block/{}:{}", major(dev), minor(dev));
+  char resolved[PATH_MAX];
+  if (::realpath(link.c_str(), resolved) == nullptr) return std::nullopt;
+  return std::string(resolved);
+}
+
+// The sysfs directory of the block device holding `st`: the device itself when the data
+// path is a block device; else the filesystem's device number; else, for filesystems
+// that report an anonymous one (btrfs), the device named as the mount's source.
+std::optional<std::string> FindBlockDeviceDir(const struct stat& st, const MountInfo* mount) {
+  if (S_ISBLK(st.st_mode)) return SysfsBlockDir(st.st_rdev);
+  if (std::optional<std::string> dir = SysfsBlockDir(st.st_dev)) return dir;
+  struct stat source {};
+  if (mount == nullptr || !mount->source.starts_with("/dev/")) return std::nullopt;
+  if (::stat(mount->source.c_str(), &source) != 0 || !S_ISBLK(source.st_mode)) return std::nullopt;
+  return SysfsBlockDir(source.st_rdev);
+}
+
+nlohmann::json FlagOr(const std::string& path) {
+  const std::optional<std::string> text = ReadTrimmed(path);
+  if (text == "0") return false;
+  if (text == "1") return true;
+  return "unknown";
+}
+
+nlohmann::json DeviceJson(const std::string& sys_dir) {
+  // A partition's directory sits inside its disk's and has no device/ or queue/ of its own.
+  const bool partition = PathExists(JoinPath(sys_dir, "partition"));
+  const std::string disk = partition ? ParentDir(sys_dir) : sys_dir;
+  const std::string queue = JoinPath(disk, "queue");
+  const std::optional<std::string> scheduler = ReadTrimmed(JoinPath(queue, "scheduler"));
+  return {{"name", BaseName(disk)},
+          {"partition", partition ? BaseName(sys_dir) : "none"},
+          {"major_minor", TextOr(JoinPath(disk, "dev"), "unknown")},
+          {"model", TextOr(JoinPath(disk, "device/model"), "unknown")},  // virtio-blk has none.
+          {"vendor", TextOr(JoinPath(disk, "device/vendor"), "unknown")},
+          {"rotational", FlagOr(JoinPath(queue, "rotational"))},
+          {"logical_block_size", NumberOr(JoinPath(queue, "logical_block_size"))},
+          {"physical_block_size", NumberOr(JoinPath(queue, "physical_block_size"))},
+          {"scheduler", scheduler ? BracketedChoice(*scheduler) : "unknown"},
+          {"nr_requests", NumberOr(JoinPath(queue, "nr_requests"))},
+          {"read_ahead_kb", NumberOr(JoinPath(queue, "read_ahead_kb"))},
+          {"max_sectors_kb", NumberOr(JoinPath(queue, "max_sectors_kb"))}};
+}
+
+nlohmann::json DirectAlignmentJson(const std::string& path, const struct stat& st) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; statx ignores the flag.
+  int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+  if (S_ISDIR(st.st_mode)) flags |= O_DIRECTORY;
+  int fd = ::open(path.c_str(), flags);
+  // statx and fstat need no read access: O_PATH still answers for a file this process may
+  // not read (or a device its cgroup forbids opening).
+  if (fd < 0 && (errno == EACCES || errno == EPERM)) fd = ::open(path.c_str(), O_PATH | O_CLOEXEC);
+  if (fd < 0) return Filled(kAlignmentKeys, "unknown");
+  const DirectAlignment alignment = DiscoverDirectAlignment(fd);
+  ::close(fd);
+  return {{"memory_bytes", alignment.memory_bytes},
+          {"offset_bytes", alignment.offset_bytes},
+          {"source", alignment.source}};
+}
+
+void AddStorage(nlohmann::json& env, const std::string& data_path, const std::vector<MountInfo>& mounts) {
+  env["data_path"] = data_path;
+  const std::optional<std::string> inspected = NearestExistingPath(data_path);
+  struct stat st {};
+  const bool known = inspected && ::stat(inspected->c_str(), &st) == 0;
+  env["inspected_path"] = known ? *inspected : "unknown";
+  if (!known) {
+    env["filesystem"] = FilesystemJson(nullptr);
+    env["device"] = Filled(kDeviceKeys, "unknown");
+    env["direct_io_alignment"] = Filled(kAlignmentKeys, "unknown");
+    return;
+  }
+  const MountInfo* mount = FindMount(mounts, *inspected);
+  env["filesystem"] = FilesystemJson(mount);
+  const std::optional<std::string> sys_dir = FindBlockDeviceDir(st, mount);
+  env["device"] = sys_dir ? DeviceJson(*sys_dir) : Filled(kDeviceKeys, "none");
+  env["direct_io_alignment"] = DirectAlignmentJson(*inspected, st);
+}
+
+// ---- io_uring ----
+
+// IORING_FEAT_* names by bit number. Bits 13 to 17 are newer than liburing 2.3's header;
+// their names and values are the kernel uapi's.
+constexpr const char* kUringFeatureNames[] = {
+    "SINGLE_MMAP", "NODROP",          "SUBMIT_STABLE", "RW_CUR_POS",     "CUR_PERSONALITY", "FAST_POLL",
+    "POLL_32BITS", "SQPOLL_NONFIXED", "EXT_ARG",       "NATIVE_WORKERS", "RSRC_TAGS",       "CQE_SKIP",
+    "LINKED_FILE", "REG_REG_RING",    "RECVSEND_BUNDLE", "MIN_TIMEOUT",  "RW_ATTR",         "NO_IOWAIT"};
+static_assert(IORING_FEAT_SINGLE_MMAP == 1U << 0 && IORING_FEAT_FAST_POLL == 1U << 5 &&
+                  IORING_FEAT_LINKED_FILE == 1U << 12,
+              "kUringFeatureNames is indexed by bit number");
+
+// The names of the bits set in `features`; a bit newer than the table is still listed,
+// by number, so nothing the kernel reports is dropped.
+nlohmann::json FeatureNames(uint32_t features) {
+  nlohmann::json names = nlohmann::json::array();
+  for (uint32_t index = 0; index < 32; ++index) {
+    if ((features & (1U << index)) == 0) continue;
+    names.push_back(index < std::size(kUringFeatureNames) ? fmt::format("IORING_FEAT_{}", kUringFeatureNames[index])
+                                                          : fmt::format("IORING_FEAT_BIT_{}", index));
+  }
+  return names;
+}
+
+nlohmann::json OpcodeSupport(const io_uring_probe& probe) {
+  return {{"READ", io_uring_opcode_supported(&probe, IORING_OP_READ) != 0},
+          {"WRITE", io_uring_opcode_supported(&probe, IORING_OP_WRITE) != 0},
+          {"READ_FIXED", io_uring_opcode_supported(&probe, IORING_OP_READ_FIXED) != 0},
+          {"WRITE_FIXED", io_uring_opcode_supported(&probe, IORING_OP_WRITE_FIXED) != 0}};
+}
+
+// Sets up a one-entry ring to read the kernel's feature bits and opcode table.
+void AddRingFeatures(nlohmann::json& out) {
+  io_uring ring{};
+  io_uring_params params{};
+  if (io_uring_queue_init_params(1, &ring, &params) < 0) return;
+  out["features"] = FeatureNames(params.features);
+  // The ring just made answers the probe; io_uring_get_probe() would set up another.
+  io_uring_probe* probe = io_uring_get_probe_ring(&ring);
+  if (probe != nullptr) {
+    out["opcodes"] = OpcodeSupport(*probe);
+    io_uring_free_probe(probe);
+  }
+  io_uring_queue_exit(&ring);
+}
+
+bool RingSetupWorks(uint32_t flags) {
+  io_uring ring{};
+  io_uring_params params{};
+  params.flags = flags;
+  if (io_uring_queue_init_params(1, &ring, &params) < 0) return false;
+  io_uring_queue_exit(&ring);
+  return true;
+}
+
+nlohmann::json IoUringJson() {
+  const Status probe = ProbeIoUring();
+  nlohmann::json out = {{"available", probe.ok()},
+                        {"reason", probe.ok() ? std::string("none") : probe.message()},
+                        {"io_uring_disabled", NumberOr("/proc/sys/kernel/io_uring_disabled")},
+                        {"features", "unknown"},
+                        {"opcodes", "unknown"}};
+  if (probe.ok()) AddRingFeatures(out);
+  // The io_uring backend asks for both (Linux 6.1+); without them it runs, more slowly.
+  out["single_issuer_defer_taskrun"] =
+      probe.ok() && RingSetupWorks(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN);
+  return out;
+}
+
+// ---- Limits, cgroup, VM ----
+
+nlohmann::json LimitJson(int resource) {
+  rlimit limit{};
+  if (::getrlimit(resource, &limit) != 0) return "unknown";
+  if (limit.rlim_cur == RLIM_INFINITY) return "unlimited";
+  return static_cast<uint64_t>(limit.rlim_cur);
+}
+
+// Controllers -> path, from /proc/self/cgroup lines "id:controllers:path". The v2
+// hierarchy has no controllers in that list; it is keyed "unified".
+nlohmann::json CgroupPaths() {
+  const std::optional<std::string> text = ReadFile("/proc/self/cgroup");
+  if (!text) return "unknown";
+  nlohmann::json paths = nlohmann::json::object();
+  ForEachLine(*text, [&](std::string_view line) {
+    const size_t first = line.find(':');
+    const size_t second = first == std::string_view::npos ? first : line.find(':', first + 1);
+    if (second == std::string_view::npos) return;
+    const std::string controllers(line.substr(first + 1, second - first - 1));
+    paths[controllers.empty() ? std::string("unified") : controllers] = std::string(line.substr(second + 1));
+  });
+  return paths;
+}
+
+nlohmann::json CgroupJson(const std::vector<MountInfo>& mounts) {
+  bool v1 = false;
+  const MountInfo* unified = nullptr;
+  for (const MountInfo& mount : mounts) {
+    if (mount.fs_type == "cgroup") v1 = true;
+    if (mount.fs_type == "cgroup2" && unified == nullptr) unified = &mount;
+  }
+  nlohmann::json version = "unknown";
+  // cgroup.controllers at the root means v2 is the whole tree. A v2 mount beside v1
+  // controllers (systemd's /sys/fs/cgroup/unified) is the hybrid layout.
+  if (PathExists("/sys/fs/cgroup/cgroup.controllers")) {
+    version = 2;
+  } else if (v1) {
+    version = unified != nullptr ? nlohmann::json("hybrid") : nlohmann::json(1);
+  } else if (unified != nullptr) {
+    version = 2;
+  }
+  return {{"version", version},
+          {"unified_mount", unified != nullptr ? unified->mount_point : std::string("none")},
+          {"paths", CgroupPaths()}};
+}
+
+nlohmann::json ChoiceOr(const std::string& path) {
+  const std::optional<std::string> text = ReadTrimmed(path);
+  return text ? nlohmann::json(BracketedChoice(*text)) : nlohmann::json("unknown");
+}
+
+// ---- Tool ----
+
+// Looked up from the binary, not the working directory: the checkout it was built in.
+std::string GitCommitOfExecutable() {
+  char target[PATH_MAX];
+  const ssize_t length = ::readlink("/proc/self/exe", target, sizeof(target) - 1);
+  if (length <= 0) return "unknown";
+  return FindGitCommit(ParentDir(std::string_view(target, static_cast<size_t>(length))));
+}
+
+bool IsCommitHash(std::string_view text) {
+  // SHA-1 (40) or SHA-256 (64) repositories.
+  return (text.size() == 40 || text.size() == 64) &&
+         std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+// The git directory `dir/.git` names: itself, or a "gitdir: <path>" file's target.
+std::optional<std::string> GitDirAt(const std::string& dir) {
+  const std::string dot_git = JoinPath(dir, ".git");
+  struct stat st {};
+  if (::stat(dot_git.c_str(), &st) != 0) return std::nullopt;
+  if (S_ISDIR(st.st_mode)) return dot_git;
+  const std::optional<std::string> text = ReadTrimmed(dot_git);
+  if (!text || !text->starts_with("gitdir:")) return std::nullopt;
+  const std::string target(Trim(std::string_view(*text).substr(7)));
+  return target.starts_with('/') ? target : JoinPath(dir, target);
+}
+
+std::optional<std::string> PackedRef(const std::string& common_dir, std::string_view ref) {
+  const std::optional<std::string> text = ReadFile(JoinPath(common_dir, "packed-refs"));
+  if (!text) return std::nullopt;
+  std::optional<std::string> hash;
+  ForEachLine(*text, [&](std::string_view line) {
+    // "<hash> <ref>"; '#' starts the header, '^' a peeled tag's target.
+    const size_t space = line.find(' ');
+    if (hash || line.empty() || line[0] == '#' || line[0] == '^' || space == std::string_view::npos) return;
+    if (Trim(line.substr(space + 1)) == ref) hash = std::string(line.substr(0, space));
+  });
+  return hash;
+}
+
+// A ref's content: a loose file in the worktree's or the common git dir, else packed-refs.
+std::optional<std::string> ReadRef(const std::string& git_dir, const std::string& common_dir, std::string_view ref) {
+  if (ref.find("..") != std::string_view::npos) return std::nullopt;  // Never leave the git dir.
+  if (std::optional<std::string> loose = ReadTrimmed(JoinPath(git_dir, ref))) return loose;
+  if (std::optional<std::string> loose = ReadTrimmed(JoinPath(common_dir, ref))) return loose;
+  return PackedRef(common_dir, ref);
+}
+
+std::string ResolveHead(const std::string& git_dir) {
+  // A linked worktree keeps shared refs in the directory its "commondir" file names.
+  const std::optional<std::string> common = ReadTrimmed(JoinPath(git_dir, "commondir"));
+  const std::string common_dir = !common ? git_dir : common->starts_with('/') ? *common : JoinPath(git_dir, *common);
+  std::optional<std::string> value = ReadTrimmed(JoinPath(git_dir, "HEAD"));
+  for (int depth = 0; value && depth <= kMaxSymbolicRefs; ++depth) {
+    if (IsCommitHash(*value)) return *value;
+    if (!value->starts_with("ref:")) break;
+    const std::string ref(Trim(std::string_view(*value).substr(4)));
+    value = ReadRef(git_dir, common_dir, ref);
+  }
+  return "unknown";
+}
+
+// json::dump() throws on invalid UTF-8, and a device model or a mount point holds
+// whatever bytes the kernel has. A round trip through dump's replacing handler swaps bad
+// sequences for U+FFFD by nlohmann's own rules, so no later dump can throw.
+nlohmann::json ValidUtf8(nlohmann::json env) {
+  const std::string text = env.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  nlohmann::json clean = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return clean.is_discarded() ? env : clean;
+}
+
+}  // namespace
+
+std::vector<MountInfo> ParseMountInfo(std::string_view text) {
+  std::vector<MountInfo> mounts;
+  ForEachLine(text, [&](std::string_view line) {
+    if (std::optional<MountInfo> mount = ParseMountLine(line)) mounts.push_back(std::move(*mount));
+  });
+  return mounts;
+}
+
+const MountInfo* FindMount(const std::vector<MountInfo>& mounts, std::string_view path) {
+  const MountInfo* best = nullptr;
+  for (const MountInfo& mount : mounts) {
+    if (!IsAtOrBelow(path, mount.mount_point)) continue;
+    // ">=": of two mounts at one place the later one is on top.
+    if (best == nullptr || mount.mount_point.size() >= best->mount_point.size()) best = &mount;
+  }
+  return best;
+}
+
+std::string BracketedChoice(std::string_view text) {
+  const size_t open = text.find('[');
+  const size_t close = open == std::string_view::npos ? open : text.find(']', open);
+  if (close == std::string_view::npos) return std::string(Trim(text));
+  return std::string(Trim(text.substr(open + 1, close - open - 1)));
+}
+
+std::string FindGitCommit(const std::string& start_dir) {
+  std::string dir = start_dir.empty() ? "." : start_dir;
+  for (int level = 0; level < kMaxAncestors; ++level) {
+    // The nearest work tree is the one the binary was built in; an unreadable one is
+    // "unknown" rather than some outer repository's commit.
+    if (const std::optional<std::string> git_dir = GitDirAt(dir)) return ResolveHead(*git_dir);
+    const std::string parent = ParentDir(dir);
+    if (parent == dir) break;
+    dir = parent;
+  }
+  return "unknown";
+}
+
+nlohmann::json CollectEnvironment(const std::string& data_path) {
+  nlohmann::json env = nlohmann::json::object();
+  env["collected_utc"] = UtcNow();
+  AddMachine(env);
+  const std::optional<std::string> mountinfo = ReadFile("/proc/self/mountinfo");
+  const std::vector<MountInfo> mounts = mountinfo ? ParseMountInfo(*mountinfo) : std::vector<MountInfo>();
+  AddStorage(env, data_path, mounts);
+  env["io_uring"] = IoUringJson();
+  env["memlock_limit_bytes"] = LimitJson(RLIMIT_MEMLOCK);
+  env["open_files_limit"] = LimitJson(RLIMIT_NOFILE);
+  env["cgroup"] = CgroupJson(mounts);
+  env["transparent_hugepage"] = ChoiceOr("/sys/kernel/mm/transparent_hugepage/enabled");
+  env["vm"] = {{"dirty_ratio", NumberOr("/proc/sys/vm/dirty_ratio")},
+               {"dirty_background_ratio", NumberOr("/proc/sys/vm/dirty_background_ratio")},
+               {"swappiness", NumberOr("/proc/sys/vm/swappiness")}};
+  env["iodepth_version"] = IODEPTH_VERSION;
+  env["git_commit"] = GitCommitOfExecutable();
+  return ValidUtf8(std::move(env));
+}
+
+}  // namespace iodepth

@@ -1,0 +1,374 @@
+#include "results/results.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "results/job_report.h"
+
+// An absent optional record is written as null and read back from null.
+namespace nlohmann {
+template <typename T>
+struct adl_serializer<std::optional<T>> {
+  static void to_json(json& j, const std::optional<T>& value) {
+    if (value) {
+      j = *value;
+    } else {
+      j = nullptr;
+    }
+  }
+  static void from_json(const json& j, std::optional<T>& value) {
+    if (j.is_null()) {
+      value.reset();
+    } else {
+      value = j.get<T>();
+    }
+  }
+};
+}  // namespace nlohmann
+
+namespace iodepth {
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BufferRecord, memory_bytes, working_set_bytes, page_bytes, fetches, hits, misses,
+                                   hit_ratio, reads, read_bytes, mean_read_bytes, reads_by_pages, consumer_waits,
+                                   wait_ns, wait_fraction, mean_distance)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianBufferRecord, hit_ratio, mean_read_bytes, reads_per_s, wait_fraction,
+                                   mean_distance)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ScanRecord, streams, rows, rows_per_s, passes_checked, stream_bw_bytes)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianScanRecord, rows_per_s, min_stream_bw_bytes)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LatencyRecord, min, max, mean, N, percentile)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DepthRecord, target, mean_in_flight, utilization, littles_law, submit_calls,
+                                   submitted, reap_calls, reaped, avg_submit_batch, avg_reap_batch, resubmits, refills_short)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MemoryRecord, cgroup, cap_bytes, peak_bytes, page_cache_bytes, refaults,
+                                   limit_events, oom_kills)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianMemoryRecord, peak_bytes, page_cache_bytes, refaults)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RepetitionRecord, iops, bw_bytes, total_ios, io_bytes, runtime_ns, clat_ns,
+                                   usr_cpu_ns, sys_cpu_ns, cpu_ns_per_io, depth, resident_before, verified_bytes, buffer,
+                                   scan, memory)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianLatencyRecord, mean, max, percentile)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianDepthRecord, mean_in_flight, littles_law, utilization)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianRecord, iops, bw_bytes, clat_ns, cpu_ns_per_io, depth, buffer, scan,
+                                   memory)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CvRecord, iops, bw_bytes, clat_ns_p95)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CellRecord, id, workload, suite, rw, qd, bs, mode, backend, cache_state, regime,
+                                   policy, memory_cap, status, reason, flags, median, cv, repetitions)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(FioCrossCheckRecord, cell, fio, ratio)
+
+std::string PercentileKey(double percent) { return fmt::format("{:.6f}", percent); }
+
+namespace {
+
+double Ratio(double a, double b) { return b > 0 ? a / b : 0; }
+
+template <typename T, typename Get>
+double Median(const std::vector<T>& items, Get get) {
+  if (items.empty()) return 0;
+  std::vector<double> values;
+  for (const T& item : items) values.push_back(static_cast<double>(get(item)));
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+// Coefficient of variation (sample standard deviation / mean); 0 with fewer than two.
+template <typename T, typename Get>
+double Cv(const std::vector<T>& items, Get get) {
+  if (items.size() < 2) return 0;
+  double sum = 0;
+  for (const T& item : items) sum += static_cast<double>(get(item));
+  const double mean = sum / static_cast<double>(items.size());
+  if (mean == 0) return 0;
+  double squares = 0;
+  for (const T& item : items) squares += std::pow(static_cast<double>(get(item)) - mean, 2);
+  return std::sqrt(squares / static_cast<double>(items.size() - 1)) / mean;
+}
+
+uint64_t PercentileOf(const RepetitionRecord& r, const std::string& key) {
+  auto it = r.clat_ns.percentile.find(key);
+  return it == r.clat_ns.percentile.end() ? 0 : it->second;
+}
+
+void AddFlags(CellRecord& cell) {
+  cell.flags.clear();
+  if (cell.cv.iops > kCvFlagThreshold) cell.flags.push_back("cv_high");
+  // A hot bm cell does no I/O and an adaptive one treats its qd as a ceiling: neither
+  // has a depth to keep.
+  const bool keeps_depth = cell.regime != "hot" && cell.policy != "adaptive";
+  // The depth asked for: qd, or for multistream scans S x qd (every scan keeps qd).
+  const double target = std::max<double>(cell.qd, cell.repetitions.empty() ? 0 : cell.repetitions[0].depth.target);
+  if (keeps_depth && cell.median.depth.littles_law < kDepthShortThreshold * target) cell.flags.push_back("depth_short");
+  for (const RepetitionRecord& r : cell.repetitions) {
+    if (r.resident_before < 0) continue;
+    if (cell.cache_state == "cold" && r.resident_before > kColdResidentThreshold) {
+      cell.flags.push_back("cold_but_cached");
+      break;
+    }
+    if (cell.cache_state == "warm" && r.resident_before < kWarmResidentThreshold) {
+      cell.flags.push_back("warm_not_cached");
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+RepetitionRecord MakeRepetitionRecord(const JobSpec& spec, const JobResult& result, double resident_before) {
+  RepetitionRecord r;
+  r.iops = result.iops();
+  r.bw_bytes = result.bw_bytes();
+  r.total_ios = result.ios;
+  r.io_bytes = result.bytes;
+  r.runtime_ns = result.window_ns;
+  r.clat_ns.min = result.clat_ns.min();
+  r.clat_ns.max = result.clat_ns.max();
+  r.clat_ns.mean = result.clat_ns.mean();
+  r.clat_ns.N = result.clat_ns.count();
+  for (double p : kReportedPercentiles) r.clat_ns.percentile[PercentileKey(p)] = result.clat_ns.Percentile(p);
+  r.usr_cpu_ns = result.cpu.user_ns;
+  r.sys_cpu_ns = result.cpu.system_ns;
+  r.cpu_ns_per_io = result.cpu_ns_per_io();
+  const IoQueueStats& q = result.queue_stats;
+  const uint32_t target = spec.sync_path ? 1 : spec.queue.depth;
+  r.depth = DepthRecord{.target = target,
+                        .mean_in_flight = result.mean_in_flight,
+                        .utilization = Ratio(result.mean_in_flight, target),
+                        .littles_law = result.littles_law_depth(),
+                        .submit_calls = q.submit_calls,
+                        .submitted = q.submitted,
+                        .reap_calls = q.reap_calls,
+                        .reaped = q.reaped,
+                        .avg_submit_batch = Ratio(static_cast<double>(q.submitted), static_cast<double>(q.submit_calls)),
+                        .avg_reap_batch = Ratio(static_cast<double>(q.reaped), static_cast<double>(q.reap_calls)),
+                        .resubmits = q.resubmits,
+                        .refills_short = result.refills_short};
+  r.resident_before = resident_before;
+  r.verified_bytes = result.verified_bytes;
+  return r;
+}
+
+RepetitionRecord MakeBmRepetitionRecord(const JobSpec& spec, const BmResult& result, double resident_before) {
+  RepetitionRecord r = MakeRepetitionRecord(spec, result.job, resident_before);
+  const BmStats& b = result.buffer;
+  const double seconds = static_cast<double>(result.job.window_ns) / 1e9;
+  // Depth is about reads, not fetches: Little's law over read requests and their latency.
+  r.depth.littles_law = seconds > 0 ? static_cast<double>(b.reads) / seconds * result.job.clat_ns.mean() / 1e9 : 0;
+  BufferRecord buffer{.memory_bytes = b.memory_bytes,
+                      .working_set_bytes = b.working_set_bytes,
+                      .page_bytes = b.page_bytes,
+                      .fetches = b.fetches,
+                      .hits = b.hits,
+                      .misses = b.misses,
+                      .hit_ratio = b.hit_ratio(),
+                      .reads = b.reads,
+                      .read_bytes = b.read_bytes,
+                      .mean_read_bytes = Ratio(static_cast<double>(b.read_bytes), static_cast<double>(b.reads)),
+                      .reads_by_pages = {},
+                      .consumer_waits = b.consumer_waits,
+                      .wait_ns = b.wait_ns,
+                      .wait_fraction = Ratio(static_cast<double>(b.wait_ns), static_cast<double>(result.job.window_ns)),
+                      .mean_distance = b.mean_distance};
+  for (size_t n = 1; n < b.reads_by_pages.size(); ++n) {
+    if (b.reads_by_pages[n] > 0) buffer.reads_by_pages[std::to_string(n)] = b.reads_by_pages[n];
+  }
+  r.buffer = std::move(buffer);
+  return r;
+}
+
+RepetitionRecord MakeScanRepetitionRecord(const JobSpec& spec, const ScanJobResult& result, double resident_before) {
+  RepetitionRecord r = MakeBmRepetitionRecord(spec, BmResult{.job = result.job, .buffer = result.buffer}, resident_before);
+  // The consumers are the scans: their waiting is shared out over S of them.
+  const double streams = static_cast<double>(std::max<size_t>(result.streams.size(), 1));
+  r.buffer->wait_fraction = Ratio(static_cast<double>(result.buffer.wait_ns),
+                                  static_cast<double>(result.job.window_ns) * streams);
+  ScanRecord scan{.streams = static_cast<uint32_t>(result.streams.size()),
+                  .rows = result.rows,
+                  .rows_per_s = Ratio(static_cast<double>(result.rows) * 1e9, static_cast<double>(result.job.window_ns)),
+                  .passes_checked = result.passes_checked,
+                  .stream_bw_bytes = {}};
+  for (const ScanStreamResult& s : result.streams) scan.stream_bw_bytes.push_back(s.bw_bytes);
+  r.scan = std::move(scan);
+  return r;
+}
+
+void SummariseCell(CellRecord& cell) {
+  const auto& reps = cell.repetitions;
+  MedianRecord& m = cell.median;
+  m.iops = Median(reps, [](const auto& r) { return r.iops; });
+  m.bw_bytes = Median(reps, [](const auto& r) { return r.bw_bytes; });
+  m.clat_ns.mean = Median(reps, [](const auto& r) { return r.clat_ns.mean; });
+  m.clat_ns.max = static_cast<uint64_t>(Median(reps, [](const auto& r) { return r.clat_ns.max; }));
+  m.clat_ns.percentile.clear();
+  for (double p : kReportedPercentiles) {
+    const std::string key = PercentileKey(p);
+    m.clat_ns.percentile[key] = static_cast<uint64_t>(Median(reps, [&](const auto& r) { return PercentileOf(r, key); }));
+  }
+  m.cpu_ns_per_io = Median(reps, [](const auto& r) { return r.cpu_ns_per_io; });
+  m.depth.mean_in_flight = Median(reps, [](const auto& r) { return r.depth.mean_in_flight; });
+  m.depth.littles_law = Median(reps, [](const auto& r) { return r.depth.littles_law; });
+  m.depth.utilization = Median(reps, [](const auto& r) { return r.depth.utilization; });
+  m.buffer.reset();
+  if (!reps.empty() && std::all_of(reps.begin(), reps.end(), [](const auto& r) { return r.buffer.has_value(); })) {
+    m.buffer = MedianBufferRecord{
+        .hit_ratio = Median(reps, [](const auto& r) { return r.buffer->hit_ratio; }),
+        .mean_read_bytes = Median(reps, [](const auto& r) { return r.buffer->mean_read_bytes; }),
+        .reads_per_s = Median(reps, [](const auto& r) { return Ratio(static_cast<double>(r.buffer->reads) * 1e9,
+                                                                      static_cast<double>(r.runtime_ns)); }),
+        .wait_fraction = Median(reps, [](const auto& r) { return r.buffer->wait_fraction; }),
+        .mean_distance = Median(reps, [](const auto& r) { return r.buffer->mean_distance; })};
+  }
+  m.scan.reset();
+  if (!reps.empty() && std::all_of(reps.begin(), reps.end(), [](const auto& r) { return r.scan.has_value(); })) {
+    m.scan = MedianScanRecord{
+        .rows_per_s = Median(reps, [](const auto& r) { return r.scan->rows_per_s; }),
+        .min_stream_bw_bytes = Median(reps, [](const auto& r) {
+          const auto& bw = r.scan->stream_bw_bytes;
+          return bw.empty() ? 0.0 : *std::min_element(bw.begin(), bw.end());
+        })};
+  }
+  m.memory.reset();
+  if (!reps.empty() && std::all_of(reps.begin(), reps.end(), [](const auto& r) { return r.memory.has_value(); })) {
+    m.memory = MedianMemoryRecord{
+        .peak_bytes = Median(reps, [](const auto& r) { return r.memory->peak_bytes; }),
+        .page_cache_bytes = Median(reps, [](const auto& r) { return r.memory->page_cache_bytes; }),
+        .refaults = Median(reps, [](const auto& r) { return r.memory->refaults; })};
+  }
+  const std::string p95 = PercentileKey(95);
+  cell.cv = CvRecord{.iops = Cv(reps, [](const auto& r) { return r.iops; }),
+                     .bw_bytes = Cv(reps, [](const auto& r) { return r.bw_bytes; }),
+                     .clat_ns_p95 = Cv(reps, [&](const auto& r) { return PercentileOf(r, p95); })};
+  if (cell.status == "ok") AddFlags(cell);
+}
+
+nlohmann::json ToJson(const ResultsDocument& d) {
+  return {{"schema", "iodepth-results"},
+          {"schema_version", kResultsSchemaVersion},
+          {"iodepth_version", d.iodepth_version},
+          {"git_commit", d.git_commit},
+          {"created_utc", d.created_utc},
+          {"command", d.command},
+          {"config", d.config},
+          {"environment", d.environment},
+          {"cells", d.cells},
+          {"fio_crosscheck", d.fio_crosscheck}};
+}
+
+namespace {
+
+// A version 2 file predates the memory cap: its cells ran without one. Filling the fields
+// it lacks keeps the parse strict (any other missing field is still an error).
+nlohmann::json UpgradeFromVersion2(nlohmann::json json) {
+  if (!json.contains("cells") || !json["cells"].is_array()) return json;
+  for (nlohmann::json& cell : json["cells"]) {
+    if (!cell.is_object()) continue;
+    cell.emplace("memory_cap", 0);
+    if (cell.contains("median") && cell["median"].is_object()) cell["median"].emplace("memory", nullptr);
+    if (!cell.contains("repetitions") || !cell["repetitions"].is_array()) continue;
+    for (nlohmann::json& rep : cell["repetitions"]) {
+      if (rep.is_object()) rep.emplace("memory", nullptr);
+    }
+  }
+  return json;
+}
+
+}  // namespace
+
+Result<ResultsDocument> ParseResults(const nlohmann::json& original) {
+  const bool old = original.is_object() && original.contains("schema_version") &&
+                   original["schema_version"].is_number_integer() && original["schema_version"].get<int>() == 2;
+  const nlohmann::json json = old ? UpgradeFromVersion2(original) : original;
+  const bool named = json.is_object() && json.contains("schema") && json["schema"].is_string() &&
+                     json["schema"].get<std::string>() == "iodepth-results";
+  if (!named) {
+    return Status::InvalidArgument("not an iodepth results file (its \"schema\" is not \"iodepth-results\")");
+  }
+  const auto& version_field = json.contains("schema_version") ? json["schema_version"] : nlohmann::json();
+  const int version = version_field.is_number_integer() ? version_field.get<int>() : 0;
+  if (version < kOldestReadableSchemaVersion || version > kResultsSchemaVersion) {
+    return Status::InvalidArgument(fmt::format("results schema_version {} is not supported; this iodepth reads versions {} to {}",
+                                               version, kOldestReadableSchemaVersion, kResultsSchemaVersion));
+  }
+  // nlohmann_json reports a missing or mistyped field by throwing; turn it into a Status
+  // naming the field, here at the boundary, so nothing above sees an exception.
+  try {
+    ResultsDocument d;
+    json.at("iodepth_version").get_to(d.iodepth_version);
+    json.at("git_commit").get_to(d.git_commit);
+    json.at("created_utc").get_to(d.created_utc);
+    json.at("command").get_to(d.command);
+    d.config = json.at("config");
+    d.environment = json.at("environment");
+    json.at("cells").get_to(d.cells);
+    if (json.contains("fio_crosscheck")) json.at("fio_crosscheck").get_to(d.fio_crosscheck);
+    return d;
+  } catch (const nlohmann::json::exception& e) {
+    return Status::InvalidArgument(fmt::format("malformed results file: {}", e.what()));
+  }
+}
+
+Result<ResultsDocument> ReadResultsFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::PosixError(fmt::format("open results file {}", path), errno);
+  const nlohmann::json json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return Status::InvalidArgument(fmt::format("{} is not valid JSON", path));
+  auto parsed = ParseResults(json);
+  if (!parsed.has_value()) return parsed.error().WithContext(path);
+  return parsed;
+}
+
+nlohmann::json CellToJson(const CellRecord& cell) { return cell; }
+
+Result<CellRecord> ParseCell(const nlohmann::json& json) {
+  try {
+    return json.get<CellRecord>();
+  } catch (const nlohmann::json::exception& e) {
+    return Status::InvalidArgument(fmt::format("malformed cell record: {}", e.what()));
+  }
+}
+
+std::string CsvHeader() {
+  return "id,workload,rw,qd,bs,mode,backend,cache_state,status,flags,iops,bw_bytes,clat_ns_mean,clat_ns_p50,"
+         "clat_ns_p95,clat_ns_p99,clat_ns_max,cpu_ns_per_io,mean_in_flight,utilization,littles_law,cv_iops,"
+         "cv_clat_ns_p95,repetitions,regime,policy,hit_ratio,mean_read_bytes,reads_per_s,wait_fraction,mean_distance,"
+         "memory_cap,peak_bytes,page_cache_bytes,refaults\n";
+}
+
+namespace {
+
+// The bm columns; empty for cells without a buffer record. Starts with the comma.
+std::string BufferCsvColumns(const CellRecord& c) {
+  if (!c.median.buffer) return fmt::format(",{},{},,,,,", c.regime, c.policy);
+  const MedianBufferRecord& b = *c.median.buffer;
+  return fmt::format(",{},{},{:.4f},{:.0f},{:.1f},{:.4f},{:.2f}", c.regime, c.policy, b.hit_ratio, b.mean_read_bytes,
+                     b.reads_per_s, b.wait_fraction, b.mean_distance);
+}
+
+// The memory-cap columns; the cap alone for cells without memory records. Starts with
+// the comma, ends the row.
+std::string MemoryCsvColumns(const CellRecord& c) {
+  if (!c.median.memory) return fmt::format(",{},,,\n", c.memory_cap);
+  const MedianMemoryRecord& m = *c.median.memory;
+  return fmt::format(",{},{:.0f},{:.0f},{:.0f}\n", c.memory_cap, m.peak_bytes, m.page_cache_bytes, m.refaults);
+}
+
+}  // namespace
+
+std::string CsvRow(const CellRecord& c) {
+  std::string flags;
+  for (const std::string& f : c.flags) flags += (flags.empty() ? "" : ";") + f;
+  const auto pct = [&](double p) {
+    auto it = c.median.clat_ns.percentile.find(PercentileKey(p));
+    return it == c.median.clat_ns.percentile.end() ? 0 : it->second;
+  };
+  return fmt::format("{},{},{},{},{},{},{},{},{},{},{:.1f},{:.0f},{:.0f},{},{},{},{},{:.0f},{:.2f},{:.3f},{:.2f},{:.4f},{:.4f},{}",
+                     c.id, c.workload, c.rw, c.qd, c.bs, c.mode, c.backend, c.cache_state, c.status, flags,
+                     c.median.iops, c.median.bw_bytes, c.median.clat_ns.mean, pct(50), pct(95), pct(99),
+                     c.median.clat_ns.max, c.median.cpu_ns_per_io, c.median.depth.mean_in_flight,
+                     c.median.depth.utilization, c.median.depth.littles_law, c.cv.iops, c.cv.clat_ns_p95,
+                     c.repetitions.size()) +
+         BufferCsvColumns(c) + MemoryCsvColumns(c);
+}
+
+}  // namespace iodepth

@@ -1,0 +1,482 @@
+// The matrix: config parsing and its errors, the plan's units, the journal (resume, torn
+// lines, fingerprints) and whole small runs that are stopped part way and resumed.
+#include "experiment/matrix.h"
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "fake_cgroup.h"
+#include "testutil/status_macros.h"
+#include "testutil/temp_dir.h"
+
+namespace iodepth {
+namespace {
+
+using testutil::ReadText;
+using testutil::TempDir;
+using testutil::WriteText;
+
+Status ParseError(const nlohmann::json& json) {
+  Result<MatrixConfig> parsed = ParseMatrixConfig(json, DefaultMatrixConfig(), "test.json");
+  if (parsed.has_value()) return ValidateMatrixConfig(*parsed);
+  return parsed.error();
+}
+
+void ExpectErrorNaming(const nlohmann::json& json, const std::vector<std::string>& texts) {
+  const Status error = ParseError(json);
+  ASSERT_FALSE(error.ok()) << json.dump();
+  EXPECT_EQ(error.code(), StatusCode::kInvalidArgument) << error.ToString();
+  for (const std::string& text : texts) EXPECT_NE(error.message().find(text), std::string::npos) << error.ToString();
+}
+
+// ---- config ----
+
+TEST(MatrixConfigTest, DefaultIsValidAndRoundTrips) {
+  const MatrixConfig config = DefaultMatrixConfig();
+  EXPECT_OK(ValidateMatrixConfig(config));
+  const nlohmann::json json = MatrixConfigToJson(config);
+  ASSERT_OK_AND_ASSIGN(const MatrixConfig back, ParseMatrixConfig(json, MatrixConfig{}, "round trip"));
+  EXPECT_EQ(MatrixConfigToJson(back), json);
+  EXPECT_EQ(json["memory_caps"], nlohmann::json::array({"none", "134217728"}));
+}
+
+TEST(MatrixConfigTest, KeysReplaceTheBaseAndOthersKeepIt) {
+  const nlohmann::json json = {{"depths", {2, 8}}, {"runtime", "3s"}, {"memory_caps", {"none", "1GiB"}},
+                               {"_comment", "ignored"}};
+  ASSERT_OK_AND_ASSIGN(const MatrixConfig c, ParseMatrixConfig(json, DefaultMatrixConfig(), "t"));
+  EXPECT_EQ(c.depths, (std::vector<uint32_t>{2, 8}));
+  EXPECT_EQ(c.runtime_ns, 3'000'000'000);
+  EXPECT_EQ(c.memory_caps, (std::vector<uint64_t>{0, 1ull << 30}));
+  EXPECT_EQ(c.repetitions, DefaultMatrixConfig().repetitions);
+}
+
+TEST(MatrixConfigTest, UnknownWorkloadIsNamedWithTheKnownOnes) {
+  ExpectErrorNaming({{"workloads", {"seq_read_qd", "seq_scan"}}}, {"\"seq_scan\"", "multistream_scan"});
+}
+
+TEST(MatrixConfigTest, QueueDepthZeroIsRefused) { ExpectErrorNaming({{"depths", {1, 0, 4}}}, {"depth 0", "1.."}); }
+
+TEST(MatrixConfigTest, CapBelowThePoolAndReserveIsRefusedWithTheNeed) {
+  // bm needs its 64 MiB pool plus the 32 MiB reserve: 96 MiB.
+  ExpectErrorNaming({{"memory_caps", {"80MiB"}}}, {"80 MiB", "96 MiB", "64 MiB buffer pool"});
+  // Without bm or scan only the reserve counts.
+  EXPECT_OK(ParseError({{"memory_caps", {"80MiB"}}, {"workloads", {"seq_read_qd"}}}));
+  ExpectErrorNaming({{"memory_caps", {"16MiB"}}, {"workloads", {"seq_read_qd"}}}, {"16 MiB", "32 MiB"});
+}
+
+TEST(MatrixConfigTest, MalformedValuesNameTheKey) {
+  ExpectErrorNaming({{"runtime", 5}}, {"\"runtime\"", "duration"});
+  ExpectErrorNaming({{"memory", "lots"}}, {"\"memory\""});
+  ExpectErrorNaming({{"depths", "1,4"}}, {"\"depths\"", "list"});
+  ExpectErrorNaming({{"modes", {"direct", "mmap"}}}, {"\"modes\"", "mmap"});
+  ExpectErrorNaming({{"regimes", {"warm"}}}, {"\"regimes\"", "warm"});
+  ExpectErrorNaming({{"backends", {"auto"}}}, {"\"backends\"", "not auto"});
+  ExpectErrorNaming({{"repetition", 3}}, {"\"repetition\"", "unknown key", "repetitions"});
+  ExpectErrorNaming({{"depths", {4, 4}}}, {"\"depths\"", "twice"});
+  ExpectErrorNaming({{"memory_caps", {"none", "inherit"}}}, {"inherit", "none"});
+  ExpectErrorNaming({{"repetitions", 0}}, {"repetitions"});
+  ExpectErrorNaming(nlohmann::json::array({1}), {"test.json", "object"});
+}
+
+TEST(MatrixConfigTest, FileWithCommentsIsReadAndBadJsonIsNamed) {
+  TempDir dir;
+  WriteText(dir.File("m.json"), "// the small matrix\n{\"depths\": [1, 32] /* ends */}\n");
+  ASSERT_OK_AND_ASSIGN(const MatrixConfig c, ReadMatrixConfigFile(dir.File("m.json"), DefaultMatrixConfig()));
+  EXPECT_EQ(c.depths, (std::vector<uint32_t>{1, 32}));
+  WriteText(dir.File("bad.json"), "{\"depths\": [1,}");
+  const Result<MatrixConfig> bad = ReadMatrixConfigFile(dir.File("bad.json"), DefaultMatrixConfig());
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message().find("bad.json"), std::string::npos) << bad.error().ToString();
+}
+
+TEST(MatrixConfigTest, CapFileTagsAreExactSoTwoCapsNeverShareAFile) {
+  EXPECT_EQ(CapFileTag(0), "nocap");
+  EXPECT_EQ(CapFileTag(kInheritCap), "capinherit");
+  EXPECT_EQ(CapFileTag(128ull << 20), "cap128MiB");
+  EXPECT_EQ(CapFileTag(2ull << 30), "cap2GiB");
+  EXPECT_NE(CapFileTag(1100ull << 20), CapFileTag(1150ull << 20));
+  EXPECT_EQ(CapFileTag(1'000'000'000), "cap1000000000");
+}
+
+TEST(MatrixConfigTest, FingerprintIgnoresSelectorsButNotMeasurementSettings) {
+  MatrixConfig a = DefaultMatrixConfig();
+  MatrixConfig b = a;
+  b.depths = {1};
+  b.workloads = {"io_patterns"};
+  b.memory_caps = {0};
+  EXPECT_EQ(MatrixFingerprint(a, "d"), MatrixFingerprint(b, "d"));
+  EXPECT_NE(MatrixFingerprint(a, "d"), MatrixFingerprint(a, "/mnt/other")) << "another device is another run";
+  b.runtime_ns += 1;
+  EXPECT_NE(MatrixFingerprint(a, "d"), MatrixFingerprint(b, "d"));
+}
+
+// ---- plan ----
+
+MatrixConfig SmallConfig() {
+  MatrixConfig c = DefaultMatrixConfig();
+  c.workloads = {"seq_read_qd", "rand_read_qd"};
+  c.depths = {1, 4};
+  c.backends = {Backend::kIoUring, Backend::kSync};
+  c.memory_caps = {0};
+  c.repetitions = 2;
+  c.runtime_ns = 20'000'000;
+  c.ramp_ns = 0;
+  c.file_size_bytes = 4ull << 20;
+  return c;
+}
+
+TEST(MatrixPlanTest, UnitsPairTheModesOfOneCellUnderEachCap) {
+  MatrixConfig c = SmallConfig();
+  c.memory_caps = {0, 64ull << 20};
+  ASSERT_OK_AND_ASSIGN(const MatrixPlan plan, PlanMatrix(c, "/data"));
+  // 2 workloads x (qd1 io_uring, qd1 sync, qd4 io_uring) x 2 caps.
+  ASSERT_EQ(plan.units.size(), 2u * 3u * 2u);
+  std::set<std::string> keys;
+  for (const MatrixUnit& unit : plan.units) {
+    EXPECT_TRUE(keys.insert(unit.key).second) << "duplicate unit " << unit.key;
+    ASSERT_EQ(unit.cells.size(), 2u) << unit.key;
+    EXPECT_EQ(unit.cells[0].record.mode, "buffered");
+    EXPECT_EQ(unit.cells[1].record.mode, "direct");
+    EXPECT_EQ(unit.cells[0].record.qd, unit.cells[1].record.qd);
+    EXPECT_EQ(unit.cells[0].record.backend, unit.cells[1].record.backend);
+    for (const CellPlan& cell : unit.cells) EXPECT_EQ(cell.record.memory_cap, unit.memory_cap);
+  }
+  EXPECT_TRUE(keys.contains("qd:seq_read_qd4/io_uring@nocap"));
+  EXPECT_TRUE(keys.contains("qd:rand_read_qd1/sync@cap67108864"));
+  EXPECT_EQ(plan.groups.size(), 1u);
+  EXPECT_EQ(plan.groups[0].suite.filename, "/data/qd.dat");
+}
+
+TEST(MatrixPlanTest, BmWorkloadsShareOneTableAndAdaptiveIsItsOwnWorkload) {
+  MatrixConfig c = SmallConfig();
+  c.workloads = {"bm_seq_read", "multistream_scan"};
+  c.regimes = {Regime::kThrash};
+  ASSERT_OK_AND_ASSIGN(const MatrixPlan plan, PlanMatrix(c, "/d"));
+  ASSERT_EQ(plan.groups.size(), 2u);
+  EXPECT_EQ(plan.groups[0].suite.filename, "/d/table.dat");
+  EXPECT_EQ(plan.groups[1].suite.filename, "/d/table.dat");
+  for (const MatrixUnit& unit : plan.units) {
+    EXPECT_EQ(unit.key.find("adaptive"), std::string::npos) << unit.key;
+    EXPECT_EQ(unit.key.find("bm_rand"), std::string::npos) << unit.key;
+  }
+  c.workloads = {"bm_seq_read_adaptive"};
+  ASSERT_OK_AND_ASSIGN(const MatrixPlan adaptive, PlanMatrix(c, "/d"));
+  ASSERT_FALSE(adaptive.units.empty());
+  for (const MatrixUnit& unit : adaptive.units) EXPECT_NE(unit.key.find("adaptive"), std::string::npos) << unit.key;
+}
+
+// ---- journal ----
+
+JournalUnit UnitNamed(const std::string& name, const std::string& status = "ok") {
+  CellRecord cell;
+  cell.id = name + "/direct/io_uring";
+  cell.status = status;
+  return JournalUnit{.unit = name, .suite = "qd", .memory_cap = 0, .finished_utc = "now", .cells = {cell}};
+}
+
+TEST(MatrixJournalTest, AppendedUnitsAreDoneAfterReopening) {
+  TempDir dir;
+  const nlohmann::json fingerprint = {{"runtime", "1s"}};
+  {
+    ASSERT_OK_AND_ASSIGN(MatrixJournal journal, MatrixJournal::Open(dir.File("m"), fingerprint, false));
+    EXPECT_FALSE(journal.Done("a", {}));
+    ASSERT_OK(journal.Append(UnitNamed("a")));
+    ASSERT_OK(journal.Append(UnitNamed("b")));
+  }
+  ASSERT_OK_AND_ASSIGN(MatrixJournal journal, MatrixJournal::Open(dir.File("m"), fingerprint, false));
+  EXPECT_TRUE(journal.Done("a", {}));
+  EXPECT_TRUE(journal.Done("b", {}));
+  EXPECT_FALSE(journal.Done("c", {}));
+  ASSERT_EQ(journal.Units().size(), 2u);
+  EXPECT_EQ(journal.Units()[1].cells[0].id, "b/direct/io_uring");
+}
+
+TEST(MatrixJournalTest, TornLastLineIsDroppedAndTheNextAppendStartsCleanly) {
+  TempDir dir;
+  const nlohmann::json fingerprint = {{"runtime", "1s"}};
+  {
+    ASSERT_OK_AND_ASSIGN(MatrixJournal journal, MatrixJournal::Open(dir.File("m"), fingerprint, false));
+    ASSERT_OK(journal.Append(UnitNamed("a")));
+  }
+  const std::string path = dir.File("m") + "/journal.jsonl";
+  const std::string torn = "{\"unit\":\"b\",\"suite\":\"qd\",\"cel";
+  std::ofstream(path, std::ios::app) << torn;
+  {
+    ASSERT_OK_AND_ASSIGN(MatrixJournal journal, MatrixJournal::Open(dir.File("m"), fingerprint, false));
+    EXPECT_EQ(journal.dropped_torn_bytes(), torn.size());
+    EXPECT_TRUE(journal.Done("a", {}));
+    EXPECT_FALSE(journal.Done("b", {}));
+    ASSERT_OK(journal.Append(UnitNamed("b")));
+  }
+  ASSERT_OK_AND_ASSIGN(MatrixJournal journal, MatrixJournal::Open(dir.File("m"), fingerprint, false));
+  EXPECT_TRUE(journal.Done("b", {}));
+  EXPECT_EQ(journal.Units().size(), 2u);
+}
+
+TEST(MatrixJournalTest, OtherSettingsAreRefusedNamingTheDifference) {
+  TempDir dir;
+  ASSERT_OK(MatrixJournal::Open(dir.File("m"), {{"runtime", "1s"}, {"size", 4}}, false).status());
+  const Result<MatrixJournal> other = MatrixJournal::Open(dir.File("m"), {{"runtime", "2s"}, {"size", 4}}, false);
+  ASSERT_FALSE(other.has_value());
+  EXPECT_EQ(other.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(other.error().message().find("runtime (journal: \"1s\", now: \"2s\")"), std::string::npos)
+      << other.error().ToString();
+  EXPECT_EQ(other.error().message().find("size"), std::string::npos) << "size did not change";
+}
+
+TEST(MatrixJournalTest, FreshKeepsTheOldJournalAsABackup) {
+  TempDir dir;
+  const nlohmann::json fingerprint = {{"runtime", "1s"}};
+  {
+    ASSERT_OK_AND_ASSIGN(MatrixJournal journal, MatrixJournal::Open(dir.File("m"), fingerprint, false));
+    ASSERT_OK(journal.Append(UnitNamed("a")));
+  }
+  ASSERT_OK_AND_ASSIGN(MatrixJournal journal, MatrixJournal::Open(dir.File("m"), {{"runtime", "2s"}}, true));
+  EXPECT_FALSE(journal.Done("a", {}));
+  ASSERT_FALSE(journal.backup_path().empty());
+  EXPECT_NE(ReadText(journal.backup_path()).find("\"unit\":\"a\""), std::string::npos);
+}
+
+TEST(MatrixJournalTest, FailedUnitIsNotDoneSoARerunRetriesIt) {
+  TempDir dir;
+  ASSERT_OK_AND_ASSIGN(MatrixJournal journal, MatrixJournal::Open(dir.File("m"), {{"x", 1}}, false));
+  ASSERT_OK(journal.Append(UnitNamed("bad", "error")));
+  ASSERT_OK(journal.Append(UnitNamed("gone", "unsupported")));
+  EXPECT_FALSE(journal.Done("bad", {}));
+  EXPECT_TRUE(journal.Done("gone", {}));
+}
+
+TEST(MatrixJournalTest, UnitMissingAPlannedCellIsNotDone) {
+  TempDir dir;
+  ASSERT_OK_AND_ASSIGN(MatrixJournal journal, MatrixJournal::Open(dir.File("m"), {{"x", 1}}, false));
+  ASSERT_OK(journal.Append(UnitNamed("a")));  // Holds a/direct/io_uring only.
+  EXPECT_TRUE(journal.Done("a", {"a/direct/io_uring"}));
+  EXPECT_FALSE(journal.Done("a", {"a/buffered/io_uring", "a/direct/io_uring"}));
+}
+
+TEST(MatrixJournalTest, GarbageLineIsAnErrorNamingTheLine) {
+  TempDir dir;
+  ASSERT_OK(MatrixJournal::Open(dir.File("m"), {{"x", 1}}, false).status());
+  std::ofstream(dir.File("m") + "/journal.jsonl", std::ios::app) << "not json\n";
+  const Result<MatrixJournal> reopened = MatrixJournal::Open(dir.File("m"), {{"x", 1}}, false);
+  ASSERT_FALSE(reopened.has_value());
+  EXPECT_NE(reopened.error().message().find("line 2"), std::string::npos) << reopened.error().ToString();
+}
+
+// ---- whole runs ----
+
+// Asks the runner to stop once `after` runs have been reported.
+class StopAfter final : public MatrixObserver {
+ public:
+  StopAfter(std::atomic<bool>* stop, size_t after) : stop_(stop), after_(after) {}
+  void OnStart(const MatrixPlan&, size_t pending, int64_t) override { pending_ = pending; }
+  void OnRun(const MatrixUnit&, const CellRecord& cell, uint32_t, const RepetitionRecord&, size_t done, size_t,
+             int64_t) override {
+    runs_.push_back(cell.id);
+    if (done >= after_) stop_->store(true);
+  }
+  void OnUnitDone(const MatrixUnit&, const JournalUnit&, size_t, size_t) override { ++units_done_; }
+
+  size_t pending_ = 0;
+  size_t units_done_ = 0;
+  std::vector<std::string> runs_;
+
+ private:
+  std::atomic<bool>* stop_;
+  size_t after_;
+};
+
+std::vector<CellRecord> CellsOf(const MatrixOutcome& outcome) {
+  std::vector<CellRecord> cells;
+  for (const std::string& file : outcome.results_files) {
+    Result<ResultsDocument> document = ReadResultsFile(file);
+    EXPECT_TRUE(document.has_value()) << file;
+    if (document.has_value()) cells.insert(cells.end(), document->cells.begin(), document->cells.end());
+  }
+  return cells;
+}
+
+TEST(MatrixRunTest, StoppedRunResumesToACompleteSetWithoutDuplicates) {
+  TempDir dir;
+  const MatrixConfig config = SmallConfig();
+  ASSERT_OK_AND_ASSIGN(const MatrixPlan plan, PlanMatrix(config, dir.File("m") + "/data"));
+  std::atomic<bool> stop{false};
+  MatrixOptions options{.out_dir = dir.File("m"), .fresh = false, .cgroup_fs = {}, .command_line = "test", .stop = &stop};
+  // Stop in the middle of the third unit (each unit is 2 modes x 2 repetitions = 4 runs).
+  StopAfter first(&stop, 10);
+  ASSERT_OK_AND_ASSIGN(const MatrixOutcome partial, RunMatrix(config, options, &first));
+  EXPECT_TRUE(partial.interrupted);
+  EXPECT_EQ(partial.units_run, 2u);
+  EXPECT_EQ(CellsOf(partial).size(), 4u) << "two finished units of two cells; the third was dropped";
+
+  stop.store(false);
+  StopAfter second(&stop, SIZE_MAX);
+  ASSERT_OK_AND_ASSIGN(const MatrixOutcome resumed, RunMatrix(config, options, &second));
+  EXPECT_FALSE(resumed.interrupted);
+  EXPECT_EQ(resumed.units_skipped, 2u);
+  EXPECT_EQ(resumed.units_run, plan.units.size() - 2);
+  EXPECT_EQ(second.pending_, plan.units.size() - 2);
+  const std::vector<CellRecord> cells = CellsOf(resumed);
+  std::set<std::string> ids;
+  for (const CellRecord& cell : cells) {
+    EXPECT_TRUE(ids.insert(cell.id).second) << "duplicate cell " << cell.id;
+    EXPECT_EQ(cell.status, "ok") << cell.id << ": " << cell.reason;
+    EXPECT_EQ(cell.repetitions.size(), config.repetitions) << cell.id;
+    EXPECT_GT(cell.median.iops, 0) << cell.id;
+  }
+  EXPECT_EQ(cells.size(), plan.units.size() * 2);
+
+  // A third run has nothing left to do and runs nothing.
+  StopAfter third(&stop, SIZE_MAX);
+  ASSERT_OK_AND_ASSIGN(const MatrixOutcome again, RunMatrix(config, options, &third));
+  EXPECT_EQ(again.units_run, 0u);
+  EXPECT_TRUE(third.runs_.empty());
+  EXPECT_EQ(CellsOf(again).size(), cells.size());
+}
+
+TEST(MatrixRunTest, RunWithMoreModesRerunsUnitsWholeSoTwinsStayPaired) {
+  TempDir dir;
+  MatrixConfig config = SmallConfig();
+  config.workloads = {"rand_read_qd"};
+  config.depths = {4};
+  config.backends = {Backend::kIoUring};
+  std::atomic<bool> stop{false};
+  MatrixOptions options{.out_dir = dir.File("m"), .fresh = false, .cgroup_fs = {}, .command_line = "t", .stop = &stop};
+  MatrixConfig direct_only = config;
+  direct_only.modes = {CacheMode::kDirect};
+  ASSERT_OK_AND_ASSIGN(const MatrixOutcome first, RunMatrix(direct_only, options, nullptr));
+  EXPECT_EQ(first.units_run, 1u);
+  StopAfter observer(&stop, SIZE_MAX);
+  ASSERT_OK_AND_ASSIGN(const MatrixOutcome both, RunMatrix(config, options, &observer));
+  EXPECT_EQ(both.units_run, 1u) << "the unit lacked its buffered twin";
+  EXPECT_EQ(observer.runs_.size(), 2u * config.repetitions) << "both twins ran again, interleaved";
+  const std::vector<CellRecord> cells = CellsOf(both);
+  ASSERT_EQ(cells.size(), 2u);
+  for (const CellRecord& cell : cells) EXPECT_EQ(cell.repetitions.size(), config.repetitions) << cell.id;
+}
+
+TEST(MatrixRunTest, RepetitionsInterleaveBufferedAndDirect) {
+  TempDir dir;
+  MatrixConfig config = SmallConfig();
+  config.workloads = {"rand_read_qd"};
+  config.depths = {4};
+  config.backends = {Backend::kIoUring};
+  config.repetitions = 3;
+  std::atomic<bool> stop{false};
+  MatrixOptions options{.out_dir = dir.File("m"), .fresh = false, .cgroup_fs = {}, .command_line = "t", .stop = &stop};
+  StopAfter observer(&stop, SIZE_MAX);
+  ASSERT_OK(RunMatrix(config, options, &observer).status());
+  const std::vector<std::string> want = {"rand_read_qd4/buffered/io_uring", "rand_read_qd4/direct/io_uring",
+                                         "rand_read_qd4/buffered/io_uring", "rand_read_qd4/direct/io_uring",
+                                         "rand_read_qd4/buffered/io_uring", "rand_read_qd4/direct/io_uring"};
+  EXPECT_EQ(observer.runs_, want);
+}
+
+// The capped path on a fake cgroup v1 tree: where no real cgroup may be made (CI without
+// root), the runner still enters, samples and leaves the cap for every capped run.
+class MatrixFakeCgroupTest : public ::testing::Test, protected testutil::FakeCgroupTree {
+ protected:
+  MatrixConfig CappedConfig() const {
+    MatrixConfig config = SmallConfig();
+    config.workloads = {"rand_read_qd"};
+    config.depths = {4};
+    config.backends = {Backend::kIoUring};
+    config.memory_caps = {0, 128ull << 20};
+    return config;
+  }
+  MatrixOptions Options(std::atomic<bool>* stop) const {
+    return MatrixOptions{.out_dir = dir_.File("m"), .fresh = false, .cgroup_fs = fs(), .command_line = "t",
+                         .stop = stop};
+  }
+};
+
+TEST_F(MatrixFakeCgroupTest, CappedCellsCarryTheCapAndTheCgroupsCounters) {
+  BuildV1();
+  const MatrixConfig config = CappedConfig();
+  std::atomic<bool> stop{false};
+  StopAfter observer(&stop, SIZE_MAX);
+  ASSERT_OK_AND_ASSIGN(const MatrixOutcome outcome, RunMatrix(config, Options(&stop), &observer));
+  EXPECT_EQ(outcome.units_run, 2u);
+  const std::vector<CellRecord> cells = CellsOf(outcome);
+  ASSERT_EQ(cells.size(), 4u);
+  size_t capped = 0;
+  for (const CellRecord& cell : cells) {
+    ASSERT_EQ(cell.status, "ok") << cell.id << ": " << cell.reason;
+    if (cell.memory_cap == 0) {
+      for (const RepetitionRecord& r : cell.repetitions) EXPECT_FALSE(r.memory.has_value()) << cell.id;
+      continue;
+    }
+    ++capped;
+    EXPECT_EQ(cell.memory_cap, 128ull << 20);
+    ASSERT_EQ(cell.repetitions.size(), config.repetitions);
+    for (const RepetitionRecord& r : cell.repetitions) {
+      ASSERT_TRUE(r.memory.has_value()) << cell.id;
+      EXPECT_EQ(r.memory->cgroup, "v1");
+      EXPECT_EQ(r.memory->cap_bytes, 128ull << 20);
+      // The planted counters: max_usage 4 MiB (ResetPeak wrote "0" over it), total_cache 3 MiB.
+      EXPECT_EQ(r.memory->page_cache_bytes, 3145728u);
+      EXPECT_EQ(r.memory->refaults, 0u) << "counters that did not move give a delta of 0";
+    }
+    ASSERT_TRUE(cell.median.memory.has_value()) << cell.id;
+  }
+  EXPECT_EQ(capped, 2u);
+  // Every capped run entered (the fake pid written to the cap) and left (written back).
+  EXPECT_EQ(ReadText(Child("cgroup.procs")), "4242\n");
+  EXPECT_EQ(ReadText(Own("cgroup.procs")), "4242\n");
+  EXPECT_EQ(ReadText(Child("memory.max_usage_in_bytes")), "0") << "the peak is reset before each run";
+}
+
+TEST_F(MatrixFakeCgroupTest, FailingToLeaveTheCapStopsTheMatrixAndSavesNothingUnderAFalseLabel) {
+  BuildV1();
+  // Leaving writes the pid to the own cgroup's cgroup.procs: a directory there refuses it.
+  std::filesystem::remove(Own("cgroup.procs"));
+  std::filesystem::create_directory(Own("cgroup.procs"));
+  MatrixConfig config = CappedConfig();
+  config.memory_caps = {128ull << 20, 0};  // The capped unit first: nothing may run after it.
+  std::atomic<bool> stop{false};
+  StopAfter observer(&stop, SIZE_MAX);
+  const Result<MatrixOutcome> outcome = RunMatrix(config, Options(&stop), &observer);
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_EQ(outcome.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(outcome.error().message().find("false label"), std::string::npos) << outcome.error().ToString();
+  EXPECT_TRUE(observer.runs_.empty()) << "the failed run is not reported, and no uncapped run follows it";
+  EXPECT_EQ(ReadText(dir_.File("m") + "/journal.jsonl").find("\"unit\""), std::string::npos);
+}
+
+TEST_F(MatrixFakeCgroupTest, ALimitOnTheOwnCgroupIsRecordedBesideTheUncappedCells) {
+  BuildV1();
+  WriteText(Own("memory.stat"), "hierarchical_memory_limit 536870912\n");
+  MatrixConfig config = CappedConfig();
+  config.memory_caps = {0};
+  std::atomic<bool> stop{false};
+  ASSERT_OK_AND_ASSIGN(const MatrixOutcome outcome, RunMatrix(config, Options(&stop), nullptr));
+  EXPECT_EQ(outcome.inherited_limit, std::optional<uint64_t>(512ull << 20));
+  ASSERT_EQ(outcome.results_files.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(const ResultsDocument document, ReadResultsFile(outcome.results_files[0]));
+  EXPECT_EQ(document.config["inherited_memory_limit"], 512ull << 20) << document.config.dump();
+  EXPECT_EQ(document.cells[0].memory_cap, 0u) << "the label stays: the limit is recorded beside it";
+}
+
+TEST_F(MatrixFakeCgroupTest, CapThatCannotBeMadeStopsTheMatrixBeforeAnyRun) {
+  BuildV1();
+  // The v1 memory hierarchy vanishes from mountinfo: no memory controller is reachable.
+  WriteText(fs().mountinfo, "22 1 8:1 / / rw,relatime - ext4 /dev/vda rw\n");
+  std::atomic<bool> stop{false};
+  StopAfter observer(&stop, SIZE_MAX);
+  const Result<MatrixOutcome> outcome = RunMatrix(CappedConfig(), Options(&stop), &observer);
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_NE(outcome.error().message().find("memory cap 128 MiB"), std::string::npos) << outcome.error().ToString();
+  EXPECT_NE(outcome.error().message().find("nothing was run"), std::string::npos) << outcome.error().ToString();
+  EXPECT_TRUE(observer.runs_.empty()) << "not even the uncapped cells ran";
+}
+
+}  // namespace
+}  // namespace iodepth
