@@ -19,7 +19,7 @@ iodepth="$IODEPTH_ROOT/build/release/cli/iodepth"
 out="results/matrix"
 "$iodepth" matrix --out "$out" --report=0 "$@"
 # fio on the same file and device, interleaved with iodepth: the report's cross-check.
-IODEPTH_BIN="$iodepth" "$IODEPTH_ROOT/fio/fio_crosscheck" --runtime=1s --ramp_time=250ms --repeat=3 \
+IODEPTH_BIN="$iodepth" PYTHONPATH="$IODEPTH_ROOT${PYTHONPATH:+:$PYTHONPATH}" /usr/bin/python3 -m fio.crosscheck --runtime=1s --ramp_time=250ms --repeat=3 \
   --size=256m --json="$out/fio-crosscheck.json" >"$out/fio-crosscheck.log"
 # The cross-check file first: on a cell id both hold, the matrix's cell (later) wins.
 shopt -s nullglob

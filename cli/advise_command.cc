@@ -1,8 +1,9 @@
 // `iodepth advise`: a machine-readable recommendation (direct I/O on or off per workload
 // class, backend, queue depth / prefetch distance, io_combine) with its evidence. From
 // results files when given; otherwise from a short calibration matrix run here first
-// (experiment/matrix.h, resumable like any matrix). The rules live in one place,
-// report/guidance.py, which the report uses too, so advice and report never disagree.
+// (experiment/matrix.h, resumable like any matrix). The rules live in one place, the
+// report package (`python3 -m report.guidance --advise`, report/advice.py and ratios.py),
+// which the report uses too, so advice and report never disagree.
 
 #include <iostream>
 
@@ -69,7 +70,7 @@ Status RunAdvise(const AdviseFlags& f) {
   for (const std::string& input : inputs) IODEPTH_RETURN_IF_ERROR(ReadResultsFile(input).status());
   std::vector<std::string> args = inputs;
   args.insert(args.end(), {"--advise", f.out, "--format", f.format});
-  IODEPTH_RETURN_IF_ERROR(RunToolScript("guidance.py", args));
+  IODEPTH_RETURN_IF_ERROR(RunReportModule("report.guidance", args));
   std::cerr << fmt::format("advice: {} (how to read it: docs/ADVICE.md)\n", f.out);
   return Status::OK();
 }

@@ -12,6 +12,10 @@
 
 #include <fmt/format.h>
 
+#include "cli/flag_hints.h"
+
+#include "common/assert.h"
+
 namespace iodepth::tools {
 
 namespace {
@@ -90,12 +94,73 @@ namespace {
 // Debian's interpreter: python3-matplotlib is installed for it, not for a pyenv python3
 // that may come first on PATH.
 constexpr const char* kPython = "/usr/bin/python3";
+// `python3 -m report...` finds the package by its directory's name.
+constexpr std::string_view kReportPackage = "report";
 
-std::string ToolScriptPath(const std::string& script) {
-  const char* report = std::getenv("IODEPTH_REPORT_SCRIPT");
-  if (script == "report.py" && report) return report;
-  const char* dir = std::getenv("IODEPTH_REPORT_DIR");
-  return fmt::format("{}/{}", dir ? dir : IODEPTH_REPORT_DIR, script);
+// The report package's directory: $IODEPTH_REPORT_DIR, else the source tree's report/
+// (IODEPTH_REPORT_DIR, compiled in by cli/CMakeLists.txt); absolute, so that its parent can
+// go on PYTHONPATH, and without a trailing separator, so that it has a name.
+std::filesystem::path ReportPackageDir() {
+  const char* given = std::getenv("IODEPTH_REPORT_DIR");
+  const std::filesystem::path dir = (given != nullptr && *given != '\0') ? given : IODEPTH_REPORT_DIR;
+  std::error_code ec;
+  std::filesystem::path absolute = std::filesystem::absolute(dir, ec);
+  if (ec) absolute = dir;  // No current directory: the path as given still names the package.
+  absolute = absolute.lexically_normal();
+  return absolute.has_filename() ? absolute : absolute.parent_path();  // "/src/report/" -> "/src/report".
+}
+
+// The file `python3 -m module` runs: the package's __main__.py for "report", <name>.py for
+// "report.<name>".
+std::filesystem::path ModuleFile(const std::filesystem::path& package_dir, const std::string& module) {
+  if (module == kReportPackage) return package_dir / "__main__.py";
+  return package_dir / (module.substr(kReportPackage.size() + 1) + ".py");
+}
+
+// OK when `package_dir` is a report package holding `module`; else what to set.
+Status CheckReportPackage(const std::filesystem::path& package_dir, const std::string& module) {
+  if (package_dir.filename().string() != kReportPackage) {
+    return Status::InvalidArgument(fmt::format("IODEPTH_REPORT_DIR is {}; it must name the source tree's report/ "
+                                               "(python3 -m {} finds the package by that name)",
+                                               package_dir.string(), kReportPackage));
+  }
+  for (const std::filesystem::path& file : {package_dir / "__init__.py", ModuleFile(package_dir, module)}) {
+    if (access(file.c_str(), R_OK) != 0) {
+      return Status::NotFound(fmt::format("{} is missing; set IODEPTH_REPORT_DIR to the source tree's report/",
+                                          file.string()));
+    }
+  }
+  return Status::OK();
+}
+
+// The child's environment: this process's, with the package's parent directory first on
+// PYTHONPATH (any PYTHONPATH already set follows it) and PYTHONSAFEPATH=1, so that Python
+// does not put the current directory first on sys.path, where a report/ of another checkout
+// would shadow this one. Built before fork: the child only calls execve.
+std::vector<std::string> ChildEnvironment(const std::filesystem::path& package_dir) {
+  std::vector<std::string> env;
+  std::string python_path = package_dir.parent_path().string();
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string_view var(*entry);
+    if (var.starts_with("PYTHONPATH=")) {
+      const std::string_view rest = var.substr(std::string_view("PYTHONPATH=").size());
+      if (!rest.empty()) python_path += fmt::format(":{}", rest);
+    } else if (!var.starts_with("PYTHONSAFEPATH=")) {
+      env.emplace_back(var);
+    }
+  }
+  env.push_back("PYTHONPATH=" + python_path);
+  env.push_back("PYTHONSAFEPATH=1");
+  return env;
+}
+
+// NULL-terminated pointers into `strings`, which must outlive them, for execve.
+std::vector<char*> ExecPointers(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  pointers.reserve(strings.size() + 1);
+  for (std::string& s : strings) pointers.push_back(s.data());
+  pointers.push_back(nullptr);
+  return pointers;
 }
 
 }  // namespace
@@ -119,32 +184,34 @@ void StopMatrixOnSignals() {
 
 const std::atomic<bool>& MatrixStopFlag() { return g_matrix_stop; }
 
-Status RunToolScript(const std::string& script, const std::vector<std::string>& args) {
+Status RunReportModule(const std::string& module, const std::vector<std::string>& args) {
+  IODEPTH_CHECK(module == kReportPackage || (module.starts_with(fmt::format("{}.", kReportPackage)) &&
+                                             module.size() > kReportPackage.size() + 1),
+                "RunReportModule runs modules of the report package only");
   if (access(kPython, X_OK) != 0) {
     return Status::NotSupported("/usr/bin/python3 is missing; install it with: apt-get install python3 python3-matplotlib");
   }
-  const std::string path = ToolScriptPath(script);
-  if (access(path.c_str(), R_OK) != 0) {
-    return Status::NotFound(fmt::format("{} is missing; set IODEPTH_REPORT_DIR to the source tree's report/", path));
-  }
-  std::vector<std::string> all = {kPython, path};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  const std::filesystem::path package_dir = ReportPackageDir();
+  IODEPTH_RETURN_IF_ERROR(CheckReportPackage(package_dir, module));
+  const std::string command = fmt::format("{} -m {}", kPython, module);
+  std::vector<std::string> argv_strings = {kPython, "-m", module};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<std::string> env_strings = ChildEnvironment(package_dir);
+  const std::vector<char*> argv = ExecPointers(argv_strings);
+  const std::vector<char*> envp = ExecPointers(env_strings);
   std::cout << std::flush;
   const pid_t pid = fork();
-  if (pid < 0) return Status::PosixError(fmt::format("fork {}", script), errno);
+  if (pid < 0) return Status::PosixError(fmt::format("fork for {}", command), errno);
   if (pid == 0) {
-    execv(kPython, argv.data());
+    execve(kPython, argv.data(), envp.data());
     _exit(127);
   }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return Status::PosixError(fmt::format("wait for {}", script), errno);
+    if (errno != EINTR) return Status::PosixError(fmt::format("wait for {}", command), errno);
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return Status::FailedPrecondition(fmt::format("{} failed (see its message above)", path));
+    return Status::FailedPrecondition(fmt::format("{} failed (see its message above)", command));
   }
   return Status::OK();
 }
@@ -155,12 +222,12 @@ Status RunReportScript(const std::vector<std::string>& inputs, const std::string
     args.push_back("--out");
     args.push_back(out_dir);
   }
-  return RunToolScript("report.py", args);
+  return RunReportModule(std::string(kReportPackage), args);
 }
 
 void ExitOnError(std::string_view command, const Status& status) {
   if (status.ok()) return;
-  std::cerr << fmt::format("iodepth {}: error: {}\n", command, status.message());
+  std::cerr << fmt::format("iodepth {}: error: {}\n", command, WithFlagHint(status, command).message());
   std::exit(1);
 }
 

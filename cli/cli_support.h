@@ -65,15 +65,21 @@ Status WriteTextFile(const std::string& path, const std::string& text);
 void StopMatrixOnSignals();
 const std::atomic<bool>& MatrixStopFlag();
 
-// Runs report/<script> (report.py, guidance.py) with Debian's /usr/bin/python3, where
-// python3-matplotlib lives, and waits for it. The script prints its own errors; a failure
-// here says which script failed or what to install. IODEPTH_REPORT_DIR overrides where
-// the scripts are (IODEPTH_REPORT_SCRIPT, for report.py alone, is still honoured).
-Status RunToolScript(const std::string& script, const std::vector<std::string>& args);
-// `report.py INPUTS... [--out DIR]`.
+// Runs `/usr/bin/python3 -m <module> ARGS...` for a module of the report package (report/,
+// the Python package that reads results files: "report" writes the report, "report.guidance"
+// the guidance and the advice) and waits for it. Debian's interpreter, because
+// python3-matplotlib is installed for it. The package is the directory IODEPTH_REPORT_DIR
+// (environment; default: the source tree's report/, compiled in); the child gets that
+// directory's parent first on PYTHONPATH and PYTHONSAFEPATH=1, so it runs this package
+// whatever the current directory holds. The module prints its own errors; a failure here
+// says which module failed, or what to install or set.
+// REQUIRES: `module` is "report" or "report.<name>".
+Status RunReportModule(const std::string& module, const std::vector<std::string>& args);
+// `python3 -m report INPUTS... [--out DIR]`: the Markdown report and its plots.
 Status RunReportScript(const std::vector<std::string>& inputs, const std::string& out_dir);
 
-// Prints "iodepth <command>: error: <message>" and exits 1 when `status` failed. Called
+// Prints "iodepth <command>: error: <message>", with the flag to change for the settings the
+// message names (cli/flag_hints.h), and exits 1 when `status` failed. Called
 // at the very end of a subcommand, after its RAII cleanup (temporary files) has run.
 void ExitOnError(std::string_view command, const Status& status);
 

@@ -21,5 +21,7 @@ void AddScanCommand(CLI::App& app);
 void AddMatrixCommand(CLI::App& app);
 // Adds `iodepth advise`.
 void AddAdviseCommand(CLI::App& app);
+// Adds `iodepth summarise`.
+void AddSummariseCommand(CLI::App& app);
 
 }  // namespace iodepth::tools

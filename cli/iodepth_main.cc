@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   iodepth::tools::AddScanCommand(app);
   iodepth::tools::AddMatrixCommand(app);
   iodepth::tools::AddAdviseCommand(app);
+  iodepth::tools::AddSummariseCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

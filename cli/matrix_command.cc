@@ -16,6 +16,9 @@ namespace iodepth::tools {
 
 namespace {
 
+// Durations on the console: tenths below 10 s, since a matrix run is often under a second.
+constexpr DurationStyle kConsoleDurations = DurationStyle::kTenthsBelowTenSeconds;
+
 struct MatrixFlags {
   std::string config_path;
   bool print_config = false;
@@ -52,19 +55,11 @@ Result<MatrixConfig> ApplyFlags(const MatrixFlags& f, MatrixConfig c) {
   return ParseMatrixConfig(over, c, "flags");
 }
 
-std::string FormatDuration(int64_t ns) {
-  if (ns < 10'000'000'000) return fmt::format("{:.1f}s", static_cast<double>(ns) / 1e9);
-  const int64_t s = ns / 1'000'000'000;
-  if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, s / 60 % 60);
-  if (s >= 60) return fmt::format("{}m{:02}s", s / 60, s % 60);
-  return fmt::format("{}s", s);
-}
-
 class ConsoleObserver final : public MatrixObserver {
  public:
   void OnStart(const MatrixPlan& plan, size_t pending, int64_t estimate_ns) override {
     std::cerr << fmt::format("iodepth matrix: {} units ({} done before, {} to run), about {}\n", plan.units.size(),
-                             plan.units.size() - pending, pending, FormatDuration(estimate_ns));
+                             plan.units.size() - pending, pending, FormatDuration(estimate_ns, kConsoleDurations));
     std::cout << fmt::format("{:<52} {:>9} {:>3} {:>10} {:>9} {:>9} {:>8} {:>9}\n", "cell", "cap", "rep", "IOPS",
                              "MB/s", "p95 us", "cpu/io", "peak MiB");
   }
@@ -78,7 +73,7 @@ class ConsoleObserver final : public MatrixObserver {
                              r.cpu_ns_per_io / 1000.0, peak)
               << std::flush;
     runs_ = fmt::format("runs {}/{}, {}% done, about {} left", done, total, done * 100 / std::max<size_t>(total, 1),
-                        FormatDuration(eta_ns));
+                        FormatDuration(eta_ns, kConsoleDurations));
   }
   void OnUnitDone(const MatrixUnit& unit, const JournalUnit& record, size_t done, size_t pending) override {
     std::string failed;
@@ -101,7 +96,8 @@ Status ListUnits(const MatrixConfig& config, const MatrixFlags& flags) {
     runs += unit.cells.size() * config.repetitions;
   }
   std::cerr << fmt::format("{} units, {} runs of {} + {} ramp\n", plan.units.size(), runs,
-                           FormatDuration(config.runtime_ns), FormatDuration(config.ramp_ns));
+                           FormatDuration(config.runtime_ns, kConsoleDurations),
+                           FormatDuration(config.ramp_ns, kConsoleDurations));
   return Status::OK();
 }
 

@@ -1,6 +1,6 @@
 // `iodepth report RESULTS.json...`: checks each results file against the schema, then
-// runs report/report.py (matplotlib, through Debian's /usr/bin/python3) to write the
-// Markdown report and its PNG plots.
+// runs the report package (`python3 -m report`: matplotlib, through Debian's
+// /usr/bin/python3) to write the Markdown report and its PNG plots.
 #include <string>
 #include <vector>
 

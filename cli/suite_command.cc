@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "results/environment.h"
+#include "sys/environment.h"
 #include "experiment/suite.h"
 #include "common/clock.h"
 #include "common/units.h"
@@ -107,13 +107,6 @@ Result<SuiteConfig> BuildConfig(const SuiteFlags& flags) {
   return config;
 }
 
-std::string FormatDuration(int64_t ns) {
-  const int64_t s = ns / 1'000'000'000;
-  if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, s / 60 % 60);
-  if (s >= 60) return fmt::format("{}m{:02}s", s / 60, s % 60);
-  return fmt::format("{}s", s);
-}
-
 std::string P(const std::map<std::string, uint64_t>& percentile, double p) {
   auto it = percentile.find(PercentileKey(p));
   return fmt::format("{:.1f}", it == percentile.end() ? 0.0 : static_cast<double>(it->second) / 1000.0);
@@ -125,7 +118,7 @@ class ConsoleObserver final : public SuiteObserver {
   void OnStart(const SuiteConfig& config, size_t cells, int64_t estimate_ns) override {
     std::cerr << fmt::format("iodepth suite {}: {} cells x {} repetitions on {} ({}), about {}\n", config.suite, cells,
                              config.repetitions, config.filename, FormatBytes(config.file_size_bytes),
-                             FormatDuration(estimate_ns));
+                             FormatDuration(estimate_ns, DurationStyle::kWholeSeconds));
     std::cout << fmt::format("{:<48} {:>3} {:>10} {:>9} {:>9} {:>9} {:>9} {:>8} {:>6} {:>9} {:>6}\n", "cell", "rep",
                              "IOPS", "MB/s", "mean us", "p95 us", "p99 us", "cpu/io", "depth", "cached", "hit%");
   }
@@ -138,8 +131,9 @@ class ConsoleObserver final : public SuiteObserver {
                              P(r.clat_ns.percentile, 95), P(r.clat_ns.percentile, 99), r.cpu_ns_per_io / 1000.0,
                              r.depth.littles_law, cached, hit)
               << std::flush;
-    if (isatty(STDERR_FILENO)) std::cerr << fmt::format("\r[{}/{}] ETA {}   ", done, total, FormatDuration(eta_ns));
-    else if (done % 10 == 0 || done == total) std::cerr << fmt::format("[{}/{}] ETA {}\n", done, total, FormatDuration(eta_ns));
+    const std::string eta = FormatDuration(eta_ns, DurationStyle::kWholeSeconds);
+    if (isatty(STDERR_FILENO)) std::cerr << fmt::format("\r[{}/{}] ETA {}   ", done, total, eta);
+    else if (done % 10 == 0 || done == total) std::cerr << fmt::format("[{}/{}] ETA {}\n", done, total, eta);
   }
   void OnUnsupported(const CellPlan& cell, const std::string& reason) override {
     std::cout << fmt::format("{:<48} unsupported: {}\n", cell.record.id, reason);

@@ -155,11 +155,6 @@ bool BufferManager::IsValid(uint32_t frame) const {
   return frames_[frame].state.load(std::memory_order_acquire) == kValid;
 }
 
-Status BufferManager::FrameError(uint32_t frame) const {
-  IODEPTH_CHECK(frames_[frame].state.load(std::memory_order_acquire) == kFailed, "frame has no error");
-  return frames_[frame].error;
-}
-
 Status BufferManager::WaitForRead(uint32_t frame, const std::function<Status()>& progress) {
   IODEPTH_CHECK(PinCount(frame) > 0, "WaitForRead on an unpinned frame");
   std::atomic<uint32_t>& state = frames_[frame].state;

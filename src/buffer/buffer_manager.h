@@ -184,8 +184,6 @@ class BufferManager {
   Status WaitForRead(uint32_t frame, const std::function<Status()>& progress = nullptr);
   // Whether a pinned frame's page is valid now (no waiting).
   bool IsValid(uint32_t frame) const;
-  // The error of a pinned frame whose read failed.
-  Status FrameError(uint32_t frame) const;
   // Wraps one of the caller's pins into a guard, or drops it.
   PageGuard AdoptPin(uint32_t frame) { return PageGuard(this, frame); }
   void Unpin(uint32_t frame);

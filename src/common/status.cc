@@ -38,7 +38,21 @@ std::string Status::ToString() const {
 
 Status Status::WithContext(std::string_view context) const {
   if (ok()) return Status();
-  return Status(state_->code, state_->error_number, fmt::format("{}: {}", context, state_->message));
+  Status status(state_->code, state_->error_number, fmt::format("{}: {}", context, state_->message));
+  status.state_->setting = state_->setting;
+  return status;
+}
+
+Status Status::WithSuffix(std::string_view suffix) const {
+  if (ok()) return Status();
+  Status status(state_->code, state_->error_number, fmt::format("{}{}", state_->message, suffix));
+  status.state_->setting = state_->setting;
+  return status;
+}
+
+Status Status::WithSetting(std::string_view setting) && {
+  if (state_) state_->setting = std::string(setting);
+  return std::move(*this);
 }
 
 }  // namespace iodepth

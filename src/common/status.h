@@ -1,3 +1,8 @@
+// common/: what every layer shares and none owns: Status and Result, assertions, the
+// clock, the latency histogram, units, text helpers, the block pattern data files carry,
+// CRC32C. It depends on nothing of the project's and never does I/O (text.h's PathExists
+// is a stat()).
+//
 // Status: the outcome of an operation that can fail, without exceptions.
 //
 // An OK status is a null pointer and costs nothing to create, copy or test. A failed
@@ -68,6 +73,17 @@ class [[nodiscard]] Status {
   // Returns a copy whose message is prefixed with `context` ("open t.dat: ...").
   Status WithContext(std::string_view context) const;
 
+  // Returns a copy whose message ends with `suffix` (code, errno and setting kept).
+  Status WithSuffix(std::string_view suffix) const;
+
+  // Names the settings a failure concerns, in the failing layer's own terms
+  // ("block_size", "queue_depth"; several separated by ','), so that whoever knows where
+  // a setting came from (the CLI: a flag) can say which one to change. A layer below the
+  // CLI never names a flag: it names the setting. Kept by WithContext. Returns *this.
+  Status WithSetting(std::string_view setting) &&;
+  // The settings named by WithSetting, or "" when none (and for OK).
+  std::string_view setting() const { return state_ ? std::string_view(state_->setting) : std::string_view(); }
+
   // Makes dropping a status visible at the call site.
   void IgnoreError() const {}
 
@@ -76,9 +92,10 @@ class [[nodiscard]] Status {
     StatusCode code;
     int error_number;
     std::string message;
+    std::string setting;  // See WithSetting.
   };
   Status(StatusCode code, int error_number, std::string message)
-      : state_(std::make_unique<State>(State{code, error_number, std::move(message)})) {}
+      : state_(std::make_unique<State>(State{code, error_number, std::move(message), {}})) {}
 
   std::unique_ptr<State> state_;
 };

@@ -27,6 +27,11 @@ std::string JoinPath(std::string_view dir, std::string_view name);
 // Whether stat() finds `path` (any file type).
 bool PathExists(const std::string& path);
 
+// The directory part of a path: "/a/b" -> "/a", "/a" -> "/", "a" -> ".", "/" -> "/".
+std::string ParentDir(std::string_view path);
+// The last component: "/a/b" -> "b", "b" -> "b".
+std::string BaseName(std::string_view path);
+
 // Decodes mountinfo's "\ooo" escapes (space, tab, newline, backslash); anything else,
 // including a backslash not followed by three octal digits, is kept as it is.
 std::string UnescapeOctal(std::string_view text);

@@ -85,4 +85,22 @@ std::string FormatBytes(uint64_t bytes) {
   return fmt::format("{:.1f} {}", value, units[unit]);
 }
 
+std::string FormatDuration(int64_t ns, DurationStyle style) {
+  constexpr int64_t kNsPerSecond = 1'000'000'000;
+  switch (style) {
+    case DurationStyle::kParseable:
+      if (ns % 1'000'000 == 0) return fmt::format("{}ms", ns / 1'000'000);
+      return fmt::format("{}us", ns / 1'000);
+    case DurationStyle::kTenthsBelowTenSeconds:
+      if (ns < 10 * kNsPerSecond) return fmt::format("{:.1f}s", static_cast<double>(ns) / 1e9);
+      break;
+    case DurationStyle::kWholeSeconds:
+      break;
+  }
+  const int64_t s = ns / kNsPerSecond;
+  if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, s / 60 % 60);
+  if (s >= 60) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  return fmt::format("{}s", s);
+}
+
 }  // namespace iodepth

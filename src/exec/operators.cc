@@ -14,22 +14,17 @@
 
 #include "common/assert.h"
 #include "common/clock.h"
+#include "common/random.h"
+#include "common/text.h"
 #include "storage/page.h"
 
 namespace iodepth {
 
 namespace {
 
-constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ull;
-
 // One round of per-row work: a SplitMix64 step. Each round depends on the one before, so
 // the rounds cannot be folded or run in parallel, and each costs a few cycles.
-inline uint64_t MixRound(uint64_t z) {
-  z += kGolden;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+inline uint64_t MixRound(uint64_t z) { return SplitMix64Next(z); }
 
 // Calls fn(row index) for every live row of `batch`, in ascending order.
 template <typename Fn>
@@ -430,12 +425,6 @@ Result<AggSpec> ParseAggregateItem(std::string_view item) {
     return AggSpec{.kind = kind, .column = column};
   }
   return Status::InvalidArgument("unknown aggregate");
-}
-
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
 }
 
 // Adds one group to `answer` in the shape QueryAnswer promises: count is the group's

@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 
 #include "harness/cache_state.h"
-#include "results/environment.h"
+#include "sys/environment.h"
 #include "common/clock.h"
 
 namespace iodepth {

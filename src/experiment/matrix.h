@@ -1,3 +1,9 @@
+// experiment/: what to measure and in what order: the suites (the cells of io_patterns,
+// qd, bm and scan), the experiment matrix that crosses them with memory caps, its config
+// and resumable journal, and the memory cgroup a capped run enters. It decides the plan
+// and hands each cell to the harness; it never moves a byte of data itself, and reads
+// the host only through sys/.
+//
 // The experiment matrix runner: the suites' cells crossed with memory caps, run as units
 // that can be resumed, written as one results file per (suite, cap).
 //

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/units.h"
+#include "experiment/checks.h"
 
 namespace iodepth {
 
@@ -264,22 +265,18 @@ Result<MatrixConfig> ReadMatrixConfigFile(const std::string& path, const MatrixC
   return ParseMatrixConfig(json, base, path);
 }
 
-// "500ms", or "1500us" when not a whole number of milliseconds: ParseDurationNs reads both.
-std::string DurationText(int64_t ns) {
-  if (ns % 1'000'000 == 0) return fmt::format("{}ms", ns / 1'000'000);
-  return fmt::format("{}us", ns / 1'000);
-}
-
 nlohmann::json MatrixConfigToJson(const MatrixConfig& c) {
   std::vector<std::string> modes, backends, regimes, caps;
   for (CacheMode m : c.modes) modes.emplace_back(CacheModeName(m));
   for (Backend b : c.backends) backends.emplace_back(BackendName(b));
   for (Regime r : c.regimes) regimes.emplace_back(RegimeName(r));
   for (uint64_t cap : c.memory_caps) caps.push_back(cap == 0 ? "none" : cap == kInheritCap ? "inherit" : std::to_string(cap));
+  const std::string runtime = FormatDuration(c.runtime_ns, DurationStyle::kParseable);
+  const std::string ramp_time = FormatDuration(c.ramp_ns, DurationStyle::kParseable);
   return {{"workloads", c.workloads},   {"depths", c.depths},         {"modes", modes},
           {"backends", backends},       {"regimes", regimes},         {"memory_caps", caps},
-          {"repetitions", c.repetitions}, {"runtime", DurationText(c.runtime_ns)},
-          {"ramp_time", DurationText(c.ramp_ns)}, {"size", c.file_size_bytes}, {"bs", c.block_size},
+          {"repetitions", c.repetitions}, {"runtime", runtime},
+          {"ramp_time", ramp_time},     {"size", c.file_size_bytes},  {"bs", c.block_size},
           {"memory", c.memory_bytes},   {"page_size", PageSizeBytes(c.page_size)},
           {"io_combine", c.io_combine_bytes}, {"streams", c.streams}, {"work", c.work}, {"seed", c.seed},
           {"verify", c.verify},         {"directory", c.directory}};
@@ -308,11 +305,7 @@ Status ValidateMatrixConfig(const MatrixConfig& c) {
   IODEPTH_RETURN_IF_ERROR(RejectRepeats(c.modes, "\"modes\""));
   IODEPTH_RETURN_IF_ERROR(RejectRepeats(c.backends, "\"backends\""));
   IODEPTH_RETURN_IF_ERROR(RejectRepeats(c.regimes, "\"regimes\""));
-  for (uint32_t qd : c.depths) {
-    if (qd == 0 || qd > IoQueue::kMaxDepth) {
-      return Status::InvalidArgument(fmt::format("\"depths\": queue depth {} is out of range 1..{}", qd, IoQueue::kMaxDepth));
-    }
-  }
+  IODEPTH_RETURN_IF_ERROR(RejectOutOfRange(c.depths, 1, IoQueue::kMaxDepth, "\"depths\": queue depth "));
   if (c.depths.empty() || c.modes.empty() || c.backends.empty() || c.regimes.empty() || c.memory_caps.empty()) {
     return Status::InvalidArgument(
         "\"depths\", \"modes\", \"backends\", \"regimes\" and \"memory_caps\" must each name at least one value "
@@ -320,9 +313,7 @@ Status ValidateMatrixConfig(const MatrixConfig& c) {
   }
   if (c.repetitions == 0) return Status::InvalidArgument("\"repetitions\" must be at least 1");
   if (c.runtime_ns <= 0) return Status::InvalidArgument("\"runtime\" must be longer than 0");
-  if (c.streams < 1 || c.streams > kMaxScanStreams) {
-    return Status::InvalidArgument(fmt::format("\"streams\" {} is out of range 1..{}", c.streams, kMaxScanStreams));
-  }
+  IODEPTH_RETURN_IF_ERROR(RejectOutOfRange(c.streams, 1, kMaxScanStreams, "\"streams\" "));
   const uint64_t page = PageSizeBytes(c.page_size);
   if (c.io_combine_bytes < page || c.io_combine_bytes % page != 0) {
     return Status::InvalidArgument(fmt::format("\"io_combine\" {} must be a multiple of \"page_size\" {}",

@@ -18,16 +18,14 @@
 
 #include <fmt/format.h>
 
-#include "results/environment.h"
+#include "sys/host_file.h"
+#include "sys/mountinfo.h"
 #include "common/text.h"
 
 namespace iodepth {
 
 namespace {
 
-// cgroup files are a few KiB; cgroup.procs of a busy cgroup can be longer. The bound
-// only stops a runaway read of something that is not a cgroup file.
-constexpr size_t kMaxFileBytes = size_t{16} << 20;
 // Characters of a leftover cgroup's process list quoted in an error message.
 constexpr size_t kMaxQuotedChars = 200;
 // rmdir of a cgroup that was just emptied can fail with EBUSY for a while (seen here once
@@ -85,53 +83,8 @@ bool HasToken(std::string_view list, std::string_view token, char separator) {
 
 // ---- Files ----
 
-// The whole file; the error carries the errno.
-Result<std::string> ReadText(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return Status::PosixError("read " + path, errno);
-  std::string text;
-  char chunk[4096];
-  int error_number = 0;
-  while (text.size() < kMaxFileBytes) {
-    const ssize_t n = ::read(fd, chunk, sizeof(chunk));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) error_number = errno;
-    if (n <= 0) break;
-    text.append(chunk, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  if (error_number != 0) return Status::PosixError("read " + path, error_number);
-  return text;
-}
-
-// Writes `text` in one write(2), as cgroup files take a value whole. Never creates the
-// file (see the header). Returns 0 or the errno.
-int WriteText(const std::string& path, std::string_view text) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return errno;
-  ssize_t n = 0;
-  do {
-    n = ::write(fd, text.data(), text.size());
-  } while (n < 0 && errno == EINTR);
-  const int error_number = n < 0 ? errno : (static_cast<size_t>(n) != text.size() ? EIO : 0);
-  ::close(fd);
-  return error_number;
-}
-
-// Rereads an open file from its start (memory.peak; cgroup files allow lseek, not pwrite).
-Result<std::string> ReadFd(int fd, const std::string& path) {
-  if (::lseek(fd, 0, SEEK_SET) < 0) return Status::PosixError("seek " + path, errno);
-  char buffer[128];
-  ssize_t n = 0;
-  do {
-    n = ::read(fd, buffer, sizeof(buffer));
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return Status::PosixError("read " + path, errno);
-  return std::string(buffer, static_cast<size_t>(n));
-}
-
 Result<uint64_t> ReadNumber(const std::string& path) {
-  IODEPTH_ASSIGN_OR_RETURN(const std::string text, ReadText(path));
+  IODEPTH_ASSIGN_OR_RETURN(const std::string text, ReadHostFile(path));
   const std::optional<uint64_t> value = ParseU64(text);
   if (!value) return Status::NotSupported(fmt::format("{} holds \"{}\", not a byte count", path, Trim(text)));
   return *value;
@@ -220,7 +173,7 @@ Status CallFailed(std::string_view what, int error_number, const Remedies& remed
 }
 
 Status WriteOrExplain(const std::string& path, std::string_view text, const Remedies& remedies) {
-  const int error_number = WriteText(path, text);
+  const int error_number = WriteHostFile(path, text);
   if (error_number == 0) return Status::OK();
   return CallFailed(fmt::format("write \"{}\" to {}", Trim(text), path), error_number, remedies);
 }
@@ -247,23 +200,6 @@ Membership ParseMembership(std::string_view text) {
   return membership;
 }
 
-// The root (field 4) of the last mountinfo line mounted at `mount_point`: the directory
-// of the cgroup filesystem that appears there. "/" unless a container bind-mounted a
-// subtree.
-std::string MountRoot(std::string_view mountinfo, std::string_view mount_point) {
-  std::string root = "/";
-  ForEachLine(mountinfo, [&](std::string_view line) {
-    std::vector<std::string_view> fields;
-    for (size_t start = 0; start <= line.size() && fields.size() < 5;) {
-      const size_t end = std::min(line.find(' ', start), line.size());
-      fields.push_back(line.substr(start, end - start));
-      start = end + 1;
-    }
-    if (fields.size() == 5 && UnescapeOctal(fields[4]) == mount_point) root = UnescapeOctal(fields[3]);
-  });
-  return root;
-}
-
 // Where `cgroup_path` is under a mount of the cgroup filesystem whose root is
 // `mount_root`, or nullopt when that mount does not reach it.
 std::optional<std::string> DirUnderMount(const std::string& mount_point, std::string_view mount_root,
@@ -276,12 +212,12 @@ std::optional<std::string> DirUnderMount(const std::string& mount_point, std::st
 
 // The directory of `cgroup_path` on the last mount accepted by `is_hierarchy`.
 template <typename MountFilter>
-std::optional<std::string> FindCgroupDir(const std::vector<MountInfo>& mounts, std::string_view mountinfo,
+std::optional<std::string> FindCgroupDir(const std::vector<MountInfo>& mounts,
                                          std::string_view cgroup_path, MountFilter&& is_hierarchy) {
   std::optional<std::string> dir;
   for (const MountInfo& mount : mounts) {
     if (!is_hierarchy(mount)) continue;
-    const std::string root = MountRoot(mountinfo, mount.mount_point);
+    const std::string root = LastRootAt(mounts, mount.mount_point);
     if (std::optional<std::string> found = DirUnderMount(mount.mount_point, root, cgroup_path)) dir = std::move(found);
   }
   return dir;
@@ -295,20 +231,20 @@ struct OwnCgroup {
 
 // The own cgroup on v2 when it can have memory, else nullopt and `why_not`.
 std::optional<OwnCgroup> TryV2(const Membership& membership, const std::vector<MountInfo>& mounts,
-                               std::string_view mountinfo, std::string* why_not) {
+                               std::string* why_not) {
   if (!membership.v2_path) {
     *why_not = "/proc/self/cgroup has no cgroup v2 line (\"0::/path\")";
     return std::nullopt;
   }
   const std::string& path = *membership.v2_path;
   const std::optional<std::string> dir =
-      FindCgroupDir(mounts, mountinfo, path, [](const MountInfo& m) { return m.fs_type == "cgroup2"; });
+      FindCgroupDir(mounts, path, [](const MountInfo& m) { return m.fs_type == "cgroup2"; });
   if (!dir) {
     *why_not = fmt::format("the cgroup v2 cgroup {} is on no mounted cgroup2 filesystem", path);
     return std::nullopt;
   }
   const std::string controllers_file = JoinPath(*dir, "cgroup.controllers");
-  const Result<std::string> controllers = ReadText(controllers_file);
+  const Result<std::string> controllers = ReadHostFile(controllers_file);
   if (!controllers) {
     *why_not = fmt::format("cgroup v2: {}", controllers.error().message());
     return std::nullopt;
@@ -323,13 +259,13 @@ std::optional<OwnCgroup> TryV2(const Membership& membership, const std::vector<M
 
 // The own cgroup in a v1 memory hierarchy, else nullopt and `why_not`.
 std::optional<OwnCgroup> TryV1(const Membership& membership, const std::vector<MountInfo>& mounts,
-                               std::string_view mountinfo, std::string* why_not) {
+                               std::string* why_not) {
   if (!membership.v1_memory_path) {
     *why_not = "/proc/self/cgroup has no cgroup v1 line whose controllers include \"memory\"";
     return std::nullopt;
   }
   const std::string& path = *membership.v1_memory_path;
-  const std::optional<std::string> dir = FindCgroupDir(mounts, mountinfo, path, [](const MountInfo& m) {
+  const std::optional<std::string> dir = FindCgroupDir(mounts, path, [](const MountInfo& m) {
     return m.fs_type == "cgroup" && HasToken(m.super_options, "memory", ',');
   });
   if (!dir) {
@@ -341,19 +277,19 @@ std::optional<OwnCgroup> TryV1(const Membership& membership, const std::vector<M
 }
 
 Result<OwnCgroup> FindOwnMemoryCgroup(const CgroupFs& fs, const Remedies& remedies) {
-  const Result<std::string> membership_text = ReadText(fs.proc_self_cgroup);
+  const Result<std::string> membership_text = ReadHostFile(fs.proc_self_cgroup);
   if (!membership_text) {
     return Status::NotSupported(fmt::format("memory cap: {}; this kernel shows no cgroups. {}",
                                             membership_text.error().message(), remedies.EnableController()));
   }
-  const Result<std::string> mountinfo = ReadText(fs.mountinfo);
+  const Result<std::string> mountinfo = ReadHostFile(fs.mountinfo);
   if (!mountinfo) return mountinfo.error().WithContext("memory cap: find the cgroup filesystem");
   const Membership membership = ParseMembership(*membership_text);
   const std::vector<MountInfo> mounts = ParseMountInfo(*mountinfo);
   std::string why_not_v2;
   std::string why_not_v1;
-  if (std::optional<OwnCgroup> own = TryV2(membership, mounts, *mountinfo, &why_not_v2)) return std::move(*own);
-  if (std::optional<OwnCgroup> own = TryV1(membership, mounts, *mountinfo, &why_not_v1)) return std::move(*own);
+  if (std::optional<OwnCgroup> own = TryV2(membership, mounts, &why_not_v2)) return std::move(*own);
+  if (std::optional<OwnCgroup> own = TryV1(membership, mounts, &why_not_v1)) return std::move(*own);
   return Status::NotSupported(
       fmt::format("memory cap: no memory cgroup controller is available to this process: {}; {}. {}", why_not_v2,
                   why_not_v1, remedies.EnableController()));
@@ -368,10 +304,10 @@ std::string LimitFile(CgroupVersion version, const std::string& dir) {
 // v2 gives a child a controller only when its parent lists it in cgroup.subtree_control.
 Status EnableMemoryForChildren(const OwnCgroup& own, const Remedies& remedies) {
   const std::string file = JoinPath(own.dir, "cgroup.subtree_control");
-  const Result<std::string> enabled = ReadText(file);
+  const Result<std::string> enabled = ReadHostFile(file);
   if (!enabled) return CallFailed("read " + file, enabled.error().error_number(), remedies);
   if (HasToken(*enabled, "memory", ' ')) return Status::OK();
-  const int error_number = WriteText(file, "+memory");
+  const int error_number = WriteHostFile(file, "+memory");
   if (error_number != EBUSY) {
     return error_number == 0 ? Status::OK()
                              : CallFailed(fmt::format("write \"+memory\" to {}", file), error_number, remedies);
@@ -389,7 +325,7 @@ Status EnableMemoryForChildren(const OwnCgroup& own, const Remedies& remedies) {
 // counters start at zero; reused when the kernel will not remove it.
 Status ReclaimLeftover(const std::string& dir, const Remedies& remedies) {
   const std::string procs_file = JoinPath(dir, "cgroup.procs");
-  const Result<std::string> procs = ReadText(procs_file);
+  const Result<std::string> procs = ReadHostFile(procs_file);
   if (!procs) return CallFailed("read " + procs_file, procs.error().error_number(), remedies);
   if (!Trim(*procs).empty()) {
     std::string pids(Trim(*procs).substr(0, kMaxQuotedChars));
@@ -423,7 +359,7 @@ void RemoveStaleCaps(const std::string& own_dir, int own_pid) {
     const bool cap_name = error == std::errc() && end == name.data() + name.size();
     if (!cap_name || pid == own_pid || pid <= 0 || !entry.is_directory(ec)) continue;
     if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // Alive, or not ours to judge.
-    const Result<std::string> procs = ReadText(JoinPath(entry.path().string(), "cgroup.procs"));
+    const Result<std::string> procs = ReadHostFile(JoinPath(entry.path().string(), "cgroup.procs"));
     if (procs && Trim(*procs).empty()) ::rmdir(entry.path().c_str());
   }
 }
@@ -470,7 +406,7 @@ Status WriteLimit(CgroupVersion version, const std::string& dir, uint64_t cap_by
 Result<uint64_t> ReadBackLimit(CgroupVersion version, const std::string& dir, uint64_t cap_bytes,
                                const Remedies& remedies) {
   const std::string file = LimitFile(version, dir);
-  const Result<std::string> text = ReadText(file);
+  const Result<std::string> text = ReadHostFile(file);
   if (!text) return CallFailed("read back " + file, text.error().error_number(), remedies);
   const std::optional<uint64_t> limit = ParseLimit(*text);
   const uint64_t page_bytes = PageBytes();
@@ -512,7 +448,7 @@ std::optional<uint64_t> InheritedMemoryLimit(const CgroupFs& fs) {
   };
   if (own->version == CgroupVersion::kV1) {
     // v1 sums the ancestors up for us: the smallest limit on the path to the root.
-    const Result<std::string> stat = ReadText(JoinPath(own->dir, "memory.stat"));
+    const Result<std::string> stat = ReadHostFile(JoinPath(own->dir, "memory.stat"));
     if (stat) keep(KeyedValue(*stat, "hierarchical_memory_limit"));
     return smallest;
   }
@@ -521,7 +457,7 @@ std::optional<uint64_t> InheritedMemoryLimit(const CgroupFs& fs) {
   constexpr int kMaxLevels = 64;
   std::string dir = own->dir;
   for (int level = 0; level < kMaxLevels; ++level) {
-    const Result<std::string> text = ReadText(JoinPath(dir, "memory.max"));
+    const Result<std::string> text = ReadHostFile(JoinPath(dir, "memory.max"));
     if (!text) break;
     keep(ParseLimit(*text));
     const size_t slash = dir.rfind('/');
@@ -557,7 +493,7 @@ Result<std::unique_ptr<MemoryCap>> MemoryCap::Inherit(const CgroupFs& fs) {
   const Remedies remedies = MakeRemedies(fs, std::nullopt);
   IODEPTH_ASSIGN_OR_RETURN(const OwnCgroup own, FindOwnMemoryCgroup(fs, remedies));
   const std::string file = LimitFile(own.version, own.dir);
-  const Result<std::string> text = ReadText(file);
+  const Result<std::string> text = ReadHostFile(file);
   if (!text) return CallFailed("read " + file, text.error().error_number(), remedies);
   const std::optional<uint64_t> limit = ParseLimit(*text);
   if (!limit || *limit > kMaxCapBytes) {
@@ -594,7 +530,7 @@ Status MemoryCap::Enter() {
   if (inherited_) return Status::OK();
   if (inside_) return Status::FailedPrecondition("memory cap: Enter() while already inside " + path_);
   const std::string procs_file = JoinPath(path_, "cgroup.procs");
-  const int error_number = WriteText(procs_file, PidText(pid_));
+  const int error_number = WriteHostFile(procs_file, PidText(pid_));
   if (error_number != 0) {
     return CallFailed(fmt::format("move pid {} into the cap cgroup: write {}", pid_, procs_file), error_number,
                       MakeRemedies(fs_, cap_bytes_));
@@ -607,7 +543,7 @@ Status MemoryCap::Enter() {
 
 Status MemoryCap::VerifyInside() const {
   const std::string procs_file = JoinPath(path_, "cgroup.procs");
-  const Result<std::string> procs = ReadText(procs_file);
+  const Result<std::string> procs = ReadHostFile(procs_file);
   if (!procs) return procs.error().WithContext("memory cap: verify the move");
   if (!ListsPid(*procs, pid_)) {
     return Status::FailedPrecondition(fmt::format(
@@ -617,7 +553,7 @@ Status MemoryCap::VerifyInside() const {
   }
   // Only our own process's view can be checked from here; a fake pid has none.
   if (fs_.pid != 0) return Status::OK();
-  const Result<std::string> membership_text = ReadText(fs_.proc_self_cgroup);
+  const Result<std::string> membership_text = ReadHostFile(fs_.proc_self_cgroup);
   if (!membership_text) return membership_text.error().WithContext("memory cap: verify the move");
   const Membership membership = ParseMembership(*membership_text);
   const std::optional<std::string>& now =
@@ -633,7 +569,7 @@ Status MemoryCap::Leave() {
   if (inherited_) return Status::OK();
   if (!inside_) return Status::FailedPrecondition("memory cap: Leave() while not inside " + path_);
   const std::string procs_file = JoinPath(original_path_, "cgroup.procs");
-  const int error_number = WriteText(procs_file, PidText(pid_));
+  const int error_number = WriteHostFile(procs_file, PidText(pid_));
   if (error_number != 0) {
     return CallFailed(fmt::format("move pid {} back to its own cgroup: write {}", pid_, procs_file), error_number,
                       MakeRemedies(fs_, cap_bytes_));
@@ -668,7 +604,7 @@ Status MemoryCap::Reclaim() {
   // starts with them, which the peak shows.
   const bool v1 = version_ == CgroupVersion::kV1;
   const std::string file = JoinPath(path_, v1 ? "memory.force_empty" : "memory.reclaim");
-  const int error_number = WriteText(file, v1 ? "0" : std::to_string(cap_bytes_));
+  const int error_number = WriteHostFile(file, v1 ? "0" : std::to_string(cap_bytes_));
   if (error_number == 0 || error_number == ENOENT || error_number == EAGAIN || error_number == EBUSY) {
     return Status::OK();
   }
@@ -684,7 +620,7 @@ Result<MemorySample> MemoryCap::SampleV2() const {
   IODEPTH_ASSIGN_OR_RETURN(sample.usage_bytes, ReadNumber(JoinPath(path_, "memory.current")));
   if (peak_fd_ >= 0) {
     const std::string peak_file = JoinPath(path_, "memory.peak");
-    IODEPTH_ASSIGN_OR_RETURN(const std::string peak_text, ReadFd(peak_fd_, peak_file));
+    IODEPTH_ASSIGN_OR_RETURN(const std::string peak_text, RereadHostFile(peak_fd_, peak_file));
     const std::optional<uint64_t> peak = ParseU64(peak_text);
     if (!peak) {
       return Status::NotSupported(fmt::format("{} holds \"{}\", not a byte count", peak_file, Trim(peak_text)));
@@ -692,12 +628,12 @@ Result<MemorySample> MemoryCap::SampleV2() const {
     sample.peak_bytes = *peak;
   }
   const std::string stat_file = JoinPath(path_, "memory.stat");
-  IODEPTH_ASSIGN_OR_RETURN(const std::string stat, ReadText(stat_file));
+  IODEPTH_ASSIGN_OR_RETURN(const std::string stat, ReadHostFile(stat_file));
   const std::optional<uint64_t> file_bytes = KeyedValue(stat, "file");
   if (!file_bytes) return Status::NotSupported(fmt::format("memory cap: {} has no \"file\" line", stat_file));
   sample.page_cache_bytes = *file_bytes;
   sample.refaults = FirstKeyedValue(stat, {"workingset_refault_file", "workingset_refault"}).value_or(0);
-  IODEPTH_ASSIGN_OR_RETURN(const std::string events, ReadText(JoinPath(path_, "memory.events")));
+  IODEPTH_ASSIGN_OR_RETURN(const std::string events, ReadHostFile(JoinPath(path_, "memory.events")));
   sample.limit_events = KeyedValue(events, "max").value_or(0);
   sample.oom_kills = KeyedValue(events, "oom_kill").value_or(0);
   return sample;
@@ -708,7 +644,7 @@ Result<MemorySample> MemoryCap::SampleV1() const {
   IODEPTH_ASSIGN_OR_RETURN(sample.usage_bytes, ReadNumber(JoinPath(path_, "memory.usage_in_bytes")));
   IODEPTH_ASSIGN_OR_RETURN(sample.peak_bytes, ReadNumber(JoinPath(path_, "memory.max_usage_in_bytes")));
   const std::string stat_file = JoinPath(path_, "memory.stat");
-  IODEPTH_ASSIGN_OR_RETURN(const std::string stat, ReadText(stat_file));
+  IODEPTH_ASSIGN_OR_RETURN(const std::string stat, ReadHostFile(stat_file));
   const std::optional<uint64_t> cache_bytes = FirstKeyedValue(stat, {"total_cache", "cache"});
   if (!cache_bytes) {
     return Status::NotSupported(
@@ -727,7 +663,7 @@ Result<MemorySample> MemoryCap::SampleV1() const {
     IODEPTH_ASSIGN_OR_RETURN(const uint64_t memsw_hits, ReadNumber(memsw_failcnt_file));
     sample.limit_events += memsw_hits;
   }
-  IODEPTH_ASSIGN_OR_RETURN(const std::string oom_control, ReadText(JoinPath(path_, "memory.oom_control")));
+  IODEPTH_ASSIGN_OR_RETURN(const std::string oom_control, ReadHostFile(JoinPath(path_, "memory.oom_control")));
   sample.oom_kills = KeyedValue(oom_control, "oom_kill").value_or(0);
   return sample;
 }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/clock.h"
+#include "experiment/checks.h"
 
 #include "harness/data_file.h"
 
@@ -71,8 +72,8 @@ Status ValidateConfig(const SuiteConfig& config) {
   if (config.suite != "io_patterns" && config.suite != "qd" && config.suite != "bm" && config.suite != "scan") {
     return Status::InvalidArgument(fmt::format("unknown suite '{}'; choose io_patterns, qd, bm or scan", config.suite));
   }
-  if (config.suite == "scan" && (config.streams < 1 || config.streams > kMaxScanStreams)) {
-    return Status::InvalidArgument(fmt::format("--streams={} is out of range 1..{}", config.streams, kMaxScanStreams));
+  if (config.suite == "scan") {
+    IODEPTH_RETURN_IF_ERROR(RejectOutOfRange(config.streams, 1, kMaxScanStreams, "--streams="));
   }
   if (config.suite == "bm" || config.suite == "scan") {
     IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.regimes, "--regimes"));
@@ -86,11 +87,7 @@ Status ValidateConfig(const SuiteConfig& config) {
   IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.depths, "--depths"));
   IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.modes, "--modes"));
   IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.backends, "--backends"));
-  for (uint32_t qd : config.depths) {
-    if (qd == 0 || qd > IoQueue::kMaxDepth) {
-      return Status::InvalidArgument(fmt::format("--depths: {} is out of range 1..{}", qd, IoQueue::kMaxDepth));
-    }
-  }
+  IODEPTH_RETURN_IF_ERROR(RejectOutOfRange(config.depths, 1, IoQueue::kMaxDepth, "--depths: "));
   if (config.modes.empty() || (config.suite != "io_patterns" && (config.depths.empty() || config.backends.empty()))) {
     return Status::InvalidArgument("--modes, --depths and --backends must each name at least one value");
   }

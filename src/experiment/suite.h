@@ -24,10 +24,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "harness/bm_job.h"
 #include "harness/cache_state.h"
@@ -81,21 +78,6 @@ struct CellPlan {
   std::optional<BmSpec> bm;  // bm cells: what RunBmJob runs (spec then only describes it).
   std::optional<ScanJobSpec> scan;  // scan cells: what RunScanJob runs.
 };
-
-// A value listed twice would run the same cell twice under one id: an error naming `what`
-// (a flag or a config key) and both entries.
-template <typename T>
-Status RejectRepeats(const std::vector<T>& values, std::string_view what) {
-  for (size_t i = 0; i < values.size(); ++i) {
-    for (size_t j = i + 1; j < values.size(); ++j) {
-      if (values[i] == values[j]) {
-        return Status::InvalidArgument(fmt::format("{} lists a value twice (entry {} and {}); list each once", what,
-                                                   i + 1, j + 1));
-      }
-    }
-  }
-  return Status::OK();
-}
 
 // The configuration as recorded in the results file's "config".
 nlohmann::json SuiteConfigToJson(const SuiteConfig& config);

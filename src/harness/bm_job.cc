@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "common/enum_names.h"
 #include "buffer/buffer_manager.h"
 #include "common/clock.h"
 #include "storage/page.h"
@@ -41,7 +42,7 @@ class PageSequence {
 
 Status ValidateBmSpec(const BmSpec& spec, uint64_t table_pages, uint64_t working_set_pages) {
   IODEPTH_RETURN_IF_ERROR(ValidateTableShape(spec.shape));
-  if (spec.runtime_ns <= 0) return Status::InvalidArgument("a bm job needs a --runtime above 0");
+  if (spec.runtime_ns <= 0) return Status::InvalidArgument("a bm job needs a runtime above 0").WithSetting("runtime");
   if (spec.distance < 1 || spec.distance > IoQueue::kMaxDepth) {
     return Status::InvalidArgument(fmt::format("distance {} is out of range 1..{}", spec.distance, IoQueue::kMaxDepth));
   }
@@ -225,22 +226,16 @@ Status WarmPool(BufferManager& pool, File& file, uint64_t pages) {
   return Status::OK();
 }
 
+
+constexpr EnumName<Regime> kRegimeNames[] = {
+    {Regime::kHot, "hot"}, {Regime::kPressure, "pressure"}, {Regime::kThrash, "thrash"}};
+
 }  // namespace
 
-std::string_view RegimeName(Regime regime) {
-  switch (regime) {
-    case Regime::kHot: return "hot";
-    case Regime::kPressure: return "pressure";
-    case Regime::kThrash: return "thrash";
-  }
-  return "unknown";
-}
+std::string_view RegimeName(Regime regime) { return NameOf(kRegimeNames, regime); }
 
 Result<Regime> ParseRegime(std::string_view name) {
-  if (name == "hot") return Regime::kHot;
-  if (name == "pressure") return Regime::kPressure;
-  if (name == "thrash") return Regime::kThrash;
-  return Status::InvalidArgument(fmt::format("unknown regime '{}'; choose hot, pressure or thrash", name));
+  return ParseNamed(kRegimeNames, name, "regime", "regime");
 }
 
 double RegimeWorkingSetFactor(Regime regime) {

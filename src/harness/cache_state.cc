@@ -1,51 +1,36 @@
 #include "harness/cache_state.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
-#include <fstream>
+#include <algorithm>
 #include <memory>
-#include <vector>
 
 #include <fmt/format.h>
 
+#include "common/enum_names.h"
 #include "io/aligned_buffer.h"
 #include "io/file.h"
+#include "sys/host_file.h"
 
 namespace iodepth {
 
-std::string_view CacheStateName(CacheState state) {
-  switch (state) {
-    case CacheState::kNotApplicable: return "n/a";
-    case CacheState::kCold: return "cold";
-    case CacheState::kWarm: return "warm";
-  }
-  return "unknown";
-}
+namespace {
+
+// "n/a" (buffered state of a direct cell) is an outcome, never a choice.
+constexpr EnumName<CacheState> kCacheStateNames[] = {
+    {CacheState::kCold, "cold"}, {CacheState::kWarm, "warm"}, {CacheState::kNotApplicable, "n/a", false}};
+
+}  // namespace
+
+std::string_view CacheStateName(CacheState state) { return NameOf(kCacheStateNames, state); }
 
 Result<CacheState> ParseCacheState(std::string_view name) {
-  if (name == "cold") return CacheState::kCold;
-  if (name == "warm") return CacheState::kWarm;
-  return Status::InvalidArgument(fmt::format("--cache_state={}: choose cold or warm", name));
+  return ParseNamed(kCacheStateNames, name, "cache state", "cache_state");
 }
 
 Status DropFileCache(const std::string& path, bool use_drop_caches) {
   IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<File> file, File::Open(path, OpenOptions{}));
-  // Dirty pages cannot be dropped; write them back first.
-  IODEPTH_RETURN_IF_ERROR(file->DataSync());
-  const int rc = posix_fadvise(file->fd(), 0, 0, POSIX_FADV_DONTNEED);
-  if (rc != 0) return Status::PosixError(fmt::format("posix_fadvise(DONTNEED) on {}", path), rc);
+  IODEPTH_RETURN_IF_ERROR(file->DropCachedPages());
   if (!use_drop_caches) return Status::OK();
-  if (geteuid() != 0) {
-    return Status::FailedPrecondition("--drop_caches needs root (it writes /proc/sys/vm/drop_caches); run as root or drop the flag");
-  }
-  ::sync();
-  std::ofstream drop("/proc/sys/vm/drop_caches");
-  drop << "1\n";
-  drop.close();
-  if (!drop) return Status::PosixError("write 1 to /proc/sys/vm/drop_caches", errno);
-  return Status::OK();
+  return DropAllCleanCaches().WithSetting("drop_caches");
 }
 
 Status WarmFileCache(const std::string& path, uint64_t bytes) {
@@ -63,20 +48,7 @@ Status WarmFileCache(const std::string& path, uint64_t bytes) {
 Result<double> ResidentFraction(const std::string& path, uint64_t bytes) {
   if (bytes == 0) return 0.0;
   IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<File> file, File::Open(path, OpenOptions{}));
-  IODEPTH_ASSIGN_OR_RETURN(const uint64_t size, file->Size());
-  bytes = std::min(bytes, size);
-  if (bytes == 0) return 0.0;
-  void* map = mmap(nullptr, bytes, PROT_READ, MAP_SHARED, file->fd(), 0);
-  if (map == MAP_FAILED) return Status::PosixError(fmt::format("mmap {} to count cached pages", path), errno);
-  const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  std::vector<unsigned char> resident((bytes + page - 1) / page);
-  const int rc = mincore(map, bytes, resident.data());
-  const int saved_errno = errno;
-  munmap(map, bytes);
-  if (rc != 0) return Status::PosixError(fmt::format("mincore on {}", path), saved_errno);
-  uint64_t in_cache = 0;
-  for (unsigned char r : resident) in_cache += r & 1;
-  return static_cast<double>(in_cache) / static_cast<double>(resident.size());
+  return file->CachedFraction(bytes);
 }
 
 }  // namespace iodepth

@@ -44,7 +44,7 @@ uint64_t NewFileId() {
 }  // namespace
 
 Result<DataFileInfo> EnsureDataFile(const DataFileRequest& request) {
-  if (request.size_bytes == 0) return Status::InvalidArgument("--size must be larger than 0");
+  if (request.size_bytes == 0) return Status::InvalidArgument("the data file size must be larger than 0").WithSetting("size");
   struct stat st {};
   const bool exists = ::stat(request.path.c_str(), &st) == 0;
   if (exists && !S_ISREG(st.st_mode)) {
@@ -65,22 +65,26 @@ Result<DataFileInfo> EnsureDataFile(const DataFileRequest& request) {
   }
   if (exists && !info.ours) {
     if (request.will_write) {
-      return Status::FailedPrecondition(fmt::format(
-          "{} exists and was not made by iodepth; a write workload would destroy its contents. Give a new "
-          "--filename (iodepth creates it) or delete the file first",
-          request.path));
+      return Status::FailedPrecondition(
+                 fmt::format("{} exists and was not made by iodepth; a write workload would destroy its contents. "
+                             "Give a new file name (iodepth creates it) or delete the file first",
+                             request.path))
+          .WithSetting("filename");
     }
     if (request.need_pattern) {
-      return Status::FailedPrecondition(fmt::format(
-          "{} was not made by iodepth, so --verify has nothing to check it against; give a new --filename or "
-          "drop --verify",
-          request.path));
+      return Status::FailedPrecondition(
+                 fmt::format("{} was not made by iodepth, so verification has nothing to check it against; give a "
+                             "new file name or turn verification off",
+                             request.path))
+          .WithSetting("filename,verify");
     }
     if (info.size_bytes < request.size_bytes) {
-      return Status::InvalidArgument(fmt::format(
-          "{} holds {} but --size asks for {}; pass --size={} or less (iodepth never writes a file it did not "
-          "make)",
-          request.path, FormatBytes(info.size_bytes), FormatBytes(request.size_bytes), info.size_bytes));
+      return Status::InvalidArgument(
+                 fmt::format("{} holds {} but the size asked for is {}; ask for {} bytes or less (iodepth never writes "
+                             "a file it did not make)",
+                             request.path, FormatBytes(info.size_bytes), FormatBytes(request.size_bytes),
+                             info.size_bytes))
+          .WithSetting("size");
     }
     return info;
   }

@@ -1,6 +1,3 @@
-// bench/: workloads, the job runner and its results. It drives io/ (files and queues) and
-// never reaches below it to the kernel: every byte it moves goes through File or IoQueue.
-//
 // Data files: the benchmarks read and write files whose content verifies itself (see
 // common/block_pattern.h), made by the tool when missing. A file the tool did not make is
 // never written: a write workload on it is refused, so pointing --filename at real data

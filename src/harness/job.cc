@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "common/enum_names.h"
 #include "common/block_pattern.h"
 #include "io/aligned_buffer.h"
 
@@ -31,43 +32,48 @@ uint64_t OffsetGenerator::Next() {
   return offset;
 }
 
+namespace {
+
+constexpr EnumName<RwPattern> kRwPatternNames[] = {{RwPattern::kRead, "read"},
+                                                   {RwPattern::kRandRead, "randread"},
+                                                   {RwPattern::kWrite, "write"},
+                                                   {RwPattern::kRandWrite, "randwrite"}};
+
+}  // namespace
+
 Result<RwPattern> ParseRwPattern(std::string_view name) {
-  if (name == "read") return RwPattern::kRead;
-  if (name == "randread") return RwPattern::kRandRead;
-  if (name == "write") return RwPattern::kWrite;
-  if (name == "randwrite") return RwPattern::kRandWrite;
-  return Status::InvalidArgument(fmt::format("--rw={}: unknown pattern; choose read, randread, write or randwrite", name));
+  return ParseNamed(kRwPatternNames, name, "access pattern", "rw");
 }
 
-std::string_view RwPatternName(RwPattern rw) {
-  switch (rw) {
-    case RwPattern::kRead: return "read";
-    case RwPattern::kRandRead: return "randread";
-    case RwPattern::kWrite: return "write";
-    case RwPattern::kRandWrite: return "randwrite";
-  }
-  return "unknown";
-}
+std::string_view RwPatternName(RwPattern rw) { return NameOf(kRwPatternNames, rw); }
 
 namespace {
 
 Status ValidateSpec(const JobSpec& spec) {
-  if (spec.block_size == 0) return Status::InvalidArgument("--bs must be larger than 0");
-  if (spec.block_size > (64u << 20)) return Status::InvalidArgument(fmt::format("--bs={} is larger than 64 MiB", spec.block_size));
+  if (spec.block_size == 0) return Status::InvalidArgument("the block size must be larger than 0").WithSetting("block_size");
+  if (spec.block_size > (64u << 20)) {
+    return Status::InvalidArgument(fmt::format("block size {} is larger than 64 MiB", spec.block_size))
+        .WithSetting("block_size");
+  }
   if (spec.size_bytes < spec.block_size) {
-    return Status::InvalidArgument(
-        fmt::format("--size={} is smaller than one block (--bs={}); make --size at least --bs", spec.size_bytes,
-                    spec.block_size));
+    return Status::InvalidArgument(fmt::format("size {} is smaller than one block ({} bytes); make the size at least "
+                                               "the block size",
+                                               spec.size_bytes, spec.block_size))
+        .WithSetting("size,block_size");
   }
   if (spec.runtime_ns <= 0 && spec.number_ios == 0) {
-    return Status::InvalidArgument("give a --runtime or a --number_ios so the job knows when to stop");
+    return Status::InvalidArgument("give a runtime or a number of I/Os so the job knows when to stop")
+        .WithSetting("runtime,number_ios");
   }
   if (IsWrite(spec.rw) && spec.file_id == 0) {
     return Status::InvalidArgument("a write job needs the data file's pattern id (from EnsureDataFile)");
   }
-  if (spec.batch_submit == 0) return Status::InvalidArgument("--iodepth_batch_submit must be at least 1");
+  if (spec.batch_submit == 0) {
+    return Status::InvalidArgument("the submit batch must be at least 1 request").WithSetting("batch_submit");
+  }
   if (spec.verify && IsWrite(spec.rw)) {
-    return Status::InvalidArgument("--verify checks reads; use it with --rw=read or randread");
+    return Status::InvalidArgument("verification checks reads; use it with the read or randread pattern")
+        .WithSetting("verify,rw");
   }
   return Status::OK();
 }
@@ -168,10 +174,10 @@ Status CheckCompletion(const JobSpec& spec, const File& file, const IoCompletion
                        std::span<const std::byte> data, JobResult* result) {
   if (!done.status.ok()) return done.status;
   if (done.op == IoOp::kRead && done.bytes_done < done.length) {
-    return Status::FailedPrecondition(fmt::format(
-        "read at offset {} of {} returned {} of {} bytes: the file is shorter than --size; recreate it or lower "
-        "--size",
-        done.offset, file.path(), done.bytes_done, done.length));
+    return Status::FailedPrecondition(fmt::format("read at offset {} of {} returned {} of {} bytes: the file is "
+                                                  "shorter than the size asked for; recreate it or ask for less",
+                                                  done.offset, file.path(), done.bytes_done, done.length))
+        .WithSetting("size");
   }
   if (spec.verify && done.op == IoOp::kRead) {
     if (auto bad = FindPatternMismatch(data.first(done.bytes_done), done.offset, spec.file_id)) {
@@ -299,10 +305,11 @@ Result<JobResult> RunJob(const JobSpec& spec) {
   result.alignment = file->alignment();
   if (!file->direct_fallback_reason().empty()) result.notices.push_back(file->direct_fallback_reason());
   if (file->direct() && spec.block_size % file->alignment().offset_bytes != 0) {
-    return Status::InvalidArgument(fmt::format(
-        "--bs={} is not a multiple of {} bytes, the direct-I/O alignment of {} (from {}); use a multiple of it or "
-        "--direct=0",
-        spec.block_size, file->alignment().offset_bytes, spec.filename, file->alignment().source));
+    return Status::InvalidArgument(fmt::format("block size {} is not a multiple of {} bytes, the direct-I/O alignment "
+                                               "of {} (from {}); use a multiple of it or buffered I/O",
+                                               spec.block_size, file->alignment().offset_bytes, spec.filename,
+                                               file->alignment().source))
+        .WithSetting("block_size,direct");
   }
   // The buffers are declared before the queue so the queue is destroyed first, draining
   // anything still in flight (an early error return) before the memory is freed.

@@ -1,3 +1,10 @@
+// harness/: the jobs that drive one cell and measure it: raw requests at a queue depth
+// (Job), page fetches through the buffer manager (bm_job), concurrent scans (scan_job),
+// the self-verifying data files they read, and the page-cache state a cell starts from.
+// It drives io/, buffer/ and exec/ and never reaches past them to the kernel: every byte
+// goes through a File or an IoQueue, and host files through sys/. It knows nothing of
+// suites, the matrix or the results format.
+//
 // Job: one fio-like benchmark job. It keeps exactly `iodepth` requests outstanding on one
 // IoQueue against one file, refilling each slot as soon as its completion is reaped, and
 // measures what it saw.

@@ -179,9 +179,10 @@ void RunStream(const ScanJobSpec& spec, BufferManager& pool, File& file, const S
 Status ValidateScanSpec(const ScanJobSpec& spec, uint64_t working_set_pages) {
   IODEPTH_RETURN_IF_ERROR(ValidateTableShape(spec.shape));
   if (spec.streams < 1 || spec.streams > kMaxScanStreams) {
-    return Status::InvalidArgument(fmt::format("--streams={} is out of range 1..{}", spec.streams, kMaxScanStreams));
+    return Status::InvalidArgument(fmt::format("{} streams is out of range 1..{}", spec.streams, kMaxScanStreams))
+        .WithSetting("streams");
   }
-  if (spec.runtime_ns <= 0) return Status::InvalidArgument("a scan job needs a --runtime above 0");
+  if (spec.runtime_ns <= 0) return Status::InvalidArgument("a scan job needs a runtime above 0").WithSetting("runtime");
   if (spec.mode == ScanMode::kSync && spec.distance != 1) {
     return Status::InvalidArgument("sync scans read one page at a time: use distance (qd) 1 with them");
   }

@@ -1,19 +1,21 @@
 #include "io/file.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
+#include "common/enum_names.h"
 #include "io/fault_injector.h"
 
 namespace iodepth {
@@ -22,20 +24,17 @@ namespace iodepth {
 #define RWF_DONTCACHE 0x00000080  // Linux 6.14 uapi; Debian 12's headers predate it.
 #endif
 
-std::string_view CacheModeName(CacheMode mode) {
-  switch (mode) {
-    case CacheMode::kBuffered: return "buffered";
-    case CacheMode::kDirect: return "direct";
-    case CacheMode::kDontcache: return "dontcache";
-  }
-  return "unknown";
-}
+namespace {
+
+constexpr EnumName<CacheMode> kCacheModeNames[] = {
+    {CacheMode::kBuffered, "buffered"}, {CacheMode::kDirect, "direct"}, {CacheMode::kDontcache, "dontcache"}};
+
+}  // namespace
+
+std::string_view CacheModeName(CacheMode mode) { return NameOf(kCacheModeNames, mode); }
 
 Result<CacheMode> ParseCacheMode(std::string_view name) {
-  if (name == "buffered") return CacheMode::kBuffered;
-  if (name == "direct") return CacheMode::kDirect;
-  if (name == "dontcache") return CacheMode::kDontcache;
-  return Status::InvalidArgument(fmt::format("unknown I/O mode '{}'; choose buffered, direct or dontcache", name));
+  return ParseNamed(kCacheModeNames, name, "I/O mode", "cache_mode");
 }
 
 namespace {
@@ -86,42 +85,10 @@ int RetryOpen(const std::string& path, int flags, mode_t permissions) {
   return fd;
 }
 
-// The logical block size of the block device holding `st`, read from sysfs; 0 if unknown.
-// Partitions have no queue/ directory of their own, so their parent disk's is tried too.
-uint32_t LogicalBlockSize(const struct stat& st) {
-  const std::string base = fmt::format("/sys/dev/block/{}:{}", major(st.st_dev), minor(st.st_dev));
-  for (const char* suffix : {"/queue/logical_block_size", "/../queue/logical_block_size"}) {
-    std::ifstream in(base + suffix);
-    uint32_t value = 0;
-    if (in >> value && value > 0) return value;
-  }
-  return 0;
-}
-
 bool IsAligned(uint64_t value, uint64_t alignment) { return alignment == 0 || value % alignment == 0; }
 
 }  // namespace
 
-DirectAlignment DiscoverDirectAlignment(int fd) {
-  DirectAlignment alignment;
-  struct statx stx {};
-  if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 && (stx.stx_mask & STATX_DIOALIGN) != 0 &&
-      stx.stx_dio_mem_align != 0 && stx.stx_dio_offset_align != 0) {
-    alignment.memory_bytes = stx.stx_dio_mem_align;
-    alignment.offset_bytes = stx.stx_dio_offset_align;
-    alignment.source = "statx";
-    return alignment;
-  }
-  struct stat st {};
-  if (fstat(fd, &st) == 0) {
-    if (const uint32_t block = LogicalBlockSize(st); block != 0) {
-      alignment.memory_bytes = block;
-      alignment.offset_bytes = block;
-      alignment.source = "logical_block_size";
-    }
-  }
-  return alignment;
-}
 
 Result<std::unique_ptr<File>> File::Open(const std::string& path, const OpenOptions& options) {
   const bool want_direct = options.cache == CacheMode::kDirect;
@@ -136,8 +103,9 @@ Result<std::unique_ptr<File>> File::Open(const std::string& path, const OpenOpti
     if (!options.direct_fallback) {
       ::close(buffered_fd);
       return Status::NotSupported(
-          why + "; put the file on a filesystem with direct I/O (ext4, xfs, btrfs), or allow buffered I/O instead "
-                "(--direct_fallback)");
+                 why + "; put the file on a filesystem with direct I/O (ext4, xfs, btrfs), or allow buffered I/O "
+                       "instead")
+          .WithSetting("direct_fallback");
     }
     fd = buffered_fd;
     fallback_reason = why + "; opened buffered instead";
@@ -296,6 +264,32 @@ Status File::Allocate(uint64_t offset, uint64_t length) {
     return Status::NotSupported(fmt::format("preallocate {}: the filesystem does not support fallocate", path_));
   }
   return Status::PosixError(fmt::format("preallocate {} bytes at offset {} of {}", length, offset, path_), errno);
+}
+
+Status File::DropCachedPages() {
+  // Dirty pages cannot be dropped; write them back first.
+  IODEPTH_RETURN_IF_ERROR(DataSync());
+  const int rc = posix_fadvise(fd_, 0, 0, POSIX_FADV_DONTNEED);
+  if (rc != 0) return Status::PosixError(fmt::format("posix_fadvise(DONTNEED) on {}", path_), rc);
+  return Status::OK();
+}
+
+Result<double> File::CachedFraction(uint64_t bytes) const {
+  if (bytes == 0) return 0.0;
+  IODEPTH_ASSIGN_OR_RETURN(const uint64_t size, Size());
+  bytes = std::min(bytes, size);
+  if (bytes == 0) return 0.0;
+  void* map = mmap(nullptr, bytes, PROT_READ, MAP_SHARED, fd_, 0);
+  if (map == MAP_FAILED) return Status::PosixError(fmt::format("mmap {} to count cached pages", path_), errno);
+  const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> resident((bytes + page - 1) / page);
+  const int rc = mincore(map, bytes, resident.data());
+  const int saved_errno = errno;
+  munmap(map, bytes);
+  if (rc != 0) return Status::PosixError(fmt::format("mincore on {}", path_), saved_errno);
+  uint64_t in_cache = 0;
+  for (unsigned char r : resident) in_cache += r & 1;
+  return static_cast<double>(in_cache) / static_cast<double>(resident.size());
 }
 
 }  // namespace iodepth

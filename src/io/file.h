@@ -29,6 +29,7 @@
 
 #include "common/result.h"
 #include "io/io_types.h"
+#include "sys/direct_alignment.h"
 
 namespace iodepth {
 
@@ -52,13 +53,6 @@ struct OpenOptions {
   mode_t permissions = 0644;
 };
 
-// Direct-I/O alignment of one file, in bytes, and where the numbers came from.
-struct DirectAlignment {
-  uint32_t memory_bytes = 4096;  // Buffer address alignment.
-  uint32_t offset_bytes = 4096;  // File offset and length alignment.
-  const char* source = "default";  // "statx", "logical_block_size" or "default".
-};
-
 class File {
  public:
   static Result<std::unique_ptr<File>> Open(const std::string& path, const OpenOptions& options);
@@ -78,6 +72,12 @@ class File {
   Status Sync();      // fsync
   Status DataSync();  // fdatasync
   Result<uint64_t> Size() const;
+  // Writes the file's dirty pages back, then asks the kernel to drop its cached pages
+  // (posix_fadvise DONTNEED). Pages another process holds dirty may stay.
+  Status DropCachedPages();
+  // The fraction (0..1) of [0, bytes) of the file in the page cache now, counted with
+  // mincore() on a read-only mapping; 0 for an empty range.
+  Result<double> CachedFraction(uint64_t bytes) const;
   Status Truncate(uint64_t size_bytes);
   // Reserves blocks for [offset, offset + length) (fallocate, mode 0); NotSupported where
   // the filesystem cannot.
@@ -118,8 +118,6 @@ class File {
   FaultInjector* faults_ = nullptr;
 };
 
-// The direct-I/O alignment of an open file descriptor (see DirectAlignment::source).
-DirectAlignment DiscoverDirectAlignment(int fd);
 
 // One attempt at a transfer, shared by File and the worker backend: pread or pwrite once
 // (after consulting the fault injector), retrying EINTR/EAGAIN. Returns bytes moved

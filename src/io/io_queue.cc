@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "common/enum_names.h"
 #include "common/clock.h"
 #include "io/sync_queue.h"
 #include "io/uring_queue.h"
@@ -11,24 +12,18 @@
 
 namespace iodepth {
 
-Result<Backend> ParseBackend(std::string_view name) {
-  if (name == "auto") return Backend::kAuto;
-  if (name == "io_uring" || name == "uring") return Backend::kIoUring;
-  if (name == "worker") return Backend::kWorker;
-  if (name == "sync" || name == "psync") return Backend::kSync;
-  return Status::InvalidArgument(
-      fmt::format("unknown I/O engine '{}'; choose io_uring, worker, sync or auto", name));
-}
+namespace {
 
-std::string_view BackendName(Backend backend) {
-  switch (backend) {
-    case Backend::kAuto: return "auto";
-    case Backend::kIoUring: return "io_uring";
-    case Backend::kWorker: return "worker";
-    case Backend::kSync: return "sync";
-  }
-  return "unknown";
-}
+// "uring" and "psync" are aliases (fio's ioengine names and a short form).
+constexpr EnumName<Backend> kBackendNames[] = {{Backend::kIoUring, "io_uring"}, {Backend::kWorker, "worker"},
+                                               {Backend::kSync, "sync"},        {Backend::kAuto, "auto"},
+                                               {Backend::kIoUring, "uring"},    {Backend::kSync, "psync"}};
+
+}  // namespace
+
+Result<Backend> ParseBackend(std::string_view name) { return ParseNamed(kBackendNames, name, "I/O engine", "backend"); }
+
+std::string_view BackendName(Backend backend) { return NameOf(kBackendNames, backend); }
 
 Status IoQueue::Prepare(const IoRequest& request) {
   if (request.file == nullptr) return Status::InvalidArgument("I/O request without a file");

@@ -45,6 +45,7 @@
 #include "common/result.h"
 #include "io/file.h"
 #include "io/io_types.h"
+#include "sys/io_uring_probe.h"
 
 namespace iodepth {
 
@@ -147,8 +148,7 @@ class IoQueue {
 // print it. Asking for io_uring by name fails with the reason instead.
 Result<std::unique_ptr<IoQueue>> MakeIoQueue(const IoQueueOptions& options, std::string* notice = nullptr);
 
-// Whether io_uring can be set up here, and if not, why (kernel.io_uring_disabled,
-// seccomp, an old kernel): OK or a NotSupported status with an actionable message.
-Status ProbeIoUring();
+// Whether io_uring can be set up here: ProbeIoUring() in sys/io_uring_probe.h, included
+// above for the callers that choose a backend.
 
 }  // namespace iodepth

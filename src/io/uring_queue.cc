@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -16,6 +15,7 @@
 
 #include "common/clock.h"
 #include "io/fault_injector.h"
+#include "sys/io_uring_probe.h"
 
 namespace iodepth {
 
@@ -41,31 +41,6 @@ struct RegisteredFile {
   uint32_t users = 0;    // Requests prepared or in flight that use the slot.
 };
 
-std::string ReadSysctl(const char* path) {
-  std::ifstream in(path);
-  std::string value;
-  if (!(in >> value)) return "";
-  return value;
-}
-
-// Explains a failed io_uring_queue_init in terms a user can act on.
-Status SetupError(int error_number) {
-  std::string reason = fmt::format("io_uring_setup failed: {}", std::strerror(error_number));
-  const std::string disabled = ReadSysctl("/proc/sys/kernel/io_uring_disabled");
-  if (disabled == "1" || disabled == "2") {
-    reason += fmt::format(" (kernel.io_uring_disabled={}: io_uring is {}; an administrator can allow it with "
-                          "`sysctl kernel.io_uring_disabled=0`)",
-                          disabled, disabled == "2" ? "disabled for everyone" : "limited to a privileged group");
-  } else if (error_number == ENOSYS) {
-    reason += " (the kernel is older than 5.1, or a seccomp policy such as a container runtime's blocks io_uring)";
-  } else if (error_number == EPERM) {
-    reason += " (a seccomp policy or LSM forbids io_uring here)";
-  } else if (error_number == ENOMEM) {
-    reason += " (the locked-memory limit is too low for the ring; raise `ulimit -l` or lower --iodepth)";
-  }
-  return Status::NotSupported(reason + "; use --engine=worker");
-}
-
 class UringQueue final : public IoQueue {
  public:
   UringQueue(uint32_t depth, const IoQueueOptions& options) : IoQueue(depth), options_(options), slots_(depth) {
@@ -76,11 +51,11 @@ class UringQueue final : public IoQueue {
 
   Status Init() {
     const int rc = SetUpRing();
-    if (rc < 0) return SetupError(-rc);
+    if (rc < 0) return IoUringSetupError(-rc);
     ring_ready_ = true;
     if (options_.uring_register_files) {
       const int reg = io_uring_register_files_sparse(&ring_, kRegisteredFileSlots);
-      if (reg < 0) return Status::PosixError("io_uring: register a sparse file table (--registerfiles)", -reg);
+      if (reg < 0) return Status::PosixError("io_uring: register a sparse file table", -reg).WithSetting("registered_files");
     }
     return Status::OK();
   }
@@ -108,8 +83,9 @@ class UringQueue final : public IoQueue {
     if (rc < 0) {
       buffers_.clear();
       return Status::PosixError(
-          fmt::format("io_uring: register {} fixed buffers (--fixedbufs; raise `ulimit -l` if ENOMEM)", iovecs.size()),
-          -rc);
+                 fmt::format("io_uring: register {} fixed buffers (raise `ulimit -l` if ENOMEM)", iovecs.size()),
+                 -rc)
+          .WithSetting("fixed_buffers");
     }
     return Status::OK();
   }
@@ -232,9 +208,10 @@ class UringQueue final : public IoQueue {
     if (registered_.size() == kRegisteredFileSlots) {
       auto idle = std::find_if(registered_.begin(), registered_.end(), [](const auto& r) { return r.users == 0; });
       if (idle == registered_.end()) {
-        return Status::QueueFull(fmt::format(
-            "io_uring: all {} registered-file slots have requests in flight (--registerfiles); reap first",
-            kRegisteredFileSlots));
+        return Status::QueueFull(
+                   fmt::format("io_uring: all {} registered-file slots have requests in flight; reap first",
+                               kRegisteredFileSlots))
+            .WithSetting("registered_files");
       }
       index = static_cast<unsigned>(idle - registered_.begin());
     } else {
@@ -467,14 +444,6 @@ Result<std::unique_ptr<IoQueue>> MakeUringQueue(const IoQueueOptions& options) {
   auto queue = std::make_unique<UringQueue>(options.depth, options);
   IODEPTH_RETURN_IF_ERROR(queue->Init());
   return std::unique_ptr<IoQueue>(std::move(queue));
-}
-
-Status ProbeIoUring() {
-  io_uring ring{};
-  const int rc = io_uring_queue_init(1, &ring, 0);
-  if (rc < 0) return SetupError(-rc);
-  io_uring_queue_exit(&ring);
-  return Status::OK();
 }
 
 }  // namespace iodepth

@@ -328,6 +328,28 @@ Result<CellRecord> ParseCell(const nlohmann::json& json) {
   }
 }
 
+Result<std::vector<CellRecord>> ParseCellsToSummarise(const nlohmann::json& json) {
+  if (!json.is_object() || !json.contains("cells") || !json["cells"].is_array()) {
+    return Status::InvalidArgument(
+        "expected a JSON object with a \"cells\" array of cell records (as `iodepth suite --json` writes them)");
+  }
+  // The fields SummariseCell overwrites: a cell that lacks them still has all it needs.
+  const nlohmann::json blank = CellToJson(CellRecord{});
+  std::vector<CellRecord> cells;
+  for (size_t index = 0; index < json["cells"].size(); ++index) {
+    nlohmann::json cell = json["cells"][index];
+    const bool named = cell.is_object() && cell.contains("id") && cell["id"].is_string();
+    const std::string where = named ? fmt::format("cells[{}] ({})", index, cell["id"].get<std::string>())
+                                    : fmt::format("cells[{}]", index);
+    if (!cell.is_object()) return Status::InvalidArgument(fmt::format("{} is not a JSON object", where));
+    for (const char* field : {"median", "cv", "flags"}) cell.emplace(field, blank[field]);
+    auto parsed = ParseCell(cell);
+    if (!parsed.has_value()) return parsed.error().WithContext(where);
+    cells.push_back(std::move(*parsed));
+  }
+  return cells;
+}
+
 std::string CsvHeader() {
   return "id,workload,rw,qd,bs,mode,backend,cache_state,status,flags,iops,bw_bytes,clat_ns_mean,clat_ns_p50,"
          "clat_ns_p95,clat_ns_p99,clat_ns_max,cpu_ns_per_io,mean_in_flight,utilization,littles_law,cv_iops,"

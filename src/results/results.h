@@ -1,3 +1,10 @@
+// results/: the records a measurement leaves: the results file (cells, repetitions, the
+// flags a reader must see), the fio-style JSON of one job, and the CSV. It turns what the
+// harness measured into documents and reads them back; it never measures, never runs a
+// job and never touches the host (the environment record is collected by sys/). The one
+// definition of the file's format is schema/results.schema.json, which the tests check
+// this code against.
+//
 // The results file: plain records mirroring docs/BENCHMARKS.md ("Results file"), their
 // JSON (de)serialisation, and the CSV. A record holds numbers only, so a results file read
 // back is the same document written (the round trip is tested).
@@ -215,6 +222,11 @@ Result<ResultsDocument> ReadResultsFile(const std::string& path);
 // One cell alone (the matrix journal stores cells line by line); errors name the field.
 nlohmann::json CellToJson(const CellRecord& cell);
 Result<CellRecord> ParseCell(const nlohmann::json& json);
+// The cells of {"cells": [CELL, ...]} (a results file is one) for SummariseCell, which
+// `iodepth summarise` runs on them: each cell as CellToJson writes it, except that
+// median, cv and flags, which SummariseCell recomputes, may be left out. Errors name the
+// cell (its index, and its id when it has one) and the field.
+Result<std::vector<CellRecord>> ParseCellsToSummarise(const nlohmann::json& json);
 
 std::string CsvHeader();
 std::string CsvRow(const CellRecord& cell);

@@ -12,24 +12,15 @@
 
 #include "common/assert.h"
 #include "common/clock.h"
+#include "common/random.h"
 #include "io/aligned_buffer.h"
 
 namespace iodepth {
 namespace {
 
-uint64_t SplitMix64(uint64_t z) {
-  z ^= z >> 30;
-  z *= 0xBF58476D1CE4E5B9ull;
-  z ^= z >> 27;
-  z *= 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  return z;
-}
-
-constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ull;
-
-// The per-row mix that columns 0, 2 and (through a second mix) 3.. derive from.
-uint64_t RowMix(uint64_t seed, uint64_t row) { return SplitMix64(seed + kGolden * (row + 1)); }
+// The per-row mix that columns 0, 2 and (through a second mix) 3.. derive from: the
+// (row + 1)th output of a SplitMix64 generator seeded with `seed`.
+uint64_t RowMix(uint64_t seed, uint64_t row) { return SplitMix64Mix(seed + kSplitMix64Gamma * (row + 1)); }
 
 // ExpectedValue for every column of table rows [first_row, end_row), written row-major
 // to `out` (columns values per row). Each row's mix is computed once: columns 0 and 2
@@ -42,7 +33,9 @@ void FillRowValues(int64_t* out, uint32_t columns, uint64_t seed, uint64_t first
     out[0] = static_cast<int64_t>((m & 0xFFFFFFFFull) % kColumn0Range);
     if (columns > 1) out[1] = static_cast<int64_t>(row % kGroupCount);
     if (columns > 2) out[2] = static_cast<int64_t>(m >> 32);
-    for (uint32_t c = 3; c < columns; ++c) out[c] = static_cast<int64_t>(SplitMix64(m + kGolden * c) & 0xFFFFFFFFull);
+    for (uint32_t c = 3; c < columns; ++c) {
+      out[c] = static_cast<int64_t>(SplitMix64Mix(m + kSplitMix64Gamma * c) & 0xFFFFFFFFull);
+    }
   }
 }
 
@@ -207,7 +200,7 @@ int64_t ExpectedValue(uint64_t seed, uint64_t row, uint32_t column) {
   const uint64_t m = RowMix(seed, row);
   if (column == 0) return static_cast<int64_t>((m & 0xFFFFFFFFull) % kColumn0Range);
   if (column == 2) return static_cast<int64_t>(m >> 32);
-  return static_cast<int64_t>(SplitMix64(m + kGolden * column) & 0xFFFFFFFFull);
+  return static_cast<int64_t>(SplitMix64Mix(m + kSplitMix64Gamma * column) & 0xFFFFFFFFull);
 }
 
 void BuildHeapTablePage(std::span<std::byte> page, const TableShape& shape, uint64_t page_id) {

@@ -79,6 +79,35 @@ TEST(StatusTest, WithContextPrefixesAndKeepsCodeAndErrno) {
 
 TEST(StatusTest, WithContextOnOkStaysOk) { EXPECT_TRUE(Status::OK().WithContext("anything").ok()); }
 
+TEST(StatusTest, WithSettingNamesTheSettingAndWithContextKeepsIt) {
+  const Status plain = Status::InvalidArgument("block size 0 must be above 0");
+  EXPECT_EQ(plain.setting(), "");
+  const Status named = Status::InvalidArgument("block size 0 must be above 0").WithSetting("block_size");
+  EXPECT_EQ(named.setting(), "block_size");
+  EXPECT_EQ(named.message(), "block size 0 must be above 0");
+  const Status outer = named.WithContext("job t.dat");
+  EXPECT_EQ(outer.setting(), "block_size");
+  EXPECT_EQ(outer.message(), "job t.dat: block size 0 must be above 0");
+  const Status copied = outer;  // NOLINT(performance-unnecessary-copy-initialization): the copy is the test.
+  EXPECT_EQ(copied.setting(), "block_size");
+}
+
+TEST(StatusTest, WithSuffixKeepsCodeErrnoAndSetting) {
+  const Status inner = Status::PosixError("read t.dat", EIO).WithSetting("filename");
+  const Status outer = inner.WithSuffix(" (change --filename)");
+  EXPECT_EQ(outer.code(), StatusCode::kIoError);
+  EXPECT_EQ(outer.error_number(), EIO);
+  EXPECT_EQ(outer.setting(), "filename");
+  EXPECT_EQ(outer.message(), inner.message() + " (change --filename)");
+  EXPECT_TRUE(Status::OK().WithSuffix("x").ok());
+}
+
+TEST(StatusTest, WithSettingOnOkStaysOkWithNoSetting) {
+  const Status ok = Status::OK().WithSetting("block_size");
+  EXPECT_TRUE(ok.ok());
+  EXPECT_EQ(ok.setting(), "");
+}
+
 TEST(StatusTest, CopiesAreIndependentValues) {
   Status original = Status::Corruption("block 7");
   Status copy = original;

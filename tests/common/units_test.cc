@@ -95,5 +95,73 @@ TEST(FormatBytesTest, ParseSizeReadsBackWholeUnits) {
   }
 }
 
+constexpr int64_t kMs = 1'000'000;
+constexpr int64_t kSecond = 1'000 * kMs;
+
+// The values the suite prints in its estimate and ETA lines.
+TEST(FormatDurationTest, WholeSecondsTruncatesAndDropsSecondsFromAnHourOn) {
+  const std::pair<int64_t, std::string_view> cases[] = {
+      {0, "0s"},
+      {400 * kMs, "0s"},
+      {9'950 * kMs, "9s"},
+      {10 * kSecond, "10s"},
+      {59 * kSecond, "59s"},
+      {60 * kSecond - 1, "59s"},
+      {60 * kSecond, "1m00s"},
+      {61 * kSecond, "1m01s"},
+      {3'599 * kSecond, "59m59s"},
+      {3'600 * kSecond, "1h00m"},
+      {3'661 * kSecond, "1h01m"},
+      {25 * 3'600 * kSecond + 59 * kSecond, "25h00m"},
+  };
+  for (const auto& [ns, expected] : cases) EXPECT_EQ(FormatDuration(ns, DurationStyle::kWholeSeconds), expected) << ns;
+}
+
+// The values the matrix prints in its estimate, progress and --list lines.
+TEST(FormatDurationTest, TenthsBelowTenSecondsThenWholeSeconds) {
+  const std::pair<int64_t, std::string_view> cases[] = {
+      {0, "0.0s"},
+      {200 * kMs, "0.2s"},
+      {400 * kMs, "0.4s"},
+      {2 * kSecond, "2.0s"},
+      {9'950 * kMs, "9.9s"},   // 9.95 as a double lies just below 9.95, so it rounds down.
+      {9'960 * kMs, "10.0s"},  // Below 10 s, so still in tenths, rounded up.
+      {10 * kSecond, "10s"},
+      {10 * kSecond + 999 * kMs, "10s"},
+      {59 * kSecond, "59s"},
+      {61 * kSecond, "1m01s"},
+      {3'661 * kSecond, "1h01m"},
+  };
+  for (const auto& [ns, expected] : cases) {
+    EXPECT_EQ(FormatDuration(ns, DurationStyle::kTenthsBelowTenSeconds), expected) << ns;
+  }
+}
+
+// The values the matrix config dump (--print-config, the journal's fingerprint) holds.
+TEST(FormatDurationTest, ParseableIsMillisecondsOrElseMicroseconds) {
+  const std::pair<int64_t, std::string_view> cases[] = {
+      {0, "0ms"},
+      {1 * kMs, "1ms"},
+      {400 * kMs, "400ms"},
+      {2 * kSecond, "2000ms"},
+      {61 * kSecond, "61000ms"},
+      {3'661 * kSecond, "3661000ms"},
+      {1'500'000, "1500us"},
+      {1'500'000 + 999, "1500us"},  // Below a microsecond is dropped.
+      {1'500, "1us"},
+      {999, "0us"},
+  };
+  for (const auto& [ns, expected] : cases) EXPECT_EQ(FormatDuration(ns, DurationStyle::kParseable), expected) << ns;
+}
+
+TEST(FormatDurationTest, ParseDurationReadsParseableBack) {
+  for (const int64_t ns : {int64_t{0}, 200 * kMs, 2 * kSecond, 3'661 * kSecond, int64_t{1'234'000}}) {
+    const std::string text = FormatDuration(ns, DurationStyle::kParseable);
+    const Result<int64_t> parsed = ParseDurationNs(text, "--runtime");
+    ASSERT_TRUE(parsed.has_value()) << text << ": " << parsed.error().ToString();
+    EXPECT_EQ(*parsed, ns) << text;
+  }
+}
+
 }  // namespace
 }  // namespace iodepth

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "fake_cgroup.h"
@@ -63,6 +64,12 @@ TEST(MatrixConfigTest, UnknownWorkloadIsNamedWithTheKnownOnes) {
 }
 
 TEST(MatrixConfigTest, QueueDepthZeroIsRefused) { ExpectErrorNaming({{"depths", {1, 0, 4}}}, {"depth 0", "1.."}); }
+
+TEST(MatrixConfigTest, OutOfRangeMessagesReadAsBefore) {
+  EXPECT_EQ(ParseError({{"depths", {1, IoQueue::kMaxDepth + 1}}}).message(),
+            fmt::format("\"depths\": queue depth {} is out of range 1..{}", IoQueue::kMaxDepth + 1, IoQueue::kMaxDepth));
+  EXPECT_EQ(ParseError({{"streams", 0}}).message(), fmt::format("\"streams\" 0 is out of range 1..{}", kMaxScanStreams));
+}
 
 TEST(MatrixConfigTest, CapBelowThePoolAndReserveIsRefusedWithTheNeed) {
   // bm needs its 64 MiB pool plus the 32 MiB reserve: 96 MiB.

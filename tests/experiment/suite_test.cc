@@ -1,5 +1,6 @@
 // Tests of experiment/suite.h: which cells a suite plans, and RunSuite on a tiny configuration
-// (a few hundred requests per run) so the whole file runs in seconds.
+// (a few hundred requests per run) so the whole file runs in seconds. Also the checks the
+// suite shares with the matrix config (experiment/checks.h).
 #include "experiment/suite.h"
 
 #include <algorithm>
@@ -12,8 +13,10 @@
 
 #include <sys/stat.h>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "experiment/checks.h"
 #include "harness/test_files.h"
 #include "testutil/status_macros.h"
 #include "testutil/temp_dir.h"
@@ -237,6 +240,15 @@ TEST(PlanSuiteTest, DepthZeroIsRefused) {
   ExpectInvalid(config, {"--depths", "0"});
   config.depths = {IoQueue::kMaxDepth + 1};
   ExpectInvalid(config, {"--depths", std::to_string(IoQueue::kMaxDepth + 1)});
+}
+
+TEST(PlanSuiteTest, DepthOutOfRangeMessageReadsAsBefore) {
+  SuiteConfig config = QdConfig();
+  config.depths = {1, IoQueue::kMaxDepth + 1};
+  const Result<std::vector<CellPlan>> cells = PlanSuite(config);
+  ASSERT_FALSE(cells.has_value());
+  EXPECT_EQ(cells.error().message(), fmt::format("--depths: {} is out of range 1..{}", IoQueue::kMaxDepth + 1,
+                                                 IoQueue::kMaxDepth));
 }
 
 TEST(PlanSuiteTest, WorkingSetLargerThanTheFileIsRefused) {
@@ -884,6 +896,14 @@ TEST(PlanSuiteTest, ScanStreamsOutOfRangeAreRefused) {
   EXPECT_FALSE(Plan(qd).empty());
 }
 
+TEST(PlanSuiteTest, ScanStreamsOutOfRangeMessageReadsAsBefore) {
+  SuiteConfig config = ScanConfig();
+  config.streams = 0;
+  const Result<std::vector<CellPlan>> cells = PlanSuite(config);
+  ASSERT_FALSE(cells.has_value());
+  EXPECT_EQ(cells.error().message(), fmt::format("--streams=0 is out of range 1..{}", kMaxScanStreams));
+}
+
 TEST(PlanSuiteTest, ScanRegimesListedTwiceOrNotAtAllAreRefused) {
   SuiteConfig config = ScanConfig();
   config.regimes = {Regime::kThrash, Regime::kThrash};
@@ -1003,6 +1023,35 @@ TEST_F(RunScanSuiteTest, CorruptedTablePageStopsTheSuiteWithTheCellAndPage) {
   EXPECT_NE(document.error().message().find("page " + std::to_string(kBadPage) + " "), std::string::npos)
       << document.error().ToString();
   EXPECT_NE(document.error().message().find("scan 0"), std::string::npos) << document.error().ToString();
+}
+
+// ---- The shared checks ----
+
+TEST(ChecksTest, RejectRepeatsNamesWhatAndBothEntries) {
+  EXPECT_OK(RejectRepeats(std::vector<uint32_t>{1, 4, 16}, "--depths"));
+  EXPECT_OK(RejectRepeats(std::vector<uint32_t>{}, "--depths"));
+  const Status status = RejectRepeats(std::vector<uint32_t>{1, 4, 16, 4}, "--depths");
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "--depths lists a value twice (entry 2 and 4); list each once");
+}
+
+TEST(ChecksTest, RejectOutOfRangeAcceptsBothBounds) {
+  EXPECT_OK(RejectOutOfRange(uint32_t{1}, 1, 64, "--streams="));
+  EXPECT_OK(RejectOutOfRange(uint32_t{64}, 1, 64, "--streams="));
+  EXPECT_OK(RejectOutOfRange(std::vector<uint32_t>{1, 32, 64}, 1, 64, "--depths: "));
+  EXPECT_OK(RejectOutOfRange(std::vector<uint32_t>{}, 1, 64, "--depths: "));
+}
+
+TEST(ChecksTest, RejectOutOfRangeWritesTheLeadThenTheValueAndTheBounds) {
+  const Status below = RejectOutOfRange(uint32_t{0}, 1, 64, "--streams=");
+  EXPECT_EQ(below.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(below.message(), "--streams=0 is out of range 1..64");
+  EXPECT_EQ(RejectOutOfRange(uint32_t{65}, 1, 64, "\"streams\" ").message(), "\"streams\" 65 is out of range 1..64");
+}
+
+TEST(ChecksTest, RejectOutOfRangeOfAListNamesTheFirstValueOutside) {
+  const Status status = RejectOutOfRange(std::vector<uint32_t>{4, 0, 100}, 1, 64, "\"depths\": queue depth ");
+  EXPECT_EQ(status.message(), "\"depths\": queue depth 0 is out of range 1..64");
 }
 
 }  // namespace

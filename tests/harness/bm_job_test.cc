@@ -505,9 +505,9 @@ TEST_F(BmJobSpecTest, SyncPathWithDistanceAboveOneIsRefused) {
 TEST_F(BmJobSpecTest, RuntimeZeroIsRefused) {
   BmSpec spec = Spec();
   spec.runtime_ns = 0;
-  ExpectInvalid(spec, {"--runtime"});
+  ExpectInvalid(spec, {"runtime above 0"});
   spec.runtime_ns = -1;
-  ExpectInvalid(spec, {"--runtime"});
+  ExpectInvalid(spec, {"runtime above 0"});
 }
 
 TEST_F(BmJobSpecTest, DistanceOutOfRangeIsRefused) {

@@ -114,7 +114,8 @@ TEST(CacheStateNameTest, NamesRoundTrip) {
   const Result<CacheState> bad = ParseCacheState("tepid");
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(bad.error().message().find("--cache_state"), std::string::npos) << bad.error().ToString();
+  EXPECT_NE(bad.error().message().find("choose cold or warm"), std::string::npos) << bad.error().ToString();
+  EXPECT_EQ(bad.error().setting(), "cache_state");
   EXPECT_FALSE(ParseCacheState("n/a").has_value()) << "n/a is an outcome, not a choice";
 }
 

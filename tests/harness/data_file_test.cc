@@ -129,7 +129,8 @@ TEST_F(DataFileTest, VerifyOnAFileNotMadeByIodepthIsRefused) {
   const Result<DataFileInfo> info = EnsureDataFile({.path = path, .size_bytes = kMiB, .need_pattern = true});
   ASSERT_FALSE(info.has_value());
   EXPECT_EQ(info.error().code(), StatusCode::kFailedPrecondition) << info.error().ToString();
-  EXPECT_NE(info.error().message().find("--verify"), std::string::npos) << info.error().ToString();
+  EXPECT_NE(info.error().message().find("turn verification off"), std::string::npos) << info.error().ToString();
+  EXPECT_EQ(info.error().setting(), "filename,verify");
   EXPECT_EQ(ReadFileBytes(path), content);
 }
 
@@ -152,7 +153,8 @@ TEST_F(DataFileTest, ForeignFileSmallerThanTheSizeIsRefusedNotExtended) {
   const Result<DataFileInfo> info = EnsureDataFile({.path = path, .size_bytes = 2 * kMiB});
   ASSERT_FALSE(info.has_value());
   EXPECT_EQ(info.error().code(), StatusCode::kInvalidArgument) << info.error().ToString();
-  EXPECT_NE(info.error().message().find("--size"), std::string::npos) << info.error().ToString();
+  EXPECT_NE(info.error().message().find("ask for 1048576 bytes or less"), std::string::npos) << info.error().ToString();
+  EXPECT_EQ(info.error().setting(), "size");
   EXPECT_EQ(ReadFileBytes(path), content);
 }
 
@@ -160,7 +162,8 @@ TEST_F(DataFileTest, ZeroSizeIsRefused) {
   const Result<DataFileInfo> info = EnsureDataFile({.path = dir_.File("zero.dat"), .size_bytes = 0});
   ASSERT_FALSE(info.has_value());
   EXPECT_EQ(info.error().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(info.error().message().find("--size"), std::string::npos) << info.error().ToString();
+  EXPECT_NE(info.error().message().find("size must be larger than 0"), std::string::npos) << info.error().ToString();
+  EXPECT_EQ(info.error().setting(), "size");
 }
 
 TEST_F(DataFileTest, DirectoryIsRefused) {

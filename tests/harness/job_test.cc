@@ -167,11 +167,14 @@ class JobValidationTest : public ::testing::Test {
   }
 
   // RunJob must fail with InvalidArgument whose message names `flag`, and create nothing.
-  void ExpectRefused(const JobSpec& spec, const std::string& flag) {
+  // The refusal names `setting` (Status::WithSetting), which the CLI turns into its flag.
+  void ExpectRefused(const JobSpec& spec, const std::string& setting) {
     const Result<JobResult> result = RunJob(spec);
-    ASSERT_FALSE(result.has_value()) << flag;
+    ASSERT_FALSE(result.has_value()) << setting;
     EXPECT_EQ(result.error().code(), StatusCode::kInvalidArgument) << result.error().ToString();
-    EXPECT_NE(result.error().message().find(flag), std::string::npos) << result.error().ToString();
+    const std::string settings = "," + std::string(result.error().setting()) + ",";
+    EXPECT_NE(settings.find("," + setting + ","), std::string::npos)
+        << result.error().ToString() << " names settings \"" << result.error().setting() << "\"";
     struct stat st {};
     EXPECT_NE(::stat(spec.filename.c_str(), &st), 0) << "a refused job created " << spec.filename;
   }
@@ -179,25 +182,26 @@ class JobValidationTest : public ::testing::Test {
   TempDir dir_;
 };
 
-TEST_F(JobValidationTest, ZeroBlockSizeNamesBs) {
+TEST_F(JobValidationTest, ZeroBlockSizeNamesBlockSize) {
   JobSpec spec = ValidSpec();
   spec.block_size = 0;
-  ExpectRefused(spec, "--bs");
+  ExpectRefused(spec, "block_size");
 }
 
 TEST_F(JobValidationTest, SizeSmallerThanOneBlockNamesSize) {
   JobSpec spec = ValidSpec();
   spec.block_size = 8192;
   spec.size_bytes = 8191;
-  ExpectRefused(spec, "--size");
+  ExpectRefused(spec, "size");
+  ExpectRefused(spec, "block_size");
 }
 
 TEST_F(JobValidationTest, NeitherRuntimeNorNumberIosNamesBoth) {
   JobSpec spec = ValidSpec();
   spec.number_ios = 0;
   spec.runtime_ns = 0;
-  ExpectRefused(spec, "--runtime");
-  ExpectRefused(spec, "--number_ios");
+  ExpectRefused(spec, "runtime");
+  ExpectRefused(spec, "number_ios");
 }
 
 TEST_F(JobValidationTest, VerifyWithWritesNamesVerify) {
@@ -206,7 +210,7 @@ TEST_F(JobValidationTest, VerifyWithWritesNamesVerify) {
     spec.rw = rw;
     spec.verify = true;
     spec.file_id = 1;
-    ExpectRefused(spec, "--verify");
+    ExpectRefused(spec, "verify");
   }
 }
 
@@ -429,7 +433,9 @@ TEST_P(RunJobTest, SizeLargerThanTheFileIsAnErrorNotAShortCount) {
   const Result<JobResult> result = RunJob(spec);
   ASSERT_FALSE(result.has_value());
   EXPECT_EQ(result.error().code(), StatusCode::kFailedPrecondition) << result.error().ToString();
-  EXPECT_NE(result.error().message().find("--size"), std::string::npos) << result.error().ToString();
+  EXPECT_NE(result.error().message().find("shorter than the size asked for"), std::string::npos)
+      << result.error().ToString();
+  EXPECT_EQ(result.error().setting(), "size");
 }
 
 std::string JobParamName(const ::testing::TestParamInfo<JobParam>& info) {

@@ -504,9 +504,9 @@ TEST_F(ScanJobSpecTest, ValidSpecRuns) {
 TEST_F(ScanJobSpecTest, StreamsOutOfRangeAreRefused) {
   ScanJobSpec spec = Spec();
   spec.streams = 0;
-  ExpectInvalid(spec, {"--streams=0", "1.." + std::to_string(kMaxScanStreams)});
+  ExpectInvalid(spec, {"0 streams", "1.." + std::to_string(kMaxScanStreams)});
   spec.streams = kMaxScanStreams + 1;
-  ExpectInvalid(spec, {"--streams=" + std::to_string(kMaxScanStreams + 1), "1.." + std::to_string(kMaxScanStreams)});
+  ExpectInvalid(spec, {std::to_string(kMaxScanStreams + 1) + " streams", "1.." + std::to_string(kMaxScanStreams)});
 }
 
 TEST_F(ScanJobSpecTest, MaxStreamsIsAccepted) {
@@ -561,9 +561,9 @@ TEST_F(ScanJobSpecTest, SyncScansWithDistanceAboveOneAreRefused) {
 TEST_F(ScanJobSpecTest, RuntimeZeroIsRefused) {
   ScanJobSpec spec = Spec();
   spec.runtime_ns = 0;
-  ExpectInvalid(spec, {"--runtime"});
+  ExpectInvalid(spec, {"runtime above 0"});
   spec.runtime_ns = -1;
-  ExpectInvalid(spec, {"--runtime"});
+  ExpectInvalid(spec, {"runtime above 0"});
 }
 
 TEST_F(ScanJobSpecTest, WorkingSetLargerThanTheTableIsRefused) {

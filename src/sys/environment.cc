@@ -1,4 +1,4 @@
-#include "results/environment.h"
+#include "sys/environment.h"
 
 #include <fcntl.h>
 #include <liburing.h>
@@ -24,8 +24,11 @@
 #include "common/clock.h"
 #include "common/text.h"
 
-#include "io/file.h"
-#include "io/io_queue.h"
+#include "sys/direct_alignment.h"
+#include "sys/git.h"
+#include "sys/host_file.h"
+#include "sys/io_uring_probe.h"
+#include "sys/mountinfo.h"
 
 #ifndef IODEPTH_VERSION
 #define IODEPTH_VERSION "unknown"  // The library target defines it; a hand build may not.
@@ -35,51 +38,18 @@ namespace iodepth {
 
 namespace {
 
-// The files read here are a few KiB; the bound stops a runaway read of a strange file.
-constexpr size_t kMaxFileBytes = size_t{16} << 20;
 // Directory levels walked up from a path. Real paths are far shallower; the bound only
 // guarantees the walk ends.
 constexpr int kMaxAncestors = 512;
-// Symbolic refs followed from HEAD; git itself gives up after 5.
-constexpr int kMaxSymbolicRefs = 5;
-
-std::optional<std::string> ReadFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return std::nullopt;
-  std::string text;
-  char chunk[4096];
-  bool failed = false;
-  while (text.size() < kMaxFileBytes) {
-    const ssize_t n = ::read(fd, chunk, sizeof(chunk));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      failed = n < 0;
-      break;
-    }
-    text.append(chunk, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  if (failed) return std::nullopt;
-  return text;
-}
-
-// The trimmed contents, or nullopt when unreadable or blank.
-std::optional<std::string> ReadTrimmed(const std::string& path) {
-  const std::optional<std::string> text = ReadFile(path);
-  if (!text) return std::nullopt;
-  const std::string_view trimmed = Trim(*text);
-  if (trimmed.empty()) return std::nullopt;
-  return std::string(trimmed);
-}
 
 nlohmann::json TextOr(const std::string& path, const char* fallback) {
-  const std::optional<std::string> text = ReadTrimmed(path);
+  const std::optional<std::string> text = ReadTrimmedHostFile(path);
   return text ? nlohmann::json(*text) : nlohmann::json(fallback);
 }
 
 // An integer file (sysctl, sysfs attribute) as a number, or "unknown".
 nlohmann::json NumberOr(const std::string& path) {
-  const std::optional<std::string> text = ReadTrimmed(path);
+  const std::optional<std::string> text = ReadTrimmedHostFile(path);
   int64_t value = 0;
   if (!text) return "unknown";
   const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
@@ -87,55 +57,11 @@ nlohmann::json NumberOr(const std::string& path) {
   return value;
 }
 
-// "/a/b" -> "/a", "/a" -> "/", "a" -> ".", "/" -> "/".
-std::string ParentDir(std::string_view path) {
-  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
-  const size_t slash = path.rfind('/');
-  if (slash == std::string_view::npos) return ".";
-  if (slash == 0) return "/";
-  return std::string(path.substr(0, slash));
-}
-
-std::string BaseName(std::string_view path) {
-  const size_t slash = path.rfind('/');
-  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
-}
-
-std::vector<std::string_view> SplitFields(std::string_view line) {
-  std::vector<std::string_view> fields;
-  size_t start = line.find_first_not_of(' ');
-  while (start != std::string_view::npos) {
-    const size_t end = line.find(' ', start);
-    fields.push_back(line.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
-    start = end == std::string_view::npos ? end : line.find_first_not_of(' ', end);
-  }
-  return fields;
-}
-
-std::optional<MountInfo> ParseMountLine(std::string_view line) {
-  // id parent major:minor root mount_point options [optional fields...] - type source super_options
-  const std::vector<std::string_view> fields = SplitFields(line);
-  if (fields.size() < 10) return std::nullopt;
-  const auto dash = std::find(fields.begin() + 6, fields.end(), "-");
-  if (fields.end() - dash < 4) return std::nullopt;
-  return MountInfo{.major_minor = std::string(fields[2]),
-                   .mount_point = UnescapeOctal(fields[4]),
-                   .mount_options = std::string(fields[5]),
-                   .fs_type = UnescapeOctal(dash[1]),
-                   .source = UnescapeOctal(dash[2]),
-                   .super_options = std::string(dash[3])};
-}
-
-bool IsAtOrBelow(std::string_view path, std::string_view mount_point) {
-  if (mount_point == "/") return !path.empty() && path.front() == '/';
-  return path.starts_with(mount_point) && (path.size() == mount_point.size() || path[mount_point.size()] == '/');
-}
-
 // ---- Machine ----
 
 std::string CpuModel() {
   std::string model = "unknown";
-  const std::optional<std::string> cpuinfo = ReadFile("/proc/cpuinfo");
+  const std::optional<std::string> cpuinfo = ReadHostFileIfAny("/proc/cpuinfo");
   if (!cpuinfo) return model;
   bool found = false;
   ForEachLine(*cpuinfo, [&](std::string_view line) {
@@ -228,7 +154,7 @@ std::optional<std::string> FindBlockDeviceDir(const struct stat& st, const Mount
 }
 
 nlohmann::json FlagOr(const std::string& path) {
-  const std::optional<std::string> text = ReadTrimmed(path);
+  const std::optional<std::string> text = ReadTrimmedHostFile(path);
   if (text == "0") return false;
   if (text == "1") return true;
   return "unknown";
@@ -239,7 +165,7 @@ nlohmann::json DeviceJson(const std::string& sys_dir) {
   const bool partition = PathExists(JoinPath(sys_dir, "partition"));
   const std::string disk = partition ? ParentDir(sys_dir) : sys_dir;
   const std::string queue = JoinPath(disk, "queue");
-  const std::optional<std::string> scheduler = ReadTrimmed(JoinPath(queue, "scheduler"));
+  const std::optional<std::string> scheduler = ReadTrimmedHostFile(JoinPath(queue, "scheduler"));
   return {{"name", BaseName(disk)},
           {"partition", partition ? BaseName(sys_dir) : "none"},
           {"major_minor", TextOr(JoinPath(disk, "dev"), "unknown")},
@@ -370,7 +296,7 @@ nlohmann::json LimitJson(int resource) {
 // Controllers -> path, from /proc/self/cgroup lines "id:controllers:path". The v2
 // hierarchy has no controllers in that list; it is keyed "unified".
 nlohmann::json CgroupPaths() {
-  const std::optional<std::string> text = ReadFile("/proc/self/cgroup");
+  const std::optional<std::string> text = ReadHostFileIfAny("/proc/self/cgroup");
   if (!text) return "unknown";
   nlohmann::json paths = nlohmann::json::object();
   ForEachLine(*text, [&](std::string_view line) {
@@ -406,72 +332,11 @@ nlohmann::json CgroupJson(const std::vector<MountInfo>& mounts) {
 }
 
 nlohmann::json ChoiceOr(const std::string& path) {
-  const std::optional<std::string> text = ReadTrimmed(path);
+  const std::optional<std::string> text = ReadTrimmedHostFile(path);
   return text ? nlohmann::json(BracketedChoice(*text)) : nlohmann::json("unknown");
 }
 
 // ---- Tool ----
-
-// Looked up from the binary, not the working directory: the checkout it was built in.
-std::string GitCommitOfExecutable() {
-  char target[PATH_MAX];
-  const ssize_t length = ::readlink("/proc/self/exe", target, sizeof(target) - 1);
-  if (length <= 0) return "unknown";
-  return FindGitCommit(ParentDir(std::string_view(target, static_cast<size_t>(length))));
-}
-
-bool IsCommitHash(std::string_view text) {
-  // SHA-1 (40) or SHA-256 (64) repositories.
-  return (text.size() == 40 || text.size() == 64) &&
-         std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-// The git directory `dir/.git` names: itself, or a "gitdir: <path>" file's target.
-std::optional<std::string> GitDirAt(const std::string& dir) {
-  const std::string dot_git = JoinPath(dir, ".git");
-  struct stat st {};
-  if (::stat(dot_git.c_str(), &st) != 0) return std::nullopt;
-  if (S_ISDIR(st.st_mode)) return dot_git;
-  const std::optional<std::string> text = ReadTrimmed(dot_git);
-  if (!text || !text->starts_with("gitdir:")) return std::nullopt;
-  const std::string target(Trim(std::string_view(*text).substr(7)));
-  return target.starts_with('/') ? target : JoinPath(dir, target);
-}
-
-std::optional<std::string> PackedRef(const std::string& common_dir, std::string_view ref) {
-  const std::optional<std::string> text = ReadFile(JoinPath(common_dir, "packed-refs"));
-  if (!text) return std::nullopt;
-  std::optional<std::string> hash;
-  ForEachLine(*text, [&](std::string_view line) {
-    // "<hash> <ref>"; '#' starts the header, '^' a peeled tag's target.
-    const size_t space = line.find(' ');
-    if (hash || line.empty() || line[0] == '#' || line[0] == '^' || space == std::string_view::npos) return;
-    if (Trim(line.substr(space + 1)) == ref) hash = std::string(line.substr(0, space));
-  });
-  return hash;
-}
-
-// A ref's content: a loose file in the worktree's or the common git dir, else packed-refs.
-std::optional<std::string> ReadRef(const std::string& git_dir, const std::string& common_dir, std::string_view ref) {
-  if (ref.find("..") != std::string_view::npos) return std::nullopt;  // Never leave the git dir.
-  if (std::optional<std::string> loose = ReadTrimmed(JoinPath(git_dir, ref))) return loose;
-  if (std::optional<std::string> loose = ReadTrimmed(JoinPath(common_dir, ref))) return loose;
-  return PackedRef(common_dir, ref);
-}
-
-std::string ResolveHead(const std::string& git_dir) {
-  // A linked worktree keeps shared refs in the directory its "commondir" file names.
-  const std::optional<std::string> common = ReadTrimmed(JoinPath(git_dir, "commondir"));
-  const std::string common_dir = !common ? git_dir : common->starts_with('/') ? *common : JoinPath(git_dir, *common);
-  std::optional<std::string> value = ReadTrimmed(JoinPath(git_dir, "HEAD"));
-  for (int depth = 0; value && depth <= kMaxSymbolicRefs; ++depth) {
-    if (IsCommitHash(*value)) return *value;
-    if (!value->starts_with("ref:")) break;
-    const std::string ref(Trim(std::string_view(*value).substr(4)));
-    value = ReadRef(git_dir, common_dir, ref);
-  }
-  return "unknown";
-}
 
 // json::dump() throws on invalid UTF-8, and a device model or a mount point holds
 // whatever bytes the kernel has. A round trip through dump's replacing handler swaps bad
@@ -484,24 +349,6 @@ nlohmann::json ValidUtf8(nlohmann::json env) {
 
 }  // namespace
 
-std::vector<MountInfo> ParseMountInfo(std::string_view text) {
-  std::vector<MountInfo> mounts;
-  ForEachLine(text, [&](std::string_view line) {
-    if (std::optional<MountInfo> mount = ParseMountLine(line)) mounts.push_back(std::move(*mount));
-  });
-  return mounts;
-}
-
-const MountInfo* FindMount(const std::vector<MountInfo>& mounts, std::string_view path) {
-  const MountInfo* best = nullptr;
-  for (const MountInfo& mount : mounts) {
-    if (!IsAtOrBelow(path, mount.mount_point)) continue;
-    // ">=": of two mounts at one place the later one is on top.
-    if (best == nullptr || mount.mount_point.size() >= best->mount_point.size()) best = &mount;
-  }
-  return best;
-}
-
 std::string BracketedChoice(std::string_view text) {
   const size_t open = text.find('[');
   const size_t close = open == std::string_view::npos ? open : text.find(']', open);
@@ -509,24 +356,11 @@ std::string BracketedChoice(std::string_view text) {
   return std::string(Trim(text.substr(open + 1, close - open - 1)));
 }
 
-std::string FindGitCommit(const std::string& start_dir) {
-  std::string dir = start_dir.empty() ? "." : start_dir;
-  for (int level = 0; level < kMaxAncestors; ++level) {
-    // The nearest work tree is the one the binary was built in; an unreadable one is
-    // "unknown" rather than some outer repository's commit.
-    if (const std::optional<std::string> git_dir = GitDirAt(dir)) return ResolveHead(*git_dir);
-    const std::string parent = ParentDir(dir);
-    if (parent == dir) break;
-    dir = parent;
-  }
-  return "unknown";
-}
-
 nlohmann::json CollectEnvironment(const std::string& data_path) {
   nlohmann::json env = nlohmann::json::object();
   env["collected_utc"] = UtcNow();
   AddMachine(env);
-  const std::optional<std::string> mountinfo = ReadFile("/proc/self/mountinfo");
+  const std::optional<std::string> mountinfo = ReadHostFileIfAny("/proc/self/mountinfo");
   const std::vector<MountInfo> mounts = mountinfo ? ParseMountInfo(*mountinfo) : std::vector<MountInfo>();
   AddStorage(env, data_path, mounts);
   env["io_uring"] = IoUringJson();

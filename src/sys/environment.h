@@ -30,7 +30,6 @@
 
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -42,36 +41,8 @@ namespace iodepth {
 // filesystem and device, which is what a file created there would get.
 nlohmann::json CollectEnvironment(const std::string& data_path);
 
-// The pieces below are CollectEnvironment's parsers, exposed so tests can feed them
-// fixtures; they take text or paths and touch nothing else.
-
-// One line of /proc/self/mountinfo, with the octal escapes ("\040" for a space) decoded.
-struct MountInfo {
-  std::string major_minor;    // "254:0"; an anonymous "0:NN" for tmpfs, overlay, btrfs.
-  std::string mount_point;
-  std::string mount_options;  // Per-mount: "rw,relatime".
-  std::string fs_type;        // "ext4", "cgroup2", ...
-  std::string source;         // "/dev/vda", "overlay", ...
-  std::string super_options;  // The filesystem's own: "rw,discard".
-};
-
-// Parses mountinfo text; malformed lines are skipped.
-std::vector<MountInfo> ParseMountInfo(std::string_view text);
-
-// The mount holding the absolute, symlink-free `path`: the longest mount point that is
-// `path` or one of its ancestors; of equal ones the last, since a later mount hides an
-// earlier one at the same place. nullptr when none matches. The pointer borrows from
-// `mounts`.
-const MountInfo* FindMount(const std::vector<MountInfo>& mounts, std::string_view path);
-
-// The choice in brackets of a sysfs list ("none [mq-deadline] kyber" -> "mq-deadline"),
+// CollectEnvironment's sysfs-list parser, exposed so tests can feed it fixtures: the choice in brackets of a sysfs list ("none [mq-deadline] kyber" -> "mq-deadline"),
 // the whole trimmed text when there are no brackets ("none"), or "" for empty text.
 std::string BracketedChoice(std::string_view text);
-
-// The commit checked out in the nearest git work tree at or above `start_dir`: HEAD
-// resolved through loose refs and packed-refs (and a worktree's or submodule's "gitdir:"
-// file), as a full hex hash. "unknown" when there is no work tree or HEAD cannot be
-// resolved (unborn branch, reftable storage). It says nothing of uncommitted changes.
-std::string FindGitCommit(const std::string& start_dir);
 
 }  // namespace iodepth

@@ -1,4 +1,6 @@
-#include "results/environment.h"
+#include "sys/environment.h"
+#include "sys/git.h"
+#include "sys/mountinfo.h"
 
 #include <sys/utsname.h>
 #include <unistd.h>

@@ -1,5 +1,4 @@
-#!/usr/bin/python3
-"""fio_bm: the buffer manager's read streams against fio, in one run on one table file.
+"""fio.bm: the buffer manager's read streams against fio, in one run on one table file.
 
 Runs `iodepth suite bm` cells one repetition at a time and, beside each fixed-distance
 cell, the fio job that reads the same bytes the same way, interleaved (iodepth qd1, fio
@@ -22,9 +21,9 @@ fio runs with --readonly (it never writes the table), --time_based, the same run
 ramp, and otherwise its defaults. The table is made by iodepth (`iodepth suite bm` loads
 it when missing) and removed at the end unless --keep or it existed before.
 
-Usage: fio/fio_bm [--suite=bm|scan] [--streams=4] [--memory=64MiB] [--regime=thrash] [--mode=direct] [--depths=1,4,16,32]
-                    [--runtime=3s] [--ramp_time=1s] [--repeat=3] [--io_combine=128KiB]
-                    [--filename=PATH] [--keep] [--hot] [--json=FILE]
+Usage: /usr/bin/python3 -m fio.bm [--suite=bm|scan] [--streams=4] [--memory=64MiB] [--regime=thrash]
+                    [--mode=direct] [--depths=1,4,16,32] [--runtime=3s] [--ramp_time=1s] [--repeat=3]
+                    [--io_combine=128KiB] [--filename=PATH] [--keep] [--hot] [--json=FILE]
 Environment: IODEPTH_BIN (default build/release/cli/iodepth, else iodepth on PATH).
 Exit status 0 when every run worked, whatever the ratios; non-zero on an error.
 """
@@ -34,46 +33,27 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from . import common
+from .common import die
+
 FACTORS = {"hot": 0.5, "pressure": 1.5, "thrash": 4.0}
-UNITS = {"k": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gib": 1 << 30, "": 1}
-
-
-def die(message):
-    print(f"fio_bm: error: {message}", file=sys.stderr)
-    sys.exit(1)
-
-
-def parse_size(text, flag):
-    lowered = text.strip().lower()
-    digits = len(lowered) - len(lowered.lstrip("0123456789"))
-    if digits == 0 or lowered[digits:] not in UNITS:
-        die(f"{flag}={text} is not a size like 64MiB, 128k or 4096")
-    return int(lowered[:digits]) * UNITS[lowered[digits:]]
-
-
-def find_iodepth():
-    given = os.environ.get("IODEPTH_BIN")
-    candidates = [given] if given else [os.path.join(REPO, "build/release/cli/iodepth"), shutil.which("iodepth")]
-    for path in candidates:
-        if path and os.access(path, os.X_OK):
-            return path
-    die("no iodepth binary: build it (./run.sh builds build/release) or set IODEPTH_BIN")
+PAGE_BYTES = 8192
 
 
 def run(command, what):
-    print("+ " + " ".join(command), flush=True)
-    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
+    """command's stdout; its failure is an error with the end of its stderr."""
+    print("+ " + common.command_text(command), flush=True)
+    done = common.run_process(command, capture_output=True, text=True)
     if done.returncode != 0:
         die(f"{what} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
     return done.stdout
 
 
 def iodepth_cell(args, iodepth, cell, scratch):
+    """The measured cell of one `iodepth suite bm|scan --only CELL --repetitions=1` run."""
     out = os.path.join(scratch, "cell.json")
     suite = "scan" if cell.startswith("multistream_scan") else "bm"
     extra = [f"--streams={args.streams}"] if suite == "scan" else []
@@ -81,31 +61,39 @@ def iodepth_cell(args, iodepth, cell, scratch):
          f"--regimes={cell.split('/')[3]}", f"--runtime={args.runtime}", f"--ramp_time={args.ramp_time}",
          f"--io_combine={args.io_combine}", f"--filename={args.filename}", f"--json={out}",
          f"--csv={os.path.join(scratch, 'cell.csv')}"], f"iodepth {cell}")
-    with open(out, encoding="utf-8") as f:
-        document = json.load(f)
-    matches = [c for c in document["cells"] if c["id"] == cell]
-    if not matches or matches[0]["status"] != "ok":
-        die(f"iodepth {cell}: not measured ({matches[0]['reason'] if matches else 'no such cell'})")
+    what = f"iodepth {cell}"
+    cells = common.get(common.load_json(out, what), ["cells"], what)
+    matches = [c for c in cells if isinstance(c, dict) and c.get("id") == cell]
+    if not matches or matches[0].get("status") != "ok":
+        die(f"iodepth {cell}: not measured ({matches[0].get('reason') if matches else 'no such cell'})")
     return matches[0]
 
 
 def fio_seq(args, qd, working_set):
+    """fio's read bandwidth (bytes/s) over the same working set, at the same depth."""
     jobs = args.streams if args.suite == "scan" else 1
-    share = working_set // jobs // 8192 * 8192
+    share = working_set // jobs // PAGE_BYTES * PAGE_BYTES
     parallel = [f"--numjobs={jobs}", f"--offset_increment={share}", "--group_reporting", "--thread"] if jobs > 1 else []
-    output = run(["fio", "--name=bm", *parallel, f"--filename={args.filename}", "--rw=read", f"--bs={args.combine_bytes}",
-                  f"--iodepth={qd}", f"--direct={1 if args.mode == 'direct' else 0}", "--ioengine=io_uring",
-                  f"--size={share}", "--time_based", f"--runtime={args.runtime}",
-                  f"--ramp_time={args.ramp_time}", "--readonly", "--invalidate=1", "--output-format=json"],
-                 f"fio qd {qd}")
-    job = json.loads(output[output.find("{"):])["jobs"][0]
+    what = f"fio qd {qd}"
+    output = run(["fio", "--name=bm", *parallel, f"--filename={args.filename}", "--rw=read",
+                  f"--bs={args.combine_bytes}", f"--iodepth={qd}", f"--direct={1 if args.mode == 'direct' else 0}",
+                  "--ioengine=io_uring", f"--size={share}", "--time_based", f"--runtime={args.runtime}",
+                  f"--ramp_time={args.ramp_time}", "--readonly", "--invalidate=1", "--output-format=json"], what)
+    job = common.get(common.parse_json_text(output, what), ["jobs", 0], what)
     if job.get("error", 0):
         die(f"fio qd {qd}: job error {job['error']}")
-    return job["read"]["bw_bytes"]
+    return common.number(job, ["read", "bw_bytes"], what)
 
 
-def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def size_flag(text, flag):
+    size = common.parse_size_bytes(text)
+    if size is None:
+        die(f"{flag}={text} is not a size like 64MiB, 128k or 4096")
+    return size
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python3 -m fio.bm", description=__doc__.split("\n\n")[0])
     p.add_argument("--suite", default="bm", choices=["bm", "scan"])
     p.add_argument("--streams", type=int, default=4, help="scan: concurrent scans (and fio jobs)")
     p.add_argument("--memory", default="64MiB")
@@ -121,7 +109,7 @@ def parse_args():
     p.add_argument("--keep", action="store_true")
     p.add_argument("--hot", action="store_true", help="also measure hot-regime fetches per CPU second")
     p.add_argument("--json", help="write the figures here as JSON")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if not 1 <= args.repeat <= 99:
         die("--repeat must be 1..99")
     try:
@@ -130,13 +118,13 @@ def parse_args():
         die(f"--depths={args.depths} is not a comma-separated list of whole numbers")
     if any(d < 1 or d > 4096 for d in args.depth_list):
         die("--depths: each depth must be 1..4096")
-    args.combine_bytes = parse_size(args.io_combine, "--io_combine")
-    args.memory_bytes = parse_size(args.memory, "--memory")
+    args.combine_bytes = size_flag(args.io_combine, "--io_combine")
+    args.memory_bytes = size_flag(args.memory, "--memory")
     return args
 
 
 def measure(args, iodepth, scratch):
-    working_set = round(FACTORS[args.regime] * args.memory_bytes / 8192) * 8192
+    working_set = round(FACTORS[args.regime] * args.memory_bytes / PAGE_BYTES) * PAGE_BYTES
     fixed = {qd: {"iodepth": [], "fio": []} for qd in args.depth_list}
     adaptive, hot = [], []
     for rep in range(1, args.repeat + 1):
@@ -155,19 +143,28 @@ def measure(args, iodepth, scratch):
     return fixed, adaptive, hot
 
 
-def summarise(args, fixed, adaptive, hot):
+def summarise_fixed(args, fixed):
+    """Medians and ratio of each fixed distance, printed as a table."""
     mb = 1e6
-    name = f"multistream_scan ({args.streams} scans vs fio numjobs={args.streams})" if args.suite == "scan" else "bm_seq_read"
+    name = (f"multistream_scan ({args.streams} scans vs fio numjobs={args.streams})" if args.suite == "scan"
+            else "bm_seq_read")
     print(f"\n{name}, {args.mode}, io_uring, {args.regime} (W = {FACTORS[args.regime]} x {args.memory}), "
           f"reads of {args.io_combine}; medians of {args.repeat} interleaved runs (MB/s)")
     print(f"  {'qd':>4} {'iodepth':>9} {'fio':>9} {'ratio':>6}   iodepth runs / fio runs")
-    summary = {"fixed": {}, "adaptive": {}, "hot": {}}
+    summary = {}
     for qd, runs in fixed.items():
         a, b = statistics.median(runs["iodepth"]), statistics.median(runs["fio"])
-        summary["fixed"][qd] = {"iodepth_bw": a, "fio_bw": b, "ratio": a / b if b else None,
-                                "iodepth_runs": runs["iodepth"], "fio_runs": runs["fio"]}
+        summary[qd] = {"iodepth_bw": a, "fio_bw": b, "ratio": a / b if b else None,
+                       "iodepth_runs": runs["iodepth"], "fio_runs": runs["fio"]}
         print(f"  {qd:>4} {a / mb:>9.1f} {b / mb:>9.1f} {a / b if b else 0:>6.3f}   "
-              f"{' '.join(f'{x / mb:.0f}' for x in runs['iodepth'])} / {' '.join(f'{x / mb:.0f}' for x in runs['fio'])}")
+              f"{' '.join(f'{x / mb:.0f}' for x in runs['iodepth'])} / "
+              f"{' '.join(f'{x / mb:.0f}' for x in runs['fio'])}")
+    return summary
+
+
+def summarise(args, fixed, adaptive, hot):
+    mb = 1e6
+    summary = {"fixed": summarise_fixed(args, fixed), "adaptive": {}, "hot": {}}
     if not adaptive:
         return summary
     best_qd = max(fixed, key=lambda qd: summary["fixed"][qd]["iodepth_bw"])
@@ -188,11 +185,10 @@ def summarise(args, fixed, adaptive, hot):
     return summary
 
 
-def main():
-    args = parse_args()
-    if shutil.which("fio") is None:
-        die("fio is not installed: apt-get install fio")
-    iodepth = find_iodepth()
+def main(argv):
+    args = parse_args(argv)
+    common.ensure_fio()
+    iodepth = common.find_iodepth()
     existed = os.path.exists(args.filename)
     scratch = tempfile.mkdtemp(prefix="iodepth-fio-bm-")
     try:
@@ -203,10 +199,11 @@ def main():
                 json.dump({"args": vars(args), "summary": summary}, f, indent=2, default=str)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        # Never a file this run did not make.
         if not existed and not args.keep and os.path.exists(args.filename):
             os.remove(args.filename)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(common.run_main(main, error_prefix="fio.bm: "))
