@@ -9,9 +9,9 @@
 
 #include <fmt/format.h>
 
-#include "experiment/matrix.h"
 #include "cli/cli_support.h"
 #include "cli/commands.h"
+#include "experiment/matrix.h"
 
 namespace iodepth::tools {
 
@@ -30,13 +30,13 @@ struct AdviseFlags {
 // The calibration: every workload class at each depth, buffered and direct, the regime
 // that decides the question (thrash: the working set is 4x the pool), 3 repetitions.
 Result<MatrixConfig> CalibrationConfig(const AdviseFlags& f) {
-  const nlohmann::json over = {{"workloads", {"seq_read_qd", "rand_read_qd", "bm_seq_read", "bm_rand_read",
-                                              "multistream_scan"}},
-                               {"regimes", {"thrash"}},
-                               {"memory_caps", f.memory_caps},
-                               {"runtime", f.runtime},
-                               {"ramp_time", "100ms"},
-                               {"directory", f.directory}};
+  const nlohmann::json over = {
+      {"workloads", {"seq_read_qd", "rand_read_qd", "bm_seq_read", "bm_rand_read", "multistream_scan"}},
+      {"regimes", {"thrash"}},
+      {"memory_caps", f.memory_caps},
+      {"runtime", f.runtime},
+      {"ramp_time", "100ms"},
+      {"directory", f.directory}};
   IODEPTH_ASSIGN_OR_RETURN(MatrixConfig config, ParseMatrixConfig(over, DefaultMatrixConfig(), "advise flags"));
   IODEPTH_RETURN_IF_ERROR(ValidateMatrixConfig(config));
   return config;
@@ -56,8 +56,9 @@ Result<std::vector<std::string>> Calibrate(const AdviseFlags& f) {
     return Status::FailedPrecondition("calibration interrupted; run the same command again to continue it");
   }
   if (outcome.cells_failed > 0) {
-    return Status::FailedPrecondition(fmt::format("{} calibration cells failed; see {}/matrix.csv, then rerun to retry them",
-                                       outcome.cells_failed, f.calibration_dir));
+    return Status::FailedPrecondition(
+        fmt::format("{} calibration cells failed; see {}/matrix.csv, then rerun to retry them", outcome.cells_failed,
+                    f.calibration_dir));
   }
   return outcome.results_files;
 }
@@ -82,12 +83,14 @@ void AddAdviseCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "advise", "Recommend direct I/O on/off, backend, queue depth and io_combine per workload class (JSON or TOML)");
   cmd->add_option("--results", f->results, "Results files to decide from (default: run a short calibration)")
-      ->check(CLI::ExistingFile)->delimiter(',');
+      ->check(CLI::ExistingFile)
+      ->delimiter(',');
   cmd->add_option("--out", f->out, "Where the recommendation goes")->capture_default_str();
   cmd->add_option("--format", f->format, "json or toml")->check(CLI::IsMember({"json", "toml"}))->capture_default_str();
   cmd->add_option("--calibration-dir", f->calibration_dir, "Calibration matrix directory (resumable)")
       ->capture_default_str();
-  cmd->add_option("--memory-caps", f->memory_caps, "Calibration caps: none, inherit or sizes")->delimiter(',')
+  cmd->add_option("--memory-caps", f->memory_caps, "Calibration caps: none, inherit or sizes")
+      ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--runtime", f->runtime, "Calibration: measured time per run")->capture_default_str();
   cmd->add_option("--directory", f->directory, "Calibration data files (default: <calibration-dir>/data)");

@@ -3,12 +3,12 @@
 
 #include <fmt/format.h>
 
+#include "cli/cli_support.h"
+#include "cli/commands.h"
+#include "common/units.h"
 #include "harness/data_file.h"
 #include "harness/job.h"
 #include "results/job_report.h"
-#include "common/units.h"
-#include "cli/commands.h"
-#include "cli/cli_support.h"
 
 namespace iodepth::tools {
 
@@ -74,10 +74,10 @@ Status RunBench(BenchFlags flags) {
   IODEPTH_ASSIGN_OR_RETURN(JobSpec spec, BuildSpec(flags));
   const bool human = flags.output_format == "normal";
   if (human) {
-    std::cerr << fmt::format("iodepth bench: {} {} on {} ({}, {}), qd {}, {} engine, {} + {} ramp\n", flags.rw,
-                             flags.bs, flags.filename, FormatBytes(spec.size_bytes),
-                             spec.cache == CacheMode::kDirect ? "direct" : "buffered", spec.queue.depth, flags.engine,
-                             spec.number_ios ? fmt::format("{} I/Os", spec.number_ios) : flags.runtime, flags.ramp_time);
+    std::cerr << fmt::format(
+        "iodepth bench: {} {} on {} ({}, {}), qd {}, {} engine, {} + {} ramp\n", flags.rw, flags.bs, flags.filename,
+        FormatBytes(spec.size_bytes), spec.cache == CacheMode::kDirect ? "direct" : "buffered", spec.queue.depth,
+        flags.engine, spec.number_ios ? fmt::format("{} I/Os", spec.number_ios) : flags.runtime, flags.ramp_time);
   }
   auto info = EnsureDataFile(DataFileRequest{.path = spec.filename,
                                              .size_bytes = spec.size_bytes,
@@ -105,8 +105,11 @@ void AddBenchCommand(CLI::App& app) {
   bench->add_option("--rw", flags->rw, "read, randread, write or randwrite")->capture_default_str();
   bench->add_option("--bs", flags->bs, "Block size per request (4k, 128k, ...)")->capture_default_str();
   bench->add_option("--iodepth", flags->iodepth, "Requests kept in flight")
-      ->check(CLI::Range(1u, 4096u))->capture_default_str();
-  bench->add_option("--direct", flags->direct, "1: O_DIRECT, 0: buffered")->check(CLI::Range(0, 1))->capture_default_str();
+      ->check(CLI::Range(1u, 4096u))
+      ->capture_default_str();
+  bench->add_option("--direct", flags->direct, "1: O_DIRECT, 0: buffered")
+      ->check(CLI::Range(0, 1))
+      ->capture_default_str();
   bench->add_option("--engine,--ioengine", flags->engine, "io_uring, worker, sync or auto")->capture_default_str();
   bench->add_option("--size", flags->size, "Bytes of the file the job uses")->capture_default_str();
   bench->add_option("--runtime", flags->runtime, "Measured time (10s, 500ms; a bare number is seconds)")
@@ -115,17 +118,17 @@ void AddBenchCommand(CLI::App& app) {
   bench->add_option("--number_ios", flags->number_ios, "Stop after this many measured I/Os instead of --runtime");
   bench->add_option("--randseed", flags->randseed, "Seed of random offsets")->capture_default_str();
   bench->add_option("--verify", flags->verify, "1: check every read against the data file's pattern")
-      ->check(CLI::Range(0, 1))->capture_default_str();
+      ->check(CLI::Range(0, 1))
+      ->capture_default_str();
   flags->queue.AddTo(*bench);
   bench->add_flag("--direct_fallback", flags->direct_fallback,
                   "Run buffered (and say so) when the filesystem refuses O_DIRECT, instead of failing");
   bench->add_flag("--keep", flags->keep, "Keep the temporary data file");
   bench->add_option("--output-format", flags->output_format, "normal (a table) or json (fio-shaped)")
-      ->check(CLI::IsMember({"normal", "json"}))->capture_default_str();
+      ->check(CLI::IsMember({"normal", "json"}))
+      ->capture_default_str();
   bench->add_option("--output", flags->output, "Write the result here instead of stdout");
-  bench->callback([flags] {
-    ExitOnError("bench", RunBench(*flags));
-  });
+  bench->callback([flags] { ExitOnError("bench", RunBench(*flags)); });
 }
 
 }  // namespace iodepth::tools

@@ -52,10 +52,13 @@ TempDataFile::~TempDataFile() {
 
 void QueueFlags::AddTo(CLI::App& command) {
   command.add_option("--worker_threads", worker_threads, "worker engine: threads (0: one per unit of depth, max 64)");
-  command.add_option("--iodepth_batch_submit", batch_submit,
-                     "Submit once this many requests are prepared (fio's name; 1 = each at once)")
-      ->check(CLI::Range(1u, 4096u))->capture_default_str();
-  command.add_option("--sqthread_poll", sqthread_poll, "io_uring: 1 = kernel SQ polling thread")->check(CLI::Range(0, 1));
+  command
+      .add_option("--iodepth_batch_submit", batch_submit,
+                  "Submit once this many requests are prepared (fio's name; 1 = each at once)")
+      ->check(CLI::Range(1u, 4096u))
+      ->capture_default_str();
+  command.add_option("--sqthread_poll", sqthread_poll, "io_uring: 1 = kernel SQ polling thread")
+      ->check(CLI::Range(0, 1));
   command.add_option("--registerfiles", registerfiles, "io_uring: 1 = registered files")->check(CLI::Range(0, 1));
   command.add_option("--fixedbufs", fixedbufs, "io_uring: 1 = registered (fixed) buffers")->check(CLI::Range(0, 1));
 }
@@ -120,14 +123,15 @@ std::filesystem::path ModuleFile(const std::filesystem::path& package_dir, const
 // OK when `package_dir` is a report package holding `module`; else what to set.
 Status CheckReportPackage(const std::filesystem::path& package_dir, const std::string& module) {
   if (package_dir.filename().string() != kReportPackage) {
-    return Status::InvalidArgument(fmt::format("IODEPTH_REPORT_DIR is {}; it must name the source tree's report/ "
-                                               "(python3 -m {} finds the package by that name)",
-                                               package_dir.string(), kReportPackage));
+    return Status::InvalidArgument(
+        fmt::format("IODEPTH_REPORT_DIR is {}; it must name the source tree's report/ "
+                    "(python3 -m {} finds the package by that name)",
+                    package_dir.string(), kReportPackage));
   }
   for (const std::filesystem::path& file : {package_dir / "__init__.py", ModuleFile(package_dir, module)}) {
     if (access(file.c_str(), R_OK) != 0) {
-      return Status::NotFound(fmt::format("{} is missing; set IODEPTH_REPORT_DIR to the source tree's report/",
-                                          file.string()));
+      return Status::NotFound(
+          fmt::format("{} is missing; set IODEPTH_REPORT_DIR to the source tree's report/", file.string()));
     }
   }
   return Status::OK();
@@ -189,7 +193,8 @@ Status RunReportModule(const std::string& module, const std::vector<std::string>
                                              module.size() > kReportPackage.size() + 1),
                 "RunReportModule runs modules of the report package only");
   if (access(kPython, X_OK) != 0) {
-    return Status::NotSupported("/usr/bin/python3 is missing; install it with: apt-get install python3 python3-matplotlib");
+    return Status::NotSupported(
+        "/usr/bin/python3 is missing; install it with: apt-get install python3 python3-matplotlib");
   }
   const std::filesystem::path package_dir = ReportPackageDir();
   IODEPTH_RETURN_IF_ERROR(CheckReportPackage(package_dir, module));

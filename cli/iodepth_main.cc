@@ -1,7 +1,7 @@
 #include <cstdio>
 
-#include "cli/commands.h"
 #include "cli/cli_support.h"
+#include "cli/commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"iodepth: does direct I/O catch up with buffered I/O once many requests are in flight?"};

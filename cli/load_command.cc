@@ -10,11 +10,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/cli_support.h"
+#include "cli/commands.h"
 #include "common/clock.h"
 #include "common/units.h"
 #include "storage/heap_table.h"
-#include "cli/cli_support.h"
-#include "cli/commands.h"
 
 namespace iodepth::tools {
 
@@ -40,8 +40,8 @@ Result<PageSize> ParsePageSizeFlag(const std::string& text) {
   IODEPTH_ASSIGN_OR_RETURN(const uint64_t bytes, ParseSize(text, "--page-size"));
   Result<PageSize> size = PageSizeFromBytes(bytes);
   if (!size.has_value()) {
-    return Status::InvalidArgument(fmt::format("--page-size {} ({} bytes) is not a page size; use 4KiB, 8KiB or 16KiB",
-                                               text, bytes));
+    return Status::InvalidArgument(
+        fmt::format("--page-size {} ({} bytes) is not a page size; use 4KiB, 8KiB or 16KiB", text, bytes));
   }
   return size;
 }
@@ -61,14 +61,15 @@ Result<uint64_t> TableRowsFromFlags(const LoadFlags& flags, const TableShape& sh
   const uint64_t page_bytes = PageSizeBytes(shape.page_size);
   // Bounds the multiplication below; ValidateTableShape then applies the real row limit.
   if (size_bytes / page_bytes > kMaxTableRows) {
-    return Status::InvalidArgument(fmt::format("--size {} is too large: a table holds at most {} rows", flags.size,
-                                               kMaxTableRows));
+    return Status::InvalidArgument(
+        fmt::format("--size {} is too large: a table holds at most {} rows", flags.size, kMaxTableRows));
   }
   if (size_bytes == 0 || size_bytes % page_bytes != 0) {
     const uint64_t suggestion = std::max(page_bytes, size_bytes / page_bytes * page_bytes);
-    return Status::InvalidArgument(fmt::format("--size {} ({} bytes) must be a positive multiple of the page size "
-                                               "({} bytes); e.g. --size {}",
-                                               flags.size, size_bytes, page_bytes, suggestion));
+    return Status::InvalidArgument(
+        fmt::format("--size {} ({} bytes) must be a positive multiple of the page size "
+                    "({} bytes); e.g. --size {}",
+                    flags.size, size_bytes, page_bytes, suggestion));
   }
   return size_bytes / page_bytes * TableRowsPerPage(shape);
 }
@@ -78,10 +79,10 @@ Result<uint32_t> WriteBytesFromFlag(const std::string& text, PageSize page_size)
   IODEPTH_ASSIGN_OR_RETURN(const uint64_t bytes, ParseSize(text, "--bs"));
   const uint64_t page_bytes = PageSizeBytes(page_size);
   if (bytes < page_bytes || bytes > kMaxWriteBytes || bytes % page_bytes != 0) {
-    return Status::InvalidArgument(fmt::format("--bs {} ({} bytes) must be a multiple of the page size ({} bytes) "
-                                               "from {} to {}",
-                                               text, bytes, page_bytes, FormatBytes(page_bytes),
-                                               FormatBytes(kMaxWriteBytes)));
+    return Status::InvalidArgument(
+        fmt::format("--bs {} ({} bytes) must be a multiple of the page size ({} bytes) "
+                    "from {} to {}",
+                    text, bytes, page_bytes, FormatBytes(page_bytes), FormatBytes(kMaxWriteBytes)));
   }
   return static_cast<uint32_t>(bytes);
 }
@@ -89,17 +90,18 @@ Result<uint32_t> WriteBytesFromFlag(const std::string& text, PageSize page_size)
 // The loader's queue limits, said in terms of the flags that set them.
 Status CheckQueueFlags(const LoadOptions& options) {
   if (options.queue.backend == Backend::kSync && options.queue.depth != 1) {
-    return Status::InvalidArgument(fmt::format(
-        "--ioengine=sync runs one request at a time; use --iodepth=1 with it (got {}), "
-        "or --ioengine=io_uring or worker",
-        options.queue.depth));
+    return Status::InvalidArgument(
+        fmt::format("--ioengine=sync runs one request at a time; use --iodepth=1 with it (got {}), "
+                    "or --ioengine=io_uring or worker",
+                    options.queue.depth));
   }
   const uint64_t ring_bytes = uint64_t{options.queue.depth} * options.write_bytes;
   if (ring_bytes > kMaxLoadRingBytes) {
-    return Status::InvalidArgument(fmt::format("--iodepth {} x --bs {} needs {} of write buffers, over the loader's "
-                                               "limit of {}; lower --iodepth or --bs",
-                                               options.queue.depth, FormatBytes(options.write_bytes),
-                                               FormatBytes(ring_bytes), FormatBytes(kMaxLoadRingBytes)));
+    return Status::InvalidArgument(
+        fmt::format("--iodepth {} x --bs {} needs {} of write buffers, over the loader's "
+                    "limit of {}; lower --iodepth or --bs",
+                    options.queue.depth, FormatBytes(options.write_bytes), FormatBytes(ring_bytes),
+                    FormatBytes(kMaxLoadRingBytes)));
   }
   return Status::OK();
 }
@@ -174,10 +176,10 @@ std::string LoadToText(const LoadOptions& options, const LoadStats& stats, const
       "backend:  {} ({}, iodepth {}, bs {})\n"
       "cpu:      {:.3f} s user, {:.3f} s system ({:.2f} of one core)\n",
       options.shape.rows, options.shape.columns, options.shape.seed,
-      FormatBytes(PageSizeBytes(options.shape.page_size)),
-      stats.pages, stats.bytes, FormatBytes(stats.bytes), static_cast<double>(stats.elapsed_ns) / 1e9,
-      stats.mib_per_s, stats.backend, options.cache == CacheMode::kDirect ? "direct" : "buffered",
-      options.queue.depth, FormatBytes(options.write_bytes), static_cast<double>(cpu.user_ns) / 1e9,
+      FormatBytes(PageSizeBytes(options.shape.page_size)), stats.pages, stats.bytes, FormatBytes(stats.bytes),
+      static_cast<double>(stats.elapsed_ns) / 1e9, stats.mib_per_s, stats.backend,
+      options.cache == CacheMode::kDirect ? "direct" : "buffered", options.queue.depth,
+      FormatBytes(options.write_bytes), static_cast<double>(cpu.user_ns) / 1e9,
       static_cast<double>(cpu.system_ns) / 1e9,
       stats.elapsed_ns > 0 ? static_cast<double>(cpu.user_ns + cpu.system_ns) / static_cast<double>(stats.elapsed_ns)
                            : 0.0);
@@ -192,8 +194,8 @@ Status RunLoad(const LoadFlags& flags) {
   const bool human = flags.output_format == "normal";
   if (human) {
     std::cerr << fmt::format("iodepth load: {} rows to {} ({}, {} engine, iodepth {}, bs {})\n", options.shape.rows,
-                             options.path, flags.direct != 0 ? "direct" : "buffered", flags.engine,
-                             options.queue.depth, FormatBytes(options.write_bytes));
+                             options.path, flags.direct != 0 ? "direct" : "buffered", flags.engine, options.queue.depth,
+                             FormatBytes(options.write_bytes));
   }
   const CpuTimes cpu_before = ProcessCpuTimes();
   // Its errors name the file already.
@@ -226,18 +228,22 @@ void AddLoadCommand(CLI::App& app) {
   load->add_option("--rows", flags->rows, "Rows to write (give this or --size)");
   load->add_option("--size", flags->size, "Bytes of pages to fill, a multiple of the page size (256MiB, 1g, ...)");
   load->add_option("--columns", flags->columns, "int64 columns per row")
-      ->check(CLI::Range(kMinColumns, kMaxColumns))->capture_default_str();
+      ->check(CLI::Range(kMinColumns, kMaxColumns))
+      ->capture_default_str();
   load->add_option("--page-size", flags->page_size, "4KiB, 8KiB or 16KiB")->capture_default_str();
   load->add_option("--seed", flags->seed, "Seed of the table's values")->capture_default_str();
   load->add_option("--direct", flags->direct, "1: O_DIRECT, 0: buffered")
-      ->check(CLI::Range(0, 1))->capture_default_str();
+      ->check(CLI::Range(0, 1))
+      ->capture_default_str();
   load->add_option("--ioengine,--engine", flags->engine, "io_uring, worker, sync or auto")->capture_default_str();
   load->add_option("--iodepth", flags->iodepth, "Writes kept in flight")
-      ->check(CLI::Range(1u, IoQueue::kMaxDepth))->capture_default_str();
+      ->check(CLI::Range(1u, IoQueue::kMaxDepth))
+      ->capture_default_str();
   load->add_option("--bs", flags->bs, "Bytes per write, a multiple of the page size")->capture_default_str();
   load->add_flag("--verify", flags->verify, "Read the whole table back afterwards and check every value");
   load->add_option("--output-format", flags->output_format, "normal or json")
-      ->check(CLI::IsMember({"normal", "json"}))->capture_default_str();
+      ->check(CLI::IsMember({"normal", "json"}))
+      ->capture_default_str();
   load->callback([flags] { ExitOnError("load", RunLoad(*flags)); });
 }
 

@@ -7,10 +7,10 @@
 
 #include <fmt/format.h>
 
-#include "experiment/matrix.h"
-#include "common/units.h"
 #include "cli/cli_support.h"
 #include "cli/commands.h"
+#include "common/units.h"
+#include "experiment/matrix.h"
 
 namespace iodepth::tools {
 
@@ -66,7 +66,8 @@ class ConsoleObserver final : public MatrixObserver {
   void OnRun(const MatrixUnit& unit, const CellRecord& cell, uint32_t rep, const RepetitionRecord& r, size_t done,
              size_t total, int64_t eta_ns) override {
     const auto p95 = r.clat_ns.percentile.find(PercentileKey(95));
-    const std::string peak = r.memory ? fmt::format("{:.0f}", static_cast<double>(r.memory->peak_bytes) / (1 << 20)) : "-";
+    const std::string peak =
+        r.memory ? fmt::format("{:.0f}", static_cast<double>(r.memory->peak_bytes) / (1 << 20)) : "-";
     std::cout << fmt::format("{:<52} {:>9} {:>3} {:>10.0f} {:>9.1f} {:>9.1f} {:>7.2f}u {:>9}\n", cell.id,
                              CapLabel(unit.memory_cap), rep + 1, r.iops, r.bw_bytes / 1e6,
                              p95 == r.clat_ns.percentile.end() ? 0.0 : static_cast<double>(p95->second) / 1000.0,
@@ -121,13 +122,15 @@ Status RunMatrixCommand(const MatrixFlags& flags) {
   MatrixOutcome outcome;
   if (flags.collect) {
     if (access((options.out_dir + "/journal.jsonl").c_str(), R_OK) != 0) {
-      return Status::NotFound(fmt::format("{}/journal.jsonl does not exist: nothing to collect; pass the --out of a "
-                                          "matrix run",
-                                          options.out_dir));
+      return Status::NotFound(
+          fmt::format("{}/journal.jsonl does not exist: nothing to collect; pass the --out of a "
+                      "matrix run",
+                      options.out_dir));
     }
     const std::string data_dir = config.directory.empty() ? options.out_dir + "/data" : config.directory;
-    IODEPTH_ASSIGN_OR_RETURN(const MatrixJournal journal,
-                             MatrixJournal::Open(options.out_dir, MatrixFingerprint(config, data_dir), /*fresh=*/false));
+    IODEPTH_ASSIGN_OR_RETURN(
+        const MatrixJournal journal,
+        MatrixJournal::Open(options.out_dir, MatrixFingerprint(config, data_dir), /*fresh=*/false));
     IODEPTH_ASSIGN_OR_RETURN(outcome, WriteMatrixResults(config, journal, options, options.out_dir));
   } else {
     StopMatrixOnSignals();
@@ -135,9 +138,10 @@ Status RunMatrixCommand(const MatrixFlags& flags) {
     IODEPTH_ASSIGN_OR_RETURN(outcome, RunMatrix(config, options, &observer));
   }
   if (outcome.inherited_limit) {
-    std::cerr << fmt::format("note: iodepth runs in a cgroup limited to {}: cells labelled \"none\" ran under that "
-                             "limit, not unbounded (recorded as inherited_memory_limit in each results file)\n",
-                             FormatBytes(*outcome.inherited_limit));
+    std::cerr << fmt::format(
+        "note: iodepth runs in a cgroup limited to {}: cells labelled \"none\" ran under that "
+        "limit, not unbounded (recorded as inherited_memory_limit in each results file)\n",
+        FormatBytes(*outcome.inherited_limit));
   }
   for (const std::string& file : outcome.results_files) std::cerr << "results: " << file << "\n";
   std::cerr << "csv:     " << outcome.csv_file << "\n";
@@ -151,9 +155,10 @@ Status RunMatrixCommand(const MatrixFlags& flags) {
     IODEPTH_RETURN_IF_ERROR(RunReportScript(outcome.results_files, flags.out_dir + "/report"));
   }
   if (outcome.cells_failed > 0) {
-    return Status::FailedPrecondition(fmt::format("{} cells failed (listed above with their errors); their units were saved as "
-                                       "failed and a rerun of the same command retries them",
-                                       outcome.cells_failed));
+    return Status::FailedPrecondition(
+        fmt::format("{} cells failed (listed above with their errors); their units were saved as "
+                    "failed and a rerun of the same command retries them",
+                    outcome.cells_failed));
   }
   return Status::OK();
 }
@@ -163,8 +168,9 @@ Status RunMatrixCommand(const MatrixFlags& flags) {
 void AddMatrixCommand(CLI::App& app) {
   auto f = std::make_shared<MatrixFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "matrix", "Run the experiment matrix (workloads x qd x mode x regime x backend x memory cap), resumably, and "
-                "write results and the report");
+      "matrix",
+      "Run the experiment matrix (workloads x qd x mode x regime x backend x memory cap), resumably, and "
+      "write results and the report");
   cmd->add_option("--config", f->config_path, "Matrix config (JSON; see docs/BENCHMARKS.md); default: built in")
       ->check(CLI::ExistingFile);
   cmd->add_flag("--print-config", f->print_config, "Print the effective config as JSON and exit");
@@ -172,10 +178,13 @@ void AddMatrixCommand(CLI::App& app) {
   cmd->add_option("--out", f->out_dir, "Directory for the journal, results, CSV and report")->capture_default_str();
   cmd->add_flag("--fresh", f->fresh, "Set the existing journal aside (kept as .bak) and run every unit again");
   cmd->add_flag("--collect", f->collect, "Run nothing: write results and report from the journal");
-  cmd->add_option("--report", f->report, "1: write <out>/report at the end")->check(CLI::Range(0, 1))
+  cmd->add_option("--report", f->report, "1: write <out>/report at the end")
+      ->check(CLI::Range(0, 1))
       ->capture_default_str();
-  cmd->add_option("--workloads", f->workloads, "io_patterns, seq_read_qd, rand_read_qd, bm_seq_read, bm_rand_read, "
-                                               "bm_seq_read_adaptive, multistream_scan")->delimiter(',');
+  cmd->add_option("--workloads", f->workloads,
+                  "io_patterns, seq_read_qd, rand_read_qd, bm_seq_read, bm_rand_read, "
+                  "bm_seq_read_adaptive, multistream_scan")
+      ->delimiter(',');
   cmd->add_option("--depths", f->depths, "Queue depths / prefetch distances")->delimiter(',');
   cmd->add_option("--modes", f->modes, "buffered, direct (dontcache where the kernel has it)")->delimiter(',');
   cmd->add_option("--backends", f->backends, "io_uring, worker, sync")->delimiter(',');

@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "results/results.h"
 #include "cli/cli_support.h"
 #include "cli/commands.h"
+#include "results/results.h"
 
 namespace iodepth::tools {
 
@@ -27,11 +27,11 @@ Status RunReport(const ReportFlags& flags) {
 void AddReportCommand(CLI::App& app) {
   auto flags = std::make_shared<ReportFlags>();
   CLI::App* cmd = app.add_subcommand("report", "Write a Markdown report with PNG plots from results JSON files");
-  cmd->add_option("results", flags->inputs, "Results JSON files from `iodepth suite`")->required()->check(CLI::ExistingFile);
+  cmd->add_option("results", flags->inputs, "Results JSON files from `iodepth suite`")
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd->add_option("--out", flags->out_dir, "Output directory (default: <first results file>-report)");
-  cmd->callback([flags] {
-    ExitOnError("report", RunReport(*flags));
-  });
+  cmd->callback([flags] { ExitOnError("report", RunReport(*flags)); });
 }
 
 }  // namespace iodepth::tools

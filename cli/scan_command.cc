@@ -19,14 +19,14 @@
 #include <nlohmann/json.hpp>
 
 #include "buffer/buffer_manager.h"
+#include "cli/cli_support.h"
+#include "cli/commands.h"
 #include "common/clock.h"
 #include "common/units.h"
 #include "exec/operators.h"
 #include "io/aligned_buffer.h"
 #include "storage/heap_table.h"
 #include "storage/page.h"
-#include "cli/cli_support.h"
-#include "cli/commands.h"
 
 namespace iodepth::tools {
 
@@ -118,9 +118,10 @@ Result<TableInfo> InspectTable(const std::string& path) {
   IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<File> file, File::Open(path, OpenOptions{}));
   IODEPTH_ASSIGN_OR_RETURN(const uint64_t size_bytes, file->Size());
   if (size_bytes == 0) {
-    return Status::InvalidArgument(fmt::format("{} is empty: no pages to read the table's shape from and no rows to "
-                                               "scan; {}",
-                                               path, LoadHint(path)));
+    return Status::InvalidArgument(
+        fmt::format("{} is empty: no pages to read the table's shape from and no rows to "
+                    "scan; {}",
+                    path, LoadHint(path)));
   }
   IODEPTH_ASSIGN_OR_RETURN(AlignedBuffer buffer, AlignedBuffer::Allocate(PageSizeBytes(PageSize::k16KiB), 4096));
   TableInfo info;
@@ -133,8 +134,8 @@ Result<TableInfo> InspectTable(const std::string& path) {
   }
   info.pages = size_bytes / page_bytes;
   IODEPTH_RETURN_IF_ERROR(ReadCheckedPage(*file, info.pages - 1, page_bytes, buffer));
-  info.rows = (info.pages - 1) * HeapPageCapacityRows(info.page_size, info.columns) +
-              RowCount(buffer.span(0, page_bytes));
+  info.rows =
+      (info.pages - 1) * HeapPageCapacityRows(info.page_size, info.columns) + RowCount(buffer.span(0, page_bytes));
   return info;
 }
 
@@ -155,9 +156,9 @@ Status ParseDistance(const std::string& text, ReadStreamOptions& stream) {
   uint32_t distance = 0;
   const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), distance);
   if (error != std::errc() || end != digits.data() + digits.size() || distance < 1 || distance > IoQueue::kMaxDepth) {
-    return Status::InvalidArgument(fmt::format(
-        "--distance {}: give reads in flight as a number 1..{} (e.g. 32), or adaptive, or adaptive:MAX", text,
-        IoQueue::kMaxDepth));
+    return Status::InvalidArgument(
+        fmt::format("--distance {}: give reads in flight as a number 1..{} (e.g. 32), or adaptive, or adaptive:MAX",
+                    text, IoQueue::kMaxDepth));
   }
   stream.distance = distance;
   return Status::OK();
@@ -177,9 +178,9 @@ Status ParsePageRange(const std::string& text, uint64_t pages, ScanPlan& plan) {
   const bool ok = colon != std::string::npos && parse(std::string_view(text).substr(0, colon), plan.first_page) &&
                   parse(std::string_view(text).substr(colon + 1), plan.end_page);
   if (!ok || plan.first_page > plan.end_page || plan.end_page > pages) {
-    return Status::InvalidArgument(fmt::format(
-        "--pages {}: give a page range A:B with 0 <= A <= B <= {} (the table's pages), e.g. 0:{}", text, pages,
-        std::max<uint64_t>(pages / 2, 1)));
+    return Status::InvalidArgument(
+        fmt::format("--pages {}: give a page range A:B with 0 <= A <= B <= {} (the table's pages), e.g. 0:{}", text,
+                    pages, std::max<uint64_t>(pages / 2, 1)));
   }
   return Status::OK();
 }
@@ -215,8 +216,9 @@ Result<ScanPlan> BuildPlan(const ScanFlags& flags, const TableInfo& table) {
   plan.cache = flags.direct != 0 ? CacheMode::kDirect : CacheMode::kBuffered;
   IODEPTH_ASSIGN_OR_RETURN(plan.backend, ParseBackend(flags.engine));
   if (plan.backend == Backend::kSync && plan.scan.mode == ScanMode::kPipelined) {
-    return Status::InvalidArgument("--engine sync keeps one read in flight; use --mode sync for that, or --engine "
-                                   "io_uring, worker or auto for a pipelined scan");
+    return Status::InvalidArgument(
+        "--engine sync keeps one read in flight; use --mode sync for that, or --engine "
+        "io_uring, worker or auto for a pipelined scan");
   }
   IODEPTH_ASSIGN_OR_RETURN(plan.memory_bytes, ParseSize(flags.memory, "--memory"));
   IODEPTH_RETURN_IF_ERROR(ParsePageRange(flags.pages, table.pages, plan));
@@ -313,17 +315,16 @@ Status CheckAnswer(const ScanFlags& flags, const ScanPlan& plan, const TableInfo
     outcome.check = "MATCH";
     return Status::OK();
   }
-  return Status::Corruption(fmt::format("--check: MISMATCH with the answer for a table loaded with seed {} "
-                                        "(rows {}..{}):{}\n(a different --seed, or the table was changed?)",
-                                        flags.seed, first_row, end_row,
-                                        DiffAnswers(outcome.answer, expected, plan.query.group_by)));
+  return Status::Corruption(
+      fmt::format("--check: MISMATCH with the answer for a table loaded with seed {} "
+                  "(rows {}..{}):{}\n(a different --seed, or the table was changed?)",
+                  flags.seed, first_row, end_row, DiffAnswers(outcome.answer, expected, plan.query.group_by)));
 }
 
 std::string ModeText(const ScanPlan& plan, const ScanOutcome& outcome) {
   if (plan.scan.mode == ScanMode::kSync) return "sync (one pread per miss)";
-  return fmt::format("pipelined, {} distance {}, io_combine {}, {}",
-                     ReadStreamPolicyName(plan.scan.stream.policy), plan.scan.stream.distance,
-                     FormatBytes(plan.scan.stream.io_combine_bytes), outcome.backend);
+  return fmt::format("pipelined, {} distance {}, io_combine {}, {}", ReadStreamPolicyName(plan.scan.stream.policy),
+                     plan.scan.stream.distance, FormatBytes(plan.scan.stream.io_combine_bytes), outcome.backend);
 }
 
 double Seconds(int64_t ns) { return static_cast<double>(ns) / 1e9; }
@@ -356,9 +357,8 @@ std::string ScanToText(const ScanPlan& plan, const TableInfo& table, const ScanO
       s.rows, RowsAggregated(out.answer), s.pages, plan.first_page, plan.end_page, table.pages, FormatBytes(bytes),
       Seconds(out.elapsed_ns), PerSecond(static_cast<double>(bytes) / 1e6, out.elapsed_ns),
       PerSecond(static_cast<double>(s.rows), out.elapsed_ns), s.hits, s.reads, s.pages_read, FormatBytes(s.read_bytes),
-      FormatBytes(s.reads > 0 ? s.read_bytes / s.reads : 0),
-      WaitFraction(s, out.elapsed_ns),
-      Seconds(s.wait_ns), ModeText(plan, out), CacheModeName(plan.cache), FormatBytes(plan.memory_bytes));
+      FormatBytes(s.reads > 0 ? s.read_bytes / s.reads : 0), WaitFraction(s, out.elapsed_ns), Seconds(s.wait_ns),
+      ModeText(plan, out), CacheModeName(plan.cache), FormatBytes(plan.memory_bytes));
   if (!out.check.empty()) text += fmt::format("check:    {}\n", out.check);
   return text;
 }
@@ -448,13 +448,15 @@ void AddScanCommand(CLI::App& app) {
       ->capture_default_str();
   scan->add_option("--group-by", flags->group_by, "Group key column, e.g. c1 (at most 4096 distinct keys)");
   scan->add_option("--mode", flags->mode, "sync (one pread per miss) or pipelined (read stream)")
-      ->check(CLI::IsMember({"sync", "pipelined"}))->capture_default_str();
+      ->check(CLI::IsMember({"sync", "pipelined"}))
+      ->capture_default_str();
   scan->add_option("--distance", flags->distance, "Pipelined: reads in flight N, or adaptive[:MAX] (MAX 64)")
       ->capture_default_str();
   scan->add_option("--io_combine", flags->io_combine, "Pipelined: largest read of adjacent pages")
       ->capture_default_str();
   scan->add_option("--direct", flags->direct, "1: O_DIRECT, 0: buffered")
-      ->check(CLI::Range(0, 1))->capture_default_str();
+      ->check(CLI::Range(0, 1))
+      ->capture_default_str();
   scan->add_option("--engine,--ioengine", flags->engine, "Pipelined: io_uring, worker or auto")->capture_default_str();
   scan->add_option("--memory", flags->memory, "Buffer pool size")->capture_default_str();
   scan->add_option("--work", flags->work, "Extra mixing rounds per row the WHERE evaluates (CPU cost knob)")
@@ -463,7 +465,8 @@ void AddScanCommand(CLI::App& app) {
   scan->add_flag("--check", flags->check, "Compare the answer with the one --seed implies; exit 1 on a mismatch");
   scan->add_option("--seed", flags->seed, "With --check: the seed the table was loaded with")->capture_default_str();
   scan->add_option("--output-format", flags->output_format, "normal or json")
-      ->check(CLI::IsMember({"normal", "json"}))->capture_default_str();
+      ->check(CLI::IsMember({"normal", "json"}))
+      ->capture_default_str();
   scan->callback([flags] { ExitOnError("scan", RunScan(*flags)); });
 }
 

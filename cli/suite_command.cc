@@ -10,12 +10,12 @@
 
 #include <fmt/format.h>
 
-#include "sys/environment.h"
-#include "experiment/suite.h"
+#include "cli/cli_support.h"
+#include "cli/commands.h"
 #include "common/clock.h"
 #include "common/units.h"
-#include "cli/commands.h"
-#include "cli/cli_support.h"
+#include "experiment/suite.h"
+#include "sys/environment.h"
 
 namespace iodepth::tools {
 
@@ -78,7 +78,8 @@ Result<SuiteConfig> BuildConfig(const SuiteFlags& flags) {
   config.backends.clear();
   for (const std::string& b : flags.backends) {
     IODEPTH_ASSIGN_OR_RETURN(Backend backend, ParseBackend(b));
-    if (backend == Backend::kAuto) return Status::InvalidArgument("--backends: name io_uring, worker or sync, not auto");
+    if (backend == Backend::kAuto)
+      return Status::InvalidArgument("--backends: name io_uring, worker or sync, not auto");
     config.backends.push_back(backend);
   }
   IODEPTH_ASSIGN_OR_RETURN(config.cache_state, ParseCacheState(flags.cache_state));
@@ -192,12 +193,15 @@ Status RunSuiteCommand(SuiteFlags flags) {
 
 void AddSuiteCommand(CLI::App& app) {
   auto flags = std::make_shared<SuiteFlags>();
-  CLI::App* cmd = app.add_subcommand("suite", "Run a whole suite (io_patterns, qd, bm or scan) with repetitions; write JSON and CSV");
+  CLI::App* cmd = app.add_subcommand(
+      "suite", "Run a whole suite (io_patterns, qd, bm or scan) with repetitions; write JSON and CSV");
   cmd->add_option("suite", flags->suite,
                   "io_patterns (sync 4 KiB baseline), qd (queue-depth suites), bm (buffer manager and read "
                   "streams) or scan (multistream_scan_qd: concurrent pipelined scans)")
-      ->required()->check(CLI::IsMember({"io_patterns", "qd", "bm", "scan"}));
-  cmd->add_option("--filename", flags->filename, "Data file (default: a temporary file in $IODEPTH_TMPDIR or /var/tmp)");
+      ->required()
+      ->check(CLI::IsMember({"io_patterns", "qd", "bm", "scan"}));
+  cmd->add_option("--filename", flags->filename,
+                  "Data file (default: a temporary file in $IODEPTH_TMPDIR or /var/tmp)");
   cmd->add_option("--size", flags->size, "Data file size")->capture_default_str();
   cmd->add_option("--working_set", flags->working_set, "Bytes of the file the offsets cover (default: all)");
   cmd->add_option("--bs", flags->bs, "Request size")->capture_default_str();
@@ -220,12 +224,14 @@ void AddSuiteCommand(CLI::App& app) {
   cmd->add_option("--memory", flags->memory, "bm, scan: buffer pool capacity M (the regimes size the table from it)")
       ->capture_default_str();
   cmd->add_option("--regimes", flags->regimes, "bm, scan: hot (W=0.5M), pressure (1.5M), thrash (4M)")
-      ->delimiter(',')->capture_default_str();
+      ->delimiter(',')
+      ->capture_default_str();
   cmd->add_option("--page-size", flags->page_size, "bm: table page size, 4KiB, 8KiB or 16KiB")->capture_default_str();
   cmd->add_option("--io_combine", flags->io_combine, "bm: largest combined read of adjacent pages")
       ->capture_default_str();
   cmd->add_option("--adaptive", flags->adaptive, "bm: 1 adds bm_seq_read_adaptive cells")
-      ->check(CLI::Range(0, 1))->capture_default_str();
+      ->check(CLI::Range(0, 1))
+      ->capture_default_str();
   cmd->add_option("--streams", flags->streams, "scan: concurrent scans sharing the pool")->capture_default_str();
   cmd->add_option("--work", flags->work, "scan: extra per-row work (rounds of integer mixing in the predicate)")
       ->capture_default_str();

@@ -14,9 +14,9 @@
 
 #include <fmt/format.h>
 
-#include "results/results.h"
 #include "cli/cli_support.h"
 #include "cli/commands.h"
+#include "results/results.h"
 
 namespace iodepth::tools {
 
@@ -72,11 +72,10 @@ Status RunSummarise(const SummariseFlags& flags) {
 void AddSummariseCommand(CLI::App& app) {
   auto flags = std::make_shared<SummariseFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "summarise", "Write cells (JSON {\"cells\": [...]}) back with median, cv and flags computed from their repetitions");
+      "summarise",
+      "Write cells (JSON {\"cells\": [...]}) back with median, cv and flags computed from their repetitions");
   cmd->add_option("input", flags->input, "JSON file of cells, or - for stdin")->capture_default_str();
-  cmd->callback([flags] {
-    ExitOnError("summarise", RunSummarise(*flags));
-  });
+  cmd->callback([flags] { ExitOnError("summarise", RunSummarise(*flags)); });
 }
 
 }  // namespace iodepth::tools

@@ -40,8 +40,8 @@ struct BufferManager::Frame {
 struct alignas(64) BufferManager::Shard {
   std::mutex mutex;
   std::unordered_map<PageKey, uint32_t, PageKeyHash> map;  // Guarded by mutex.
-  uint64_t lookups = 0;                                     // Guarded by mutex.
-  uint64_t hits = 0;                                        // Guarded by mutex.
+  uint64_t lookups = 0;                                    // Guarded by mutex.
+  uint64_t hits = 0;                                       // Guarded by mutex.
 };
 
 size_t BufferManager::PageKeyHash::operator()(const PageKey& key) const {
@@ -107,9 +107,7 @@ BufferManager::~BufferManager() {
   }
 }
 
-BufferManager::Shard& BufferManager::ShardOf(const PageKey& key) const {
-  return shards_[PageKeyHash{}(key) % kShards];
-}
+BufferManager::Shard& BufferManager::ShardOf(const PageKey& key) const { return shards_[PageKeyHash{}(key) % kShards]; }
 
 std::span<std::byte> BufferManager::FrameData(uint32_t frame, uint32_t pages) const {
   IODEPTH_CHECK(frame + pages <= frames_count_, "frame range outside the arena");
@@ -420,8 +418,8 @@ Status BufferManager::FlushAll() {
         fr.dirty.store(false, std::memory_order_release);
         writebacks_.fetch_add(1, std::memory_order_relaxed);
       } else {
-        first_error = written.error().WithContext(
-            fmt::format("write back page {} of {}", fr.key.page_no, fr.file->path()));
+        first_error =
+            written.error().WithContext(fmt::format("write back page {} of {}", fr.key.page_no, fr.file->path()));
       }
     }
     Unpin(frame);

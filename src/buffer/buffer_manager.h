@@ -75,7 +75,7 @@ namespace iodepth {
 using PageVerifier = std::function<Status(std::span<const std::byte> page, uint64_t page_no, const File& file)>;
 
 struct BufferManagerOptions {
-  uint32_t page_bytes = 8192;          // A power of two, 512..1 MiB.
+  uint32_t page_bytes = 8192;           // A power of two, 512..1 MiB.
   uint64_t memory_bytes = 64ull << 20;  // The budget M: frames = memory_bytes / page_bytes.
   PageVerifier verify;                  // Empty: pages are used unchecked (tests only).
 };
@@ -88,11 +88,11 @@ inline constexpr uint64_t kArenaRegionBytes = 1ull << 30;
 
 // Counters over the manager's life, summed from per-shard counts.
 struct BufferStats {
-  uint64_t lookups = 0;      // Pin() calls (hits, waits and misses).
-  uint64_t hits = 0;         // Found resident, or being read by someone else.
-  uint64_t pages_read = 0;   // Pages read from disk (misses served).
-  uint64_t evictions = 0;    // Valid pages dropped to make room.
-  uint64_t writebacks = 0;   // Dirty pages written.
+  uint64_t lookups = 0;     // Pin() calls (hits, waits and misses).
+  uint64_t hits = 0;        // Found resident, or being read by someone else.
+  uint64_t pages_read = 0;  // Pages read from disk (misses served).
+  uint64_t evictions = 0;   // Valid pages dropped to make room.
+  uint64_t writebacks = 0;  // Dirty pages written.
   uint64_t read_failures = 0;
 };
 
@@ -201,7 +201,7 @@ class BufferManager {
   std::span<std::byte> FrameData(uint32_t frame, uint32_t pages = 1) const;
   uint32_t page_bytes() const { return page_bytes_; }
   uint32_t capacity() const { return frames_count_; }
-  uint64_t FrameCountResident() const;  // Frames holding a valid page (a scan; for tests and reports).
+  uint64_t FrameCountResident() const;      // Frames holding a valid page (a scan; for tests and reports).
   uint32_t PinCount(uint32_t frame) const;  // For tests and assertions.
   BufferStats stats() const;
 

@@ -37,8 +37,8 @@ Result<std::unique_ptr<ReadStream>> ReadStream::Create(BufferManager& manager, I
                                                        PageSource source, const ReadStreamOptions& options) {
   const uint32_t page = manager.page_bytes();
   if (options.distance < 1 || options.distance > queue.depth()) {
-    return Status::InvalidArgument(fmt::format(
-        "read-ahead distance {} must be between 1 and the queue depth {}", options.distance, queue.depth()));
+    return Status::InvalidArgument(fmt::format("read-ahead distance {} must be between 1 and the queue depth {}",
+                                               options.distance, queue.depth()));
   }
   if (options.io_combine_bytes < page || options.io_combine_bytes > kMaxCombineBytes ||
       options.io_combine_bytes % page != 0) {
@@ -59,8 +59,8 @@ ReadStream::ReadStream(BufferManager& manager, IoQueue& queue, File& file, PageS
       combine_pages_(options.io_combine_bytes / manager.page_bytes()),
       max_pinned_(options.max_pinned_pages > 0
                       ? options.max_pinned_pages
-                      : std::max<uint32_t>(1, std::min(kPinsPerRead * options.distance * combine_pages_,
-                                                       manager.capacity() / 4))),
+                      : std::max<uint32_t>(
+                            1, std::min(kPinsPerRead * options.distance * combine_pages_, manager.capacity() / 4))),
       distance_(options.policy == ReadStreamPolicy::kFixed ? options.distance : 1),
       reads_(options.distance),
       completions_(options.distance) {

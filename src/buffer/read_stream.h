@@ -58,8 +58,8 @@
 //             between Next() calls minus the time Next() spent waiting.
 //
 // Waiting. When the oldest entry is not ready, Next() reaps this stream's queue (its own
-// reads, topping the look-ahead up after each reap), or waits for another thread's read of that page while still reaping its own
-// (two streams waiting for each other's pages would otherwise deadlock).
+// reads, topping the look-ahead up after each reap), or waits for another thread's read of that page while still
+// reaping its own (two streams waiting for each other's pages would otherwise deadlock).
 //
 // Errors. A page whose read failed (an I/O error, a checksum mismatch, past end of file)
 // is returned by Next() as that error when the consumer reaches it, not earlier; the
@@ -94,26 +94,26 @@ std::string_view ReadStreamPolicyName(ReadStreamPolicy policy);  // "fixed", "ad
 
 struct ReadStreamOptions {
   ReadStreamPolicy policy = ReadStreamPolicy::kFixed;
-  uint32_t distance = 16;                 // fixed: reads in flight; adaptive: the most. 1..queue depth.
+  uint32_t distance = 16;                  // fixed: reads in flight; adaptive: the most. 1..queue depth.
   uint32_t io_combine_bytes = 128 * 1024;  // A multiple of the page size, 1 page..kMaxCombineBytes.
-  uint32_t max_pinned_pages = 0;          // 0: the default above.
+  uint32_t max_pinned_pages = 0;           // 0: the default above.
 };
 inline constexpr uint32_t kMaxCombineBytes = 1u << 20;
 
 struct ReadStreamStats {
-  uint64_t pages = 0;            // Returned by Next().
-  uint64_t hits = 0;             // Pages returned that this stream did not read (resident,
-                                 // or read by another thread, when looked up).
-  uint64_t misses = 0;           // Pages this stream read (counted as the reads are issued).
-  uint64_t reads = 0;            // Read requests issued (after combining).
+  uint64_t pages = 0;   // Returned by Next().
+  uint64_t hits = 0;    // Pages returned that this stream did not read (resident,
+                        // or read by another thread, when looked up).
+  uint64_t misses = 0;  // Pages this stream read (counted as the reads are issued).
+  uint64_t reads = 0;   // Read requests issued (after combining).
   uint64_t read_bytes = 0;
-  uint64_t consumer_waits = 0;   // Next() calls that waited for I/O.
-  int64_t wait_ns = 0;           // Time Next() spent waiting.
+  uint64_t consumer_waits = 0;           // Next() calls that waited for I/O.
+  int64_t wait_ns = 0;                   // Time Next() spent waiting.
   std::vector<uint64_t> reads_by_pages;  // [n] = reads of n pages.
   LatencyHistogram read_latency_ns;      // Submit to completion of each read.
   LatencyHistogram page_latency_ns;      // The same, once per page the read brought in.
-  double in_flight_area_ns = 0;  // Integral of reads in flight over time (mean = area / time).
-  double distance_sum = 0;       // Sum of the distance at each Next() (mean = sum / pages).
+  double in_flight_area_ns = 0;          // Integral of reads in flight over time (mean = area / time).
+  double distance_sum = 0;               // Sum of the distance at each Next() (mean = sum / pages).
 };
 
 class ReadStream {
@@ -177,7 +177,7 @@ class ReadStream {
   std::deque<Entry> entries_;
   uint64_t pending_first_ = 0;  // The pending read: the last pending_pages_ entries.
   uint32_t pending_pages_ = 0;
-  std::vector<Read> reads_;     // By tag; at most `distance` busy.
+  std::vector<Read> reads_;  // By tag; at most `distance` busy.
   std::vector<uint32_t> free_reads_;
   uint32_t in_flight_ = 0;
   std::vector<IoCompletion> completions_;

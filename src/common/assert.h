@@ -7,8 +7,8 @@ namespace iodepth::internal {
 [[noreturn]] void CheckFailed(const char* file, int line, const char* condition, const char* message);
 }  // namespace iodepth::internal
 
-#define IODEPTH_CHECK(condition, message)                                              \
-  do {                                                                                 \
-    if (!(condition)) [[unlikely]]                                                     \
-      ::iodepth::internal::CheckFailed(__FILE__, __LINE__, #condition, (message));     \
+#define IODEPTH_CHECK(condition, message)                                          \
+  do {                                                                             \
+    if (!(condition)) [[unlikely]]                                                 \
+      ::iodepth::internal::CheckFailed(__FILE__, __LINE__, #condition, (message)); \
   } while (false)

@@ -35,8 +35,7 @@ void FillPattern(std::span<std::byte> buffer, uint64_t file_offset, uint64_t fil
   for (; i < buffer.size(); ++i) buffer[i] = PatternByte(file_id, file_offset + i);
 }
 
-std::optional<uint64_t> FindPatternMismatch(std::span<const std::byte> buffer, uint64_t file_offset,
-                                            uint64_t file_id) {
+std::optional<uint64_t> FindPatternMismatch(std::span<const std::byte> buffer, uint64_t file_offset, uint64_t file_id) {
   size_t i = 0;
   for (; i < buffer.size() && ((file_offset + i) & 7) != 0; ++i) {
     if (buffer[i] != PatternByte(file_id, file_offset + i)) return file_offset + i;

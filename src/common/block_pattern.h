@@ -32,8 +32,7 @@ void FillPattern(std::span<std::byte> buffer, uint64_t file_offset, uint64_t fil
 
 // The file offset of the first byte in `buffer` that differs from the pattern that
 // belongs at `file_offset`, or nullopt when all of it matches.
-std::optional<uint64_t> FindPatternMismatch(std::span<const std::byte> buffer, uint64_t file_offset,
-                                            uint64_t file_id);
+std::optional<uint64_t> FindPatternMismatch(std::span<const std::byte> buffer, uint64_t file_offset, uint64_t file_id);
 
 // True when `block` (at least 24 bytes read from a 4 KiB boundary) carries a pattern
 // header; sets *file_id and *block_offset from it.

@@ -48,7 +48,9 @@ class [[nodiscard]] Status {
   ~Status() = default;
 
   static Status OK() { return Status(); }
-  static Status InvalidArgument(std::string message) { return Status(StatusCode::kInvalidArgument, 0, std::move(message)); }
+  static Status InvalidArgument(std::string message) {
+    return Status(StatusCode::kInvalidArgument, 0, std::move(message));
+  }
   static Status NotSupported(std::string message) { return Status(StatusCode::kNotSupported, 0, std::move(message)); }
   static Status QueueFull(std::string message) { return Status(StatusCode::kQueueFull, 0, std::move(message)); }
   static Status FailedPrecondition(std::string message) {
@@ -101,9 +103,9 @@ class [[nodiscard]] Status {
 };
 
 // Returns early from the enclosing function when `expr` yields a failed Status.
-#define IODEPTH_RETURN_IF_ERROR(expr)           \
-  do {                                          \
-    ::iodepth::Status iodepth_status_ = (expr); \
+#define IODEPTH_RETURN_IF_ERROR(expr)                  \
+  do {                                                 \
+    ::iodepth::Status iodepth_status_ = (expr);        \
     if (!iodepth_status_.ok()) return iodepth_status_; \
   } while (false)
 

@@ -31,9 +31,9 @@ Result<uint64_t> ParseSize(std::string_view text, std::string_view what) {
   uint64_t number = 0;
   std::string suffix;
   if (!SplitNumber(text, &number, &suffix)) {
-    return Status::InvalidArgument(
-        fmt::format("{}={}: not a size; write a whole number of bytes with an optional k, m, g or t suffix, e.g. 4k or 256m",
-                    what, text));
+    return Status::InvalidArgument(fmt::format(
+        "{}={}: not a size; write a whole number of bytes with an optional k, m, g or t suffix, e.g. 4k or 256m", what,
+        text));
   }
   int shift = -1;
   if (suffix.empty() || suffix == "b") shift = 0;
@@ -55,9 +55,8 @@ Result<int64_t> ParseDurationNs(std::string_view text, std::string_view what) {
   uint64_t number = 0;
   std::string suffix;
   if (!SplitNumber(text, &number, &suffix)) {
-    return Status::InvalidArgument(
-        fmt::format("{}={}: not a duration; write a whole number with an optional unit us, ms, s, m or h, e.g. 10s",
-                    what, text));
+    return Status::InvalidArgument(fmt::format(
+        "{}={}: not a duration; write a whole number with an optional unit us, ms, s, m or h, e.g. 10s", what, text));
   }
   int64_t unit_ns = 0;
   if (suffix.empty() || suffix == "s") unit_ns = 1'000'000'000;
@@ -65,7 +64,8 @@ Result<int64_t> ParseDurationNs(std::string_view text, std::string_view what) {
   else if (suffix == "ms") unit_ns = 1'000'000;
   else if (suffix == "m") unit_ns = 60'000'000'000;
   else if (suffix == "h") unit_ns = 3'600'000'000'000;
-  else return Status::InvalidArgument(fmt::format("{}={}: unknown unit '{}'; use us, ms, s, m or h", what, text, suffix));
+  else
+    return Status::InvalidArgument(fmt::format("{}={}: unknown unit '{}'; use us, ms, s, m or h", what, text, suffix));
   if (number > static_cast<uint64_t>(INT64_MAX / unit_ns)) {
     return Status::InvalidArgument(fmt::format("{}={}: too long", what, text));
   }
@@ -81,7 +81,8 @@ std::string FormatBytes(uint64_t bytes) {
     value /= 1024.0;
     ++unit;
   }
-  if (value == static_cast<double>(static_cast<uint64_t>(value))) return fmt::format("{} {}", static_cast<uint64_t>(value), units[unit]);
+  if (value == static_cast<double>(static_cast<uint64_t>(value)))
+    return fmt::format("{} {}", static_cast<uint64_t>(value), units[unit]);
   return fmt::format("{:.1f} {}", value, units[unit]);
 }
 
@@ -94,8 +95,7 @@ std::string FormatDuration(int64_t ns, DurationStyle style) {
     case DurationStyle::kTenthsBelowTenSeconds:
       if (ns < 10 * kNsPerSecond) return fmt::format("{:.1f}s", static_cast<double>(ns) / 1e9);
       break;
-    case DurationStyle::kWholeSeconds:
-      break;
+    case DurationStyle::kWholeSeconds: break;
   }
   const int64_t s = ns / kNsPerSecond;
   if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, s / 60 % 60);

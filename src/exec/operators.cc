@@ -62,8 +62,13 @@ std::string_view ScanModeName(ScanMode mode) {
 struct SeqScan::Impl {
   Impl(BufferManager& pool_in, File& file_in, uint32_t columns_in, uint64_t first_page, uint64_t end_page_in,
        ScanMode mode_in)
-      : pool(pool_in), file(file_in), columns(columns_in), end_page(end_page_in), mode(mode_in),
-        next_page(first_page), source_page(first_page) {}
+      : pool(pool_in),
+        file(file_in),
+        columns(columns_in),
+        end_page(end_page_in),
+        mode(mode_in),
+        next_page(first_page),
+        source_page(first_page) {}
 
   Result<std::optional<PageGuard>> NextPage();
   Result<std::optional<PageGuard>> FetchSync();
@@ -76,8 +81,8 @@ struct SeqScan::Impl {
   const uint32_t columns;
   const uint64_t end_page;
   const ScanMode mode;
-  uint64_t next_page;    // The page the consumer gets next.
-  uint64_t source_page;  // Pipelined: the page the stream's source hands out next.
+  uint64_t next_page;                  // The page the consumer gets next.
+  uint64_t source_page;                // Pipelined: the page the stream's source hands out next.
   std::unique_ptr<ReadStream> stream;  // Pipelined only.
   // The page the last batch points into: pinned until the next Next() call.
   PageGuard current;
@@ -127,8 +132,8 @@ void SeqScan::Impl::RecordSyncRead(int64_t took_ns) {
 Status SeqScan::Impl::CheckColumns(const PageGuard& page) const {
   const uint32_t found = ColumnCount(page.data());
   if (found == columns) return Status::OK();
-  return Status::Corruption(fmt::format("page {} of {}: holds rows of {} columns, the scan expects {}",
-                                        page.page_no(), file.path(), found, columns));
+  return Status::Corruption(fmt::format("page {} of {}: holds rows of {} columns, the scan expects {}", page.page_no(),
+                                        file.path(), found, columns));
 }
 
 void SeqScan::Impl::RefreshFromStream() const {
@@ -150,8 +155,8 @@ Result<std::unique_ptr<SeqScan>> SeqScan::Create(BufferManager& pool, File& file
         fmt::format("scan of {}: {} columns; a table has {}..{}", file.path(), columns, kMinColumns, kMaxColumns));
   }
   if (first_page > end_page) {
-    return Status::InvalidArgument(fmt::format("scan of {}: page range [{}, {}) ends before it starts", file.path(),
-                                               first_page, end_page));
+    return Status::InvalidArgument(
+        fmt::format("scan of {}: page range [{}, {}) ends before it starts", file.path(), first_page, end_page));
   }
   auto impl = std::make_unique<Impl>(pool, file, columns, first_page, end_page, options.mode);
   if (options.mode == ScanMode::kPipelined) {
@@ -188,8 +193,8 @@ Result<bool> SeqScan::Next(RowBatch& batch) {
   s.current = std::move(*page);
   const std::span<const std::byte> data = s.current.data();
   const uint32_t rows = RowCount(data);
-  batch = RowBatch{.values = Rows(data).data(), .columns = s.columns, .rows = rows, .selection = nullptr,
-                   .selected = rows};
+  batch =
+      RowBatch{.values = Rows(data).data(), .columns = s.columns, .rows = rows, .selection = nullptr, .selected = rows};
   ++s.stats.pages;
   s.stats.rows += rows;
   return true;
@@ -316,12 +321,24 @@ uint32_t SelectWith(const RowBatch& in, uint32_t column, Pass pass, uint32_t* ou
 uint32_t SelectRows(const RowBatch& in, const Predicate& p, uint32_t* out) {
   const int64_t x = p.value;
   switch (p.op) {
-    case CompareOp::kLess: return SelectWith(in, p.column, [x](int64_t v) { return v < x; }, out);
-    case CompareOp::kLessEqual: return SelectWith(in, p.column, [x](int64_t v) { return v <= x; }, out);
-    case CompareOp::kGreater: return SelectWith(in, p.column, [x](int64_t v) { return v > x; }, out);
-    case CompareOp::kGreaterEqual: return SelectWith(in, p.column, [x](int64_t v) { return v >= x; }, out);
-    case CompareOp::kEqual: return SelectWith(in, p.column, [x](int64_t v) { return v == x; }, out);
-    case CompareOp::kNotEqual: return SelectWith(in, p.column, [x](int64_t v) { return v != x; }, out);
+    case CompareOp::kLess:
+      return SelectWith(
+          in, p.column, [x](int64_t v) { return v < x; }, out);
+    case CompareOp::kLessEqual:
+      return SelectWith(
+          in, p.column, [x](int64_t v) { return v <= x; }, out);
+    case CompareOp::kGreater:
+      return SelectWith(
+          in, p.column, [x](int64_t v) { return v > x; }, out);
+    case CompareOp::kGreaterEqual:
+      return SelectWith(
+          in, p.column, [x](int64_t v) { return v >= x; }, out);
+    case CompareOp::kEqual:
+      return SelectWith(
+          in, p.column, [x](int64_t v) { return v == x; }, out);
+    case CompareOp::kNotEqual:
+      return SelectWith(
+          in, p.column, [x](int64_t v) { return v != x; }, out);
   }
   IODEPTH_CHECK(false, "unknown CompareOp");
   return 0;
@@ -512,9 +529,9 @@ class GroupTable {
   const std::optional<uint32_t> group_by_;
   std::array<int32_t, kDirectKeys> direct_{};     // key -> slot; -1 when the key has none.
   std::unordered_map<int64_t, uint32_t> hashed_;  // Other keys -> slot.
-  std::vector<int64_t> keys_;   // By slot.
-  std::vector<uint64_t> rows_;  // By slot.
-  std::vector<int64_t> acc_;    // [slot x aggs + a].
+  std::vector<int64_t> keys_;                     // By slot.
+  std::vector<uint64_t> rows_;                    // By slot.
+  std::vector<int64_t> acc_;                      // [slot x aggs + a].
 };
 
 Result<uint32_t> GroupTable::NewSlot(int64_t key) {

@@ -66,14 +66,14 @@ struct ScanOptions {
 struct ScanStats {
   uint64_t pages = 0;
   uint64_t rows = 0;
-  uint64_t hits = 0;              // Pages found resident (no read by this scan).
-  uint64_t pages_read = 0;        // Pages this scan read.
-  uint64_t reads = 0;             // Read requests (pipelined: after combining).
+  uint64_t hits = 0;        // Pages found resident (no read by this scan).
+  uint64_t pages_read = 0;  // Pages this scan read.
+  uint64_t reads = 0;       // Read requests (pipelined: after combining).
   uint64_t read_bytes = 0;
-  int64_t wait_ns = 0;            // Time Next() spent waiting for I/O.
+  int64_t wait_ns = 0;               // Time Next() spent waiting for I/O.
   LatencyHistogram page_latency_ns;  // Per page read: its read's submit to completion.
   LatencyHistogram read_latency_ns;  // Per read request.
-  double in_flight_area_ns = 0;   // Reads in flight integrated over time (pipelined).
+  double in_flight_area_ns = 0;      // Reads in flight integrated over time (pipelined).
 };
 
 // SeqScan: the pages [first_page, end_page) of the table file `file`, in order, one batch
@@ -169,7 +169,7 @@ struct QueryAnswer {
   std::vector<AggSpec> aggs;
   bool grouped = false;
   std::vector<int64_t> keys;
-  std::vector<uint64_t> rows;               // Rows aggregated per group.
+  std::vector<uint64_t> rows;                // Rows aggregated per group.
   std::vector<std::vector<int64_t>> values;  // values[group][agg].
   bool operator==(const QueryAnswer&) const = default;
 };

@@ -22,8 +22,8 @@ Status RejectRepeats(const std::vector<T>& values, std::string_view what) {
   for (size_t i = 0; i < values.size(); ++i) {
     for (size_t j = i + 1; j < values.size(); ++j) {
       if (values[i] == values[j]) {
-        return Status::InvalidArgument(fmt::format("{} lists a value twice (entry {} and {}); list each once", what,
-                                                   i + 1, j + 1));
+        return Status::InvalidArgument(
+            fmt::format("{} lists a value twice (entry {} and {}); list each once", what, i + 1, j + 1));
       }
     }
   }
@@ -42,8 +42,8 @@ Status RejectOutOfRange(T value, std::type_identity_t<T> lowest, std::type_ident
 
 // The first of `values` outside [lowest, highest], as above.
 template <typename T>
-Status RejectOutOfRange(const std::vector<T>& values, std::type_identity_t<T> lowest,
-                        std::type_identity_t<T> highest, std::string_view lead) {
+Status RejectOutOfRange(const std::vector<T>& values, std::type_identity_t<T> lowest, std::type_identity_t<T> highest,
+                        std::string_view lead) {
   for (const T& value : values) IODEPTH_RETURN_IF_ERROR(RejectOutOfRange(value, lowest, highest, lead));
   return Status::OK();
 }

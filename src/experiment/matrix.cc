@@ -11,9 +11,9 @@
 
 #include <fmt/format.h>
 
+#include "common/clock.h"
 #include "harness/cache_state.h"
 #include "sys/environment.h"
-#include "common/clock.h"
 
 namespace iodepth {
 
@@ -74,9 +74,10 @@ Status ProbeCaps(const std::vector<const MatrixUnit*>& pending, const CgroupFs& 
     if (unit->memory_cap == 0 || std::find(probed.begin(), probed.end(), unit->memory_cap) != probed.end()) continue;
     Result<std::unique_ptr<MemoryCap>> cap = MakeCap(unit->memory_cap, fs);
     if (!cap.has_value()) {
-      return cap.error().WithContext(fmt::format("memory cap {} (nothing was run; to run only the uncapped cells, "
-                                                 "pass --memory-caps=none)",
-                                                 CapLabel(unit->memory_cap)));
+      return cap.error().WithContext(
+          fmt::format("memory cap {} (nothing was run; to run only the uncapped cells, "
+                      "pass --memory-caps=none)",
+                      CapLabel(unit->memory_cap)));
     }
     probed.push_back(unit->memory_cap);
   }
@@ -119,9 +120,10 @@ Status WaitForRelease(MemoryCap& cap) {
 // A failure of the cap itself (entering, sampling, leaving it): it stops the matrix,
 // since a run after it could be measured under the wrong label.
 Status CapFailure(const Status& status, const MemoryCap& cap) {
-  return Status::FailedPrecondition(fmt::format("memory cap {} ({}): {}; the matrix stopped so that no cell runs "
-                                                "under a false label; finished units are saved",
-                                                CapLabel(cap.cap_bytes()), cap.path(), status.message()));
+  return Status::FailedPrecondition(
+      fmt::format("memory cap {} ({}): {}; the matrix stopped so that no cell runs "
+                  "under a false label; finished units are saved",
+                  CapLabel(cap.cap_bytes()), cap.path(), status.message()));
 }
 
 // One repetition of one cell, inside the cap when there is one: the cell's own outcome
@@ -172,8 +174,8 @@ bool StopAsked(const RunState& state) { return state.options->stop && state.opti
 // error when the cap failed.
 Result<bool> RunUnit(const MatrixUnit& unit, const SuiteConfig& suite, const DataFileInfo& file, MemoryCap* cap,
                      RunState& state, JournalUnit& out) {
-  out = JournalUnit{.unit = unit.key, .suite = suite.suite, .memory_cap = unit.memory_cap, .finished_utc = "",
-                    .cells = {}};
+  out = JournalUnit{
+      .unit = unit.key, .suite = suite.suite, .memory_cap = unit.memory_cap, .finished_utc = "", .cells = {}};
   for (const CellPlan& cell : unit.cells) out.cells.push_back(cell.record);
   for (uint32_t rep = 0; rep < suite.repetitions; ++rep) {
     for (size_t i = 0; i < unit.cells.size(); ++i) {
@@ -241,7 +243,9 @@ Status RemoveStaleResults(const std::string& out_dir, const Documents& documents
                                                   name.starts_with("bm-") || name.starts_with("scan-"));
     if (!ours || current.contains(out_dir + "/" + name)) continue;
     std::filesystem::remove(entry.path(), ec);
-    if (ec) return Status::InvalidArgument(fmt::format("remove stale results file {}: {}", entry.path().string(), ec.message()));
+    if (ec)
+      return Status::InvalidArgument(
+          fmt::format("remove stale results file {}: {}", entry.path().string(), ec.message()));
   }
   return Status::OK();
 }

@@ -42,8 +42,8 @@
 namespace iodepth {
 
 struct MatrixUnit {
-  std::string key;     // "bm:bm_seq_read_qd16/io_uring/thrash@cap134217728"
-  size_t group = 0;    // Index into the plan's groups.
+  std::string key;   // "bm:bm_seq_read_qd16/io_uring/thrash@cap134217728"
+  size_t group = 0;  // Index into the plan's groups.
   uint64_t memory_cap = 0;
   std::vector<CellPlan> cells;  // One per mode, in the config's mode order.
 };
@@ -58,8 +58,8 @@ Result<MatrixPlan> PlanMatrix(const MatrixConfig& config, const std::string& dat
 
 struct MatrixOptions {
   std::string out_dir = "results/matrix";
-  bool fresh = false;        // Set an existing journal aside and run everything.
-  CgroupFs cgroup_fs;        // Where the cgroup files are (tests fake them).
+  bool fresh = false;  // Set an existing journal aside and run everything.
+  CgroupFs cgroup_fs;  // Where the cgroup files are (tests fake them).
   std::string command_line;
   const std::atomic<bool>* stop = nullptr;
 };
@@ -77,9 +77,9 @@ class MatrixObserver {
 
 struct MatrixOutcome {
   size_t units_total = 0;
-  size_t units_skipped = 0;   // Already in the journal.
+  size_t units_skipped = 0;  // Already in the journal.
   size_t units_run = 0;
-  size_t cells_failed = 0;    // Status "error" (retried by a rerun).
+  size_t cells_failed = 0;  // Status "error" (retried by a rerun).
   bool interrupted = false;
   // The limit of the cgroup the process runs in (a container's, a slice's): cells labelled
   // "no cap" ran under it. nullopt: none, as the label says.

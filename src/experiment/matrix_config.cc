@@ -158,7 +158,8 @@ Status ParseScalarKey(const std::string& key, const nlohmann::json& value, std::
   if (key == "io_combine") {
     uint64_t bytes = 0;
     IODEPTH_RETURN_IF_ERROR(size(bytes));
-    if (bytes > kMaxCombineBytes) return KeyError(source, key, fmt::format("at most {}", FormatBytes(kMaxCombineBytes)));
+    if (bytes > kMaxCombineBytes)
+      return KeyError(source, key, fmt::format("at most {}", FormatBytes(kMaxCombineBytes)));
     c.io_combine_bytes = static_cast<uint32_t>(bytes);
     return Status::OK();
   }
@@ -172,9 +173,10 @@ Status ParseScalarKey(const std::string& key, const nlohmann::json& value, std::
     c.directory = value.get<std::string>();
     return Status::OK();
   }
-  return KeyError(source, key,
-                  "unknown key; known keys: workloads, depths, modes, backends, regimes, memory_caps, repetitions, "
-                  "runtime, ramp_time, size, bs, memory, page_size, io_combine, streams, work, seed, verify, directory");
+  return KeyError(
+      source, key,
+      "unknown key; known keys: workloads, depths, modes, backends, regimes, memory_caps, repetitions, "
+      "runtime, ramp_time, size, bs, memory, page_size, io_combine, streams, work, seed, verify, directory");
 }
 
 bool NeedsPool(const MatrixConfig& c) {
@@ -270,16 +272,29 @@ nlohmann::json MatrixConfigToJson(const MatrixConfig& c) {
   for (CacheMode m : c.modes) modes.emplace_back(CacheModeName(m));
   for (Backend b : c.backends) backends.emplace_back(BackendName(b));
   for (Regime r : c.regimes) regimes.emplace_back(RegimeName(r));
-  for (uint64_t cap : c.memory_caps) caps.push_back(cap == 0 ? "none" : cap == kInheritCap ? "inherit" : std::to_string(cap));
+  for (uint64_t cap : c.memory_caps)
+    caps.push_back(cap == 0 ? "none" : cap == kInheritCap ? "inherit" : std::to_string(cap));
   const std::string runtime = FormatDuration(c.runtime_ns, DurationStyle::kParseable);
   const std::string ramp_time = FormatDuration(c.ramp_ns, DurationStyle::kParseable);
-  return {{"workloads", c.workloads},   {"depths", c.depths},         {"modes", modes},
-          {"backends", backends},       {"regimes", regimes},         {"memory_caps", caps},
-          {"repetitions", c.repetitions}, {"runtime", runtime},
-          {"ramp_time", ramp_time},     {"size", c.file_size_bytes},  {"bs", c.block_size},
-          {"memory", c.memory_bytes},   {"page_size", PageSizeBytes(c.page_size)},
-          {"io_combine", c.io_combine_bytes}, {"streams", c.streams}, {"work", c.work}, {"seed", c.seed},
-          {"verify", c.verify},         {"directory", c.directory}};
+  return {{"workloads", c.workloads},
+          {"depths", c.depths},
+          {"modes", modes},
+          {"backends", backends},
+          {"regimes", regimes},
+          {"memory_caps", caps},
+          {"repetitions", c.repetitions},
+          {"runtime", runtime},
+          {"ramp_time", ramp_time},
+          {"size", c.file_size_bytes},
+          {"bs", c.block_size},
+          {"memory", c.memory_bytes},
+          {"page_size", PageSizeBytes(c.page_size)},
+          {"io_combine", c.io_combine_bytes},
+          {"streams", c.streams},
+          {"work", c.work},
+          {"seed", c.seed},
+          {"verify", c.verify},
+          {"directory", c.directory}};
 }
 
 nlohmann::json MatrixFingerprint(const MatrixConfig& c, const std::string& data_dir) {
@@ -294,7 +309,8 @@ nlohmann::json MatrixFingerprint(const MatrixConfig& c, const std::string& data_
 }
 
 Status ValidateMatrixConfig(const MatrixConfig& c) {
-  if (c.workloads.empty()) return Status::InvalidArgument(fmt::format("\"workloads\" is empty; name some of: {}", WorkloadList()));
+  if (c.workloads.empty())
+    return Status::InvalidArgument(fmt::format("\"workloads\" is empty; name some of: {}", WorkloadList()));
   for (const std::string& w : c.workloads) {
     if (!FindWorkload(w)) {
       return Status::InvalidArgument(fmt::format("unknown workload \"{}\"; known workloads: {}", w, WorkloadList()));
@@ -316,8 +332,8 @@ Status ValidateMatrixConfig(const MatrixConfig& c) {
   IODEPTH_RETURN_IF_ERROR(RejectOutOfRange(c.streams, 1, kMaxScanStreams, "\"streams\" "));
   const uint64_t page = PageSizeBytes(c.page_size);
   if (c.io_combine_bytes < page || c.io_combine_bytes % page != 0) {
-    return Status::InvalidArgument(fmt::format("\"io_combine\" {} must be a multiple of \"page_size\" {}",
-                                               c.io_combine_bytes, page));
+    return Status::InvalidArgument(
+        fmt::format("\"io_combine\" {} must be a multiple of \"page_size\" {}", c.io_combine_bytes, page));
   }
   return ValidateCaps(c);
 }

@@ -24,8 +24,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "experiment/suite.h"
 #include "common/result.h"
+#include "experiment/suite.h"
 
 namespace iodepth {
 

@@ -143,9 +143,10 @@ Status MatrixJournal::Load(const nlohmann::json& fingerprint) {
     ++number;
     const nlohmann::json json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     const auto where = [&](std::string_view what) {
-      return Status::InvalidArgument(fmt::format("{} line {}: {}; fix or remove the line, or start over with --fresh "
-                                                 "(the old journal is kept as a .bak file)",
-                                                 path_, number, what));
+      return Status::InvalidArgument(
+          fmt::format("{} line {}: {}; fix or remove the line, or start over with --fresh "
+                      "(the old journal is kept as a .bak file)",
+                      path_, number, what));
     };
     if (json.is_discarded()) return where("not valid JSON");
     if (number == 1) {

@@ -24,8 +24,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "results/results.h"
 #include "common/result.h"
+#include "results/results.h"
 
 namespace iodepth {
 

@@ -18,9 +18,9 @@
 
 #include <fmt/format.h>
 
+#include "common/text.h"
 #include "sys/host_file.h"
 #include "sys/mountinfo.h"
-#include "common/text.h"
 
 namespace iodepth {
 
@@ -113,7 +113,7 @@ std::string SystemdSize(uint64_t bytes) {
 }
 
 struct Remedies {
-  bool systemd = false;            // systemd is PID 1: it can make the limited cgroup.
+  bool systemd = false;             // systemd is PID 1: it can make the limited cgroup.
   std::string cap_text = "<size>";  // The cap in systemd's syntax.
 
   std::string SystemdCommand() const {
@@ -162,13 +162,10 @@ Status CallFailed(std::string_view what, int error_number, const Remedies& remed
   switch (error_number) {
     case EACCES:
     case EPERM:
-    case EROFS:
-      return Status::FailedPrecondition(cause + ". " + remedies.Privilege());
+    case EROFS: return Status::FailedPrecondition(cause + ". " + remedies.Privilege());
     case ENOENT:
-    case ENOTDIR:
-      return Status::NotSupported(cause + ". " + remedies.Layout());
-    default:
-      return Status::PosixError(fmt::format("memory cap: {}", what), error_number);
+    case ENOTDIR: return Status::NotSupported(cause + ". " + remedies.Layout());
+    default: return Status::PosixError(fmt::format("memory cap: {}", what), error_number);
   }
 }
 
@@ -212,8 +209,8 @@ std::optional<std::string> DirUnderMount(const std::string& mount_point, std::st
 
 // The directory of `cgroup_path` on the last mount accepted by `is_hierarchy`.
 template <typename MountFilter>
-std::optional<std::string> FindCgroupDir(const std::vector<MountInfo>& mounts,
-                                         std::string_view cgroup_path, MountFilter&& is_hierarchy) {
+std::optional<std::string> FindCgroupDir(const std::vector<MountInfo>& mounts, std::string_view cgroup_path,
+                                         MountFilter&& is_hierarchy) {
   std::optional<std::string> dir;
   for (const MountInfo& mount : mounts) {
     if (!is_hierarchy(mount)) continue;
@@ -469,8 +466,8 @@ std::optional<uint64_t> InheritedMemoryLimit(const CgroupFs& fs) {
 
 Result<std::unique_ptr<MemoryCap>> MemoryCap::Create(uint64_t cap_bytes, const CgroupFs& fs) {
   if (cap_bytes < kMinCapBytes || cap_bytes > kMaxCapBytes) {
-    return Status::InvalidArgument(fmt::format("memory cap: {} bytes is outside [{}, {}]", cap_bytes, kMinCapBytes,
-                                               kMaxCapBytes));
+    return Status::InvalidArgument(
+        fmt::format("memory cap: {} bytes is outside [{}, {}]", cap_bytes, kMinCapBytes, kMaxCapBytes));
   }
   const Remedies remedies = MakeRemedies(fs, cap_bytes);
   IODEPTH_ASSIGN_OR_RETURN(const OwnCgroup own, FindOwnMemoryCgroup(fs, remedies));
@@ -504,8 +501,7 @@ Result<std::unique_ptr<MemoryCap>> MemoryCap::Inherit(const CgroupFs& fs) {
         remedies.systemd ? fmt::format("`{}`", remedies.SystemdCommand())
                          : std::string("a cgroup with memory.max or memory.limit_in_bytes set")));
   }
-  std::unique_ptr<MemoryCap> cap(
-      new MemoryCap(fs, own.version, own.dir, own.cgroup_path, own.dir, /*inherited=*/true));
+  std::unique_ptr<MemoryCap> cap(new MemoryCap(fs, own.version, own.dir, own.cgroup_path, own.dir, /*inherited=*/true));
   cap->cap_bytes_ = *limit;
   cap->OpenPeak();
   return cap;
@@ -611,9 +607,7 @@ Status MemoryCap::Reclaim() {
   return Status::PosixError("memory cap: reclaim through " + file, error_number);
 }
 
-Result<MemorySample> MemoryCap::Sample() const {
-  return version_ == CgroupVersion::kV2 ? SampleV2() : SampleV1();
-}
+Result<MemorySample> MemoryCap::Sample() const { return version_ == CgroupVersion::kV2 ? SampleV2() : SampleV1(); }
 
 Result<MemorySample> MemoryCap::SampleV2() const {
   MemorySample sample;

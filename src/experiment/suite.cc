@@ -81,8 +81,9 @@ Status ValidateConfig(const SuiteConfig& config) {
   }
   if (config.repetitions == 0) return Status::InvalidArgument("--repetitions must be at least 1");
   if (config.working_set_bytes > config.file_size_bytes) {
-    return Status::InvalidArgument(fmt::format("--working_set={} is larger than --size={}; make it at most the file size",
-                                               config.working_set_bytes, config.file_size_bytes));
+    return Status::InvalidArgument(
+        fmt::format("--working_set={} is larger than --size={}; make it at most the file size",
+                    config.working_set_bytes, config.file_size_bytes));
   }
   IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.depths, "--depths"));
   IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.modes, "--modes"));
@@ -95,8 +96,8 @@ Status ValidateConfig(const SuiteConfig& config) {
 }
 
 // One bm cell: the BmSpec it runs and the record and JobSpec that describe it.
-CellPlan MakeBmCell(const SuiteConfig& config, bool random, Regime regime, uint32_t qd, CacheMode mode,
-                    Backend backend, ReadStreamPolicy policy) {
+CellPlan MakeBmCell(const SuiteConfig& config, bool random, Regime regime, uint32_t qd, CacheMode mode, Backend backend,
+                    ReadStreamPolicy policy) {
   const bool sync_path = backend == Backend::kSync;
   const std::string base = random ? "bm_rand_read" : "bm_seq_read";
   const std::string workload =
@@ -257,7 +258,8 @@ TableShape BmTableShape(const SuiteConfig& config) {
   shape.page_size = config.page_size;
   shape.seed = config.seed;
   const uint64_t page_bytes = PageSizeBytes(config.page_size);
-  const auto pages = static_cast<uint64_t>(std::ceil(factor * static_cast<double>(config.memory_bytes) / static_cast<double>(page_bytes)));
+  const auto pages = static_cast<uint64_t>(
+      std::ceil(factor * static_cast<double>(config.memory_bytes) / static_cast<double>(page_bytes)));
   shape.rows = std::max<uint64_t>(pages, 1) * TableRowsPerPage(shape);
   return shape;
 }
@@ -267,27 +269,27 @@ nlohmann::json SuiteConfigToJson(const SuiteConfig& config) {
   for (CacheMode m : config.modes) modes.emplace_back(CacheModeName(m));
   for (Backend b : config.backends) backends.emplace_back(BackendName(b));
   nlohmann::json json = {{"suite", config.suite},
-          {"filename", config.filename},
-          {"file_size", config.file_size_bytes},
-          {"working_set", config.working_set_bytes ? config.working_set_bytes : config.file_size_bytes},
-          {"bs", config.block_size},
-          {"runtime_ns", config.runtime_ns},
-          {"ramp_ns", config.ramp_ns},
-          {"number_ios", config.number_ios},
-          {"repetitions", config.repetitions},
-          {"seed", config.seed},
-          {"verify", config.verify},
-          {"depths", config.suite == "qd" ? config.depths : std::vector<uint32_t>{1}},
-          {"modes", modes},
-          {"backends", config.suite == "qd" ? backends : std::vector<std::string>{"syncpath"}},
-          {"cache_state", std::string(CacheStateName(config.cache_state))},
-          {"drop_caches", config.drop_caches},
-          {"only", config.only},
-          {"worker_threads", config.queue.worker_threads},
-          {"iodepth_batch_submit", config.batch_submit},
-          {"uring_sqpoll", config.queue.uring_sqpoll},
-          {"uring_register_files", config.queue.uring_register_files},
-          {"uring_fixed_buffers", config.queue.uring_fixed_buffers}};
+                         {"filename", config.filename},
+                         {"file_size", config.file_size_bytes},
+                         {"working_set", config.working_set_bytes ? config.working_set_bytes : config.file_size_bytes},
+                         {"bs", config.block_size},
+                         {"runtime_ns", config.runtime_ns},
+                         {"ramp_ns", config.ramp_ns},
+                         {"number_ios", config.number_ios},
+                         {"repetitions", config.repetitions},
+                         {"seed", config.seed},
+                         {"verify", config.verify},
+                         {"depths", config.suite == "qd" ? config.depths : std::vector<uint32_t>{1}},
+                         {"modes", modes},
+                         {"backends", config.suite == "qd" ? backends : std::vector<std::string>{"syncpath"}},
+                         {"cache_state", std::string(CacheStateName(config.cache_state))},
+                         {"drop_caches", config.drop_caches},
+                         {"only", config.only},
+                         {"worker_threads", config.queue.worker_threads},
+                         {"iodepth_batch_submit", config.batch_submit},
+                         {"uring_sqpoll", config.queue.uring_sqpoll},
+                         {"uring_register_files", config.queue.uring_register_files},
+                         {"uring_fixed_buffers", config.queue.uring_fixed_buffers}};
   if (config.suite == "bm" || config.suite == "scan") {
     std::vector<std::string> regimes;
     for (Regime r : config.regimes) regimes.emplace_back(RegimeName(r));

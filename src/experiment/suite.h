@@ -26,13 +26,13 @@
 #include <string>
 #include <vector>
 
+#include "common/result.h"
 #include "harness/bm_job.h"
 #include "harness/cache_state.h"
 #include "harness/data_file.h"
-#include "harness/scan_job.h"
 #include "harness/job.h"
+#include "harness/scan_job.h"
 #include "results/results.h"
-#include "common/result.h"
 
 namespace iodepth {
 
@@ -62,10 +62,10 @@ struct SuiteConfig {
   std::vector<Regime> regimes = {Regime::kHot, Regime::kPressure, Regime::kThrash};
   PageSize page_size = kDefaultPageSize;
   uint32_t io_combine_bytes = 128 * 1024;
-  bool adaptive = true;                 // Add the bm_seq_read_adaptive cells.
+  bool adaptive = true;  // Add the bm_seq_read_adaptive cells.
   // scan only.
-  uint32_t streams = 4;                 // S concurrent scans.
-  uint32_t work = 0;                    // Per-row work rounds in the scans' predicate.
+  uint32_t streams = 4;  // S concurrent scans.
+  uint32_t work = 0;     // Per-row work rounds in the scans' predicate.
 };
 
 // bm: the table the suite needs: the thrash regime's W = 4 M pages (every regime fits).
@@ -75,7 +75,7 @@ struct CellPlan {
   CellRecord record;  // Identity fields filled; results empty.
   JobSpec spec;       // Without file_id, set once the data file exists.
   CacheState cache_state = CacheState::kNotApplicable;
-  std::optional<BmSpec> bm;  // bm cells: what RunBmJob runs (spec then only describes it).
+  std::optional<BmSpec> bm;         // bm cells: what RunBmJob runs (spec then only describes it).
   std::optional<ScanJobSpec> scan;  // scan cells: what RunScanJob runs.
 };
 
@@ -91,8 +91,8 @@ class SuiteObserver {
  public:
   virtual ~SuiteObserver() = default;
   virtual void OnStart(const SuiteConfig& config, size_t cells, int64_t estimate_ns) = 0;
-  virtual void OnRepetition(const CellPlan& cell, uint32_t repetition, const RepetitionRecord& record,
-                            size_t runs_done, size_t runs_total, int64_t eta_ns) = 0;
+  virtual void OnRepetition(const CellPlan& cell, uint32_t repetition, const RepetitionRecord& record, size_t runs_done,
+                            size_t runs_total, int64_t eta_ns) = 0;
   virtual void OnUnsupported(const CellPlan& cell, const std::string& reason) = 0;
 };
 

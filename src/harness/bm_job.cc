@@ -6,9 +6,9 @@
 
 #include <fmt/format.h>
 
-#include "common/enum_names.h"
 #include "buffer/buffer_manager.h"
 #include "common/clock.h"
+#include "common/enum_names.h"
 #include "storage/page.h"
 
 namespace iodepth {
@@ -61,8 +61,8 @@ Status ValidateBmSpec(const BmSpec& spec, uint64_t table_pages, uint64_t working
 // Checks that a fetched page is the one asked for, and with `verify` every value in it.
 Status CheckFetchedPage(const BmSpec& spec, std::span<const std::byte> page, uint64_t expected_page) {
   if (PageId(page) != expected_page) {
-    return Status::Corruption(fmt::format("asked for page {} of {} and got page {}", expected_page, spec.table_path,
-                                          PageId(page)));
+    return Status::Corruption(
+        fmt::format("asked for page {} of {} and got page {}", expected_page, spec.table_path, PageId(page)));
   }
   if (!spec.verify) return Status::OK();
   return CheckTablePage(page, spec.shape, expected_page, spec.table_path);
@@ -86,8 +86,8 @@ IoQueueStats QueueStatsDelta(const IoQueueStats& after, const IoQueueStats& befo
 void FinishWindow(BmResult& result, int64_t window_start_ns, const CpuTimes& cpu_start) {
   result.job.window_ns = NowNs() - window_start_ns;
   const CpuTimes cpu_end = ProcessCpuTimes();
-  result.job.cpu = CpuTimes{.user_ns = cpu_end.user_ns - cpu_start.user_ns,
-                            .system_ns = cpu_end.system_ns - cpu_start.system_ns};
+  result.job.cpu =
+      CpuTimes{.user_ns = cpu_end.user_ns - cpu_start.user_ns, .system_ns = cpu_end.system_ns - cpu_start.system_ns};
   result.job.bytes = result.job.ios * result.buffer.page_bytes;
   result.buffer.fetches = result.job.ios;
 }
@@ -115,12 +115,14 @@ Status RunStreamLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64
   result.job.backend_features = queue->features();
   PageSequence source(spec, pages);
   PageSequence expected(spec, pages);
-  const ReadStreamOptions options{.policy = spec.policy, .distance = spec.distance,
-                                  .io_combine_bytes = spec.io_combine_bytes, .max_pinned_pages = 0};
-  IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<ReadStream> stream,
-                           ReadStream::Create(pool, *queue, file, [&source]() -> std::optional<uint64_t> {
-                             return source.Next();
-                           }, options));
+  const ReadStreamOptions options{.policy = spec.policy,
+                                  .distance = spec.distance,
+                                  .io_combine_bytes = spec.io_combine_bytes,
+                                  .max_pinned_pages = 0};
+  IODEPTH_ASSIGN_OR_RETURN(
+      std::unique_ptr<ReadStream> stream,
+      ReadStream::Create(
+          pool, *queue, file, [&source]() -> std::optional<uint64_t> { return source.Next(); }, options));
   const int64_t start_ns = NowNs();
   Window window{.ramp_end_ns = start_ns + spec.ramp_ns, .end_ns = start_ns + spec.ramp_ns + spec.runtime_ns};
   const uint64_t stride = spec.regime == Regime::kHot ? kHotClockStride : 1;
@@ -226,7 +228,6 @@ Status WarmPool(BufferManager& pool, File& file, uint64_t pages) {
   return Status::OK();
 }
 
-
 constexpr EnumName<Regime> kRegimeNames[] = {
     {Regime::kHot, "hot"}, {Regime::kPressure, "pressure"}, {Regime::kThrash, "thrash"}};
 
@@ -234,9 +235,7 @@ constexpr EnumName<Regime> kRegimeNames[] = {
 
 std::string_view RegimeName(Regime regime) { return NameOf(kRegimeNames, regime); }
 
-Result<Regime> ParseRegime(std::string_view name) {
-  return ParseNamed(kRegimeNames, name, "regime", "regime");
-}
+Result<Regime> ParseRegime(std::string_view name) { return ParseNamed(kRegimeNames, name, "regime", "regime"); }
 
 double RegimeWorkingSetFactor(Regime regime) {
   switch (regime) {
@@ -274,7 +273,7 @@ Result<BmResult> RunBmJob(const BmSpec& spec) {
   const uint64_t pages = BmWorkingSetPages(spec);
   IODEPTH_RETURN_IF_ERROR(ValidateBmSpec(spec, TablePageCount(spec.shape), pages));
   IODEPTH_ASSIGN_OR_RETURN(TablePool opened, OpenTablePool(spec.table_path, spec.shape, spec.cache, spec.memory_bytes,
-                                                            spec.regime == Regime::kHot ? pages : 0));
+                                                           spec.regime == Regime::kHot ? pages : 0));
   File* const file = opened.file.get();
   BufferManager* const pool = opened.pool.get();
   BmResult result;

@@ -26,10 +26,10 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/job.h"
 #include "buffer/buffer_manager.h"
 #include "buffer/read_stream.h"
 #include "common/result.h"
+#include "harness/job.h"
 #include "storage/heap_table.h"
 
 namespace iodepth {
@@ -42,20 +42,20 @@ double RegimeWorkingSetFactor(Regime regime);
 
 struct BmSpec {
   std::string table_path;
-  TableShape shape;              // The table file's shape; it must hold at least W pages.
-  bool random = false;           // bm_rand_read; otherwise bm_seq_read.
+  TableShape shape;     // The table file's shape; it must hold at least W pages.
+  bool random = false;  // bm_rand_read; otherwise bm_seq_read.
   Regime regime = Regime::kThrash;
   CacheMode cache = CacheMode::kDirect;
-  bool sync_path = false;        // BufferManager::Fetch (one read at a time), no queue.
-  IoQueueOptions queue;          // Backend; the depth is set to `distance`.
+  bool sync_path = false;  // BufferManager::Fetch (one read at a time), no queue.
+  IoQueueOptions queue;    // Backend; the depth is set to `distance`.
   ReadStreamPolicy policy = ReadStreamPolicy::kFixed;
-  uint32_t distance = 1;         // fixed: reads in flight; adaptive: the most.
+  uint32_t distance = 1;  // fixed: reads in flight; adaptive: the most.
   uint32_t io_combine_bytes = 128 * 1024;
   uint64_t memory_bytes = 64ull << 20;  // M.
   int64_t runtime_ns = 0;
   int64_t ramp_ns = 0;
   uint64_t seed = 1;
-  bool verify = false;           // Check every value of every fetched page, not only its id.
+  bool verify = false;  // Check every value of every fetched page, not only its id.
 };
 
 // The working set in pages: RegimeWorkingSetFactor x M / page size, at least 1.
@@ -65,16 +65,16 @@ struct BmStats {
   uint64_t memory_bytes = 0;
   uint64_t working_set_bytes = 0;
   uint32_t page_bytes = 0;
-  std::string policy;             // "fixed", "adaptive", or "sync" for the sync path.
-  uint64_t fetches = 0;           // = JobResult::ios
-  uint64_t hits = 0;              // Fetches served without a read of their own.
-  uint64_t misses = 0;            // Pages read.
-  uint64_t reads = 0;             // Read requests (after combining).
+  std::string policy;    // "fixed", "adaptive", or "sync" for the sync path.
+  uint64_t fetches = 0;  // = JobResult::ios
+  uint64_t hits = 0;     // Fetches served without a read of their own.
+  uint64_t misses = 0;   // Pages read.
+  uint64_t reads = 0;    // Read requests (after combining).
   uint64_t read_bytes = 0;
   std::vector<uint64_t> reads_by_pages;  // [n]: reads of n pages.
-  uint64_t consumer_waits = 0;    // Fetches that waited for I/O.
-  int64_t wait_ns = 0;            // Time the consumer waited.
-  double mean_distance = 0;       // Mean read-ahead distance at each fetch.
+  uint64_t consumer_waits = 0;           // Fetches that waited for I/O.
+  int64_t wait_ns = 0;                   // Time the consumer waited.
+  double mean_distance = 0;              // Mean read-ahead distance at each fetch.
   double hit_ratio() const { return fetches ? static_cast<double>(hits) / static_cast<double>(fetches) : 0; }
 };
 

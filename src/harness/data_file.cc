@@ -44,7 +44,8 @@ uint64_t NewFileId() {
 }  // namespace
 
 Result<DataFileInfo> EnsureDataFile(const DataFileRequest& request) {
-  if (request.size_bytes == 0) return Status::InvalidArgument("the data file size must be larger than 0").WithSetting("size");
+  if (request.size_bytes == 0)
+    return Status::InvalidArgument("the data file size must be larger than 0").WithSetting("size");
   struct stat st {};
   const bool exists = ::stat(request.path.c_str(), &st) == 0;
   if (exists && !S_ISREG(st.st_mode)) {

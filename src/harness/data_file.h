@@ -12,18 +12,18 @@
 namespace iodepth {
 
 struct DataFileInfo {
-  uint64_t file_id = 0;      // From the pattern header; 0 when the file is not ours.
-  bool ours = false;         // Carries the iodepth pattern (made by this tool).
-  bool created = false;      // Made by this call.
+  uint64_t file_id = 0;        // From the pattern header; 0 when the file is not ours.
+  bool ours = false;           // Carries the iodepth pattern (made by this tool).
+  bool created = false;        // Made by this call.
   uint64_t extended_from = 0;  // Old size when this call grew the file, else 0.
-  uint64_t size_bytes = 0;   // Size after this call.
+  uint64_t size_bytes = 0;     // Size after this call.
 };
 
 struct DataFileRequest {
   std::string path;
-  uint64_t size_bytes = 0;   // The region the job will use: [0, size_bytes).
-  bool will_write = false;   // The job writes: refuse files that are not ours.
-  bool need_pattern = false; // The job verifies reads: refuse files that are not ours.
+  uint64_t size_bytes = 0;    // The region the job will use: [0, size_bytes).
+  bool will_write = false;    // The job writes: refuse files that are not ours.
+  bool need_pattern = false;  // The job verifies reads: refuse files that are not ours.
 };
 
 // Makes sure `path` holds at least size_bytes of data the job can use: creates it with

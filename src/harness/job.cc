@@ -5,8 +5,8 @@
 
 #include <fmt/format.h>
 
-#include "common/enum_names.h"
 #include "common/block_pattern.h"
+#include "common/enum_names.h"
 #include "io/aligned_buffer.h"
 
 namespace iodepth {
@@ -50,7 +50,8 @@ std::string_view RwPatternName(RwPattern rw) { return NameOf(kRwPatternNames, rw
 namespace {
 
 Status ValidateSpec(const JobSpec& spec) {
-  if (spec.block_size == 0) return Status::InvalidArgument("the block size must be larger than 0").WithSetting("block_size");
+  if (spec.block_size == 0)
+    return Status::InvalidArgument("the block size must be larger than 0").WithSetting("block_size");
   if (spec.block_size > (64u << 20)) {
     return Status::InvalidArgument(fmt::format("block size {} is larger than 64 MiB", spec.block_size))
         .WithSetting("block_size");
@@ -170,8 +171,8 @@ class WindowMeter {
 };
 
 // Checks one completion: its status, a short read, and (with verify) its content.
-Status CheckCompletion(const JobSpec& spec, const File& file, const IoCompletion& done,
-                       std::span<const std::byte> data, JobResult* result) {
+Status CheckCompletion(const JobSpec& spec, const File& file, const IoCompletion& done, std::span<const std::byte> data,
+                       JobResult* result) {
   if (!done.status.ok()) return done.status;
   if (done.op == IoOp::kRead && done.bytes_done < done.length) {
     return Status::FailedPrecondition(fmt::format("read at offset {} of {} returned {} of {} bytes: the file is "
@@ -181,9 +182,9 @@ Status CheckCompletion(const JobSpec& spec, const File& file, const IoCompletion
   }
   if (spec.verify && done.op == IoOp::kRead) {
     if (auto bad = FindPatternMismatch(data.first(done.bytes_done), done.offset, spec.file_id)) {
-      return Status::Corruption(fmt::format(
-          "verify: byte at offset {} of {} does not hold what iodepth wrote there (read of {} bytes at {})", *bad,
-          file.path(), done.length, done.offset));
+      return Status::Corruption(
+          fmt::format("verify: byte at offset {} of {} does not hold what iodepth wrote there (read of {} bytes at {})",
+                      *bad, file.path(), done.length, done.offset));
     }
     result->verified_bytes += done.bytes_done;
   }
@@ -195,7 +196,12 @@ Status CheckCompletion(const JobSpec& spec, const File& file, const IoCompletion
 class QueueRunner {
  public:
   QueueRunner(const JobSpec& spec, File& file, IoQueue& queue, AlignedBuffer& buffers, JobResult* result)
-      : spec_(spec), file_(file), queue_(queue), buffers_(buffers), offsets_(spec), result_(result),
+      : spec_(spec),
+        file_(file),
+        queue_(queue),
+        buffers_(buffers),
+        offsets_(spec),
+        result_(result),
         meter_(spec, result) {}
 
   Status Run() {
@@ -283,12 +289,12 @@ Status RunSyncLoop(const JobSpec& spec, File& file, AlignedBuffer& buffer, JobRe
     meter.Tick(done.completed_ns, 0);
   }
   meter.Finish(NowNs(), 0);
-  result->mean_in_flight = result->window_ns > 0 ? static_cast<double>(result->clat_ns.mean()) *
-                                                       static_cast<double>(result->ios) /
-                                                       static_cast<double>(result->window_ns)
-                                                 : 0;  // Busy fraction: the only depth a loop has.
-  result->queue_stats = IoQueueStats{.submit_calls = result->ios, .submitted = result->ios,
-                                     .reap_calls = result->ios, .reaped = result->ios};
+  result->mean_in_flight = result->window_ns > 0
+                               ? static_cast<double>(result->clat_ns.mean()) * static_cast<double>(result->ios) /
+                                     static_cast<double>(result->window_ns)
+                               : 0;  // Busy fraction: the only depth a loop has.
+  result->queue_stats = IoQueueStats{
+      .submit_calls = result->ios, .submitted = result->ios, .reap_calls = result->ios, .reaped = result->ios};
   return Status::OK();
 }
 

@@ -68,15 +68,15 @@ struct JobSpec {
   uint64_t block_size = 4096;
   CacheMode cache = CacheMode::kDirect;  // buffered, direct or dontcache.
   bool direct_fallback = false;
-  IoQueueOptions queue;            // queue.depth is the job's iodepth.
-  uint64_t size_bytes = 0;         // Offsets lie in [0, size_bytes).
-  int64_t runtime_ns = 0;          // Measured window length (time based), or
-  uint64_t number_ios = 0;         // a fixed count of measured requests (when > 0).
-  int64_t ramp_ns = 0;             // Run first, not measured.
-  uint64_t seed = 1;               // Random offsets; the same seed gives the same sequence.
+  IoQueueOptions queue;     // queue.depth is the job's iodepth.
+  uint64_t size_bytes = 0;  // Offsets lie in [0, size_bytes).
+  int64_t runtime_ns = 0;   // Measured window length (time based), or
+  uint64_t number_ios = 0;  // a fixed count of measured requests (when > 0).
+  int64_t ramp_ns = 0;      // Run first, not measured.
+  uint64_t seed = 1;        // Random offsets; the same seed gives the same sequence.
   bool verify = false;
-  uint64_t file_id = 0;            // The pattern's file id, needed for verify and writes.
-  bool sync_path = false;          // io_patterns: File::ReadAt/WriteAt in a loop, no IoQueue.
+  uint64_t file_id = 0;    // The pattern's file id, needed for verify and writes.
+  bool sync_path = false;  // io_patterns: File::ReadAt/WriteAt in a loop, no IoQueue.
   // Submit once this many requests are prepared (fio's iodepth_batch_submit). 1, the
   // default as in fio, hands each request to the device the moment its slot is refilled;
   // larger batches save system calls but hold requests back until the batch is full
@@ -85,20 +85,20 @@ struct JobSpec {
 };
 
 struct JobResult {
-  std::string backend;             // The backend that ran (auto resolved).
+  std::string backend;  // The backend that ran (auto resolved).
   std::string backend_features;
   std::vector<std::string> notices;  // Fallbacks and other things a user should know.
-  bool direct = false;             // Whether the file was really opened O_DIRECT.
+  bool direct = false;               // Whether the file was really opened O_DIRECT.
   DirectAlignment alignment;
-  uint64_t ios = 0;                // Completed in the measured window.
+  uint64_t ios = 0;  // Completed in the measured window.
   uint64_t bytes = 0;
   int64_t window_ns = 0;
   LatencyHistogram clat_ns;
-  CpuTimes cpu;                    // Process CPU time spent in the window.
-  double mean_in_flight = 0;       // Time-averaged requests in flight in the window.
-  IoQueueStats queue_stats;        // Over the whole job, ramp included.
+  CpuTimes cpu;               // Process CPU time spent in the window.
+  double mean_in_flight = 0;  // Time-averaged requests in flight in the window.
+  IoQueueStats queue_stats;   // Over the whole job, ramp included.
   uint64_t verified_bytes = 0;
-  uint64_t refills_short = 0;      // Refills after which fewer than depth were in flight (should be 0).
+  uint64_t refills_short = 0;  // Refills after which fewer than depth were in flight (should be 0).
 
   double iops() const { return window_ns > 0 ? static_cast<double>(ios) * 1e9 / static_cast<double>(window_ns) : 0; }
   double bw_bytes() const {

@@ -119,7 +119,8 @@ Status RunPass(const ScanJobSpec& spec, BufferManager& pool, File& file, IoQueue
   const uint32_t share = std::max<uint32_t>(1, pool.capacity() / (2 * spec.streams));
   const uint32_t pins = std::min(share, 2 * spec.distance * combine_pages);
   const ScanOptions options{.mode = spec.mode,
-                            .stream = ReadStreamOptions{.policy = spec.policy, .distance = spec.distance,
+                            .stream = ReadStreamOptions{.policy = spec.policy,
+                                                        .distance = spec.distance,
                                                         .io_combine_bytes = spec.io_combine_bytes,
                                                         .max_pinned_pages = pins}};
   IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<SeqScan> scan, SeqScan::Create(pool, file, queue, spec.shape.columns,
@@ -132,10 +133,10 @@ Status RunPass(const ScanJobSpec& spec, BufferManager& pool, File& file, IoQueue
   if (metered->in_window()) AddScanStats(state.window_stats, metered->scan().stats());
   if (metered->cut()) return Status::OK();
   if (answer != plan.expected) {
-    return Status::Corruption(fmt::format(
-        "scan {} over pages [{}, {}) of {} answered {} but the table holds {}", plan.index, plan.first_page,
-        plan.end_page, spec.table_path, FormatAnswer(answer, spec.query.group_by),
-        FormatAnswer(plan.expected, spec.query.group_by)));
+    return Status::Corruption(fmt::format("scan {} over pages [{}, {}) of {} answered {} but the table holds {}",
+                                          plan.index, plan.first_page, plan.end_page, spec.table_path,
+                                          FormatAnswer(answer, spec.query.group_by),
+                                          FormatAnswer(plan.expected, spec.query.group_by)));
   }
   ++state.result.passes_checked;
   return Status::OK();
@@ -215,8 +216,8 @@ std::vector<StreamPlan> PlanStreams(const ScanJobSpec& spec, uint64_t pages) {
 }
 
 // Sums the scans' window figures into the job's result.
-void CollectResults(const ScanJobSpec& spec, const std::vector<StreamState>& states, int64_t window_ns,
-                    uint64_t pages, ScanJobResult& out) {
+void CollectResults(const ScanJobSpec& spec, const std::vector<StreamState>& states, int64_t window_ns, uint64_t pages,
+                    ScanJobResult& out) {
   const uint32_t page_bytes = PageSizeBytes(spec.shape.page_size);
   BmStats& b = out.buffer;
   b.memory_bytes = spec.memory_bytes;
@@ -228,7 +229,8 @@ void CollectResults(const ScanJobSpec& spec, const std::vector<StreamState>& sta
   for (const StreamState& state : states) {
     ScanStreamResult stream = state.result;
     stream.wait_ns = state.window_stats.wait_ns;
-    stream.bw_bytes = window_ns > 0 ? static_cast<double>(stream.pages) * page_bytes * 1e9 / static_cast<double>(window_ns) : 0;
+    stream.bw_bytes =
+        window_ns > 0 ? static_cast<double>(stream.pages) * page_bytes * 1e9 / static_cast<double>(window_ns) : 0;
     out.streams.push_back(stream);
     out.job.ios += stream.pages;
     out.rows += stream.rows;
@@ -250,9 +252,10 @@ void CollectResults(const ScanJobSpec& spec, const std::vector<StreamState>& sta
   out.job.bytes = out.job.ios * page_bytes;
   out.job.window_ns = window_ns;
   // Sync scans have one read in flight exactly while they wait for it.
-  out.job.mean_in_flight = window_ns <= 0                  ? 0
-                           : spec.mode == ScanMode::kSync ? static_cast<double>(b.wait_ns) / static_cast<double>(window_ns)
-                                                          : area / static_cast<double>(window_ns);
+  out.job.mean_in_flight = window_ns <= 0 ? 0
+                           : spec.mode == ScanMode::kSync
+                               ? static_cast<double>(b.wait_ns) / static_cast<double>(window_ns)
+                               : area / static_cast<double>(window_ns);
 }
 
 }  // namespace
@@ -272,7 +275,7 @@ Result<ScanJobResult> RunScanJob(const ScanJobSpec& spec) {
   const uint64_t pages = BmWorkingSetPages(sizing);
   IODEPTH_RETURN_IF_ERROR(ValidateScanSpec(spec, pages));
   IODEPTH_ASSIGN_OR_RETURN(TablePool opened, OpenTablePool(spec.table_path, spec.shape, spec.cache, spec.memory_bytes,
-                                                            spec.regime == Regime::kHot ? pages : 0));
+                                                           spec.regime == Regime::kHot ? pages : 0));
   std::unique_ptr<File>& file = opened.file;
   std::unique_ptr<BufferManager>& pool = opened.pool;
   const std::vector<StreamPlan> plans = PlanStreams(spec, pages);
@@ -309,8 +312,8 @@ Result<ScanJobResult> RunScanJob(const ScanJobSpec& spec) {
   result.job.backend = spec.mode == ScanMode::kSync ? "sync" : std::string(BackendName(spec.queue.backend));
   result.job.direct = file->direct();
   result.job.alignment = file->alignment();
-  result.job.cpu = CpuTimes{.user_ns = cpu_end.user_ns - cpu_start.user_ns,
-                            .system_ns = cpu_end.system_ns - cpu_start.system_ns};
+  result.job.cpu =
+      CpuTimes{.user_ns = cpu_end.user_ns - cpu_start.user_ns, .system_ns = cpu_end.system_ns - cpu_start.system_ns};
   CollectResults(spec, states, window_ns, pages, result);
   return result;
 }

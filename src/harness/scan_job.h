@@ -24,9 +24,9 @@
 #include <string>
 #include <vector>
 
+#include "exec/operators.h"
 #include "harness/bm_job.h"
 #include "harness/job.h"
-#include "exec/operators.h"
 
 namespace iodepth {
 
@@ -35,16 +35,16 @@ struct ScanJobSpec {
   TableShape shape;
   Regime regime = Regime::kThrash;
   CacheMode cache = CacheMode::kDirect;
-  uint32_t streams = 4;            // S, 1..kMaxScanStreams.
+  uint32_t streams = 4;  // S, 1..kMaxScanStreams.
   ScanMode mode = ScanMode::kPipelined;
-  IoQueueOptions queue;            // Pipelined: the backend; depth is set to `distance`.
+  IoQueueOptions queue;  // Pipelined: the backend; depth is set to `distance`.
   ReadStreamPolicy policy = ReadStreamPolicy::kFixed;
   uint32_t distance = 1;
   uint32_t io_combine_bytes = 128 * 1024;
   uint64_t memory_bytes = 64ull << 20;
   int64_t runtime_ns = 0;
   int64_t ramp_ns = 0;
-  QuerySpec query;                 // Default set by DefaultScanQuery().
+  QuerySpec query;  // Default set by DefaultScanQuery().
 };
 inline constexpr uint32_t kMaxScanStreams = 64;
 
@@ -52,16 +52,16 @@ inline constexpr uint32_t kMaxScanStreams = 64;
 QuerySpec DefaultScanQuery(uint32_t work);
 
 struct ScanStreamResult {
-  uint64_t pages = 0;          // In the window.
+  uint64_t pages = 0;  // In the window.
   uint64_t rows = 0;
   uint64_t passes_checked = 0;  // Complete passes whose answer matched (whole run).
-  int64_t wait_ns = 0;         // Waiting for I/O, in the window.
+  int64_t wait_ns = 0;          // Waiting for I/O, in the window.
   double bw_bytes = 0;
 };
 
 struct ScanJobResult {
-  JobResult job;                // ios = pages taken in the window (all scans), clat = page latency.
-  BmStats buffer;               // hits, reads, waits, summed over scans.
+  JobResult job;   // ios = pages taken in the window (all scans), clat = page latency.
+  BmStats buffer;  // hits, reads, waits, summed over scans.
   std::vector<ScanStreamResult> streams;
   uint64_t rows = 0;
   uint64_t passes_checked = 0;

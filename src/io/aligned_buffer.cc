@@ -20,7 +20,8 @@ Result<AlignedBuffer> AlignedBuffer::Allocate(size_t size_bytes, size_t alignmen
   if (size_bytes == 0) return buffer;
   void* memory = nullptr;
   const int rc = posix_memalign(&memory, alignment_bytes, size_bytes);
-  if (rc != 0) return Status::PosixError(fmt::format("allocate {} bytes aligned to {}", size_bytes, alignment_bytes), rc);
+  if (rc != 0)
+    return Status::PosixError(fmt::format("allocate {} bytes aligned to {}", size_bytes, alignment_bytes), rc);
   std::memset(memory, 0, size_bytes);  // Touch every page now, not inside a measured window.
   buffer.data_ = static_cast<std::byte*>(memory);
   return buffer;

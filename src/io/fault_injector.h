@@ -28,7 +28,7 @@ enum class FaultKind { kError, kShortTransfer, kDelay };
 struct FaultRule {
   FaultKind kind = FaultKind::kError;
   uint64_t offset = 0;
-  bool any_op = true;   // When false, only `op` matches.
+  bool any_op = true;  // When false, only `op` matches.
   IoOp op = IoOp::kRead;
   int error_number = 5;  // EIO
   size_t short_bytes = 0;

@@ -89,7 +89,6 @@ bool IsAligned(uint64_t value, uint64_t alignment) { return alignment == 0 || va
 
 }  // namespace
 
-
 Result<std::unique_ptr<File>> File::Open(const std::string& path, const OpenOptions& options) {
   const bool want_direct = options.cache == CacheMode::kDirect;
   int fd = RetryOpen(path, OpenFlags(options, want_direct), options.permissions);
@@ -103,8 +102,9 @@ Result<std::unique_ptr<File>> File::Open(const std::string& path, const OpenOpti
     if (!options.direct_fallback) {
       ::close(buffered_fd);
       return Status::NotSupported(
-                 why + "; put the file on a filesystem with direct I/O (ext4, xfs, btrfs), or allow buffered I/O "
-                       "instead")
+                 why +
+                 "; put the file on a filesystem with direct I/O (ext4, xfs, btrfs), or allow buffered I/O "
+                 "instead")
           .WithSetting("direct_fallback");
     }
     fd = buffered_fd;
@@ -194,9 +194,9 @@ Result<size_t> TransferAll(const File& file, IoOp op, uint64_t offset, std::span
     if (attempts != nullptr) *attempts = ++calls;
     const ssize_t n = TransferOnce(file, op, offset + done, buffer.data() + done, buffer.size() - done);
     if (n < 0) {
-      return Status::PosixError(fmt::format("{} {} bytes at offset {} of {}", IoOpName(op), buffer.size() - done,
-                                            offset + done, file.path()),
-                                static_cast<int>(-n));
+      return Status::PosixError(
+          fmt::format("{} {} bytes at offset {} of {}", IoOpName(op), buffer.size() - done, offset + done, file.path()),
+          static_cast<int>(-n));
     }
     if (n == 0) {
       if (op == IoOp::kWrite) {

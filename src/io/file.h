@@ -118,7 +118,6 @@ class File {
   FaultInjector* faults_ = nullptr;
 };
 
-
 // One attempt at a transfer, shared by File and the worker backend: pread or pwrite once
 // (after consulting the fault injector), retrying EINTR/EAGAIN. Returns bytes moved
 // (0 at end of file for reads) or a negative errno.

@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "common/enum_names.h"
 #include "common/clock.h"
+#include "common/enum_names.h"
 #include "io/sync_queue.h"
 #include "io/uring_queue.h"
 #include "io/worker_queue.h"
@@ -36,8 +36,7 @@ Status IoQueue::Prepare(const IoRequest& request) {
         "{} queue is full: {} prepared and {} in flight of depth {}; reap completions before preparing more",
         backend_name(), prepared_, in_flight_, depth_));
   }
-  IODEPTH_RETURN_IF_ERROR(
-      request.file->CheckDirectIo(request.offset, request.buffer.data(), request.buffer.size()));
+  IODEPTH_RETURN_IF_ERROR(request.file->CheckDirectIo(request.offset, request.buffer.data(), request.buffer.size()));
   IODEPTH_RETURN_IF_ERROR(DoPrepare(request));
   ++prepared_;
   return Status::OK();
@@ -62,8 +61,8 @@ Result<uint32_t> IoQueue::Reap(std::span<IoCompletion> out, uint32_t min_complet
   // Waiting for more completions than there are requests in flight would never end.
   const uint32_t wanted = std::min({min_completions, in_flight_, static_cast<uint32_t>(out.size())});
   const int64_t deadline_ns = timeout ? NowNs() + timeout->count() : -1;
-  IODEPTH_ASSIGN_OR_RETURN(const uint32_t reaped, DoReap(out.first(std::min<size_t>(out.size(), in_flight_)),
-                                                         wanted, deadline_ns));
+  IODEPTH_ASSIGN_OR_RETURN(const uint32_t reaped,
+                           DoReap(out.first(std::min<size_t>(out.size(), in_flight_)), wanted, deadline_ns));
   IODEPTH_CHECK(reaped <= in_flight_, "backend reaped more requests than were in flight");
   in_flight_ -= reaped;
   for (uint32_t i = 0; i < reaped; ++i) stats_.resubmits += out[i].attempts > 1 ? out[i].attempts - 1 : 0;

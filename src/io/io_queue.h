@@ -51,22 +51,22 @@ namespace iodepth {
 
 struct IoRequest {
   IoOp op = IoOp::kRead;
-  File* file = nullptr;          // Borrowed; must stay open until the request is reaped.
+  File* file = nullptr;  // Borrowed; must stay open until the request is reaped.
   uint64_t offset = 0;
-  std::span<std::byte> buffer;   // Must stay alive until the request is reaped.
-  uint64_t tag = 0;              // The caller's; returned untouched.
+  std::span<std::byte> buffer;  // Must stay alive until the request is reaped.
+  uint64_t tag = 0;             // The caller's; returned untouched.
 };
 
 struct IoCompletion {
   uint64_t tag = 0;
   IoOp op = IoOp::kRead;
   uint64_t offset = 0;
-  size_t length = 0;             // The request's buffer size.
-  Status status;                 // This request's own outcome.
-  size_t bytes_done = 0;         // < length only at end of file or on error.
-  uint32_t attempts = 1;         // Kernel calls it took; > 1 when the backend resubmitted.
-  int64_t submitted_ns = 0;      // NowNs() when Submit() handed it to the backend.
-  int64_t completed_ns = 0;      // NowNs() when the backend saw it finish.
+  size_t length = 0;         // The request's buffer size.
+  Status status;             // This request's own outcome.
+  size_t bytes_done = 0;     // < length only at end of file or on error.
+  uint32_t attempts = 1;     // Kernel calls it took; > 1 when the backend resubmitted.
+  int64_t submitted_ns = 0;  // NowNs() when Submit() handed it to the backend.
+  int64_t completed_ns = 0;  // NowNs() when the backend saw it finish.
 };
 
 enum class Backend { kAuto, kIoUring, kWorker, kSync };
@@ -77,12 +77,12 @@ std::string_view BackendName(Backend backend);
 
 struct IoQueueOptions {
   Backend backend = Backend::kAuto;
-  uint32_t depth = 32;               // 1..kMaxDepth; the sync backend requires 1.
-  uint32_t worker_threads = 0;       // worker: 0 means one per unit of depth, at most 64.
-  bool uring_sqpoll = false;         // io_uring: a kernel thread polls the submission ring.
+  uint32_t depth = 32;          // 1..kMaxDepth; the sync backend requires 1.
+  uint32_t worker_threads = 0;  // worker: 0 means one per unit of depth, at most 64.
+  bool uring_sqpoll = false;    // io_uring: a kernel thread polls the submission ring.
   uint32_t uring_sqpoll_idle_ms = 1000;
-  bool uring_register_files = false; // io_uring: register each file once, use fixed-file slots.
-  bool uring_fixed_buffers = false;  // io_uring: read/write_fixed for RegisterBuffers() regions.
+  bool uring_register_files = false;  // io_uring: register each file once, use fixed-file slots.
+  bool uring_fixed_buffers = false;   // io_uring: read/write_fixed for RegisterBuffers() regions.
 };
 
 struct IoQueueStats {
@@ -90,7 +90,7 @@ struct IoQueueStats {
   uint64_t submitted = 0;     // Requests handed over.
   uint64_t reap_calls = 0;    // Reap() calls that returned at least one completion.
   uint64_t reaped = 0;
-  uint64_t resubmits = 0;     // Attempts beyond the first, over reaped requests (short transfer, EAGAIN).
+  uint64_t resubmits = 0;  // Attempts beyond the first, over reaped requests (short transfer, EAGAIN).
 };
 
 class IoQueue {

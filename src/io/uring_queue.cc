@@ -26,13 +26,13 @@ constexpr unsigned kRegisteredFileSlots = 64;
 
 struct Slot {
   IoRequest request;
-  size_t done_bytes = 0;       // Moved so far, over all attempts.
+  size_t done_bytes = 0;  // Moved so far, over all attempts.
   int64_t submitted_ns = 0;
-  int injected_error = 0;      // The SQE in flight is a NOP standing for this errno.
-  FaultDecision pending;       // Fault to apply once a delay timeout fires.
-  __kernel_timespec delay{};   // Must stay put while its timeout SQE is in flight.
-  int fixed_file = -1;         // Registered-file index, or -1 for the plain fd.
-  uint32_t attempts = 0;       // SQEs issued for the request itself (not delay timers).
+  int injected_error = 0;     // The SQE in flight is a NOP standing for this errno.
+  FaultDecision pending;      // Fault to apply once a delay timeout fires.
+  __kernel_timespec delay{};  // Must stay put while its timeout SQE is in flight.
+  int fixed_file = -1;        // Registered-file index, or -1 for the plain fd.
+  uint32_t attempts = 0;      // SQEs issued for the request itself (not delay timers).
   bool busy = false;
 };
 
@@ -55,7 +55,8 @@ class UringQueue final : public IoQueue {
     ring_ready_ = true;
     if (options_.uring_register_files) {
       const int reg = io_uring_register_files_sparse(&ring_, kRegisteredFileSlots);
-      if (reg < 0) return Status::PosixError("io_uring: register a sparse file table", -reg).WithSetting("registered_files");
+      if (reg < 0)
+        return Status::PosixError("io_uring: register a sparse file table", -reg).WithSetting("registered_files");
     }
     return Status::OK();
   }
@@ -83,8 +84,7 @@ class UringQueue final : public IoQueue {
     if (rc < 0) {
       buffers_.clear();
       return Status::PosixError(
-                 fmt::format("io_uring: register {} fixed buffers (raise `ulimit -l` if ENOMEM)", iovecs.size()),
-                 -rc)
+                 fmt::format("io_uring: register {} fixed buffers (raise `ulimit -l` if ENOMEM)", iovecs.size()), -rc)
           .WithSetting("fixed_buffers");
     }
     return Status::OK();
@@ -382,15 +382,14 @@ class UringQueue final : public IoQueue {
     done->attempts = slot.attempts;
     done->status = Status::OK();
     if (error_number != 0) {
-      done->status = Status::PosixError(fmt::format("{} {} bytes at offset {} of {}", IoOpName(request.op),
-                                                    request.buffer.size() - slot.done_bytes,
-                                                    request.offset + slot.done_bytes, request.file->path()),
-                                        error_number);
-    } else if (request.op == IoOp::kWrite && slot.done_bytes < request.buffer.size()) {
       done->status = Status::PosixError(
-          fmt::format("write at offset {} of {} made no progress", request.offset + slot.done_bytes,
-                      request.file->path()),
-          EIO);
+          fmt::format("{} {} bytes at offset {} of {}", IoOpName(request.op), request.buffer.size() - slot.done_bytes,
+                      request.offset + slot.done_bytes, request.file->path()),
+          error_number);
+    } else if (request.op == IoOp::kWrite && slot.done_bytes < request.buffer.size()) {
+      done->status = Status::PosixError(fmt::format("write at offset {} of {} made no progress",
+                                                    request.offset + slot.done_bytes, request.file->path()),
+                                        EIO);
     } else if (slot.done_bytes < request.buffer.size()) {
       // End of file: the caller must never mistake stale memory for data.
       std::memset(request.buffer.data() + slot.done_bytes, 0, request.buffer.size() - slot.done_bytes);
@@ -411,7 +410,9 @@ class UringQueue final : public IoQueue {
   void Drain() {
     for (uint32_t id : prepared_ids_) Release(id);
     prepared_ids_.clear();
-    const auto busy = [this] { return std::any_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.busy; }); };
+    const auto busy = [this] {
+      return std::any_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.busy; });
+    };
     if (!busy()) return;
     IODEPTH_CHECK((setup_flags_ & IORING_SETUP_DEFER_TASKRUN) == 0 || owner_ == std::this_thread::get_id(),
                   "an io_uring queue with requests in flight must be destroyed on the thread that submitted them");
@@ -434,8 +435,8 @@ class UringQueue final : public IoQueue {
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
   std::vector<uint32_t> prepared_ids_;
-  std::vector<RegisteredFile> registered_;  // By fixed-file index.
-  std::vector<std::span<std::byte>> buffers_;         // Registered fixed buffers, by index.
+  std::vector<RegisteredFile> registered_;     // By fixed-file index.
+  std::vector<std::span<std::byte>> buffers_;  // Registered fixed buffers, by index.
 };
 
 }  // namespace

@@ -111,13 +111,13 @@ class WorkerQueue final : public IoQueue {
   std::vector<std::thread> threads_;
 
   std::mutex mutex_;
-  std::condition_variable work_cv_;   // todo_ gained a job, or stop_.
-  std::condition_variable done_cv_;   // done_ gained a completion.
-  std::condition_variable idle_cv_;   // Nothing queued or running.
-  std::deque<Job> todo_;              // GUARDED_BY(mutex_)
-  std::vector<IoCompletion> done_;    // GUARDED_BY(mutex_)
-  uint32_t running_ = 0;              // GUARDED_BY(mutex_)
-  bool stop_ = false;                 // GUARDED_BY(mutex_)
+  std::condition_variable work_cv_;  // todo_ gained a job, or stop_.
+  std::condition_variable done_cv_;  // done_ gained a completion.
+  std::condition_variable idle_cv_;  // Nothing queued or running.
+  std::deque<Job> todo_;             // GUARDED_BY(mutex_)
+  std::vector<IoCompletion> done_;   // GUARDED_BY(mutex_)
+  uint32_t running_ = 0;             // GUARDED_BY(mutex_)
+  bool stop_ = false;                // GUARDED_BY(mutex_)
 };
 
 }  // namespace

@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include "results/results.h"
 #include "common/units.h"
+#include "results/results.h"
 
 namespace iodepth {
 
@@ -44,7 +44,9 @@ std::string JobName(const JobSpec& spec, const JobResult& result) {
 
 nlohmann::json JobToJson(const JobSpec& spec, const JobResult& result) {
   const double window_s = static_cast<double>(result.window_ns) / 1e9;
-  const auto cpu_percent = [&](int64_t ns) { return window_s > 0 ? 100.0 * static_cast<double>(ns) / 1e9 / window_s : 0.0; };
+  const auto cpu_percent = [&](int64_t ns) {
+    return window_s > 0 ? 100.0 * static_cast<double>(ns) / 1e9 / window_s : 0.0;
+  };
   const bool writes = IsWrite(spec.rw);
   nlohmann::json job = {
       {"jobname", JobName(spec, result)},
@@ -97,17 +99,19 @@ nlohmann::json RunToJson(const std::vector<nlohmann::json>& jobs) {
 }
 
 std::string FormatJobTable(const std::vector<std::pair<JobSpec, JobResult>>& jobs) {
-  std::string out = fmt::format("{:<10} {:<9} {:>6} {:>4} {:<8} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>8} {:>7}\n",
-                                "engine", "rw", "bs", "qd", "mode", "IOPS", "MB/s", "mean us", "p50 us", "p95 us",
-                                "p99 us", "max us", "cpu/io", "depth");
+  std::string out = fmt::format(
+      "{:<10} {:<9} {:>6} {:>4} {:<8} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>8} {:>7}\n", "engine", "rw", "bs",
+      "qd", "mode", "IOPS", "MB/s", "mean us", "p50 us", "p95 us", "p99 us", "max us", "cpu/io", "depth");
   for (const auto& [spec, r] : jobs) {
     const auto us = [](double ns) { return ns / 1000.0; };
-    out += fmt::format("{:<10} {:<9} {:>6} {:>4} {:<8} {:>10.0f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>10.1f} {:>7.2f}u {:>7.1f}\n",
-                       r.backend, RwPatternName(spec.rw), FormatBytes(spec.block_size), spec.queue.depth,
-                       r.direct ? "direct" : "buffered", r.iops(), r.bw_bytes() / 1e6, us(r.clat_ns.mean()),
-                       us(static_cast<double>(r.clat_ns.Percentile(50))), us(static_cast<double>(r.clat_ns.Percentile(95))),
-                       us(static_cast<double>(r.clat_ns.Percentile(99))), us(static_cast<double>(r.clat_ns.max())),
-                       us(r.cpu_ns_per_io()), r.littles_law_depth());
+    out += fmt::format(
+        "{:<10} {:<9} {:>6} {:>4} {:<8} {:>10.0f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>10.1f} {:>7.2f}u "
+        "{:>7.1f}\n",
+        r.backend, RwPatternName(spec.rw), FormatBytes(spec.block_size), spec.queue.depth,
+        r.direct ? "direct" : "buffered", r.iops(), r.bw_bytes() / 1e6, us(r.clat_ns.mean()),
+        us(static_cast<double>(r.clat_ns.Percentile(50))), us(static_cast<double>(r.clat_ns.Percentile(95))),
+        us(static_cast<double>(r.clat_ns.Percentile(99))), us(static_cast<double>(r.clat_ns.max())),
+        us(r.cpu_ns_per_io()), r.littles_law_depth());
   }
   return out;
 }

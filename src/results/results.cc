@@ -41,17 +41,17 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ScanRecord, streams, rows, rows_per_s, passes
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianScanRecord, rows_per_s, min_stream_bw_bytes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LatencyRecord, min, max, mean, N, percentile)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DepthRecord, target, mean_in_flight, utilization, littles_law, submit_calls,
-                                   submitted, reap_calls, reaped, avg_submit_batch, avg_reap_batch, resubmits, refills_short)
+                                   submitted, reap_calls, reaped, avg_submit_batch, avg_reap_batch, resubmits,
+                                   refills_short)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MemoryRecord, cgroup, cap_bytes, peak_bytes, page_cache_bytes, refaults,
                                    limit_events, oom_kills)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianMemoryRecord, peak_bytes, page_cache_bytes, refaults)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RepetitionRecord, iops, bw_bytes, total_ios, io_bytes, runtime_ns, clat_ns,
-                                   usr_cpu_ns, sys_cpu_ns, cpu_ns_per_io, depth, resident_before, verified_bytes, buffer,
-                                   scan, memory)
+                                   usr_cpu_ns, sys_cpu_ns, cpu_ns_per_io, depth, resident_before, verified_bytes,
+                                   buffer, scan, memory)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianLatencyRecord, mean, max, percentile)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianDepthRecord, mean_in_flight, littles_law, utilization)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianRecord, iops, bw_bytes, clat_ns, cpu_ns_per_io, depth, buffer, scan,
-                                   memory)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianRecord, iops, bw_bytes, clat_ns, cpu_ns_per_io, depth, buffer, scan, memory)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CvRecord, iops, bw_bytes, clat_ns_p95)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CellRecord, id, workload, suite, rw, qd, bs, mode, backend, cache_state, regime,
                                    policy, memory_cap, status, reason, flags, median, cv, repetitions)
@@ -132,18 +132,19 @@ RepetitionRecord MakeRepetitionRecord(const JobSpec& spec, const JobResult& resu
   r.cpu_ns_per_io = result.cpu_ns_per_io();
   const IoQueueStats& q = result.queue_stats;
   const uint32_t target = spec.sync_path ? 1 : spec.queue.depth;
-  r.depth = DepthRecord{.target = target,
-                        .mean_in_flight = result.mean_in_flight,
-                        .utilization = Ratio(result.mean_in_flight, target),
-                        .littles_law = result.littles_law_depth(),
-                        .submit_calls = q.submit_calls,
-                        .submitted = q.submitted,
-                        .reap_calls = q.reap_calls,
-                        .reaped = q.reaped,
-                        .avg_submit_batch = Ratio(static_cast<double>(q.submitted), static_cast<double>(q.submit_calls)),
-                        .avg_reap_batch = Ratio(static_cast<double>(q.reaped), static_cast<double>(q.reap_calls)),
-                        .resubmits = q.resubmits,
-                        .refills_short = result.refills_short};
+  r.depth =
+      DepthRecord{.target = target,
+                  .mean_in_flight = result.mean_in_flight,
+                  .utilization = Ratio(result.mean_in_flight, target),
+                  .littles_law = result.littles_law_depth(),
+                  .submit_calls = q.submit_calls,
+                  .submitted = q.submitted,
+                  .reap_calls = q.reap_calls,
+                  .reaped = q.reaped,
+                  .avg_submit_batch = Ratio(static_cast<double>(q.submitted), static_cast<double>(q.submit_calls)),
+                  .avg_reap_batch = Ratio(static_cast<double>(q.reaped), static_cast<double>(q.reap_calls)),
+                  .resubmits = q.resubmits,
+                  .refills_short = result.refills_short};
   r.resident_before = resident_before;
   r.verified_bytes = result.verified_bytes;
   return r;
@@ -178,16 +179,18 @@ RepetitionRecord MakeBmRepetitionRecord(const JobSpec& spec, const BmResult& res
 }
 
 RepetitionRecord MakeScanRepetitionRecord(const JobSpec& spec, const ScanJobResult& result, double resident_before) {
-  RepetitionRecord r = MakeBmRepetitionRecord(spec, BmResult{.job = result.job, .buffer = result.buffer}, resident_before);
+  RepetitionRecord r =
+      MakeBmRepetitionRecord(spec, BmResult{.job = result.job, .buffer = result.buffer}, resident_before);
   // The consumers are the scans: their waiting is shared out over S of them.
   const double streams = static_cast<double>(std::max<size_t>(result.streams.size(), 1));
-  r.buffer->wait_fraction = Ratio(static_cast<double>(result.buffer.wait_ns),
-                                  static_cast<double>(result.job.window_ns) * streams);
-  ScanRecord scan{.streams = static_cast<uint32_t>(result.streams.size()),
-                  .rows = result.rows,
-                  .rows_per_s = Ratio(static_cast<double>(result.rows) * 1e9, static_cast<double>(result.job.window_ns)),
-                  .passes_checked = result.passes_checked,
-                  .stream_bw_bytes = {}};
+  r.buffer->wait_fraction =
+      Ratio(static_cast<double>(result.buffer.wait_ns), static_cast<double>(result.job.window_ns) * streams);
+  ScanRecord scan{
+      .streams = static_cast<uint32_t>(result.streams.size()),
+      .rows = result.rows,
+      .rows_per_s = Ratio(static_cast<double>(result.rows) * 1e9, static_cast<double>(result.job.window_ns)),
+      .passes_checked = result.passes_checked,
+      .stream_bw_bytes = {}};
   for (const ScanStreamResult& s : result.streams) scan.stream_bw_bytes.push_back(s.bw_bytes);
   r.scan = std::move(scan);
   return r;
@@ -203,7 +206,8 @@ void SummariseCell(CellRecord& cell) {
   m.clat_ns.percentile.clear();
   for (double p : kReportedPercentiles) {
     const std::string key = PercentileKey(p);
-    m.clat_ns.percentile[key] = static_cast<uint64_t>(Median(reps, [&](const auto& r) { return PercentileOf(r, key); }));
+    m.clat_ns.percentile[key] =
+        static_cast<uint64_t>(Median(reps, [&](const auto& r) { return PercentileOf(r, key); }));
   }
   m.cpu_ns_per_io = Median(reps, [](const auto& r) { return r.cpu_ns_per_io; });
   m.depth.mean_in_flight = Median(reps, [](const auto& r) { return r.depth.mean_in_flight; });
@@ -211,29 +215,31 @@ void SummariseCell(CellRecord& cell) {
   m.depth.utilization = Median(reps, [](const auto& r) { return r.depth.utilization; });
   m.buffer.reset();
   if (!reps.empty() && std::all_of(reps.begin(), reps.end(), [](const auto& r) { return r.buffer.has_value(); })) {
-    m.buffer = MedianBufferRecord{
-        .hit_ratio = Median(reps, [](const auto& r) { return r.buffer->hit_ratio; }),
-        .mean_read_bytes = Median(reps, [](const auto& r) { return r.buffer->mean_read_bytes; }),
-        .reads_per_s = Median(reps, [](const auto& r) { return Ratio(static_cast<double>(r.buffer->reads) * 1e9,
-                                                                      static_cast<double>(r.runtime_ns)); }),
-        .wait_fraction = Median(reps, [](const auto& r) { return r.buffer->wait_fraction; }),
-        .mean_distance = Median(reps, [](const auto& r) { return r.buffer->mean_distance; })};
+    m.buffer =
+        MedianBufferRecord{.hit_ratio = Median(reps, [](const auto& r) { return r.buffer->hit_ratio; }),
+                           .mean_read_bytes = Median(reps, [](const auto& r) { return r.buffer->mean_read_bytes; }),
+                           .reads_per_s = Median(reps,
+                                                 [](const auto& r) {
+                                                   return Ratio(static_cast<double>(r.buffer->reads) * 1e9,
+                                                                static_cast<double>(r.runtime_ns));
+                                                 }),
+                           .wait_fraction = Median(reps, [](const auto& r) { return r.buffer->wait_fraction; }),
+                           .mean_distance = Median(reps, [](const auto& r) { return r.buffer->mean_distance; })};
   }
   m.scan.reset();
   if (!reps.empty() && std::all_of(reps.begin(), reps.end(), [](const auto& r) { return r.scan.has_value(); })) {
-    m.scan = MedianScanRecord{
-        .rows_per_s = Median(reps, [](const auto& r) { return r.scan->rows_per_s; }),
-        .min_stream_bw_bytes = Median(reps, [](const auto& r) {
-          const auto& bw = r.scan->stream_bw_bytes;
-          return bw.empty() ? 0.0 : *std::min_element(bw.begin(), bw.end());
-        })};
+    m.scan = MedianScanRecord{.rows_per_s = Median(reps, [](const auto& r) { return r.scan->rows_per_s; }),
+                              .min_stream_bw_bytes = Median(reps, [](const auto& r) {
+                                const auto& bw = r.scan->stream_bw_bytes;
+                                return bw.empty() ? 0.0 : *std::min_element(bw.begin(), bw.end());
+                              })};
   }
   m.memory.reset();
   if (!reps.empty() && std::all_of(reps.begin(), reps.end(), [](const auto& r) { return r.memory.has_value(); })) {
-    m.memory = MedianMemoryRecord{
-        .peak_bytes = Median(reps, [](const auto& r) { return r.memory->peak_bytes; }),
-        .page_cache_bytes = Median(reps, [](const auto& r) { return r.memory->page_cache_bytes; }),
-        .refaults = Median(reps, [](const auto& r) { return r.memory->refaults; })};
+    m.memory =
+        MedianMemoryRecord{.peak_bytes = Median(reps, [](const auto& r) { return r.memory->peak_bytes; }),
+                           .page_cache_bytes = Median(reps, [](const auto& r) { return r.memory->page_cache_bytes; }),
+                           .refaults = Median(reps, [](const auto& r) { return r.memory->refaults; })};
   }
   const std::string p95 = PercentileKey(95);
   cell.cv = CvRecord{.iops = Cv(reps, [](const auto& r) { return r.iops; }),
@@ -287,8 +293,9 @@ Result<ResultsDocument> ParseResults(const nlohmann::json& original) {
   const auto& version_field = json.contains("schema_version") ? json["schema_version"] : nlohmann::json();
   const int version = version_field.is_number_integer() ? version_field.get<int>() : 0;
   if (version < kOldestReadableSchemaVersion || version > kResultsSchemaVersion) {
-    return Status::InvalidArgument(fmt::format("results schema_version {} is not supported; this iodepth reads versions {} to {}",
-                                               version, kOldestReadableSchemaVersion, kResultsSchemaVersion));
+    return Status::InvalidArgument(
+        fmt::format("results schema_version {} is not supported; this iodepth reads versions {} to {}", version,
+                    kOldestReadableSchemaVersion, kResultsSchemaVersion));
   }
   // nlohmann_json reports a missing or mistyped field by throwing; turn it into a Status
   // naming the field, here at the boundary, so nothing above sees an exception.
@@ -339,8 +346,8 @@ Result<std::vector<CellRecord>> ParseCellsToSummarise(const nlohmann::json& json
   for (size_t index = 0; index < json["cells"].size(); ++index) {
     nlohmann::json cell = json["cells"][index];
     const bool named = cell.is_object() && cell.contains("id") && cell["id"].is_string();
-    const std::string where = named ? fmt::format("cells[{}] ({})", index, cell["id"].get<std::string>())
-                                    : fmt::format("cells[{}]", index);
+    const std::string where =
+        named ? fmt::format("cells[{}] ({})", index, cell["id"].get<std::string>()) : fmt::format("cells[{}]", index);
     if (!cell.is_object()) return Status::InvalidArgument(fmt::format("{} is not a JSON object", where));
     for (const char* field : {"median", "cv", "flags"}) cell.emplace(field, blank[field]);
     auto parsed = ParseCell(cell);
@@ -384,12 +391,13 @@ std::string CsvRow(const CellRecord& c) {
     auto it = c.median.clat_ns.percentile.find(PercentileKey(p));
     return it == c.median.clat_ns.percentile.end() ? 0 : it->second;
   };
-  return fmt::format("{},{},{},{},{},{},{},{},{},{},{:.1f},{:.0f},{:.0f},{},{},{},{},{:.0f},{:.2f},{:.3f},{:.2f},{:.4f},{:.4f},{}",
-                     c.id, c.workload, c.rw, c.qd, c.bs, c.mode, c.backend, c.cache_state, c.status, flags,
-                     c.median.iops, c.median.bw_bytes, c.median.clat_ns.mean, pct(50), pct(95), pct(99),
-                     c.median.clat_ns.max, c.median.cpu_ns_per_io, c.median.depth.mean_in_flight,
-                     c.median.depth.utilization, c.median.depth.littles_law, c.cv.iops, c.cv.clat_ns_p95,
-                     c.repetitions.size()) +
+  return fmt::format(
+             "{},{},{},{},{},{},{},{},{},{},{:.1f},{:.0f},{:.0f},{},{},{},{},{:.0f},{:.2f},{:.3f},{:.2f},{:.4f},{:.4f},"
+             "{}",
+             c.id, c.workload, c.rw, c.qd, c.bs, c.mode, c.backend, c.cache_state, c.status, flags, c.median.iops,
+             c.median.bw_bytes, c.median.clat_ns.mean, pct(50), pct(95), pct(99), c.median.clat_ns.max,
+             c.median.cpu_ns_per_io, c.median.depth.mean_in_flight, c.median.depth.utilization,
+             c.median.depth.littles_law, c.cv.iops, c.cv.clat_ns_p95, c.repetitions.size()) +
          BufferCsvColumns(c) + MemoryCsvColumns(c);
 }
 

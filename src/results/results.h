@@ -21,10 +21,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/bm_job.h"
-#include "harness/scan_job.h"
-#include "harness/job.h"
 #include "common/result.h"
+#include "harness/bm_job.h"
+#include "harness/job.h"
+#include "harness/scan_job.h"
 
 namespace iodepth {
 
@@ -41,7 +41,7 @@ struct LatencyRecord {
   uint64_t min = 0;
   uint64_t max = 0;
   double mean = 0;
-  uint64_t N = 0;  // NOLINT: fio's name.
+  uint64_t N = 0;                              // NOLINT: fio's name.
   std::map<std::string, uint64_t> percentile;  // "95.000000" -> ns
 };
 
@@ -62,20 +62,20 @@ struct DepthRecord {
 
 // Buffer-manager figures of one bm repetition (harness/bm_job.h).
 struct BufferRecord {
-  uint64_t memory_bytes = 0;        // M, the pool's capacity.
-  uint64_t working_set_bytes = 0;   // W.
+  uint64_t memory_bytes = 0;       // M, the pool's capacity.
+  uint64_t working_set_bytes = 0;  // W.
   uint32_t page_bytes = 0;
   uint64_t fetches = 0;
   uint64_t hits = 0;
   uint64_t misses = 0;
   double hit_ratio = 0;
-  uint64_t reads = 0;               // Read requests, after combining.
+  uint64_t reads = 0;  // Read requests, after combining.
   uint64_t read_bytes = 0;
-  double mean_read_bytes = 0;       // The combined-read size.
+  double mean_read_bytes = 0;                      // The combined-read size.
   std::map<std::string, uint64_t> reads_by_pages;  // "16" -> reads of 16 pages.
   uint64_t consumer_waits = 0;
   int64_t wait_ns = 0;
-  double wait_fraction = 0;         // wait_ns / runtime_ns: how much of the run the consumer waited.
+  double wait_fraction = 0;  // wait_ns / runtime_ns: how much of the run the consumer waited.
   double mean_distance = 0;
 };
 
@@ -84,14 +84,14 @@ struct ScanRecord {
   uint32_t streams = 0;
   uint64_t rows = 0;
   double rows_per_s = 0;
-  uint64_t passes_checked = 0;            // Complete passes whose answer was verified.
-  std::vector<double> stream_bw_bytes;    // Per scan, page bytes per second.
+  uint64_t passes_checked = 0;          // Complete passes whose answer was verified.
+  std::vector<double> stream_bw_bytes;  // Per scan, page bytes per second.
 };
 
 // The memory cgroup a capped repetition ran in (experiment/memory_cap.h): what it was allowed
 // and what it used. Counters are deltas over the repetition; peak is since its start.
 struct MemoryRecord {
-  std::string cgroup;             // "v1", "v2" or "inherited".
+  std::string cgroup;  // "v1", "v2" or "inherited".
   uint64_t cap_bytes = 0;
   uint64_t peak_bytes = 0;
   uint64_t page_cache_bytes = 0;  // Charged to the cgroup at the end of the run.
@@ -176,9 +176,9 @@ struct CellRecord {
   std::string mode;
   std::string backend;
   std::string cache_state;
-  std::string regime;  // bm cells: hot, pressure or thrash; "" otherwise.
-  std::string policy;  // bm cells: fixed, adaptive or sync; "" otherwise.
-  uint64_t memory_cap = 0;  // Bytes the cell's cgroup could use (page cache included); 0: no cap.
+  std::string regime;         // bm cells: hot, pressure or thrash; "" otherwise.
+  std::string policy;         // bm cells: fixed, adaptive or sync; "" otherwise.
+  uint64_t memory_cap = 0;    // Bytes the cell's cgroup could use (page cache included); 0: no cap.
   std::string status = "ok";  // ok | unsupported | error
   std::string reason;
   std::vector<std::string> flags;

@@ -1,8 +1,8 @@
 #include "storage/heap_table.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <utility>
@@ -69,15 +69,17 @@ Status ValidateLoadOptions(const LoadOptions& options) {
   if (options.path.empty()) return Status::InvalidArgument("table path is empty");
   if (options.write_bytes < page_bytes || options.write_bytes > kMaxWriteBytes ||
       options.write_bytes % page_bytes != 0) {
-    return Status::InvalidArgument(fmt::format("write size {} bytes must be a multiple of the page size {} "
-                                               "between {} and {} bytes",
-                                               options.write_bytes, page_bytes, page_bytes, kMaxWriteBytes));
+    return Status::InvalidArgument(
+        fmt::format("write size {} bytes must be a multiple of the page size {} "
+                    "between {} and {} bytes",
+                    options.write_bytes, page_bytes, page_bytes, kMaxWriteBytes));
   }
   const uint64_t ring_bytes = uint64_t{options.queue.depth} * options.write_bytes;
   if (options.queue.depth == 0 || ring_bytes > kMaxLoadRingBytes) {
-    return Status::InvalidArgument(fmt::format("queue depth {} x write size {} bytes: the depth must be at least 1 "
-                                               "and the write buffers at most {} bytes",
-                                               options.queue.depth, options.write_bytes, kMaxLoadRingBytes));
+    return Status::InvalidArgument(
+        fmt::format("queue depth {} x write size {} bytes: the depth must be at least 1 "
+                    "and the write buffers at most {} bytes",
+                    options.queue.depth, options.write_bytes, kMaxLoadRingBytes));
   }
   return Status::OK();
 }
@@ -86,7 +88,10 @@ Status ValidateLoadOptions(const LoadOptions& options) {
 class Loader {
  public:
   Loader(const LoadOptions& options, File* file, IoQueue* queue, AlignedBuffer* ring)
-      : options_(options), file_(file), queue_(queue), ring_(ring),
+      : options_(options),
+        file_(file),
+        queue_(queue),
+        ring_(ring),
         page_bytes_(PageSizeBytes(options.shape.page_size)),
         pages_per_write_(options.write_bytes / page_bytes_),
         total_pages_(TablePageCount(options.shape)) {
@@ -130,8 +135,8 @@ class Loader {
       if (!c.status.ok()) return c.status.WithContext(fmt::format("write table {}", options_.path));
       if (c.bytes_done != c.length) {
         // A backend finishes short writes itself, so a short one here is a device failure.
-        return Status::PosixError(fmt::format("write of {} bytes at offset {} of {} stopped after {} bytes",
-                                              c.length, c.offset, options_.path, c.bytes_done),
+        return Status::PosixError(fmt::format("write of {} bytes at offset {} of {} stopped after {} bytes", c.length,
+                                              c.offset, options_.path, c.bytes_done),
                                   EIO);
       }
       free_slots_.push_back(static_cast<uint32_t>(c.tag));

@@ -66,8 +66,8 @@ inline constexpr int64_t kGroupCount = 16;
 
 // What a table holds; enough to compute any of its values or its file size.
 struct TableShape {
-  uint64_t rows = 0;      // 0..kMaxTableRows
-  uint32_t columns = 4;   // kMinColumns..kMaxColumns
+  uint64_t rows = 0;     // 0..kMaxTableRows
+  uint32_t columns = 4;  // kMinColumns..kMaxColumns
   PageSize page_size = kDefaultPageSize;
   uint64_t seed = 1;
 };
@@ -128,9 +128,9 @@ inline constexpr uint64_t kMaxLoadRingBytes = uint64_t{256} << 20;
 struct LoadStats {
   uint64_t pages = 0;
   uint64_t bytes = 0;
-  int64_t elapsed_ns = 0;   // From opening the file to the end of fdatasync.
-  double mib_per_s = 0;     // bytes / 2^20 / elapsed seconds (fio's "MiB/s").
-  std::string backend;      // The queue's backend name, as resolved from kAuto.
+  int64_t elapsed_ns = 0;  // From opening the file to the end of fdatasync.
+  double mib_per_s = 0;    // bytes / 2^20 / elapsed seconds (fio's "MiB/s").
+  std::string backend;     // The queue's backend name, as resolved from kAuto.
 };
 
 // Creates (or truncates) options.path and writes the table `options.shape` to it, then

@@ -75,9 +75,9 @@ Status PageCorruption(uint64_t page_id, std::string_view file_name, std::string_
 Status VerifyHeaderFields(std::span<const std::byte> page, uint64_t expected_page_id, std::string_view file_name) {
   const auto version = Load<uint16_t>(page, kVersionOffset);
   if (version != kPageFormatVersion) {
-    return PageCorruption(expected_page_id, file_name,
-                          fmt::format("unknown page format version {} (this build reads {})", version,
-                                      kPageFormatVersion));
+    return PageCorruption(
+        expected_page_id, file_name,
+        fmt::format("unknown page format version {} (this build reads {})", version, kPageFormatVersion));
   }
   const auto type = Load<uint8_t>(page, kTypeOffset);
   if (type != static_cast<uint8_t>(PageType::kHeap)) {
@@ -220,10 +220,10 @@ Status VerifyPage(std::span<const std::byte> page, uint64_t expected_page_id, st
   const auto magic = Load<uint32_t>(page, kMagicOffset);
   if (magic != kPageMagic) {
     const bool all_zero = std::all_of(page.begin(), page.end(), [](std::byte b) { return b == std::byte{0}; });
-    return PageCorruption(expected_page_id, file_name,
-                          all_zero ? std::string("all zeros: the page was never written")
-                                   : fmt::format("bad magic {:#010x} (expected {:#010x}): not an iodepth page",
-                                                 magic, kPageMagic));
+    return PageCorruption(
+        expected_page_id, file_name,
+        all_zero ? std::string("all zeros: the page was never written")
+                 : fmt::format("bad magic {:#010x} (expected {:#010x}): not an iodepth page", magic, kPageMagic));
   }
   // Checked before the checksum, which would fail too, to say why.
   const auto written_bytes = Load<uint32_t>(page, kPageSizeOffset);

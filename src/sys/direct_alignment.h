@@ -9,8 +9,8 @@ namespace iodepth {
 
 // Direct-I/O alignment of one file, in bytes, and where the numbers came from.
 struct DirectAlignment {
-  uint32_t memory_bytes = 4096;  // Buffer address alignment.
-  uint32_t offset_bytes = 4096;  // File offset and length alignment.
+  uint32_t memory_bytes = 4096;    // Buffer address alignment.
+  uint32_t offset_bytes = 4096;    // File offset and length alignment.
   const char* source = "default";  // "statx", "logical_block_size" or "default".
 };
 

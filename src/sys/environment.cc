@@ -78,9 +78,9 @@ void AddMachine(nlohmann::json& env) {
   utsname names{};
   const bool named = ::uname(&names) == 0;
   env["kernel"] = named ? std::string(names.release) : "unknown";
-  env["uname"] = named ? fmt::format("{} {} {} {} {}", names.sysname, names.nodename, names.release, names.version,
-                                     names.machine)
-                       : "unknown";
+  env["uname"] =
+      named ? fmt::format("{} {} {} {} {}", names.sysname, names.nodename, names.release, names.version, names.machine)
+            : "unknown";
   char host[HOST_NAME_MAX + 1] = {};
   env["hostname"] = ::gethostname(host, sizeof(host) - 1) == 0 && host[0] != '\0' ? std::string(host) : "unknown";
   env["cpu_model"] = CpuModel();
@@ -124,14 +124,17 @@ nlohmann::json Filled(std::span<const char* const> keys, const char* word) {
 
 constexpr const char* kFilesystemKeys[] = {"type", "mount_point", "device", "mount_options", "super_options"};
 constexpr const char* kAlignmentKeys[] = {"memory_bytes", "offset_bytes", "source"};
-constexpr const char* kDeviceKeys[] = {"name", "partition", "major_minor", "model", "vendor", "rotational",
-                                       "logical_block_size", "physical_block_size", "scheduler", "nr_requests",
-                                       "read_ahead_kb", "max_sectors_kb"};
+constexpr const char* kDeviceKeys[] = {"name",      "partition",   "major_minor",        "model",
+                                       "vendor",    "rotational",  "logical_block_size", "physical_block_size",
+                                       "scheduler", "nr_requests", "read_ahead_kb",      "max_sectors_kb"};
 
 nlohmann::json FilesystemJson(const MountInfo* mount) {
   if (mount == nullptr) return Filled(kFilesystemKeys, "unknown");
-  return {{"type", mount->fs_type}, {"mount_point", mount->mount_point}, {"device", mount->source},
-          {"mount_options", mount->mount_options}, {"super_options", mount->super_options}};
+  return {{"type", mount->fs_type},
+          {"mount_point", mount->mount_point},
+          {"device", mount->source},
+          {"mount_options", mount->mount_options},
+          {"super_options", mount->super_options}};
 }
 
 std::optional<std::string> SysfsBlockDir(dev_t dev) {
@@ -191,9 +194,8 @@ nlohmann::json DirectAlignmentJson(const std::string& path, const struct stat& s
   if (fd < 0) return Filled(kAlignmentKeys, "unknown");
   const DirectAlignment alignment = DiscoverDirectAlignment(fd);
   ::close(fd);
-  return {{"memory_bytes", alignment.memory_bytes},
-          {"offset_bytes", alignment.offset_bytes},
-          {"source", alignment.source}};
+  return {
+      {"memory_bytes", alignment.memory_bytes}, {"offset_bytes", alignment.offset_bytes}, {"source", alignment.source}};
 }
 
 void AddStorage(nlohmann::json& env, const std::string& data_path, const std::vector<MountInfo>& mounts) {
@@ -220,9 +222,9 @@ void AddStorage(nlohmann::json& env, const std::string& data_path, const std::ve
 // IORING_FEAT_* names by bit number. Bits 13 to 17 are newer than liburing 2.3's header;
 // their names and values are the kernel uapi's.
 constexpr const char* kUringFeatureNames[] = {
-    "SINGLE_MMAP", "NODROP",          "SUBMIT_STABLE", "RW_CUR_POS",     "CUR_PERSONALITY", "FAST_POLL",
-    "POLL_32BITS", "SQPOLL_NONFIXED", "EXT_ARG",       "NATIVE_WORKERS", "RSRC_TAGS",       "CQE_SKIP",
-    "LINKED_FILE", "REG_REG_RING",    "RECVSEND_BUNDLE", "MIN_TIMEOUT",  "RW_ATTR",         "NO_IOWAIT"};
+    "SINGLE_MMAP", "NODROP",          "SUBMIT_STABLE",   "RW_CUR_POS",     "CUR_PERSONALITY", "FAST_POLL",
+    "POLL_32BITS", "SQPOLL_NONFIXED", "EXT_ARG",         "NATIVE_WORKERS", "RSRC_TAGS",       "CQE_SKIP",
+    "LINKED_FILE", "REG_REG_RING",    "RECVSEND_BUNDLE", "MIN_TIMEOUT",    "RW_ATTR",         "NO_IOWAIT"};
 static_assert(IORING_FEAT_SINGLE_MMAP == 1U << 0 && IORING_FEAT_FAST_POLL == 1U << 5 &&
                   IORING_FEAT_LINKED_FILE == 1U << 12,
               "kUringFeatureNames is indexed by bit number");

@@ -41,8 +41,9 @@ namespace iodepth {
 // filesystem and device, which is what a file created there would get.
 nlohmann::json CollectEnvironment(const std::string& data_path);
 
-// CollectEnvironment's sysfs-list parser, exposed so tests can feed it fixtures: the choice in brackets of a sysfs list ("none [mq-deadline] kyber" -> "mq-deadline"),
-// the whole trimmed text when there are no brackets ("none"), or "" for empty text.
+// CollectEnvironment's sysfs-list parser, exposed so tests can feed it fixtures: the choice in brackets of a sysfs list
+// ("none [mq-deadline] kyber" -> "mq-deadline"), the whole trimmed text when there are no brackets ("none"), or "" for
+// empty text.
 std::string BracketedChoice(std::string_view text);
 
 }  // namespace iodepth

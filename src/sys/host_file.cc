@@ -69,9 +69,8 @@ int WriteHostFile(const std::string& path, std::string_view text) {
 Status DropAllCleanCaches() {
   constexpr const char* kDropCaches = "/proc/sys/vm/drop_caches";
   if (::geteuid() != 0) {
-    return Status::FailedPrecondition(
-        fmt::format("dropping the machine's page cache needs root (it writes {}); run as root or do without it",
-                    kDropCaches));
+    return Status::FailedPrecondition(fmt::format(
+        "dropping the machine's page cache needs root (it writes {}); run as root or do without it", kDropCaches));
   }
   ::sync();
   const int error_number = WriteHostFile(kDropCaches, "1\n");

@@ -14,9 +14,10 @@ Status IoUringSetupError(int error_number) {
   std::string reason = fmt::format("io_uring_setup failed: {}", std::strerror(error_number));
   const std::string disabled = ReadTrimmedHostFile("/proc/sys/kernel/io_uring_disabled").value_or("");
   if (disabled == "1" || disabled == "2") {
-    reason += fmt::format(" (kernel.io_uring_disabled={}: io_uring is {}; an administrator can allow it with "
-                          "`sysctl kernel.io_uring_disabled=0`)",
-                          disabled, disabled == "2" ? "disabled for everyone" : "limited to a privileged group");
+    reason += fmt::format(
+        " (kernel.io_uring_disabled={}: io_uring is {}; an administrator can allow it with "
+        "`sysctl kernel.io_uring_disabled=0`)",
+        disabled, disabled == "2" ? "disabled for everyone" : "limited to a privileged group");
   } else if (error_number == ENOSYS) {
     reason += " (the kernel is older than 5.1, or a seccomp policy such as a container runtime's blocks io_uring)";
   } else if (error_number == EPERM) {

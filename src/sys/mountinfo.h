@@ -10,8 +10,8 @@ namespace iodepth {
 
 // One line of /proc/self/mountinfo, with the octal escapes ("\040" for a space) decoded.
 struct MountInfo {
-  std::string major_minor;    // "254:0"; an anonymous "0:NN" for tmpfs, overlay, btrfs.
-  std::string root;           // The directory of the filesystem mounted here: "/" unless a subtree was bind-mounted.
+  std::string major_minor;  // "254:0"; an anonymous "0:NN" for tmpfs, overlay, btrfs.
+  std::string root;         // The directory of the filesystem mounted here: "/" unless a subtree was bind-mounted.
   std::string mount_point;
   std::string mount_options;  // Per-mount: "rw,relatime".
   std::string fs_type;        // "ext4", "cgroup2", ...

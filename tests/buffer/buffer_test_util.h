@@ -97,8 +97,9 @@ inline Status WriteTestTable(const std::string& path, uint64_t pages, size_t tai
   for (uint64_t p = 0; p <= pages; ++p) {
     if (p == pages && tail_bytes == 0) break;
     const std::vector<std::byte> page = TestPageImage(p);
-    all.insert(all.end(), page.begin(), page.begin() + (p == pages ? static_cast<std::ptrdiff_t>(tail_bytes)
-                                                                    : static_cast<std::ptrdiff_t>(page.size())));
+    all.insert(all.end(), page.begin(),
+               page.begin() +
+                   (p == pages ? static_cast<std::ptrdiff_t>(tail_bytes) : static_cast<std::ptrdiff_t>(page.size())));
   }
   return PosixWrite(path, /*offset=*/0, all);
 }
@@ -123,8 +124,8 @@ inline ::testing::AssertionResult CheckPage(std::span<const std::byte> page, uin
   for (uint32_t slot = 0; slot < capacity; ++slot) {
     const std::span<const int64_t> row = RowAt(page, slot);
     if (row[0] != static_cast<int64_t>(page_no) || row[1] != static_cast<int64_t>(slot)) {
-      return ::testing::AssertionFailure() << "page " << page_no << " slot " << slot << " holds {" << row[0] << ", "
-                                           << row[1] << "}";
+      return ::testing::AssertionFailure()
+             << "page " << page_no << " slot " << slot << " holds {" << row[0] << ", " << row[1] << "}";
     }
   }
   return ::testing::AssertionSuccess();

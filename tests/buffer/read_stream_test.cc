@@ -226,7 +226,7 @@ TEST_P(ReadStreamTest, RandomListWithRepeatsReadsEachDistinctPageOnce) {
   while (pages.size() < 300) {
     const uint64_t page = rng() % kPages;
     pages.push_back(page);
-    if (rng() % 8 == 0) pages.push_back(page);                             // At once again.
+    if (rng() % 8 == 0) pages.push_back(page);                           // At once again.
     if (rng() % 8 == 0 && page + 1 < kPages) pages.push_back(page + 1);  // Its neighbour.
   }
   const std::set<uint64_t> distinct(pages.begin(), pages.end());
@@ -371,8 +371,7 @@ TEST_P(ReadStreamTest, IoErrorSurfacesAtItsPositionAndTheStreamGoesOn) {
   {
     std::unique_ptr<IoQueue> queue = NewQueue();
     ASSERT_NE(queue, nullptr);
-    std::unique_ptr<ReadStream> stream =
-        NewStream(*queue, Range(0, kPages), Options(ReadStreamPolicy::kFixed, 4, 1));
+    std::unique_ptr<ReadStream> stream = NewStream(*queue, Range(0, kPages), Options(ReadStreamPolicy::kFixed, 4, 1));
     ASSERT_NE(stream, nullptr);
     for (uint64_t page = 0; page < kPages; ++page) {
       if (page == kBad) {
@@ -443,8 +442,7 @@ TEST_P(ReadStreamTest, CorruptPageSurfacesAtItsPosition) {
   std::unique_ptr<IoQueue> queue = NewQueue();
   ASSERT_NE(queue, nullptr);
   // One combined read holds the bad page and its neighbours; only it fails.
-  std::unique_ptr<ReadStream> stream =
-      NewStream(*queue, Range(0, kPages), Options(ReadStreamPolicy::kFixed, 4, 8));
+  std::unique_ptr<ReadStream> stream = NewStream(*queue, Range(0, kPages), Options(ReadStreamPolicy::kFixed, 4, 8));
   ASSERT_NE(stream, nullptr);
   for (uint64_t page = 0; page < kPages; ++page) {
     if (page == kBad) {
@@ -521,8 +519,7 @@ TEST_P(ReadStreamTest, DestroyingAStreamMidwayFinishesItsReadsAndReleasesItsPins
   {
     std::unique_ptr<IoQueue> queue = NewQueue();
     ASSERT_NE(queue, nullptr);
-    std::unique_ptr<ReadStream> stream =
-        NewStream(*queue, Range(0, kPages), Options(ReadStreamPolicy::kFixed, 6, 2));
+    std::unique_ptr<ReadStream> stream = NewStream(*queue, Range(0, kPages), Options(ReadStreamPolicy::kFixed, 6, 2));
     ASSERT_NE(stream, nullptr);
     for (uint64_t page = 0; page < 3; ++page) ASSERT_NO_FATAL_FAILURE(ExpectNext(*stream, page, page));
     ASSERT_GT(stream->reads_in_flight(), 0u) << "nothing in flight: the test would prove nothing";

@@ -10,9 +10,9 @@ namespace {
 enum class Colour { kRed, kGreen, kBlue, kNone };
 
 constexpr EnumName<Colour> kColourNames[] = {
-    {Colour::kRed, "red"},          {Colour::kGreen, "green"}, {Colour::kBlue, "blue"},
-    {Colour::kNone, "n/a", false},  // Printed, never asked for.
-    {Colour::kRed, "crimson"},      // An alias.
+    {Colour::kRed, "red"},     {Colour::kGreen, "green"},
+    {Colour::kBlue, "blue"},   {Colour::kNone, "n/a", false},  // Printed, never asked for.
+    {Colour::kRed, "crimson"},                                 // An alias.
 };
 
 TEST(EnumNamesTest, NameOfGivesTheFirstEntrysName) {

@@ -40,9 +40,9 @@ TEST(StatusTest, EachFactoryCarriesItsCodeAndMessage) {
 }
 
 TEST(StatusTest, CodeNamesAreDistinct) {
-  const StatusCode codes[] = {StatusCode::kOk,         StatusCode::kInvalidArgument, StatusCode::kIoError,
-                              StatusCode::kNotSupported, StatusCode::kQueueFull,     StatusCode::kFailedPrecondition,
-                              StatusCode::kCorruption, StatusCode::kNotFound,  StatusCode::kResourceExhausted};
+  const StatusCode codes[] = {StatusCode::kOk,           StatusCode::kInvalidArgument, StatusCode::kIoError,
+                              StatusCode::kNotSupported, StatusCode::kQueueFull,       StatusCode::kFailedPrecondition,
+                              StatusCode::kCorruption,   StatusCode::kNotFound,        StatusCode::kResourceExhausted};
   std::set<std::string_view> names;
   for (StatusCode code : codes) {
     EXPECT_FALSE(StatusCodeName(code).empty());

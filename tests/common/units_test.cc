@@ -26,10 +26,24 @@ void ExpectRejected(const Result<T>& result, std::string_view flag, std::string_
 
 TEST(ParseSizeTest, AcceptsPlainNumbersAndBinarySuffixesInAnyCase) {
   const std::pair<std::string_view, uint64_t> cases[] = {
-      {"0", 0},           {"1", 1},           {"4096", 4096},      {"512b", 512},        {"512B", 512},
-      {"4k", 4 * kKiB},   {"4K", 4 * kKiB},   {"4kb", 4 * kKiB},   {"4KiB", 4 * kKiB},   {"4kib", 4 * kKiB},
-      {"256m", 256 * kMiB}, {"256MiB", 256 * kMiB}, {"256MB", 256 * kMiB}, {"1g", kGiB}, {"3G", 3 * kGiB},
-      {"2t", 2 * kTiB},   {"2TiB", 2 * kTiB}, {"16777215t", 16777215 * kTiB},
+      {"0", 0},
+      {"1", 1},
+      {"4096", 4096},
+      {"512b", 512},
+      {"512B", 512},
+      {"4k", 4 * kKiB},
+      {"4K", 4 * kKiB},
+      {"4kb", 4 * kKiB},
+      {"4KiB", 4 * kKiB},
+      {"4kib", 4 * kKiB},
+      {"256m", 256 * kMiB},
+      {"256MiB", 256 * kMiB},
+      {"256MB", 256 * kMiB},
+      {"1g", kGiB},
+      {"3G", 3 * kGiB},
+      {"2t", 2 * kTiB},
+      {"2TiB", 2 * kTiB},
+      {"16777215t", 16777215 * kTiB},
       {"18446744073709551615", UINT64_MAX},
   };
   for (const auto& [text, expected] : cases) {
@@ -40,8 +54,8 @@ TEST(ParseSizeTest, AcceptsPlainNumbersAndBinarySuffixesInAnyCase) {
 }
 
 TEST(ParseSizeTest, RejectsMalformedInputNamingTheFlag) {
-  for (std::string_view text : {"", "k", "-1", "+4k", "1.5k", "4x", "4 k", " 4k", "4k ", "4kk", "4kibb", "4p",
-                                "0x10", "18446744073709551616", "16777216t", "99999999999999999999k"}) {
+  for (std::string_view text : {"", "k", "-1", "+4k", "1.5k", "4x", "4 k", " 4k", "4k ", "4kk", "4kibb", "4p", "0x10",
+                                "18446744073709551616", "16777216t", "99999999999999999999k"}) {
     SCOPED_TRACE(std::string("input '") + std::string(text) + "'");
     ExpectRejected(ParseSize(text, "--bs"), "--bs", text);
   }
@@ -67,8 +81,8 @@ TEST(ParseDurationTest, AcceptsUnitsAndBareSeconds) {
 }
 
 TEST(ParseDurationTest, RejectsMalformedInputNamingTheFlag) {
-  for (std::string_view text : {"", "s", "ms", "-5s", "1.5s", "10x", "10 s", "10sec", "5d", "10ns",
-                                "2562048h", "9223372037s", "99999999999999999999"}) {
+  for (std::string_view text : {"", "s", "ms", "-5s", "1.5s", "10x", "10 s", "10sec", "5d", "10ns", "2562048h",
+                                "9223372037s", "99999999999999999999"}) {
     SCOPED_TRACE(std::string("input '") + std::string(text) + "'");
     ExpectRejected(ParseDurationNs(text, "--runtime"), "--runtime", text);
   }

@@ -47,8 +47,8 @@ class VectorSource final : public Operator {
     if (next_ == batches_.size()) return false;
     const std::vector<int64_t>& values = batches_[next_++];
     const auto rows = static_cast<uint32_t>(values.size() / columns_);
-    batch = RowBatch{.values = values.data(), .columns = columns_, .rows = rows, .selection = nullptr,
-                     .selected = rows};
+    batch =
+        RowBatch{.values = values.data(), .columns = columns_, .rows = rows, .selection = nullptr, .selected = rows};
     return true;
   }
 
@@ -76,9 +76,9 @@ std::vector<uint32_t> LiveRows(const RowBatch& batch) {
 TEST(FilterTest, KeepsExactlyTheRowsEachOperatorSelects) {
   const std::vector<int64_t> values = {-3, -1, 0, 1, 1, 2, 5};
   const std::vector<std::pair<CompareOp, std::vector<uint32_t>>> cases = {
-      {CompareOp::kLess, {0, 1, 2}},         {CompareOp::kLessEqual, {0, 1, 2, 3, 4}},
-      {CompareOp::kGreater, {5, 6}},         {CompareOp::kGreaterEqual, {3, 4, 5, 6}},
-      {CompareOp::kEqual, {3, 4}},           {CompareOp::kNotEqual, {0, 1, 2, 5, 6}},
+      {CompareOp::kLess, {0, 1, 2}}, {CompareOp::kLessEqual, {0, 1, 2, 3, 4}},
+      {CompareOp::kGreater, {5, 6}}, {CompareOp::kGreaterEqual, {3, 4, 5, 6}},
+      {CompareOp::kEqual, {3, 4}},   {CompareOp::kNotEqual, {0, 1, 2, 5, 6}},
   };
   for (const auto& [op, expected] : cases) {
     Filter filter(OneColumn(values), Predicate{.column = 0, .op = op, .value = 1, .work = 0});
@@ -145,8 +145,7 @@ TEST(FilterTest, PredicateOnAMissingColumnIsInvalidArgument) {
   EXPECT_NE(next.error().message().find("c3"), std::string::npos) << next.error().message();
 }
 
-const std::vector<AggSpec> kAllKinds = {AggSpec{.kind = AggKind::kCount},
-                                        AggSpec{.kind = AggKind::kSum, .column = 1},
+const std::vector<AggSpec> kAllKinds = {AggSpec{.kind = AggKind::kCount}, AggSpec{.kind = AggKind::kSum, .column = 1},
                                         AggSpec{.kind = AggKind::kMin, .column = 1},
                                         AggSpec{.kind = AggKind::kMax, .column = 1}};
 
@@ -263,12 +262,12 @@ TEST(ParsePredicateTest, AcceptsEveryOperatorAndSpacing) {
 
 TEST(ParsePredicateTest, RejectsMalformedPredicatesWithTheProblemAndAnExample) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"", "expected a column"},         {"x<5", "expected a column"},
-      {"c<5", "column number"},          {"c16<1", "no column c16"},
-      {"c0", "expected an operator"},    {"c0 ~ 5", "expected an operator"},
-      {"c0<", "expected a number"},      {"c0<<5", "expected a number"},
-      {"c0<5x", "unexpected \"x\""},     {"c0<99999999999999999999", "does not fit in int64"},
-      {"c0<+-5", "expected a number"},   {"c0<5 and c1>2", "unexpected"},
+      {"", "expected a column"},       {"x<5", "expected a column"},
+      {"c<5", "column number"},        {"c16<1", "no column c16"},
+      {"c0", "expected an operator"},  {"c0 ~ 5", "expected an operator"},
+      {"c0<", "expected a number"},    {"c0<<5", "expected a number"},
+      {"c0<5x", "unexpected \"x\""},   {"c0<99999999999999999999", "does not fit in int64"},
+      {"c0<+-5", "expected a number"}, {"c0<5 and c1>2", "unexpected"},
   };
   for (const auto& [text, problem] : cases) {
     const Result<Predicate> parsed = ParsePredicate(text);
@@ -306,9 +305,9 @@ TEST(ParseAggregatesTest, ParsesAListInOrder) {
 
 TEST(ParseAggregatesTest, RejectsUnknownOrMalformedItemsNamingThem) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"", "empty item"},         {"count,,sum(c1)", "empty item"},  {"avg(c0)", "\"avg(c0)\""},
-      {"sum(c)", "\"sum(c)\""},   {"sum(c0", "expected \")\""},      {"sum c0", "expected \"(\""},
-      {"max(c16)", "no column"},  {"count,", "empty item"},
+      {"", "empty item"},        {"count,,sum(c1)", "empty item"}, {"avg(c0)", "\"avg(c0)\""},
+      {"sum(c)", "\"sum(c)\""},  {"sum(c0", "expected \")\""},     {"sum c0", "expected \"(\""},
+      {"max(c16)", "no column"}, {"count,", "empty item"},
   };
   for (const auto& [text, problem] : cases) {
     const Result<std::vector<AggSpec>> parsed = ParseAggregates(text);
@@ -380,7 +379,8 @@ Status LoadTable(const std::string& path, const TableShape& shape) {
 ScanOptions Sync() { return ScanOptions{.mode = ScanMode::kSync, .stream = {}}; }
 ScanOptions Pipelined(ReadStreamPolicy policy, uint32_t distance = 4, uint32_t max_pinned_pages = 0) {
   return ScanOptions{.mode = ScanMode::kPipelined,
-                     .stream = ReadStreamOptions{.policy = policy, .distance = distance,
+                     .stream = ReadStreamOptions{.policy = policy,
+                                                 .distance = distance,
                                                  .io_combine_bytes = 4 * kPageBytes,
                                                  .max_pinned_pages = max_pinned_pages}};
 }
@@ -451,8 +451,8 @@ class ScanTest : public ::testing::TestWithParam<ScanParam> {
   }
 
   // Runs `spec` over pages [first, end) with a queue of its own (pipelined only).
-  Result<QueryAnswer> Run(const ScanOptions& options, const QuerySpec& spec, uint64_t first = 0,
-                          uint64_t end = kPages, ScanStats* stats = nullptr, uint32_t columns = kColumns) const {
+  Result<QueryAnswer> Run(const ScanOptions& options, const QuerySpec& spec, uint64_t first = 0, uint64_t end = kPages,
+                          ScanStats* stats = nullptr, uint32_t columns = kColumns) const {
     std::unique_ptr<IoQueue> queue;
     if (options.mode == ScanMode::kPipelined) {
       IODEPTH_ASSIGN_OR_RETURN(queue, NewQueue());
@@ -755,9 +755,9 @@ TEST_P(ScanTest, ConcurrentScansOnASharedSmallPoolMatchTheirSoloAnswers) {
   constexpr uint32_t kSmallPool = 32;  // < kPages; each stream pins at most 4 (+1 batch).
   constexpr uint64_t kPart = kPages / kScans;
   const QuerySpec spec = Query("c0<700", "count,sum(c2),max(c3)", 1u);
-  const std::array<ScanOptions, kScans> modes = {
-      Sync(), Pipelined(ReadStreamPolicy::kFixed, 4, 4), Pipelined(ReadStreamPolicy::kAdaptive, 4, 4),
-      Pipelined(ReadStreamPolicy::kFixed, 2, 4)};
+  const std::array<ScanOptions, kScans> modes = {Sync(), Pipelined(ReadStreamPolicy::kFixed, 4, 4),
+                                                 Pipelined(ReadStreamPolicy::kAdaptive, 4, 4),
+                                                 Pipelined(ReadStreamPolicy::kFixed, 2, 4)};
   ASSERT_NO_FATAL_FAILURE(NewPool(kSmallPool));
   std::array<std::optional<QueryAnswer>, kScans> solo;
   for (uint32_t s = 0; s < kScans; ++s) {

@@ -50,8 +50,10 @@ class FakeCgroupTree {
   // cgroup2 at <tmp>/cg; the process in /user/app, which may have memory.
   void BuildV2() {
     own_dir_ = dir_.File("cg") + "/user/app";
-    WriteText(fs_.mountinfo, "22 1 8:1 / / rw,relatime - ext4 /dev/vda rw\n"
-                             "30 22 0:26 / " + dir_.File("cg") + " rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n");
+    WriteText(fs_.mountinfo,
+              "22 1 8:1 / / rw,relatime - ext4 /dev/vda rw\n"
+              "30 22 0:26 / " +
+                  dir_.File("cg") + " rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n");
     WriteText(fs_.proc_self_cgroup, "0::/user/app\n");
     WriteText(Own("cgroup.controllers"), "cpu memory\n");
     WriteText(Own("cgroup.subtree_control"), "");
@@ -62,8 +64,9 @@ class FakeCgroupTree {
     WriteText(Child("memory.swap.max"), "max\n");
     WriteText(Child("memory.current"), "1048576\n");
     WriteText(Child("memory.peak"), "2097152\n");
-    WriteText(Child("memory.stat"), "anon 4096\nfile 3145728\nkernel 8192\nworkingset_refault_anon 3\n"
-                                    "workingset_refault_file 17\nworkingset_activate_file 2\n");
+    WriteText(Child("memory.stat"),
+              "anon 4096\nfile 3145728\nkernel 8192\nworkingset_refault_anon 3\n"
+              "workingset_refault_file 17\nworkingset_activate_file 2\n");
     WriteText(Child("memory.events"), "low 0\nhigh 0\nmax 5\noom 1\noom_kill 2\noom_group_kill 0\n");
   }
 
@@ -71,10 +74,13 @@ class FakeCgroupTree {
   // /batch/job; cgroup2 at <tmp>/unified without memory, v1 cpu beside.
   void BuildV1() {
     own_dir_ = dir_.File("memory") + "/batch/job";
-    WriteText(fs_.mountinfo,
-              "32 31 0:29 / " + dir_.File("cpu") + " rw,relatime - cgroup cgroup rw,cpu\n"
-              "35 31 0:32 / " + dir_.File("memory") + " rw,relatime - cgroup cgroup rw,memory\n"
-              "41 31 0:38 / " + dir_.File("unified") + " rw,relatime - cgroup2 cgroup2 rw\n");
+    WriteText(fs_.mountinfo, "32 31 0:29 / " + dir_.File("cpu") +
+                                 " rw,relatime - cgroup cgroup rw,cpu\n"
+                                 "35 31 0:32 / " +
+                                 dir_.File("memory") +
+                                 " rw,relatime - cgroup cgroup rw,memory\n"
+                                 "41 31 0:38 / " +
+                                 dir_.File("unified") + " rw,relatime - cgroup2 cgroup2 rw\n");
     WriteText(fs_.proc_self_cgroup, "9:name=systemd:/\n4:memory:/batch/job\n1:cpu:/\n0::/\n");
     WriteText(dir_.File("unified") + "/cgroup.controllers", "hugetlb\n");
     WriteText(Own("cgroup.procs"), "1\n");
@@ -86,8 +92,9 @@ class FakeCgroupTree {
     WriteText(Child("memory.max_usage_in_bytes"), "4194304\n");
     // The hierarchical total_* lines differ from the local ones, so a test can tell
     // which one was taken.
-    WriteText(Child("memory.stat"), "cache 1000\nrss 2000\nworkingset_refault_file 11\ntotal_cache 3145728\n"
-                                    "total_rss 8192\ntotal_workingset_refault_file 19\n");
+    WriteText(Child("memory.stat"),
+              "cache 1000\nrss 2000\nworkingset_refault_file 11\ntotal_cache 3145728\n"
+              "total_rss 8192\ntotal_workingset_refault_file 19\n");
     WriteText(Child("memory.failcnt"), "7\n");
     WriteText(Child("memory.memsw.failcnt"), "2\n");
     WriteText(Child("memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");

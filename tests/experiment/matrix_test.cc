@@ -50,8 +50,8 @@ TEST(MatrixConfigTest, DefaultIsValidAndRoundTrips) {
 }
 
 TEST(MatrixConfigTest, KeysReplaceTheBaseAndOthersKeepIt) {
-  const nlohmann::json json = {{"depths", {2, 8}}, {"runtime", "3s"}, {"memory_caps", {"none", "1GiB"}},
-                               {"_comment", "ignored"}};
+  const nlohmann::json json = {
+      {"depths", {2, 8}}, {"runtime", "3s"}, {"memory_caps", {"none", "1GiB"}}, {"_comment", "ignored"}};
   ASSERT_OK_AND_ASSIGN(const MatrixConfig c, ParseMatrixConfig(json, DefaultMatrixConfig(), "t"));
   EXPECT_EQ(c.depths, (std::vector<uint32_t>{2, 8}));
   EXPECT_EQ(c.runtime_ns, 3'000'000'000);
@@ -66,9 +66,11 @@ TEST(MatrixConfigTest, UnknownWorkloadIsNamedWithTheKnownOnes) {
 TEST(MatrixConfigTest, QueueDepthZeroIsRefused) { ExpectErrorNaming({{"depths", {1, 0, 4}}}, {"depth 0", "1.."}); }
 
 TEST(MatrixConfigTest, OutOfRangeMessagesReadAsBefore) {
-  EXPECT_EQ(ParseError({{"depths", {1, IoQueue::kMaxDepth + 1}}}).message(),
-            fmt::format("\"depths\": queue depth {} is out of range 1..{}", IoQueue::kMaxDepth + 1, IoQueue::kMaxDepth));
-  EXPECT_EQ(ParseError({{"streams", 0}}).message(), fmt::format("\"streams\" 0 is out of range 1..{}", kMaxScanStreams));
+  EXPECT_EQ(
+      ParseError({{"depths", {1, IoQueue::kMaxDepth + 1}}}).message(),
+      fmt::format("\"depths\": queue depth {} is out of range 1..{}", IoQueue::kMaxDepth + 1, IoQueue::kMaxDepth));
+  EXPECT_EQ(ParseError({{"streams", 0}}).message(),
+            fmt::format("\"streams\" 0 is out of range 1..{}", kMaxScanStreams));
 }
 
 TEST(MatrixConfigTest, CapBelowThePoolAndReserveIsRefusedWithTheNeed) {
@@ -316,7 +318,8 @@ TEST(MatrixRunTest, StoppedRunResumesToACompleteSetWithoutDuplicates) {
   const MatrixConfig config = SmallConfig();
   ASSERT_OK_AND_ASSIGN(const MatrixPlan plan, PlanMatrix(config, dir.File("m") + "/data"));
   std::atomic<bool> stop{false};
-  MatrixOptions options{.out_dir = dir.File("m"), .fresh = false, .cgroup_fs = {}, .command_line = "test", .stop = &stop};
+  MatrixOptions options{
+      .out_dir = dir.File("m"), .fresh = false, .cgroup_fs = {}, .command_line = "test", .stop = &stop};
   // Stop in the middle of the third unit (each unit is 2 modes x 2 repetitions = 4 runs).
   StopAfter first(&stop, 10);
   ASSERT_OK_AND_ASSIGN(const MatrixOutcome partial, RunMatrix(config, options, &first));
@@ -400,8 +403,8 @@ class MatrixFakeCgroupTest : public ::testing::Test, protected testutil::FakeCgr
     return config;
   }
   MatrixOptions Options(std::atomic<bool>* stop) const {
-    return MatrixOptions{.out_dir = dir_.File("m"), .fresh = false, .cgroup_fs = fs(), .command_line = "t",
-                         .stop = stop};
+    return MatrixOptions{
+        .out_dir = dir_.File("m"), .fresh = false, .cgroup_fs = fs(), .command_line = "t", .stop = stop};
   }
 };
 

@@ -116,7 +116,8 @@ TEST(PlanSuiteTest, QdHasEveryDepthBackendAndModeWithSyncOnlyAtDepthOne) {
     const CellRecord& r = cell.record;
     SCOPED_TRACE(r.id);
     EXPECT_EQ(r.suite, "qd");
-    EXPECT_TRUE(r.workload == "seq_read_qd" + std::to_string(r.qd) || r.workload == "rand_read_qd" + std::to_string(r.qd));
+    EXPECT_TRUE(r.workload == "seq_read_qd" + std::to_string(r.qd) ||
+                r.workload == "rand_read_qd" + std::to_string(r.qd));
     EXPECT_EQ(r.rw, r.workload.starts_with("seq") ? "read" : "randread");
     EXPECT_EQ(r.id, r.workload + "/" + r.mode + "/" + r.backend);
     EXPECT_EQ(cell.spec.queue.depth, r.qd);
@@ -247,8 +248,8 @@ TEST(PlanSuiteTest, DepthOutOfRangeMessageReadsAsBefore) {
   config.depths = {1, IoQueue::kMaxDepth + 1};
   const Result<std::vector<CellPlan>> cells = PlanSuite(config);
   ASSERT_FALSE(cells.has_value());
-  EXPECT_EQ(cells.error().message(), fmt::format("--depths: {} is out of range 1..{}", IoQueue::kMaxDepth + 1,
-                                                 IoQueue::kMaxDepth));
+  EXPECT_EQ(cells.error().message(),
+            fmt::format("--depths: {} is out of range 1..{}", IoQueue::kMaxDepth + 1, IoQueue::kMaxDepth));
 }
 
 TEST(PlanSuiteTest, WorkingSetLargerThanTheFileIsRefused) {
@@ -301,9 +302,7 @@ class RecordingObserver : public SuiteObserver {
     EXPECT_GE(eta_ns, 0);
     runs.push_back(Run{cell.record.id, repetition, record, runs_done, runs_total});
   }
-  void OnUnsupported(const CellPlan& cell, const std::string& reason) override {
-    unsupported[cell.record.id] = reason;
-  }
+  void OnUnsupported(const CellPlan& cell, const std::string& reason) override { unsupported[cell.record.id] = reason; }
 
   int starts = 0;
   size_t start_cells = 0;
@@ -497,7 +496,7 @@ TEST_F(RunSuiteTest, CorruptedDataFileStopsTheSuiteWithTheCellAndOffset) {
   config.only = {"seq_read_qd1/direct/sync"};
   config.repetitions = 1;
   config.number_ios = config.file_size_bytes / 4096;  // Every block once.
-  ASSERT_OK(RunSuite(config, nullptr));                // Creates the file; it verifies.
+  ASSERT_OK(RunSuite(config, nullptr));               // Creates the file; it verifies.
   const uint64_t bad = 5 << 20;
   testutil::FlipBytes(config.filename, bad, 4096);
   const Result<ResultsDocument> document = RunSuite(config, nullptr);
@@ -533,15 +532,14 @@ TEST(PlanSuiteTest, BmHasEveryRegimeDepthBackendAndModePlusAdaptiveSequentialCel
   ExpectUniqueIds(cells);
   const std::vector<std::string> ids = Ids(cells);
   const std::set<std::string> id_set(ids.begin(), ids.end());
-  for (const char* id :
-       {"bm_seq_read_qd1/direct/sync/hot", "bm_seq_read_qd1/buffered/io_uring/hot",
-        "bm_rand_read_qd16/buffered/io_uring/thrash", "bm_rand_read_qd1/direct/sync/pressure",
-        "bm_seq_read_qd4/direct/worker/pressure", "bm_seq_read_adaptive/direct/worker/pressure",
-        "bm_seq_read_adaptive/buffered/io_uring/thrash"}) {
+  for (const char* id : {"bm_seq_read_qd1/direct/sync/hot", "bm_seq_read_qd1/buffered/io_uring/hot",
+                         "bm_rand_read_qd16/buffered/io_uring/thrash", "bm_rand_read_qd1/direct/sync/pressure",
+                         "bm_seq_read_qd4/direct/worker/pressure", "bm_seq_read_adaptive/direct/worker/pressure",
+                         "bm_seq_read_adaptive/buffered/io_uring/thrash"}) {
     EXPECT_TRUE(id_set.contains(id)) << id;
   }
   for (const char* id : {"bm_seq_read_qd4/direct/sync/hot", "bm_rand_read_qd16/direct/sync/thrash",
-                                "bm_seq_read_adaptive/direct/sync/hot", "bm_rand_read_adaptive/direct/worker/hot"}) {
+                         "bm_seq_read_adaptive/direct/sync/hot", "bm_rand_read_adaptive/direct/worker/hot"}) {
     EXPECT_FALSE(id_set.contains(id)) << id;
   }
 }
@@ -814,10 +812,9 @@ TEST(PlanSuiteTest, ScanHasEveryRegimeDepthBackendAndModeWithSyncOnlyAtDepthOne)
   ExpectUniqueIds(cells);
   const std::vector<std::string> ids = Ids(cells);
   const std::set<std::string> id_set(ids.begin(), ids.end());
-  for (const char* id :
-       {"multistream_scan_qd1/direct/sync/hot", "multistream_scan_qd1/buffered/sync/thrash",
-        "multistream_scan_qd1/buffered/io_uring/hot", "multistream_scan_qd4/direct/worker/pressure",
-        "multistream_scan_qd16/buffered/io_uring/thrash", "multistream_scan_qd16/direct/worker/hot"}) {
+  for (const char* id : {"multistream_scan_qd1/direct/sync/hot", "multistream_scan_qd1/buffered/sync/thrash",
+                         "multistream_scan_qd1/buffered/io_uring/hot", "multistream_scan_qd4/direct/worker/pressure",
+                         "multistream_scan_qd16/buffered/io_uring/thrash", "multistream_scan_qd16/direct/worker/hot"}) {
     EXPECT_TRUE(id_set.contains(id)) << id;
   }
   for (const char* id : {"multistream_scan_qd4/direct/sync/hot", "multistream_scan_qd16/buffered/sync/thrash",
@@ -991,7 +988,8 @@ TEST_F(RunScanSuiteTest, EveryCellWritesScanAndBufferRecordsForEveryRepetition) 
     EXPECT_GT(cell.median.scan->rows_per_s, 0.0);
     ASSERT_TRUE(cell.median.buffer.has_value());
     if (hot) {
-      EXPECT_EQ(std::count(cell.flags.begin(), cell.flags.end(), "depth_short"), 0) << "a hot cell has no depth to keep";
+      EXPECT_EQ(std::count(cell.flags.begin(), cell.flags.end(), "depth_short"), 0)
+          << "a hot cell has no depth to keep";
     }
   }
   const nlohmann::json json = ToJson(document);

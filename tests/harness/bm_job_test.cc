@@ -185,10 +185,10 @@ class BmJobTest : public ::testing::TestWithParam<BmParam> {
 };
 
 // Runs `spec` into `var`, skipping the test when the cache mode is refused.
-#define RUN_BM_OR_SKIP(var, spec)                              \
-  Result<BmResult> var##_result = Run(spec);                   \
-  if (!skipped_.empty()) GTEST_SKIP() << skipped_;             \
-  ASSERT_OK(var##_result);                                     \
+#define RUN_BM_OR_SKIP(var, spec)                  \
+  Result<BmResult> var##_result = Run(spec);       \
+  if (!skipped_.empty()) GTEST_SKIP() << skipped_; \
+  ASSERT_OK(var##_result);                         \
   const BmResult var = std::move(var##_result).value()
 
 TEST_P(BmJobTest, HotRegimeOnlyHitsAfterWarmUp) {

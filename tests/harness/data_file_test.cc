@@ -69,8 +69,9 @@ TEST_F(DataFileTest, ExistingFileOfOursIsReusedUnchanged) {
   ASSERT_OK(testutil::WritePatternFile(path, 2 * kMiB, testutil::kTestFileId));
   const std::vector<unsigned char> before = ReadFileBytes(path);
   for (bool will_write : {false, true}) {
-    ASSERT_OK_AND_ASSIGN(const DataFileInfo info,
-                         EnsureDataFile({.path = path, .size_bytes = kMiB, .will_write = will_write, .need_pattern = true}));
+    ASSERT_OK_AND_ASSIGN(
+        const DataFileInfo info,
+        EnsureDataFile({.path = path, .size_bytes = kMiB, .will_write = will_write, .need_pattern = true}));
     EXPECT_TRUE(info.ours);
     EXPECT_FALSE(info.created);
     EXPECT_EQ(info.file_id, testutil::kTestFileId);

@@ -27,8 +27,7 @@ using testutil::TempDir;
 constexpr uint64_t kBlockBytes = 4096;
 constexpr uint64_t kMiB4 = uint64_t{4} << 20;
 constexpr uint64_t kMiB64 = uint64_t{64} << 20;
-constexpr RwPattern kAllPatterns[] = {RwPattern::kRead, RwPattern::kRandRead, RwPattern::kWrite,
-                                      RwPattern::kRandWrite};
+constexpr RwPattern kAllPatterns[] = {RwPattern::kRead, RwPattern::kRandRead, RwPattern::kWrite, RwPattern::kRandWrite};
 
 JobSpec OffsetSpec(RwPattern rw, uint64_t size_bytes, uint64_t block_size, uint64_t seed = 1) {
   JobSpec spec;
@@ -54,7 +53,7 @@ TEST(OffsetGeneratorTest, EveryOffsetIsAWholeBlockInsideTheRange) {
     uint64_t size_bytes;
   };
   // Sizes that are and are not multiples of the block size, down to a single block.
-  const Shape shapes[] = {{4096, 1 << 20},     {4096, (1 << 20) + 100}, {4096, 4096},      {4096, 3 * 4096 + 4095},
+  const Shape shapes[] = {{4096, 1 << 20},     {4096, (1 << 20) + 100}, {4096, 4096},     {4096, 3 * 4096 + 4095},
                           {512, 7 * 4096 + 1}, {8192, 5 * 8192 - 1},    {65536, 1 << 20}, {1, 1000}};
   for (const Shape& shape : shapes) {
     for (RwPattern rw : kAllPatterns) {
@@ -516,8 +515,7 @@ TEST_P(SyncPathJobTest, VerifyCatchesACorruptedBlock) {
 
 std::string ModeName(const ::testing::TestParamInfo<CacheMode>& param) { return CacheModeLabel(param.param); }
 
-INSTANTIATE_TEST_SUITE_P(Modes, SyncPathJobTest, ::testing::Values(CacheMode::kBuffered, CacheMode::kDirect),
-                         ModeName);
+INSTANTIATE_TEST_SUITE_P(Modes, SyncPathJobTest, ::testing::Values(CacheMode::kBuffered, CacheMode::kDirect), ModeName);
 
 }  // namespace
 }  // namespace iodepth

@@ -72,7 +72,9 @@ std::string Describe(const ScanJobResult& r) {
 
 uint64_t AbsDiff(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
 
-bool Contains(const Status& status, const std::string& word) { return status.message().find(word) != std::string::npos; }
+bool Contains(const Status& status, const std::string& word) {
+  return status.message().find(word) != std::string::npos;
+}
 
 // Backend::kSync stands for sync scans (ScanMode::kSync, no queue).
 using ScanParam = std::tuple<Backend, CacheMode>;
@@ -139,8 +141,8 @@ class ScanJobTest : public ::testing::TestWithParam<ScanParam> {
       SCOPED_TRACE("scan " + std::to_string(s));
       // Not pages > 0 for every scan: one started late may have missed the window
       // (WindowOpensOnlyOnceEveryScanHasStarted); ExpectPassesChecked has it.
-      EXPECT_DOUBLE_EQ(st.bw_bytes, static_cast<double>(st.pages) * kPageBytes * 1e9 /
-                                        static_cast<double>(r.job.window_ns));
+      EXPECT_DOUBLE_EQ(st.bw_bytes,
+                       static_cast<double>(st.pages) * kPageBytes * 1e9 / static_cast<double>(r.job.window_ns));
       EXPECT_GE(st.wait_ns, 0);
       pages += st.pages;
       rows += st.rows;
@@ -198,10 +200,10 @@ class ScanJobTest : public ::testing::TestWithParam<ScanParam> {
 };
 
 // Runs `spec` into `var`, skipping the test when the cache mode is refused.
-#define RUN_SCAN_OR_SKIP(var, spec)                            \
-  Result<ScanJobResult> var##_result = Run(spec);              \
-  if (!skipped_.empty()) GTEST_SKIP() << skipped_;             \
-  ASSERT_OK(var##_result);                                     \
+#define RUN_SCAN_OR_SKIP(var, spec)                \
+  Result<ScanJobResult> var##_result = Run(spec);  \
+  if (!skipped_.empty()) GTEST_SKIP() << skipped_; \
+  ASSERT_OK(var##_result);                         \
   const ScanJobResult var = std::move(var##_result).value()
 
 TEST_P(ScanJobTest, HotRegimeOnlyHitsAfterWarmUp) {
@@ -265,8 +267,8 @@ TEST_P(ScanJobTest, OneStreamScansTheWholeWorkingSetAndNeverHitsUnderThrash) {
 TEST_P(ScanJobTest, StreamsThatDoNotDivideTheWorkingSetStillVerify) {
   // Shares of unequal length, each checked against its own answer: the hot 16 pages in 3
   // (5, 5, 6) and in 7 (2 or 3 each), and the thrash 128 pages in 3 (42, 43, 43).
-  for (const auto& [regime, streams] : {std::pair{Regime::kHot, 3u}, std::pair{Regime::kHot, 7u},
-                                        std::pair{Regime::kThrash, 3u}}) {
+  for (const auto& [regime, streams] :
+       {std::pair{Regime::kHot, 3u}, std::pair{Regime::kHot, 7u}, std::pair{Regime::kThrash, 3u}}) {
     SCOPED_TRACE(std::string(RegimeName(regime)) + ", " + std::to_string(streams) + " streams");
     ScanJobSpec spec = Spec(regime, streams, /*distance=*/2);
     spec.runtime_ns = kPassesRuntimeNs;
@@ -438,7 +440,8 @@ TEST_P(ScanJobTest, FailedScanEndsTheRunBeforeItsRuntime) {
   spec.runtime_ns = 3600'000'000'000;
   const auto start = std::chrono::steady_clock::now();
   const Result<ScanJobResult> result = Run(spec);
-  const auto elapsed_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start);
+  const auto elapsed_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start);
   if (!skipped_.empty()) GTEST_SKIP() << skipped_;
   ASSERT_FALSE(result.has_value()) << Describe(*result);
   EXPECT_EQ(result.error().code(), StatusCode::kCorruption) << result.error().ToString();

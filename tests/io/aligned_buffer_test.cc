@@ -10,9 +10,7 @@
 namespace iodepth {
 namespace {
 
-bool IsAligned(const void* address, size_t alignment) {
-  return reinterpret_cast<uintptr_t>(address) % alignment == 0;
-}
+bool IsAligned(const void* address, size_t alignment) { return reinterpret_cast<uintptr_t>(address) % alignment == 0; }
 
 TEST(AlignedBufferTest, AllocatesZeroedAlignedMemory) {
   for (size_t alignment : {size_t{8}, size_t{512}, size_t{4096}, size_t{1} << 21}) {
@@ -30,8 +28,7 @@ TEST(AlignedBufferTest, RefusesAlignmentThatIsNotAPowerOfTwoOrTooSmall) {
     const Result<AlignedBuffer> buffer = AlignedBuffer::Allocate(4096, alignment);
     ASSERT_FALSE(buffer.has_value()) << alignment;
     EXPECT_EQ(buffer.error().code(), StatusCode::kInvalidArgument);
-    EXPECT_NE(buffer.error().message().find(std::to_string(alignment)), std::string::npos)
-        << buffer.error().message();
+    EXPECT_NE(buffer.error().message().find(std::to_string(alignment)), std::string::npos) << buffer.error().message();
   }
 }
 

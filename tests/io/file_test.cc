@@ -15,8 +15,8 @@
 #include "common/block_pattern.h"
 #include "io/aligned_buffer.h"
 #include "io/fault_injector.h"
-#include "testutil/status_macros.h"
 #include "testutil/io_printers.h"
+#include "testutil/status_macros.h"
 #include "testutil/temp_dir.h"
 
 namespace iodepth {
@@ -130,7 +130,8 @@ TEST_F(FileTest, TruncateOptionEmptiesAnExistingFile) {
 }
 
 TEST_F(FileTest, ReadOnlyFileRefusesWrites) {
-  ASSERT_OK_AND_ASSIGN(auto file, File::Open(PatternFile(kBlock), Options(AccessMode::kReadOnly, CacheMode::kBuffered)));
+  ASSERT_OK_AND_ASSIGN(auto file,
+                       File::Open(PatternFile(kBlock), Options(AccessMode::kReadOnly, CacheMode::kBuffered)));
   const std::vector<std::byte> zeros(100);
   const auto written = file->WriteAt(0, zeros);
   ASSERT_FALSE(written.has_value());
@@ -142,7 +143,8 @@ TEST_F(FileTest, ReadOnlyFileRefusesWrites) {
 }
 
 TEST_F(FileTest, WriteOnlyFileRefusesReads) {
-  ASSERT_OK_AND_ASSIGN(auto file, File::Open(PatternFile(kBlock), Options(AccessMode::kWriteOnly, CacheMode::kBuffered)));
+  ASSERT_OK_AND_ASSIGN(auto file,
+                       File::Open(PatternFile(kBlock), Options(AccessMode::kWriteOnly, CacheMode::kBuffered)));
   AlignedBuffer buffer = StaleBuffer(100);
   const auto read = file->ReadAt(0, buffer.span());
   ASSERT_FALSE(read.has_value());
@@ -150,7 +152,8 @@ TEST_F(FileTest, WriteOnlyFileRefusesReads) {
 }
 
 TEST_F(FileTest, BufferedFileAcceptsAnyOffsetLengthAndAddress) {
-  ASSERT_OK_AND_ASSIGN(auto file, File::Open(PatternFile(3 * kBlock), Options(AccessMode::kReadOnly, CacheMode::kBuffered)));
+  ASSERT_OK_AND_ASSIGN(auto file,
+                       File::Open(PatternFile(3 * kBlock), Options(AccessMode::kReadOnly, CacheMode::kBuffered)));
   AlignedBuffer buffer = StaleBuffer(5000);
   std::span<std::byte> odd = buffer.span(1, 4321);
   EXPECT_OK(file->CheckDirectIo(/*offset=*/77, odd.data(), odd.size()));
@@ -175,14 +178,16 @@ TEST_F(FileTest, DirectAlignmentIsDiscoveredWithStatx) {
 }
 
 TEST_F(FileTest, DirectMisuseIsRefusedBeforeTheKernel) {
-  ASSERT_OK_AND_ASSIGN(auto file, File::Open(PatternFile(8 * kBlock), Options(AccessMode::kReadWrite, CacheMode::kDirect)));
+  ASSERT_OK_AND_ASSIGN(auto file,
+                       File::Open(PatternFile(8 * kBlock), Options(AccessMode::kReadWrite, CacheMode::kDirect)));
   ASSERT_TRUE(file->direct());
   const DirectAlignment alignment = file->alignment();
   ASSERT_GE(alignment.memory_bytes, 2u) << "no misaligned address exists";
   ASSERT_GE(alignment.offset_bytes, 2u) << "no misaligned offset exists";
   // The injector counts every attempt that reaches the transfer loop; misuse must not.
   FaultInjector faults;
-  for (uint64_t offset = 0; offset < 8 * kBlock; offset += 512) faults.Add({.kind = FaultKind::kDelay, .offset = offset});
+  for (uint64_t offset = 0; offset < 8 * kBlock; offset += 512)
+    faults.Add({.kind = FaultKind::kDelay, .offset = offset});
   file->SetFaultInjector(&faults);
 
   AlignedBuffer buffer = StaleBuffer(2 * kBlock);
@@ -190,14 +195,18 @@ TEST_F(FileTest, DirectMisuseIsRefusedBeforeTheKernel) {
     const char* what;
     uint64_t offset;
     std::span<std::byte> span;
-    std::string value;     // How the message must name the offending value.
-    uint32_t alignment;    // The alignment the message must name.
+    std::string value;   // How the message must name the offending value.
+    uint32_t alignment;  // The alignment the message must name.
   };
   std::byte* const odd_address = buffer.data() + alignment.memory_bytes / 2;
   const uint64_t odd_offset = 3 * kBlock + alignment.offset_bytes / 2 + 1;
   const size_t odd_length = kBlock + alignment.offset_bytes / 2 + 1;
   const Misuse cases[] = {
-      {"buffer address", 0, {odd_address, kBlock}, Hex(reinterpret_cast<uintptr_t>(odd_address)), alignment.memory_bytes},
+      {"buffer address",
+       0,
+       {odd_address, kBlock},
+       Hex(reinterpret_cast<uintptr_t>(odd_address)),
+       alignment.memory_bytes},
       {"offset", odd_offset, buffer.span(0, kBlock), std::to_string(odd_offset), alignment.offset_bytes},
       {"length", kBlock, buffer.span(0, odd_length), std::to_string(odd_length), alignment.offset_bytes},
   };
@@ -272,7 +281,8 @@ TEST(CacheModeTest, NamesParseBack) {
 }
 
 TEST_F(FileTest, SizeFollowsWritesAndTruncate) {
-  ASSERT_OK_AND_ASSIGN(auto file, File::Open(dir_.File("f"), Options(AccessMode::kReadWrite, CacheMode::kBuffered, true)));
+  ASSERT_OK_AND_ASSIGN(auto file,
+                       File::Open(dir_.File("f"), Options(AccessMode::kReadWrite, CacheMode::kBuffered, true)));
   std::vector<std::byte> data(10'000);
   FillPattern(data, 0, kTestFileId);
   ASSERT_OK_AND_ASSIGN(const size_t written, file->WriteAt(0, data));
@@ -295,7 +305,8 @@ TEST_F(FileTest, SizeFollowsWritesAndTruncate) {
 }
 
 TEST_F(FileTest, AllocateExtendsTheFileAndKeepsItsData) {
-  ASSERT_OK_AND_ASSIGN(auto file, File::Open(PatternFile(kBlock), Options(AccessMode::kReadWrite, CacheMode::kBuffered)));
+  ASSERT_OK_AND_ASSIGN(auto file,
+                       File::Open(PatternFile(kBlock), Options(AccessMode::kReadWrite, CacheMode::kBuffered)));
   ASSERT_OK(file->Allocate(0, 64 * kBlock));
   ASSERT_OK_AND_ASSIGN(const uint64_t size, file->Size());
   EXPECT_EQ(size, 64 * kBlock);

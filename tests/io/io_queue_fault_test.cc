@@ -40,7 +40,8 @@ class IoQueueFaultTest : public IoQueueTest {
   std::vector<IoRequest> Batch(IoOp op) const {
     std::vector<IoRequest> requests;
     for (size_t i = 0; i < kCount; ++i) {
-      requests.push_back(Request(op, file_.get(), i * kSpacing, arena_.span(i * kRequestBytes, kRequestBytes), 100 + i));
+      requests.push_back(
+          Request(op, file_.get(), i * kSpacing, arena_.span(i * kRequestBytes, kRequestBytes), 100 + i));
     }
     return requests;
   }
@@ -109,8 +110,8 @@ TEST_P(IoQueueFaultTest, ReadErrorReachesExactlyItsRequest) {
 }
 
 TEST_P(IoQueueFaultTest, WriteErrorReachesExactlyItsRequest) {
-  faults_.Add({.kind = FaultKind::kError, .offset = 5 * kSpacing, .any_op = false, .op = IoOp::kWrite,
-               .error_number = ENOSPC});
+  faults_.Add(
+      {.kind = FaultKind::kError, .offset = 5 * kSpacing, .any_op = false, .op = IoOp::kWrite, .error_number = ENOSPC});
   std::vector<IoRequest> writes = Batch(IoOp::kWrite);
   for (const IoRequest& write : writes) FillPattern(write.buffer, write.offset, kTestFileId + 9);
   ExpectOnlyOneFailed(writes, 5, ENOSPC);

@@ -84,7 +84,8 @@ TEST_P(IoQueueTest, TagsAreReturnedUntouched) {
 TEST_P(IoQueueTest, TimestampsLieBetweenSubmitAndReap) {
   ASSERT_OK_AND_ASSIGN(auto queue, NewQueue(Depth(4)));
   AlignedBuffer buffer = StaleBuffer(4 * 4096);
-  for (uint32_t i = 0; i < queue->depth(); ++i) ASSERT_OK(queue->Prepare(Read(i * 4096, buffer.span(i * 4096, 4096), i)));
+  for (uint32_t i = 0; i < queue->depth(); ++i)
+    ASSERT_OK(queue->Prepare(Read(i * 4096, buffer.span(i * 4096, 4096), i)));
   const int64_t before_ns = NowNs();
   ASSERT_OK(queue->Submit());
   std::vector<IoCompletion> completions;
@@ -147,9 +148,9 @@ TEST_P(IoQueueTest, FullQueueRefusesAndQueuesNothing) {
   ASSERT_NO_FATAL_FAILURE(ReapAll(*queue, &completions));
   ASSERT_EQ(completions.size(), depth);
   EXPECT_EQ(FindTag(completions, depth), nullptr);
-  EXPECT_TRUE(std::all_of(buffer.data() + depth * 4096, buffer.data() + buffer.size(),
-                          [](std::byte b) { return b == kStale; }))
-      << "the refused request was executed";
+  EXPECT_TRUE(std::all_of(buffer.data() + depth * 4096, buffer.data() + buffer.size(), [](std::byte b) {
+    return b == kStale;
+  })) << "the refused request was executed";
   EXPECT_OK(queue->Prepare(request(depth))) << "room again after reaping";
 }
 
@@ -240,7 +241,8 @@ TEST_P(IoQueueTest, ManyQueuesOnManyThreadsShareOneFile) {
       auto queue = NewQueue(Depth(8));
       ASSERT_TRUE(queue.has_value()) << queue.error().ToString();
       AlignedBuffer arena = StaleBuffer(ArenaBytes(kCount, kMaxRandomBytes));
-      const std::vector<IoRequest> requests = RandomReads(/*seed=*/1000 + static_cast<uint64_t>(t), kCount, kMaxRandomBytes, arena);
+      const std::vector<IoRequest> requests =
+          RandomReads(/*seed=*/1000 + static_cast<uint64_t>(t), kCount, kMaxRandomBytes, arena);
       std::vector<IoCompletion> completions;
       ASSERT_NO_FATAL_FAILURE(RunAll(**queue, requests, &completions));
       ExpectAllDone(requests, completions);
@@ -394,7 +396,7 @@ TEST(MakeIoQueueTest, AutoPrefersIoUringAndExplainsAFallback) {
 }
 
 TEST(ParseBackendTest, AcceptsEveryNameAndAlias) {
-  const std::pair<std::string_view, Backend> cases[] = {{"auto", Backend::kAuto},    {"io_uring", Backend::kIoUring},
+  const std::pair<std::string_view, Backend> cases[] = {{"auto", Backend::kAuto},     {"io_uring", Backend::kIoUring},
                                                         {"uring", Backend::kIoUring}, {"worker", Backend::kWorker},
                                                         {"sync", Backend::kSync},     {"psync", Backend::kSync}};
   for (const auto& [name, backend] : cases) {

@@ -124,7 +124,9 @@ const IoCompletion* IoQueueTest::FindTag(std::span<const IoCompletion> completio
 
 std::string QueueParamName(const ::testing::TestParamInfo<QueueParam>& param_info) {
   const Backend backend = std::get<0>(param_info.param);
-  const char* backend_label = backend == Backend::kIoUring ? "IoUring" : backend == Backend::kWorker ? "Worker" : "Sync";
+  const char* backend_label = backend == Backend::kIoUring  ? "IoUring"
+                              : backend == Backend::kWorker ? "Worker"
+                                                            : "Sync";
   return std::string(backend_label) + "_" + CacheModeLabel(std::get<1>(param_info.param));
 }
 

@@ -73,8 +73,8 @@ JobResult SampleJob(uint64_t ios, uint64_t block_bytes) {
   for (uint64_t i = 1; i <= ios; ++i) job.clat_ns.Record(10'000 + 37 * i);
   job.cpu = CpuTimes{.user_ns = 2'000'000, .system_ns = 3'000'000};
   job.mean_in_flight = 3.5;
-  job.queue_stats = IoQueueStats{.submit_calls = ios / 2, .submitted = ios, .reap_calls = ios / 4, .reaped = ios,
-                                 .resubmits = 1};
+  job.queue_stats =
+      IoQueueStats{.submit_calls = ios / 2, .submitted = ios, .reap_calls = ios / 4, .reaped = ios, .resubmits = 1};
   job.verified_bytes = job.bytes;
   return job;
 }
@@ -150,8 +150,13 @@ void AddBmRepetitions(CellRecord& cell, int n) {
 }
 
 MemoryRecord SampleMemory(const std::string& cgroup, uint64_t cap_bytes) {
-  return MemoryRecord{.cgroup = cgroup, .cap_bytes = cap_bytes, .peak_bytes = 100 * kMiB,
-                      .page_cache_bytes = 60 * kMiB, .refaults = 500, .limit_events = 2, .oom_kills = 0};
+  return MemoryRecord{.cgroup = cgroup,
+                      .cap_bytes = cap_bytes,
+                      .peak_bytes = 100 * kMiB,
+                      .page_cache_bytes = 60 * kMiB,
+                      .refaults = 500,
+                      .limit_events = 2,
+                      .oom_kills = 0};
 }
 
 ResultsDocument Document(const std::string& suite, const std::string& data_path) {
@@ -160,8 +165,8 @@ ResultsDocument Document(const std::string& suite, const std::string& data_path)
   d.git_commit = "0123456789abcdef0123456789abcdef01234567";
   d.created_utc = "2026-11-24T18:20:00Z";
   d.command = "iodepth suite " + suite + " --runtime=50ms";
-  d.config = {{"suite", suite}, {"depths", {1, 4}}, {"modes", {"buffered", "direct"}}, {"verify", true},
-              {"runtime_ns", kWindowNs}, {"cache_state", "cold"}};
+  d.config = {{"suite", suite}, {"depths", {1, 4}},        {"modes", {"buffered", "direct"}},
+              {"verify", true}, {"runtime_ns", kWindowNs}, {"cache_state", "cold"}};
   d.environment = CollectEnvironment(data_path);
   return d;
 }
@@ -230,11 +235,14 @@ TEST_F(ResultsSchemaDocumentsTest, ScanCellWithBufferAndScanRecords) {
   CellRecord cell = BmCell("multistream_scan_qd4", "direct", "io_uring", 4, "pressure", "fixed");
   cell.suite = "scan";
   for (int i = 0; i < 3; ++i) {
-    ScanJobResult result{.job = SampleJob(/*ios=*/8000, cell.bs), .buffer = SampleBuffer(8000, 8192), .streams = {},
-                         .rows = 8000 * 200, .passes_checked = 12};
+    ScanJobResult result{.job = SampleJob(/*ios=*/8000, cell.bs),
+                         .buffer = SampleBuffer(8000, 8192),
+                         .streams = {},
+                         .rows = 8000 * 200,
+                         .passes_checked = 12};
     for (int s = 0; s < 4; ++s) {
-      result.streams.push_back(ScanStreamResult{.pages = 2000, .rows = 400'000, .passes_checked = 3,
-                                                .wait_ns = kWindowNs / 8, .bw_bytes = 3.0e8 + 1e7 * s});
+      result.streams.push_back(ScanStreamResult{
+          .pages = 2000, .rows = 400'000, .passes_checked = 3, .wait_ns = kWindowNs / 8, .bw_bytes = 3.0e8 + 1e7 * s});
     }
     cell.repetitions.push_back(MakeScanRepetitionRecord(Spec(4 * 4, /*sync_path=*/false), result, -1));
   }
@@ -288,9 +296,14 @@ TEST_F(ResultsSchemaDocumentsTest, FioCrossCheckEntryBesideItsCell) {
   const CellRecord& cell = d.cells.back();
   d.fio_crosscheck.push_back(FioCrossCheckRecord{
       .cell = cell.id,
-      .fio = {{"iops", 21000.5}, {"clat_ns_p95", 120000}, {"cpu_ns_per_io", 0.0}, {"cv", {{"iops", 0.02}}},
-              {"job", "--rw=randread --direct=1 --ioengine=io_uring --iodepth=32"}, {"fio_version", "fio-3.33"},
-              {"notes", nlohmann::json::array()}, {"repetitions", nlohmann::json::array()}},
+      .fio = {{"iops", 21000.5},
+              {"clat_ns_p95", 120000},
+              {"cpu_ns_per_io", 0.0},
+              {"cv", {{"iops", 0.02}}},
+              {"job", "--rw=randread --direct=1 --ioengine=io_uring --iodepth=32"},
+              {"fio_version", "fio-3.33"},
+              {"notes", nlohmann::json::array()},
+              {"repetitions", nlohmann::json::array()}},
       // fio's CPU per I/O was 0, so that ratio has no value.
       .ratio = {{"iops", cell.median.iops / 21000.5}, {"clat_ns_p95", 0.97}, {"cpu_ns_per_io", nullptr}}});
   WriteAndReadBack(dir_, "crosscheck.json", d);

@@ -14,8 +14,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "results/job_report.h"
 #include "common/histogram.h"
+#include "results/job_report.h"
 #include "testutil/status_macros.h"
 #include "testutil/temp_dir.h"
 
@@ -31,15 +31,26 @@ RepetitionRecord Repetition(double iops, double littles_law, double resident_bef
   r.total_ios = static_cast<uint64_t>(iops);
   r.io_bytes = r.total_ios * 4096;
   r.runtime_ns = 1'000'000'000;
-  r.clat_ns = LatencyRecord{.min = 1000, .max = 5 * p95_ns, .mean = 0.5 * static_cast<double>(p95_ns), .N = r.total_ios, .percentile = {}};
-  for (double p : kReportedPercentiles) r.clat_ns.percentile[PercentileKey(p)] = static_cast<uint64_t>(p / 95.0 * static_cast<double>(p95_ns));
+  r.clat_ns = LatencyRecord{
+      .min = 1000, .max = 5 * p95_ns, .mean = 0.5 * static_cast<double>(p95_ns), .N = r.total_ios, .percentile = {}};
+  for (double p : kReportedPercentiles)
+    r.clat_ns.percentile[PercentileKey(p)] = static_cast<uint64_t>(p / 95.0 * static_cast<double>(p95_ns));
   r.clat_ns.percentile[PercentileKey(95)] = p95_ns;
   r.usr_cpu_ns = 123'456;
   r.sys_cpu_ns = 654'321;
   r.cpu_ns_per_io = 777.25;
-  r.depth = DepthRecord{.target = 4, .mean_in_flight = 3.5, .utilization = 0.875, .littles_law = littles_law,
-                        .submit_calls = 10, .submitted = 40, .reap_calls = 20, .reaped = 40,
-                        .avg_submit_batch = 4, .avg_reap_batch = 2, .resubmits = 1, .refills_short = 0};
+  r.depth = DepthRecord{.target = 4,
+                        .mean_in_flight = 3.5,
+                        .utilization = 0.875,
+                        .littles_law = littles_law,
+                        .submit_calls = 10,
+                        .submitted = 40,
+                        .reap_calls = 20,
+                        .reaped = 40,
+                        .avg_submit_batch = 4,
+                        .avg_reap_batch = 2,
+                        .resubmits = 1,
+                        .refills_short = 0};
   r.resident_before = resident_before;
   r.verified_bytes = r.io_bytes;
   return r;
@@ -82,10 +93,10 @@ ResultsDocument SampleDocument() {
   unsupported.status = "unsupported";
   unsupported.reason = "RWF_DONTCACHE needs Linux 6.14";
   d.cells.push_back(unsupported);
-  d.fio_crosscheck.push_back(FioCrossCheckRecord{
-      .cell = ok.id,
-      .fio = {{"iops", 1050.0}, {"clat_ns_p95", 98765}, {"cpu_ns_per_io", 812.5}},
-      .ratio = {{"iops", 1.0476190476190477}, {"clat_ns_p95", 0.98}, {"cpu_ns_per_io", 0.95}}});
+  d.fio_crosscheck.push_back(
+      FioCrossCheckRecord{.cell = ok.id,
+                          .fio = {{"iops", 1050.0}, {"clat_ns_p95", 98765}, {"cpu_ns_per_io", 812.5}},
+                          .ratio = {{"iops", 1.0476190476190477}, {"clat_ns_p95", 0.98}, {"cpu_ns_per_io", 0.95}}});
   return d;
 }
 
@@ -182,8 +193,12 @@ TEST(ResultsJsonTest, MemoryRecordsRoundTripAndTheirMedianIsTaken) {
   cell.memory_cap = 128ull << 20;
   const uint64_t peaks[] = {100, 300, 200};
   for (size_t i = 0; i < cell.repetitions.size(); ++i) {
-    cell.repetitions[i].memory = MemoryRecord{.cgroup = "v1", .cap_bytes = cell.memory_cap, .peak_bytes = peaks[i],
-                                              .page_cache_bytes = 10 * peaks[i], .refaults = i, .limit_events = 7,
+    cell.repetitions[i].memory = MemoryRecord{.cgroup = "v1",
+                                              .cap_bytes = cell.memory_cap,
+                                              .peak_bytes = peaks[i],
+                                              .page_cache_bytes = 10 * peaks[i],
+                                              .refaults = i,
+                                              .limit_events = 7,
                                               .oom_kills = 0};
   }
   SummariseCell(cell);
@@ -214,7 +229,8 @@ TEST(ResultsJsonTest, MistypedSchemaFieldsAreAnErrorNotAnException) {
 }
 
 TEST(ResultsJsonTest, MissingFieldIsRejectedNamingIt) {
-  for (const char* key : {"iodepth_version", "git_commit", "created_utc", "command", "config", "environment", "cells"}) {
+  for (const char* key :
+       {"iodepth_version", "git_commit", "created_utc", "command", "config", "environment", "cells"}) {
     nlohmann::json json = ToJson(SampleDocument());
     json.erase(key);
     ExpectRejectedNaming(json, key);
@@ -289,7 +305,8 @@ TEST(MakeRepetitionRecordTest, CopiesTheJobsNumbersAndDerivesTheRatios) {
   for (uint64_t v = 1; v <= 1000; ++v) result.clat_ns.Record(v * 1000);
   result.cpu = CpuTimes{.user_ns = 3'000'000, .system_ns = 1'000'000};
   result.mean_in_flight = 6;
-  result.queue_stats = IoQueueStats{.submit_calls = 250, .submitted = 1000, .reap_calls = 500, .reaped = 1000, .resubmits = 3};
+  result.queue_stats =
+      IoQueueStats{.submit_calls = 250, .submitted = 1000, .reap_calls = 500, .reaped = 1000, .resubmits = 3};
   result.refills_short = 2;
   result.verified_bytes = 4096;
 
@@ -493,7 +510,9 @@ TEST(SummariseCellTest, SummarisingTwiceGivesTheSameFlags) {
 
 // ---- CSV ----
 
-size_t FieldCount(const std::string& line) { return static_cast<size_t>(std::count(line.begin(), line.end(), ',')) + 1; }
+size_t FieldCount(const std::string& line) {
+  return static_cast<size_t>(std::count(line.begin(), line.end(), ',')) + 1;
+}
 
 TEST(CsvTest, RowHasAsManyFieldsAsTheHeader) {
   const std::string header = CsvHeader();
@@ -543,8 +562,8 @@ TEST(CsvTest, RowHoldsTheCellsValuesInHeaderOrder) {
 
 // ---- Histogram accuracy as reported: percentiles against exact order statistics ----
 
-constexpr uint64_t kMinNs = 1'000;         // 1 us
-constexpr uint64_t kMaxNs = 100'000'000;   // 100 ms
+constexpr uint64_t kMinNs = 1'000;        // 1 us
+constexpr uint64_t kMaxNs = 100'000'000;  // 100 ms
 constexpr size_t kSamples = 100'000;
 
 uint64_t Clamp(double value) {
@@ -645,13 +664,14 @@ TEST(HistogramAccuracyTest, PercentileIsTheSampleOfRankCeilPTimesN) {
         for (uint64_t i = 0; i < n; ++i) histogram.Record(i < fast ? 10'000 : 10'000'000);
         const uint64_t reported = histogram.Percentile(p);
         const uint64_t expected = fast == rank ? 10'000 : 10'000'000;
-        EXPECT_LE(std::abs(static_cast<double>(reported) - static_cast<double>(expected)), 0.01 * static_cast<double>(expected))
-            << "n " << n << ", p" << PercentileKey(p) << " (rank " << rank << "), " << fast << " fast samples: reported " << reported;
+        EXPECT_LE(std::abs(static_cast<double>(reported) - static_cast<double>(expected)),
+                  0.01 * static_cast<double>(expected))
+            << "n " << n << ", p" << PercentileKey(p) << " (rank " << rank << "), " << fast
+            << " fast samples: reported " << reported;
       }
     }
   }
 }
-
 
 BmResult SampleBmResult() {
   BmResult result;
@@ -714,7 +734,8 @@ TEST(MakeBmRepetitionRecordTest, BufferRecordsSurviveJsonAndOtherCellsHaveNone) 
   ASSERT_TRUE(back.repetitions[0].buffer.has_value());
   EXPECT_EQ(back.repetitions[0].buffer->reads, 100u);
   EXPECT_FALSE(parsed.cells[0].repetitions[0].buffer.has_value());
-  EXPECT_NE(CsvRow(back).find(",thrash,fixed,0.2000,65536,100.0,0.2500,4.00,0,,,\n"), std::string::npos) << CsvRow(back);
+  EXPECT_NE(CsvRow(back).find(",thrash,fixed,0.2000,65536,100.0,0.2500,4.00,0,,,\n"), std::string::npos)
+      << CsvRow(back);
 }
 
 }  // namespace

@@ -8,8 +8,8 @@
 
 #include <gtest/gtest.h>
 
-#include "results/results.h"
 #include "results/job_report.h"
+#include "results/results.h"
 #include "testutil/status_macros.h"
 
 namespace iodepth {
@@ -22,12 +22,12 @@ RepetitionRecord Repetition(double iops, uint32_t target, double littles_law, ui
   r.total_ios = static_cast<uint64_t>(iops);
   r.io_bytes = r.total_ios * 4096;
   r.runtime_ns = 1'000'000'000;
-  r.clat_ns = LatencyRecord{.min = 1000, .max = 5 * p95_ns, .mean = 0.5 * static_cast<double>(p95_ns),
-                            .N = r.total_ios, .percentile = {}};
+  r.clat_ns = LatencyRecord{
+      .min = 1000, .max = 5 * p95_ns, .mean = 0.5 * static_cast<double>(p95_ns), .N = r.total_ios, .percentile = {}};
   for (double p : kReportedPercentiles) r.clat_ns.percentile[PercentileKey(p)] = p95_ns;
   r.cpu_ns_per_io = 700 + iops / 1000;
-  r.depth = DepthRecord{.target = target, .mean_in_flight = littles_law, .utilization = littles_law / target,
-                        .littles_law = littles_law};
+  r.depth = DepthRecord{
+      .target = target, .mean_in_flight = littles_law, .utilization = littles_law / target, .littles_law = littles_law};
   r.resident_before = -1;
   return r;
 }
@@ -96,7 +96,8 @@ TEST(SummariseTest, AStaleSummaryInTheInputIsReplaced) {
 
 TEST(SummariseTest, CellsKeepTheirInputOrder) {
   std::vector<nlohmann::json> cells;
-  for (const char* id : {"seq_read_qd32/direct/io_uring", "rand_read_qd1/direct/io_uring", "rand_read_qd32/direct/io_uring"}) {
+  for (const char* id :
+       {"seq_read_qd32/direct/io_uring", "rand_read_qd1/direct/io_uring", "rand_read_qd32/direct/io_uring"}) {
     CellRecord cell = DirectCell(id, 1);
     cell.repetitions.push_back(Repetition(1000, 1, 1.0, 50'000));
     cells.push_back(Unsummarised(cell));
@@ -171,7 +172,8 @@ TEST(SummariseTest, AMistypedFieldIsRejected) {
 }
 
 TEST(SummariseTest, NoCellsIsAnEmptyAnswerNotAnError) {
-  ASSERT_OK_AND_ASSIGN(const std::vector<CellRecord> cells, ParseCellsToSummarise({{"cells", nlohmann::json::array()}}));
+  ASSERT_OK_AND_ASSIGN(const std::vector<CellRecord> cells,
+                       ParseCellsToSummarise({{"cells", nlohmann::json::array()}}));
   EXPECT_TRUE(cells.empty());
 }
 

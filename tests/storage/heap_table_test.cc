@@ -193,18 +193,17 @@ TEST_P(HeapTableLoadTest, OneRowTable) {
   EXPECT_OK(VerifyHeapTable(options.path, options.shape));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllBackends, HeapTableLoadTest,
-    ::testing::Combine(::testing::Values(Backend::kIoUring, Backend::kWorker, Backend::kSync),
-                       ::testing::Values(CacheMode::kBuffered, CacheMode::kDirect),
-                       ::testing::Values(PageSize::k4KiB, PageSize::k8KiB, PageSize::k16KiB)),
-    [](const ::testing::TestParamInfo<LoadParam>& param_info) {
-      std::string backend(BackendName(std::get<0>(param_info.param)));
-      if (backend == "io_uring") backend = "IoUring";
-      backend[0] = static_cast<char>(std::toupper(backend[0]));
-      return backend + CacheModeLabel(std::get<1>(param_info.param)) +
-             std::to_string(PageSizeBytes(std::get<2>(param_info.param)) / 1024) + "KiB";
-    });
+INSTANTIATE_TEST_SUITE_P(AllBackends, HeapTableLoadTest,
+                         ::testing::Combine(::testing::Values(Backend::kIoUring, Backend::kWorker, Backend::kSync),
+                                            ::testing::Values(CacheMode::kBuffered, CacheMode::kDirect),
+                                            ::testing::Values(PageSize::k4KiB, PageSize::k8KiB, PageSize::k16KiB)),
+                         [](const ::testing::TestParamInfo<LoadParam>& param_info) {
+                           std::string backend(BackendName(std::get<0>(param_info.param)));
+                           if (backend == "io_uring") backend = "IoUring";
+                           backend[0] = static_cast<char>(std::toupper(backend[0]));
+                           return backend + CacheModeLabel(std::get<1>(param_info.param)) +
+                                  std::to_string(PageSizeBytes(std::get<2>(param_info.param)) / 1024) + "KiB";
+                         });
 
 // ---- Building pages ----
 

@@ -75,13 +75,13 @@ TEST(PageSizeTest, FromBytesAcceptsExactlyTheThreeSizes) {
 
 // Figures worked out by hand from the diagram in page.h: (page - 64 header bytes) / (8 x columns).
 TEST(PageCapacityTest, CapacityFollowsTheLayout) {
-  EXPECT_EQ(HeapPageCapacityRows(PageSize::k4KiB, 1), 504u);     // 4032 / 8
-  EXPECT_EQ(HeapPageCapacityRows(PageSize::k8KiB, 1), 1016u);    // 8128 / 8
-  EXPECT_EQ(HeapPageCapacityRows(PageSize::k16KiB, 1), 2040u);   // 16320 / 8
-  EXPECT_EQ(HeapPageCapacityRows(PageSize::k8KiB, 4), 254u);     // 8128 / 32
-  EXPECT_EQ(HeapPageCapacityRows(PageSize::k8KiB, 3), 338u);     // 8128 / 24 = 338.67
-  EXPECT_EQ(HeapPageCapacityRows(PageSize::k4KiB, 16), 31u);     // 4032 / 128 = 31.5
-  EXPECT_EQ(HeapPageCapacityRows(PageSize::k16KiB, 16), 127u);   // 16320 / 128 = 127.5
+  EXPECT_EQ(HeapPageCapacityRows(PageSize::k4KiB, 1), 504u);    // 4032 / 8
+  EXPECT_EQ(HeapPageCapacityRows(PageSize::k8KiB, 1), 1016u);   // 8128 / 8
+  EXPECT_EQ(HeapPageCapacityRows(PageSize::k16KiB, 1), 2040u);  // 16320 / 8
+  EXPECT_EQ(HeapPageCapacityRows(PageSize::k8KiB, 4), 254u);    // 8128 / 32
+  EXPECT_EQ(HeapPageCapacityRows(PageSize::k8KiB, 3), 338u);    // 8128 / 24 = 338.67
+  EXPECT_EQ(HeapPageCapacityRows(PageSize::k4KiB, 16), 31u);    // 4032 / 128 = 31.5
+  EXPECT_EQ(HeapPageCapacityRows(PageSize::k16KiB, 16), 127u);  // 16320 / 128 = 127.5
 }
 
 TEST(PageDeathTest, ColumnCountZeroIsRefused) {
@@ -292,8 +292,7 @@ TEST_P(HeapPageTest, RowCountPastCapacityIsCorruptionEvenWithValidChecksum) {
 
 // Fills a page through AppendRows in `chunks` calls of about equal size, writing the
 // same values FillPage's AppendRow calls would; returns the rows appended.
-uint32_t FillPageInBulk(std::span<std::byte> page, uint64_t page_id, uint32_t columns, uint32_t rows,
-                        uint32_t chunks) {
+uint32_t FillPageInBulk(std::span<std::byte> page, uint64_t page_id, uint32_t columns, uint32_t rows, uint32_t chunks) {
   InitHeapPage(page, page_id, columns);
   uint32_t appended = 0;
   for (uint32_t chunk = 0; chunk < chunks; ++chunk) {

@@ -252,10 +252,9 @@ TEST_F(GitCommitTest, LooseRefIsResolved) {
 
 TEST_F(GitCommitTest, PackedRefIsResolved) {
   const std::string repo = Repo("ref: refs/heads/feature/x");
-  WriteText(repo + "/.git/packed-refs", "# pack-refs with: peeled fully-peeled sorted \n" +
-                                            std::string(kOtherCommit) + " refs/heads/feature\n" +
-                                            std::string(kCommit) + " refs/heads/feature/x\n" + "^" +
-                                            std::string(kOtherCommit) + "\n");
+  WriteText(repo + "/.git/packed-refs", "# pack-refs with: peeled fully-peeled sorted \n" + std::string(kOtherCommit) +
+                                            " refs/heads/feature\n" + std::string(kCommit) + " refs/heads/feature/x\n" +
+                                            "^" + std::string(kOtherCommit) + "\n");
   EXPECT_EQ(FindGitCommit(repo), kCommit);
 }
 
@@ -266,9 +265,7 @@ TEST_F(GitCommitTest, LooseRefWinsOverAStalePackedRef) {
   EXPECT_EQ(FindGitCommit(repo), kCommit);
 }
 
-TEST_F(GitCommitTest, DetachedHeadIsTheCommitItself) {
-  EXPECT_EQ(FindGitCommit(Repo(kCommit)), kCommit);
-}
+TEST_F(GitCommitTest, DetachedHeadIsTheCommitItself) { EXPECT_EQ(FindGitCommit(Repo(kCommit)), kCommit); }
 
 TEST_F(GitCommitTest, WorkTreeIsFoundFromASubdirectory) {
   const std::string repo = Repo(kCommit);
