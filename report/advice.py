@@ -42,8 +42,8 @@ import re
 import statistics
 from datetime import datetime, timezone
 
-from iodepth_results import INHERIT_CAP, condition_name, is_ok, origins, regime_rank
-from ratios import BORDERLINE, PARITY, analyse, compare, median_throughput, throughput_unit
+from .results import INHERIT_CAP, condition_name, is_ok, origins, regime_rank
+from .ratios import BORDERLINE, PARITY, analyse, compare, median_throughput, throughput_unit
 
 ADVICE_SCHEMA = "iodepth-advice"
 ADVICE_VERSION = 1

@@ -1,8 +1,7 @@
-#!/usr/bin/python3
 """Says, from iodepth results, where direct I/O catches up with buffered I/O, and what to run.
 
-Usage:
-    /usr/bin/python3 report/guidance.py RESULTS.json... [--advise OUT.json] [--format json|toml]
+Usage (from the repository root, or with PYTHONPATH set to it):
+    /usr/bin/python3 -m report.guidance RESULTS.json... [--advise OUT.json] [--format json|toml]
 
 Without --advise it prints one sentence per curve (suite family, regime, memory cap,
 backend) saying from which queue depth direct I/O is no longer measurably slower than
@@ -13,16 +12,19 @@ advice.py (`iodepth advise` calls it this way); "-" writes to stdout, and a name
 
 The rules (ratios, intervals, inconclusive pairs, crossover) are in ratios.py's docstring; the
 advice's are in advice.py's and in the advice's own "rules" field. Pure functions of the
-results (stdlib only): report.py imports this module for its Guidance section without
-needing matplotlib here.
+results (stdlib only): the report's Guidance section (section_guidance.py) imports this module
+for its wording without needing matplotlib here.
 """
 
 import argparse
 import sys
 
-from advice import AdviceError, advise, missing_twins_message, to_toml, write_json
-from iodepth_results import ResultsError, cap_label, load_results, merge
-from ratios import Analysis, Comparison, Crossover, analyse, cpu_cost, latency_cost  # noqa: F401
+from .advice import AdviceError, advise, missing_twins_message, to_toml, write_json
+from .results import ResultsError, cap_label, load_results, merge
+from .ratios import Analysis, Comparison, Crossover, analyse, cpu_cost, latency_cost  # noqa: F401
+
+# How a person runs this module, for --help and error messages (argparse's default names the file).
+PROG = "python3 -m report.guidance"
 
 __all__ = ["analyse", "advise", "to_toml", "crossover_sentence", "buffered_better",
            "buffered_better_lines", "summary_line", "inconclusive_line", "Analysis", "Comparison",
@@ -186,8 +188,8 @@ def inconclusive_line(comparisons):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
-        prog="guidance.py", description="Where direct I/O catches up with buffered I/O, from iodepth "
-                                        "results files; --advise writes a machine-readable recommendation.")
+        prog=PROG, description="Where direct I/O catches up with buffered I/O, from iodepth "
+                               "results files; --advise writes a machine-readable recommendation.")
     parser.add_argument("results", nargs="+",
                         help="results JSON files; later ones win on equal (id, memory_cap)")
     parser.add_argument("--advise", metavar="OUT", help='write the advice to OUT ("-": stdout)')
@@ -231,7 +233,7 @@ def main(argv):
                 raise AdviceError(missing_twins_message(cells))
             print_guidance(analysis)
     except (ResultsError, AdviceError) as e:
-        print(f"guidance.py: error: {e}", file=sys.stderr)
+        print(f"{PROG}: error: {e}", file=sys.stderr)
         return 1
     return 0
 

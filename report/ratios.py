@@ -39,7 +39,7 @@ import random
 import statistics
 from dataclasses import dataclass
 
-from iodepth_results import cap_of, family_of, is_adaptive, is_ok, percentile_ns, regime_rank
+from .results import cap_of, family_of, is_adaptive, is_ok, percentile_ns, regime_rank
 
 RESAMPLES = 2000
 CONFIDENCE = 0.95

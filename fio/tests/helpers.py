@@ -11,6 +11,7 @@ import tempfile
 import unittest
 
 from fio import common
+from report.tests import fixtures  # The one builder of schema-valid results documents.
 
 PERCENTILES = ("1.000000", "5.000000", "10.000000", "50.000000", "90.000000", "95.000000", "99.000000",
                "99.900000")
@@ -71,13 +72,13 @@ def cell_record(cell_id, reps, qd=1, mode="direct", backend="io_uring", cache_st
 
 def suite_document(cells, seed=7, depths=(1,), modes=("direct",), backends=("io_uring",)):
     """A results file of one `iodepth suite qd --only CELL --repetitions 1` run."""
-    return {"schema": "iodepth-results", "schema_version": 3, "iodepth_version": "0.1.0", "git_commit": "abc",
+    return {"schema": "iodepth-results", "schema_version": 3, "iodepth_version": "0.1.0", "git_commit": "a" * 40,
             "created_utc": "2026-01-01T00:00:00Z", "command": "iodepth suite qd",
             "config": {"suite": "qd", "filename": "/var/tmp/x.dat", "file_size": 8 << 20, "working_set": 8 << 20,
                        "bs": 4096, "runtime_ns": 10**9, "ramp_ns": 0, "number_ios": 0, "cache_state": "cold",
                        "verify": False, "seed": seed, "repetitions": 1, "depths": list(depths),
                        "modes": list(modes), "backends": list(backends)},
-            "environment": {"kernel": "6.1"}, "cells": cells, "fio_crosscheck": []}
+            "environment": fixtures.environment(), "cells": cells, "fio_crosscheck": []}
 
 
 def write_json(directory, name, document):

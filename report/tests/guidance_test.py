@@ -2,7 +2,7 @@
 Guidance, ratio, heat-map, CPU and memory sections on schema_version 3 results.
 
 Run from the repository root:
-    /usr/bin/python3 -m unittest discover -s report/tests -p "*_test.py"
+    /usr/bin/python3 -m unittest discover -s report/tests -t . -p "*_test.py"
 
 Every synthetic curve is built from a table of direct/buffered ratios per depth, with
 repetitions that jitter by about 1%, far less than the margins between a ratio and 1.0, so
@@ -14,26 +14,19 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import unittest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TOOLS = os.path.join(REPO, "report")
-sys.path.insert(0, TOOLS)
-import advice  # noqa: E402
-import guidance  # noqa: E402
-import iodepth_results  # noqa: E402
-import ratios  # noqa: E402
+from report import advice, guidance, ratios, results
+from report.tests import fixtures
+from report.tests.fixtures import document, write_json
+from report.tests.support import PYTHON, REPO, run_module
 
 try:
     import tomllib
 except ImportError:  # Python before 3.11: the TOML round trip is skipped.
     tomllib = None
 
-PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
-GUIDANCE = os.path.join(TOOLS, "guidance.py")
-REPORT = os.path.join(TOOLS, "report.py")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DEPTHS = (1, 4, 16, 32)
 CAP = 128 << 20
@@ -59,34 +52,16 @@ def reference_crossover(profile):
     return later[0] if later else None
 
 
-def cell_id(workload, mode, backend, regime):
-    return "/".join([workload, mode, backend] + ([regime] if regime else []))
-
-
 def make_cell(suite, workload, qd, mode, backend, throughputs, regime="", cap=0, flags=(),
               p95_ns=100_000, cpu_ns=2_000.0, memory=None, policy=None):
     """A schema_version 3 cell with one repetition per throughput (iops, or bw_bytes for scan)."""
-    key = "bw_bytes" if suite == "scan" else "iops"
-    reps = []
-    for index, tp in enumerate(throughputs):
-        rep = {"iops": tp, "bw_bytes": tp * 4096.0, "total_ios": int(tp), "runtime_ns": 10**9,
-               "clat_ns": {"mean": p95_ns / 2, "percentile": {"50.000000": p95_ns // 2, "95.000000": p95_ns}},
-               "cpu_ns_per_io": cpu_ns * (1 + 0.02 * (index - 1)),
-               "depth": {"target": 2 * qd, "littles_law": float(qd)},
-               "memory": None if memory is None else dict(
-                   memory, peak_bytes=memory["peak_bytes"] + index * (1 << 20))}
-        reps.append(rep)
-    median = {k: statistics.median(r[k] for r in reps) for k in ("iops", "bw_bytes", "cpu_ns_per_io")}
-    median["clat_ns"] = {"mean": p95_ns / 2, "percentile": {"95.000000": p95_ns}}
-    median["memory"] = None if memory is None else {
-        k: statistics.median(r["memory"][k] for r in reps) for k in ("peak_bytes", "page_cache_bytes", "refaults")}
-    assert median[key] is not None
-    return {"id": cell_id(workload, mode, backend, regime), "workload": workload, "suite": suite,
-            "rw": "read", "qd": qd, "bs": 4096, "mode": mode, "backend": backend,
-            "cache_state": "n/a" if mode == "direct" else "cold", "regime": regime,
-            "policy": policy if policy is not None else ("fixed" if suite in ("bm", "scan") else ""),
-            "memory_cap": cap, "status": "ok", "reason": "", "flags": list(flags), "median": median,
-            "cv": {"iops": 0.02}, "repetitions": reps}
+    reps = [fixtures.repetition(tp, p95_ns, cpu_ns_per_io=cpu_ns * (1 + 0.02 * (index - 1)), target=2 * qd,
+                                littles_law=float(qd),
+                                memory=None if memory is None else dict(
+                                    memory, peak_bytes=memory["peak_bytes"] + index * (1 << 20)))
+            for index, tp in enumerate(throughputs)]
+    return fixtures.cell(workload, suite, qd, mode, backend, reps, regime, cap=cap, flags=flags, rw="read",
+                         policy=policy if policy is not None else ("fixed" if suite in ("bm", "scan") else ""))
 
 
 def curve(family, profile, suite="qd", backend="io_uring", regime="", cap=0, base=1000.0,
@@ -108,22 +83,6 @@ def curve(family, profile, suite="qd", backend="io_uring", regime="", cap=0, bas
                                flags=("cv_high",) if qd in flagged else (), p95_ns=150_000,
                                cpu_ns=1_500.0, memory=memory))
     return cells
-
-
-def document(suite, cells, config=None, version=3):
-    return {"schema": "iodepth-results", "schema_version": version, "iodepth_version": "0.1.0",
-            "git_commit": "abc1234", "created_utc": "2026-11-24T18:20:00Z",
-            "command": f"iodepth suite {suite}", "config": dict({"suite": suite}, **(config or {})),
-            "environment": {"kernel": "6.12.0-test", "cpu_model": "Synthetic CPU", "cpu_count": 2,
-                            "device": {"model": "FakeDisk 9000"}, "filesystem": {"type": "ext4"}},
-            "cells": cells}
-
-
-def write_json(directory, name, doc):
-    path = os.path.join(directory, name)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(doc, f)
-    return path
 
 
 def crossover_for(cells, family, backend="io_uring", regime="", cap=0, suite="qd"):
@@ -206,7 +165,7 @@ class CrossoverTest(unittest.TestCase):
     def test_latency_and_cpu_costs_at_the_crossover_come_from_the_cells(self):
         x = crossover_for(curve("rand_read", FROM_16), "rand_read")
         at = x.at_crossover
-        p95 = [iodepth_results.percentile_ns(c["median"], 95) for c in (at.direct, at.buffered)]
+        p95 = [results.percentile_ns(c["median"], 95) for c in (at.direct, at.buffered)]
         cpu = [c["median"]["cpu_ns_per_io"] for c in (at.direct, at.buffered)]
         self.assertAlmostEqual(ratios.latency_cost(at), p95[0] / p95[1])
         self.assertAlmostEqual(ratios.cpu_cost(at), cpu[0] / cpu[1])
@@ -309,13 +268,13 @@ class BootstrapTest(unittest.TestCase):
 
     def test_interval_is_fixed_across_processes(self):
         # hash() is salted per process; the seed must not be.
-        code = ("import sys; sys.path.insert(0, %r); import guidance_test as g, ratios;"
+        code = ("from report.tests import guidance_test as g; from report import ratios;"
                 "d, b = g.BootstrapTest('test_two_calls_give_identical_intervals').pair("
                 "g.SPREAD_DIRECT, g.SPREAD_BUFFERED);"
-                "c = ratios.compare(d, b); print(repr((c.lo, c.hi)))") % os.path.dirname(__file__)
+                "c = ratios.compare(d, b); print(repr((c.lo, c.hi)))")
+        # From the repository root, so `report` is the package of this checkout.
         runs = [subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, timeout=60,
-                               cwd=os.path.dirname(__file__),
-                               env=dict(os.environ, PYTHONHASHSEED=seed)).stdout
+                               cwd=REPO, env=dict(os.environ, PYTHONHASHSEED=seed)).stdout
                 for seed in ("1", "2")]
         self.assertEqual(runs[0], runs[1])
         self.assertTrue(runs[0].startswith("("), runs)
@@ -498,7 +457,7 @@ class CliTest(unittest.TestCase):
         self.path = write_json(self.tmp.name, "all.json", document("qd", cells))
 
     def run_guidance(self, *args):
-        return subprocess.run([PYTHON, GUIDANCE, *args], capture_output=True, text=True, timeout=120)
+        return run_module("report.guidance", *args, timeout=120)
 
     def test_advise_writes_json(self):
         out = os.path.join(self.tmp.name, "advice.json")
@@ -529,7 +488,7 @@ class CliTest(unittest.TestCase):
         path = write_json(self.tmp.name, "direct.json", document("qd", cells))
         result = self.run_guidance(path, "--advise", os.path.join(self.tmp.name, "x.json"))
         self.assertEqual(result.returncode, 1)
-        self.assertTrue(result.stderr.startswith("guidance.py: error: no direct/buffered twins"), result.stderr)
+        self.assertTrue(result.stderr.startswith("python3 -m report.guidance: error: no direct/buffered twins"), result.stderr)
         self.assertIn("--modes=buffered,direct", result.stderr)
         self.assertNotIn("Traceback", result.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.tmp.name, "x.json")))
@@ -537,7 +496,7 @@ class CliTest(unittest.TestCase):
     def test_unreadable_input_exits_1(self):
         result = self.run_guidance(os.path.join(self.tmp.name, "missing.json"), "--advise", "-")
         self.assertEqual(result.returncode, 1)
-        self.assertIn("guidance.py: error: cannot read", result.stderr)
+        self.assertIn("python3 -m report.guidance: error: cannot read", result.stderr)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""End to end: report/report.py on schema_version 3 results run under two memory conditions.
+"""End to end: the report (python3 -m report) on schema_version 3 results run under two memory conditions.
 
 The matrix writes one results file per (suite, memory cap); the same cell ids then appear
 once per cap. The report must keep them apart (merge key (id, memory_cap)), split every
@@ -12,11 +12,11 @@ import statistics
 import tempfile
 import unittest
 
-from guidance_test import ALWAYS, CAP, DEPTHS, FROM_16, NEVER, curve, document, reference_crossover, write_json
-from report_test import assert_valid_png, read_text, run_report, table_with
-
-import advice  # noqa: E402  (report/ is on sys.path through guidance_test)
-import iodepth_results  # noqa: E402
+from report import advice, results
+from report.tests import fixtures
+from report.tests.fixtures import document, write_json
+from report.tests.guidance_test import ALWAYS, CAP, DEPTHS, FROM_16, NEVER, curve, reference_crossover
+from report.tests.report_test import assert_valid_png, read_text, run_report, table_with
 
 try:
     import tomllib
@@ -178,7 +178,7 @@ class TwoCapReportTest(unittest.TestCase):
                          f"{statistics.median(peaks):,.1f} ({min(peaks):,.1f}–{max(peaks):,.1f})")
         self.assertEqual(row["cells"], str(len(group)))
         self.assertEqual(row["cgroup"], "v2")
-        self.assertEqual(row["cgroup limit"], iodepth_results.bytes_text(MEMORY["cap_bytes"]))
+        self.assertEqual(row["cgroup limit"], results.bytes_text(MEMORY["cap_bytes"]))
         self.assertEqual(row["limit events"], f"{MEMORY['limit_events'] * 5 * len(group):,}")
         uncapped = next(r for r in rows
                         if (r["memory"], r["family"], r["mode"]) == ("no memory cap", "seq_read", "buffered"))
@@ -193,15 +193,15 @@ class InheritedCapTest(unittest.TestCase):
     """memory_cap = 2^64 - 1: the cells ran under the cgroup limit iodepth was started in."""
 
     def test_labels_and_file_tags_name_the_condition(self):
-        self.assertEqual(iodepth_results.cap_label(iodepth_results.INHERIT_CAP), "inherited memory cap")
-        self.assertEqual(iodepth_results.cap_tag(iodepth_results.INHERIT_CAP), "capinherit")
-        self.assertEqual(iodepth_results.cap_label(CAP), "memory cap 128 MiB")
-        self.assertEqual(iodepth_results.cap_tag(CAP), "cap128MiB")
-        self.assertEqual((iodepth_results.cap_label(0), iodepth_results.cap_tag(0)), ("no memory cap", ""))
+        self.assertEqual(results.cap_label(results.INHERIT_CAP), "inherited memory cap")
+        self.assertEqual(results.cap_tag(results.INHERIT_CAP), "capinherit")
+        self.assertEqual(results.cap_label(CAP), "memory cap 128 MiB")
+        self.assertEqual(results.cap_tag(CAP), "cap128MiB")
+        self.assertEqual((results.cap_label(0), results.cap_tag(0)), ("no memory cap", ""))
 
     def test_advice_gives_the_limit_the_records_saw(self):
         limit = 96 << 20
-        cells = curve("rand_read", FROM_16, cap=iodepth_results.INHERIT_CAP,
+        cells = curve("rand_read", FROM_16, cap=results.INHERIT_CAP,
                       memory=dict(MEMORY, cgroup="inherited", cap_bytes=limit))
         entry = advice.advise(cells)["classes"][0]
         self.assertEqual((entry["memory_cap"], entry["memory_condition"]), (limit, "inherit"))
@@ -215,11 +215,10 @@ class MergeKeyTest(unittest.TestCase):
         first = document("qd", curve("seq_read", {4: 0.5}))
         capped = document("qd", curve("seq_read", {4: 0.6}, cap=CAP))
         later = document("qd", curve("seq_read", {4: 0.9}, cap=CAP))
-        old = document("qd", [dict(c) for c in curve("seq_read", {4: 0.7})], version=2)
-        for c in old["cells"]:
-            del c["memory_cap"]  # Schema 2: no memory_cap, read as 0.
-        cells, _ = iodepth_results.merge([("a", first), ("b", capped), ("c", later), ("d", old)])
-        direct = {iodepth_results.cap_of(c): c for c in cells if c["mode"] == "direct"}
+        old = document("qd", curve("seq_read", {4: 0.7}), version=2)
+        self.assertNotIn("memory_cap", old["cells"][0])  # Schema 2: no memory_cap, read as 0.
+        cells, _ = results.merge([("a", first), ("b", capped), ("c", later), ("d", old)])
+        direct = {results.cap_of(c): c for c in cells if c["mode"] == "direct"}
         self.assertEqual(len(cells), 4)
         self.assertAlmostEqual(direct[CAP]["median"]["iops"], 4000 * 0.9, delta=4000 * 0.9 * 0.01)
         self.assertAlmostEqual(direct[0]["median"]["iops"], 4000 * 0.7, delta=4000 * 0.7 * 0.01)
@@ -229,25 +228,26 @@ class MergeKeyTest(unittest.TestCase):
         cells[1]["memory_cap"] = "128M"
         with tempfile.TemporaryDirectory() as tmp:
             path = write_json(tmp, "bad.json", document("qd", cells))
-            with self.assertRaises(iodepth_results.ResultsError) as caught:
-                iodepth_results.load_results(path)
-        self.assertIn(cells[1]["id"], str(caught.exception))
-        self.assertIn("memory_cap", str(caught.exception))
-
-
-if __name__ == "__main__":
-    unittest.main()
+            with self.assertRaises(results.ResultsError) as caught:
+                results.load_results(path)
+        self.assertIn(path, str(caught.exception))
+        self.assertIn("cells[1].memory_cap: '128M' is not of type 'integer'", str(caught.exception))
 
 
 class CrossCheckCellTest(unittest.TestCase):
     """A fio cross-check keeps the iodepth cell of its own file, whichever file wins the merge."""
 
     def test_cross_check_row_uses_the_run_that_alternated_with_fio(self):
-        ours = {"id": "rand_read_qd32/direct/io_uring", "memory_cap": 0, "median": {"iops": 500.0}}
-        matrix = dict(ours, median={"iops": 100.0})
-        check = {"cell": ours["id"], "fio": {"iops": 400.0}, "ratio": {"iops": 1.25}}
-        runs = [("fio-crosscheck.json", {"cells": [ours], "fio_crosscheck": [check]}),
-                ("qd-nocap.json", {"cells": [matrix]})]
-        cells, checks = iodepth_results.merge(runs)
+        ours, matrix = (fixtures.cell("rand_read_qd32", "qd", 32, "direct", "io_uring",
+                                      [fixtures.repetition(iops, 100_000)]) for iops in (500.0, 100.0))
+        check = {"cell": ours["id"], "fio": {"iops": 400.0, "clat_ns_p95": 100_000, "cpu_ns_per_io": 1000.0},
+                 "ratio": {"iops": 1.25, "clat_ns_p95": 1.0, "cpu_ns_per_io": 1.5}}
+        runs = [("fio-crosscheck.json", document("qd", [ours], crosscheck=[check])),
+                ("qd-nocap.json", document("qd", [matrix]))]
+        cells, checks = results.merge(runs)
         self.assertEqual(cells[0]["median"]["iops"], 100.0, "the later file wins the merge")
         self.assertEqual(checks[0]["_cell"]["median"]["iops"], 500.0, "the check keeps its own run")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,30 +1,25 @@
-"""Tests for report/report.py: synthetic results files in, report.md and PNGs checked.
+"""Tests for the report (python3 -m report): synthetic results files in, report.md and PNGs checked.
 
 Run from the repository root:
-    /usr/bin/python3 -m unittest discover -s report/tests -p "*_test.py"
+    /usr/bin/python3 -m unittest discover -s report/tests -t . -p "*_test.py"
 
 Every expected number below is computed from the synthetic inputs built here, so a report
-that printed a constant, or the inverse ratio, or the wrong cell, fails.
+that printed a constant, or the inverse ratio, or the wrong cell, fails. The inputs are
+complete results files (fixtures.py): the report reads every file through the schema.
 """
 
 import glob
-import json
 import os
-import statistics
-import subprocess
-import sys
 import tempfile
 import unittest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TOOLS = os.path.join(REPO, "report")
-REPORT = os.path.join(TOOLS, "report.py")
-sys.path.insert(0, TOOLS)  # For the few tests that call report.py's functions directly.
-import report  # noqa: E402  (needs no matplotlib to import: plotting imports it lazily)
+# For the few tests that call the sections' functions directly; none of these modules needs
+# matplotlib to import (plotting imports it lazily).
+from report import results, section_bm, section_scan
+from report.tests import fixtures
+from report.tests.fixtures import document, write_json
+from report.tests.support import run_module
 
-# report.py needs Debian's python3 with python3-matplotlib; the python3 first on PATH may be
-# another interpreter (pyenv) without it, whichever python runs this test.
-PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DEPTHS = (1, 4, 16, 32)
 FAMILIES = ("seq_read", "rand_read")
@@ -38,59 +33,19 @@ UNSUPPORTED_ID = "rand_read_qd1/dontcache/io_uring"
 UNSUPPORTED_REASON = "RWF_DONTCACHE needs Linux 6.14 or later"
 
 
-def repetitions(iops, p95_ns, bs=4096):
+def repetitions(iops, p95_ns, bs=4096, target=1, cpu_ns=2500.0):
     """Three repetitions spread +-5% around `iops` (so min/max differ from the median)."""
-    reps = []
-    for factor in (0.95, 1.0, 1.05):
-        rep_iops = iops * factor
-        reps.append({
-            "iops": rep_iops, "bw_bytes": rep_iops * bs, "total_ios": int(rep_iops * 2),
-            "io_bytes": int(rep_iops * 2 * bs), "runtime_ns": 2_000_000_000,
-            "clat_ns": {"min": 10, "max": p95_ns * 3, "mean": p95_ns / 2, "N": int(rep_iops * 2),
-                        "percentile": {"50.000000": p95_ns // 2, "95.000000": int(p95_ns * factor),
-                                       "99.000000": p95_ns * 2}},
-            "usr_cpu_ns": 1000, "sys_cpu_ns": 1000, "cpu_ns_per_io": 2500.0,
-            "depth": {"target": 1, "mean_in_flight": 1.0, "utilization": 1.0, "littles_law": 1.0},
-            "resident_before": 0.0, "verified_bytes": 0})
-    return reps
+    return [fixtures.repetition(iops * factor, int(p95_ns * factor), bs=bs, runtime_ns=2_000_000_000,
+                                p50_ns=p95_ns // 2, p99_ns=p95_ns * 2, mean_ns=p95_ns / 2, max_ns=p95_ns * 3,
+                                cpu_ns_per_io=cpu_ns, target=target)
+            for factor in (0.95, 1.0, 1.05)]
 
 
 def cell(workload, suite, qd, mode, backend, iops, p95_ns, flags=(), rw="randread", bs=4096):
-    """A schema_version 1 cell (no regime, policy or buffer records)."""
-    reps = repetitions(iops, p95_ns, bs)
-
-    def med(get):
-        return statistics.median(get(r) for r in reps)
-    return {
-        "id": f"{workload}/{mode}/{backend}", "workload": workload, "suite": suite, "rw": rw,
-        "qd": qd, "bs": bs, "mode": mode, "backend": backend,
-        "cache_state": "n/a" if mode == "direct" else "cold", "status": "ok", "reason": "",
-        "flags": list(flags),
-        "median": {"iops": med(lambda r: r["iops"]), "bw_bytes": med(lambda r: r["bw_bytes"]),
-                   "clat_ns": {"mean": med(lambda r: r["clat_ns"]["mean"]), "max": p95_ns * 3,
-                               "percentile": {k: med(lambda r, k=k: r["clat_ns"]["percentile"][k])
-                                              for k in ("50.000000", "95.000000", "99.000000")}},
-                   "cpu_ns_per_io": 2500.0,
-                   "depth": {"mean_in_flight": 1.0, "littles_law": 1.0, "utilization": 1.0}},
-        "cv": {"iops": statistics.stdev(r["iops"] for r in reps) / iops, "bw_bytes": 0.05,
-               "clat_ns_p95": 0.05},
-        "repetitions": reps}
-
-
-def document(suite, cells, crosscheck=None, version=1):
-    doc = {"schema": "iodepth-results", "schema_version": version, "iodepth_version": "0.1.0",
-           "git_commit": "abc1234", "created_utc": "2026-11-24T18:20:00Z",
-           "command": f"iodepth suite {suite}",
-           "config": {"suite": suite, "bs": 4096, "repetitions": 3, "depths": list(DEPTHS),
-                      "modes": ["buffered", "direct"], "cache_state": "cold"},
-           "environment": {"kernel": "6.12.0-test", "cpu_model": "Synthetic CPU", "cpu_count": 2,
-                           "device": {"model": "FakeDisk 9000", "queue": {"nr_requests": 64},
-                                      "serial": ""},
-                           "io_uring": {"available": True}, "empty_section": {}},
-           "cells": cells}
-    if crosscheck is not None:
-        doc["fio_crosscheck"] = crosscheck
-    return doc
+    """A schema_version 3 cell of a suite without regimes (qd, io_patterns): no buffer, scan or
+    memory records."""
+    return fixtures.cell(workload, suite, qd, mode, backend, repetitions(iops, p95_ns, bs), flags=flags,
+                         rw=rw, bs=bs)
 
 
 def qd_cells():
@@ -105,21 +60,7 @@ def qd_cells():
                 cells.append(cell(workload, "qd", qd, "direct", backend,
                                   buffered_iops * DIRECT_IOPS_FRACTION[family][qd],
                                   int(buffered_p95 * DIRECT_P95_FACTOR), flags))
-    cells.append({"id": UNSUPPORTED_ID, "workload": "rand_read_qd1", "suite": "qd", "rw": "randread",
-                  "qd": 1, "bs": 4096, "mode": "dontcache", "backend": "io_uring",
-                  "cache_state": "cold", "status": "unsupported", "reason": UNSUPPORTED_REASON,
-                  "flags": [], "median": {}, "cv": {}, "repetitions": []})
-    return cells
-
-
-def as_version_2(cells):
-    """The cells as schema_version 2 writes a non-bm cell: empty regime and policy, null buffers."""
-    for c in cells:
-        c.update(regime="", policy="")
-        if c.get("status") == "ok":
-            c["median"]["buffer"] = None
-            for rep in c["repetitions"]:
-                rep["buffer"] = None
+    cells.append(fixtures.unsupported_cell("rand_read_qd1", "qd", 1, "dontcache", "io_uring", UNSUPPORTED_REASON))
     return cells
 
 
@@ -183,23 +124,20 @@ def bm_mean_read_bytes(family, qd):
 
 def bm_cell(family, regime, qd, mode, backend, fetches, policy="fixed"):
     workload = f"{family}_adaptive" if policy == "adaptive" else f"{family}_qd{qd}"
-    c = cell(workload, "bm", qd, mode, backend, fetches, 100_000,
-             rw="read" if "seq" in family else "randread", bs=BM_PAGE_BYTES)
-    c.update(id=f"{workload}/{mode}/{backend}/{regime}", regime=regime, policy=policy)
     mean_distance = BM_ADAPTIVE_MEAN_DISTANCE if policy == "adaptive" else qd
     summary = {"hit_ratio": BM_HIT_RATIO[regime], "mean_read_bytes": bm_mean_read_bytes(family, qd),
                "wait_fraction": BM_WAIT_FRACTION[mode], "mean_distance": mean_distance}
+    reps = repetitions(fetches, 100_000, bs=BM_PAGE_BYTES)
+    for rep in reps:
+        rep["buffer"] = fixtures.buffer_record(**summary, page_bytes=BM_PAGE_BYTES, runtime_ns=rep["runtime_ns"])
+    c = fixtures.cell(workload, "bm", qd, mode, backend, reps, regime, policy,
+                      rw="read" if "seq" in family else "randread", bs=BM_PAGE_BYTES)
     c["median"]["buffer"] = dict(summary, reads_per_s=fetches / 4)
-    for rep in c["repetitions"]:
-        rep["buffer"] = dict(summary, memory_bytes=64 << 20, working_set_bytes=256 << 20,
-                             page_bytes=BM_PAGE_BYTES, fetches=100, hits=10, misses=90, reads=25,
-                             read_bytes=25 * BM_PAGE_BYTES, reads_by_pages={"1": 25},
-                             consumer_waits=5, wait_ns=1000)
     return c
 
 
 def best_fixed_qd(family, regime, mode, backend):
-    """The depth with the most fetches/s, computed here independently of report.py."""
+    """The depth with the most fetches/s, computed here independently of the report."""
     return max(DEPTHS, key=lambda qd: bm_fetches(family, regime, mode, backend, qd))
 
 
@@ -224,11 +162,8 @@ def bm_cells():
                     cells.append(bm_cell(family, regime, max(DEPTHS), mode, backend,
                                          best * BM_ADAPTIVE_FRACTION[(regime, mode)],
                                          policy="adaptive"))
-    cells.append({"id": "bm_seq_read_qd4/dontcache/io_uring/hot", "workload": "bm_seq_read_qd4",
-                  "suite": "bm", "rw": "read", "qd": 4, "bs": BM_PAGE_BYTES, "mode": "dontcache",
-                  "backend": "io_uring", "cache_state": "cold", "regime": "hot", "policy": "fixed",
-                  "status": "unsupported", "reason": UNSUPPORTED_REASON, "flags": [], "median": {},
-                  "cv": {}, "repetitions": []})
+    cells.append(fixtures.unsupported_cell("bm_seq_read_qd4", "bm", 4, "dontcache", "io_uring", UNSUPPORTED_REASON,
+                                           regime="hot", policy="fixed", rw="read", bs=BM_PAGE_BYTES))
     return cells
 
 
@@ -263,28 +198,25 @@ def scan_mbps(regime, mode, backend, qd):
 
 def scan_cell(regime, qd, mode, backend, with_scan=True):
     """A multistream_scan cell as the scan suite writes it; `with_scan` False leaves the scan
-    records null in the median and missing from the repetitions."""
+    records null in the median and in the repetitions."""
     mbps = scan_mbps(regime, mode, backend, qd)
     workload = f"multistream_scan_qd{qd}"
-    c = cell(workload, "scan", qd, mode, backend, mbps * 1e6 / BM_PAGE_BYTES, 100_000,
-             rw="read", bs=BM_PAGE_BYTES)
-    c.update(id=f"{workload}/{mode}/{backend}/{regime}", regime=regime,
-             policy="sync" if backend == "sync" else "fixed")
     summary = {"hit_ratio": SCAN_HIT_RATIO[regime], "mean_read_bytes": BM_PAGE_BYTES * min(qd, 16),
                "wait_fraction": SCAN_WAIT_AT_QD1[mode] / qd, "mean_distance": qd}
-    c["median"].update(buffer=dict(summary, reads_per_s=100.0), cpu_ns_per_io=SCAN_CPU_NS[mode],
-                       scan=None)
-    if with_scan:
-        c["median"]["scan"] = {"rows_per_s": c["median"]["iops"] * SCAN_ROWS_PER_PAGE,
-                               "min_stream_bw_bytes": min(SCAN_STREAM_SHARES) * c["median"]["bw_bytes"]}
-    for rep in c["repetitions"]:
-        rep["buffer"] = dict(summary, memory_bytes=64 << 20, fetches=100, hits=10, misses=90)
-        rep["cpu_ns_per_io"] = SCAN_CPU_NS[mode]
-        rep["depth"]["target"] = SCAN_STREAMS * qd
+    reps = repetitions(mbps * 1e6 / BM_PAGE_BYTES, 100_000, bs=BM_PAGE_BYTES, target=SCAN_STREAMS * qd,
+                       cpu_ns=SCAN_CPU_NS[mode])
+    for rep in reps:
+        rep["buffer"] = fixtures.buffer_record(**summary, page_bytes=BM_PAGE_BYTES, runtime_ns=rep["runtime_ns"])
         if with_scan:
             rep["scan"] = {"streams": SCAN_STREAMS, "rows": int(rep["iops"] * SCAN_ROWS_PER_PAGE * 2),
                            "rows_per_s": rep["iops"] * SCAN_ROWS_PER_PAGE, "passes_checked": 3,
                            "stream_bw_bytes": [share * rep["bw_bytes"] for share in SCAN_STREAM_SHARES]}
+    c = fixtures.cell(workload, "scan", qd, mode, backend, reps, regime,
+                      "sync" if backend == "sync" else "fixed", rw="read", bs=BM_PAGE_BYTES)
+    c["median"].update(buffer=dict(summary, reads_per_s=100.0), scan=None)
+    if with_scan:
+        c["median"]["scan"] = {"rows_per_s": c["median"]["iops"] * SCAN_ROWS_PER_PAGE,
+                               "min_stream_bw_bytes": min(SCAN_STREAM_SHARES) * c["median"]["bw_bytes"]}
     return c
 
 
@@ -312,15 +244,8 @@ def read_text(path):
         return f.read()
 
 
-def write_json(directory, name, doc):
-    path = os.path.join(directory, name)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(doc, f)
-    return path
-
-
 def run_report(*args, env=None):
-    return subprocess.run([PYTHON, REPORT, *args], capture_output=True, text=True, env=env, timeout=300)
+    return run_module("report", *args, env=env)
 
 
 def tables(markdown):
@@ -359,7 +284,7 @@ class QdReportTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
         cells = qd_cells()
-        cls.path = write_json(cls.tmp.name, "qd.json", document("qd", cells, qd_crosscheck(cells)))
+        cls.path = write_json(cls.tmp.name, "qd.json", document("qd", cells, crosscheck=qd_crosscheck(cells)))
         cls.out = os.path.join(cls.tmp.name, "out")
         cls.result = run_report(cls.path, "--out", cls.out)
         cls.md = read_text(os.path.join(cls.out, "report.md"))
@@ -496,7 +421,7 @@ class BmReportTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
-        cls.cells = as_version_2(qd_cells()) + bm_cells()
+        cls.cells = qd_cells() + bm_cells()
         cls.path = write_json(cls.tmp.name, "bm.json", document("bm", cls.cells, version=2))
         cls.out = os.path.join(cls.tmp.name, "out")
         cls.result = run_report(cls.path, "--out", cls.out)
@@ -753,24 +678,22 @@ class ScanRecordTest(unittest.TestCase):
 
     def test_slowest_scan_spread_comes_from_the_repetitions(self):
         c = scan_cell("pressure", 4, "direct", "io_uring")
-        low, high = report.spread_of(c, "min_stream_mb_s")
+        low, high = results.spread_of(c, "min_stream_mb_s")
         self.assertAlmostEqual(low, 0.22 * 250.0 * 0.95)
         self.assertAlmostEqual(high, 0.22 * 250.0 * 1.05)
-        self.assertAlmostEqual(report.median_of(c, "min_stream_mb_s"), 0.22 * 250.0)
-        self.assertAlmostEqual(report.median_of(c, "rows_per_s"), 250e6 / BM_PAGE_BYTES * SCAN_ROWS_PER_PAGE)
+        self.assertAlmostEqual(results.median_of(c, "min_stream_mb_s"), 0.22 * 250.0)
+        self.assertAlmostEqual(results.median_of(c, "rows_per_s"), 250e6 / BM_PAGE_BYTES * SCAN_ROWS_PER_PAGE)
 
     def test_crossover_without_a_buffered_sync_cell_says_so(self):
         cells = [c for c in scan_cells() if c["regime"] == "thrash" and c["backend"] != "sync"]
-        backends = report.group_scan(cells)["thrash"]
-        self.assertEqual(report.crossover_reading("thrash", "io_uring", backends),
+        backends = section_scan.group_scan(cells)["thrash"]
+        self.assertEqual(section_scan.crossover_reading("thrash", "io_uring", backends),
                          "thrash: direct pipelined (io_uring) has no depth to compare with buffered "
                          "sync; it does not overtake buffered pipelined (io_uring) depth for depth up "
                          "to qd 32 (90.0 MB/s vs 250.0).")
 
     def test_v2_scan_cells_without_scan_records_still_report(self):
-        cells = scan_cells(with_scan=False)
-        for c in cells[::2]:  # Half with "scan": null in the median, half with no key at all.
-            del c["median"]["scan"]
+        cells = scan_cells(with_scan=False)  # "scan": null in the median and every repetition.
         path = write_json(self.tmp.name, "noscan.json", document("scan", cells, version=2))
         out = os.path.join(self.tmp.name, "out")
         result = run_report(path, "--out", out)
@@ -798,13 +721,13 @@ class ScanRecordTest(unittest.TestCase):
         path = write_json(self.tmp.name, "bad.json", document("scan", cells, version=2))
         result = run_report(path, "--out", os.path.join(self.tmp.name, "out"))
         self.assertNotEqual(result.returncode, 0)
-        self.assertIn(cells[3]["id"], result.stderr)
-        self.assertIn('"scan"', result.stderr)
+        self.assertIn(path, result.stderr)
+        self.assertIn("cells[3].median.scan: [1, 2] is not of type 'object', 'null'", result.stderr)
         self.assertNotIn("Traceback", result.stderr)
 
 
 class BestFixedTest(unittest.TestCase):
-    """report.best_fixed directly, on cases the full report does not build."""
+    """section_bm.best_fixed directly, on cases the full report does not build."""
 
     def fixed(self, qd, fetches, **changes):
         c = bm_cell("bm_seq_read", "pressure", qd, "direct", "io_uring", fetches)
@@ -814,14 +737,14 @@ class BestFixedTest(unittest.TestCase):
     def test_a_tie_goes_to_the_lower_distance(self):
         adaptive = bm_cell("bm_seq_read", "pressure", 32, "direct", "io_uring", 1.0, policy="adaptive")
         cells = [adaptive, self.fixed(32, 5000.0), self.fixed(8, 5000.0), self.fixed(16, 4000.0)]
-        self.assertEqual(report.best_fixed(adaptive, cells)["qd"], 8)
+        self.assertEqual(section_bm.best_fixed(adaptive, cells)["qd"], 8)
 
     def test_failed_and_other_regime_cells_are_never_best(self):
         adaptive = bm_cell("bm_seq_read", "pressure", 32, "direct", "io_uring", 1.0, policy="adaptive")
         failed = self.fixed(4, 9e9, status="error")
         other = self.fixed(16, 9e9, regime="hot")
-        self.assertIsNone(report.best_fixed(adaptive, [adaptive, failed, other]))
-        self.assertEqual(report.adaptive_rows([adaptive, failed, other]), [(adaptive, None, None)])
+        self.assertIsNone(section_bm.best_fixed(adaptive, [adaptive, failed, other]))
+        self.assertEqual(section_bm.adaptive_rows([adaptive, failed, other]), [(adaptive, None, None)])
 
 
 class BadInputTest(unittest.TestCase):
@@ -840,14 +763,20 @@ class BadInputTest(unittest.TestCase):
     def test_unsupported_schema_version_names_the_supported_ones(self):
         path = write_json(self.tmp.name, "v4.json", document("qd", qd_cells(), version=4))
         self.assert_fails_with(run_report(path, "--out", self.out), "schema_version 4",
-                               "schema_version 1, 2 or 3")
+                               "newer than this iodepth reads (2 to 3)")
 
-    def test_schema_version_1_still_loads_without_buffer_records(self):
+    def test_schema_version_1_is_refused_saying_regenerate(self):
         path = write_json(self.tmp.name, "v1.json", document("qd", qd_cells(), version=1))
-        doc = report.load_results(path)
-        self.assertEqual(doc["schema_version"], 1)
-        self.assertNotIn("regime", doc["cells"][0])
-        self.assertIsNone(report.median_of(doc["cells"][0], "hit_ratio"))
+        self.assert_fails_with(run_report(path, "--out", self.out), path,
+                               "schema_version: 1 is not one of [2, 3]",
+                               "older than this iodepth reads (2 to 3): regenerate it")
+
+    def test_qd_file_without_buffer_records_has_no_bm_section_nor_regime(self):
+        path = write_json(self.tmp.name, "qd.json", document("qd", qd_cells()))
+        doc = results.load_results(path)
+        self.assertEqual(doc["cells"][0]["regime"], "")
+        self.assertIsNone(doc["cells"][0]["median"]["buffer"])
+        self.assertIsNone(results.median_of(doc["cells"][0], "hit_ratio"))
         result = run_report(path, "--out", self.out)
         self.assertEqual(result.returncode, 0, result.stderr)
         md = read_text(os.path.join(self.out, "report.md"))
@@ -855,16 +784,18 @@ class BadInputTest(unittest.TestCase):
         self.assertNotIn("regime", table_with(md, "flags")[0])
 
     def test_buffer_record_of_the_wrong_type_is_named(self):
-        cells = as_version_2(qd_cells())
+        cells = qd_cells()
         cells[0]["median"]["buffer"] = 0.5
         path = write_json(self.tmp.name, "bad.json", document("qd", cells, version=2))
-        self.assert_fails_with(run_report(path, "--out", self.out), cells[0]["id"], '"buffer"')
+        self.assert_fails_with(run_report(path, "--out", self.out), path,
+                               "cells[0].median.buffer: 0.5 is not of type 'object', 'null'")
 
     def test_wrong_schema_is_rejected(self):
         doc = document("qd", qd_cells())
         doc["schema"] = "fio-results"
         path = write_json(self.tmp.name, "other.json", doc)
-        self.assert_fails_with(run_report(path, "--out", self.out), "iodepth-results")
+        self.assert_fails_with(run_report(path, "--out", self.out), "iodepth-results",
+                               "schema: 'iodepth-results' was expected", "not an iodepth results file")
 
     def test_missing_file_is_named(self):
         missing = os.path.join(self.tmp.name, "nope.json")
@@ -875,6 +806,18 @@ class BadInputTest(unittest.TestCase):
         with open(path, "w", encoding="utf-8") as f:
             f.write('{"schema": "iodepth-results", ')
         self.assert_fails_with(run_report(path, "--out", self.out), path, "not valid JSON")
+
+    def test_missing_jsonschema_says_how_to_install_it(self):
+        # A package named jsonschema that fails to import, found before the real one: every
+        # file is read through the schema, so none is read without it.
+        fake = os.path.join(self.tmp.name, "fake", "jsonschema")
+        os.makedirs(fake)
+        with open(os.path.join(fake, "__init__.py"), "w", encoding="utf-8") as f:
+            f.write('raise ImportError("simulated: no jsonschema")\n')
+        path = write_json(self.tmp.name, "qd.json", document("qd", qd_cells()))
+        env = dict(os.environ, PYTHONPATH=os.path.dirname(fake))
+        self.assert_fails_with(run_report(path, "--out", self.out, env=env),
+                               "needs python3-jsonschema", "apt-get install python3-jsonschema")
 
     def test_missing_matplotlib_says_how_to_install_it(self):
         # A package named matplotlib that fails to import, found before the real one.

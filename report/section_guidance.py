@@ -1,21 +1,20 @@
 """The report's Guidance section and its direct/buffered ratio tables and heat maps.
 
 Both are drawn from a ratios.Analysis (twin comparisons with bootstrap intervals, crossovers);
-the wording of each statement is guidance.py's, so the report and `guidance.py` say the same
-thing. Every section is split by memory condition ("no memory cap", "memory cap 128 MiB").
+the wording of each statement is guidance.py's, so the report and `python3 -m report.guidance`
+say the same thing. Every section is split by memory condition ("no memory cap", "memory cap 128 MiB").
 """
 
 import os
 
-from guidance import (buffered_better, crossover_sentence, entry_text, fmt_ratio, ids_text,
+from .guidance import (buffered_better, crossover_sentence, entry_text, fmt_ratio, ids_text,
                       inconclusive_line, interval_text, inverse_interval_text, memory_note,
                       outcome_text, summary_line)
-from iodepth_results import cap_label, cap_of, family_of, regime_rank
-from ratios import BORDERLINE, INCONCLUSIVE_CI_SPREAD, PARITY, SYNC_BACKENDS, cpu_cost, latency_cost
-from report_markdown import MARK, cap_stem, md_table
-from report_plots import plot_heatmaps
+from .markdown import MARK, cap_stem, md_table
+from .plots import plot_heatmaps
+from .ratios import BORDERLINE, INCONCLUSIVE_CI_SPREAD, PARITY, SYNC_BACKENDS, cpu_cost, latency_cost
+from .results import cap_label, cap_of, family_of, regime_rank, suite_rank
 
-SUITE_ORDER = ("qd", "bm", "scan", "io_patterns")
 GUIDANCE_INTRO = (
     "For each curve (workload family, regime, memory condition, backend) the crossover is the "
     "smallest queue depth from which on direct I/O is at no measured depth measurably slower "
@@ -30,7 +29,7 @@ GUIDANCE_INTRO = (
     f"inconclusive ({MARK}) when a cell is flagged cv_high, its interval spans more than "
     f"{INCONCLUSIVE_CI_SPREAD}x, its upper end lies within {BORDERLINE:.2f} of {PARITY:.2f} (another "
     "run could put it on the other side), or it has fewer than two repetitions; no conclusion "
-    "rests on one alone. The same rules drive `report/guidance.py --advise`.")
+    "rests on one alone. The same rules drive `python3 -m report.guidance --advise`.")
 BASELINE_INTRO = (
     "Against what engines run today: direct at each qd against one buffered cell at qd 1 (the "
     "sync backend where measured, else io_uring), intervals from independent resampling of the "
@@ -105,7 +104,7 @@ def table_groups(twins):
         d = c.direct
         rows = groups.setdefault((cap_of(d), d.get("suite")), {})
         rows.setdefault((row_family(c), d.get("regime") or "", d.get("backend")), {})[c.qd] = c
-    order = sorted(groups, key=lambda k: (k[0], SUITE_ORDER.index(k[1]) if k[1] in SUITE_ORDER else 9))
+    order = sorted(groups, key=lambda k: (k[0], suite_rank(k[1])))
     return {k: dict(sorted(groups[k].items(), key=lambda kv: (kv[0][0], regime_rank(kv[0][1]),
                                                               kv[0][2] in SYNC_BACKENDS, kv[0][2])))
             for k in order}

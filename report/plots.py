@@ -1,4 +1,4 @@
-"""The plots of report/report.py, drawn from plain numbers (no results cells in here).
+"""The plots of the report, drawn from plain numbers (no results cells in here).
 
 A line is {"label", "mode", "backend" (optional), "points": [(qd, median, min, max)]}: its
 colour says the mode, its line style and marker fill the backend. Bars carry min-max error

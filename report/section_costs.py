@@ -9,15 +9,11 @@ the cgroup the cell ran in (schema_version 3); without them the Memory section i
 import os
 import statistics
 
-from iodepth_results import MiB, bytes_text, cap_label, cap_of, family_of, is_adaptive, is_ok, regime_rank
-from report_markdown import cap_stem, fmt, md_table, median_and_range
-from report_plots import MODE_ORDER, ordered_modes, plot_bar_panels
-
-SUITE_ORDER = ("qd", "bm", "scan", "io_patterns")
-
-
-def suite_rank(suite):
-    return SUITE_ORDER.index(suite) if suite in SUITE_ORDER else len(SUITE_ORDER)
+from .markdown import cap_stem, fmt, md_table, median_and_range
+from .plots import MODE_ORDER, ordered_modes, plot_bar_panels
+from .ratios import SYNC_BACKENDS
+from .results import (MiB, bytes_text, cap_label, cap_of, family_of, is_adaptive, is_ok, regime_rank,
+                      suite_rank)
 
 
 def group_cells(cells, key):
@@ -35,7 +31,7 @@ def mode_rank(mode):
 
 def row_order(key):
     family, regime, backend, mode = key
-    return (family, regime_rank(regime), backend in ("sync", "syncpath"), backend, mode_rank(mode), mode)
+    return (family, regime_rank(regime), backend in SYNC_BACKENDS, backend, mode_rank(mode), mode)
 
 
 # ---------------------------------------------------------------- CPU per I/O

@@ -1,4 +1,4 @@
-"""Markdown helpers shared by report.py and its section modules: numbers, tables, file names.
+"""Markdown helpers shared by the report's section modules: numbers, tables, file names.
 
 Plain text in, plain text out; no results cells are interpreted here beyond the spread of
 one metric.
@@ -7,7 +7,7 @@ one metric.
 import json
 import re
 
-from iodepth_results import cap_tag, median_of, spread_of
+from .results import cap_tag, median_of, spread_of
 
 MARK = "⚠"
 
@@ -66,3 +66,13 @@ def file_stem(*parts):
 def cap_stem(cap, *parts):
     """file_stem with the memory condition's tag appended: no tag without a cap."""
     return file_stem(*parts, cap_tag(cap))
+
+
+def cell_label(cell):
+    """The cell id, marked when the cell carries flags so a reader cannot miss it."""
+    return f"{MARK} {cell['id']}" if cell.get("flags") else cell["id"]
+
+
+def both(d, b, metric, spec):
+    """"direct / buffered" for one metric, so a table row stays one line wide."""
+    return f"{fmt(median_of(d, metric), spec)} / {fmt(median_of(b, metric), spec)}"

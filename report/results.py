@@ -1,22 +1,24 @@
-"""Reads iodepth results files and the metrics of their cells; shared by report.py and guidance.py.
+"""Reads iodepth results files and the metrics of their cells; shared by every module of report/.
 
-A results file is the JSON of docs/BENCHMARKS.md ("Results file", schema_version 1, 2 or 3).
-Records a file lacks are read as absent: regime, policy, buffer and scan (schema 1), memory_cap
-and memory (schemas 1 and 2; an absent memory_cap is 0, no cap). Several files merge cell by
-cell on (id, memory_cap): the matrix runs a suite once per memory cap, so one id may appear
-once per cap, and a later file replaces an earlier file's cell of the same id and cap.
+A results file is the JSON of docs/BENCHMARKS.md ("Results file"), defined once by
+schema/results.schema.json: load_results checks each file against it (schema.py) and adds no
+structural check of its own, so what follows relies on what the schema requires (a string id
+per cell, a median object, records that are null or objects, a memory_cap of bytes).
+What a schema cannot say lives here. A version 2 file has no memory_cap and no memory records:
+they are read as 0 (no cap) and absent. Several files merge cell by cell on (id, memory_cap):
+the matrix runs a suite once per memory cap, so one id may appear once per cap, and a later
+file replaces an earlier file's cell of the same id and cap.
 
-Pure functions of plain dicts; no matplotlib, so guidance.py can import this anywhere.
+Pure functions of plain dicts; no matplotlib, so guidance and advice can import this anywhere.
 """
 
-import json
 import re
 
-SCHEMA = "iodepth-results"
-# 2 added regime, policy and the buffer and scan records; 3 added memory_cap and the memory
-# records. Older versions are read with the newer records absent.
-SUPPORTED_SCHEMA_VERSIONS = (1, 2, 3)
+from . import schema
+
 REGIME_ORDER = ("hot", "pressure", "thrash")
+# The order the report and the guidance take the suites in; unknown suites come last.
+SUITE_ORDER = ("qd", "bm", "scan", "io_patterns")
 MiB = 1 << 20
 GiB = 1 << 30
 # memory_cap of a cell run under the process's own cgroup limit ("inherit": the matrix was
@@ -31,60 +33,28 @@ class ResultsError(Exception):
 # ---------------------------------------------------------------- loading and merging
 
 def load_results(path):
-    """Returns the parsed results document at `path`, or raises ResultsError saying why not."""
+    """Returns the parsed results document at `path`, or raises ResultsError saying why not:
+    unreadable, not JSON, or not following schema/results.schema.json (the message names the
+    file, the JSON path of the bad field, what is wrong and what to do), or the schema cannot
+    be used here (python3-jsonschema missing)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
-    except OSError as e:
-        raise ResultsError(f"cannot read {path}: {e.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ResultsError(f"{path} is not valid JSON: {e}") from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise ResultsError(f'{path} is not an iodepth results file (its "schema" is not "{SCHEMA}")')
-    version = doc.get("schema_version")
-    if version not in SUPPORTED_SCHEMA_VERSIONS:
-        raise ResultsError(f"{path} has schema_version {version!r}; this tool reads "
-                           f"schema_version {supported_versions_text()} (a newer file needs a "
-                           "newer report/ package)")
-    if not isinstance(doc.get("cells"), list):
-        raise ResultsError(f'{path}: "cells" is missing or not a list')
-    for index, cell in enumerate(doc["cells"]):
-        check_cell(cell, path, index)
-    return doc
+        return schema.validate_file(path)
+    except (schema.InvalidResults, schema.SchemaUnavailable) as e:
+        raise ResultsError(str(e)) from None
 
 
 def supported_versions_text():
-    """The versions load_results accepts, as messages write them: "1, 2 or 3"."""
-    names = [str(v) for v in SUPPORTED_SCHEMA_VERSIONS]
+    """The schema versions load_results accepts, as messages write them: "2 or 3" (read from
+    the schema). Raises ResultsError when the schema file cannot be read."""
+    try:
+        names = [str(v) for v in schema.supported_versions()]
+    except schema.SchemaUnavailable as e:
+        raise ResultsError(str(e)) from None
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
-def check_cell(cell, path, index):
-    """Rejects a cell the readers could not use, naming the file and the cell."""
-    if not isinstance(cell, dict) or not isinstance(cell.get("id"), str):
-        raise ResultsError(f'{path}: cell #{index} is not an object with a string "id"')
-    if cell.get("status", "ok") == "ok" and not isinstance(cell.get("median"), dict):
-        raise ResultsError(f'{path}: cell {cell["id"]} has status ok but no "median" object')
-    cap = cell.get("memory_cap", 0)
-    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
-        raise ResultsError(f'{path}: cell {cell["id"]} has a "memory_cap" that is not a '
-                           "non-negative integer of bytes")
-    for record in ("buffer", "scan", "memory"):
-        value = (cell.get("median") or {}).get(record)
-        if value is not None and not isinstance(value, dict):
-            raise ResultsError(f'{path}: cell {cell["id"]} has a median "{record}" that is neither '
-                               "null nor an object")
-    reps = cell.get("repetitions") or []
-    if not isinstance(reps, list) or not all(isinstance(r, dict) for r in reps):
-        raise ResultsError(f'{path}: cell {cell["id"]} has "repetitions" that are not a list of objects')
-    for rep in reps:
-        if rep.get("memory") is not None and not isinstance(rep["memory"], dict):
-            raise ResultsError(f'{path}: cell {cell["id"]} has a repetition "memory" that is '
-                               "neither null nor an object")
-
-
 def cap_of(cell):
-    """The cell's memory cap in bytes; 0 (no cap) for files from before schema 3."""
+    """The cell's memory cap in bytes; 0 (no cap) for version 2 files, which have none."""
     return cell.get("memory_cap") or 0
 
 
@@ -172,7 +142,7 @@ METRICS = {
     "page_cache_mib": lambda s: scaled(record_field(s, "memory", "page_cache_bytes"), MiB),
     "refaults": lambda s: record_field(s, "memory", "refaults"),
 }
-# Metrics that plot from zero unless lines differ by 10x at one depth (report_plots.wants_log_axis).
+# Metrics that plot from zero unless lines differ by 10x at one depth (plots.wants_log_axis).
 THROUGHPUT_METRICS = ("iops", "mb_s", "rows_per_s", "min_stream_mb_s")
 
 
@@ -202,6 +172,10 @@ def is_adaptive(cell):
 
 def regime_rank(regime):
     return REGIME_ORDER.index(regime) if regime in REGIME_ORDER else len(REGIME_ORDER)
+
+
+def suite_rank(suite):
+    return SUITE_ORDER.index(suite) if suite in SUITE_ORDER else len(SUITE_ORDER)
 
 
 def ratio(a, b):

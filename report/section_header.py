@@ -1,0 +1,40 @@
+"""The report's opening: its title and question, then where the numbers came from (the results
+files, each file's configuration, the environment it ran in).
+"""
+
+from .markdown import flatten, key_value_table, md_table
+
+
+def title_section():
+    return ["# iodepth report", "",
+            "Does direct I/O (O_DIRECT) catch up with buffered I/O as queue depth grows? "
+            "Every metric is defined in docs/BENCHMARKS.md."]
+
+
+def header_section(runs):
+    out = ["", "## Sources", ""]
+    out.append(md_table(["file", "suite", "created (UTC)", "command", "iodepth", "commit", "cells"], [
+        [path, (doc.get("config") or {}).get("suite", "?"), doc.get("created_utc", "?"),
+         f"`{doc.get('command', '?')}`", doc.get("iodepth_version", "?"),
+         doc.get("git_commit", "?"), len(doc["cells"])] for path, doc in runs]))
+    if len(runs) > 1:
+        out += ["", "Cells are merged by (id, memory cap); where two files hold the same id under "
+                "the same cap, the later file wins."]
+    for path, doc in runs:
+        title = "## Configuration" if len(runs) == 1 else f"## Configuration of {path}"
+        out += ["", title, "", key_value_table(doc.get("config") or {})]
+    environments = [doc.get("environment") or {} for _, doc in runs]
+    if all(env == environments[0] for env in environments):
+        out += ["", "## Environment", "", key_value_table(environments[0])]
+        return out
+    # Files of one run differ in a few fields (the data file, its mount): the first in
+    # full, then only what differs, so the report does not repeat the machine per file.
+    out += ["", f"## Environment of {runs[0][0]}", "", key_value_table(environments[0])]
+    base = dict(flatten(environments[0]))
+    for (path, _), env in zip(runs[1:], environments[1:]):
+        rows = dict(flatten(env))
+        differing = [[key, rows.get(key, "(absent)")] for key in sorted(set(rows) | set(base))
+                     if rows.get(key) != base.get(key)]
+        out += ["", f"### Environment of {path}: what differs", "",
+                md_table(["key", "value"], differing) if differing else "Nothing: the same environment."]
+    return out

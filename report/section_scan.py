@@ -1,0 +1,122 @@
+"""The concurrent scans section (multistream_scan): S scans sharing one buffer pool, MB/s of
+all of them per regime, backend and read-ahead distance, direct against buffered; where direct
+pipelined overtakes buffered sync and buffered pipelined; the MB/s and latency curves.
+"""
+
+import os
+
+from .markdown import both, both_ranges, cap_stem, fmt, md_table
+from .plots import PLOTS_NOTE, ordered_modes, plot_lines
+from .results import cap_label, is_ok, median_of, regime_rank
+from .series import group_by_mode, median_ratio, mode_pairs, points_of
+
+
+def group_scan(cells):
+    """{regime: {backend: {mode: [cells by qd]}}} of the measured scan cells, regimes in order,
+    backends in the order the suite ran them."""
+    measured = [c for c in cells if c.get("suite") == "scan" and is_ok(c)]
+    groups = group_by_mode(measured, lambda c: (c.get("regime") or "?", c.get("backend", "?")))
+    by_regime = {}
+    for (regime, backend), modes in sorted(groups.items(), key=lambda kv: regime_rank(kv[0][0])):
+        by_regime.setdefault(regime, {})[backend] = modes
+    return by_regime
+
+
+SCAN_HEADERS = ["backend", "qd", "MB/s (direct / buffered)", "MB/s direct/buffered",
+                "rows/s (direct / buffered)", "slowest scan MB/s (direct / buffered)",
+                "wait (direct / buffered)", "hit ratio (direct / buffered)",
+                "CPU µs/page (direct / buffered)", "MB/s min–max (direct / buffered)"]
+
+
+def scan_row(backend, qd, d, b):
+    return [backend, qd, both(d, b, "mb_s", ",.1f"), fmt(median_ratio(d, b, "mb_s"), ".2f"),
+            both(d, b, "rows_per_s", ",.0f"), both(d, b, "min_stream_mb_s", ",.1f"),
+            both(d, b, "wait_fraction", ".1%"), both(d, b, "hit_ratio", ".2f"),
+            both(d, b, "cpu_us_per_io", ".2f"), both_ranges(d, b, "mb_s", ",.1f")]
+
+
+def overtake_phrase(points, rival):
+    """Where x first reaches or beats y in `points`, (qd, x MB/s, y MB/s) by ascending qd:
+    "overtakes RIVAL at qd N (X MB/s vs Y)", or that it does not up to the deepest qd."""
+    points = [p for p in points if p[1] is not None and p[2] is not None]
+    for index, (qd, x, y) in enumerate(points):
+        if x >= y:
+            return f"overtakes {rival} {'already ' if index == 0 else ''}at qd {qd} ({fmt(x)} MB/s vs {fmt(y)})"
+    if not points:
+        return f"has no depth to compare with {rival}"
+    qd, x, y = points[-1]
+    return f"does not overtake {rival} up to qd {qd} ({fmt(x)} MB/s vs {fmt(y)})"
+
+
+def crossover_reading(regime, backend, backends):
+    """Where direct pipelined MB/s overtakes buffered sync (qd 1), and buffered pipelined at
+    the same qd, for one pipelined backend of one regime."""
+    direct = [(c.get("qd", 1), median_of(c, "mb_s")) for c in backends[backend].get("direct", [])]
+    sync = [median_of(c, "mb_s") for c in (backends.get("sync") or {}).get("buffered", [])] or [None]
+    buffered = {c.get("qd", 1): median_of(c, "mb_s") for c in backends[backend].get("buffered", [])}
+    vs_sync = overtake_phrase([(qd, x, sync[0]) for qd, x in direct], "buffered sync")
+    vs_buffered = overtake_phrase([(qd, x, buffered.get(qd)) for qd, x in direct],
+                                  f"buffered pipelined ({backend}) depth for depth")
+    return f"{regime}: direct pipelined ({backend}) {vs_sync}; it {vs_buffered}."
+
+
+def scan_lines(backends, metric):
+    return [{"label": f"{mode}, {backend}", "mode": mode, "backend": backend,
+             "points": points_of(backends[backend][mode], metric)}
+            for mode in ordered_modes({m for modes in backends.values() for m in modes})
+            for backend in backends if mode in backends[backend]]
+
+
+def scan_plot(plt, regime, backends, out_dir, cap):
+    """MB/s against distance of every (mode, backend) of one regime, buffered sync as a level,
+    and their p95 page-read latency."""
+    if len({c.get("qd", 1) for modes in backends.values() for s in modes.values() for c in s}) < 2:
+        return []  # One depth is a table row, not a curve.
+    sync = [median_of(c, "mb_s") for c in (backends.get("sync") or {}).get("buffered", [])]
+    levels = [(sync[0], "buffered sync (qd 1) level", "buffered")] if sync and sync[0] else []
+    stem, where = cap_stem(cap, "scan", regime), f"multistream_scan, {regime}, {cap_label(cap)}"
+    xlabel, legend = "read-ahead distance per scan (qd, log2 scale)", "mode, backend (median; bars: min-max)"
+    plot_lines(plt, scan_lines(backends, "mb_s"), f"{where}: MB/s vs distance", "throughput of all scans",
+               "MB/s, 10^6 bytes/s", os.path.join(out_dir, stem + "_mbps.png"), xlabel,
+               legend_title=legend, hlines=levels)
+    plot_lines(plt, scan_lines(backends, "p95_us"), f"{where}: p95 page-read latency vs distance",
+               "p95 page-read latency", "µs", os.path.join(out_dir, stem + "_p95.png"), xlabel,
+               throughput=False, legend_title=legend)
+    return ["", f"#### {regime}", "", f"![multistream_scan {regime} MB/s]({stem}_mbps.png)",
+            f"![multistream_scan {regime} p95]({stem}_p95.png)"]
+
+
+def streams_of(backends):
+    counts = {(r.get("scan") or {}).get("streams") for modes in backends.values()
+              for s in modes.values() for c in s for r in c.get("repetitions") or []} - {None}
+    return f" (S = {', '.join(map(str, sorted(counts)))} scans)" if counts else ""
+
+
+def scan_section(plt, cells, out_dir, cap=0):
+    """Direct/buffered MB/s of concurrent scans per regime and backend, the crossover, plots,
+    for the cells of one memory condition (`cap`)."""
+    groups = group_scan(cells)
+    if not groups:
+        return []
+    out = ["", f"## Concurrent scans (multistream_scan), {cap_label(cap)}", "",
+           "S scans at once over one shared buffer pool, each checking its answer "
+           "(docs/BENCHMARKS.md, \"scan\"); qd is each scan's read-ahead distance (S x qd reads "
+           "in flight at most). MB/s is the page bytes of all scans together; ratio = direct "
+           "median / buffered median; rows/s counts the rows of all scans; slowest scan is the "
+           "MB/s of the slowest of the S scans; wait is the fraction of S x runtime the scans "
+           "waited for I/O (1 - wait is the overlap of I/O with processing achieved); CPU µs/page "
+           "is CPU time per page. Backend sync fetches one page at a time, no read-ahead (qd 1 only)."]
+    readings, plots = [], []
+    for regime, backends in groups.items():
+        table = [scan_row(backend, qd, d, b) for backend, modes in backends.items()
+                 for qd, d, b in mode_pairs(modes)]
+        out += ["", f"### {regime}{streams_of(backends)}", "", md_table(SCAN_HEADERS, table)]
+        readings += [crossover_reading(regime, backend, backends) for backend in backends if backend != "sync"]
+        plots += scan_plot(plt, regime, backends, out_dir, cap)
+    out += ["", "### Crossover", "",
+            "The smallest qd at which direct pipelined MB/s reaches or beats buffered sync (one "
+            "page at a time, qd 1), and buffered pipelined at the same qd.", ""]
+    out += [f"- {r}" for r in readings]
+    if plots:
+        out += ["", "### MB/s vs distance", "", PLOTS_NOTE] + plots
+    return out

@@ -1,0 +1,80 @@
+"""Per-depth series of cells, shared by the qd, bm and scan sections: cells grouped by mode and
+sorted by queue depth, the direct/buffered pairs at each depth, the points of a curve, and the
+plain sentence that says where direct catches up.
+"""
+
+from .markdown import fmt
+from .plots import QD_AXIS_LABEL, ordered_modes, plot_lines
+from .results import THROUGHPUT_METRICS, median_of, ratio, spread_of
+
+
+# A direct/buffered IOPS ratio at or above this counts as "caught up" in the plain reading.
+CAUGHT_UP_RATIO = 0.95
+
+
+def mode_label(mode, cells):
+    states = sorted({c.get("cache_state") for c in cells} - {None, "", "n/a"})
+    return f"{mode} ({', '.join(states)})" if states else mode
+
+
+def group_by_mode(cells, key):
+    """{key(cell): {mode: [cells sorted by qd]}}, groups in the order they first appear."""
+    groups = {}
+    for cell in cells:
+        groups.setdefault(key(cell), {}).setdefault(cell.get("mode", "?"), []).append(cell)
+    for modes in groups.values():
+        for series in modes.values():
+            series.sort(key=lambda c: c.get("qd", 1))
+    return groups
+
+
+def depths_of(modes):
+    return sorted({c.get("qd", 1) for series in modes.values() for c in series})
+
+
+def points_of(series, metric):
+    """(qd, median, min, max) of `metric` for each cell of `series` that has a median."""
+    out = []
+    for c in series:
+        y = median_of(c, metric)
+        if y is not None:
+            out.append((c.get("qd", 1), y) + (spread_of(c, metric) or (y, y)))
+    return out
+
+
+def plot_vs_qd(plt, modes, metric, title, quantity, unit, path, xlabel=QD_AXIS_LABEL):
+    """One line per mode of `metric` against queue depth: medians, min-max bars."""
+    lines = [{"label": mode_label(mode, modes[mode]), "mode": mode, "points": points_of(modes[mode], metric)}
+             for mode in ordered_modes(modes)]
+    plot_lines(plt, lines, title, quantity, unit, path, xlabel, metric in THROUGHPUT_METRICS)
+
+
+def mode_pairs(modes):
+    """(qd, direct cell, buffered cell) for every depth that has both modes measured."""
+    direct = {c.get("qd", 1): c for c in modes.get("direct", [])}
+    buffered = {c.get("qd", 1): c for c in modes.get("buffered", [])}
+    return [(qd, direct[qd], buffered[qd]) for qd in sorted(set(direct) & set(buffered))]
+
+
+def median_ratio(a, b, metric):
+    return ratio(median_of(a, metric), median_of(b, metric))
+
+
+def catch_up_reading(label, rows, quantity, there=""):
+    """One sentence on how direct/buffered `quantity` moves with depth and where it catches up.
+
+    `rows` are (qd, ratio) in ascending qd; `there` describes the deepest of them.
+    """
+    if not rows:
+        return f"{label}: no depth has both direct and buffered measured."
+    (first_qd, first), (last_qd, last) = rows[0], rows[-1]
+    text = f"{label}: direct reaches {fmt(last, '.2f')}x buffered {quantity} at qd {last_qd}"
+    if len(rows) > 1:
+        text += f" (from {fmt(first, '.2f')}x at qd {first_qd})"
+    text += there
+    caught = [qd for qd, r in rows if r is not None and r >= CAUGHT_UP_RATIO]
+    if len(rows) == 1:  # "first" and "never" would claim a trend one depth cannot show.
+        return text + f"; {'' if caught else 'not '}within {1 - CAUGHT_UP_RATIO:.0%} of buffered."
+    if caught:
+        return text + f"; first within {1 - CAUGHT_UP_RATIO:.0%} of buffered at qd {caught[0]}."
+    return text + f"; never within {1 - CAUGHT_UP_RATIO:.0%} of buffered."
