@@ -2,7 +2,7 @@
 // class, backend, queue depth / prefetch distance, io_combine) with its evidence. From
 // results files when given; otherwise from a short calibration matrix run here first
 // (experiment/matrix.h, resumable like any matrix). The rules live in one place, the
-// report package (`python3 -m report.guidance --advise`, report/advice.py and ratios.py),
+// report package (`python3 -m report.guidance --advise`, report/advice.py and decide.py),
 // which the report uses too, so advice and report never disagree.
 
 #include <iostream>
@@ -25,6 +25,7 @@ struct AdviseFlags {
   std::vector<std::string> memory_caps = {"none", "128MiB"};
   std::string runtime = "300ms";
   std::string directory;
+  std::string working_set, memory;  // The engine's own figures, answered for from the memory axis.
 };
 
 // The calibration: every workload class at each depth, buffered and direct, the regime
@@ -44,6 +45,7 @@ Result<MatrixConfig> CalibrationConfig(const AdviseFlags& f) {
 
 Result<std::vector<std::string>> Calibrate(const AdviseFlags& f) {
   IODEPTH_ASSIGN_OR_RETURN(const MatrixConfig config, CalibrationConfig(f));
+  IODEPTH_ASSIGN_OR_RETURN(const RunLock machine, WaitForMachine("advise"));
   StopMatrixOnSignals();
   MatrixOptions options;  // Assigned field by field: GCC 12 misreads a designated initializer here.
   options.out_dir = f.calibration_dir;
@@ -71,6 +73,8 @@ Status RunAdvise(const AdviseFlags& f) {
   for (const std::string& input : inputs) IODEPTH_RETURN_IF_ERROR(ReadResultsFile(input).status());
   std::vector<std::string> args = inputs;
   args.insert(args.end(), {"--advise", f.out, "--format", f.format});
+  if (!f.working_set.empty()) args.insert(args.end(), {"--working-set", f.working_set});
+  if (!f.memory.empty()) args.insert(args.end(), {"--memory", f.memory});
   IODEPTH_RETURN_IF_ERROR(RunReportModule("report.guidance", args));
   std::cerr << fmt::format("advice: {} (how to read it: docs/ADVICE.md)\n", f.out);
   return Status::OK();
@@ -94,6 +98,10 @@ void AddAdviseCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--runtime", f->runtime, "Calibration: measured time per run")->capture_default_str();
   cmd->add_option("--directory", f->directory, "Calibration data files (default: <calibration-dir>/data)");
+  cmd->add_option("--working-set", f->working_set,
+                  "The engine's working set (e.g. 24GiB): also answer for working set / --memory, from the measured "
+                  "memory axis, without extrapolating");
+  cmd->add_option("--memory", f->memory, "The engine's memory for its data (pool + page cache), e.g. 8GiB");
   cmd->callback([f] { ExitOnError("advise", RunAdvise(*f)); });
 }
 

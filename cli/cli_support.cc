@@ -1,5 +1,6 @@
 #include "cli/cli_support.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -188,7 +190,11 @@ void StopMatrixOnSignals() {
 
 const std::atomic<bool>& MatrixStopFlag() { return g_matrix_stop; }
 
-Status RunReportModule(const std::string& module, const std::vector<std::string>& args) {
+namespace {
+
+// RunReportModule and RunReportModuleOutput: with `capture`, the child's stdout comes back
+// through a pipe instead of going to ours.
+Result<std::string> RunModule(const std::string& module, const std::vector<std::string>& args, bool capture) {
   IODEPTH_CHECK(module == kReportPackage || (module.starts_with(fmt::format("{}.", kReportPackage)) &&
                                              module.size() > kReportPackage.size() + 1),
                 "RunReportModule runs modules of the report package only");
@@ -205,11 +211,33 @@ Status RunReportModule(const std::string& module, const std::vector<std::string>
   const std::vector<char*> argv = ExecPointers(argv_strings);
   const std::vector<char*> envp = ExecPointers(env_strings);
   std::cout << std::flush;
+  int pipe_fds[2] = {-1, -1};
+  if (capture && pipe2(pipe_fds, O_CLOEXEC) != 0) return Status::PosixError(fmt::format("pipe for {}", command), errno);
   const pid_t pid = fork();
-  if (pid < 0) return Status::PosixError(fmt::format("fork for {}", command), errno);
+  if (pid < 0) {
+    const int error = errno;
+    if (capture) {
+      close(pipe_fds[0]);
+      close(pipe_fds[1]);
+    }
+    return Status::PosixError(fmt::format("fork for {}", command), error);
+  }
   if (pid == 0) {
+    if (capture && dup2(pipe_fds[1], STDOUT_FILENO) < 0) _exit(127);
     execve(kPython, argv.data(), envp.data());
     _exit(127);
+  }
+  std::string output;
+  if (capture) {
+    close(pipe_fds[1]);
+    char chunk[4096];
+    while (true) {
+      const ssize_t n = read(pipe_fds[0], chunk, sizeof(chunk));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      output.append(chunk, static_cast<size_t>(n));
+    }
+    close(pipe_fds[0]);
   }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
@@ -218,7 +246,18 @@ Status RunReportModule(const std::string& module, const std::vector<std::string>
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return Status::FailedPrecondition(fmt::format("{} failed (see its message above)", command));
   }
-  return Status::OK();
+  return output;
+}
+
+}  // namespace
+
+Status RunReportModule(const std::string& module, const std::vector<std::string>& args) {
+  Result<std::string> ran = RunModule(module, args, /*capture=*/false);
+  return ran.has_value() ? Status::OK() : ran.error();
+}
+
+Result<std::string> RunReportModuleOutput(const std::string& module, const std::vector<std::string>& args) {
+  return RunModule(module, args, /*capture=*/true);
 }
 
 Status RunReportScript(const std::vector<std::string>& inputs, const std::string& out_dir) {
@@ -228,6 +267,31 @@ Status RunReportScript(const std::vector<std::string>& inputs, const std::string
     args.push_back(out_dir);
   }
   return RunReportModule(std::string(kReportPackage), args);
+}
+
+Result<RunLock> WaitForMachine(std::string_view command) {
+  const char* configured = std::getenv("IODEPTH_MACHINE_LOCK");
+  std::string path = configured != nullptr && *configured != '\0' ? configured : "/run/lock/iodepth-measure.lock";
+  if ((configured == nullptr || *configured == '\0') && access("/run/lock", W_OK) != 0) {
+    path = "/tmp/iodepth-measure.lock";
+  }
+  bool told = false;
+  while (true) {
+    Result<RunLock> lock = RunLock::TryAcquire(path);
+    if (lock.has_value()) return lock;
+    if (lock.error().code() != StatusCode::kResourceExhausted) {
+      return lock.error().WithContext("the machine-wide lock of measuring runs");
+    }
+    if (!told) {
+      const std::optional<int> holder = RunLock::HolderOf(path);
+      std::cerr << fmt::format(
+          "iodepth {}: waiting for {} to finish measuring (two measuring runs on one machine spoil each other's "
+          "numbers; lock {}); Ctrl-C to give up\n",
+          command, holder ? fmt::format("iodepth pid {}", *holder) : "another iodepth", path);
+      told = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
 }
 
 void ExitOnError(std::string_view command, const Status& status) {

@@ -14,8 +14,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/result.h"
 #include "common/status.h"
 #include "io/io_queue.h"
+#include "sys/run_lock.h"
 
 namespace iodepth::tools {
 
@@ -75,8 +77,16 @@ const std::atomic<bool>& MatrixStopFlag();
 // says which module failed, or what to install or set.
 // REQUIRES: `module` is "report" or "report.<name>".
 Status RunReportModule(const std::string& module, const std::vector<std::string>& args);
+// The same, returning what the module wrote to stdout (its stderr still goes to ours).
+Result<std::string> RunReportModuleOutput(const std::string& module, const std::vector<std::string>& args);
 // `python3 -m report INPUTS... [--out DIR]`: the Markdown report and its plots.
 Status RunReportScript(const std::vector<std::string>& inputs, const std::string& out_dir);
+
+// One measuring run per machine: takes the machine-wide lock (IODEPTH_MACHINE_LOCK, default
+// /run/lock/iodepth-measure.lock, else /tmp/iodepth-measure.lock), and when another iodepth
+// holds it, says so (naming its pid) and waits for it, since two measuring runs at once
+// spoil each other's numbers and cache states. Ctrl-C while waiting ends the command.
+Result<RunLock> WaitForMachine(std::string_view command);
 
 // Prints "iodepth <command>: error: <message>", with the flag to change for the settings the
 // message names (cli/flag_hints.h), and exits 1 when `status` failed. Called

@@ -3,6 +3,7 @@
 // report. Ctrl-C stops between runs, keeping every finished unit; a second Ctrl-C kills.
 #include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -28,9 +29,12 @@ struct MatrixFlags {
   int report = 1;
   std::string out_dir = "results/matrix";
   std::vector<std::string> workloads, modes, backends, regimes, memory_caps;
+  std::vector<std::string> memory_ratios;
   std::vector<uint32_t> depths;
   std::string memory_cap;
   uint32_t repetitions = 0;
+  uint32_t max_repetitions = 0;
+  std::string budget;
   std::string runtime, ramp_time, size, memory, directory;
   int verify = -1;
 };
@@ -44,8 +48,26 @@ Result<MatrixConfig> ApplyFlags(const MatrixFlags& f, MatrixConfig c) {
   if (!f.backends.empty()) over["backends"] = f.backends;
   if (!f.regimes.empty()) over["regimes"] = f.regimes;
   if (!f.memory_caps.empty()) over["memory_caps"] = f.memory_caps;
-  if (!f.memory_cap.empty()) over["memory_caps"] = {f.memory_cap};
+  if (!f.memory_cap.empty()) {
+    over["memory_caps"] = {f.memory_cap};
+    over["memory_ratios"] = nlohmann::json::array();  // "Every cell under this cap": no axis beside it.
+  }
+  if (!f.memory_ratios.empty()) {
+    over["memory_ratios"] = nlohmann::json::array();
+    for (const std::string& text : f.memory_ratios) {
+      if (text == "none" && f.memory_ratios.size() == 1) break;
+      char* end = nullptr;
+      const double ratio = std::strtod(text.c_str(), &end);
+      if (text.empty() || end != text.c_str() + text.size()) {
+        return Status::InvalidArgument(fmt::format(
+            "--memory-ratios: '{}' is not a number; give working set / memory ratios such as 0.5,2,8, or none", text));
+      }
+      over["memory_ratios"].push_back(ratio);
+    }
+  }
   if (f.repetitions) over["repetitions"] = f.repetitions;
+  if (f.max_repetitions) over["max_repetitions"] = f.max_repetitions;
+  if (!f.budget.empty()) over["budget"] = f.budget;
   if (!f.runtime.empty()) over["runtime"] = f.runtime;
   if (!f.ramp_time.empty()) over["ramp_time"] = f.ramp_time;
   if (!f.size.empty()) over["size"] = f.size;
@@ -83,6 +105,15 @@ class ConsoleObserver final : public MatrixObserver {
     }
     std::cerr << failed << fmt::format("[units {}/{}; {}] {} saved\n", done, pending, runs_, unit.key);
   }
+  void OnRemeasure(size_t round, size_t units, int64_t budget_left_ns) override {
+    const std::string left = budget_left_ns == INT64_MAX
+                                 ? "no time limit"
+                                 : FormatDuration(budget_left_ns, kConsoleDurations) + " of budget left";
+    std::cerr << fmt::format(
+        "iodepth matrix: re-measuring, round {}: {} units whose direct/buffered comparison is still inconclusive get "
+        "more repetitions ({})\n",
+        round, units, left);
+  }
 
  private:
   std::string runs_;
@@ -100,6 +131,31 @@ Status ListUnits(const MatrixConfig& config, const MatrixFlags& flags) {
                            FormatDuration(config.runtime_ns, kConsoleDurations),
                            FormatDuration(config.ramp_ns, kConsoleDurations));
   return Status::OK();
+}
+
+// The decision rule's verdict on the results so far: `python3 -m report.decide --undecided`
+// (report/decide.py holds the rule; nothing here decides).
+Result<std::vector<UndecidedComparison>> FindUndecided(const std::vector<std::string>& files) {
+  std::vector<std::string> args = files;
+  args.push_back("--undecided");
+  IODEPTH_ASSIGN_OR_RETURN(const std::string text, RunReportModuleOutput("report.decide", args));
+  const nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object() || !json.contains("undecided") || !json["undecided"].is_array()) {
+    return Status::FailedPrecondition(
+        "python3 -m report.decide --undecided did not print a JSON object with an \"undecided\" list");
+  }
+  std::vector<UndecidedComparison> undecided;
+  for (const nlohmann::json& item : json["undecided"]) {
+    if (!item.is_object() || !item.contains("direct") || !item["direct"].is_string() || !item.contains("buffered") ||
+        !item["buffered"].is_string() || !item.contains("memory_cap") || !item["memory_cap"].is_number_unsigned()) {
+      return Status::FailedPrecondition(
+          fmt::format("python3 -m report.decide --undecided: malformed entry {}", item.dump()));
+    }
+    undecided.push_back(UndecidedComparison{.direct_id = item["direct"].get<std::string>(),
+                                            .buffered_id = item["buffered"].get<std::string>(),
+                                            .memory_cap = item["memory_cap"].get<uint64_t>()});
+  }
+  return undecided;
 }
 
 Status RunMatrixCommand(const MatrixFlags& flags) {
@@ -128,14 +184,25 @@ Status RunMatrixCommand(const MatrixFlags& flags) {
                       options.out_dir));
     }
     const std::string data_dir = config.directory.empty() ? options.out_dir + "/data" : config.directory;
+    IODEPTH_ASSIGN_OR_RETURN(const RunLock lock, LockMatrixOut(options.out_dir));
     IODEPTH_ASSIGN_OR_RETURN(
         const MatrixJournal journal,
         MatrixJournal::Open(options.out_dir, MatrixFingerprint(config, data_dir), /*fresh=*/false));
     IODEPTH_ASSIGN_OR_RETURN(outcome, WriteMatrixResults(config, journal, options, options.out_dir));
   } else {
+    IODEPTH_ASSIGN_OR_RETURN(const RunLock machine, WaitForMachine("matrix"));
     StopMatrixOnSignals();
     ConsoleObserver observer;
+    options.find_undecided = FindUndecided;
     IODEPTH_ASSIGN_OR_RETURN(outcome, RunMatrix(config, options, &observer));
+    if (outcome.remeasure_rounds > 0 || outcome.still_undecided > 0) {
+      std::cerr << fmt::format("re-measured {} units in {} rounds; {} comparisons still inconclusive{}\n",
+                               outcome.units_remeasured, outcome.remeasure_rounds, outcome.still_undecided,
+                               outcome.budget_spent
+                                   ? " (the --budget of re-measuring time was spent; a larger one, or a rerun, goes on)"
+                               : outcome.still_undecided > 0 ? " (at --max-repetitions)"
+                                                             : "");
+    }
   }
   if (outcome.inherited_limit) {
     std::cerr << fmt::format(
@@ -191,7 +258,15 @@ void AddMatrixCommand(CLI::App& app) {
   cmd->add_option("--regimes", f->regimes, "bm, scan: hot, pressure, thrash")->delimiter(',');
   cmd->add_option("--memory-caps", f->memory_caps, "none, inherit or sizes, e.g. none,128MiB")->delimiter(',');
   cmd->add_option("--memory-cap", f->memory_cap, "Run every cell under this cap (a size, or inherit)");
-  cmd->add_option("--repetitions", f->repetitions, "Runs per cell (buffered and direct interleaved)");
+  cmd->add_option("--memory-ratios", f->memory_ratios,
+                  "Memory axis: working set / memory ratios the qd cells also run at, e.g. 0.5,2,8 (the default); "
+                  "none: no axis")
+      ->delimiter(',');
+  cmd->add_option("--repetitions", f->repetitions, "Runs per cell (buffered and direct interleaved, ABBA)");
+  cmd->add_option("--max-repetitions", f->max_repetitions,
+                  "Re-measure inconclusive comparisons up to this many runs per cell (default 21; = --repetitions: "
+                  "never)");
+  cmd->add_option("--budget", f->budget, "Time re-measuring may take, e.g. 8m (default 8m; 0: no limit)");
   cmd->add_option("--runtime", f->runtime, "Measured time per run");
   cmd->add_option("--ramp_time", f->ramp_time, "Unmeasured warm-up per run");
   cmd->add_option("--size", f->size, "qd, io_patterns: data file size");

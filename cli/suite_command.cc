@@ -173,6 +173,7 @@ Status RunSuiteCommand(SuiteFlags flags) {
     for (const CellPlan& cell : cells) std::cout << cell.record.id << "\n";
     return Status::OK();
   }
+  IODEPTH_ASSIGN_OR_RETURN(const RunLock machine, WaitForMachine("suite"));
   ConsoleObserver observer;
   IODEPTH_ASSIGN_OR_RETURN(ResultsDocument document, RunSuite(config, &observer));
   document.environment = CollectEnvironment(config.filename);

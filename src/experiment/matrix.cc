@@ -170,15 +170,21 @@ struct RunState {
 
 bool StopAsked(const RunState& state) { return state.options->stop && state.options->stop->load(); }
 
-// Runs a unit's repetitions, modes interleaved; returns false when stopped part way, an
-// error when the cap failed.
-Result<bool> RunUnit(const MatrixUnit& unit, const SuiteConfig& suite, const DataFileInfo& file, MemoryCap* cap,
-                     RunState& state, JournalUnit& out) {
-  out = JournalUnit{
-      .unit = unit.key, .suite = suite.suite, .memory_cap = unit.memory_cap, .finished_utc = "", .cells = {}};
-  for (const CellPlan& cell : unit.cells) out.cells.push_back(cell.record);
-  for (uint32_t rep = 0; rep < suite.repetitions; ++rep) {
-    for (size_t i = 0; i < unit.cells.size(); ++i) {
+// The repetitions a unit's record holds: its most repeated cell's count.
+uint32_t RepetitionsHeld(const JournalUnit& record) {
+  size_t held = 0;
+  for (const CellRecord& cell : record.cells) held = std::max(held, cell.repetitions.size());
+  return static_cast<uint32_t>(held);
+}
+
+// Runs repetitions [first, first + count) of a unit into `out`, the modes in ABBA order:
+// an even repetition runs the cells in the unit's order, an odd one in reverse. Returns
+// false when stopped part way, an error when the cap failed.
+Result<bool> RunRepetitions(const MatrixUnit& unit, const SuiteConfig& suite, const DataFileInfo& file, MemoryCap* cap,
+                            uint32_t first, uint32_t count, RunState& state, JournalUnit& out) {
+  for (uint32_t rep = first; rep < first + count; ++rep) {
+    for (size_t k = 0; k < unit.cells.size(); ++k) {
+      const size_t i = rep % 2 == 0 ? k : unit.cells.size() - 1 - k;
       if (StopAsked(state)) return false;
       CellRecord& record = out.cells[i];
       ++state.runs_done;
@@ -207,6 +213,15 @@ Result<bool> RunUnit(const MatrixUnit& unit, const SuiteConfig& suite, const Dat
   }
   out.finished_utc = UtcNow();
   return true;
+}
+
+// A unit's base repetitions, into a new record.
+Result<bool> RunUnit(const MatrixUnit& unit, const SuiteConfig& suite, const DataFileInfo& file, MemoryCap* cap,
+                     RunState& state, JournalUnit& out) {
+  out = JournalUnit{
+      .unit = unit.key, .suite = suite.suite, .memory_cap = unit.memory_cap, .finished_utc = "", .cells = {}};
+  for (const CellPlan& cell : unit.cells) out.cells.push_back(cell.record);
+  return RunRepetitions(unit, suite, file, cap, 0, suite.repetitions, state, out);
 }
 
 // Writes to a temporary name and renames, so a reader never sees half a results file.
@@ -250,7 +265,101 @@ Status RemoveStaleResults(const std::string& out_dir, const Documents& documents
   return Status::OK();
 }
 
+// The units of `undecided` that may get more repetitions (held in the journal, fewer than
+// `most`), each once, in plan order.
+std::vector<const MatrixUnit*> UnitsToRemeasure(const MatrixPlan& plan, const MatrixJournal& journal,
+                                                const std::vector<UndecidedComparison>& undecided, uint32_t most) {
+  std::set<std::pair<std::string, uint64_t>> wanted;
+  for (const UndecidedComparison& u : undecided) {
+    wanted.emplace(u.direct_id, u.memory_cap);
+    wanted.emplace(u.buffered_id, u.memory_cap);
+  }
+  std::vector<const MatrixUnit*> units;
+  for (const MatrixUnit& unit : plan.units) {
+    const bool named = std::any_of(unit.cells.begin(), unit.cells.end(), [&](const CellPlan& c) {
+      return wanted.contains({c.record.id, unit.memory_cap});
+    });
+    const JournalUnit* record = named ? journal.Find(unit.key) : nullptr;
+    if (record != nullptr && RepetitionsHeld(*record) < most) units.push_back(&unit);
+  }
+  return units;
+}
+
+// Repetitions until decided (matrix.h): rounds of "look, then give every undecided unit
+// `step` more repetitions" within the budget.
+Status Remeasure(const MatrixConfig& config, const MatrixOptions& options, const MatrixPlan& plan,
+                 MatrixJournal& journal, const std::string& data_path, RunState& state, MatrixOutcome& outcome) {
+  const uint32_t most = MaxRepetitions(config);
+  if (!options.find_undecided || most <= config.repetitions) return Status::OK();
+  const int64_t started_ns = NowNs();
+  const int64_t per_run_ns = config.ramp_ns + config.runtime_ns + kRunOverheadNs;
+  std::set<std::string> remeasured;
+  for (size_t round = 1;; ++round) {
+    IODEPTH_ASSIGN_OR_RETURN(const MatrixOutcome written, WriteMatrixResults(config, journal, options, data_path));
+    IODEPTH_ASSIGN_OR_RETURN(const std::vector<UndecidedComparison> undecided,
+                             options.find_undecided(written.results_files));
+    outcome.still_undecided = undecided.size();
+    const std::vector<const MatrixUnit*> units = UnitsToRemeasure(plan, journal, undecided, most);
+    if (units.empty() || StopAsked(state)) return Status::OK();
+    const int64_t left_ns = config.budget_ns > 0 ? config.budget_ns - (NowNs() - started_ns) : INT64_MAX;
+    if (state.observer) state.observer->OnRemeasure(round, units.size(), left_ns);
+    outcome.remeasure_rounds = round;
+    for (const MatrixUnit* unit : units) {
+      state.runs_total += unit->cells.size() * std::min(config.repetition_step, most - config.repetitions);
+    }
+    for (size_t g = 0; g < plan.groups.size(); ++g) {
+      const SuiteConfig& suite = plan.groups[g].suite;
+      std::vector<CellPlan> cells;
+      for (const MatrixUnit* unit : units) {
+        if (unit->group == g) cells.insert(cells.end(), unit->cells.begin(), unit->cells.end());
+      }
+      if (cells.empty()) continue;
+      IODEPTH_ASSIGN_OR_RETURN(const DataFileInfo file, PrepareSuiteFiles(suite, cells));
+      for (uint64_t cap_bytes : AllMatrixCaps(config)) {
+        std::unique_ptr<MemoryCap> cap;
+        for (const MatrixUnit* unit : units) {
+          if (unit->group != g || unit->memory_cap != cap_bytes) continue;
+          JournalUnit record = *journal.Find(unit->key);
+          const uint32_t first = RepetitionsHeld(record);
+          const uint32_t count = std::min(config.repetition_step, most - first);
+          const int64_t cost_ns = static_cast<int64_t>(unit->cells.size() * count) * per_run_ns;
+          if (config.budget_ns > 0 && NowNs() - started_ns + cost_ns > config.budget_ns) {
+            outcome.budget_spent = true;
+            return Status::OK();
+          }
+          if (cap_bytes != 0 && !cap) {
+            IODEPTH_ASSIGN_OR_RETURN(cap, MakeCap(cap_bytes, options.cgroup_fs));
+          }
+          IODEPTH_ASSIGN_OR_RETURN(const bool finished,
+                                   RunRepetitions(*unit, suite, file, cap.get(), first, count, state, record));
+          if (!finished) {
+            state.interrupted = true;
+            return Status::OK();
+          }
+          IODEPTH_RETURN_IF_ERROR(journal.Append(record));
+          remeasured.insert(unit->key);
+          outcome.units_remeasured = remeasured.size();
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
+
+Result<RunLock> LockMatrixOut(const std::string& out_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec)
+    return Status::InvalidArgument(fmt::format("cannot create the output directory {}: {}", out_dir, ec.message()));
+  Result<RunLock> lock = RunLock::TryAcquire(out_dir + "/.lock");
+  if (lock.has_value() || lock.error().code() != StatusCode::kResourceExhausted) return lock;
+  const std::optional<int> holder = RunLock::HolderOf(out_dir + "/.lock");
+  return Status::FailedPrecondition(fmt::format(
+      "another iodepth matrix ({}) is writing into {}: two runs into one --out spoil each other's numbers and cache "
+      "state; wait for it to finish, or pass another --out",
+      holder ? fmt::format("pid {}", *holder) : "a process", out_dir));
+}
 
 Result<MatrixPlan> PlanMatrix(const MatrixConfig& config, const std::string& data_dir) {
   IODEPTH_RETURN_IF_ERROR(ValidateMatrixConfig(config));
@@ -265,6 +374,14 @@ Result<MatrixPlan> PlanMatrix(const MatrixConfig& config, const std::string& dat
           plan.groups[g].suite.suite, cells.error().message()));
     }
     for (uint64_t cap : config.memory_caps) AddUnits(*cells, g, cap, plan.units);
+    // The memory axis: the raw-request cells again under caps sized from their working set.
+    if (plan.groups[g].suite.suite != "qd") continue;
+    for (double ratio : config.memory_ratios) {
+      const uint64_t cap = MemoryRatioCap(config.file_size_bytes, ratio);
+      if (std::find(config.memory_caps.begin(), config.memory_caps.end(), cap) == config.memory_caps.end()) {
+        AddUnits(*cells, g, cap, plan.units);
+      }
+    }
   }
   return plan;
 }
@@ -278,6 +395,7 @@ Result<MatrixOutcome> RunMatrix(const MatrixConfig& config, const MatrixOptions&
   std::vector<const MatrixUnit*> planned;
   for (const MatrixUnit& unit : plan.units) planned.push_back(&unit);
   IODEPTH_RETURN_IF_ERROR(ProbeCaps(planned, options.cgroup_fs));
+  IODEPTH_ASSIGN_OR_RETURN(const RunLock lock, LockMatrixOut(options.out_dir));
   IODEPTH_ASSIGN_OR_RETURN(MatrixJournal journal,
                            MatrixJournal::Open(options.out_dir, MatrixFingerprint(config, data_dir), options.fresh));
   std::vector<const MatrixUnit*> pending;
@@ -305,7 +423,7 @@ Result<MatrixOutcome> RunMatrix(const MatrixConfig& config, const MatrixOptions&
     }
     if (cells.empty()) continue;
     IODEPTH_ASSIGN_OR_RETURN(const DataFileInfo file, PrepareSuiteFiles(suite, cells));
-    for (uint64_t cap_bytes : config.memory_caps) {
+    for (uint64_t cap_bytes : AllMatrixCaps(config)) {
       std::unique_ptr<MemoryCap> cap;
       for (const MatrixUnit* unit : pending) {
         if (unit->group != g || unit->memory_cap != cap_bytes) continue;
@@ -325,9 +443,12 @@ Result<MatrixOutcome> RunMatrix(const MatrixConfig& config, const MatrixOptions&
       if (state.interrupted) break;
     }
   }
+  const std::string data_path = plan.groups.empty() ? data_dir : plan.groups.front().suite.filename;
+  if (!state.interrupted) {
+    IODEPTH_RETURN_IF_ERROR(Remeasure(config, options, plan, journal, data_path, state, outcome));
+  }
   outcome.interrupted = state.interrupted;
   outcome.cells_failed = state.cells_failed;
-  const std::string data_path = plan.groups.empty() ? data_dir : plan.groups.front().suite.filename;
   IODEPTH_ASSIGN_OR_RETURN(MatrixOutcome written, WriteMatrixResults(config, journal, options, data_path));
   outcome.inherited_limit = written.inherited_limit;
   outcome.results_files = std::move(written.results_files);
@@ -361,6 +482,14 @@ Result<MatrixOutcome> WriteMatrixResults(const MatrixConfig& config, const Matri
       d.config = suites.contains(unit.suite) ? SuiteConfigToJson(suites[unit.suite]) : nlohmann::json::object();
       d.config["only"] = nlohmann::json::array();
       d.config["memory_cap"] = unit.memory_cap;
+      // A cap of the memory axis says which ratio it stands for and the memory it leaves.
+      d.config["memory_ratio"] = nullptr;
+      for (double ratio : config.memory_ratios) {
+        if (unit.suite == "qd" && MemoryRatioCap(config.file_size_bytes, ratio) == unit.memory_cap) {
+          d.config["memory_ratio"] = ratio;
+          d.config["memory_budget_bytes"] = MemoryRatioBudget(config.file_size_bytes, ratio);
+        }
+      }
       d.config["inherited_memory_limit"] =
           outcome.inherited_limit ? nlohmann::json(*outcome.inherited_limit) : nlohmann::json(nullptr);
       d.config["matrix"] = MatrixConfigToJson(config);

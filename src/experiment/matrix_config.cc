@@ -1,6 +1,7 @@
 #include "experiment/matrix_config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -105,6 +106,15 @@ Status ParseListKey(const std::string& key, const nlohmann::json& value, std::st
       return ParseRegime(name);
     };
     IODEPTH_ASSIGN_OR_RETURN(c.regimes, ParseList<Regime>(value, source, key, parse));
+  } else if (key == "memory_ratios") {
+    auto parse = [](const nlohmann::json& v) -> Result<double> {
+      if (!v.is_number() || v.get<double>() <= 0 || !std::isfinite(v.get<double>())) {
+        return Status::InvalidArgument(
+            fmt::format("{} is not a ratio above 0 (working set / memory: 0.5, 2, 8)", v.dump()));
+      }
+      return v.get<double>();
+    };
+    IODEPTH_ASSIGN_OR_RETURN(c.memory_ratios, ParseList<double>(value, source, key, parse));
   } else {
     auto parse = [](const nlohmann::json& v) -> Result<uint64_t> {
       if (v.is_number_unsigned()) return v.get<uint64_t>();
@@ -139,6 +149,9 @@ Status ParseScalarKey(const std::string& key, const nlohmann::json& value, std::
     return Status::OK();
   };
   if (key == "repetitions") return count(c.repetitions);
+  if (key == "max_repetitions") return count(c.max_repetitions);
+  if (key == "repetition_step") return count(c.repetition_step);
+  if (key == "budget") return duration(c.budget_ns);
   if (key == "runtime") return duration(c.runtime_ns);
   if (key == "ramp_time") return duration(c.ramp_ns);
   if (key == "size") return size(c.file_size_bytes);
@@ -173,10 +186,10 @@ Status ParseScalarKey(const std::string& key, const nlohmann::json& value, std::
     c.directory = value.get<std::string>();
     return Status::OK();
   }
-  return KeyError(
-      source, key,
-      "unknown key; known keys: workloads, depths, modes, backends, regimes, memory_caps, repetitions, "
-      "runtime, ramp_time, size, bs, memory, page_size, io_combine, streams, work, seed, verify, directory");
+  return KeyError(source, key,
+                  "unknown key; known keys: workloads, depths, modes, backends, regimes, memory_caps, repetitions, "
+                  "max_repetitions, repetition_step, budget, runtime, ramp_time, size, bs, memory, page_size, "
+                  "io_combine, streams, work, seed, verify, directory");
 }
 
 bool NeedsPool(const MatrixConfig& c) {
@@ -188,6 +201,13 @@ bool NeedsPool(const MatrixConfig& c) {
 
 Status ValidateCaps(const MatrixConfig& c) {
   IODEPTH_RETURN_IF_ERROR(RejectRepeats(c.memory_caps, "\"memory_caps\""));
+  IODEPTH_RETURN_IF_ERROR(RejectRepeats(c.memory_ratios, "\"memory_ratios\""));
+  const bool inherited = std::find(c.memory_caps.begin(), c.memory_caps.end(), kInheritCap) != c.memory_caps.end();
+  if (inherited && !c.memory_ratios.empty()) {
+    return Status::InvalidArgument(
+        "\"memory_ratios\" beside \"inherit\": under an inherited limit no cap of the memory axis could be made "
+        "inside it reliably; pass --memory-ratios=none, or list caps instead of inherit");
+  }
   const bool inherit = std::find(c.memory_caps.begin(), c.memory_caps.end(), kInheritCap) != c.memory_caps.end();
   const bool none = std::find(c.memory_caps.begin(), c.memory_caps.end(), 0) != c.memory_caps.end();
   if (inherit && none) {
@@ -228,9 +248,15 @@ MatrixConfig DefaultMatrixConfig() {
   c.backends = {Backend::kIoUring, Backend::kSync};
   c.regimes = {Regime::kHot, Regime::kPressure, Regime::kThrash};
   c.memory_caps = {0, 128ull << 20};
+  // The working set twice the memory, 2x and 8x larger: in memory, beside it, far beyond.
+  c.memory_ratios = {0.5, 2, 8};
   // Five repetitions: a percentile bootstrap over three pairs is little more than their
   // range and covers the true ratio far less often than its nominal 95%.
   c.repetitions = 5;
+  // Then up to 21 for a comparison still undecided, 4 at a time, within 8 minutes.
+  c.max_repetitions = 21;
+  c.repetition_step = 4;
+  c.budget_ns = 8 * 60'000'000'000LL;
   c.runtime_ns = 400'000'000;
   c.ramp_ns = 200'000'000;
   c.file_size_bytes = 256ull << 20;
@@ -245,7 +271,8 @@ MatrixConfig DefaultMatrixConfig() {
 Result<MatrixConfig> ParseMatrixConfig(const nlohmann::json& json, const MatrixConfig& base, std::string_view source) {
   if (!json.is_object()) return Status::InvalidArgument(fmt::format("{}: the config must be a JSON object", source));
   MatrixConfig c = base;
-  static const std::set<std::string> kListKeys = {"workloads", "depths", "modes", "backends", "regimes", "memory_caps"};
+  static const std::set<std::string> kListKeys = {"workloads", "depths",      "modes",        "backends",
+                                                  "regimes",   "memory_caps", "memory_ratios"};
   for (const auto& [key, value] : json.items()) {
     if (key.starts_with("_")) continue;  // "_comment" and the like: notes for people.
     if (kListKeys.contains(key)) {
@@ -282,7 +309,11 @@ nlohmann::json MatrixConfigToJson(const MatrixConfig& c) {
           {"backends", backends},
           {"regimes", regimes},
           {"memory_caps", caps},
+          {"memory_ratios", c.memory_ratios},
           {"repetitions", c.repetitions},
+          {"max_repetitions", MaxRepetitions(c)},
+          {"repetition_step", c.repetition_step},
+          {"budget", FormatDuration(c.budget_ns, DurationStyle::kParseable)},
           {"runtime", runtime},
           {"ramp_time", ramp_time},
           {"size", c.file_size_bytes},
@@ -299,7 +330,9 @@ nlohmann::json MatrixConfigToJson(const MatrixConfig& c) {
 
 nlohmann::json MatrixFingerprint(const MatrixConfig& c, const std::string& data_dir) {
   nlohmann::json json = MatrixConfigToJson(c);
-  for (const char* selector : {"workloads", "depths", "modes", "backends", "regimes", "memory_caps"}) {
+  // Lists only select cells; the re-measuring bounds only say how long to keep measuring.
+  for (const char* selector : {"workloads", "depths", "modes", "backends", "regimes", "memory_caps", "memory_ratios",
+                               "max_repetitions", "repetition_step", "budget"}) {
     json.erase(selector);
   }
   std::error_code ec;
@@ -328,6 +361,13 @@ Status ValidateMatrixConfig(const MatrixConfig& c) {
         "(memory_caps: \"none\" for no cap)");
   }
   if (c.repetitions == 0) return Status::InvalidArgument("\"repetitions\" must be at least 1");
+  if (c.repetition_step == 0 || c.repetition_step % 2 != 0) {
+    return Status::InvalidArgument(fmt::format(
+        "\"repetition_step\" {} must be a positive even number: re-measured pairs run in ABBA order, which only "
+        "cancels drift in blocks of two",
+        c.repetition_step));
+  }
+  if (c.budget_ns < 0) return Status::InvalidArgument("\"budget\" must not be negative");
   if (c.runtime_ns <= 0) return Status::InvalidArgument("\"runtime\" must be longer than 0");
   IODEPTH_RETURN_IF_ERROR(RejectOutOfRange(c.streams, 1, kMaxScanStreams, "\"streams\" "));
   const uint64_t page = PageSizeBytes(c.page_size);
@@ -336,6 +376,27 @@ Status ValidateMatrixConfig(const MatrixConfig& c) {
         fmt::format("\"io_combine\" {} must be a multiple of \"page_size\" {}", c.io_combine_bytes, page));
   }
   return ValidateCaps(c);
+}
+
+uint32_t MaxRepetitions(const MatrixConfig& c) { return std::max(c.max_repetitions, c.repetitions); }
+
+uint64_t MemoryRatioBudget(uint64_t working_set_bytes, double ratio) {
+  constexpr uint64_t kMiB = 1ull << 20;
+  const double bytes = std::ceil(static_cast<double>(working_set_bytes) / ratio / static_cast<double>(kMiB));
+  return std::max<uint64_t>(1, static_cast<uint64_t>(bytes)) * kMiB;
+}
+
+uint64_t MemoryRatioCap(uint64_t working_set_bytes, double ratio) {
+  return MemoryRatioBudget(working_set_bytes, ratio) + kCapReserveBytes;
+}
+
+std::vector<uint64_t> AllMatrixCaps(const MatrixConfig& c) {
+  std::vector<uint64_t> caps = c.memory_caps;
+  for (double ratio : c.memory_ratios) {
+    const uint64_t cap = MemoryRatioCap(c.file_size_bytes, ratio);
+    if (std::find(caps.begin(), caps.end(), cap) == caps.end()) caps.push_back(cap);
+  }
+  return caps;
 }
 
 std::string CapLabel(uint64_t cap) {

@@ -43,7 +43,17 @@ struct MatrixConfig {
   std::vector<Backend> backends;
   std::vector<Regime> regimes;
   std::vector<uint64_t> memory_caps;  // 0: no cap; kInheritCap: the process's own limit.
+  // The memory axis: working set / memory ratios. For each, the raw-request cells (qd
+  // suite) run once more under a cap sized from their working set (MemoryRatioCap).
+  std::vector<double> memory_ratios;
   uint32_t repetitions = 3;
+  // Repetitions until decided (matrix.h): a unit whose direct/buffered comparison is
+  // undecided after `repetitions` gets `repetition_step` more (an even number, so the ABBA
+  // order stays balanced) until decided, `max_repetitions` or `budget_ns` of re-measuring
+  // is spent. max_repetitions <= repetitions: never re-measure.
+  uint32_t max_repetitions = 0;
+  uint32_t repetition_step = 4;
+  int64_t budget_ns = 0;  // 0: no limit of time on re-measuring.
   int64_t runtime_ns = 0;
   int64_t ramp_ns = 0;
   uint64_t file_size_bytes = 0;  // The qd and io_patterns data files.
@@ -80,6 +90,19 @@ nlohmann::json MatrixConfigToJson(const MatrixConfig& config);
 nlohmann::json MatrixFingerprint(const MatrixConfig& config, const std::string& data_dir);
 
 Status ValidateMatrixConfig(const MatrixConfig& config);
+
+// The memory axis (docs/BENCHMARKS.md "Memory axis"). For raw requests, "memory" is what
+// the cell's page cache may hold: a buffered cell's cache is charged to the cap, a direct
+// cell uses none of it (only its I/O buffers, which the reserve covers). For a working set
+// W and ratio r: memory M = W / r, rounded up to a whole MiB; cap = M + kCapReserveBytes.
+uint64_t MemoryRatioBudget(uint64_t working_set_bytes, double ratio);
+uint64_t MemoryRatioCap(uint64_t working_set_bytes, double ratio);
+// Every cap the matrix runs under: memory_caps, then the memory axis's caps for the qd
+// suite's working set (each value once).
+std::vector<uint64_t> AllMatrixCaps(const MatrixConfig& config);
+
+// The most repetitions a unit may get: max_repetitions, or repetitions when that is larger.
+uint32_t MaxRepetitions(const MatrixConfig& config);
 
 // "none", "inherit" or "128 MiB"; the file-name form is "nocap", "capinherit", "cap128MiB"
 // (exact: a cap that is not a whole number of MiB is named in bytes, "cap1000000000").

@@ -171,6 +171,11 @@ Status MatrixJournal::Load(const nlohmann::json& fingerprint) {
   return Status::OK();
 }
 
+const JournalUnit* MatrixJournal::Find(const std::string& key) const {
+  const auto it = units_.find(key);
+  return it == units_.end() ? nullptr : &it->second;
+}
+
 Status MatrixJournal::Append(const JournalUnit& unit) {
   IODEPTH_RETURN_IF_ERROR(AppendDurably(path_, JournalUnitToJson(unit).dump() + "\n"));
   if (!units_.contains(unit.unit)) order_.push_back(unit.unit);

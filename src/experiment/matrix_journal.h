@@ -55,6 +55,8 @@ class MatrixJournal {
   bool Done(const std::string& unit, const std::vector<std::string>& cell_ids) const;
   // Appends the unit and makes it durable (write, fdatasync) before returning.
   Status Append(const JournalUnit& unit);
+  // The unit held under `key` (its latest line), or nullptr.
+  const JournalUnit* Find(const std::string& key) const;
   // Every unit held, in the order first written.
   std::vector<JournalUnit> Units() const;
   const std::string& path() const { return path_; }

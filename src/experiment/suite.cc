@@ -235,6 +235,18 @@ Result<double> PrepareCacheState(const SuiteConfig& config, const CellPlan& cell
 bool IsUnsupported(const Status& status) { return status.code() == StatusCode::kNotSupported; }
 
 // One repetition of one cell, whichever kind it is.
+// The repetition's device record: the counters its window read, named; for storage that
+// is memory without a block device (tmpfs) zeros, which is what the device did.
+std::optional<DeviceRecord> MakeDeviceRecord(const DataFileInfo& file, std::optional<DeviceRecord> measured) {
+  if (measured) {
+    measured->name = file.device ? file.device->name : "unknown";
+    measured->kind = file.storage.kind;
+    return measured;
+  }
+  if (!file.device && file.storage.kind == "memory") return DeviceRecord{.name = file.storage.holder, .kind = "memory"};
+  return std::nullopt;
+}
+
 Result<RepetitionRecord> RunCell(const CellPlan& cell, double resident_before) {
   if (cell.bm) {
     IODEPTH_ASSIGN_OR_RETURN(BmResult result, RunBmJob(*cell.bm));
@@ -341,23 +353,32 @@ Result<std::vector<CellPlan>> PlanSuite(const SuiteConfig& config) {
 }
 
 Result<DataFileInfo> PrepareSuiteFiles(const SuiteConfig& config, const std::vector<CellPlan>& cells) {
+  DataFileInfo info;
   if (config.suite == "bm" || config.suite == "scan") {
     IODEPTH_RETURN_IF_ERROR(EnsureBmTable(config));
-    return DataFileInfo{};
+  } else {
+    bool writes = false;
+    for (const CellPlan& c : cells) writes = writes || IsWrite(c.spec.rw);
+    IODEPTH_ASSIGN_OR_RETURN(info, EnsureDataFile(DataFileRequest{.path = config.filename,
+                                                                  .size_bytes = config.file_size_bytes,
+                                                                  .will_write = writes,
+                                                                  .need_pattern = config.verify}));
   }
-  bool writes = false;
-  for (const CellPlan& c : cells) writes = writes || IsWrite(c.spec.rw);
-  return EnsureDataFile(DataFileRequest{.path = config.filename,
-                                        .size_bytes = config.file_size_bytes,
-                                        .will_write = writes,
-                                        .need_pattern = config.verify});
+  info.device = BlockDeviceUnder(config.filename);
+  info.storage = ClassifyStorage(config.filename);
+  return info;
 }
 
 Result<RepetitionRecord> RunCellRepetition(const SuiteConfig& config, const CellPlan& cell, const DataFileInfo& file) {
   CellPlan run = cell;
   run.spec.file_id = file.file_id;
+  run.spec.device = file.device;
+  if (run.bm) run.bm->device = file.device;
+  if (run.scan) run.scan->device = file.device;
   IODEPTH_ASSIGN_OR_RETURN(const double resident, PrepareCacheState(config, run));
-  return RunCell(run, resident);
+  IODEPTH_ASSIGN_OR_RETURN(RepetitionRecord record, RunCell(run, resident));
+  record.device = MakeDeviceRecord(file, record.device);
+  return record;
 }
 
 Result<ResultsDocument> RunSuite(const SuiteConfig& config, SuiteObserver* observer) {

@@ -9,6 +9,7 @@
 #include "buffer/buffer_manager.h"
 #include "common/clock.h"
 #include "common/enum_names.h"
+#include "harness/window_counters.h"
 #include "storage/page.h"
 
 namespace iodepth {
@@ -83,11 +84,9 @@ IoQueueStats QueueStatsDelta(const IoQueueStats& after, const IoQueueStats& befo
                       .resubmits = after.resubmits - before.resubmits};
 }
 
-void FinishWindow(BmResult& result, int64_t window_start_ns, const CpuTimes& cpu_start) {
+void FinishWindow(const BmSpec& spec, BmResult& result, int64_t window_start_ns, const WindowSample& opened) {
   result.job.window_ns = NowNs() - window_start_ns;
-  const CpuTimes cpu_end = ProcessCpuTimes();
-  result.job.cpu =
-      CpuTimes{.user_ns = cpu_end.user_ns - cpu_start.user_ns, .system_ns = cpu_end.system_ns - cpu_start.system_ns};
+  CloseWindowCounters(opened, spec.device, result.job);
   result.job.bytes = result.job.ios * result.buffer.page_bytes;
   result.buffer.fetches = result.job.ios;
 }
@@ -127,7 +126,7 @@ Status RunStreamLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64
   Window window{.ramp_end_ns = start_ns + spec.ramp_ns, .end_ns = start_ns + spec.ramp_ns + spec.runtime_ns};
   const uint64_t stride = spec.regime == Regime::kHot ? kHotClockStride : 1;
   int64_t window_start_ns = 0;
-  CpuTimes cpu_start;
+  WindowSample opened;
   IoQueueStats queue_start;
   for (uint64_t n = 0;; ++n) {
     if (n % stride == 0) {
@@ -135,7 +134,7 @@ Status RunStreamLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64
       if (!window.open && now >= window.ramp_end_ns) {
         window.open = true;
         window_start_ns = now;
-        cpu_start = ProcessCpuTimes();
+        opened = SampleWindow(spec.device);
         queue_start = queue->stats();
         stream->ResetStats();
       }
@@ -148,7 +147,7 @@ Status RunStreamLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64
       if (spec.verify) result.job.verified_bytes += page->data().size();
     }
   }
-  FinishWindow(result, window_start_ns, cpu_start);
+  FinishWindow(spec, result, window_start_ns, opened);
   const ReadStreamStats& s = stream->stats();
   result.job.clat_ns = s.read_latency_ns;
   result.job.queue_stats = QueueStatsDelta(queue->stats(), queue_start);
@@ -176,7 +175,7 @@ Status RunSyncLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64_t
   Window window{.ramp_end_ns = start_ns + spec.ramp_ns, .end_ns = start_ns + spec.ramp_ns + spec.runtime_ns};
   const bool timed = spec.regime != Regime::kHot;
   int64_t window_start_ns = 0;
-  CpuTimes cpu_start;
+  WindowSample opened;
   BmStats& b = result.buffer;
   b.policy = "sync";
   b.reads_by_pages.assign(2, 0);
@@ -186,7 +185,7 @@ Status RunSyncLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64_t
       if (!window.open && now >= window.ramp_end_ns) {
         window.open = true;
         window_start_ns = now;
-        cpu_start = ProcessCpuTimes();
+        opened = SampleWindow(spec.device);
       }
       if (now >= window.end_ns) break;
     }
@@ -211,7 +210,7 @@ Status RunSyncLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64_t
     IODEPTH_RETURN_IF_ERROR(CheckFetchedPage(spec, page.data(), page_no));
     if (window.open && spec.verify) result.job.verified_bytes += page.data().size();
   }
-  FinishWindow(result, window_start_ns, cpu_start);
+  FinishWindow(spec, result, window_start_ns, opened);
   b.read_bytes = b.misses * pool.page_bytes();
   b.mean_distance = 1;
   // One read at a time, in flight exactly while the consumer waits for it.

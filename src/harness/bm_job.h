@@ -55,7 +55,8 @@ struct BmSpec {
   int64_t runtime_ns = 0;
   int64_t ramp_ns = 0;
   uint64_t seed = 1;
-  bool verify = false;  // Check every value of every fetched page, not only its id.
+  bool verify = false;                // Check every value of every fetched page, not only its id.
+  std::optional<BlockDevice> device;  // Counted over the window (window_counters.h).
 };
 
 // The working set in pages: RegimeWorkingSetFactor x M / page size, at least 1.

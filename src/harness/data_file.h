@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
+#include "sys/block_device.h"
 
 namespace iodepth {
 
@@ -17,6 +19,10 @@ struct DataFileInfo {
   bool created = false;        // Made by this call.
   uint64_t extended_from = 0;  // Old size when this call grew the file, else 0.
   uint64_t size_bytes = 0;     // Size after this call.
+  // The storage under the file (filled by the suite, sys/block_device.h): the device whose
+  // counters each window reads, and whether it is memory.
+  std::optional<BlockDevice> device;
+  StorageKind storage;
 };
 
 struct DataFileRequest {

@@ -7,6 +7,7 @@
 
 #include "common/block_pattern.h"
 #include "common/enum_names.h"
+#include "harness/window_counters.h"
 #include "io/aligned_buffer.h"
 
 namespace iodepth {
@@ -146,7 +147,7 @@ class WindowMeter {
   void Open(int64_t now_ns, uint32_t in_flight) {
     open_ = true;
     window_start_ns_ = now_ns;
-    cpu_start_ = ProcessCpuTimes();
+    opened_ = SampleWindow(spec_.device);
     in_flight_.Reset(now_ns, in_flight);
   }
   void Close(int64_t now_ns, uint32_t in_flight) {
@@ -155,8 +156,7 @@ class WindowMeter {
     in_flight_.Update(now_ns, in_flight);
     result_->window_ns = now_ns - window_start_ns_;
     result_->mean_in_flight = in_flight_.Mean(result_->window_ns);
-    const CpuTimes cpu = ProcessCpuTimes();
-    result_->cpu = CpuTimes{cpu.user_ns - cpu_start_.user_ns, cpu.system_ns - cpu_start_.system_ns};
+    CloseWindowCounters(opened_, spec_.device, *result_);
   }
 
   const JobSpec& spec_;
@@ -166,7 +166,7 @@ class WindowMeter {
   int64_t window_start_ns_ = 0;
   int64_t window_end_ns_ = 0;
   uint64_t issued_in_window_ = 0;
-  CpuTimes cpu_start_;
+  WindowSample opened_;
   InFlightIntegral in_flight_;
 };
 

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -33,6 +34,7 @@
 #include "common/result.h"
 #include "io/file.h"
 #include "io/io_queue.h"
+#include "sys/block_device.h"
 
 namespace iodepth {
 
@@ -82,6 +84,9 @@ struct JobSpec {
   // larger batches save system calls but hold requests back until the batch is full
   // (on virtio, 4 KiB random reads lost ~15% IOPS at qd 32 with whole-reap batches).
   uint32_t batch_submit = 1;
+  // The block device under the file, whose counters the window reads (window_counters.h);
+  // nullopt: none is counted.
+  std::optional<BlockDevice> device;
 };
 
 struct JobResult {
@@ -94,9 +99,10 @@ struct JobResult {
   uint64_t bytes = 0;
   int64_t window_ns = 0;
   LatencyHistogram clat_ns;
-  CpuTimes cpu;               // Process CPU time spent in the window.
-  double mean_in_flight = 0;  // Time-averaged requests in flight in the window.
-  IoQueueStats queue_stats;   // Over the whole job, ramp included.
+  CpuTimes cpu;                         // Process CPU time spent in the window.
+  std::optional<BlockCounters> device;  // What the spec's device did in the window.
+  double mean_in_flight = 0;            // Time-averaged requests in flight in the window.
+  IoQueueStats queue_stats;             // Over the whole job, ramp included.
   uint64_t verified_bytes = 0;
   uint64_t refills_short = 0;  // Refills after which fewer than depth were in flight (should be 0).
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/clock.h"
+#include "harness/window_counters.h"
 #include "storage/page.h"
 
 namespace iodepth {
@@ -295,9 +296,10 @@ Result<ScanJobResult> RunScanJob(const ScanJobSpec& spec) {
   start.go.count_down();
   // This thread only keeps the window's CPU time; the scans keep their own counts.
   SleepUntil(window.ramp_end_ns, stop);
-  const CpuTimes cpu_start = ProcessCpuTimes();
+  const WindowSample window_opened = SampleWindow(spec.device);
   SleepUntil(window.end_ns, stop);
-  const CpuTimes cpu_end = ProcessCpuTimes();
+  JobResult counters;
+  CloseWindowCounters(window_opened, spec.device, counters);
   for (std::thread& t : threads) t.join();
   // The scans count the pages they ask for from ramp end to end, and the waits for them:
   // the window runs from ramp end to the last such page's arrival (never shorter than
@@ -312,8 +314,8 @@ Result<ScanJobResult> RunScanJob(const ScanJobSpec& spec) {
   result.job.backend = spec.mode == ScanMode::kSync ? "sync" : std::string(BackendName(spec.queue.backend));
   result.job.direct = file->direct();
   result.job.alignment = file->alignment();
-  result.job.cpu =
-      CpuTimes{.user_ns = cpu_end.user_ns - cpu_start.user_ns, .system_ns = cpu_end.system_ns - cpu_start.system_ns};
+  result.job.cpu = counters.cpu;
+  result.job.device = counters.device;
   CollectResults(spec, states, window_ns, pages, result);
   return result;
 }

@@ -44,7 +44,8 @@ struct ScanJobSpec {
   uint64_t memory_bytes = 64ull << 20;
   int64_t runtime_ns = 0;
   int64_t ramp_ns = 0;
-  QuerySpec query;  // Default set by DefaultScanQuery().
+  QuerySpec query;                    // Default set by DefaultScanQuery().
+  std::optional<BlockDevice> device;  // Counted over the window (window_counters.h).
 };
 inline constexpr uint32_t kMaxScanStreams = 64;
 

@@ -46,12 +46,15 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DepthRecord, target, mean_in_flight, utilizat
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MemoryRecord, cgroup, cap_bytes, peak_bytes, page_cache_bytes, refaults,
                                    limit_events, oom_kills)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianMemoryRecord, peak_bytes, page_cache_bytes, refaults)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DeviceRecord, name, kind, read_bytes, write_bytes, read_ios, write_ios)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianDeviceRecord, read_bytes, write_bytes, requested_bytes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RepetitionRecord, iops, bw_bytes, total_ios, io_bytes, runtime_ns, clat_ns,
                                    usr_cpu_ns, sys_cpu_ns, cpu_ns_per_io, depth, resident_before, verified_bytes,
-                                   buffer, scan, memory)
+                                   buffer, scan, memory, device)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianLatencyRecord, mean, max, percentile)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianDepthRecord, mean_in_flight, littles_law, utilization)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianRecord, iops, bw_bytes, clat_ns, cpu_ns_per_io, depth, buffer, scan, memory)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianRecord, iops, bw_bytes, clat_ns, cpu_ns_per_io, depth, buffer, scan, memory,
+                                   device)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CvRecord, iops, bw_bytes, clat_ns_p95)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CellRecord, id, workload, suite, rw, qd, bs, mode, backend, cache_state, regime,
                                    policy, memory_cap, status, reason, flags, median, cv, repetitions)
@@ -91,6 +94,19 @@ uint64_t PercentileOf(const RepetitionRecord& r, const std::string& key) {
   return it == r.clat_ns.percentile.end() ? 0 : it->second;
 }
 
+// Bytes a repetition needed from storage: what the pool read on its misses (bm, scan), or
+// every byte it asked for (qd, io_patterns).
+double RequestedBytes(const RepetitionRecord& r) {
+  return static_cast<double>(r.buffer ? r.buffer->read_bytes : r.io_bytes);
+}
+
+// A cold buffered read cell that the device barely saw measured the page cache.
+bool ServedFromMemory(const CellRecord& cell) {
+  const bool cold_read = cell.cache_state == "cold" && (cell.rw == "read" || cell.rw == "randread");
+  if (!cold_read || !cell.median.device || cell.median.device->requested_bytes <= 0) return false;
+  return cell.median.device->read_bytes < kServedFromMemoryThreshold * cell.median.device->requested_bytes;
+}
+
 void AddFlags(CellRecord& cell) {
   cell.flags.clear();
   if (cell.cv.iops > kCvFlagThreshold) cell.flags.push_back("cv_high");
@@ -110,6 +126,11 @@ void AddFlags(CellRecord& cell) {
       cell.flags.push_back("warm_not_cached");
       break;
     }
+  }
+  if (ServedFromMemory(cell)) cell.flags.push_back("served_from_memory");
+  if (std::any_of(cell.repetitions.begin(), cell.repetitions.end(),
+                  [](const RepetitionRecord& r) { return r.device && r.device->kind == "memory"; })) {
+    cell.flags.push_back("memory_device");
   }
 }
 
@@ -147,6 +168,15 @@ RepetitionRecord MakeRepetitionRecord(const JobSpec& spec, const JobResult& resu
                   .refills_short = result.refills_short};
   r.resident_before = resident_before;
   r.verified_bytes = result.verified_bytes;
+  if (result.device) {
+    // Named by the caller, who knows which device the spec counted.
+    r.device = DeviceRecord{.name = "",
+                            .kind = "",
+                            .read_bytes = result.device->read_bytes,
+                            .write_bytes = result.device->write_bytes,
+                            .read_ios = result.device->read_ios,
+                            .write_ios = result.device->write_ios};
+  }
   return r;
 }
 
@@ -241,6 +271,12 @@ void SummariseCell(CellRecord& cell) {
                            .page_cache_bytes = Median(reps, [](const auto& r) { return r.memory->page_cache_bytes; }),
                            .refaults = Median(reps, [](const auto& r) { return r.memory->refaults; })};
   }
+  m.device.reset();
+  if (!reps.empty() && std::all_of(reps.begin(), reps.end(), [](const auto& r) { return r.device.has_value(); })) {
+    m.device = MedianDeviceRecord{.read_bytes = Median(reps, [](const auto& r) { return r.device->read_bytes; }),
+                                  .write_bytes = Median(reps, [](const auto& r) { return r.device->write_bytes; }),
+                                  .requested_bytes = Median(reps, [](const auto& r) { return RequestedBytes(r); })};
+  }
   const std::string p95 = PercentileKey(95);
   cell.cv = CvRecord{.iops = Cv(reps, [](const auto& r) { return r.iops; }),
                      .bw_bytes = Cv(reps, [](const auto& r) { return r.bw_bytes; }),
@@ -263,6 +299,17 @@ nlohmann::json ToJson(const ResultsDocument& d) {
 
 namespace {
 
+// Files written before device accounting have no device records: null, as for a cell
+// whose device could not be read.
+void FillMissingDevice(nlohmann::json& cell) {
+  if (!cell.is_object()) return;
+  if (cell.contains("median") && cell["median"].is_object()) cell["median"].emplace("device", nullptr);
+  if (!cell.contains("repetitions") || !cell["repetitions"].is_array()) return;
+  for (nlohmann::json& rep : cell["repetitions"]) {
+    if (rep.is_object()) rep.emplace("device", nullptr);
+  }
+}
+
 // A version 2 file predates the memory cap: its cells ran without one. Filling the fields
 // it lacks keeps the parse strict (any other missing field is still an error).
 nlohmann::json UpgradeFromVersion2(nlohmann::json json) {
@@ -284,7 +331,10 @@ nlohmann::json UpgradeFromVersion2(nlohmann::json json) {
 Result<ResultsDocument> ParseResults(const nlohmann::json& original) {
   const bool old = original.is_object() && original.contains("schema_version") &&
                    original["schema_version"].is_number_integer() && original["schema_version"].get<int>() == 2;
-  const nlohmann::json json = old ? UpgradeFromVersion2(original) : original;
+  nlohmann::json json = old ? UpgradeFromVersion2(original) : original;
+  if (json.is_object() && json.contains("cells") && json["cells"].is_array()) {
+    for (nlohmann::json& cell : json["cells"]) FillMissingDevice(cell);
+  }
   const bool named = json.is_object() && json.contains("schema") && json["schema"].is_string() &&
                      json["schema"].get<std::string>() == "iodepth-results";
   if (!named) {
@@ -350,6 +400,7 @@ Result<std::vector<CellRecord>> ParseCellsToSummarise(const nlohmann::json& json
         named ? fmt::format("cells[{}] ({})", index, cell["id"].get<std::string>()) : fmt::format("cells[{}]", index);
     if (!cell.is_object()) return Status::InvalidArgument(fmt::format("{} is not a JSON object", where));
     for (const char* field : {"median", "cv", "flags"}) cell.emplace(field, blank[field]);
+    FillMissingDevice(cell);
     auto parsed = ParseCell(cell);
     if (!parsed.has_value()) return parsed.error().WithContext(where);
     cells.push_back(std::move(*parsed));
@@ -361,7 +412,7 @@ std::string CsvHeader() {
   return "id,workload,rw,qd,bs,mode,backend,cache_state,status,flags,iops,bw_bytes,clat_ns_mean,clat_ns_p50,"
          "clat_ns_p95,clat_ns_p99,clat_ns_max,cpu_ns_per_io,mean_in_flight,utilization,littles_law,cv_iops,"
          "cv_clat_ns_p95,repetitions,regime,policy,hit_ratio,mean_read_bytes,reads_per_s,wait_fraction,mean_distance,"
-         "memory_cap,peak_bytes,page_cache_bytes,refaults\n";
+         "memory_cap,peak_bytes,page_cache_bytes,refaults,device_read_bytes,device_write_bytes,requested_bytes\n";
 }
 
 namespace {
@@ -375,11 +426,18 @@ std::string BufferCsvColumns(const CellRecord& c) {
 }
 
 // The memory-cap columns; the cap alone for cells without memory records. Starts with
-// the comma, ends the row.
+// the comma.
 std::string MemoryCsvColumns(const CellRecord& c) {
-  if (!c.median.memory) return fmt::format(",{},,,\n", c.memory_cap);
+  if (!c.median.memory) return fmt::format(",{},,,", c.memory_cap);
   const MedianMemoryRecord& m = *c.median.memory;
-  return fmt::format(",{},{:.0f},{:.0f},{:.0f}\n", c.memory_cap, m.peak_bytes, m.page_cache_bytes, m.refaults);
+  return fmt::format(",{},{:.0f},{:.0f},{:.0f}", c.memory_cap, m.peak_bytes, m.page_cache_bytes, m.refaults);
+}
+
+// The device columns, empty without device records. Starts with the comma, ends the row.
+std::string DeviceCsvColumns(const CellRecord& c) {
+  if (!c.median.device) return ",,,\n";
+  const MedianDeviceRecord& d = *c.median.device;
+  return fmt::format(",{:.0f},{:.0f},{:.0f}\n", d.read_bytes, d.write_bytes, d.requested_bytes);
 }
 
 }  // namespace
@@ -398,7 +456,7 @@ std::string CsvRow(const CellRecord& c) {
              c.median.bw_bytes, c.median.clat_ns.mean, pct(50), pct(95), pct(99), c.median.clat_ns.max,
              c.median.cpu_ns_per_io, c.median.depth.mean_in_flight, c.median.depth.utilization,
              c.median.depth.littles_law, c.cv.iops, c.cv.clat_ns_p95, c.repetitions.size()) +
-         BufferCsvColumns(c) + MemoryCsvColumns(c);
+         BufferCsvColumns(c) + MemoryCsvColumns(c) + DeviceCsvColumns(c);
 }
 
 }  // namespace iodepth

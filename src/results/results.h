@@ -36,6 +36,10 @@ inline constexpr double kCvFlagThreshold = 0.10;        // cv_high: IOPS varies 
 inline constexpr double kDepthShortThreshold = 0.80;    // depth_short: Little's-law depth < 80% of target.
 inline constexpr double kColdResidentThreshold = 0.05;  // cold_but_cached: > 5% of the set cached.
 inline constexpr double kWarmResidentThreshold = 0.95;  // warm_not_cached: < 95% of the set cached.
+// served_from_memory: a cold buffered read cell whose device read less than a tenth of what it
+// asked for: it was served mostly from the page cache. Between a tenth and all of it, the cell
+// was partly cached, which its memory condition (the cap against the working set) explains.
+inline constexpr double kServedFromMemoryThreshold = 0.1;
 
 struct LatencyRecord {
   uint64_t min = 0;
@@ -100,6 +104,23 @@ struct MemoryRecord {
   uint64_t oom_kills = 0;
 };
 
+// What the block device under the data file did in a repetition's window
+// (harness/window_counters.h). The device's counters, so other processes' I/O to it shows.
+struct DeviceRecord {
+  std::string name;  // "vda1"; the filesystem type ("tmpfs") where the storage is memory without a device.
+  std::string kind;  // "memory", "device" or "unknown" (sys/block_device.h StorageKind).
+  uint64_t read_bytes = 0;
+  uint64_t write_bytes = 0;
+  uint64_t read_ios = 0;
+  uint64_t write_ios = 0;
+};
+
+struct MedianDeviceRecord {
+  double read_bytes = 0;
+  double write_bytes = 0;
+  double requested_bytes = 0;  // What the cell needed from storage: io_bytes, or the pool's miss reads.
+};
+
 struct MedianMemoryRecord {
   double peak_bytes = 0;
   double page_cache_bytes = 0;
@@ -135,6 +156,7 @@ struct RepetitionRecord {
   std::optional<BufferRecord> buffer;  // bm and scan cells only.
   std::optional<ScanRecord> scan;      // scan cells only.
   std::optional<MemoryRecord> memory;  // Cells run under a memory cap only.
+  std::optional<DeviceRecord> device;  // nullopt: no device could be read.
 };
 
 struct MedianLatencyRecord {
@@ -158,6 +180,7 @@ struct MedianRecord {
   std::optional<MedianBufferRecord> buffer;  // bm and scan cells only.
   std::optional<MedianScanRecord> scan;      // scan cells only.
   std::optional<MedianMemoryRecord> memory;  // Cells run under a memory cap only.
+  std::optional<MedianDeviceRecord> device;  // When every repetition has a device record.
 };
 
 struct CvRecord {

@@ -14,8 +14,10 @@
 #include <charconv>
 #include <climits>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <optional>
 #include <span>
 
@@ -24,6 +26,7 @@
 #include "common/clock.h"
 #include "common/text.h"
 
+#include "sys/block_device.h"
 #include "sys/direct_alignment.h"
 #include "sys/git.h"
 #include "sys/host_file.h"
@@ -37,10 +40,6 @@
 namespace iodepth {
 
 namespace {
-
-// Directory levels walked up from a path. Real paths are far shallower; the bound only
-// guarantees the walk ends.
-constexpr int kMaxAncestors = 512;
 
 nlohmann::json TextOr(const std::string& path, const char* fallback) {
   const std::optional<std::string> text = ReadTrimmedHostFile(path);
@@ -100,20 +99,6 @@ void AddMachine(nlohmann::json& env) {
 
 // ---- Storage under the data path ----
 
-// The resolved path of `data_path`, or of its nearest existing ancestor when it does not
-// exist yet; nullopt only when not even "/" or "." resolves.
-std::optional<std::string> NearestExistingPath(const std::string& data_path) {
-  std::string candidate = data_path.empty() ? "." : data_path;
-  for (int level = 0; level < kMaxAncestors; ++level) {
-    char resolved[PATH_MAX];
-    if (::realpath(candidate.c_str(), resolved) != nullptr) return std::string(resolved);
-    const std::string parent = ParentDir(candidate);
-    if (parent == candidate) return std::nullopt;
-    candidate = parent;
-  }
-  return std::nullopt;
-}
-
 // An object whose every key holds `word`: "none" when the thing does not exist here (no
 // block device under tmpfs or overlay), "unknown" when it could not be read.
 nlohmann::json Filled(std::span<const char* const> keys, const char* word) {
@@ -135,25 +120,6 @@ nlohmann::json FilesystemJson(const MountInfo* mount) {
           {"device", mount->source},
           {"mount_options", mount->mount_options},
           {"super_options", mount->super_options}};
-}
-
-std::optional<std::string> SysfsBlockDir(dev_t dev) {
-  const std::string link = fmt::format("/sys/dev/block/{}:{}", major(dev), minor(dev));
-  char resolved[PATH_MAX];
-  if (::realpath(link.c_str(), resolved) == nullptr) return std::nullopt;
-  return std::string(resolved);
-}
-
-// The sysfs directory of the block device holding `st`: the device itself when the data
-// path is a block device; else the filesystem's device number; else, for filesystems
-// that report an anonymous one (btrfs), the device named as the mount's source.
-std::optional<std::string> FindBlockDeviceDir(const struct stat& st, const MountInfo* mount) {
-  if (S_ISBLK(st.st_mode)) return SysfsBlockDir(st.st_rdev);
-  if (std::optional<std::string> dir = SysfsBlockDir(st.st_dev)) return dir;
-  struct stat source {};
-  if (mount == nullptr || !mount->source.starts_with("/dev/")) return std::nullopt;
-  if (::stat(mount->source.c_str(), &source) != 0 || !S_ISBLK(source.st_mode)) return std::nullopt;
-  return SysfsBlockDir(source.st_rdev);
 }
 
 nlohmann::json FlagOr(const std::string& path) {
@@ -215,6 +181,24 @@ void AddStorage(nlohmann::json& env, const std::string& data_path, const std::ve
   const std::optional<std::string> sys_dir = FindBlockDeviceDir(st, mount);
   env["device"] = sys_dir ? DeviceJson(*sys_dir) : Filled(kDeviceKeys, "none");
   env["direct_io_alignment"] = DirectAlignmentJson(*inspected, st);
+}
+
+nlohmann::json StorageKindJson(const std::string& data_path, const std::vector<MountInfo>& mounts) {
+  const StorageKind kind = ClassifyStorage(data_path, mounts);
+  return {{"kind", kind.kind}, {"reason", kind.reason}};
+}
+
+nlohmann::json LoadJson() {
+  nlohmann::json load = nlohmann::json::object();
+  const std::optional<std::string> text = ReadTrimmedHostFile("/proc/loadavg");
+  double one_minute = 0;
+  if (text && std::sscanf(text->c_str(), "%lf", &one_minute) == 1) {
+    load["loadavg_1m"] = one_minute;
+  } else {
+    load["loadavg_1m"] = "unknown";
+  }
+  load["other_measurers"] = OtherMeasuringProcesses();
+  return load;
 }
 
 // ---- io_uring ----
@@ -358,6 +342,22 @@ std::string BracketedChoice(std::string_view text) {
   return std::string(Trim(text.substr(open + 1, close - open - 1)));
 }
 
+std::vector<int> OtherMeasuringProcesses() {
+  std::vector<int> pids;
+  const int self = ::getpid();
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    int pid = 0;
+    const auto [end, error] = std::from_chars(name.data(), name.data() + name.size(), pid);
+    if (error != std::errc() || end != name.data() + name.size() || pid == self) continue;
+    const std::optional<std::string> comm = ReadTrimmedHostFile(entry.path().string() + "/comm");
+    if (comm == "iodepth" || comm == "fio") pids.push_back(pid);
+  }
+  std::sort(pids.begin(), pids.end());
+  return pids;
+}
+
 nlohmann::json CollectEnvironment(const std::string& data_path) {
   nlohmann::json env = nlohmann::json::object();
   env["collected_utc"] = UtcNow();
@@ -365,6 +365,8 @@ nlohmann::json CollectEnvironment(const std::string& data_path) {
   const std::optional<std::string> mountinfo = ReadHostFileIfAny("/proc/self/mountinfo");
   const std::vector<MountInfo> mounts = mountinfo ? ParseMountInfo(*mountinfo) : std::vector<MountInfo>();
   AddStorage(env, data_path, mounts);
+  env["storage_kind"] = StorageKindJson(data_path, mounts);
+  env["load"] = LoadJson();
   env["io_uring"] = IoUringJson();
   env["memlock_limit_bytes"] = LimitJson(RLIMIT_MEMLOCK);
   env["open_files_limit"] = LimitJson(RLIMIT_NOFILE);

@@ -23,6 +23,9 @@
 //                 kernel reports, and whether the read/write opcodes are supported.
 //   "direct_io_alignment", "cgroup" (version 1, 2 or "hybrid"; paths), "vm" (dirty_ratio,
 //                 dirty_background_ratio, swappiness).
+//   "storage_kind" memory / device / unknown, with the reason (block_device.h).
+//   "load"        loadavg_1m and other_measurers: pids of other iodepth or fio processes
+//                 running at the moment of the call.
 //
 // Threading: any thread, any number at once. It shares no state; it briefly sets up and
 // tears down io_uring rings of one entry, on the calling thread.
@@ -30,6 +33,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -40,6 +44,9 @@ namespace iodepth {
 // ("inspected_path" says which). For a directory, the direct-I/O alignment is that of the
 // filesystem and device, which is what a file created there would get.
 nlohmann::json CollectEnvironment(const std::string& data_path);
+
+// Pids of the other processes named iodepth or fio (their comm), ascending.
+std::vector<int> OtherMeasuringProcesses();
 
 // CollectEnvironment's sysfs-list parser, exposed so tests can feed it fixtures: the choice in brackets of a sysfs list
 // ("none [mq-deadline] kyber" -> "mq-deadline"), the whole trimmed text when there are no brackets ("none"), or "" for

@@ -22,7 +22,7 @@ BIN = os.environ.get("IODEPTH_BIN", "")
 # buffered + direct twins, 2 repetitions of 40 ms each.
 FLAGS = ["--workloads=seq_read_qd,rand_read_qd", "--depths=1,4", "--backends=io_uring,sync",
          "--memory-caps=none", "--repetitions=2", "--runtime=40ms", "--ramp_time=0ms",
-         "--size=8MiB", "--report=0"]
+         "--size=8MiB", "--report=0", "--max-repetitions=2", "--memory-ratios=none"]
 
 
 def journal_units(out):

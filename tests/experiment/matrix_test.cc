@@ -2,10 +2,13 @@
 // lines, fingerprints) and whole small runs that are stopped part way and resumed.
 #include "experiment/matrix.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -135,6 +138,7 @@ MatrixConfig SmallConfig() {
   c.depths = {1, 4};
   c.backends = {Backend::kIoUring, Backend::kSync};
   c.memory_caps = {0};
+  c.memory_ratios = {};
   c.repetitions = 2;
   c.runtime_ns = 20'000'000;
   c.ramp_ns = 0;
@@ -162,6 +166,64 @@ TEST(MatrixPlanTest, UnitsPairTheModesOfOneCellUnderEachCap) {
   EXPECT_TRUE(keys.contains("qd:rand_read_qd1/sync@cap67108864"));
   EXPECT_EQ(plan.groups.size(), 1u);
   EXPECT_EQ(plan.groups[0].suite.filename, "/data/qd.dat");
+}
+
+TEST(MatrixPlanTest, MemoryAxisRunsTheQdCellsUnderCapsSizedFromTheWorkingSet) {
+  MatrixConfig c = SmallConfig();
+  c.workloads = {"rand_read_qd", "bm_rand_read"};
+  c.memory_caps = {0};
+  c.memory_ratios = {0.5, 2, 8};
+  c.file_size_bytes = 256ull << 20;
+  // W / r, whole MiB, plus the reserve: 512 + 32, 128 + 32, 32 + 32 MiB.
+  EXPECT_EQ(MemoryRatioCap(c.file_size_bytes, 0.5), (512ull + 32) << 20);
+  EXPECT_EQ(MemoryRatioCap(c.file_size_bytes, 8), (32ull + 32) << 20);
+  EXPECT_EQ(MemoryRatioBudget(3ull << 20, 2), 2ull << 20) << "rounded up to a whole MiB";
+  ASSERT_OK_AND_ASSIGN(const MatrixPlan plan, PlanMatrix(c, "/data"));
+  std::map<std::string, std::set<uint64_t>> caps_by_suite;
+  for (const MatrixUnit& unit : plan.units) caps_by_suite[unit.cells[0].record.suite].insert(unit.memory_cap);
+  EXPECT_EQ(caps_by_suite["qd"], (std::set<uint64_t>{0, 544ull << 20, 160ull << 20, 64ull << 20}));
+  EXPECT_EQ(caps_by_suite["bm"], (std::set<uint64_t>{0})) << "the axis is for raw requests only";
+  EXPECT_EQ(AllMatrixCaps(c), (std::vector<uint64_t>{0, 544ull << 20, 160ull << 20, 64ull << 20}));
+}
+
+TEST(MatrixConfigTest, MemoryRatiosMustBePositiveAndNotBesideInherit) {
+  ExpectErrorNaming({{"memory_ratios", {2, 0}}}, {"memory_ratios", "0", "above 0"});
+  ExpectErrorNaming({{"memory_ratios", {2, 2}}}, {"memory_ratios"});
+  ExpectErrorNaming({{"memory_caps", {"inherit"}}, {"memory_ratios", {2}}}, {"inherit", "--memory-ratios=none"});
+}
+
+TEST(MatrixRunTest, ResultsOfTheMemoryAxisSayTheirRatioAndBudget) {
+  TempDir dir;
+  MatrixConfig config = SmallConfig();
+  config.workloads = {"rand_read_qd"};
+  config.depths = {4};
+  config.backends = {Backend::kIoUring};
+  config.memory_caps = {0};
+  config.memory_ratios = {2};
+  MatrixOptions options{
+      .out_dir = dir.File("m"), .fresh = false, .cgroup_fs = {}, .command_line = "t", .stop = nullptr};
+  // No cgroup is made here: the journal is filled by hand and only collected.
+  ASSERT_OK_AND_ASSIGN(
+      MatrixJournal journal,
+      MatrixJournal::Open(options.out_dir, MatrixFingerprint(config, options.out_dir + "/data"), false));
+  ASSERT_OK_AND_ASSIGN(const MatrixPlan plan, PlanMatrix(config, options.out_dir + "/data"));
+  for (const MatrixUnit& unit : plan.units) {
+    JournalUnit record{
+        .unit = unit.key, .suite = "qd", .memory_cap = unit.memory_cap, .finished_utc = "t", .cells = {}};
+    for (const CellPlan& cell : unit.cells) record.cells.push_back(cell.record);
+    ASSERT_OK(journal.Append(record));
+  }
+  ASSERT_OK_AND_ASSIGN(const MatrixOutcome outcome, WriteMatrixResults(config, journal, options, options.out_dir));
+  ASSERT_EQ(outcome.results_files.size(), 2u);
+  for (const std::string& file : outcome.results_files) {
+    ASSERT_OK_AND_ASSIGN(const ResultsDocument document, ReadResultsFile(file));
+    if (document.config["memory_cap"] == 0) {
+      EXPECT_TRUE(document.config["memory_ratio"].is_null()) << file;
+    } else {
+      EXPECT_EQ(document.config["memory_ratio"], 2.0) << file;
+      EXPECT_EQ(document.config["memory_budget_bytes"], 2ull << 20) << file << ": W = 4 MiB, r = 2";
+    }
+  }
 }
 
 TEST(MatrixPlanTest, BmWorkloadsShareOneTableAndAdaptiveIsItsOwnWorkload) {
@@ -373,7 +435,7 @@ TEST(MatrixRunTest, RunWithMoreModesRerunsUnitsWholeSoTwinsStayPaired) {
   for (const CellRecord& cell : cells) EXPECT_EQ(cell.repetitions.size(), config.repetitions) << cell.id;
 }
 
-TEST(MatrixRunTest, RepetitionsInterleaveBufferedAndDirect) {
+TEST(MatrixRunTest, RepetitionsInterleaveBufferedAndDirectInAbbaOrder) {
   TempDir dir;
   MatrixConfig config = SmallConfig();
   config.workloads = {"rand_read_qd"};
@@ -384,10 +446,118 @@ TEST(MatrixRunTest, RepetitionsInterleaveBufferedAndDirect) {
   MatrixOptions options{.out_dir = dir.File("m"), .fresh = false, .cgroup_fs = {}, .command_line = "t", .stop = &stop};
   StopAfter observer(&stop, SIZE_MAX);
   ASSERT_OK(RunMatrix(config, options, &observer).status());
-  const std::vector<std::string> want = {"rand_read_qd4/buffered/io_uring", "rand_read_qd4/direct/io_uring",
-                                         "rand_read_qd4/buffered/io_uring", "rand_read_qd4/direct/io_uring",
-                                         "rand_read_qd4/buffered/io_uring", "rand_read_qd4/direct/io_uring"};
-  EXPECT_EQ(observer.runs_, want);
+  const std::string a = "rand_read_qd4/buffered/io_uring", b = "rand_read_qd4/direct/io_uring";
+  EXPECT_EQ(observer.runs_, (std::vector<std::string>{a, b, b, a, a, b}));
+}
+
+// ---- repetitions until decided ----
+
+MatrixConfig OneUnitConfig() {
+  MatrixConfig config = SmallConfig();
+  config.workloads = {"rand_read_qd"};
+  config.depths = {4};
+  config.backends = {Backend::kIoUring};
+  config.repetitions = 2;
+  config.max_repetitions = 8;
+  config.repetition_step = 4;
+  config.budget_ns = 0;
+  return config;
+}
+
+TEST(MatrixRemeasureTest, UndecidedUnitGetsStepsOfRepetitionsUpToTheMostInAbbaOrder) {
+  TempDir dir;
+  const MatrixConfig config = OneUnitConfig();
+  std::atomic<bool> stop{false};
+  MatrixOptions options{.out_dir = dir.File("m"), .fresh = false, .cgroup_fs = {}, .command_line = "t", .stop = &stop};
+  std::vector<size_t> looks;  // Repetitions the results held at each look.
+  options.find_undecided = [&](const std::vector<std::string>& files) -> Result<std::vector<UndecidedComparison>> {
+    EXPECT_EQ(files.size(), 1u);
+    Result<ResultsDocument> document = ReadResultsFile(files.at(0));
+    if (!document.has_value()) return document.error();
+    looks.push_back(document->cells.at(0).repetitions.size());
+    return std::vector<UndecidedComparison>{{.direct_id = "rand_read_qd4/direct/io_uring",
+                                             .buffered_id = "rand_read_qd4/buffered/io_uring",
+                                             .memory_cap = 0}};
+  };
+  StopAfter observer(&stop, SIZE_MAX);
+  ASSERT_OK_AND_ASSIGN(const MatrixOutcome outcome, RunMatrix(config, options, &observer));
+  EXPECT_EQ(looks, (std::vector<size_t>{2, 6, 8})) << "base 2, then +4, then capped at 8";
+  EXPECT_EQ(outcome.remeasure_rounds, 2u);
+  EXPECT_EQ(outcome.units_remeasured, 1u);
+  EXPECT_EQ(outcome.still_undecided, 1u);
+  EXPECT_FALSE(outcome.budget_spent);
+  const std::string a = "rand_read_qd4/buffered/io_uring", b = "rand_read_qd4/direct/io_uring";
+  EXPECT_EQ(observer.runs_, (std::vector<std::string>{a, b, b, a, a, b, b, a, a, b, b, a, a, b, b, a}))
+      << "the ABBA order goes on across rounds";
+  for (const CellRecord& cell : CellsOf(outcome)) EXPECT_EQ(cell.repetitions.size(), 8u) << cell.id;
+  // A rerun finds the unit done and at its most: it measures nothing more.
+  StopAfter again(&stop, SIZE_MAX);
+  ASSERT_OK_AND_ASSIGN(const MatrixOutcome rerun, RunMatrix(config, options, &again));
+  EXPECT_TRUE(again.runs_.empty());
+  EXPECT_EQ(rerun.remeasure_rounds, 0u);
+}
+
+TEST(MatrixRemeasureTest, DecidedUnitsAndAnEmptyBudgetMeasureNothingMore) {
+  TempDir dir;
+  MatrixConfig config = OneUnitConfig();
+  std::atomic<bool> stop{false};
+  MatrixOptions options{.out_dir = dir.File("m"), .fresh = false, .cgroup_fs = {}, .command_line = "t", .stop = &stop};
+  size_t calls = 0;
+  options.find_undecided = [&](const std::vector<std::string>&) -> Result<std::vector<UndecidedComparison>> {
+    ++calls;
+    return std::vector<UndecidedComparison>{};
+  };
+  StopAfter decided(&stop, SIZE_MAX);
+  ASSERT_OK_AND_ASSIGN(const MatrixOutcome first, RunMatrix(config, options, &decided));
+  EXPECT_EQ(calls, 1u);
+  EXPECT_EQ(decided.runs_.size(), 4u);
+  EXPECT_EQ(first.remeasure_rounds, 0u);
+
+  TempDir other;
+  config.budget_ns = 1;  // Less than one run costs.
+  options.out_dir = other.File("m");
+  options.find_undecided = [&](const std::vector<std::string>&) -> Result<std::vector<UndecidedComparison>> {
+    return std::vector<UndecidedComparison>{{.direct_id = "rand_read_qd4/direct/io_uring",
+                                             .buffered_id = "rand_read_qd4/buffered/io_uring",
+                                             .memory_cap = 0}};
+  };
+  StopAfter spent(&stop, SIZE_MAX);
+  ASSERT_OK_AND_ASSIGN(const MatrixOutcome second, RunMatrix(config, options, &spent));
+  EXPECT_EQ(spent.runs_.size(), 4u) << "only the base repetitions";
+  EXPECT_TRUE(second.budget_spent);
+}
+
+TEST(MatrixRemeasureTest, FailingDeciderStopsTheRunWithItsErrorAndKeepsTheBaseUnits) {
+  TempDir dir;
+  const MatrixConfig config = OneUnitConfig();
+  std::atomic<bool> stop{false};
+  MatrixOptions options{.out_dir = dir.File("m"), .fresh = false, .cgroup_fs = {}, .command_line = "t", .stop = &stop};
+  options.find_undecided = [](const std::vector<std::string>&) -> Result<std::vector<UndecidedComparison>> {
+    return Status::FailedPrecondition("decider broke");
+  };
+  const Result<MatrixOutcome> outcome = RunMatrix(config, options, nullptr);
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_NE(outcome.error().message().find("decider broke"), std::string::npos);
+  ASSERT_OK_AND_ASSIGN(
+      const MatrixJournal journal,
+      MatrixJournal::Open(options.out_dir, MatrixFingerprint(config, options.out_dir + "/data"), false));
+  EXPECT_EQ(journal.Units().size(), 1u);
+}
+
+TEST(MatrixLockTest, SecondRunIntoTheSameOutIsRefusedNamingTheHolder) {
+  TempDir dir;
+  const MatrixConfig config = OneUnitConfig();
+  ASSERT_OK_AND_ASSIGN(const RunLock held, LockMatrixOut(dir.File("m")));
+  MatrixOptions options{
+      .out_dir = dir.File("m"), .fresh = false, .cgroup_fs = {}, .command_line = "t", .stop = nullptr};
+  StopAfter observer(nullptr, SIZE_MAX);
+  const Result<MatrixOutcome> refused = RunMatrix(config, options, &observer);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.error().message().find(fmt::format("pid {}", getpid())), std::string::npos)
+      << refused.error().ToString();
+  EXPECT_NE(refused.error().message().find("another --out"), std::string::npos);
+  EXPECT_TRUE(observer.runs_.empty());
 }
 
 // The capped path on a fake cgroup v1 tree: where no real cgroup may be made (CI without

@@ -188,6 +188,76 @@ TEST(ResultsJsonTest, Version2FileIsReadAsCellsWithoutACap) {
   EXPECT_FALSE(parsed.cells[0].median.memory.has_value());
 }
 
+// Device records of three repetitions that asked for `requested` bytes each and the device read `read`.
+void AddDevice(CellRecord& cell, uint64_t read, const std::string& kind = "device") {
+  for (RepetitionRecord& r : cell.repetitions) {
+    r.device = DeviceRecord{
+        .name = "vda", .kind = kind, .read_bytes = read, .write_bytes = 0, .read_ios = read / 4096, .write_ios = 0};
+  }
+}
+
+TEST(DeviceRecordTest, MediansRoundTripAndSayWhatTheCellAskedFor) {
+  CellRecord cell = Cell("cold", 8, {100, 110, 120});
+  AddDevice(cell, 4096 * 100);
+  SummariseCell(cell);
+  ASSERT_TRUE(cell.median.device.has_value());
+  EXPECT_EQ(cell.median.device->read_bytes, 4096.0 * 100);
+  EXPECT_EQ(cell.median.device->requested_bytes, static_cast<double>(cell.repetitions[1].io_bytes)) << "the median";
+  ResultsDocument document = SampleDocument();
+  document.cells = {cell};
+  ASSERT_OK_AND_ASSIGN(const ResultsDocument parsed, ParseResults(ToJson(document)));
+  ASSERT_TRUE(parsed.cells[0].repetitions[2].device.has_value());
+  EXPECT_EQ(parsed.cells[0].repetitions[2].device->name, "vda");
+  EXPECT_EQ(parsed.cells[0].median.device->read_bytes, 4096.0 * 100);
+  const std::string row = CsvRow(parsed.cells[0]);
+  EXPECT_NE(row.find(fmt::format(",{},0,{}\n", 4096 * 100, cell.repetitions[1].io_bytes)), std::string::npos) << row;
+}
+
+TEST(DeviceRecordTest, FilesWithoutDeviceRecordsReadAsNone) {
+  nlohmann::json json = ToJson(SampleDocument());
+  for (nlohmann::json& cell : json["cells"]) {
+    cell["median"].erase("device");
+    for (nlohmann::json& rep : cell["repetitions"]) rep.erase("device");
+  }
+  ASSERT_OK_AND_ASSIGN(const ResultsDocument parsed, ParseResults(json));
+  for (const CellRecord& cell : parsed.cells) {
+    EXPECT_FALSE(cell.median.device.has_value());
+    for (const RepetitionRecord& r : cell.repetitions) EXPECT_FALSE(r.device.has_value());
+  }
+}
+
+TEST(DeviceRecordTest, ColdBufferedReadTheDeviceBarelySawIsServedFromMemory) {
+  CellRecord cached = Cell("cold", 8, {100, 110, 120});
+  const uint64_t asked = cached.repetitions[0].io_bytes;
+  AddDevice(cached, asked / 20);
+  SummariseCell(cached);
+  EXPECT_TRUE(HasFlag(cached, "served_from_memory"));
+
+  CellRecord read = Cell("cold", 8, {100, 110, 120});
+  AddDevice(read, asked);
+  SummariseCell(read);
+  EXPECT_FALSE(HasFlag(read, "served_from_memory")) << "the device read what was asked";
+
+  CellRecord warm = Cell("warm", 8, {100, 110, 120});
+  AddDevice(warm, 0);
+  SummariseCell(warm);
+  EXPECT_FALSE(HasFlag(warm, "served_from_memory")) << "a warm cell is meant to be served from memory";
+
+  CellRecord unknown = Cell("cold", 8, {100, 110, 120});
+  SummariseCell(unknown);
+  EXPECT_FALSE(HasFlag(unknown, "served_from_memory")) << "no device records: nothing to judge by";
+}
+
+TEST(DeviceRecordTest, DataOnMemoryIsFlaggedWhateverTheMode) {
+  CellRecord cell = Cell("cold", 8, {100, 110, 120});
+  cell.mode = "direct";
+  cell.cache_state = "n/a";
+  AddDevice(cell, 0, "memory");
+  SummariseCell(cell);
+  EXPECT_TRUE(HasFlag(cell, "memory_device"));
+  EXPECT_FALSE(HasFlag(cell, "served_from_memory")) << "a direct cell has no page cache to be served from";
+}
+
 TEST(ResultsJsonTest, MemoryRecordsRoundTripAndTheirMedianIsTaken) {
   CellRecord cell = Cell("cold", 8, {89, 100, 111});
   cell.memory_cap = 128ull << 20;
@@ -215,7 +285,7 @@ TEST(ResultsJsonTest, MemoryRecordsRoundTripAndTheirMedianIsTaken) {
   EXPECT_EQ(parsed.cells[0].repetitions[1].memory->cgroup, "v1");
   EXPECT_EQ(parsed.cells[0].repetitions[1].memory->limit_events, 7u);
   const std::string row = CsvRow(parsed.cells[0]);
-  EXPECT_NE(row.find(fmt::format(",{},200,2000,1\n", 128ull << 20)), std::string::npos) << row;
+  EXPECT_NE(row.find(fmt::format(",{},200,2000,1,,,\n", 128ull << 20)), std::string::npos) << row;
 }
 
 TEST(ResultsJsonTest, MistypedSchemaFieldsAreAnErrorNotAnException) {
@@ -518,7 +588,7 @@ TEST(CsvTest, RowHasAsManyFieldsAsTheHeader) {
   const std::string header = CsvHeader();
   ASSERT_FALSE(header.empty());
   EXPECT_EQ(header.back(), '\n');
-  EXPECT_EQ(FieldCount(header), 35u) << "docs/BENCHMARKS.md lists 35 columns";
+  EXPECT_EQ(FieldCount(header), 38u) << "docs/BENCHMARKS.md lists 38 columns";
   CellRecord flagged = Cell("cold", 8, {89, 100, 111});
   flagged.repetitions[0].resident_before = 0.5;
   SummariseCell(flagged);
@@ -546,7 +616,7 @@ TEST(CsvTest, RowHoldsTheCellsValuesInHeaderOrder) {
     start = comma + 1;
   }
   fields.push_back(row.substr(start, row.size() - start - 1));
-  ASSERT_EQ(fields.size(), 35u);
+  ASSERT_EQ(fields.size(), 38u);
   EXPECT_EQ(fields[0], cell.id);
   EXPECT_EQ(fields[3], "8");
   EXPECT_EQ(fields[4], "4096");
@@ -558,6 +628,7 @@ TEST(CsvTest, RowHoldsTheCellsValuesInHeaderOrder) {
   for (size_t i = 24; i < 31; ++i) EXPECT_EQ(fields[i], "") << "column " << i << " is for bm cells only";
   EXPECT_EQ(fields[31], "0") << "memory_cap: no cap";
   for (size_t i = 32; i < 35; ++i) EXPECT_EQ(fields[i], "") << "column " << i << " is for capped cells only";
+  for (size_t i = 35; i < 38; ++i) EXPECT_EQ(fields[i], "") << "column " << i << " is for cells with device records";
 }
 
 // ---- Histogram accuracy as reported: percentiles against exact order statistics ----
@@ -734,7 +805,7 @@ TEST(MakeBmRepetitionRecordTest, BufferRecordsSurviveJsonAndOtherCellsHaveNone) 
   ASSERT_TRUE(back.repetitions[0].buffer.has_value());
   EXPECT_EQ(back.repetitions[0].buffer->reads, 100u);
   EXPECT_FALSE(parsed.cells[0].repetitions[0].buffer.has_value());
-  EXPECT_NE(CsvRow(back).find(",thrash,fixed,0.2000,65536,100.0,0.2500,4.00,0,,,\n"), std::string::npos)
+  EXPECT_NE(CsvRow(back).find(",thrash,fixed,0.2000,65536,100.0,0.2500,4.00,0,,,,,,\n"), std::string::npos)
       << CsvRow(back);
 }
 
