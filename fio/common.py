@@ -517,3 +517,52 @@ class Steps:
         with open(out, encoding="utf-8", errors="replace") as f:
             tail = indented(f.read(), "    ").split("\n")[-20:]
         return message + "  stderr: (empty); last lines of stdout:" + "".join("\n" + line for line in tail if line)
+
+
+# ---- The page cache and the device under the file -----------------------------------------
+
+def drop_file_cache(path):
+    """Drops the file's pages from the page cache as iodepth's cold state does
+    (src/harness/cache_state.h: fdatasync, then posix_fadvise DONTNEED over the whole file).
+    Raises OSError where it cannot."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fdatasync(fd)  # Dirty pages cannot be dropped; Linux allows this on a read-only fd.
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def resident_fraction(path, size_bytes):
+    """The fraction (0..1) of the file's first size_bytes in the page cache now, from
+    util-linux fincore (of the whole file, capped at 1); None without fincore or a size."""
+    fincore = shutil.which("fincore")
+    if not fincore or size_bytes <= 0:
+        return None
+    done = run_process([fincore, "--bytes", "--noheadings", "--output", "RES", "--", path],
+                       capture_output=True, text=True)
+    cached = whole_number(done.stdout.replace(" ", "").strip()) if done.returncode == 0 else None
+    return None if cached is None else min(1.0, cached / size_bytes)
+
+
+def block_device_counters(name):
+    """{"name", "read_bytes", "write_bytes", "read_ios", "write_ios"} of the block device or
+    partition NAME (vda1) from /sys/class/block/NAME/stat, whose sector counts are 512 bytes
+    whatever the device's sector size; None where it cannot be read."""
+    if not name or "/" in name:
+        return None
+    try:
+        fields = _read_text(os.path.join("/sys/class/block", name, "stat")).split()
+        read_ios, read_sectors, write_ios, write_sectors = (int(fields[i]) for i in (0, 2, 4, 6))
+    except (OSError, ValueError, IndexError):
+        return None
+    return {"name": name, "read_bytes": read_sectors * 512, "write_bytes": write_sectors * 512,
+            "read_ios": read_ios, "write_ios": write_ios}
+
+
+def device_counters_between(before, after):
+    """What the device did between two block_device_counters() readings, or None."""
+    if before is None or after is None:
+        return None
+    return {"name": after["name"], **{k: max(0, after[k] - before[k])
+                                      for k in ("read_bytes", "write_bytes", "read_ios", "write_ios")}}

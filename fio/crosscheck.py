@@ -23,9 +23,14 @@ A cell becomes a fio job like this (same file, same size, bs from the cell):
   seq_read*, rand_read*     rw=read, rw=randread (with norandommap: offsets drawn with
                             replacement, as iodepth draws them)
   direct                    direct=1
-  buffered                  direct=0, invalidate=1: iodepth's cold cells drop the file's
-                            pages before each repetition; fio drops them when it opens it
-  dontcache                 direct=0 uncached=1, only if a probe shows fio's uncached=1
+  buffered (cold)           direct=0 invalidate=0, and the file's pages dropped just before
+                            each fio run (fdatasync, posix_fadvise DONTNEED), as iodepth drops
+                            them before each repetition. Not fio's invalidate=1: with
+                            time_based it drops the pages again each time a sequential job
+                            wraps to offset 0 (io_u.c loop_cache_invalidate), so a small file
+                            would be read from the device on every pass by fio and from the
+                            page cache after the first pass by iodepth
+  dontcache                 the same, with uncached=1, only if a probe shows fio's uncached=1
                             works here; otherwise the cell is skipped with a note
   io_uring, qd N            ioengine=io_uring iodepth=N
   sync (qd 1), syncpath     ioengine=psync: one pread at a time on the job's thread
@@ -39,7 +44,17 @@ file), --randrepeat=0 (and a fresh --randseed for every iodepth run: on a virtua
 host may cache offsets read in the previous repetition), --fadvise_hint=0 (iodepth gives the
 kernel no access-pattern advice, and fio's default POSIX_FADV_RANDOM would turn off
 readahead for buffered cells), --time_based, and the same --runtime and --ramp_time.
-Buffered cells run in iodepth's default cold state (no --cache_state is passed). Left at
+Buffered cells run in iodepth's default cold state (no --cache_state is passed); a cell
+whose iodepth runs did not start cold is skipped, not compared with fio's cold start. The
+page-cache residency each side started from is kept (iodepth's resident_before; fincore's
+count before each fio run), and the device's counters around each fio run.
+
+Verdict: an entry "agrees" when iodepth/fio IOPS is within AGREEMENT (±5%); where it does
+not, "cause" names what is known to differ (iodepth's or fio's runs served from the page
+cache, the device reading a different share of the requested bytes on the two sides, a
+different achieved depth by Little's law, cv_high on either side), else null. fio's runs
+are flagged by `iodepth summarise` (SummariseCell's rules and thresholds) as a cell of their
+own, so neither side's flags are decided here. Left at
 fio's defaults, as fio.parity leaves them: iodepth_batch_submit/complete (fio submits each
 I/O as it is queued, so the block layer can merge fewer of its sequential reads than of
 iodepth's batched ones), hipri, fixedbufs, registerfiles, sqthread_poll, and no CPU pinning
@@ -66,9 +81,10 @@ from .common import die
 
 DEFAULT_FILENAME = "/var/tmp/iodepth-fio-crosscheck.dat"
 MAX_REPEAT = 99  # Bounds the run time: each repeat is two runs per cell.
+# qd: every raw-request family, seq_read and rand_read at qd 1 and 32, direct and buffered.
 DEFAULT_CELLS = {
-    "qd": "rand_read_qd1/direct/io_uring,rand_read_qd32/direct/io_uring,seq_read_qd32/direct/io_uring,"
-          "rand_read_qd32/buffered/io_uring",
+    "qd": ",".join(f"{kind}_read_qd{qd}/{mode}/io_uring" for kind in ("seq", "rand") for qd in (1, 32)
+                   for mode in ("direct", "buffered")),
     "io_patterns": "rand_read/direct/syncpath,rand_read/buffered/syncpath",
 }
 # `iodepth suite` reports progress and where it wrote its files on stderr; every other
@@ -99,7 +115,16 @@ CPU_NOTE = ("CPU/IO = user + system CPU time over the measured window / I/Os com
             "job threads, iodepth its whole process, so io_uring work punted to iou-wrk threads counts on "
             "iodepth's side only.")
 BUFFERED_NOTE = ("buffered cells start cold on both sides: iodepth drops the file's pages before each "
-                 "repetition, fio (invalidate=1) when it opens the file; both warm the cache as they run.")
+                 "repetition, fio.crosscheck drops them (fdatasync, posix_fadvise DONTNEED) just before each "
+                 "fio run, which runs with invalidate=0 so that it does not drop them again when a "
+                 "sequential job wraps to the file's start; both warm the cache as they run, ramp included.")
+# The verdict: iodepth/fio IOPS within this range agrees with fio (issue 12: ±5%). Achieved
+# depths (Little's law) further apart than this are a known cause of a disagreement.
+AGREEMENT = (0.95, 1.05)
+# A buffered cell's device read this much more or less of the requested bytes on one side
+# than on the other: the page cache served the two differently.
+DEVICE_SHARE_GAP = 0.2
+SERVED_FROM_CACHE_FLAGS = ("cold_but_cached", "served_from_memory", "memory_device")
 WRITE_SKIP = ("write cell: fio would overwrite the file's self-verifying content with its own pattern (and "
               "iodepth refuses to write files it did not make), and no fio option writes iodepth's pattern")
 
@@ -114,7 +139,8 @@ Options (--opt=value and --opt value both work):
   --suite=NAME      qd or io_patterns (default: qd)
   --cells=LIST      comma-separated cell ids (`iodepth suite qd --list` prints them; add
                     --modes dontcache or --depths N there for more). Defaults:
-                      qd:          {DEFAULT_CELLS["qd"]}
+                      qd:          seq_read and rand_read at qd 1 and 32, direct and buffered,
+                                   on io_uring ({DEFAULT_CELLS["qd"].split(",")[0]}, ...)
                       io_patterns: {DEFAULT_CELLS["io_patterns"]}
   --filename=PATH   data file (default: {DEFAULT_FILENAME}).
                     Made by iodepth when missing. Removed at the end unless --keep;
@@ -264,7 +290,9 @@ def fio_job(cell, size_bytes):
     args = ["--rw=" + ("read" if cell["kind"] == "seq" else "randread")]
     if cell["kind"] == "rand":
         args.append("--norandommap")
-    args += [f"--direct={int(direct)}"] + ([] if direct else ["--invalidate=1"])
+    # Buffered: the run drops the file's pages just before fio (plan "cold"); invalidate=0
+    # keeps fio from dropping them again at each wrap of a time_based sequential job.
+    args += [f"--direct={int(direct)}"] + ([] if direct else ["--invalidate=0"])
     notes = [] if direct else [BUFFERED_NOTE]
     sync_engine = "pvsync2" if cell["mode"] == "dontcache" else "psync"  # uncached needs preadv2.
     size = size_bytes
@@ -303,6 +331,7 @@ def plan(suite, cells_text, size_bytes):
         else:
             fio_args, probe, notes = fio_job(cell, size_bytes)
         planned.append({"index": index, "id": cell_id, "skip": skip, "probe": probe,
+                        "cold": cell["mode"] != "direct", "qd": cell["qd"],
                         "iodepth_args": iodepth_args(suite, cell), "fio_args": fio_args, "notes": notes})
     return planned
 
@@ -361,7 +390,8 @@ def fio_metrics(path, what):
     fields = {"iops": ["read", "iops"], "bw_bytes": ["read", "bw_bytes"], "total_ios": ["read", "total_ios"],
               "clat_ns_mean": ["read", "clat_ns", "mean"], "clat_ns_p50": clat + ["50.000000"],
               "clat_ns_p95": clat + [P95], "clat_ns_p99": clat + ["99.000000"],
-              "lat_ns_p95": ["read", "lat_ns", "percentile", P95], "usr_cpu": ["usr_cpu"],
+              "lat_ns_p95": ["read", "lat_ns", "percentile", P95], "lat_ns_mean": ["read", "lat_ns", "mean"],
+              "io_bytes": ["read", "io_bytes"], "usr_cpu": ["usr_cpu"],
               "sys_cpu": ["sys_cpu"], "job_runtime_ms": ["job_runtime"]}
     metrics = {name: common.number(job, field, what) for name, field in fields.items()}
     if metrics["total_ios"] <= 0 or metrics["iops"] <= 0:
@@ -465,8 +495,105 @@ def ratio(ours, theirs):
     return ours / theirs if theirs else None
 
 
-def crosscheck_entry(cell, fio_runs, plan_cell, fio_version):
-    """One "fio_crosscheck" element: fio's medians, each of its runs, and iodepth/fio."""
+def fio_depth(m):
+    """fio's achieved depth by Little's law: IOPS x mean total latency (submit to completion)."""
+    return m["iops"] * m["lat_ns_mean"] / 1e9
+
+
+def fio_repetition(m, qd, window_ms):
+    """One fio run as a repetition record of the results schema, for `iodepth summarise` to
+    flag fio's runs by SummariseCell's rules. Only what those rules read is fio's (IOPS and
+    its cv, Little's-law depth, resident_before, the device's bytes, scaled from the whole
+    run to the measured window: an estimate); fields fio does not report are zeros, and the
+    summary's other figures are not used."""
+    depth = fio_depth(m)
+    device = None
+    if m.get("device") and window_ms[0]:
+        scale = window_ms[0] / (window_ms[0] + window_ms[1])
+        device = dict(m["device"], kind="device",
+                      **{k: int(m["device"][k] * scale) for k in ("read_bytes", "write_bytes")})
+    cpu_ns = {k: int(m[k] / 100.0 * m["job_runtime_ms"] * 1e6) for k in ("usr_cpu", "sys_cpu")}
+    return {"iops": m["iops"], "bw_bytes": m["bw_bytes"], "total_ios": int(m["total_ios"]),
+            "io_bytes": int(m["io_bytes"]), "runtime_ns": int(m["job_runtime_ms"] * 1e6),
+            "clat_ns": {"min": 0, "max": int(m["clat_ns_p99"]), "mean": m["clat_ns_mean"], "N": int(m["total_ios"]),
+                        "percentile": {"50.000000": int(m["clat_ns_p50"]), P95: int(m["clat_ns_p95"]),
+                                       "99.000000": int(m["clat_ns_p99"])}},
+            "usr_cpu_ns": cpu_ns["usr_cpu"], "sys_cpu_ns": cpu_ns["sys_cpu"], "cpu_ns_per_io": m["cpu_ns_per_io"],
+            "depth": {"target": qd, "mean_in_flight": depth, "utilization": depth / qd if qd else 0.0,
+                      "littles_law": depth, "submit_calls": 0, "submitted": 0, "reap_calls": 0, "reaped": 0,
+                      "avg_submit_batch": 0.0, "avg_reap_batch": 0.0, "resubmits": 0, "refills_short": 0},
+            "resident_before": m["resident_before"], "verified_bytes": 0, "buffer": None, "scan": None,
+            "memory": None, "device": device}
+
+
+def fio_cell(cell, reps, qd, window_ms=(1000, 0)):
+    """fio's runs as a cell like iodepth's (same id, mode and cache state), to be summarised."""
+    out = {k: copy.deepcopy(v) for k, v in cell.items() if k not in ("median", "cv", "flags", "repetitions")}
+    out["repetitions"] = [fio_repetition(r, qd, window_ms) for r in reps]
+    return out
+
+
+def device_share_iodepth(cell):
+    """Bytes the device read / bytes the cell requested, the median of iodepth's runs; None
+    where the device was not read (no block device) or nothing was requested."""
+    device = cell["median"].get("device")
+    if not device or not device.get("requested_bytes"):
+        return None
+    return device["read_bytes"] / device["requested_bytes"]
+
+
+def device_share_fio(reps, runtime_ms, ramp_time_ms):
+    """The same for fio, median of its runs. The device's counters are read around the whole
+    fio process (ramp included), fio's io_bytes only over the measured window, so the bytes
+    requested are io_bytes scaled to the whole run's time: an estimate."""
+    shares = []
+    for r in reps:
+        if not r.get("device") or not r["io_bytes"] or not runtime_ms:
+            continue
+        requested = r["io_bytes"] * (runtime_ms + ramp_time_ms) / runtime_ms
+        shares.append(r["device"]["read_bytes"] / requested)
+    return median(shares) if shares else None
+
+
+def within(value, bounds):
+    return value is not None and bounds[0] <= value <= bounds[1]
+
+
+def verdict(iops_ratio, mode, iodepth_flags, fio_flags, depths, device_share):
+    """(agrees, cause): agrees is whether iodepth/fio IOPS is within AGREEMENT (None without a
+    ratio); cause, for a disagreement, is every known difference between the two sides ("; "
+    between them), or None when none is known."""
+    if iops_ratio is None:
+        return None, None
+    if within(iops_ratio, AGREEMENT):
+        return True, None
+    causes = []
+    cached = {side: [f for f in flags if f in SERVED_FROM_CACHE_FLAGS]
+              for side, flags in (("iodepth", iodepth_flags), ("fio", fio_flags))}
+    if cached["iodepth"] and cached["fio"]:
+        causes.append(f"both sides were served from memory (iodepth: {', '.join(cached['iodepth'])}; fio: "
+                      f"{', '.join(cached['fio'])}), so they compare page-cache copies, not the device")
+    else:
+        causes += [f"{side}'s runs were served from memory ({', '.join(flags)})" for side, flags in cached.items()
+                   if flags]
+    shares = (device_share["iodepth"], device_share["fio"])
+    if mode != "direct" and None not in shares and abs(shares[0] - shares[1]) > DEVICE_SHARE_GAP:
+        causes.append(f"buffered served from the page cache differently: the device read {shares[0]:.0%} of the "
+                      f"bytes iodepth requested, about {shares[1]:.0%} of fio's")
+    if None not in (depths["iodepth"], depths["fio"]) and depths["fio"] > 0 and \
+            not within(depths["iodepth"] / depths["fio"], AGREEMENT):
+        causes.append(f"fio and iodepth at different achieved depth (Little's law: iodepth "
+                      f"{depths['iodepth']:.3g}, fio {depths['fio']:.3g})")
+    for side, flags in (("iodepth", iodepth_flags), ("fio", fio_flags)):
+        if "cv_high" in flags:
+            causes.append(f"cv_high on {side}'s side (its IOPS varies between runs)")
+    return False, "; ".join(causes) or None
+
+
+def crosscheck_entry(cell, fio_runs, plan_cell, fio_version, fio_summary, window_ms):
+    """One "fio_crosscheck" element: fio's medians, each of its runs, iodepth/fio, the cache
+    state each side started in, and the verdict. fio_summary: fio's runs as a cell, summarised
+    by `iodepth summarise` (its flags); window_ms: (runtime, ramp_time) of every run."""
     reps = [dict(m, command=command) for m, command in fio_runs]
     fio = {
         "iops": median(r["iops"] for r in reps),
@@ -476,30 +603,56 @@ def crosscheck_entry(cell, fio_runs, plan_cell, fio_version):
         "job": " ".join(plan_cell["fio_args"]),
         "fio_version": fio_version,
         "notes": plan_cell["notes"],
+        "flags": list(fio_summary.get("flags") or []),
         "repetitions": reps,
     }
     ours = {"iops": cell["median"]["iops"], "clat_ns_p95": cell["median"]["clat_ns"]["percentile"][P95],
             "cpu_ns_per_io": cell["median"]["cpu_ns_per_io"]}
-    return {"cell": cell["id"], "fio": fio, "ratio": {k: ratio(ours[k], fio[k]) for k in ours}}
+    ratios = {k: ratio(ours[k], fio[k]) for k in ours}
+    depths = {"iodepth": cell["median"]["depth"]["littles_law"], "fio": median(fio_depth(r) for r in reps)}
+    share = {"iodepth": device_share_iodepth(cell), "fio": device_share_fio(reps, *window_ms)}
+    agrees, cause = verdict(ratios["iops"], cell["mode"], cell.get("flags") or [], fio["flags"], depths, share)
+    return {"cell": cell["id"], "fio": fio, "ratio": ratios,
+            "cache_state": {"iodepth": cell["cache_state"], "fio": "cold" if plan_cell["cold"] else "n/a"},
+            "depth": depths, "device_read_share": share, "agrees": agrees, "cause": cause}
 
 
-def build_document(planned, runs, skips, summarise, fio_version, command, repeat):
+def cache_state_mismatch(cell, plan_cell):
+    """Why iodepth's runs of a cell did not start in the state fio's start in, or ""."""
+    if plan_cell["cold"] and cell.get("cache_state") != "cold":
+        return (f"iodepth's runs started {cell.get('cache_state')!r}, fio's start cold: unlike cache states "
+                "are not compared")
+    return ""
+
+
+def build_document(planned, runs, skips, summarise, fio_version, command, repeat, window_ms=(1000, 0)):
     """(the results document, {cell id: why it was skipped}). runs: every run in the order
-    it ran, {"tool", "index", "rep", "path", "seed", "command"}; skips: {index: reason}."""
+    it ran, {"tool", "index", "rep", "path", "seed", "command"}, and for fio runs
+    "resident_before" and "device" where they were measured; skips: {index: reason};
+    window_ms: (runtime, ramp_time) of every run."""
     skips = dict(skips)
     cells, documents, seeds = merge_iodepth(planned, runs, summarise)
     fio_runs = {}
     for run in (r for r in runs if r["tool"] == "fio"):
         what = f"fio {planned[run['index']]['id']} run {run['rep']}"
-        fio_runs.setdefault(run["index"], []).append((fio_metrics(run["path"], what), run["command"]))
-    checks = []
+        m = dict(fio_metrics(run["path"], what), resident_before=run.get("resident_before", -1.0),
+                 device=run.get("device"))
+        fio_runs.setdefault(run["index"], []).append((m, run["command"]))
     index_of = {p["id"]: p["index"] for p in planned}
+    compared = []
     for cell in cells:
         index = index_of[cell["id"]]
+        mismatch = cache_state_mismatch(cell, planned[index]) if cell["status"] == "ok" else ""
         if cell["status"] != "ok":
             skips[index] = f"iodepth reports it {cell['status']}: {cell.get('reason', '')}"
+        elif mismatch:
+            skips[index] = mismatch
         elif index in fio_runs:
-            checks.append(crosscheck_entry(cell, fio_runs[index], planned[index], fio_version))
+            compared.append((cell, index))
+    fio_summaries = summarise([fio_cell(cell, [m for m, _ in fio_runs[index]], planned[index]["qd"], window_ms)
+                               for cell, index in compared]) if compared else []
+    checks = [crosscheck_entry(cell, fio_runs[index], planned[index], fio_version, summary, window_ms)
+              for (cell, index), summary in zip(compared, fio_summaries)]
     skipped = {planned[i]["id"]: reason for i, reason in sorted(skips.items())}
     versions = {d.get("iodepth_version") for d in documents}
     if len(versions) > 1:
@@ -529,6 +682,7 @@ def table_rows(document):
             show(m["clat_ns"]["percentile"][P95], ".1f", 1e3), show(fio["clat_ns_p95"], ".1f", 1e3),
             show(r["clat_ns_p95"], ".3f", suffix="x"), show(m["cpu_ns_per_io"], ".2f", 1e3),
             show(fio["cpu_ns_per_io"], ".2f", 1e3), show(r["cpu_ns_per_io"], ".3f", suffix="x"),
+            {True: "yes", False: "NO", None: "-"}[check.get("agrees")], ",".join(fio.get("flags") or []) or "-",
             ",".join(cell.get("flags") or []) or "-",
         ])
     return rows
@@ -536,9 +690,11 @@ def table_rows(document):
 
 def print_table(document, repeat):
     header = ["cell", "iodepth IOPS", "fio IOPS", "IOPS ratio", "iodepth p95 µs", "fio p95 µs",
-              "p95 ratio", "iodepth CPU µs/IO", "fio CPU µs/IO", "CPU ratio", "iodepth flags"]
+              "p95 ratio", "iodepth CPU µs/IO", "fio CPU µs/IO", "CPU ratio", "agrees", "fio flags",
+              "iodepth flags"]
     print(f"Results ({'median of %d runs' % repeat if repeat > 1 else 'one run each'}; "
-          "ratios are iodepth/fio; p95 is of completion latency):")
+          "ratios are iodepth/fio; p95 is of completion latency; agrees: IOPS ratio within "
+          f"[{AGREEMENT[0]:.2f}, {AGREEMENT[1]:.2f}]):")
     print("\n".join(common.table_lines(header, table_rows(document))))
 
 
@@ -559,11 +715,20 @@ def print_footnotes(document, skipped, repeat):
     print("\nfio job of each cell (besides the options every job shares; see the module's docstring):")
     for check in document["fio_crosscheck"]:
         print(f"  {check['cell']}: {check['fio']['job']}")
+        if check.get("cache_state", {}).get("fio") == "cold":
+            print(f"    started cold on both sides (iodepth: {check['cache_state']['iodepth']}, "
+                  f"fio: {check['cache_state']['fio']}; pages dropped just before each fio run)")
         if "--ioengine=io_uring" in check["fio"]["job"]:
             lat = median(r["lat_ns_p95"] for r in check["fio"]["repetitions"])
             ours = cells[check["cell"]]["median"]["clat_ns"]["percentile"][P95]
             print(f"    iodepth p95 / fio total-latency (lat) p95 = {show(ratio(ours, lat), '.3f', suffix='x')} "
                   f"(fio lat p95 {lat / 1e3:.1f} µs)")
+    disagreeing = [c for c in document["fio_crosscheck"] if c.get("agrees") is False]
+    if disagreeing:
+        print(f"\nOutside [{AGREEMENT[0]:.2f}, {AGREEMENT[1]:.2f}] of fio's IOPS:")
+        for check in disagreeing:
+            print(textwrap.fill(f"{check['ratio']['iops']:.3f}x: {check['cause'] or 'cause not known'}", width=100,
+                                initial_indent=f"  {check['cell']}: ", subsequent_indent="    "))
     if repeat > 1:
         print_spread(document, repeat)
     notes = []
@@ -599,7 +764,8 @@ class CrossCheck:
         self.skips = {p["index"]: p["skip"] for p in planned if p["skip"]}  # {index: why not run}
         self.unsupported = set()  # Indexes of the cells iodepth reported it cannot run here.
         self.bs = {}    # {index: the cell's request size, from its first iodepth run}
-        self.runs = []  # {"tool", "index", "rep", "path", "seed", "command"}
+        self.runs = []  # {"tool", "index", "rep", "path", "seed", "command"} (+ fio's cache and device)
+        self.device_name = ""  # The block device under the file, as iodepth's runs name it.
         self.steps = common.Steps(total=self.total_steps(), verbose=settings.verbose,
                                   routine_stderr=SUITE_ROUTINE_STDERR)
 
@@ -657,10 +823,24 @@ class CrossCheck:
         print(f"  {failure or 'works'}")
         return failure
 
+    def probe_cold_start(self):
+        """Why the file's pages cannot be dropped before fio's runs here, or ""."""
+        try:
+            common.drop_file_cache(self.s.filename)
+        except OSError as e:
+            return (f"the file's pages cannot be dropped before fio ({e.strerror}), so fio cannot start cold "
+                    "as iodepth's buffered cells do")
+        return ""
+
     def probe_cells(self):
-        """Runs each probe a cell needs once, and skips the cells whose probe failed."""
+        """Runs each probe a cell needs once, and skips the cells whose probe failed: fio's
+        uncached=1 for dontcache cells, dropping the file's pages for every cold cell."""
         failures = {}
+        cold_failure = self.probe_cold_start() if any(p["cold"] for p in self.runnable()) else ""
         for p in self.runnable():
+            if p["cold"] and cold_failure:
+                self.skips[p["index"]] = cold_failure
+                continue
             engine = p["probe"]
             if not engine:
                 continue
@@ -692,6 +872,9 @@ class CrossCheck:
             print(f"  note: iodepth reports {p['id']} unsupported: {cell.get('reason', '')}", file=sys.stderr)
             return False
         self.bs[p["index"]] = int(cell["bs"])
+        device = cell["repetitions"][0].get("device") or {}
+        if device.get("kind", "device") != "memory":
+            self.device_name = device.get("name", "")
         return True
 
     def run_fio(self, p, rep):
@@ -700,6 +883,15 @@ class CrossCheck:
         --lat_percentiles=1 also keeps fio's total latency (slat + clat), which is the span
         iodepth's clat covers for io_uring cells."""
         s, out = self.s, os.path.join(self.work, f"fio_cell{p['index']}_r{rep}.json")
+        resident = -1.0  # As iodepth writes it where the cell does not depend on the cache.
+        if p["cold"]:
+            try:
+                common.drop_file_cache(s.filename)
+            except OSError as e:
+                die(f"cannot drop {s.filename}'s pages before fio {p['id']}: {e.strerror}")
+            measured = common.resident_fraction(s.filename, s.size_bytes)
+            resident = -1.0 if measured is None else measured
+        before = common.block_device_counters(self.device_name)
         self.steps.run(f"fio {p['id']} (run {rep} of {s.repeat})", out, [
             "fio", "--name=crosscheck", f"--filename={s.filename}", *p["fio_args"], f"--bs={self.bs[p['index']]}",
             "--time_based", f"--runtime={s.runtime_ms}ms", f"--ramp_time={s.ramp_time_ms}ms", "--readonly",
@@ -710,6 +902,9 @@ class CrossCheck:
         except common.FioError as e:
             die(f"{e}\n  command: {self.steps.last_command}")
         self.record("fio", p, rep, out, None)
+        self.runs[-1].update(resident_before=resident,
+                             device=common.device_counters_between(before,
+                                                                   common.block_device_counters(self.device_name)))
 
     def run_cells(self):
         for rep in range(1, self.s.repeat + 1):
@@ -726,7 +921,7 @@ class CrossCheck:
         document, skipped = build_document(
             self.planned, self.runs, self.skips,
             lambda cells: summarise_with_iodepth(self.tools.iodepth_bin, cells),
-            self.tools.fio_version, command, self.s.repeat)
+            self.tools.fio_version, command, self.s.repeat, (self.s.runtime_ms, self.s.ramp_time_ms))
         if document["fio_crosscheck"]:
             print_table(document, self.s.repeat)
         else:

@@ -10,9 +10,11 @@ by "-report". Several files are merged cell by cell on (id, memory_cap): when tw
 the same cell under the same cap, the later file on the command line wins.
 
 The report answers the project's question (does O_DIRECT catch up with buffered I/O as
-queue depth grows?) first with the Guidance (the crossover depth of every curve, with
-bootstrap intervals: ratios.py, guidance.py), then the direct/buffered ratio tables and heat
-maps (section_guidance.py), then per memory condition the suites: raw requests
+queue depth grows?) first with the Guidance (every comparison decided faster, equivalent,
+slower or inconclusive, and the crossover depth of every curve: decide.py, guidance.py),
+then the warnings about the machine and the sources (section_header.py), then the
+direct/buffered ratio tables and heat maps (section_guidance.py), then the memory budget axis's
+crossover maps (section_memory.py), then per memory condition the suites: raw requests
 (section_qd.py), page fetches through the buffer manager (section_bm.py, with the adaptive
 read-ahead distance against the best fixed one), concurrent pipelined scans
 (section_scan.py) and the synchronous baseline (section_patterns.py), then CPU per I/O and
@@ -34,6 +36,7 @@ from .section_costs import cpu_section, memory_section
 from .section_fio import crosscheck_section
 from .section_guidance import guidance_section, ratios_section
 from .section_header import header_section, title_section
+from .section_memory import memory_section as memory_axis_section
 from .section_patterns import patterns_section
 from .section_qd import qd_section
 from .section_scan import scan_section
@@ -93,7 +96,8 @@ def main(argv):
         cells, checks = merge(runs)
         analysis = analyse(cells)
         lines = (title_section() + guidance_section(analysis) + header_section(runs)
-                 + ratios_section(plt, analysis, out_dir) + suite_sections(plt, cells, out_dir)
+                 + ratios_section(plt, analysis, out_dir) + memory_axis_section(plt, analysis, out_dir)
+                 + suite_sections(plt, cells, out_dir)
                  + cpu_section(plt, cells, out_dir) + memory_section(cells)
                  + all_cells_section(cells) + crosscheck_section(checks, cells))
         report = os.path.join(out_dir, "report.md")

@@ -1,9 +1,10 @@
 """advise(): turns iodepth results into a recommendation an engine can read: direct I/O or not,
 which backend, how deep, for each workload class and memory condition.
 
-The advice is computed from the twin comparisons and crossovers of ratios.py (read its
-docstring for the ratio, the interval, "inconclusive" and the crossover rule). One entry per
-(class, memory_cap, regime):
+The advice is computed from the comparisons and crossovers of decide.py (read its docstring
+for the interval, the four outcomes faster / equivalent / slower / inconclusive, the repeated
+looks and the crossover rule) over the twins of ratios.py. One entry per (class, memory_cap,
+regime):
 
     class            regime ""  (raw requests)   regimes hot/pressure/thrash (page level)
     sequential_scan  qd: seq_read                scan: multistream_scan, else bm: bm_seq_read
@@ -13,25 +14,56 @@ The first family listed that has twins at that memory cap and regime decides (th
 family); io_patterns cells, writes, dontcache and adaptive cells never do. Then, in order:
 
  1. backend: among the family's backends, the one whose direct throughput at its best depth
-    (highest median; the lower qd on a tie) is highest. io_uring is preferred when the
-    interval of io_uring's best / that best (unpaired bootstrap) reaches PARITY (0.95): a tie.
- 2. direct_io: true when that backend's crossover is "always" or "from qd N", i.e. from some
-    measured depth on, direct is at no larger depth measurably slower than buffered.
- 3. When direct_io is false the backend is chosen again by rule 1 on the buffered cells:
-    backend and depth are always chosen on the cells of the mode the advice recommends.
+    (highest median; the lower qd on a tie) is highest. io_uring is kept instead unless the
+    unpaired comparison of io_uring's best against that best is decided slower.
+ 2. direct_io, from that backend's crossover:
+      true       "always" or "from qd N" (also "from qd N at the latest"): from some measured
+                 depth on, every depth is decided equivalent or faster;
+      false      "never": the deepest depth is decided slower;
+      "unknown"  "undecided": the deepest depth is inconclusive (a JSON string, not null, so
+                 that TOML, which has no null, keeps it); backend and depth then follow rule
+                 3 (what engines run today), confidence is low;
+      "either"   the curve is decide.py's "either" (neither mode read from the device, or
+                 every depth equivalent): the mode does not matter to throughput.
+ 3. When direct_io is false or "unknown" the backend is chosen again by rule 1 on the
+    buffered cells: backend and depth are chosen on the cells of the mode the advice names.
  4. depth: among the recommended mode's cells of that backend (with direct, only depths at
-    or above the crossover), the smallest depth whose median throughput is >= 95% of the
-    best of them. Raw entries give it as queue_depth (prefetch_distance null). Page-level
-    entries give it as prefetch_distance (the read-stream distance; per scan for
-    multistream_scan), and take queue_depth from the same rule on the class's qd-suite
-    family at the same memory cap, backend and mode when measured, else from the chosen
-    cell's read-stream target (depth.target: S x distance for S scans).
+    or above the crossover), the smallest depth whose median throughput is at least
+    DEPTH_FRACTION (decide.MARGIN_LOW) of the best of them. Raw entries give it as
+    queue_depth (prefetch_distance null). Page-level entries give it as prefetch_distance
+    (the read-stream distance; per scan for multistream_scan), and take queue_depth from the
+    same rule on the class's qd-suite family at the same memory cap, backend and mode when
+    measured, else from the chosen cell's read-stream target (depth.target: S x distance).
+    "either": backend and depth come from the tie-breakers, never from a throughput
+    difference within noise: the backend whose cells (either mode) have the lowest median
+    CPU per I/O, then the shallowest depth whose lower CPU per I/O of the two modes is
+    within decide.MARGIN_HIGH of that lowest; "tie_breakers" gives, at that depth, the
+    measured CPU per I/O and p99 latency of both modes and their ratios, and the page cache
+    each kept (capped cells), else a note that direct keeps no second copy.
  5. io_combine_bytes: the "io_combine" of the config of the file the chosen cell came from;
     null when absent (the qd suite does not combine). memory_cap is in bytes, 0 for none; an
     inherited cap (the process's own cgroup limit) gives the limit its memory records saw, and
     memory_condition names the condition as --memory-caps does ("none", "inherit", "128 MiB").
- 6. confidence: "low" when any comparison the crossover rests on (ratios.Crossover.deciding)
-    or the twin comparison at the chosen depth is inconclusive; else "high".
+ 6. confidence: "low" when the crossover is undecided or not exact ("at the latest"), or the
+    twin comparison at the chosen depth is inconclusive; else "high".
+    Entries of a memory-axis cap (results files whose config names memory_ratio) carry
+    memory_ratio (working set / memory) and memory_budget_bytes (the memory M the cap leaves
+    beside the process's reserve); both null for any other cap.
+ 7. memory_budget, only when the engine's working set W and memory M are given (--working-set,
+    --memory; null otherwise): {"working_set_bytes", "memory_bytes", "memory_ratio": W / M,
+    "measured_ratios", "entries", "note"}, one entry per class (sequential_scan from seq_read,
+    random_read from rand_read: the qd suite's memory axis) and backend measured there:
+      placement    "measured" (r equals a measured ratio), "between" (r lies between two),
+                   "below_range" or "above_range" (outside the measured ratios);
+      points       the measured points the answer rests on (the one at r; the two around it;
+                   the nearest end), each {"memory_ratio", "memory_cap", "memory_budget_bytes",
+                   "direct_io", "crossover", "crossover_depth", "queue_depth", "confidence",
+                   "evidence"}, its direct_io and depth by rules 2-4 on that ratio's curve;
+      direct_io    the points' answer when they all give the same direct_io and crossover
+                   depth (measured, or between two that agree); "unknown" when they disagree
+                   and always outside the measured range: never extrapolated;
+      crossover_depth, queue_depth   the points' (queue_depth null where they differ, or unknown);
+      confidence   "low" when unknown or any point is low; reason   the answer in words.
 
 to_toml() writes the same document as TOML (a null value is left out: TOML has none).
 Pure functions of the results; stdlib only.
@@ -42,14 +74,18 @@ import re
 import statistics
 from datetime import datetime, timezone
 
-from .results import INHERIT_CAP, condition_name, is_ok, origins, regime_rank
-from .ratios import BORDERLINE, PARITY, analyse, compare, median_throughput, throughput_unit
+from . import decide
+from .decide import MARGIN_HIGH, MARGIN_LOW, compare, median_throughput, throughput_unit
+from .results import INHERIT_CAP, bytes_text, condition_name, is_ok, origins, percentile_ns, regime_rank
+from .ratios import analyse, curve_memory_budget, curve_memory_ratio
 
 ADVICE_SCHEMA = "iodepth-advice"
-ADVICE_VERSION = 1
-# The depth rule: the shallowest depth within 5% of the best costs less latency and fewer
-# buffers in flight for throughput a repetition's noise could hide.
-DEPTH_FRACTION = 0.95
+# 2: direct_io may be "either" or "unknown"; evidence carries outcomes; tie_breakers.
+# 3: class entries carry memory_ratio and memory_budget_bytes; the memory_budget answer.
+ADVICE_VERSION = 3
+# The depth rule: the shallowest depth within the equivalence margin of the best costs less
+# latency and fewer buffers in flight for throughput a repetition's noise could hide.
+DEPTH_FRACTION = MARGIN_LOW
 # (class, raw request families, page-level families in order of preference).
 CLASSES = (("sequential_scan", ("seq_read",), ("multistream_scan", "bm_seq_read")),
            ("random_read", ("rand_read",), ("bm_rand_read",)))
@@ -59,29 +95,45 @@ RULES = [
     "Twins: two measured cells of the same suite, workload, qd, backend, regime, policy and "
     "memory_cap, one direct and one buffered. Throughput: iops (qd, bm: page fetches/s), "
     "bw_bytes (scan).",
-    "Ratio: direct / buffered throughput of repetition i of each twin (they ran back to back). "
-    "Interval: 95% percentile bootstrap, 2000 paired resamples of repetition indices, "
-    "statistic mean(direct)/mean(buffered); seed from SHA-256 of the cell ids and memory cap. "
-    "One repetition: no interval.",
-    f"Inconclusive: either twin flagged cv_high, interval hi/lo > 1.5, an interval ending within "
-    f"{BORDERLINE:.2f} of parity, or fewer than 2 repetitions.",
+    "Interval: paired twins: t interval of the mean of ln(direct_i / buffered_i); unpaired "
+    "(against a buffered qd 1 baseline): Welch's t on the logs; exponentiated. Each one-sided "
+    f"test at {decide.ALPHA} / K, K the looks of the matrix's repetition schedule "
+    "(1 + ceil((max_repetitions - repetitions) / repetition_step); 1 without one): every kind "
+    f"of false decision has probability at most {decide.ALPHA} over all looks.",
+    f"Outcome: faster when the interval lies above {MARGIN_HIGH:.2f}, equivalent when inside "
+    f"[{MARGIN_LOW:.2f}, {MARGIN_HIGH:.2f}], slower when below {MARGIN_LOW:.2f}, else "
+    "inconclusive (also with fewer than 2 repetitions, or a served_from_memory cell outside the "
+    "memory axis). "
+    "Inconclusive is never equivalence.",
     "Crossover per (suite, family, regime, memory_cap, backend): the smallest measured qd from "
-    f"which on every measured qd has an interval upper bound >= {PARITY:.2f} (a shortfall under "
-    f"{1 - PARITY:.0%} is parity); always / from qd N / never.",
+    "which every measured qd is equivalent or faster: always / from qd N (at the latest when "
+    "the qd below is inconclusive) / never (deepest slower) / undecided (deepest inconclusive).",
     "Class entry per (class, memory_cap, regime); primary family: sequential_scan = seq_read "
     "(qd suite) or multistream_scan, else bm_seq_read (per regime); random_read = rand_read or "
     "bm_rand_read.",
-    "backend: highest best-depth direct median throughput; io_uring on a tie (interval of "
-    f"io_uring best / top best reaches {PARITY:.2f}).",
-    "direct_io: the backend's crossover is always or from qd N. If false, backend and depth are "
-    "chosen on the buffered cells.",
-    "Depth: smallest depth reaching 95% of the best median throughput of the recommended mode "
-    "and backend (direct: only depths >= the crossover). Raw entries: queue_depth. Page-level "
-    "entries: prefetch_distance; queue_depth from the qd-suite family at the same cap, backend "
-    "and mode, else the chosen cell's depth target.",
+    "backend: highest best-depth direct median throughput; io_uring unless its best is decided "
+    "slower than that best (unpaired).",
+    "direct_io: true (always / from qd N), false (never), \"unknown\" (undecided), \"either\" "
+    "(neither mode read from the device, or every depth equivalent). If false or unknown, "
+    "backend and depth are chosen on the buffered cells.",
+    f"Depth: smallest depth reaching {DEPTH_FRACTION:.0%} of the best median throughput of the "
+    "recommended mode and backend (direct: only depths >= the crossover). Raw entries: "
+    "queue_depth. Page-level entries: prefetch_distance; queue_depth from the qd-suite family "
+    "at the same cap, backend and mode, else the chosen cell's depth target.",
+    "either: backend with the lowest CPU per I/O, then the shallowest depth within "
+    f"{MARGIN_HIGH:.2f}x of it; tie_breakers: CPU per I/O, p99 latency, page cache.",
     "io_combine_bytes: config io_combine of the chosen cell's file, else null.",
-    "confidence: low when an inconclusive comparison is among those the crossover rests on or "
-    "at the chosen depth.",
+    "confidence: low when the crossover is undecided or at the latest, or the comparison at "
+    "the chosen depth is inconclusive.",
+    "Memory axis: results files with config memory_ratio r (working set / memory) hold qd cells "
+    "under a cap of memory M = working set / r plus the process's reserve; there a "
+    "served_from_memory cell is decided (the page cache is the condition measured). Their class "
+    "entries carry memory_ratio and memory_budget_bytes (null elsewhere).",
+    "memory_budget (with --working-set W and --memory M): per class (sequential_scan: seq_read, "
+    "random_read: rand_read) and backend, the answer at r = W / M from the measured memory-axis "
+    "points only: r measured: that point's answer; r between two measured ratios: their answer "
+    "when both give the same direct_io and crossover depth, else \"unknown\"; r outside the "
+    "measured ratios: \"unknown\", with the nearest point as evidence. Never extrapolated.",
 ]
 
 
@@ -107,7 +159,7 @@ def choose_backend(series_by_backend):
     tie = None
     if top != "io_uring" and "io_uring" in bests:
         tie = compare(bests["io_uring"], bests[top], paired=False)
-        if tie is not None and tie.hi >= PARITY:
+        if tie is not None and not tie.slower:
             top = "io_uring"
     return top, bests, tie
 
@@ -144,8 +196,9 @@ def depth_target(cell):
 
 def comparison_record(c, role):
     return {"role": role, "qd": c.qd, "direct": c.direct["id"], "buffered": c.buffered["id"],
-            "ratio": r4(c.median), "ci": [r4(c.lo), r4(c.hi)], "repetitions": c.n,
-            "inconclusive": c.inconclusive, "why": "; ".join(c.reasons)}
+            "outcome": c.outcome, "ratio": r4(c.ratio), "ci": [r4(c.lo), r4(c.hi)],
+            "level": r4(c.level), "looks": c.looks, "repetitions": c.n,
+            "inconclusive": c.inconclusive, "why": c.reason}
 
 
 def throughput_record(cell):
@@ -161,15 +214,26 @@ def depth_record(chosen, best):
 
 def reason_text(family, x, direct_io, backend, depth):
     at, deep = x.at_crossover, x.deepest
+    if direct_io == "either":
+        return (f"Direct and buffered {family} are interchangeable here (neither read from the "
+                "device, or every depth is equivalent), so the tie-breakers decide: "
+                f"{backend} at depth {depth} has the lowest CPU per I/O.")
+    if direct_io == "unknown":
+        return (f"Undecided: direct {family} on {x.backend} is inconclusive at qd {deep.qd}, the "
+                f"deepest depth ({deep.ratio:.2f}x, interval [{deep.lo:.2f}, {deep.hi:.2f}], "
+                f"n={deep.n}: {deep.reason}); buffered on {backend} at depth {depth}, what engines "
+                "run today, until more repetitions decide it.")
     if not direct_io:
-        return (f"Direct {family} on {x.backend} stays measurably slower than buffered even at qd "
-                f"{deep.qd} ({deep.median:.2f}x, interval [{deep.lo:.2f}, {deep.hi:.2f}]), so "
+        return (f"Direct {family} on {x.backend} is decided slower than buffered at qd {deep.qd} "
+                f"({deep.ratio:.2f}x, interval [{deep.lo:.2f}, {deep.hi:.2f}], n={deep.n}), so "
                 f"buffered I/O on {backend} at depth {depth} is advised.")
-    start = "at every measured depth" if x.kind == "always" else f"from qd {at.qd}"
-    ratios = f"{at.median:.2f}x at qd {at.qd}"
+    start = "at every measured depth" if x.kind == decide.ALWAYS else f"from qd {at.qd}"
+    if not x.exact:
+        start += " at the latest"
+    ratios = f"{at.ratio:.2f}x at qd {at.qd}"
     if deep is not at:
-        ratios += f", {deep.median:.2f}x at qd {deep.qd}"
-    return (f"Direct {family} on {backend} is not measurably slower than buffered {start} "
+        ratios += f", {deep.ratio:.2f}x at qd {deep.qd}"
+    return (f"Direct {family} on {backend} is equivalent to or faster than buffered {start} "
             f"({ratios}) and reaches {DEPTH_FRACTION:.0%} of its best throughput at depth {depth}.")
 
 
@@ -180,17 +244,65 @@ def curves_at(curves, family, regime, cap):
     return {key[4]: x for key, x in curves.items() if key[:4] == (suite, family, regime, cap)}
 
 
-def decide(xs):
-    """Rules 1-4 on one family's curves {backend: Crossover}: (crossover deciding direct_io,
+def direct_io_of(x):
+    """Rule 2: True, False, "either" or "unknown" from the chosen backend's crossover."""
+    if x.either:
+        return "either"
+    if x.kind == decide.UNDECIDED:
+        return "unknown"
+    return x.kind != decide.NEVER
+
+
+def cpu_of(cell):
+    return (cell.get("median") or {}).get("cpu_ns_per_io")
+
+
+def tie_break(xs):
+    """Rule 4 for "either": (backend, chosen cell, its twin Comparison) by CPU per I/O."""
+    def lowest(comparison):
+        cells = [c for c in (comparison.direct, comparison.buffered) if cpu_of(c) is not None]
+        return min(cells, key=cpu_of) if cells else comparison.buffered
+    best = {b: min((lowest(c) for c in x.comparisons), key=lambda c: cpu_of(c) or float("inf"))
+            for b, x in xs.items()}
+    backend = min(best, key=lambda b: (cpu_of(best[b]) or float("inf"), b != "io_uring", b))
+    floor = cpu_of(best[backend])
+    for comparison in xs[backend].comparisons:  # Ascending depth.
+        cell = lowest(comparison)
+        if floor is None or (cpu_of(cell) is not None and cpu_of(cell) <= MARGIN_HIGH * floor):
+            return backend, cell, comparison
+    raise AssertionError("the lowest CPU per I/O lies on its own curve")
+
+
+def choose(xs):
+    """Rules 1-3 on one family's curves {backend: Crossover}: (crossover deciding direct_io,
     direct_io, backend of the recommended mode, its series, backend tie comparison, bests)."""
     backend, bests, tie = choose_backend({b: [c.direct for c in x.comparisons] for b, x in xs.items()})
     x = xs[backend]
-    direct_io = x.kind != "never"
-    if not direct_io:
+    direct_io = direct_io_of(x)
+    if direct_io is not True:
         buffered = {b: [c.buffered for c in other.comparisons] for b, other in xs.items()}
         backend, bests, tie = choose_backend(buffered)
-    series = [c.direct if direct_io else c.buffered for c in xs[backend].comparisons]
+    series = [c.direct if direct_io is True else c.buffered for c in xs[backend].comparisons]
     return x, direct_io, backend, series, tie, bests
+
+
+def ratio_record(direct, buffered, unit):
+    ratio = direct / buffered if direct is not None and buffered else None
+    return {"direct": r4(direct), "buffered": r4(buffered), "ratio": r4(ratio), "unit": unit}
+
+
+def tie_breakers(pair):
+    """The measured tie-breakers of an "either" entry at its chosen depth."""
+    d, b = (c.get("median") or {} for c in (pair.direct, pair.buffered))
+    caches = [(m.get("memory") or {}).get("page_cache_bytes") for m in (d, b)]
+    memory = ({"direct_page_cache_bytes": caches[0], "buffered_page_cache_bytes": caches[1],
+               "note": "page cache charged to each cell's memory cgroup at the end of its run"}
+              if None not in caches else
+              {"note": "no capped memory records: direct keeps no second copy of the pages in "
+                       "the page cache, buffered keeps one beside the pool"})
+    return {"memory": memory, "cpu_ns_per_io": ratio_record(d.get("cpu_ns_per_io"), b.get("cpu_ns_per_io"), "ns"),
+            "p99_latency": ratio_record(percentile_ns(d, 99), percentile_ns(b, 99), "ns"),
+            "cells": [pair.direct["id"], pair.buffered["id"]]}
 
 
 def raw_queue_depth(curves, raw_family, cap, backend, direct_io):
@@ -200,34 +312,41 @@ def raw_queue_depth(curves, raw_family, cap, backend, direct_io):
         return None
     # As for the entry's own depth: with direct I/O, never a depth below the raw family's
     # crossover, where direct is measurably slower than buffered.
-    floor = x.depth if direct_io and x.kind != "never" else None
+    floor = x.depth if direct_io else None
     chosen, _ = pick_depth([c.direct if direct_io else c.buffered for c in x.comparisons], floor=floor)
     return chosen
 
 
 def class_entry(name, raw_family, family, regime, cap, curves, origin):
     xs = curves_at(curves, family, regime, cap)
-    x, direct_io, backend, series, tie, bests = decide(xs)
-    chosen, best = pick_depth(series, floor=x.depth if direct_io else None)
-    pair = next(c for c in xs[backend].comparisons if c.qd == chosen.get("qd", 1))
+    x, direct_io, backend, series, tie, bests = choose(xs)
+    if direct_io == "either":
+        backend, chosen, pair = tie_break(xs)
+        best = chosen
+    else:
+        chosen, best = pick_depth(series, floor=x.depth if direct_io is True else None)
+        pair = next(c for c in xs[backend].comparisons if c.qd == chosen.get("qd", 1))
     evidence = [comparison_record(c, "crossover") for c in x.deciding]
     if pair not in x.deciding:
         evidence.append(comparison_record(pair, "chosen depth"))
+    confident = direct_io == "either" or (x.confident and pair.decided)
     doc = origin.get((chosen["id"], cap)) or {}
     entry = {"class": name, "workload_family": family, "suite": FAMILY_SUITE[family],
              "memory_cap": cap_bytes(cap, chosen), "memory_condition": condition_name(cap),
+             "memory_ratio": curve_memory_ratio(x), "memory_budget_bytes": curve_memory_budget(x),
              "regime": regime, "direct_io": direct_io, "backend": backend,
              "queue_depth": chosen.get("qd", 1), "queue_depth_source": "qd suite: " + chosen["id"],
              "prefetch_distance": None, "io_combine_bytes": (doc.get("config") or {}).get("io_combine"),
-             "crossover": x.kind if x.kind != "from" else f"from qd {x.depth}",
-             "confidence": "high" if x.confident and not pair.inconclusive else "low",
+             "crossover": decide.crossover_text(x),
+             "confidence": "high" if confident else "low",
              "reason": reason_text(family, x, direct_io, backend, chosen.get("qd", 1)),
              "evidence": evidence, "backend_choice": [throughput_record(c) for c in bests.values()],
              "backend_tie": None if tie is None else comparison_record(tie, "io_uring best / top best"),
-             "depth_choice": depth_record(chosen, best)}
+             "depth_choice": depth_record(chosen, best),
+             "tie_breakers": tie_breakers(pair) if direct_io == "either" else None}
     if regime:  # Page level: the depth found is a read-stream distance.
         entry["prefetch_distance"] = chosen.get("qd", 1)
-        raw = raw_queue_depth(curves, raw_family, cap, backend, direct_io)
+        raw = raw_queue_depth(curves, raw_family, cap, backend, direct_io is True)
         entry["queue_depth"] = raw.get("qd", 1) if raw else depth_target(chosen)
         entry["queue_depth_source"] = ("qd suite: " + raw["id"] if raw else
                                        "read-stream target of " + chosen["id"])
@@ -249,6 +368,131 @@ def class_entries(curves, origin):
             if family is not None:
                 entries.append(class_entry(name, raw[0], family, regime, cap, curves, origin))
     return entries
+
+
+# ---------------------------------------------------------------- memory budget
+
+# Ratios closer than this (relative) are the same point: W / M computed from bytes against
+# the ratio a memory-axis file names.
+SAME_RATIO = 1e-9
+SIZE_TEXT = re.compile(r"\s*(\d+)\s*([A-Za-z]*)\s*")
+SIZE_SHIFTS = {"": 0, "b": 0, **{f"{letter}{tail}": bits for letter, bits in
+                                 (("k", 10), ("m", 20), ("g", 30), ("t", 40)) for tail in ("", "b", "ib")}}
+
+
+def parse_size(text, flag):
+    """Bytes from "4294967296", "4GiB", "512MiB", "64k" (k, m, g, t in any case, with or
+    without a trailing b or ib: powers of 1024, as iodepth's own size flags). Raises
+    AdviceError saying what was wrong and what to write; the size must be positive."""
+    match = SIZE_TEXT.fullmatch(text or "")
+    if not match:
+        raise AdviceError(f"{flag} {text!r}: not a size; write a whole number of bytes with an "
+                          "optional k, m, g or t suffix (powers of 1024), e.g. 4GiB or 536870912")
+    suffix = match.group(2).lower()
+    if suffix not in SIZE_SHIFTS:
+        raise AdviceError(f"{flag} {text!r}: unknown size suffix {match.group(2)!r}; use k, m, g or t "
+                          "(KiB, MiB, GiB, TiB), e.g. 512MiB")
+    value = int(match.group(1)) << SIZE_SHIFTS[suffix]
+    if value <= 0:
+        raise AdviceError(f"{flag} {text!r}: must be more than 0 bytes")
+    return value
+
+
+def point_record(ratio, x):
+    """One measured memory-axis point of a family and backend: its answer and evidence."""
+    direct_io = direct_io_of(x)
+    if direct_io == "either":
+        _, chosen, pair = tie_break({x.backend: x})
+    else:
+        series = [c.direct if direct_io is True else c.buffered for c in x.comparisons]
+        chosen, _ = pick_depth(series, floor=x.depth if direct_io is True else None)
+        pair = next(c for c in x.comparisons if c.qd == chosen.get("qd", 1))
+    confident = direct_io == "either" or (x.confident and pair.decided)
+    return {"memory_ratio": ratio, "memory_cap": x.memory_cap, "memory_budget_bytes": curve_memory_budget(x),
+            "direct_io": direct_io, "crossover": decide.crossover_text(x),
+            "crossover_depth": x.depth, "queue_depth": chosen.get("qd", 1),
+            "confidence": "high" if confident else "low",
+            "evidence": [comparison_record(c, "crossover") for c in x.deciding]}
+
+
+def point_text(point):
+    return f"{decide.ratio_text(point['memory_ratio'])} ({point['crossover']})"
+
+
+def same_answer(points):
+    return len({(json.dumps(p["direct_io"]), p["crossover_depth"]) for p in points}) == 1
+
+
+def budget_answer(ratio, axis):
+    """What the memory axis of one family and backend says at working set / memory `ratio`:
+    (placement, the points it rests on, whether they give one answer, the reason's words)."""
+    points = [point_record(r, x) for r, x in axis.points]
+    same = [p for p in points if abs(p["memory_ratio"] - ratio) <= SAME_RATIO * max(ratio, p["memory_ratio"])]
+    lowest, highest = points[0]["memory_ratio"], points[-1]["memory_ratio"]
+    span = f"{decide.ratio_text(lowest)} to {decide.ratio_text(highest)}"
+    if same:
+        agree = same_answer(same)
+        return "measured", same, agree, (f"{decide.ratio_text(ratio)} was measured: "
+                                         + "; ".join(point_text(p) for p in same)
+                                         + ("" if agree else ", which disagree"))
+    if ratio < lowest or ratio > highest:
+        nearest = points[0] if ratio < lowest else points[-1]
+        nearest = [p for p in points if p["memory_ratio"] == nearest["memory_ratio"]]
+        return ("below_range" if ratio < lowest else "above_range"), nearest, False, (
+            f"{decide.ratio_text(ratio)} lies outside the measured ratios ({span}); the nearest measured "
+            f"point is {'; '.join(point_text(p) for p in nearest)}, and nothing is extrapolated")
+    below = max(p["memory_ratio"] for p in points if p["memory_ratio"] < ratio)
+    above = min(p["memory_ratio"] for p in points if p["memory_ratio"] > ratio)
+    around = [p for p in points if p["memory_ratio"] in (below, above)]
+    agree = same_answer(around)
+    return "between", around, agree, (
+        f"{decide.ratio_text(ratio)} lies between the measured points "
+        + " and ".join(point_text(p) for p in around)
+        + (", which agree" if agree else ", which disagree, so the answer there is not known"))
+
+
+def budget_entry(name, ratio, axis):
+    placement, points, agree, words = budget_answer(ratio, axis)
+    if agree:
+        depths = {p["queue_depth"] for p in points}
+        direct_io, crossover_depth = points[0]["direct_io"], points[0]["crossover_depth"]
+        queue_depth = depths.pop() if len(depths) == 1 else None
+        confidence = "high" if all(p["confidence"] == "high" for p in points) else "low"
+    else:
+        direct_io, crossover_depth, queue_depth, confidence = "unknown", None, None, "low"
+    if direct_io is True:
+        answer = f"direct I/O from qd {crossover_depth}"
+    elif direct_io is False:
+        answer = "buffered I/O (direct is slower at every depth measured)"
+    elif direct_io == "either":
+        answer = "either mode (the tie-breakers decide)"
+    else:
+        answer = "unknown (stay buffered until that ratio is measured and decided)"
+    return {"class": name, "workload_family": axis.family, "suite": axis.suite, "backend": axis.backend,
+            "memory_ratio": r4(ratio), "placement": placement, "direct_io": direct_io,
+            "crossover_depth": crossover_depth, "queue_depth": queue_depth, "confidence": confidence,
+            "reason": f"At working set / memory {decide.ratio_text(r4(ratio))} on {axis.backend}: "
+                      f"{answer}; {words}.",
+            "points": points}
+
+
+def memory_budget(analysis, working_set, memory):
+    """The memory_budget answer (module docstring, rule 7) for an engine's working set and memory."""
+    ratio = working_set / memory
+    entries, measured = [], set()
+    for name, raw, _ in CLASSES:
+        for axis in analysis.memory_axes:
+            if axis.family in raw and axis.suite == FAMILY_SUITE[axis.family] and not axis.regime:
+                entries.append(budget_entry(name, ratio, axis))
+                measured.update(axis.ratios)
+    doc = {"working_set_bytes": working_set, "memory_bytes": memory, "memory_ratio": r4(ratio),
+           "measured_ratios": sorted(measured), "entries": entries,
+           "note": (f"working set {bytes_text(working_set)} over memory {bytes_text(memory)}: "
+                    f"{decide.ratio_text(r4(ratio))}")}
+    if not entries:
+        doc["note"] += ("; the results hold no memory-axis cells of seq_read or rand_read, so there is "
+                        "no answer: run `iodepth matrix` with memory_ratios (e.g. --memory-ratios=0.5,2,8)")
+    return doc
 
 
 # ---------------------------------------------------------------- document
@@ -295,9 +539,14 @@ def no_class_message(analysis):
             "multistream_scan from `iodepth suite scan`, each with --modes=buffered,direct")
 
 
-def advise(cells, runs=(), created_utc=None):
+def advise(cells, runs=(), created_utc=None, working_set=None, memory=None):
     """The advice document (module docstring) for merged cells; `runs` are the (path, doc)
-    pairs they came from, for the source and io_combine. Raises AdviceError without twins."""
+    pairs they came from, for the source and io_combine; `working_set` and `memory` (bytes,
+    both or neither) the engine's, for the memory_budget answer. Raises AdviceError without
+    twins, or with only one of working_set and memory."""
+    if (working_set is None) != (memory is None):
+        raise AdviceError("--working-set and --memory go together: give both (the answer is for "
+                          "the ratio working set / memory), or neither")
     analysis = analyse(cells)
     if not analysis.twins:
         raise AdviceError(missing_twins_message(cells))
@@ -307,7 +556,8 @@ def advise(cells, runs=(), created_utc=None):
         raise AdviceError(no_class_message(analysis))
     return {"schema": ADVICE_SCHEMA, "version": ADVICE_VERSION,
             "created_utc": created_utc or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "source": source_of(runs), "rules": RULES, "classes": entries}
+            "source": source_of(runs), "rules": RULES, "classes": entries,
+            "memory_budget": None if working_set is None else memory_budget(analysis, working_set, memory)}
 
 
 def write_json(doc):

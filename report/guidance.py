@@ -2,26 +2,32 @@
 
 Usage (from the repository root, or with PYTHONPATH set to it):
     /usr/bin/python3 -m report.guidance RESULTS.json... [--advise OUT.json] [--format json|toml]
+                                        [--working-set BYTES --memory BYTES]
 
 Without --advise it prints one sentence per curve (suite family, regime, memory cap,
-backend) saying from which queue depth direct I/O is no longer measurably slower than
-buffered, by how much, at what latency and CPU cost, and where buffered stays better; every
-sentence names the cells it rests on. With --advise it writes the machine-readable advice of
-advice.py (`iodepth advise` calls it this way); "-" writes to stdout, and a name ending in
-".toml" picks TOML unless --format says otherwise.
+backend) saying from which queue depth direct I/O is equivalent to or faster than buffered,
+by how much, at what latency and CPU cost, where buffered stays faster and what stayed
+inconclusive and why; every sentence names the cells it rests on and how many repetitions
+each comparison took. With --advise it writes the machine-readable advice of advice.py
+(`iodepth advise` calls it this way); "-" writes to stdout, and a name ending in ".toml"
+picks TOML unless --format says otherwise. --working-set and --memory (bytes, or sizes such as
+4GiB and 512MiB; both or neither, with --advise) add the answer for the engine's working set /
+memory ratio from the memory axis (advice.py, rule 7).
 
-The rules (ratios, intervals, inconclusive pairs, crossover) are in ratios.py's docstring; the
-advice's are in advice.py's and in the advice's own "rules" field. Pure functions of the
-results (stdlib only): the report's Guidance section (section_guidance.py) imports this module
-for its wording without needing matplotlib here.
+The rule (intervals, the four outcomes, repeated looks, the crossover, "either") is
+decide.py's and only there; this module words its results. Pure functions of the results
+(stdlib only): the report's Guidance section (section_guidance.py) imports this module for
+its wording without needing matplotlib here.
 """
 
 import argparse
 import sys
 
-from .advice import AdviceError, advise, missing_twins_message, to_toml, write_json
-from .results import ResultsError, cap_label, load_results, merge
-from .ratios import Analysis, Comparison, Crossover, analyse, cpu_cost, latency_cost  # noqa: F401
+from . import decide
+from .advice import AdviceError, advise, missing_twins_message, parse_size, to_toml, write_json
+from .decide import SYMBOLS, Comparison, Crossover, crossover_text  # noqa: F401
+from .results import ResultsError, bytes_text, condition_label, load_results, merge
+from .ratios import Analysis, analyse, cpu_cost, curve_memory_budget, curve_memory_ratio, latency_cost  # noqa: F401
 
 # How a person runs this module, for --help and error messages (argparse's default names the file).
 PROG = "python3 -m report.guidance"
@@ -37,6 +43,10 @@ def fmt_ratio(value):
     return "–" if value is None else f"{value:.2f}"
 
 
+def plural(n, word):
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def ids_text(comparison):
     """Both cells of a comparison: "rand_read_qd1/{direct,buffered}/io_uring" when the ids differ
     only in one part (the mode), else "A vs B"."""
@@ -49,41 +59,39 @@ def ids_text(comparison):
 
 
 def interval_text(comparison):
-    """"1.20x [1.10, 1.31]", or the point with why it has no interval."""
-    text = f"{comparison.median:.2f}x"
-    if comparison.n < 2:
-        return text + f" (no interval: {comparison.n} repetition{'s' if comparison.n != 1 else ''})"
-    return text + f" [{comparison.lo:.2f}, {comparison.hi:.2f}]"
+    """"1.20x [1.10, 1.31], faster, n=5", or the point with why it has no interval."""
+    c = comparison
+    if not c.has_interval:
+        return f"{c.ratio:.2f}x ({plural(c.n, 'repetition')}: no interval), {c.outcome}"
+    return f"{c.ratio:.2f}x [{c.lo:.2f}, {c.hi:.2f}], {c.outcome}, n={c.n}"
 
 
 def inverse_interval_text(comparison):
     """Buffered over direct: the same interval read the other way round."""
-    text = f"{1 / comparison.median:.2f}x"
-    if comparison.n < 2:
-        return text
-    return text + f" [{1 / comparison.hi:.2f}, {1 / comparison.lo:.2f}]"
+    c = comparison
+    text = f"{1 / c.ratio:.2f}x"
+    return text if not c.has_interval else text + f" [{1 / c.hi:.2f}, {1 / c.lo:.2f}], n={c.n}"
 
 
 def entry_text(comparison):
-    """A ratio-table entry: "0.90 [0.85, 0.95]", marked when inconclusive."""
-    text = f"{comparison.median:.2f}"
-    if comparison.n >= 2:
-        text += f" [{comparison.lo:.2f}, {comparison.hi:.2f}]"
-    return text + (" ⚠" if comparison.inconclusive else "")
+    """A ratio-table entry: "▼ 0.90 [0.85, 0.93] n=5": the outcome's symbol first."""
+    c = comparison
+    text = f"{SYMBOLS[c.outcome]} {c.ratio:.2f}"
+    return text + (f" [{c.lo:.2f}, {c.hi:.2f}] n={c.n}" if c.has_interval else f" n={c.n}")
+
+
+def curve_condition(x):
+    return condition_label(x.memory_cap, curve_memory_ratio(x), curve_memory_budget(x))
 
 
 def curve_label(x):
-    parts = [x.family] + ([x.regime] if x.regime else []) + [cap_label(x.memory_cap), x.backend]
+    parts = [x.family] + ([x.regime] if x.regime else []) + [curve_condition(x), x.backend]
     return ", ".join(parts)
 
 
 def outcome_text(x):
-    """"from qd 16", "always (from qd 1)" or "never (up to qd 32)"."""
-    if x.kind == "never":
-        return f"never (up to qd {x.deepest.qd})"
-    if x.kind == "always":
-        return f"always (from qd {x.comparisons[0].qd})"
-    return f"from qd {x.depth}"
+    """decide.crossover_text, with "either" where the mode makes no difference."""
+    return crossover_text(x) + ("; either mode" if x.either else "")
 
 
 def costs_text(comparison):
@@ -104,33 +112,106 @@ def rival_text(x):
 
 def headline(x):
     at, rival = x.at_crossover, rival_text(x)
-    if x.kind == "never":
-        return (f"direct never catches up with {rival}: at qd {at.qd}, the largest depth measured, "
+    if x.kind == decide.NEVER:
+        return (f"direct stays slower than {rival}: at qd {at.qd}, the largest depth measured, "
                 f"it runs at {interval_text(at)} ({ids_text(at)})")
-    if x.kind == "always" and len(x.comparisons) == 1:
-        return (f"direct is not below {rival} at qd {at.qd}, the only depth measured: "
-                f"{interval_text(at)} ({ids_text(at)})")
-    if x.kind == "always":
-        return (f"direct is not below {rival} at any depth measured, from qd {at.qd}: "
-                f"{interval_text(at)} ({ids_text(at)})")
-    return f"direct catches up with {rival} from qd {at.qd}: {interval_text(at)} ({ids_text(at)})"
+    if x.kind == decide.UNDECIDED:
+        return (f"undecided against {rival}: no depth from which direct is decided equivalent or "
+                f"faster; at qd {at.qd}, the largest depth measured, {interval_text(at)} ({ids_text(at)})")
+    if x.kind == decide.ALWAYS and len(x.comparisons) == 1:
+        return (f"direct is equivalent to or faster than {rival} at qd {at.qd}, the only depth "
+                f"measured: {interval_text(at)} ({ids_text(at)})")
+    if x.kind == decide.ALWAYS:
+        return (f"direct is equivalent to or faster than {rival} at every depth measured, from qd "
+                f"{at.qd}: {interval_text(at)} ({ids_text(at)})")
+    latest = "" if x.exact else " at the latest"
+    return (f"direct is equivalent to or faster than {rival} from qd {at.qd}{latest}: "
+            f"{interval_text(at)} ({ids_text(at)})")
+
+
+def inconclusive_items(comparisons):
+    return "; ".join(f"qd {c.qd} ({ids_text(c)}): {c.reason}" for c in comparisons)
 
 
 def crossover_sentence(x):
     """One sentence on a Crossover: the outcome and by how much, the costs there, where
-    buffered stays better, and whether inconclusive pairs decide it; names every cell."""
+    buffered stays faster, what stayed inconclusive and why; names every cell."""
     at = x.at_crossover
     text = f"{curve_label(x)}: {headline(x)}"
-    if x.kind != "never" and x.deepest is not at:
+    if x.kind in (decide.ALWAYS, decide.FROM) and x.deepest is not at:
         text += f", and {interval_text(x.deepest)} at qd {x.deepest.qd} ({ids_text(x.deepest)})"
     text += f"; there {costs_text(at)}."
-    better = [c for c in x.buffered_better if not (x.kind == "never" and c is at)]
+    if x.either:
+        text += " Either mode: " + ("neither read from the device" if all(
+            decide.neither_read_device(c) for c in x.comparisons) else "every depth is equivalent") + \
+            ", so CPU, memory and latency decide (advice)."
+    better = [c for c in x.buffered_better if not (x.kind == decide.NEVER and c is at)]
     if better:
-        text += (" Buffered is measurably better at " +
+        text += (" Buffered is faster at " +
                  "; ".join(f"qd {c.qd} ({inverse_interval_text(c)}, {ids_text(c)})" for c in better) + ".")
-    if not x.confident:
-        reasons = [f"qd {c.qd}: {', '.join(c.reasons)}" for c in x.deciding if c.inconclusive]
-        text += " Low confidence, inconclusive pairs decide it: " + "; ".join(reasons) + "."
+    if not x.exact:
+        below = x.comparisons[x.index - 1]
+        text += f" The crossover could be earlier: qd {below.qd} is inconclusive ({below.reason})."
+    open_ones = [c for c in x.inconclusive if x.exact or c is not x.comparisons[x.index - 1]]
+    if open_ones:
+        text += " Inconclusive: " + inconclusive_items(open_ones) + "."
+    return text
+
+
+def map_entry(comparison):
+    """A crossover-map square: "▼ slower 0.50 n=5", "served from memory" added where a cell
+    carries that flag (decided despite it on the memory axis, decide.py)."""
+    c = comparison
+    text = f"{SYMBOLS[c.outcome]} {c.outcome} {c.ratio:.2f} n={c.n}"
+    flagged = any("served_from_memory" in (cell.get("flags") or []) for cell in (c.direct, c.buffered))
+    return text + (" (served from memory)" if flagged else "")
+
+
+def ratio_crossovers_text(axis):
+    """"0.5x never (up to qd 32); 2x from qd 16; 8x from qd 4": each measured ratio's crossover."""
+    return "; ".join(f"{decide.ratio_text(r)} {crossover_text(x)}" for r, x in axis.points)
+
+
+def memory_axis_label(axis):
+    return ", ".join([axis.family] + ([axis.regime] if axis.regime else []) + [axis.backend])
+
+
+def boundary_sentence(axis):
+    """One sentence per memory axis: from which working set / memory ratio (and depth there)
+    direct rand_read matches or beats buffered on this device, or that it never does within
+    the measured ratios, or that it is undecided; the cells it rests on and each ratio's
+    crossover."""
+    b = axis.boundary
+    x, family = b.crossover, axis.family
+    at = x.at_crossover
+    budget = curve_memory_budget(x)
+    memory = f", memory {bytes_text(budget)}" if budget else ""
+    where = f"{ids_text(at)} at {decide.ratio_text(curve_memory_ratio(x))}{memory}: {interval_text(at)}"
+    if b.kind == decide.NEVER:
+        head = (f"direct {family} does not match buffered within the measured ratios: at "
+                f"{decide.ratio_text(b.points[-1][0])}, the largest working set / memory measured, its "
+                f"crossover is {crossover_text(x)} ({where})")
+    elif b.kind == decide.UNDECIDED:
+        head = (f"undecided: at {decide.ratio_text(b.points[-1][0])}, the largest working set / memory "
+                f"measured, no depth from which direct {family} is decided equivalent or faster, "
+                f"{crossover_text(x)} ({where})")
+    else:
+        if b.kind == decide.ALWAYS:
+            start = (f"at every measured ratio of working set to memory (from "
+                     f"{decide.ratio_text(b.ratio)}, the smallest)")
+        else:
+            start = f"once the working set is at least {decide.ratio_text(b.ratio)} the memory"
+            if not b.exact:
+                below = b.points[b.index - 1]
+                start += (f" at the latest (at {decide.ratio_text(below[0])} the crossover is "
+                          f"{crossover_text(below[1])}, so it could be lower)")
+        head = (f"on this device, direct {family} matches or beats buffered {start}, "
+                f"{crossover_text(x)} there ({where})")
+    text = f"{memory_axis_label(axis)}, memory axis: {head}; per ratio: {ratio_crossovers_text(axis)}."
+    noted = [f"{decide.ratio_text(r)} qd {c.qd}" for r, y in axis.points for c in y.comparisons if c.notes]
+    if noted:
+        text += (" Decided although a cell is flagged served_from_memory (on the memory axis the "
+                 "page cache is the condition measured): " + ", ".join(noted) + ".")
     return text
 
 
@@ -148,39 +229,61 @@ def memory_note(comparison):
 
 
 def buffered_better(crossovers):
-    """(Crossover, Comparison) for every comparison whose interval lies entirely below parity."""
+    """(Crossover, Comparison) for every comparison decided slower (buffered faster)."""
     return [(x, c) for x in crossovers for c in x.buffered_better]
 
 
 def buffered_better_lines(crossovers):
     """"hot, no memory cap, qd 1 (bm_seq_read, io_uring): buffered 1.80x [..] (ids)" for every
-    comparison whose interval lies entirely below parity."""
+    comparison decided slower."""
     lines = []
     for x, c in buffered_better(crossovers):
-        where = ", ".join(([x.regime] if x.regime else []) + [cap_label(x.memory_cap), f"qd {c.qd}"])
+        where = ", ".join(([x.regime] if x.regime else []) + [curve_condition(x), f"qd {c.qd}"])
         note = memory_note(c)
         lines.append(f"{where} ({x.family}, {x.backend}): buffered {inverse_interval_text(c)} "
                      f"({ids_text(c)}{'; ' + note if note else ''})")
     return lines
 
 
-def summary_line(crossovers):
-    """How many curves fall under each outcome, and how many rest on inconclusive comparisons."""
+def share_text(part, whole):
+    return f"{part} of {whole}" + (f" ({part / whole:.0%})" if whole else "")
+
+
+def summary_line(crossovers, comparisons=None):
+    """How many curves fall under each outcome, and the decided share of curves and of
+    comparisons (those of the curves unless `comparisons` are given)."""
     kinds = [x.kind for x in crossovers]
-    low = sum(1 for x in crossovers if not x.confident)
-    return (f"{len(kinds)} curve{'s' if len(kinds) != 1 else ''}: direct is not below buffered at any "
-            f"measured depth on {kinds.count('always')}, catches up from some depth on "
-            f"{kinds.count('from')}, never on {kinds.count('never')}; {low} rest"
-            f"{'s' if low == 1 else ''} on inconclusive comparisons.")
+    if comparisons is None:
+        comparisons = [c for x in crossovers for c in x.comparisons]
+    latest = sum(1 for x in crossovers if x.kind == decide.FROM and not x.exact)
+    either = sum(1 for x in crossovers if x.either)
+    decided = sum(1 for c in comparisons if c.decided)
+    return (f"{plural(len(kinds), 'curve')}: direct is equivalent or faster at every measured depth "
+            f"on {kinds.count(decide.ALWAYS)}, from some depth on {kinds.count(decide.FROM)} "
+            f"({latest} of them at the latest), never on {kinds.count(decide.NEVER)}, undecided on "
+            f"{kinds.count(decide.UNDECIDED)}; either mode on {either}. Decided: "
+            f"{share_text(len(kinds) - kinds.count(decide.UNDECIDED), len(kinds))} curves, "
+            f"{share_text(decided, len(comparisons))} comparisons.")
+
+
+def repetitions_line(comparisons):
+    """How many repetitions the decided comparisons took: "n=5: 12, n=9: 3"."""
+    counts = {}
+    for c in comparisons:
+        if c.decided:
+            counts[c.n] = counts.get(c.n, 0) + 1
+    if not counts:
+        return "No comparison is decided."
+    return "Repetitions per decided comparison: " + ", ".join(
+        f"n={n}: {counts[n]}" for n in sorted(counts)) + "."
 
 
 def inconclusive_line(comparisons):
-    """One line on the comparisons no conclusion may rest on alone."""
+    """One line on the comparisons that stayed inconclusive, each with why and its n."""
     flagged = [c for c in comparisons if c.inconclusive]
     if not flagged:
-        return f"No comparison is inconclusive (all {len(comparisons)} have an interval narrower " \
-               "than the threshold, two or more repetitions and no cv_high flag)."
-    items = "; ".join(f"{ids_text(c)}: {', '.join(c.reasons)}" for c in flagged)
+        return f"No comparison is inconclusive: all {len(comparisons)} are decided."
+    items = "; ".join(f"{ids_text(c)} (n={c.n}): {c.reason}" for c in flagged)
     return f"Inconclusive ({len(flagged)} of {len(comparisons)} comparisons): {items}."
 
 
@@ -195,7 +298,26 @@ def parse_args(argv):
     parser.add_argument("--advise", metavar="OUT", help='write the advice to OUT ("-": stdout)')
     parser.add_argument("--format", choices=("json", "toml"),
                         help="advice format (default: toml when OUT ends in .toml, else json)")
+    parser.add_argument("--working-set", metavar="BYTES",
+                        help="with --advise: the engine's working set (bytes, or e.g. 4GiB), for the "
+                             "memory_budget answer at working set / memory")
+    parser.add_argument("--memory", metavar="BYTES",
+                        help="with --advise: the memory the engine's data may use (bytes, or e.g. 512MiB)")
     return parser.parse_args(argv)
+
+
+def budget_args(args):
+    """(working_set, memory) in bytes from --working-set and --memory, or (None, None); raises
+    AdviceError on a bad size, on only one of them, or on either without --advise."""
+    given = [args.working_set is not None, args.memory is not None]
+    if not any(given):
+        return None, None
+    if not all(given):
+        raise AdviceError("--working-set and --memory go together: give both (the answer is for the "
+                          "ratio working set / memory), or neither")
+    if not args.advise:
+        raise AdviceError("--working-set and --memory answer in the advice: add --advise OUT")
+    return parse_size(args.working_set, "--working-set"), parse_size(args.memory, "--memory")
 
 
 def write_advice(doc, out, form):
@@ -211,22 +333,26 @@ def write_advice(doc, out, form):
 
 
 def print_guidance(analysis):
-    print(summary_line(analysis.crossovers))
+    print(summary_line(analysis.crossovers, analysis.twins))
     for x in analysis.crossovers + analysis.baselines:
         print(f"- {crossover_sentence(x)}")
     for line in buffered_better_lines(analysis.crossovers):
-        print(f"- buffered better: {line}")
+        print(f"- buffered faster: {line}")
+    for axis in analysis.memory_axes:
+        print(f"- {boundary_sentence(axis)}")
     print(inconclusive_line(analysis.twins))
+    print(repetitions_line(analysis.twins))
 
 
 def main(argv):
     args = parse_args(argv)
     try:
+        working_set, memory = budget_args(args)
         runs = [(path, load_results(path)) for path in args.results]
         cells, _ = merge(runs)
         if args.advise:
             form = args.format or ("toml" if args.advise.endswith(".toml") else "json")
-            write_advice(advise(cells, runs), args.advise, form)
+            write_advice(advise(cells, runs, working_set=working_set, memory=memory), args.advise, form)
         else:
             analysis = analyse(cells)
             if not analysis.twins:

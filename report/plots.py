@@ -2,7 +2,8 @@
 
 A line is {"label", "mode", "backend" (optional), "points": [(qd, median, min, max)]}: its
 colour says the mode, its line style and marker fill the backend. Bars carry min-max error
-bars; heat maps of direct/buffered ratios use a diverging scale centred on 1.0. matplotlib is
+bars; heat maps of direct/buffered ratios use a diverging scale centred on 1.0; outcome maps
+(the memory axis's crossover map) colour each square by its decided outcome. matplotlib is
 imported inside the functions, by the caller's import_pyplot, so importing this module needs none.
 """
 
@@ -160,8 +161,9 @@ def ratio_norm(panels):
 
 def plot_heatmaps(plt, panels, title, path):
     """Heat maps of direct/buffered ratios, one per panel {"title", "rows" (labels), "depths",
-    "values" (rows x depths, None where unmeasured), "marks" (True: inconclusive, drawn with
-    a trailing "?")}. Red: buffered faster; blue: direct faster; grey: not measured."""
+    "values" (rows x depths, None where unmeasured), "marks" (rows x depths: the outcome's
+    symbol from decide.SYMBOLS, drawn after the value)}. Red: buffered faster; blue: direct
+    faster; grey: not measured."""
     import math
     import matplotlib
     cmap = matplotlib.colormaps["RdBu"].copy()
@@ -182,9 +184,49 @@ def plot_heatmaps(plt, panels, title, path):
                 if value is None:
                     continue
                 strong = abs(math.log(value)) > 0.6 * span if value > 0 else True
-                ax.text(j, i, f"{value:.2f}" + ("?" if panel["marks"][i][j] else ""), ha="center",
+                ax.text(j, i, f"{value:.2f} {panel['marks'][i][j]}".strip(), ha="center",
                         va="center", fontsize="small", color="white" if strong else "black")
     fig.colorbar(image, ax=list(axes[0]), label="direct / buffered")
     fig.suptitle(title)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+# The colour of each outcome in an outcome map, by decide.py's outcome names: blue where
+# direct is faster, red where buffered is (as the ratio heat maps), green for equivalent,
+# a pale yellow for inconclusive; light grey where nothing was measured.
+OUTCOME_COLOURS = {"faster": "#4575b4", "equivalent": "#91cf60", "slower": "#d73027",
+                   "inconclusive": "#fee08b"}
+UNMEASURED_COLOUR = "lightgrey"
+
+
+def plot_outcome_map(plt, grid, title, path, legend):
+    """One map of decided outcomes: grid {"rows" (labels, bottom to top), "depths" (columns),
+    "outcomes" (rows x depths: an outcome name of OUTCOME_COLOURS, None where unmeasured),
+    "labels" (rows x depths: the text written in each square, e.g. "▲ 1.30"), "ylabel"};
+    `legend` is [(outcome name, label)] in the order the legend lists them."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+    names = [name for name, _ in legend]
+    colours = [OUTCOME_COLOURS.get(name, "white") for name in names] + [UNMEASURED_COLOUR]
+    codes = [[len(names) if o is None else names.index(o) for o in row] for row in grid["outcomes"]]
+    rows, depths = grid["rows"], grid["depths"]
+    fig, ax = plt.subplots(figsize=(max(5.5, 1.1 * len(depths) + 3.0), max(2.8, 1.4 + 0.6 * len(rows))),
+                           layout="constrained")
+    ax.imshow(codes, cmap=ListedColormap(colours), vmin=-0.5, vmax=len(colours) - 0.5, aspect="auto",
+              origin="lower")
+    ax.set_xticks(range(len(depths)), [str(d) for d in depths])
+    ax.set_yticks(range(len(rows)), rows)
+    ax.set_xlabel("queue depth")
+    ax.set_ylabel(grid.get("ylabel", ""))
+    for i, row in enumerate(grid["labels"]):
+        for j, text in enumerate(row):
+            if text:
+                ax.text(j, i, text, ha="center", va="center", fontsize="small",
+                        color="white" if grid["outcomes"][i][j] in ("faster", "slower") else "black")
+    ax.legend(handles=[Patch(facecolor=OUTCOME_COLOURS.get(n, "white"), edgecolor="grey", label=label)
+                       for n, label in legend] + [Patch(facecolor=UNMEASURED_COLOUR, label="not measured")],
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", title="direct against buffered")
+    ax.set_title(title, fontsize="medium")
     fig.savefig(path, dpi=100)
     plt.close(fig)

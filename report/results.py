@@ -7,7 +7,9 @@ per cell, a median object, records that are null or objects, a memory_cap of byt
 What a schema cannot say lives here. A version 2 file has no memory_cap and no memory records:
 they are read as 0 (no cap) and absent. Several files merge cell by cell on (id, memory_cap):
 the matrix runs a suite once per memory cap, so one id may appear once per cap, and a later
-file replaces an earlier file's cell of the same id and cap.
+file replaces an earlier file's cell of the same id and cap. A file of the memory axis
+(`iodepth matrix` memory_ratios: the qd cells under a cap sized from the working set) says
+so in its config (memory_ratio, memory_budget_bytes), and merge marks each of its cells.
 
 Pure functions of plain dicts; no matplotlib, so guidance and advice can import this anywhere.
 """
@@ -63,14 +65,53 @@ def cell_key(cell):
     return (cell["id"], cap_of(cell))
 
 
+def looks_of_doc(path, doc):
+    """The looks K of the matrix's repetition schedule that wrote `doc` (decide.looks_of);
+    raises ResultsError naming the file when its config.matrix schedule is malformed."""
+    from .decide import looks_of  # decide imports this module: import it when first needed.
+    try:
+        return looks_of(doc.get("config"))
+    except ValueError as e:
+        raise ResultsError(f"{path}: {e}") from None
+
+
+def memory_axis_of_doc(path, doc):
+    """{"_memory_ratio": r, "_memory_budget_bytes": M} for a file of the memory axis (its
+    config's memory_ratio, a positive number: working set / memory; memory_budget_bytes the
+    memory M its cap leaves beside the process's reserve, None when absent), {} for any other
+    file (memory_ratio absent or null). Raises ResultsError naming the file on a ratio that
+    is not a positive number."""
+    config = doc.get("config") or {}
+    ratio = config.get("memory_ratio")
+    if ratio is None:
+        return {}
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not ratio > 0:
+        raise ResultsError(f"{path}: config.memory_ratio must be a positive number (working set / "
+                           f"memory) or null, not {ratio!r}")
+    budget = config.get("memory_budget_bytes")
+    return {"_memory_ratio": ratio,
+            "_memory_budget_bytes": budget if isinstance(budget, int) and not isinstance(budget, bool) else None}
+
+
+def memory_ratio_of(cell):
+    """The memory ratio (working set / memory) of a merged cell from a memory-axis file; None
+    for cells of any other file."""
+    return cell.get("_memory_ratio")
+
+
 def merge(runs):
     """Merges cells and fio cross-checks of (path, doc) pairs; later files win on equal
-    (id, memory_cap) keys."""
+    (id, memory_cap) keys. Each merged cell is a shallow copy of the file's cell carrying
+    "_looks": the K of its file's look schedule (decide.py, "Repeated looks"), and, for a
+    file of the memory axis (config.memory_ratio), "_memory_ratio" and "_memory_budget_bytes"
+    (memory_axis_of_doc)."""
     cells, checks = {}, {}
-    for _, doc in runs:
+    for path, doc in runs:
+        looks = looks_of_doc(path, doc)
+        axis = memory_axis_of_doc(path, doc)
         for cell in doc["cells"]:
             cells.pop(cell_key(cell), None)  # Re-insert so a replaced cell takes the later file's place.
-            cells[cell_key(cell)] = cell
+            cells[cell_key(cell)] = dict(cell, _looks=looks, **axis)
         own = {cell_key(cell): cell for cell in doc["cells"]}
         for check in doc.get("fio_crosscheck") or []:
             if isinstance(check, dict) and "cell" in check:
@@ -197,6 +238,26 @@ def cap_label(cap):
     if cap == INHERIT_CAP:
         return "inherited memory cap"
     return "no memory cap" if not cap else f"memory cap {bytes_text(cap)}"
+
+
+def ratio_text(ratio):
+    """A working set / memory ratio (the memory axis) as every statement writes it: "0.5x", "2x"."""
+    return f"{ratio:g}x"
+
+
+def condition_label(cap, ratio=None, budget=None):
+    """A memory condition as statements name it: cap_label, and on the memory axis the ratio
+    and the memory it stands for: "memory cap 160 MiB (working set 2x memory, 128 MiB)"."""
+    if ratio is None:
+        return cap_label(cap)
+    memory = f", {bytes_text(budget)}" if budget else ""
+    return f"{cap_label(cap)} (working set {ratio_text(ratio)} memory{memory})"
+
+
+def cells_condition(cells, cap):
+    """condition_label of `cap` from the memory-axis marks of its cells (results.merge)."""
+    mine = next((c for c in cells if cap_of(c) == cap and c.get("_memory_ratio") is not None), None)
+    return condition_label(cap, mine and mine["_memory_ratio"], mine and mine.get("_memory_budget_bytes"))
 
 
 def cap_tag(cap):

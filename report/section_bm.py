@@ -9,8 +9,8 @@ import re
 from .markdown import both, both_ranges, cap_stem, fmt, md_table, range_text
 from .plots import PLOTS_NOTE
 from .results import cap_label, family_of, is_adaptive, is_ok, median_of, regime_rank
-from .series import (CAUGHT_UP_RATIO, catch_up_reading, depths_of, group_by_mode, median_ratio, mode_pairs,
-                     plot_vs_qd)
+from .decide import EQUIVALENT, FASTER, INCONCLUSIVE, SLOWER, SYMBOLS, compare, outcome_counts
+from .series import catch_up_reading, depths_of, group_by_mode, median_ratio, mode_pairs, plot_vs_qd
 
 
 def bm_family(cell):
@@ -55,7 +55,6 @@ BM_HEADERS = ["regime", "backend", "qd", "direct fetches/s", "buffered fetches/s
 
 
 def bm_reading(family, regime, backend, pairs):
-    rows = [(qd, median_ratio(d, b, "iops")) for qd, d, b in pairs]
     there = ""
     if pairs:
         _, d, b = pairs[-1]
@@ -63,7 +62,7 @@ def bm_reading(family, regime, backend, pairs):
                  f"{fmt(median_of(b, 'hit_ratio'), '.2f')} buffered there, the consumer waiting "
                  f"{fmt(median_of(d, 'wait_fraction'), '.0%')} vs "
                  f"{fmt(median_of(b, 'wait_fraction'), '.0%')} of the run")
-    return catch_up_reading(f"{family} / {regime} / {backend}", rows, "page fetches/s", there)
+    return catch_up_reading(f"{family} / {regime} / {backend}", pairs, "page fetches/s", there)
 
 
 DISTANCE_AXIS_LABEL = "read-stream distance (qd: reads in flight at most, log2 scale)"
@@ -100,27 +99,29 @@ def best_fixed(adaptive, cells):
 
 
 def adaptive_rows(cells):
-    """(adaptive cell, best fixed cell or None, adaptive/best MB/s) for each adaptive cell."""
+    """(adaptive cell, best fixed cell or None, Comparison adaptive/best or None) for each
+    adaptive cell. Unpaired: the two cells are not twins and did not run back to back."""
     adaptive = sorted((c for c in measured_bm(cells) if is_adaptive(c)),
                       key=lambda c: regime_rank(c.get("regime")))
     rows = []
     for cell in adaptive:
         best = best_fixed(cell, cells)
-        rows.append((cell, best, median_ratio(cell, best, "mb_s") if best else None))
+        rows.append((cell, best, compare(cell, best, paired=False) if best else None))
     return rows
 
 
 def adaptive_reading(rows):
-    compared = [(a, best, r) for a, best, r in rows if r is not None]
+    compared = [(a, best, c) for a, best, c in rows if c is not None]
     if not compared:
         return "No adaptive cell has a fixed-distance cell in its regime, mode and backend to compare with."
-    close = sum(1 for _, _, r in compared if r >= CAUGHT_UP_RATIO)
-    a, best, r = min(compared, key=lambda row: row[2])
-    return (f"Adaptive is within {1 - CAUGHT_UP_RATIO:.0%} of the best fixed distance, or faster, "
-            f"in {close} of {len(compared)} (regime, mode, backend) groups; its lowest is "
-            f"{fmt(r, '.2f')}x in {a.get('regime')} / {a.get('mode')} / {a.get('backend')}, where "
-            f"the best fixed distance is qd {best.get('qd')} and adaptive averaged a distance of "
-            f"{fmt(median_of(a, 'mean_distance'), '.1f')}.")
+    counts = outcome_counts(c for _, _, c in compared)
+    a, best, c = min(compared, key=lambda row: row[2].ratio)
+    return (f"Against the best fixed distance, adaptive is faster in {counts[FASTER]}, equivalent "
+            f"in {counts[EQUIVALENT]}, slower in {counts[SLOWER]} and inconclusive in "
+            f"{counts[INCONCLUSIVE]} of {len(compared)} (regime, mode, backend) groups; its lowest "
+            f"is {c.ratio:.2f}x ({c.outcome}) in {a.get('regime')} / {a.get('mode')} / "
+            f"{a.get('backend')}, where the best fixed distance is qd {best.get('qd')} and "
+            f"adaptive averaged a distance of {fmt(median_of(a, 'mean_distance'), '.1f')}.")
 
 
 def adaptive_section(cells):
@@ -129,14 +130,16 @@ def adaptive_section(cells):
         return []
     table = [[bm_family(a), a.get("regime", "?"), a.get("mode", "?"), a.get("backend", "?"),
               fmt(median_of(a, "mb_s")), fmt(median_of(best, "mb_s")) if best else "–",
-              best.get("qd", "–") if best else "–", fmt(r, ".2f"),
+              best.get("qd", "–") if best else "–", fmt(median_ratio(a, best, "mb_s") if best else None, ".2f"),
+              f"{SYMBOLS[c.outcome]} {c.outcome}" if c else "–",
               fmt(median_of(a, "mean_distance"), ".1f"), a.get("qd", "–"),
-              f"{range_text(a, 'mb_s')} / {range_text(best, 'mb_s')}"] for a, best, r in rows]
+              f"{range_text(a, 'mb_s')} / {range_text(best, 'mb_s')}"] for a, best, c in rows]
     return ["", "### Adaptive distance against the best fixed distance", "",
             "Best fixed = the fixed-distance cell with the highest median MB/s in the same "
-            "family, regime, mode and backend. A ratio above 1 means adaptive is faster.", "",
+            "family, regime, mode and backend. A ratio above 1 means adaptive is faster; the "
+            "outcome is decide.py's, from the unpaired (Welch) interval of fetches/s.", "",
             md_table(["family", "regime", "mode", "backend", "adaptive MB/s", "best fixed MB/s",
-                      "best fixed qd", "adaptive/best fixed", "adaptive mean distance",
+                      "best fixed qd", "adaptive/best fixed", "outcome", "adaptive mean distance",
                       "max distance", "MB/s min–max (adaptive / best fixed)"], table),
             "", f"- {adaptive_reading(rows)}"]
 

@@ -2,8 +2,15 @@
 (and what each flag means), then the cells that have no measurements and why.
 """
 
+from .decide import device_share
 from .markdown import MARK, cell_label, fmt, md_table, range_text
 from .results import cap_label, cap_of, is_ok, median_of
+
+
+def device_text(cell):
+    """"0.98" device read bytes / requested bytes of the cell's median; "–" without a record."""
+    share = device_share(cell)
+    return "–" if share is None else f"{share:.2f}"
 
 
 # The flags the writer sets (thresholds: src/results/results.h). Unknown flags are still shown.
@@ -17,6 +24,11 @@ FLAG_LEGEND = {
                        "before it ran, so some reads were cache hits.",
     "warm_not_cached": "a warm-cache cell found much of its working set missing from the page "
                        "cache before it ran, so some reads went to the device.",
+    "served_from_memory": "a cold buffered cell whose device reads were far below the bytes it "
+                          "asked for: it measured the page cache, not the device, and every "
+                          "comparison with it is inconclusive.",
+    "memory_device": "the data file is on memory (tmpfs, ramfs, zram, a loop device over one): "
+                     "O_DIRECT there measures memory copies, not a device.",
 }
 
 
@@ -46,6 +58,7 @@ def all_cells_columns(measured):
         ("p95 µs", lambda c: fmt(median_of(c, "p95_us"))),
         ("CPU µs/IO", lambda c: fmt(median_of(c, "cpu_us_per_io"), ".2f")),
         ("depth", lambda c: fmt(median_of(c, "littles_law"), ".1f")),
+        ("dev/req", device_text),
         ("CV IOPS", lambda c: cv(c, "iops")), ("CV p95", lambda c: cv(c, "clat_ns_p95")),
         ("reps", lambda c: len(c.get("repetitions") or [])),
         ("IOPS min–max", lambda c: range_text(c, "iops", ",.0f")),
@@ -60,7 +73,9 @@ def all_cells_section(cells):
     out = ["", "## All measured cells", "",
            f"Medians over repetitions; min–max columns span the repetitions. {MARK} marks a cell "
            "with flags; read its numbers with the flag in mind. Depth is the Little's-law depth "
-           "(IOPS x mean latency)."]
+           "(IOPS x mean latency). dev/req is the bytes the block device read over the bytes the "
+           "cell asked of storage (medians; \"–\" where not recorded): near 1 for a cold read, "
+           "near 0 where the page cache or the pool served it."]
     if any(c.get("suite") == "bm" for c in measured):
         out[-1] += (" For bm cells IOPS is page fetches/s (hits included) and p95 is the "
                     "latency of a read request.")

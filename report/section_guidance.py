@@ -1,43 +1,57 @@
 """The report's Guidance section and its direct/buffered ratio tables and heat maps.
 
-Both are drawn from a ratios.Analysis (twin comparisons with bootstrap intervals, crossovers);
+Both are drawn from a ratios.Analysis (twin comparisons decided by decide.py, crossovers);
 the wording of each statement is guidance.py's, so the report and `python3 -m report.guidance`
-say the same thing. Every section is split by memory condition ("no memory cap", "memory cap 128 MiB").
+say the same thing, and every outcome is named and marked as decide.py names it. Every
+section is split by memory condition ("no memory cap", "memory cap 128 MiB").
 """
 
 import os
 
-from .guidance import (buffered_better, crossover_sentence, entry_text, fmt_ratio, ids_text,
-                      inconclusive_line, interval_text, inverse_interval_text, memory_note,
-                      outcome_text, summary_line)
-from .markdown import MARK, cap_stem, md_table
+from . import decide
+from .decide import OUTCOME_LEGEND, SYMBOLS
+from .guidance import (boundary_sentence, buffered_better, condition_label, crossover_sentence,
+                      curve_condition, entry_text, fmt_ratio, ids_text, inconclusive_line,
+                      interval_text, inverse_interval_text, memory_note, outcome_text,
+                      repetitions_line, summary_line)
+from .markdown import cap_stem, md_table
 from .plots import plot_heatmaps
-from .ratios import BORDERLINE, INCONCLUSIVE_CI_SPREAD, PARITY, SYNC_BACKENDS, cpu_cost, latency_cost
+from .ratios import SYNC_BACKENDS, cpu_cost, latency_cost
 from .results import cap_label, cap_of, family_of, regime_rank, suite_rank
 
 GUIDANCE_INTRO = (
-    "For each curve (workload family, regime, memory condition, backend) the crossover is the "
-    "smallest queue depth from which on direct I/O is at no measured depth measurably slower "
-    "than buffered: the 95% bootstrap interval of direct/buffered throughput (IOPS; page "
-    "fetches/s for bm; MB/s for scan), resampling repetitions in pairs because repetition i of "
-    f"both modes ran back to back, reaches {PARITY:.2f} there and at every larger depth (a "
-    f"shortfall under {1 - PARITY:.0%} counts as parity: two runs on one machine differ by that "
-    "much). \"always\": from the smallest depth measured; \"never\": even the largest depth's "
-    f"interval lies below {PARITY:.2f}. "
-    "Ratios read \"median [low, high]\"; latency and CPU costs are direct/buffered medians of p95 "
-    "and CPU per I/O at the crossover (at the largest depth for \"never\"). A comparison is "
-    f"inconclusive ({MARK}) when a cell is flagged cv_high, its interval spans more than "
-    f"{INCONCLUSIVE_CI_SPREAD}x, its upper end lies within {BORDERLINE:.2f} of {PARITY:.2f} (another "
-    "run could put it on the other side), or it has fewer than two repetitions; no conclusion "
-    "rests on one alone. The same rules drive `python3 -m report.guidance --advise`.")
+    "Each comparison of direct against buffered throughput (IOPS; page fetches/s for bm; MB/s "
+    "for scan) at one depth is decided from the t interval of the log ratio (paired: "
+    "repetition i of both modes ran back to back): faster when the interval lies above "
+    f"{decide.MARGIN_HIGH:.2f}, equivalent when inside [{decide.MARGIN_LOW:.2f}, "
+    f"{decide.MARGIN_HIGH:.2f}] (a two one-sided test at ±5%), slower when below "
+    f"{decide.MARGIN_LOW:.2f}, inconclusive otherwise, with fewer than two repetitions, or when "
+    "a cell was served from memory (except on the memory axis, where the page cache is the "
+    "condition measured); inconclusive is never equivalence. When the matrix "
+    "re-measures undecided pairs (K looks on a fixed schedule), each one-sided test runs at "
+    f"{decide.ALPHA} / K, so every kind of false decision stays below {decide.ALPHA:.0%} over "
+    "all looks. The crossover of a curve (workload family, regime, memory condition, backend) "
+    "is the smallest depth from which every measured depth is equivalent or faster: "
+    "\"always\", \"from qd N\" (\"at the latest\" when the depth below is inconclusive), "
+    "\"never\" (the deepest depth is slower) or \"undecided\" (the deepest depth is "
+    "inconclusive). \"Either mode\": neither mode read from the device, or every depth is "
+    "equivalent. Ratios read \"point [low, high], outcome, n\" (point: geometric mean of the "
+    "paired ratios); latency and CPU costs are direct/buffered medians of p95 and CPU per I/O "
+    f"at the crossover (at the largest depth otherwise). Marks: {OUTCOME_LEGEND}. The same "
+    "rules drive `python3 -m report.guidance --advise` and `python3 -m report.decide`.")
 BASELINE_INTRO = (
     "Against what engines run today: direct at each qd against one buffered cell at qd 1 (the "
-    "sync backend where measured, else io_uring), intervals from independent resampling of the "
-    "two cells (they did not run back to back), except against the baseline's own twin.")
+    "sync backend where measured, else io_uring), intervals from Welch's t on the two cells' "
+    "log throughput (they did not run back to back), except against the baseline's own twin.")
 
 
 def caps_of(crossovers):
     return sorted({x.memory_cap for x in crossovers})
+
+
+def cap_heading(cap, crossovers):
+    """The memory condition's heading; on the memory axis with its ratio and memory."""
+    return next((curve_condition(x) for x in crossovers if x.memory_cap == cap), condition_label(cap))
 
 
 def compact_row(x, baselines):
@@ -46,21 +60,21 @@ def compact_row(x, baselines):
     return [x.family, x.regime or "–", x.backend, outcome_text(x),
             f"qd {at.qd}: {interval_text(at)}", f"qd {x.deepest.qd}: {interval_text(x.deepest)}",
             fmt_ratio(latency_cost(at)), fmt_ratio(cpu_cost(at)),
-            outcome_text(rival) if rival else "–", "high" if x.confident else f"{MARK} low",
+            outcome_text(rival) if rival else "–", "high" if x.confident else "low",
             ids_text(at)]
 
 
-COMPACT_HEADERS = ["family", "regime", "backend", "direct not below buffered", "at crossover",
+COMPACT_HEADERS = ["family", "regime", "backend", "direct equivalent or faster", "at crossover",
                    "at largest qd", "p95 direct/buffered", "CPU/IO direct/buffered",
                    "vs buffered qd 1", "confidence", "rests on"]
 
 
 def buffered_better_table(crossovers):
-    rows = [[cap_label(x.memory_cap), x.regime or "–", x.family, x.backend, c.qd,
+    rows = [[curve_condition(x), x.regime or "–", x.family, x.backend, c.qd,
              inverse_interval_text(c), ids_text(c), memory_note(c) or "–"]
             for x, c in buffered_better(crossovers)]
     if not rows:
-        return "None: direct is not measurably slower anywhere."
+        return "None: no comparison is decided slower."
     return md_table(["memory", "regime", "family", "backend", "qd", "buffered/direct",
                      "cells", "buffered side"], rows)
 
@@ -76,17 +90,25 @@ def guidance_section(analysis):
     for cap in caps_of(analysis.crossovers + analysis.baselines):
         mine = [x for x in analysis.crossovers if x.memory_cap == cap]
         theirs = [x for x in analysis.baselines if x.memory_cap == cap]
-        out += ["", f"### {cap_label(cap)}", "", summary_line(mine), ""]
+        out += ["", f"### {cap_heading(cap, mine + theirs)}", "", summary_line(mine), ""]
         out += [f"- {crossover_sentence(x)}" for x in mine]
         if mine:
             out += ["", md_table(COMPACT_HEADERS, [compact_row(x, baselines) for x in mine])]
         if theirs:
             out += ["", BASELINE_INTRO, ""] + [f"- {crossover_sentence(x)}" for x in theirs]
-    out += ["", "### Where buffered remains better", "",
-            f"Comparisons whose whole interval lies below {PARITY:.2f}, read as buffered / direct, with what "
-            "the buffered cell had in memory where the results say.", "",
+    if analysis.memory_axes:
+        out += ["", "### Memory budget: working set against memory", "",
+                "Where, along the ratios of working set to memory measured (the qd suite under caps "
+                "sized from its file), direct matches or beats buffered: the smallest ratio from which "
+                "every larger measured ratio has a crossover, and the crossover depth there (maps: "
+                "\"Memory budget\" below).", ""]
+        out += [f"- {boundary_sentence(axis)}" for axis in analysis.memory_axes]
+    out += ["", "### Where buffered remains faster", "",
+            f"Comparisons decided slower (the whole interval below {decide.MARGIN_LOW:.2f}), read as "
+            "buffered / direct, with what the buffered cell had in memory where the results say.", "",
             buffered_better_table(analysis.crossovers)]
-    return out + ["", "### Inconclusive comparisons", "", inconclusive_line(analysis.twins)]
+    return out + ["", "### Inconclusive comparisons", "", summary_line(analysis.crossovers, analysis.twins),
+                  "", inconclusive_line(analysis.twins), "", repetitions_line(analysis.twins)]
 
 
 # ---------------------------------------------------------------- ratio tables and heat maps
@@ -132,7 +154,7 @@ def heatmap_panels(rows, family, cap):
         panels.append({"title": backend, "depths": depths,
                        "rows": [r or cap_label(cap) for r in regimes],
                        "values": [[c.median if c else None for c in row] for row in grid],
-                       "marks": [[bool(c and c.inconclusive) for c in row] for row in grid]})
+                       "marks": [[SYMBOLS[c.outcome] if c else "" for c in row] for row in grid]})
     return panels
 
 
@@ -156,13 +178,15 @@ def ratios_section(plt, analysis, out_dir):
     if not analysis.twins:
         return []
     out = ["", "## Direct / buffered ratios", "",
-           "Each entry: the median over repetitions of direct/buffered throughput (IOPS; page "
-           "fetches/s for bm; MB/s for scan) and its 95% paired bootstrap interval [low, high]; "
-           f"above 1, direct is faster. {MARK} marks an inconclusive comparison (see Guidance). "
-           "Adaptive rows (bm_seq_read_adaptive) sit at their maximum distance. Heat maps: the "
-           "same medians, blue where direct is faster, red where buffered is, \"?\" on "
-           "inconclusive ones, grey where not measured."]
+           "Each entry: the outcome's mark, the geometric mean over repetitions of direct/buffered "
+           "throughput (IOPS; page fetches/s for bm; MB/s for scan), its interval [low, high] "
+           "(see Guidance) and the repetitions n it took; above 1, direct is faster. Marks: "
+           f"{OUTCOME_LEGEND}. Adaptive rows (bm_seq_read_adaptive) sit at their maximum "
+           "distance. Heat maps: the same ratios with the same marks, blue where direct is "
+           "faster, red where buffered is, grey where not measured."]
     for (cap, suite), rows in table_groups(analysis.twins).items():
-        out += ["", f"### {suite} suite, {cap_label(cap)}", "", ratio_table(rows)]
+        some = next(iter(next(iter(rows.values())).values())).direct
+        where = condition_label(cap, some.get("_memory_ratio"), some.get("_memory_budget_bytes"))
+        out += ["", f"### {suite} suite, {where}", "", ratio_table(rows)]
         out += heatmaps(plt, rows, suite, cap, out_dir)
     return out

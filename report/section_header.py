@@ -11,8 +11,34 @@ def title_section():
             "Every metric is defined in docs/BENCHMARKS.md."]
 
 
+def environment_warnings(runs):
+    """Warnings a reader must see before any number: data on memory, a loaded machine."""
+    out = []
+    for path, doc in runs:
+        env = doc.get("environment") or {}
+        kind = env.get("storage_kind") if isinstance(env.get("storage_kind"), dict) else {}
+        if kind.get("kind") == "memory":
+            out.append(f"**Warning** ({path}): the data file is on memory ({kind.get('reason') or 'no reason given'}): "
+                       "O_DIRECT there measures memory copies, not a device.")
+        load = env.get("load") if isinstance(env.get("load"), dict) else {}
+        others = load.get("other_measurers") or []
+        if others:
+            out.append(f"**Warning** ({path}): other measurers ran at the same time (pids "
+                       f"{', '.join(map(str, others))}): they share the device and the CPUs.")
+        average, cpus = load.get("loadavg_1m"), env.get("cpu_count")
+        try:
+            loaded = average is not None and cpus and float(average) > float(cpus)
+        except (TypeError, ValueError):
+            loaded = False
+        if loaded:
+            out.append(f"**Warning** ({path}): the 1-minute load average was {average}, above the "
+                       f"{cpus} CPUs: a loaded machine changes the answer, not only the numbers.")
+    return out
+
+
 def header_section(runs):
-    out = ["", "## Sources", ""]
+    warnings = environment_warnings(runs)
+    out = (["", "## Warnings", ""] + [f"- {w}" for w in warnings] if warnings else []) + ["", "## Sources", ""]
     out.append(md_table(["file", "suite", "created (UTC)", "command", "iodepth", "commit", "cells"], [
         [path, (doc.get("config") or {}).get("suite", "?"), doc.get("created_utc", "?"),
          f"`{doc.get('command', '?')}`", doc.get("iodepth_version", "?"),

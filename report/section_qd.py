@@ -7,7 +7,7 @@ import os
 
 from .markdown import both_ranges, cap_stem, fmt, md_table
 from .plots import PLOTS_NOTE
-from .results import cap_label, family_of, is_ok, median_of
+from .results import cap_label, cells_condition, family_of, is_ok, median_of
 from .series import catch_up_reading, group_by_mode, median_ratio, mode_pairs, plot_vs_qd
 
 
@@ -25,7 +25,7 @@ def ratio_rows(modes):
 
 def plain_reading(family, backend, rows):
     there = (f", with {fmt(rows[-1][2], '.2f')}x buffered's p95 latency there" if rows else "")
-    return catch_up_reading(f"{family} / {backend}", [(r[0], r[1]) for r in rows], "IOPS", there)
+    return catch_up_reading(f"{family} / {backend}", [(r[0], r[3], r[4]) for r in rows], "IOPS", there)
 
 
 def qd_plots(plt, family, backend, modes, out_dir, cap):
@@ -56,7 +56,7 @@ def qd_section(plt, cells, out_dir, cap=0):
                    both_ranges(d, b, "iops", ",.0f"), both_ranges(d, b, "p95_us", ",.1f")]
                   for qd, ri, rp, d, b in rows]
         plots += qd_plots(plt, family, backend, modes, out_dir, cap)
-    out = ["", f"## Queue depth suite (qd), {cap_label(cap)}", "", "### Direct / buffered", "",
+    out = ["", f"## Queue depth suite (qd), {cells_condition(cells, cap)}", "", "### Direct / buffered", "",
            "Ratio = direct median / buffered median. An IOPS ratio above 1 means direct is "
            "faster; a p95 ratio above 1 means direct is slower. The last two columns span the "
            "repetitions (min–max).", "",

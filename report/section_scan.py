@@ -8,7 +8,8 @@ import os
 from .markdown import both, both_ranges, cap_stem, fmt, md_table
 from .plots import PLOTS_NOTE, ordered_modes, plot_lines
 from .results import cap_label, is_ok, median_of, regime_rank
-from .series import group_by_mode, median_ratio, mode_pairs, points_of
+from .decide import compare, crossover_of, crossover_text
+from .series import group_by_mode, median_ratio, mode_pairs, outcomes_text, points_of
 
 
 def group_scan(cells):
@@ -35,29 +36,29 @@ def scan_row(backend, qd, d, b):
             both(d, b, "cpu_us_per_io", ".2f"), both_ranges(d, b, "mb_s", ",.1f")]
 
 
-def overtake_phrase(points, rival):
-    """Where x first reaches or beats y in `points`, (qd, x MB/s, y MB/s) by ascending qd:
-    "overtakes RIVAL at qd N (X MB/s vs Y)", or that it does not up to the deepest qd."""
-    points = [p for p in points if p[1] is not None and p[2] is not None]
-    for index, (qd, x, y) in enumerate(points):
-        if x >= y:
-            return f"overtakes {rival} {'already ' if index == 0 else ''}at qd {qd} ({fmt(x)} MB/s vs {fmt(y)})"
-    if not points:
-        return f"has no depth to compare with {rival}"
-    qd, x, y = points[-1]
-    return f"does not overtake {rival} up to qd {qd} ({fmt(x)} MB/s vs {fmt(y)})"
+def against_phrase(comparisons, rival):
+    """"against RIVAL: equivalent or faster from qd 4 (qd 1 ▼ slower, ...)" from decide.py's
+    crossover of `comparisons`, or that there is nothing to compare with."""
+    comparisons = [c for c in comparisons if c is not None]
+    if not comparisons:
+        return f"against {rival}: no depth to compare with"
+    x = crossover_of((None,) * 5, comparisons)
+    return f"against {rival}, equivalent or faster: {crossover_text(x)} ({outcomes_text(x.comparisons)})"
 
 
 def crossover_reading(regime, backend, backends):
-    """Where direct pipelined MB/s overtakes buffered sync (qd 1), and buffered pipelined at
-    the same qd, for one pipelined backend of one regime."""
-    direct = [(c.get("qd", 1), median_of(c, "mb_s")) for c in backends[backend].get("direct", [])]
-    sync = [median_of(c, "mb_s") for c in (backends.get("sync") or {}).get("buffered", [])] or [None]
-    buffered = {c.get("qd", 1): median_of(c, "mb_s") for c in backends[backend].get("buffered", [])}
-    vs_sync = overtake_phrase([(qd, x, sync[0]) for qd, x in direct], "buffered sync")
-    vs_buffered = overtake_phrase([(qd, x, buffered.get(qd)) for qd, x in direct],
-                                  f"buffered pipelined ({backend}) depth for depth")
-    return f"{regime}: direct pipelined ({backend}) {vs_sync}; it {vs_buffered}."
+    """Where direct pipelined MB/s becomes equivalent to or faster than buffered sync (qd 1,
+    unpaired) and buffered pipelined at the same qd (twins, paired), for one pipelined
+    backend of one regime: decide.py's outcomes and crossover."""
+    direct = backends[backend].get("direct", [])
+    sync = (backends.get("sync") or {}).get("buffered", [])
+    buffered = {c.get("qd", 1): c for c in backends[backend].get("buffered", [])}
+    vs_sync = against_phrase([compare(d, sync[0], paired=False) for d in direct] if sync else [],
+                             "buffered sync")
+    vs_buffered = against_phrase([compare(d, buffered[d.get("qd", 1)]) for d in direct
+                                  if d.get("qd", 1) in buffered],
+                                 f"buffered pipelined ({backend}) depth for depth")
+    return f"{regime}: direct pipelined ({backend}) {vs_sync}; {vs_buffered}."
 
 
 def scan_lines(backends, metric):
@@ -114,8 +115,9 @@ def scan_section(plt, cells, out_dir, cap=0):
         readings += [crossover_reading(regime, backend, backends) for backend in backends if backend != "sync"]
         plots += scan_plot(plt, regime, backends, out_dir, cap)
     out += ["", "### Crossover", "",
-            "The smallest qd at which direct pipelined MB/s reaches or beats buffered sync (one "
-            "page at a time, qd 1), and buffered pipelined at the same qd.", ""]
+            "The smallest qd from which direct pipelined MB/s is equivalent to or faster than "
+            "buffered sync (one page at a time, qd 1; unpaired interval) and buffered pipelined "
+            "at the same qd (paired), by the rule of the Guidance (decide.py).", ""]
     out += [f"- {r}" for r in readings]
     if plots:
         out += ["", "### MB/s vs distance", "", PLOTS_NOTE] + plots

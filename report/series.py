@@ -1,15 +1,11 @@
 """Per-depth series of cells, shared by the qd, bm and scan sections: cells grouped by mode and
 sorted by queue depth, the direct/buffered pairs at each depth, the points of a curve, and the
-plain sentence that says where direct catches up.
+plain sentence that says where direct catches up (decided by decide.py, never here).
 """
 
-from .markdown import fmt
+from .decide import SYMBOLS, compare, crossover_of, crossover_text
 from .plots import QD_AXIS_LABEL, ordered_modes, plot_lines
 from .results import THROUGHPUT_METRICS, median_of, ratio, spread_of
-
-
-# A direct/buffered IOPS ratio at or above this counts as "caught up" in the plain reading.
-CAUGHT_UP_RATIO = 0.95
 
 
 def mode_label(mode, cells):
@@ -60,21 +56,27 @@ def median_ratio(a, b, metric):
     return ratio(median_of(a, metric), median_of(b, metric))
 
 
-def catch_up_reading(label, rows, quantity, there=""):
+def outcomes_text(comparisons):
+    """"qd 1 ▼ slower, qd 4 = equivalent": each depth's decided outcome."""
+    return ", ".join(f"qd {c.qd} {SYMBOLS[c.outcome]} {c.outcome}" for c in comparisons)
+
+
+def catch_up_reading(label, pairs, quantity, there=""):
     """One sentence on how direct/buffered `quantity` moves with depth and where it catches up.
 
-    `rows` are (qd, ratio) in ascending qd; `there` describes the deepest of them.
+    `pairs` are (qd, direct cell, buffered cell) in ascending qd (mode_pairs); the ratios are
+    decide.compare's point estimates and the outcome its crossover; `there` describes the
+    deepest pair.
     """
-    if not rows:
+    comparisons = [c for c in (compare(d, b) for _, d, b in pairs) if c is not None]
+    if not comparisons:
         return f"{label}: no depth has both direct and buffered measured."
-    (first_qd, first), (last_qd, last) = rows[0], rows[-1]
-    text = f"{label}: direct reaches {fmt(last, '.2f')}x buffered {quantity} at qd {last_qd}"
-    if len(rows) > 1:
-        text += f" (from {fmt(first, '.2f')}x at qd {first_qd})"
+    first, last = comparisons[0], comparisons[-1]
+    text = f"{label}: direct reaches {last.ratio:.2f}x buffered {quantity} at qd {last.qd}"
+    if len(comparisons) > 1:
+        text += f" (from {first.ratio:.2f}x at qd {first.qd})"
     text += there
-    caught = [qd for qd, r in rows if r is not None and r >= CAUGHT_UP_RATIO]
-    if len(rows) == 1:  # "first" and "never" would claim a trend one depth cannot show.
-        return text + f"; {'' if caught else 'not '}within {1 - CAUGHT_UP_RATIO:.0%} of buffered."
-    if caught:
-        return text + f"; first within {1 - CAUGHT_UP_RATIO:.0%} of buffered at qd {caught[0]}."
-    return text + f"; never within {1 - CAUGHT_UP_RATIO:.0%} of buffered."
+    if len(comparisons) == 1:  # A crossover would claim a trend one depth cannot show.
+        return text + f"; {last.outcome} at qd {last.qd} (n={last.n})."
+    x = crossover_of((None,) * 5, comparisons)
+    return text + f"; equivalent or faster: {crossover_text(x)} ({outcomes_text(comparisons)})."

@@ -317,5 +317,37 @@ class RunMainTest(unittest.TestCase):
             return []
 
 
+class PageCacheTest(unittest.TestCase):
+    """Dropping a file's pages (the cold start of fio's buffered runs) and reading the device."""
+
+    def test_drop_file_cache_leaves_none_of_the_file_cached(self):
+        if shutil.which("fincore") is None:
+            self.skipTest("no fincore (util-linux) to count cached pages")
+        scratch = tempfile.mkdtemp(dir="/var/tmp")  # Not /tmp: tmpfs pages cannot be dropped.
+        self.addCleanup(shutil.rmtree, scratch)
+        path = os.path.join(scratch, "f.dat")
+        with open(path, "wb") as f:
+            f.write(os.urandom(1 << 20))
+        with open(path, "rb") as f:
+            f.read()
+        self.assertGreater(common.resident_fraction(path, 1 << 20), 0.5, "just written and read: cached")
+        common.drop_file_cache(path)
+        self.assertEqual(common.resident_fraction(path, 1 << 20), 0.0)
+
+    def test_drop_file_cache_of_a_missing_file_raises(self):
+        with self.assertRaises(OSError):
+            common.drop_file_cache("/nonexistent/f.dat")
+
+    def test_device_counters(self):
+        self.assertIsNone(common.block_device_counters(""))
+        self.assertIsNone(common.block_device_counters("../x"))
+        self.assertIsNone(common.block_device_counters("no-such-device"))
+        self.assertIsNone(common.device_counters_between(None, {"name": "x"}))
+        before = {"name": "vda", "read_bytes": 100, "write_bytes": 5, "read_ios": 1, "write_ios": 1}
+        after = {"name": "vda", "read_bytes": 4196, "write_bytes": 5, "read_ios": 2, "write_ios": 1}
+        self.assertEqual(common.device_counters_between(before, after),
+                         {"name": "vda", "read_bytes": 4096, "write_bytes": 0, "read_ios": 1, "write_ios": 0})
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -34,6 +34,15 @@ class FlagsTest(unittest.TestCase):
         s = settings("--suite=io_patterns", f"--json={self.json}")
         self.assertEqual(s.cells_text, "rand_read/direct/syncpath,rand_read/buffered/syncpath")
 
+    def test_default_qd_cells_are_every_raw_request_family(self):
+        cells = crosscheck.DEFAULT_CELLS["qd"].split(",")
+        self.assertEqual(set(cells), {f"{kind}_read_qd{qd}/{mode}/io_uring" for kind in ("seq", "rand")
+                                      for qd in (1, 32) for mode in ("direct", "buffered")})
+        self.assertEqual(len(cells), 8)
+        planned = crosscheck.plan("qd", crosscheck.DEFAULT_CELLS["qd"], 8 << 20)
+        self.assertEqual([p["skip"] for p in planned], [""] * 8, "every default cell is compared")
+        self.assertEqual(sum(p["cold"] for p in planned), 4, "the buffered ones start cold")
+
     def test_default_results_file_is_named_by_utc_time(self):
         cwd = os.getcwd()
         os.chdir(self.dir)
@@ -81,14 +90,18 @@ class PlanTest(unittest.TestCase):
                                          "--ioengine=io_uring", "--iodepth=32"])
         self.assertEqual(p["iodepth_args"], ["--only", "rand_read_qd32/direct/io_uring", "--modes", "direct",
                                              "--depths", "32", "--backends", "io_uring"])
-        self.assertEqual((p["skip"], p["probe"]), ("", ""))
+        self.assertEqual((p["skip"], p["probe"], p["cold"]), ("", "", False))
         self.assertEqual(p["notes"], [crosscheck.URING_NOTE])
 
-    def test_buffered_sync_cell_drops_the_cache_at_open(self):
+    def test_buffered_cell_starts_cold_and_fio_does_not_drop_again_at_each_wrap(self):
         p = self.plan_of("seq_read_qd1/buffered/sync")["seq_read_qd1/buffered/sync"]
-        self.assertEqual(p["fio_args"], [f"--size={8 << 20}", "--rw=read", "--direct=0", "--invalidate=1",
+        self.assertEqual(p["fio_args"], [f"--size={8 << 20}", "--rw=read", "--direct=0", "--invalidate=0",
                                          "--ioengine=psync", "--iodepth=1"])
+        self.assertTrue(p["cold"], "the run drops the file's pages before each fio run")
         self.assertEqual(p["notes"], [crosscheck.BUFFERED_NOTE])
+        p = self.plan_of("seq_read_qd32/buffered/io_uring")["seq_read_qd32/buffered/io_uring"]
+        self.assertIn("--invalidate=0", p["fio_args"])
+        self.assertTrue(p["cold"])
 
     def test_seq_worker_cell_reads_one_slice_per_job(self):
         p = self.plan_of("seq_read_qd4/direct/worker")["seq_read_qd4/direct/worker"]
@@ -177,9 +190,11 @@ def fake_summarise(cells):
     marker, not a rule (the rule is SummariseCell's; see SummariseWithIodepthTest)."""
     out = json.loads(json.dumps(cells))
     for cell in out:
+        cell.setdefault("median", {"clat_ns": {"percentile": {}}, "depth": {}})
         cell["median"]["iops"] = float(len(cell["repetitions"]))
         cell["median"]["clat_ns"]["percentile"][crosscheck.P95] = 1000
         cell["median"]["cpu_ns_per_io"] = 500.0
+        cell["median"]["depth"]["littles_law"] = 1.0
         cell["flags"] = ["marker"]
     return out
 
@@ -263,13 +278,17 @@ class MergeTest(unittest.TestCase):
         document, skipped = self.build()
         _, out = helpers.captured(crosscheck.print_table, document, 2)
         lines = out.split("\n")
-        self.assertEqual(lines[0], "Results (median of 2 runs; ratios are iodepth/fio; p95 is of completion latency):")
+        self.assertEqual(lines[0], "Results (median of 2 runs; ratios are iodepth/fio; p95 is of completion latency; "
+                                   "agrees: IOPS ratio within [0.95, 1.05]):")
         self.assertTrue(lines[3].startswith("rand_read_qd1/direct/io_uring"), lines[3])
         self.assertTrue(lines[3].endswith("marker"), lines[3])
         _, out = helpers.captured(crosscheck.print_footnotes, document, skipped, 2)
         self.assertIn("iodepth p95 / fio total-latency (lat) p95 = 0.500x (fio lat p95 2.0 µs)", out)
         self.assertIn("IOPS over 2 runs, min .. max (cv):", out)
         self.assertIn("skipped rand_read_qd4/buffered/worker: a probe said no", out)
+        # The fake summary's 2 IOPS against fio's 1200, its depth 1 against fio's 0.066.
+        self.assertIn("Outside [0.95, 1.05] of fio's IOPS:\n  rand_read_qd1/direct/io_uring: 0.002x: fio and iodepth "
+                      "at different achieved depth (Little's law:\n    iodepth 1, fio 0.0012)", out)
 
     def test_written_document_is_what_the_report_reads(self):
         document, _ = self.build()
@@ -278,9 +297,112 @@ class MergeTest(unittest.TestCase):
         with open(path) as f:
             reread = json.load(f)
         self.assertEqual(reread["schema"], "iodepth-results")
-        self.assertEqual(set(reread["fio_crosscheck"][0]), {"cell", "fio", "ratio"})
+        self.assertEqual(set(reread["fio_crosscheck"][0]), {"cell", "fio", "ratio", "cache_state", "depth",
+                                                             "device_read_share", "agrees", "cause"})
+        self.assertEqual(reread["fio_crosscheck"][0]["cache_state"], {"iodepth": "n/a", "fio": "n/a"})
+        self.assertEqual(reread["fio_crosscheck"][0]["fio"]["flags"], ["marker"], "fio's runs, flagged by summarise")
         self.assertEqual(set(reread["fio_crosscheck"][0]["ratio"]), {"iops", "clat_ns_p95", "cpu_ns_per_io"})
         self.assertFalse(os.path.exists(path + ".tmp"))
+
+
+class VerdictTest(unittest.TestCase):
+    """The ±5% verdict and its cause, on synthetic runs: a buffered qd 32 cell, 1000 IOPS on
+    fio's side at a Little's-law depth of 32, the device reading every requested byte."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        self.plan = crosscheck.plan("qd", "seq_read_qd32/buffered/io_uring", 8 << 20)[0]
+
+    def entry(self, iodepth_iops, iodepth_depth=32.0, iodepth_device_share=1.0, fio_device_share=1.0,
+              iodepth_flags=(), fio_flags=()):
+        cell = helpers.cell_record("seq_read_qd32/buffered/io_uring", [helpers.repetition(iodepth_iops)], qd=32,
+                                   mode="buffered", cache_state="cold")
+        cell["median"]["depth"]["littles_law"] = iodepth_depth
+        cell["median"]["device"] = {"read_bytes": iodepth_device_share * 4096e6, "write_bytes": 0.0,
+                                    "requested_bytes": 4096e6}
+        cell["flags"] = list(iodepth_flags)
+        path = helpers.write_json(self.dir, "f.json", helpers.fio_document(iops=1000.0, lat_p95=64_000_000))
+        m = dict(crosscheck.fio_metrics(path, "f"), resident_before=0.0,
+                 device={"name": "vda1", "read_bytes": int(fio_device_share * 10_000 * 4096 * 1.25), "write_bytes": 0,
+                         "read_ios": 10, "write_ios": 0})
+        return crosscheck.crosscheck_entry(cell, [(m, "fio run 1")], self.plan, "fio-3.33",
+                                           {"flags": list(fio_flags)}, (1000, 250))
+
+    def test_within_five_percent_agrees(self):
+        for iops in (960.0, 1000.0, 1040.0):
+            e = self.entry(iops)
+            self.assertEqual((e["agrees"], e["cause"]), (True, None), iops)
+        e = self.entry(1000.0)
+        self.assertEqual(e["cache_state"], {"iodepth": "cold", "fio": "cold"})
+        self.assertEqual(e["depth"], {"iodepth": 32.0, "fio": 32.0})
+        self.assertAlmostEqual(e["device_read_share"]["iodepth"], 1.0)
+        self.assertAlmostEqual(e["device_read_share"]["fio"], 1.0)
+
+    def test_seven_percent_apart_with_a_known_cause(self):
+        e = self.entry(1070.0, iodepth_device_share=0.5)
+        self.assertFalse(e["agrees"])
+        self.assertEqual(e["cause"], "buffered served from the page cache differently: the device read 50% of "
+                                     "the bytes iodepth requested, about 100% of fio's")
+        e = self.entry(930.0, iodepth_depth=20.0, fio_flags=["cv_high"])
+        self.assertFalse(e["agrees"])
+        self.assertEqual(e["cause"], "fio and iodepth at different achieved depth (Little's law: iodepth 20, "
+                                     "fio 32); cv_high on fio's side (its IOPS varies between runs)")
+        e = self.entry(1070.0, iodepth_flags=["served_from_memory"])
+        self.assertEqual(e["cause"], "iodepth's runs were served from memory (served_from_memory)")
+        e = self.entry(1070.0, iodepth_flags=["served_from_memory"], fio_flags=["served_from_memory"])
+        self.assertEqual(e["cause"], "both sides were served from memory (iodepth: served_from_memory; fio: "
+                                     "served_from_memory), so they compare page-cache copies, not the device")
+
+    def test_seven_percent_apart_without_a_known_cause(self):
+        e = self.entry(1070.0, iodepth_depth=33.0, iodepth_device_share=0.9)
+        self.assertEqual((e["agrees"], e["cause"]), (False, None))
+        self.assertAlmostEqual(e["ratio"]["iops"], 1.07)
+
+    def test_no_ratio_no_verdict(self):
+        self.assertEqual(crosscheck.verdict(None, "direct", [], [], {"iodepth": 1.0, "fio": 1.0},
+                                            {"iodepth": None, "fio": None}), (None, None))
+
+
+class ColdStartTest(unittest.TestCase):
+    """A buffered cell's fio run starts cold: the file's pages are dropped just before it."""
+
+    def test_pages_are_dropped_before_each_buffered_fio_run_only(self):
+        scratch = tempfile.mkdtemp(dir="/var/tmp")
+        self.addCleanup(shutil.rmtree, scratch)
+        planned = crosscheck.plan("qd", "rand_read_qd1/direct/io_uring,rand_read_qd1/buffered/io_uring", 8 << 20)
+        s = crosscheck.Settings(filename=os.path.join(scratch, "x.dat"), size_bytes=8 << 20, repeat=1)
+        events = []
+        check = crosscheck.CrossCheck(s, None, None, scratch, planned)
+        check.bs = {0: 4096, 1: 4096}
+
+        def fake_step(label, out, command):
+            events.append(("fio", [a for a in command if a.startswith(("--direct", "--invalidate"))]))
+            helpers.write_json(scratch, os.path.basename(out), helpers.fio_document())
+        check.steps.run = fake_step
+        original = common.drop_file_cache
+        common.drop_file_cache = lambda path: events.append(("drop", path))
+        self.addCleanup(setattr, common, "drop_file_cache", original)
+        helpers.captured(check.run_fio, planned[0], 1)
+        helpers.captured(check.run_fio, planned[1], 1)
+        self.assertEqual(events, [("fio", ["--direct=1"]), ("drop", s.filename),
+                                  ("fio", ["--direct=0", "--invalidate=0"])])
+        self.assertEqual(check.runs[0]["resident_before"], -1.0)
+
+    def test_a_cell_iodepth_ran_warm_is_not_compared_with_fio_cold(self):
+        scratch = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, scratch)
+        planned = crosscheck.plan("qd", "rand_read_qd1/buffered/io_uring", 8 << 20)
+        cell = helpers.cell_record("rand_read_qd1/buffered/io_uring", [helpers.repetition(1000.0)],
+                                   mode="buffered", cache_state="warm")
+        runs = [{"tool": "iodepth", "index": 0, "rep": 1, "seed": 1, "command": "i",
+                 "path": helpers.write_json(scratch, "i.json", helpers.suite_document([cell], modes=("buffered",)))},
+                {"tool": "fio", "index": 0, "rep": 1, "seed": None, "command": "f",
+                 "path": helpers.write_json(scratch, "f.json", helpers.fio_document())}]
+        document, skipped = crosscheck.build_document(planned, runs, {}, fake_summarise, "fio-3.33", "c", 1)
+        self.assertEqual(document["fio_crosscheck"], [])
+        self.assertEqual(skipped, {"rand_read_qd1/buffered/io_uring": "iodepth's runs started 'warm', fio's start "
+                                   "cold: unlike cache states are not compared"})
 
 
 class SummariseWithIodepthTest(unittest.TestCase):
@@ -297,7 +419,21 @@ class SummariseWithIodepthTest(unittest.TestCase):
         self.assertEqual(out["median"]["depth"]["littles_law"], 4.0)
         self.assertAlmostEqual(out["cv"]["iops"], 0.5)
         self.assertEqual(out["flags"], ["cv_high"])
-        self.assertEqual(out["repetitions"], cell["repetitions"])
+        # Repetitions come back as they went, with "device": null where fio's records had none.
+        self.assertEqual(out["repetitions"], [dict(rep, device=None) for rep in cell["repetitions"]])
+
+    def test_fio_runs_are_flagged_by_summarise_too(self):
+        iodepth = helpers.require_iodepth(self)
+        cell = helpers.cell_record("rand_read_qd32/buffered/io_uring", [helpers.repetition(1000.0)], qd=32,
+                                   mode="buffered", cache_state="cold")
+        runs, scratch = [], tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, scratch)
+        for iops, resident in ((1000.0, 0.0), (3000.0, 0.5)):
+            path = helpers.write_json(scratch, "f.json", helpers.fio_document(iops=iops, lat_p95=10_000_000))
+            runs.append(dict(crosscheck.fio_metrics(path, "f"), resident_before=resident, device=None))
+        (out,) = crosscheck.summarise_with_iodepth(iodepth, [crosscheck.fio_cell(cell, runs, 32)])
+        # Little's law: 1000 x 5 ms = 5 and 3000 x 5 ms = 15 in flight of 32; IOPS cv 0.71.
+        self.assertEqual(out["flags"], ["cv_high", "depth_short", "cold_but_cached"])
 
     def test_a_failing_iodepth_is_named_with_a_hint(self):
         with self.assertRaisesRegex(FioError, "(?s)/bin/false summarise - failed \\(exit status 1\\).*rebuild it"):

@@ -12,7 +12,7 @@ schema, so a fixture that drifts from the format fails there, not as a puzzling 
     document(suite, cells, ...)      a whole results file
     cell(workload, ..., reps, ...)   a measured cell, its median and cv computed from reps
     unsupported_cell(...)            a cell that did not run: zeros, null records, no reps
-    repetition(iops, p95_ns, ...)    one measured run
+    repetition(iops, p95_ns, ...)    one measured run (device record on request)
     buffer_record(...)               a repetition's buffer manager record (bm, scan)
     version_2(doc)                   the document as a version 2 writer wrote it
 """
@@ -110,11 +110,13 @@ def unsupported_cell(workload, suite, qd, mode, backend, reason, regime="", poli
 
 def repetition(iops, p95_ns, bs=4096, runtime_ns=10**9, p50_ns=None, p99_ns=None, mean_ns=None,
                max_ns=None, cpu_ns_per_io=2500.0, target=1, littles_law=1.0, resident_before=-1.0,
-               buffer=None, scan=None, memory=None):
+               buffer=None, scan=None, memory=None, device_read_fraction=None):
     """One measured run at `iops` requests/s of `bs` bytes with p95 latency `p95_ns`. Unless
     given, p50 is half of p95, p99 and the maximum twice and three times it, the mean half of
     it; the queue held `littles_law` of `target` requests on average, one per submit. The
-    buffer, scan and memory records are null unless given."""
+    buffer, scan and memory records are null unless given; the device record is absent (as
+    in files written before device accounting) unless `device_read_fraction` says what share
+    of io_bytes the device read."""
     total_ios = int(iops * runtime_ns / 1e9)
     cpu_ns = int(cpu_ns_per_io * total_ios)
     return {
@@ -131,7 +133,14 @@ def repetition(iops, p95_ns, bs=4096, runtime_ns=10**9, p50_ns=None, p99_ns=None
                   "reap_calls": total_ios, "reaped": total_ios, "avg_submit_batch": 1.0,
                   "avg_reap_batch": 1.0, "resubmits": 0, "refills_short": 0},
         "resident_before": resident_before, "verified_bytes": 0,
-        "buffer": buffer, "scan": scan, "memory": memory}
+        "buffer": buffer, "scan": scan, "memory": memory,
+        **({} if device_read_fraction is None else {"device": device_record(
+            int(device_read_fraction * total_ios * bs), int(device_read_fraction * total_ios))})}
+
+
+def device_record(read_bytes, read_ios, name="vda"):
+    """What the block device did in one repetition: reads only."""
+    return {"name": name, "read_bytes": read_bytes, "write_bytes": 0, "read_ios": read_ios, "write_ios": 0}
 
 
 def buffer_record(hit_ratio, mean_read_bytes, wait_fraction, mean_distance, page_bytes=8192,
@@ -173,7 +182,18 @@ def median(reps):
         "cpu_ns_per_io": statistics.median(r["cpu_ns_per_io"] for r in reps),
         "depth": {k: statistics.median(r["depth"][k] for r in reps)
                   for k in ("mean_in_flight", "littles_law", "utilization")},
-        "buffer": _median_buffer(reps), "scan": _median_scan(reps), "memory": _median_memory(reps)}
+        "buffer": _median_buffer(reps), "scan": _median_scan(reps), "memory": _median_memory(reps),
+        **({"device": _median_device(reps)} if any("device" in r for r in reps) else {})}
+
+
+def _median_device(reps):
+    """The medians of the device records, requested_bytes the cell's io_bytes (qd suite)."""
+    records = [(r["device"], r["io_bytes"]) for r in reps if r.get("device") is not None]
+    if not records:
+        return None
+    return {"read_bytes": statistics.median(d["read_bytes"] for d, _ in records),
+            "write_bytes": statistics.median(d["write_bytes"] for d, _ in records),
+            "requested_bytes": statistics.median(asked for _, asked in records)}
 
 
 def _median_buffer(reps):

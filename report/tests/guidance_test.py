@@ -1,5 +1,6 @@
-"""Tests for report/guidance.py, report/ratios.py and report/advice.py, and the report's
-Guidance, ratio, heat-map, CPU and memory sections on schema_version 3 results.
+"""Tests for report/guidance.py, report/ratios.py and report/advice.py (decide.py's rule as
+its consumers use it; the rule itself: decide_test.py), and the report's Guidance, ratio,
+heat-map, CPU and memory sections on schema_version 3 results.
 
 Run from the repository root:
     /usr/bin/python3 -m unittest discover -s report/tests -t . -p "*_test.py"
@@ -11,16 +12,16 @@ the right answer follows from the table. Expectations are computed here from tho
 """
 
 import json
+import math
 import os
 import statistics
-import subprocess
 import tempfile
 import unittest
 
-from report import advice, guidance, ratios, results
+from report import advice, decide, guidance, ratios, results
 from report.tests import fixtures
 from report.tests.fixtures import document, write_json
-from report.tests.support import PYTHON, REPO, run_module
+from report.tests.support import run_module
 
 try:
     import tomllib
@@ -42,10 +43,11 @@ BM_FROM_4 = {1: 0.50, 4: 1.10, 16: 1.20, 32: 1.30}
 
 def reference_crossover(profile):
     """The crossover of a ratio table, by the rule stated in the brief: the smallest depth from
-    which every depth is at or above parity (1.0 less the margin a shortfall may have and still
-    count as matching). None for never."""
+    which every depth is equivalent or faster, i.e. its true ratio is at least the lower
+    equivalence margin (the tables keep every ratio far from a margin, so the narrow intervals
+    decide as the true ratios do). None for never."""
     depths = sorted(profile)
-    below = [qd for qd in depths if profile[qd] < ratios.PARITY]
+    below = [qd for qd in depths if profile[qd] < decide.MARGIN_LOW]
     if not below:
         return depths[0]
     later = [qd for qd in depths if qd > max(below)]
@@ -116,7 +118,8 @@ class CrossoverTest(unittest.TestCase):
         self.assertEqual((x.kind, x.depth), ("from", expected))
         for qd in DEPTHS:
             c = comparison_at(x, qd)
-            self.assertEqual(c.below, FROM_16[qd] < 1.0, f"qd {qd}: interval [{c.lo}, {c.hi}]")
+            self.assertEqual(c.slower, FROM_16[qd] < 1.0, f"qd {qd}: interval [{c.lo}, {c.hi}]")
+            self.assertEqual(c.outcome, "slower" if FROM_16[qd] < 1.0 else "faster")
         sentence = guidance.crossover_sentence(x)
         self.assertIn(f"from qd {expected}", sentence)
         self.assertIn(f"rand_read_qd{expected}/{{direct,buffered}}/io_uring", sentence)
@@ -130,7 +133,8 @@ class CrossoverTest(unittest.TestCase):
         self.assertEqual((x.kind, x.depth), ("never", None))
         self.assertEqual(x.at_crossover.qd, max(NEVER))
         sentence = guidance.crossover_sentence(x)
-        self.assertIn("never catches up", sentence)
+        self.assertIn("direct stays slower than buffered", sentence)
+        self.assertEqual(guidance.outcome_text(x), f"never (up to qd {max(NEVER)})")
         self.assertIn(f"seq_read_qd{max(NEVER)}/{{direct,buffered}}/io_uring", sentence)
         self.assertIn(f"{1 / NEVER[1]:.2f}x", sentence)  # Buffered's lead at qd 1.
 
@@ -147,20 +151,21 @@ class CrossoverTest(unittest.TestCase):
         self.assertEqual((x.kind, x.depth), ("from", expected))
         self.assertNotEqual(expected, min(qd for qd in DIP if DIP[qd] >= 1.0))  # Not the first win.
         self.assertEqual([c.qd for c in x.buffered_better], [qd for qd in DEPTHS if DIP[qd] < 1.0])
+        self.assertTrue(x.exact, "qd 16 below the crossover is decided slower")
 
-    def test_a_shortfall_under_the_parity_margin_counts_as_matching(self):
-        # Direct measurably slower, but by 2% at qd 1 and 4: parity. By 8% at qd 16: below.
-        # Then 1.10 at qd 32: the crossover is qd 32, decided by the margin, not by 1.0.
+    def test_a_shortfall_inside_the_margin_is_equivalent(self):
+        # Direct slower by 2% at qd 1 and 4: equivalent (the interval lies inside [0.95,
+        # 1.05]). By 8% at qd 16: slower. 1.10 at qd 32: faster, so the crossover is qd 32.
         profile = {1: 0.98, 4: 0.98, 16: 0.92, 32: 1.10}
         x = crossover_for(curve("rand_read", profile), "rand_read")
-        for qd in DEPTHS:
-            c = comparison_at(x, qd)
-            self.assertLess(c.hi, 1.0 if qd < 32 else 2.0, f"qd {qd}: interval [{c.lo}, {c.hi}]")
-            self.assertEqual(c.below, c.hi < ratios.PARITY, f"qd {qd}: interval [{c.lo}, {c.hi}]")
+        self.assertEqual([comparison_at(x, qd).outcome for qd in DEPTHS],
+                         ["equivalent", "equivalent", "slower", "faster"])
         self.assertEqual([c.qd for c in x.buffered_better], [16])
-        self.assertEqual((x.kind, x.depth), ("from", 32))
+        self.assertEqual((x.kind, x.depth, x.exact), ("from", 32, True))
+        self.assertFalse(x.either)
         x = crossover_for(curve("rand_read", {1: 0.98, 4: 0.97, 16: 0.99, 32: 0.98}), "rand_read")
-        self.assertEqual(x.kind, "always", "every shortfall is under the margin")
+        self.assertEqual(x.kind, "always", "every shortfall is inside the margin")
+        self.assertTrue(x.either, "every depth equivalent: the mode does not matter")
 
     def test_latency_and_cpu_costs_at_the_crossover_come_from_the_cells(self):
         x = crossover_for(curve("rand_read", FROM_16), "rand_read")
@@ -214,107 +219,97 @@ class CrossoverTest(unittest.TestCase):
 
 
 class InconclusiveTest(unittest.TestCase):
-    def test_cv_high_pair_is_inconclusive_and_lowers_confidence(self):
-        x = crossover_for(curve("rand_read", FROM_16, flagged=(16,)), "rand_read")
+    def test_served_from_memory_pair_is_inconclusive_and_lowers_confidence(self):
+        cells = curve("rand_read", FROM_16)
+        flagged = next(c for c in cells if c["id"] == "rand_read_qd16/buffered/io_uring")
+        flagged["flags"] = ["served_from_memory"]
+        x = crossover_for(cells, "rand_read")
         c = comparison_at(x, 16)
-        self.assertTrue(c.inconclusive)
-        self.assertIn("rand_read_qd16/direct/io_uring is flagged cv_high", c.reasons)
+        self.assertEqual(c.outcome, "inconclusive")
+        self.assertIn("rand_read_qd16/buffered/io_uring is flagged served_from_memory", c.reason)
+        self.assertEqual((x.kind, x.depth, x.exact), ("from", 32, False))
         self.assertFalse(x.confident)
-        self.assertIn("Low confidence", guidance.crossover_sentence(x))
+        sentence = guidance.crossover_sentence(x)
+        self.assertIn("from qd 32 at the latest", sentence)
+        self.assertIn("could be earlier: qd 16 is inconclusive", sentence)
         self.assertIn("rand_read_qd16/{direct,buffered}/io_uring", guidance.inconclusive_line([c]))
 
     def test_flag_outside_the_deciding_pairs_keeps_confidence(self):
-        x = crossover_for(curve("rand_read", FROM_16, flagged=(1,)), "rand_read")
+        cells = curve("rand_read", FROM_16)
+        next(c for c in cells if c["id"] == "rand_read_qd1/buffered/io_uring")["flags"] = ["served_from_memory"]
+        x = crossover_for(cells, "rand_read")
         self.assertTrue(comparison_at(x, 1).inconclusive)
         self.assertNotIn(comparison_at(x, 1), x.deciding)
         self.assertTrue(x.confident)
 
-    def test_an_interval_ending_next_to_parity_is_inconclusive(self):
-        near = {1: ratios.PARITY - ratios.BORDERLINE / 3, 4: 0.50, 16: 1.30, 32: 1.40}
-        x = crossover_for(curve("rand_read", near), "rand_read")
-        c = comparison_at(x, 1)
-        self.assertLess(abs(c.hi - ratios.PARITY), ratios.BORDERLINE, f"interval [{c.lo}, {c.hi}]")
-        self.assertTrue(c.inconclusive)
-        self.assertTrue(any("of parity" in r for r in c.reasons), c.reasons)
-        self.assertFalse(comparison_at(x, 4).inconclusive, "0.50 is far from parity")
-        self.assertFalse(comparison_at(x, 16).inconclusive, "1.30 is far from parity")
+    def test_cv_high_alone_does_not_make_a_narrow_interval_inconclusive(self):
+        # The interval already carries the repetitions' spread; the flag stays on the cell.
+        x = crossover_for(curve("rand_read", FROM_16, flagged=(16,)), "rand_read")
+        self.assertEqual(comparison_at(x, 16).outcome, "faster")
 
-    def test_a_wide_interval_is_inconclusive(self):
+    def test_a_wide_interval_straddling_a_margin_is_inconclusive(self):
         buffered = [1000.0] * 5
         direct = [500.0, 1500.0, 600.0, 1400.0, 1000.0]
-        c = ratios.compare(make_cell("qd", "rand_read_qd4", 4, "direct", "io_uring", direct),
+        c = decide.compare(make_cell("qd", "rand_read_qd4", 4, "direct", "io_uring", direct),
                            make_cell("qd", "rand_read_qd4", 4, "buffered", "io_uring", buffered))
-        self.assertGreater(c.hi / c.lo, ratios.INCONCLUSIVE_CI_SPREAD)
-        self.assertTrue(any("spans more than" in r for r in c.reasons))
-        self.assertTrue(guidance.entry_text(c).endswith("⚠"))
+        self.assertEqual(c.outcome, "inconclusive")
+        self.assertTrue(c.reason.startswith(f"interval [{c.lo:.2f}, {c.hi:.2f}] straddles"), c.reason)
+        self.assertTrue(guidance.entry_text(c).startswith("? "))
+
+    def test_the_old_rules_noisy_parity_reads_inconclusive(self):
+        # Under the bootstrap rule this read "0.65x [0.28, 1.13]": its upper end above 0.95
+        # counted as parity, so direct "caught up". Now it is inconclusive, never equivalence.
+        direct = [300.0, 1150.0, 420.0, 1080.0, 350.0]
+        c = decide.compare(make_cell("qd", "rand_read_qd4", 4, "direct", "io_uring", direct),
+                           make_cell("qd", "rand_read_qd4", 4, "buffered", "io_uring", [1000.0] * 5))
+        self.assertLess(c.lo, decide.MARGIN_LOW)
+        self.assertGreater(c.hi, decide.MARGIN_LOW)
+        self.assertEqual(c.outcome, "inconclusive")
+        x = decide.crossover_of(("qd", "rand_read", "", 0, "io_uring"), [c])
+        self.assertEqual(x.kind, "undecided")
+        self.assertIn("undecided", guidance.crossover_sentence(x))
 
 
-# Twelve distinct repetitions: enough distinct resamples that a different seed moves the
-# interval's ends (with five, the nearest ranks often land on the same resample values).
-SPREAD_DIRECT = [1000.0 * (0.8 + 0.4 * ((i * 7) % 12) / 11) for i in range(12)]
-SPREAD_BUFFERED = [1000.0 * (1 + 0.01 * ((i * 5) % 12)) for i in range(12)]
-
-
-class BootstrapTest(unittest.TestCase):
+class IntervalTest(unittest.TestCase):
     def pair(self, direct, buffered, qd=4):
         return (make_cell("qd", f"rand_read_qd{qd}", qd, "direct", "io_uring", direct),
                 make_cell("qd", f"rand_read_qd{qd}", qd, "buffered", "io_uring", buffered))
 
-    def test_two_calls_give_identical_intervals(self):
-        d, b = self.pair(SPREAD_DIRECT, SPREAD_BUFFERED)
-        first, second = ratios.compare(d, b), ratios.compare(d, b)
-        self.assertEqual((first.lo, first.hi), (second.lo, second.hi))
-        self.assertLess(first.lo, first.hi)
-
-    def test_interval_is_fixed_across_processes(self):
-        # hash() is salted per process; the seed must not be.
-        code = ("from report.tests import guidance_test as g; from report import ratios;"
-                "d, b = g.BootstrapTest('test_two_calls_give_identical_intervals').pair("
-                "g.SPREAD_DIRECT, g.SPREAD_BUFFERED);"
-                "c = ratios.compare(d, b); print(repr((c.lo, c.hi)))")
-        # From the repository root, so `report` is the package of this checkout.
-        runs = [subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, timeout=60,
-                               cwd=REPO, env=dict(os.environ, PYTHONHASHSEED=seed)).stdout
-                for seed in ("1", "2")]
-        self.assertEqual(runs[0], runs[1])
-        self.assertTrue(runs[0].startswith("("), runs)
-
-    def test_interval_contains_the_point_ratio_and_the_median(self):
-        direct, buffered = SPREAD_DIRECT, SPREAD_BUFFERED
-        c = ratios.compare(*self.pair(direct, buffered))
-        point = (sum(direct) / len(direct)) / (sum(buffered) / len(buffered))
-        self.assertLessEqual(c.lo, point)
-        self.assertLessEqual(point, c.hi)
-        self.assertAlmostEqual(c.median, statistics.median(d / b for d, b in zip(direct, buffered)))
-        self.assertLessEqual(c.lo, c.median)
-        self.assertLessEqual(c.median, c.hi)
+    def test_paired_interval_is_the_t_interval_of_the_log_ratios(self):
+        direct, buffered = [1030.0, 980.0, 1110.0, 1010.0, 1060.0], [1000.0, 1000.0, 1050.0, 990.0, 1000.0]
+        c = decide.compare(*self.pair(direct, buffered))
+        logs = [math.log(d / b) for d, b in zip(direct, buffered)]
+        half = 2.1318 * statistics.stdev(logs) / math.sqrt(5)  # t(4, 0.95): K = 1, 90% two-sided.
+        self.assertAlmostEqual(c.ratio, math.exp(statistics.fmean(logs)))
+        self.assertAlmostEqual(c.lo, math.exp(statistics.fmean(logs) - half), places=4)
+        self.assertAlmostEqual(c.hi, math.exp(statistics.fmean(logs) + half), places=4)
+        self.assertAlmostEqual(c.level, 0.90)
+        self.assertEqual((c.n, c.looks), (5, 1))
 
     def test_identical_repetitions_give_a_point_interval(self):
-        c = ratios.compare(*self.pair([800.0] * 4, [1000.0] * 4))
-        self.assertEqual(c.lo, c.hi)
-        self.assertEqual(c.lo, 0.8)
-        self.assertFalse(c.inconclusive)
+        c = decide.compare(*self.pair([800.0] * 4, [1000.0] * 4))
+        self.assertAlmostEqual(c.lo, 0.8)
+        self.assertAlmostEqual(c.hi, 0.8)
+        self.assertEqual(c.outcome, "slower")
 
     def test_pairing_cancels_drift_shared_by_a_round(self):
         # Each round is twice as fast as the one before, direct always 1.1x its twin: paired,
         # the interval is the point; unpaired, the drift swamps it.
         buffered = [1000.0 * 2 ** i for i in range(5)]
         d, b = self.pair([1.1 * x for x in buffered], buffered)
-        paired, unpaired = ratios.compare(d, b), ratios.compare(d, b, paired=False)
+        paired, unpaired = decide.compare(d, b), decide.compare(d, b, paired=False)
         self.assertAlmostEqual(paired.lo, 1.1)
         self.assertAlmostEqual(paired.hi, 1.1)
+        self.assertEqual(paired.outcome, "faster")
         self.assertGreater(unpaired.hi / unpaired.lo, 2.0)
+        self.assertEqual(unpaired.outcome, "inconclusive")
 
     def test_one_repetition_has_no_interval(self):
-        c = ratios.compare(*self.pair([700.0], [1000.0]))
-        self.assertEqual((c.lo, c.median, c.hi), (0.7, 0.7, 0.7))
-        self.assertTrue(c.inconclusive)
-        self.assertIn("no interval: 1 repetition", c.reasons)
-        self.assertIn("no interval: 1 repetition", guidance.interval_text(c))
-
-    def test_percentile_interval_takes_the_nearest_ranks(self):
-        stats = list(range(2000))
-        self.assertEqual(ratios.percentile_interval(stats), (50, 1949))
+        c = decide.compare(*self.pair([700.0], [1000.0]))
+        self.assertEqual((c.lo, c.ratio, c.hi), (0.7, 0.7, 0.7))
+        self.assertEqual(c.outcome, "inconclusive")
+        self.assertEqual(c.reasons, ("1 repetition: no interval",))
+        self.assertIn("1 repetition: no interval", guidance.interval_text(c))
 
 
 def advice_cells():
@@ -350,7 +345,8 @@ class AdviceTest(unittest.TestCase):
         cls.entries = {(e["class"], e["memory_cap"], e["regime"]): e for e in cls.doc["classes"]}
 
     def test_document_names_schema_rules_and_sources(self):
-        self.assertEqual((self.doc["schema"], self.doc["version"]), ("iodepth-advice", 1))
+        self.assertEqual((self.doc["schema"], self.doc["version"]), ("iodepth-advice", advice.ADVICE_VERSION))
+        self.assertEqual(advice.ADVICE_VERSION, 3)
         self.assertTrue(self.doc["rules"])
         self.assertEqual(self.doc["source"]["files"], ["qd.json", "bm.json"])
         env = self.doc["source"]["environments"]
@@ -388,7 +384,7 @@ class AdviceTest(unittest.TestCase):
         buffered = {c["qd"]: c["median"]["iops"] for c in self.cells if c["mode"] == "buffered"
                     and c["backend"] == "worker" and c["workload"].startswith("seq_read") and not c["memory_cap"]}
         self.assertEqual(entry["queue_depth"], depth_by_rule(buffered))
-        self.assertEqual(entry["crossover"], "never")
+        self.assertEqual(entry["crossover"], f"never (up to qd {max(DEPTHS)})")
         self.assertEqual(entry["evidence"][0]["direct"], f"seq_read_qd{max(DEPTHS)}/direct/io_uring")
 
     def test_page_level_entry_gives_prefetch_distance_and_io_combine(self):
@@ -417,11 +413,15 @@ class AdviceTest(unittest.TestCase):
         clear = curve("rand_read", ALWAYS) + curve("rand_read", ALWAYS, backend="worker", base=1500.0)
         self.assertEqual(advice.advise(clear)["classes"][0]["backend"], "worker")
 
-    def test_noisy_deciding_pair_gives_low_confidence(self):
-        cells = curve("rand_read", FROM_16, flagged=(reference_crossover(FROM_16),))
+    def test_an_inconclusive_pair_below_the_crossover_gives_low_confidence(self):
+        cells = curve("rand_read", FROM_16)
+        below = "rand_read_qd4/buffered/io_uring"
+        next(c for c in cells if c["id"] == below)["flags"] = ["served_from_memory"]
         entry = advice.advise(cells)["classes"][0]
         self.assertEqual(entry["confidence"], "low")
-        self.assertTrue(any(e["inconclusive"] for e in entry["evidence"]))
+        self.assertTrue(entry["direct_io"])
+        self.assertEqual(entry["crossover"], "from qd 16 at the latest")
+        self.assertTrue(any(e["inconclusive"] and e["outcome"] == "inconclusive" for e in entry["evidence"]))
         self.assertEqual(advice.advise(curve("rand_read", FROM_16))["classes"][0]["confidence"], "high")
 
     @unittest.skipIf(tomllib is None, "tomllib needs Python 3.11")

@@ -65,7 +65,8 @@ def qd_cells():
 
 
 def qd_crosscheck(cells):
-    """fio 6% faster on one cell (ratio 0.94, must be marked), equal on another (1.00)."""
+    """fio 6% faster on one cell (ratio 0.94: the cross-check judged it outside its band, with
+    a cause; it must be marked), equal on another (1.00, agrees)."""
     by_id = {c["id"]: c for c in cells}
     checks = []
     for cell_id, fio_speedup in (("rand_read_qd32/direct/io_uring", 1 / 0.94),
@@ -73,9 +74,12 @@ def qd_crosscheck(cells):
         ours = by_id[cell_id]["median"]
         fio = {"iops": ours["iops"] * fio_speedup, "clat_ns_p95": ours["clat_ns"]["percentile"]["95.000000"],
                "cpu_ns_per_io": 2000.0}
+        agrees = fio_speedup == 1.0
         checks.append({"cell": cell_id, "fio": fio,
                        "ratio": {"iops": ours["iops"] / fio["iops"], "clat_ns_p95": 1.0,
-                                 "cpu_ns_per_io": ours["cpu_ns_per_io"] / fio["cpu_ns_per_io"]}})
+                                 "cpu_ns_per_io": ours["cpu_ns_per_io"] / fio["cpu_ns_per_io"]},
+                       "cache_state": {"iodepth": "n/a", "fio": "n/a"}, "agrees": agrees,
+                       "cause": None if agrees else "different achieved depth (iodepth 28.0, fio 32.0)"})
     return checks
 
 
@@ -320,10 +324,12 @@ class QdReportTest(unittest.TestCase):
     def test_plain_reading_follows_the_numbers(self):
         self.assertIn("rand_read / io_uring: direct reaches 1.00x buffered IOPS at qd 32 "
                       "(from 0.90x at qd 1)", self.md)
-        self.assertIn("first within 5% of buffered at qd 16", self.md)
+        self.assertIn("equivalent or faster: from qd 16 (qd 1 ▼ slower, qd 4 ▼ slower, qd 16 = "
+                      "equivalent, qd 32 = equivalent)", self.md)
         self.assertIn("seq_read / worker: direct reaches 0.80x buffered IOPS at qd 32 "
                       "(from 0.45x at qd 1)", self.md)
-        self.assertIn("never within 5% of buffered", self.md)
+        self.assertIn("equivalent or faster: never (up to qd 32) (qd 1 ▼ slower, qd 4 ▼ slower, "
+                      "qd 16 ▼ slower, qd 32 ▼ slower)", self.md)
 
     def test_plots_are_valid_pngs_and_embedded(self):
         for family in FAMILIES:
@@ -350,10 +356,14 @@ class QdReportTest(unittest.TestCase):
         self.assertNotIn(UNSUPPORTED_ID, measured_ids)
         self.assertNotIn("dontcache", self.md.split("## All measured cells")[0])
 
-    def test_crosscheck_marks_iops_ratio_below_095(self):
+    def test_crosscheck_marks_what_the_crosscheck_found_outside_its_band_with_the_cause(self):
         rows = {r["cell"]: r for r in table_with(self.md, "fio IOPS")}
         self.assertEqual(rows["rand_read_qd32/direct/io_uring"]["IOPS ratio"], "⚠ 0.94")
+        self.assertEqual(rows["rand_read_qd32/direct/io_uring"]["agrees"], "no")
+        self.assertIn("different achieved depth", rows["rand_read_qd32/direct/io_uring"]["cause"])
         self.assertEqual(rows["rand_read_qd1/direct/io_uring"]["IOPS ratio"], "1.00")
+        self.assertEqual(rows["rand_read_qd1/direct/io_uring"]["agrees"], "yes")
+        self.assertEqual(rows["rand_read_qd1/direct/io_uring"]["cache"], "n/a / n/a")
         self.assertEqual(rows["rand_read_qd1/direct/io_uring"]["CPU ratio"], "1.25")
 
     def test_environment_is_flattened_and_empty_values_skipped(self):
@@ -503,17 +513,19 @@ class BmReportTest(unittest.TestCase):
     def test_plain_readings_follow_the_numbers(self):
         self.assertIn("bm_seq_read / thrash / io_uring: direct reaches 0.50x buffered page "
                       "fetches/s at qd 32 (from 0.40x at qd 1), hit ratio 0.10 direct vs 0.10 "
-                      "buffered there, the consumer waiting 60% vs 20% of the run; first within "
-                      "5% of buffered at qd 16.", self.md)
+                      "buffered there, the consumer waiting 60% vs 20% of the run; equivalent or "
+                      "faster: never (up to qd 32) (qd 1 ▼ slower, qd 4 ▼ slower, qd 16 ▲ faster, "
+                      "qd 32 ▼ slower).", self.md)
         self.assertIn("bm_rand_read / pressure / worker: direct reaches 1.10x buffered page "
                       "fetches/s at qd 32 (from 0.50x at qd 1)", self.md)
         self.assertIn("bm_rand_read / hot / io_uring: direct reaches 1.00x buffered page "
                       "fetches/s at qd 32 (from 1.00x at qd 1), hit ratio 1.00 direct vs 1.00 "
-                      "buffered there, the consumer waiting 60% vs 20% of the run; first within "
-                      "5% of buffered at qd 1.", self.md)
+                      "buffered there, the consumer waiting 60% vs 20% of the run; equivalent or "
+                      "faster: always (from qd 1) (qd 1 = equivalent, qd 4 = equivalent, qd 16 = "
+                      "equivalent, qd 32 = equivalent).", self.md)
         self.assertIn("bm_seq_read / hot / sync: direct reaches 0.75x buffered page fetches/s at "
                       "qd 1, hit ratio 1.00 direct vs 1.00 buffered there, the consumer waiting "
-                      "60% vs 20% of the run; not within 5% of buffered.", self.md)
+                      "60% vs 20% of the run; slower at qd 1 (n=3).", self.md)
 
     def test_adaptive_row_names_the_best_fixed_distance(self):
         rows = self.adaptive_table()
@@ -541,10 +553,11 @@ class BmReportTest(unittest.TestCase):
         self.assertEqual(buffered["best fixed MB/s"], f"{mb_s(32_000):,.1f}")
 
     def test_adaptive_reading_counts_and_names_the_worst_group(self):
-        self.assertIn("Adaptive is within 5% of the best fixed distance, or faster, in 10 of 12 "
-                      "(regime, mode, backend) groups; its lowest is 0.80x in thrash / direct / "
-                      "io_uring, where the best fixed distance is qd 16 and adaptive averaged a "
-                      "distance of 12.5.", self.md)
+        # Unpaired intervals of three repetitions spread ±5%: only the 0.80 groups are decided.
+        self.assertIn("Against the best fixed distance, adaptive is faster in 0, equivalent in 0, "
+                      "slower in 2 and inconclusive in 10 of 12 (regime, mode, backend) groups; its "
+                      "lowest is 0.80x (slower) in thrash / direct / io_uring, where the best fixed "
+                      "distance is qd 16 and adaptive averaged a distance of 12.5.", self.md)
 
     def test_plots_per_family_regime_backend_are_pngs(self):
         for family in BM_FAMILIES:
@@ -632,20 +645,25 @@ class ScanReportTest(unittest.TestCase):
         self.assertEqual(row["wait (direct / buffered)"], "20.0% / 10.0%")
 
     def test_crossover_overtakes_at_4_never_and_already_at_1(self):
-        self.assertIn("- pressure: direct pipelined (io_uring) overtakes buffered sync at qd 4 "
-                      "(250.0 MB/s vs 200.0); it overtakes buffered pipelined (io_uring) depth for "
-                      "depth at qd 16 (400.0 MB/s vs 390.0).", self.md)
-        self.assertIn("- thrash: direct pipelined (io_uring) does not overtake buffered sync up to "
-                      "qd 32 (90.0 MB/s vs 100.0); it does not overtake buffered pipelined "
-                      "(io_uring) depth for depth up to qd 32 (90.0 MB/s vs 250.0).", self.md)
-        self.assertIn("- hot: direct pipelined (io_uring) overtakes buffered sync already at qd 1 "
-                      "(420.0 MB/s vs 400.0); it overtakes buffered pipelined (io_uring) depth for "
-                      "depth at qd 4 (800.0 MB/s vs 800.0).", self.md)
+        # Against buffered sync the intervals are unpaired (Welch): 420 vs 400 MB/s at qd 1
+        # (hot) and 90 vs 100 at qd 32 (thrash) straddle a margin with three repetitions.
+        self.assertIn("- pressure: direct pipelined (io_uring) against buffered sync, equivalent or "
+                      "faster: from qd 4 (qd 1 ▼ slower, qd 4 ▲ faster, qd 16 ▲ faster, qd 32 ▲ "
+                      "faster); against buffered pipelined (io_uring) depth for depth, equivalent or "
+                      "faster: never (up to qd 32) (qd 1 ▼ slower, qd 4 ▼ slower, qd 16 = equivalent, "
+                      "qd 32 ▼ slower).", self.md)
+        self.assertIn("- thrash: direct pipelined (io_uring) against buffered sync, equivalent or "
+                      "faster: undecided (up to qd 32) (qd 1 ▼ slower, qd 4 ▼ slower, qd 16 ▼ "
+                      "slower, qd 32 ? inconclusive)", self.md)
+        self.assertIn("- hot: direct pipelined (io_uring) against buffered sync, equivalent or "
+                      "faster: from qd 4 at the latest (qd 1 ? inconclusive, qd 4 ▲ faster, qd 16 ▲ "
+                      "faster, qd 32 ▲ faster); against buffered pipelined (io_uring) depth for "
+                      "depth, equivalent or faster: always (from qd 1)", self.md)
 
     def test_crossover_is_read_for_the_worker_backend_too(self):
         # Worker is 0.9 of io_uring: hot direct 378 MB/s at qd 1 is below buffered sync's 400.
-        self.assertIn("- hot: direct pipelined (worker) overtakes buffered sync at qd 4 "
-                      "(720.0 MB/s vs 400.0)", self.md)
+        self.assertIn("- hot: direct pipelined (worker) against buffered sync, equivalent or "
+                      "faster: from qd 4 at the latest", self.md)
         self.assertNotIn("direct pipelined (sync)", self.md)
 
     def test_regime_heading_names_the_number_of_scans(self):
@@ -688,9 +706,10 @@ class ScanRecordTest(unittest.TestCase):
         cells = [c for c in scan_cells() if c["regime"] == "thrash" and c["backend"] != "sync"]
         backends = section_scan.group_scan(cells)["thrash"]
         self.assertEqual(section_scan.crossover_reading("thrash", "io_uring", backends),
-                         "thrash: direct pipelined (io_uring) has no depth to compare with buffered "
-                         "sync; it does not overtake buffered pipelined (io_uring) depth for depth up "
-                         "to qd 32 (90.0 MB/s vs 250.0).")
+                         "thrash: direct pipelined (io_uring) against buffered sync: no depth to "
+                         "compare with; against buffered pipelined (io_uring) depth for depth, "
+                         "equivalent or faster: never (up to qd 32) (qd 1 ▼ slower, qd 4 ▼ slower, "
+                         "qd 16 ▼ slower, qd 32 ▼ slower).")
 
     def test_v2_scan_cells_without_scan_records_still_report(self):
         cells = scan_cells(with_scan=False)  # "scan": null in the median and every repetition.
@@ -705,8 +724,8 @@ class ScanRecordTest(unittest.TestCase):
         self.assertEqual(row["MB/s (direct / buffered)"], "250.0 / 300.0")
         self.assertEqual(row["rows/s (direct / buffered)"], "– / –")
         self.assertEqual(row["slowest scan MB/s (direct / buffered)"], "– / –")
-        self.assertIn("- pressure: direct pipelined (io_uring) overtakes buffered sync at qd 4 "
-                      "(250.0 MB/s vs 200.0)", md)
+        self.assertIn("- pressure: direct pipelined (io_uring) against buffered sync, equivalent or "
+                      "faster: from qd 4 (qd 1 ▼ slower, qd 4 ▲ faster", md)
         self.assertIn("### pressure\n", md)  # No stream count without scan records.
 
     def test_bm_only_file_has_no_scan_section(self):
