@@ -265,6 +265,36 @@ Status RemoveStaleResults(const std::string& out_dir, const Documents& documents
   return Status::OK();
 }
 
+// Visits `units` in run order: group by group (its data files prepared once, outside any
+// cap) and, within a group, cap by cap (each cap made when its first unit comes up and
+// removed after its last). `visit` returns false to stop the walk.
+using UnitVisitor = std::function<Result<bool>(const MatrixUnit&, const SuiteConfig&, const DataFileInfo&, MemoryCap*)>;
+
+Status VisitUnits(const MatrixConfig& config, const MatrixPlan& plan, const std::vector<const MatrixUnit*>& units,
+                  const CgroupFs& cgroup_fs, const UnitVisitor& visit) {
+  for (size_t g = 0; g < plan.groups.size(); ++g) {
+    const SuiteConfig& suite = plan.groups[g].suite;
+    std::vector<CellPlan> cells;
+    for (const MatrixUnit* unit : units) {
+      if (unit->group == g) cells.insert(cells.end(), unit->cells.begin(), unit->cells.end());
+    }
+    if (cells.empty()) continue;
+    IODEPTH_ASSIGN_OR_RETURN(const DataFileInfo file, PrepareSuiteFiles(suite, cells));
+    for (uint64_t cap_bytes : AllMatrixCaps(config)) {
+      std::unique_ptr<MemoryCap> cap;
+      for (const MatrixUnit* unit : units) {
+        if (unit->group != g || unit->memory_cap != cap_bytes) continue;
+        if (cap_bytes != 0 && !cap) {
+          IODEPTH_ASSIGN_OR_RETURN(cap, MakeCap(cap_bytes, cgroup_fs));
+        }
+        IODEPTH_ASSIGN_OR_RETURN(const bool go_on, visit(*unit, suite, file, cap.get()));
+        if (!go_on) return Status::OK();
+      }
+    }
+  }
+  return Status::OK();
+}
+
 // The units of `undecided` that may get more repetitions (held in the journal, fewer than
 // `most`), each once, in plan order.
 std::vector<const MatrixUnit*> UnitsToRemeasure(const MatrixPlan& plan, const MatrixJournal& journal,
@@ -307,41 +337,31 @@ Status Remeasure(const MatrixConfig& config, const MatrixOptions& options, const
     for (const MatrixUnit* unit : units) {
       state.runs_total += unit->cells.size() * std::min(config.repetition_step, most - config.repetitions);
     }
-    for (size_t g = 0; g < plan.groups.size(); ++g) {
-      const SuiteConfig& suite = plan.groups[g].suite;
-      std::vector<CellPlan> cells;
-      for (const MatrixUnit* unit : units) {
-        if (unit->group == g) cells.insert(cells.end(), unit->cells.begin(), unit->cells.end());
-      }
-      if (cells.empty()) continue;
-      IODEPTH_ASSIGN_OR_RETURN(const DataFileInfo file, PrepareSuiteFiles(suite, cells));
-      for (uint64_t cap_bytes : AllMatrixCaps(config)) {
-        std::unique_ptr<MemoryCap> cap;
-        for (const MatrixUnit* unit : units) {
-          if (unit->group != g || unit->memory_cap != cap_bytes) continue;
-          JournalUnit record = *journal.Find(unit->key);
-          const uint32_t first = RepetitionsHeld(record);
-          const uint32_t count = std::min(config.repetition_step, most - first);
-          const int64_t cost_ns = static_cast<int64_t>(unit->cells.size() * count) * per_run_ns;
-          if (config.budget_ns > 0 && NowNs() - started_ns + cost_ns > config.budget_ns) {
-            outcome.budget_spent = true;
-            return Status::OK();
-          }
-          if (cap_bytes != 0 && !cap) {
-            IODEPTH_ASSIGN_OR_RETURN(cap, MakeCap(cap_bytes, options.cgroup_fs));
-          }
-          IODEPTH_ASSIGN_OR_RETURN(const bool finished,
-                                   RunRepetitions(*unit, suite, file, cap.get(), first, count, state, record));
-          if (!finished) {
-            state.interrupted = true;
-            return Status::OK();
-          }
-          IODEPTH_RETURN_IF_ERROR(journal.Append(record));
-          remeasured.insert(unit->key);
-          outcome.units_remeasured = remeasured.size();
-        }
-      }
-    }
+    bool stopped = false;
+    IODEPTH_RETURN_IF_ERROR(
+        VisitUnits(config, plan, units, options.cgroup_fs,
+                   [&](const MatrixUnit& unit, const SuiteConfig& suite, const DataFileInfo& file,
+                       MemoryCap* cap) -> Result<bool> {
+                     JournalUnit record = *journal.Find(unit.key);
+                     const uint32_t first = RepetitionsHeld(record);
+                     const uint32_t count = std::min(config.repetition_step, most - first);
+                     const int64_t cost_ns = static_cast<int64_t>(unit.cells.size() * count) * per_run_ns;
+                     if (config.budget_ns > 0 && NowNs() - started_ns + cost_ns > config.budget_ns) {
+                       outcome.budget_spent = stopped = true;
+                       return false;
+                     }
+                     IODEPTH_ASSIGN_OR_RETURN(const bool finished,
+                                              RunRepetitions(unit, suite, file, cap, first, count, state, record));
+                     if (!finished) {
+                       state.interrupted = stopped = true;
+                       return false;
+                     }
+                     IODEPTH_RETURN_IF_ERROR(journal.Append(record));
+                     remeasured.insert(unit.key);
+                     outcome.units_remeasured = remeasured.size();
+                     return true;
+                   }));
+    if (stopped) return Status::OK();
   }
 }
 
@@ -415,34 +435,20 @@ Result<MatrixOutcome> RunMatrix(const MatrixConfig& config, const MatrixOptions&
   MatrixOutcome outcome;
   outcome.units_total = plan.units.size();
   outcome.units_skipped = plan.units.size() - pending.size();
-  for (size_t g = 0; g < plan.groups.size() && !state.interrupted; ++g) {
-    const SuiteConfig& suite = plan.groups[g].suite;
-    std::vector<CellPlan> cells;
-    for (const MatrixUnit* unit : pending) {
-      if (unit->group == g) cells.insert(cells.end(), unit->cells.begin(), unit->cells.end());
-    }
-    if (cells.empty()) continue;
-    IODEPTH_ASSIGN_OR_RETURN(const DataFileInfo file, PrepareSuiteFiles(suite, cells));
-    for (uint64_t cap_bytes : AllMatrixCaps(config)) {
-      std::unique_ptr<MemoryCap> cap;
-      for (const MatrixUnit* unit : pending) {
-        if (unit->group != g || unit->memory_cap != cap_bytes) continue;
-        if (cap_bytes != 0 && !cap) {
-          IODEPTH_ASSIGN_OR_RETURN(cap, MakeCap(cap_bytes, options.cgroup_fs));
-        }
+  IODEPTH_RETURN_IF_ERROR(VisitUnits(
+      config, plan, pending, options.cgroup_fs,
+      [&](const MatrixUnit& unit, const SuiteConfig& suite, const DataFileInfo& file, MemoryCap* cap) -> Result<bool> {
         JournalUnit record;
-        IODEPTH_ASSIGN_OR_RETURN(const bool finished, RunUnit(*unit, suite, file, cap.get(), state, record));
+        IODEPTH_ASSIGN_OR_RETURN(const bool finished, RunUnit(unit, suite, file, cap, state, record));
         if (!finished) {
           state.interrupted = true;
-          break;
+          return false;
         }
         IODEPTH_RETURN_IF_ERROR(journal.Append(record));
         ++outcome.units_run;
-        if (observer) observer->OnUnitDone(*unit, record, outcome.units_run, pending.size());
-      }
-      if (state.interrupted) break;
-    }
-  }
+        if (observer) observer->OnUnitDone(unit, record, outcome.units_run, pending.size());
+        return true;
+      }));
   const std::string data_path = plan.groups.empty() ? data_dir : plan.groups.front().suite.filename;
   if (!state.interrupted) {
     IODEPTH_RETURN_IF_ERROR(Remeasure(config, options, plan, journal, data_path, state, outcome));
