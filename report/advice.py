@@ -102,9 +102,8 @@ RULES = [
     f"of false decision has probability at most {decide.ALPHA} over all looks.",
     f"Outcome: faster when the interval lies above {MARGIN_HIGH:.2f}, equivalent when inside "
     f"[{MARGIN_LOW:.2f}, {MARGIN_HIGH:.2f}], slower when below {MARGIN_LOW:.2f}, else "
-    "inconclusive (also with fewer than 2 repetitions, or a served_from_memory cell outside the "
-    "memory axis). "
-    "Inconclusive is never equivalence.",
+    "inconclusive (also with fewer than 2 repetitions). Inconclusive is never equivalence. A "
+    "served_from_memory cell is decided and noted: a result for data in memory, not a cold-cache one.",
     "Crossover per (suite, family, regime, memory_cap, backend): the smallest measured qd from "
     "which every measured qd is equivalent or faster: always / from qd N (at the latest when "
     "the qd below is inconclusive) / never (deepest slower) / undecided (deepest inconclusive).",
@@ -126,8 +125,7 @@ RULES = [
     "confidence: low when the crossover is undecided or at the latest, or the comparison at "
     "the chosen depth is inconclusive.",
     "Memory axis: results files with config memory_ratio r (working set / memory) hold qd cells "
-    "under a cap of memory M = working set / r plus the process's reserve; there a "
-    "served_from_memory cell is decided (the page cache is the condition measured). Their class "
+    "under a cap of memory M = working set / r plus the process's reserve. Their class "
     "entries carry memory_ratio and memory_budget_bytes (null elsewhere).",
     "memory_budget (with --working-set W and --memory M): per class (sequential_scan: seq_read, "
     "random_read: rand_read) and backend, the answer at r = W / M from the measured memory-axis "

@@ -30,16 +30,17 @@ Outcome, from the interval against the margins MARGIN_LOW (0.95) and MARGIN_HIGH
                     [====]            equivalent:   0.95 <= lo and hi <= 1.05 (TOST at ±5%)
        [=====]                        slower:       hi < 0.95
     [=]                               inconclusive: anything else (it straddles a margin),
-            [=======]                               fewer than 2 repetitions, or a
-                                                    served_from_memory cell
+            [=======]                               or fewer than 2 repetitions
 Inconclusive is never equivalence: no conclusion rests on it.
 
-The memory axis. A served_from_memory cell measured the page cache where a cold cache was
-meant, so nothing is decided on it, except when both cells come from a file of the memory
-axis (results.merge marks them "_memory_ratio"): there the cap is sized from the working set,
-and at a ratio (working set / memory) of 1 or less the buffered side warming the whole file
-into memory is the condition being measured, not a false cold label. Such a comparison is
-decided from its interval like any other; the flag stays on the cell (and in its notes).
+Served from memory. A buffered cell flagged served_from_memory started cold, but its device
+read less than a tenth of what it asked for: the memory it ran with (no cap, a cap, a ratio
+of the memory axis) held its working set, and it measured the page cache. Its "cold" label
+is what is false, not its throughput: no cache can hold data larger than it, so the cell is
+a true measurement of data that fits in memory. Such a comparison is decided from its
+interval like any other, and carries a note (Comparison.notes) that every statement on it
+repeats: a result for data in memory, never a cold-cache one. More repetitions would not
+change what it measured, so nothing about the flag asks for them.
 
 Repeated looks. `iodepth matrix` measures R repetitions (config.matrix.repetitions), then
 re-measures the pairs still inconclusive in steps of S (repetition_step) up to N
@@ -115,11 +116,9 @@ OUTCOME_LEGEND = (f"{SYMBOLS[FASTER]} faster (interval above {MARGIN_HIGH:.2f}),
                   f"{MARGIN_HIGH:.2f}]), {SYMBOLS[SLOWER]} slower (interval below "
                   f"{MARGIN_LOW:.2f}), {SYMBOLS[INCONCLUSIVE]} inconclusive (the interval "
                   "straddles a margin, or there is none)")
-# Flags that keep a cell from deciding anything.
-UNDECIDING_FLAGS = ("served_from_memory",)
-# Of those, the flags a memory-axis comparison is decided despite: they describe the
-# memory condition that axis measures (module docstring, "The memory axis").
-MEMORY_AXIS_FLAGS = ("served_from_memory",)
+# Flags that change what a comparison means, not whether it is decided: each puts a note on
+# it (module docstring, "Served from memory").
+NOTED_FLAGS = ("served_from_memory",)
 
 # ---------------------------------------------------------------- Student t
 
@@ -302,7 +301,7 @@ class Comparison:
     means unpaired; the ratio of the medians when there is no interval); lo and hi the
     interval at `level` (lo == hi == ratio without one); n the repetitions used (pairs, or
     the smaller side unpaired); looks the K it was tested for; reasons why it is
-    inconclusive (empty when decided); notes the flags it was decided despite (memory axis).
+    inconclusive (empty when decided); notes what its cells' flags say it measured (served from memory).
     """
     direct: dict
     buffered: dict
@@ -363,29 +362,20 @@ def sample_values(direct, buffered, paired):
     return positive(d), positive(b)
 
 
-def on_memory_axis(direct, buffered):
-    """Both cells come from a file of the memory axis (results.merge's "_memory_ratio")."""
-    return all(c.get("_memory_ratio") is not None for c in (direct, buffered))
-
-
-def explained_flag(flag, direct, buffered):
-    """Whether `flag` describes the condition measured rather than spoiling it."""
-    return flag in MEMORY_AXIS_FLAGS and on_memory_axis(direct, buffered)
-
-
-def flag_reasons(direct, buffered):
-    """Why the cells' flags keep the comparison undecided; empty when none does."""
-    return tuple(f"{c['id']} is flagged {flag}: it measured the page cache, so no cold-cache "
-                 "conclusion rests on it" for c in (direct, buffered) for flag in UNDECIDING_FLAGS
-                 if flag in (c.get("flags") or []) and not explained_flag(flag, direct, buffered))
+def memory_condition_text(cell):
+    """The memory a cell ran with, in words: a ratio of the memory axis, a cap, or none."""
+    if cell.get("_memory_ratio") is not None:
+        return f"working set / memory {cell['_memory_ratio']:g}"
+    cap = cap_of(cell)
+    return "no memory cap" if not cap else f"a {cap / (1 << 20):,.0f} MiB memory cap"
 
 
 def flag_notes(direct, buffered):
-    """The flags a memory-axis comparison is decided despite, each with why."""
-    return tuple(f"{c['id']} is flagged {flag}: at working set / memory "
-                 f"{c['_memory_ratio']:g} the page cache is the memory condition measured"
-                 for c in (direct, buffered) for flag in UNDECIDING_FLAGS
-                 if flag in (c.get("flags") or []) and explained_flag(flag, direct, buffered))
+    """What the cells' flags say about the comparison (NOTED_FLAGS), one note each."""
+    return tuple(f"{c['id']} is flagged {flag}: its working set fit in the page cache under "
+                 f"{memory_condition_text(c)}, so this is a result for data in memory, not a "
+                 "cold-cache one" for c in (direct, buffered) for flag in NOTED_FLAGS
+                 if flag in (c.get("flags") or []))
 
 
 def compare(direct, buffered, paired=True):
@@ -407,9 +397,6 @@ def compare(direct, buffered, paired=True):
             point = top / bottom
         ratio = lo = hi = point
         outcome, reasons = INCONCLUSIVE, (f"{n} repetition{'s' if n != 1 else ''}: no interval",)
-    flagged = flag_reasons(direct, buffered)
-    if flagged:
-        outcome, reasons = INCONCLUSIVE, reasons + flagged
     return Comparison(direct, buffered, paired, n, ratio, lo, hi, outcome, looks, reasons,
                       flag_notes(direct, buffered))
 
@@ -641,18 +628,10 @@ def undecided_record(c):
             "reason": c.reason}
 
 
-def remeasurable(c):
-    """Whether more repetitions could decide `c`: not when a cell's flag (served_from_memory)
-    keeps it inconclusive, since that is the cache state's doing, not noise."""
-    return c.inconclusive and not flag_reasons(c.direct, c.buffered)
-
-
 def undecided_document(twins):
-    """What `--undecided` prints: the inconclusive twin comparisons more repetitions could
-    decide (the matrix re-measures these), those they could not ("not_remeasurable", with
-    the reason), and the counts."""
-    return {"undecided": [undecided_record(c) for c in twins if remeasurable(c)],
-            "not_remeasurable": [undecided_record(c) for c in twins if c.inconclusive and not remeasurable(c)],
+    """What `--undecided` prints: the inconclusive twin comparisons (the matrix re-measures
+    these), and the counts."""
+    return {"undecided": [undecided_record(c) for c in twins if c.inconclusive],
             "decided": sum(1 for c in twins if c.decided), "total": len(twins)}
 
 
@@ -661,8 +640,7 @@ def main(argv):
                                      "comparison of iodepth results files.")
     parser.add_argument("results", nargs="+", help="results JSON files; later ones win on equal (id, memory_cap)")
     parser.add_argument("--undecided", action="store_true",
-                        help="print one JSON object listing the inconclusive twin comparisons "
-                             "(those more repetitions could decide, and those they could not)")
+                        help="print one JSON object listing the inconclusive twin comparisons")
     args = parser.parse_args(argv)
     # Imported here: ratios imports this module, and running it as __main__ must not
     # import it twice at load time.

@@ -155,12 +155,16 @@ def crossover_sentence(x):
     open_ones = [c for c in x.inconclusive if x.exact or c is not x.comparisons[x.index - 1]]
     if open_ones:
         text += " Inconclusive: " + inconclusive_items(open_ones) + "."
+    in_memory = [c for c in x.comparisons if c.notes]
+    if in_memory:
+        text += (" Buffered was served from the page cache at " + ", ".join(f"qd {c.qd}" for c in in_memory) +
+                 f" ({in_memory[0].notes[0]}).")
     return text
 
 
 def map_entry(comparison):
     """A crossover-map square: "▼ slower 0.50 n=5", "served from memory" added where a cell
-    carries that flag (decided despite it on the memory axis, decide.py)."""
+    carries that flag (decide.py: a result for data in memory)."""
     c = comparison
     text = f"{SYMBOLS[c.outcome]} {c.outcome} {c.ratio:.2f} n={c.n}"
     flagged = any("served_from_memory" in (cell.get("flags") or []) for cell in (c.direct, c.buffered))
@@ -210,8 +214,8 @@ def boundary_sentence(axis):
     text = f"{memory_axis_label(axis)}, memory axis: {head}; per ratio: {ratio_crossovers_text(axis)}."
     noted = [f"{decide.ratio_text(r)} qd {c.qd}" for r, y in axis.points for c in y.comparisons if c.notes]
     if noted:
-        text += (" Decided although a cell is flagged served_from_memory (on the memory axis the "
-                 "page cache is the condition measured): " + ", ".join(noted) + ".")
+        text += (" Buffered was served from the page cache (its working set fit in the memory left "
+                 "to it) at: " + ", ".join(noted) + ".")
     return text
 
 

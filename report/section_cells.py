@@ -24,9 +24,10 @@ FLAG_LEGEND = {
                        "before it ran, so some reads were cache hits.",
     "warm_not_cached": "a warm-cache cell found much of its working set missing from the page "
                        "cache before it ran, so some reads went to the device.",
-    "served_from_memory": "a cold buffered cell whose device reads were far below the bytes it "
-                          "asked for: it measured the page cache, not the device, and every "
-                          "comparison with it is inconclusive.",
+    "served_from_memory": "a cold buffered cell whose device read less than a tenth of the bytes "
+                          "it asked for: the memory it ran with held its working set, so it measured "
+                          "the page cache; its comparisons are results for data in memory, never "
+                          "cold-cache ones, and say so.",
     "memory_device": "the data file is on memory (tmpfs, ramfs, zram, a loop device over one): "
                      "O_DIRECT there measures memory copies, not a device.",
 }

@@ -87,6 +87,18 @@ def curve(family, profile, suite="qd", backend="io_uring", regime="", cap=0, bas
     return cells
 
 
+# Repetition factors wide enough that any comparison they touch straddles a margin.
+WIDE_NOISE = (0.3, 2.5, 0.4, 2.2, 1.0)
+
+
+def make_noisy(cells, cell_id):
+    """Spreads the repetitions of `cell_id` by WIDE_NOISE: its comparison becomes inconclusive."""
+    cell = next(c for c in cells if c["id"] == cell_id)
+    for rep, factor in zip(cell["repetitions"], WIDE_NOISE):
+        rep["iops"] *= factor
+        rep["bw_bytes"] *= factor
+
+
 def crossover_for(cells, family, backend="io_uring", regime="", cap=0, suite="qd"):
     found = [x for x in guidance.analyse(cells).crossovers
              if x.key == (suite, family, regime, cap, backend)]
@@ -219,14 +231,23 @@ class CrossoverTest(unittest.TestCase):
 
 
 class InconclusiveTest(unittest.TestCase):
-    def test_served_from_memory_pair_is_inconclusive_and_lowers_confidence(self):
+    def test_served_from_memory_pair_is_decided_and_the_sentence_says_so(self):
         cells = curve("rand_read", FROM_16)
-        flagged = next(c for c in cells if c["id"] == "rand_read_qd16/buffered/io_uring")
-        flagged["flags"] = ["served_from_memory"]
+        next(c for c in cells if c["id"] == "rand_read_qd16/buffered/io_uring")["flags"] = ["served_from_memory"]
+        x = crossover_for(cells, "rand_read")
+        self.assertEqual(comparison_at(x, 16).outcome, "faster")
+        self.assertEqual((x.kind, x.depth), ("from", 16))
+        sentence = guidance.crossover_sentence(x)
+        self.assertIn("Buffered was served from the page cache at qd 16", sentence)
+        self.assertIn("not a cold-cache one", sentence)
+
+    def test_an_inconclusive_pair_below_the_deepest_lowers_confidence(self):
+        cells = curve("rand_read", FROM_16)
+        make_noisy(cells, "rand_read_qd16/buffered/io_uring")
         x = crossover_for(cells, "rand_read")
         c = comparison_at(x, 16)
         self.assertEqual(c.outcome, "inconclusive")
-        self.assertIn("rand_read_qd16/buffered/io_uring is flagged served_from_memory", c.reason)
+        self.assertIn("straddles", c.reason)
         self.assertEqual((x.kind, x.depth, x.exact), ("from", 32, False))
         self.assertFalse(x.confident)
         sentence = guidance.crossover_sentence(x)
@@ -234,9 +255,9 @@ class InconclusiveTest(unittest.TestCase):
         self.assertIn("could be earlier: qd 16 is inconclusive", sentence)
         self.assertIn("rand_read_qd16/{direct,buffered}/io_uring", guidance.inconclusive_line([c]))
 
-    def test_flag_outside_the_deciding_pairs_keeps_confidence(self):
+    def test_an_inconclusive_pair_outside_the_deciding_ones_keeps_confidence(self):
         cells = curve("rand_read", FROM_16)
-        next(c for c in cells if c["id"] == "rand_read_qd1/buffered/io_uring")["flags"] = ["served_from_memory"]
+        make_noisy(cells, "rand_read_qd1/buffered/io_uring")
         x = crossover_for(cells, "rand_read")
         self.assertTrue(comparison_at(x, 1).inconclusive)
         self.assertNotIn(comparison_at(x, 1), x.deciding)
@@ -415,8 +436,7 @@ class AdviceTest(unittest.TestCase):
 
     def test_an_inconclusive_pair_below_the_crossover_gives_low_confidence(self):
         cells = curve("rand_read", FROM_16)
-        below = "rand_read_qd4/buffered/io_uring"
-        next(c for c in cells if c["id"] == below)["flags"] = ["served_from_memory"]
+        make_noisy(cells, "rand_read_qd4/buffered/io_uring")
         entry = advice.advise(cells)["classes"][0]
         self.assertEqual(entry["confidence"], "low")
         self.assertTrue(entry["direct_io"])
