@@ -100,7 +100,7 @@ ROUNDING = 1e-9
 DEFAULT_REPETITIONS = 5
 DEFAULT_REPETITION_STEP = 4
 MAX_LOOKS = 64
-# "Neither read from the device": device reads below this share of what the cell asked
+# "Neither read from the device": device reads and writes below this share of what the cell asked
 # for, or below this many bytes (metadata, another process's reads).
 DEVICE_READ_SHARE = 0.01
 DEVICE_READ_FLOOR_BYTES = 64 << 10
@@ -413,13 +413,15 @@ def outcome_counts(comparisons):
 
 
 def read_from_device(cell):
-    """True when the cell read from the device, False when it did not, None when its results
-    cannot say (no device record, no buffer pool)."""
+    """True when the device moved the cell's data (read it, or for a write cell wrote it),
+    False when it did not, None when its results cannot say (no device record, no pool)."""
     median = cell.get("median") or {}
     device = median.get("device")
     if isinstance(device, dict):
-        read, asked = device.get("read_bytes") or 0, device.get("requested_bytes") or 0
-        return not (read < DEVICE_READ_FLOOR_BYTES or read < DEVICE_READ_SHARE * asked)
+        # Both directions: a direct write reads nothing and still goes to the device.
+        moved = (device.get("read_bytes") or 0) + (device.get("write_bytes") or 0)
+        asked = device.get("requested_bytes") or 0
+        return not (moved < DEVICE_READ_FLOOR_BYTES or moved < DEVICE_READ_SHARE * asked)
     hit = (median.get("buffer") or {}).get("hit_ratio")
     if hit is not None and hit >= HOT_HIT_RATIO:
         return False

@@ -239,6 +239,17 @@ class EitherTest(unittest.TestCase):
         self.assertTrue(all(c.inconclusive for c in x.comparisons))
         self.assertTrue(x.either)
 
+    def test_writes_the_device_took_are_not_either(self):
+        # Direct writes read nothing but went to the device; buffered ones stayed in memory.
+        d, b = twin("rand_write_qd4", 4, [50.0] * 5, [1000.0] * 5, read_fraction=0.0)
+        for rep in d["repetitions"]:
+            rep["device"]["write_bytes"] = rep["io_bytes"]
+        for cell in (d, b):
+            cell["median"]["device"]["write_bytes"] = cell["repetitions"][0]["device"]["write_bytes"]
+        self.assertIs(decide.read_from_device(d), True)
+        self.assertIs(decide.read_from_device(b), False)
+        self.assertFalse(decide.neither_read_device(decide.compare(d, b)))
+
     def test_a_curve_that_read_the_device_is_decided_not_either(self):
         cells = curve("rand_read", {qd: 1.3 for qd in DEPTHS}, read_fraction=1.0)
         self.assertFalse(only_crossover(cells).either)
