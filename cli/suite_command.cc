@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/units.h"
 #include "experiment/suite.h"
+#include "storage/heap_table.h"
 #include "sys/environment.h"
 
 namespace iodepth::tools {
@@ -114,11 +115,21 @@ std::string P(const std::map<std::string, uint64_t>& percentile, double p) {
 }
 
 // Prints a row per run as it finishes, and a progress line on stderr.
+// The size the suite really uses: the data file's, or for bm and scan the table's (its
+// shape follows the pool, not --size).
+std::string SizeUsed(const SuiteConfig& config) {
+  if (config.suite != "bm" && config.suite != "scan") return FormatBytes(config.file_size_bytes);
+  const TableShape shape = BmTableShape(config);
+  const uint64_t pages = shape.rows / TableRowsPerPage(shape);
+  return fmt::format("a table of {} pages, {}, beside a {} pool", pages,
+                     FormatBytes(pages * PageSizeBytes(config.page_size)), FormatBytes(config.memory_bytes));
+}
+
 class ConsoleObserver final : public SuiteObserver {
  public:
   void OnStart(const SuiteConfig& config, size_t cells, int64_t estimate_ns) override {
     std::cerr << fmt::format("iodepth suite {}: {} cells x {} repetitions on {} ({}), about {}\n", config.suite, cells,
-                             config.repetitions, config.filename, FormatBytes(config.file_size_bytes),
+                             config.repetitions, config.filename, SizeUsed(config),
                              FormatDuration(estimate_ns, DurationStyle::kWholeSeconds));
     std::cout << fmt::format("{:<48} {:>3} {:>10} {:>9} {:>9} {:>9} {:>9} {:>8} {:>6} {:>9} {:>6}\n", "cell", "rep",
                              "IOPS", "MB/s", "mean us", "p95 us", "p99 us", "cpu/io", "depth", "cached", "hit%");
