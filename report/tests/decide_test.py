@@ -17,7 +17,7 @@ import unittest
 from report import advice, decide, ratios, results, schema
 from report.tests import fixtures
 from report.tests.fixtures import document, write_json
-from report.tests.report_test import read_text, run_report, table_with
+from report.tests.report_test import RenderedReport, table_with
 from report.tests.support import run_module
 
 DEPTHS = (1, 4, 16, 32)
@@ -294,27 +294,16 @@ class UndecidedCliTest(unittest.TestCase):
         self.assertNotIn("Traceback", result.stderr)
 
 
-class ReportStateTest(unittest.TestCase):
+class ReportStateTest(RenderedReport, unittest.TestCase):
     """Device reads per cell and warnings about the machine in the rendered report."""
 
     @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
+    def documents(cls):
         cells = curve("rand_read", {1: 0.5, 4: 1.3}, read_fraction=0.5)
         doc = validated(document("qd", cells))
         doc["environment"]["storage_kind"] = {"kind": "memory", "reason": "tmpfs at /var/tmp"}
         doc["environment"]["load"] = {"loadavg_1m": 3.5, "other_measurers": [4242]}
-        validated(doc)
-        cls.out = os.path.join(cls.tmp.name, "out")
-        cls.result = run_report(write_json(cls.tmp.name, "qd.json", doc), "--out", cls.out)
-        cls.md = read_text(os.path.join(cls.out, "report.md"))
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
-
-    def test_runs(self):
-        self.assertEqual(self.result.returncode, 0, self.result.stderr)
+        return [("qd.json", validated(doc))]
 
     def test_header_warns_about_memory_storage_and_load(self):
         self.assertIn("O_DIRECT there measures memory copies", self.md)

@@ -17,7 +17,7 @@ import unittest
 from report import advice, decide, ratios, results, schema
 from report.tests import fixtures
 from report.tests.fixtures import document, write_json
-from report.tests.report_test import assert_valid_png, read_text, run_report, table_with
+from report.tests.report_test import RenderedReport, assert_valid_png, table_with
 from report.tests.support import run_module
 
 try:
@@ -201,21 +201,10 @@ class CrossoverMapTest(unittest.TestCase):
                       "at: 0.5x qd 1, 0.5x qd 4, 0.5x qd 16, 0.5x qd 32", text)
 
 
-class MemoryReportTest(unittest.TestCase):
+class MemoryReportTest(RenderedReport, unittest.TestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        paths = [write_json(cls.tmp.name, name, doc) for name, doc in axis_runs()]
-        cls.out = os.path.join(cls.tmp.name, "out")
-        cls.result = run_report(*paths, "--out", cls.out)
-        cls.md = read_text(os.path.join(cls.out, "report.md"))
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
-
-    def test_runs(self):
-        self.assertEqual(self.result.returncode, 0, self.result.stderr)
+    def documents(cls):
+        return axis_runs()
 
     def test_the_map_table_has_one_row_per_ratio(self):
         rows = table_with(self.md, "working set / memory")

@@ -16,7 +16,7 @@ from report import advice, results
 from report.tests import fixtures
 from report.tests.fixtures import document, write_json
 from report.tests.guidance_test import ALWAYS, CAP, DEPTHS, FROM_16, NEVER, curve, reference_crossover
-from report.tests.report_test import assert_valid_png, read_text, run_report, table_with
+from report.tests.report_test import RenderedReport, assert_valid_png, table_with
 
 try:
     import tomllib
@@ -59,27 +59,15 @@ def section(md, heading):
     return part[:min(ends)] if ends else part
 
 
-class TwoCapReportTest(unittest.TestCase):
+class TwoCapReportTest(RenderedReport, unittest.TestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
+    def documents(cls):
         cls.cells = qd_cells(0) + qd_cells(CAP) + bm_cells()
-        paths = [write_json(cls.tmp.name, "qd-nocap.json", document("qd", qd_cells(0))),
-                 write_json(cls.tmp.name, "qd-cap.json", document("qd", qd_cells(CAP))),
-                 write_json(cls.tmp.name, "bm-cap.json", document("bm", bm_cells(), {"io_combine": 131072}))]
-        cls.out = os.path.join(cls.tmp.name, "out")
-        cls.result = run_report(*paths, "--out", cls.out)
-        cls.md = read_text(os.path.join(cls.out, "report.md"))
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
+        return [("qd-nocap.json", document("qd", qd_cells(0))), ("qd-cap.json", document("qd", qd_cells(CAP))),
+                ("bm-cap.json", document("bm", bm_cells(), {"io_combine": 131072}))]
 
     def cell(self, cell_id, cap):
         return next(c for c in self.cells if c["id"] == cell_id and c["memory_cap"] == cap)
-
-    def test_runs_successfully(self):
-        self.assertEqual(self.result.returncode, 0, self.result.stderr)
 
     def test_guidance_comes_first_and_is_split_by_memory_condition(self):
         self.assertLess(self.md.find("## Guidance"), self.md.find("## Sources"))

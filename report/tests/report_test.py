@@ -252,6 +252,31 @@ def run_report(*args, env=None):
     return run_module("report", *args, env=env)
 
 
+class RenderedReport:
+    """Mixin for a TestCase class that reads one report rendered for the whole class: the class
+    gives `documents()`, [(file name, results document)], and reads cls.md (report.md's text),
+    cls.out (its directory) and cls.result (the command's CompletedProcess)."""
+
+    @classmethod
+    def documents(cls):
+        raise NotImplementedError
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        paths = [write_json(cls.tmp.name, name, doc) for name, doc in cls.documents()]
+        cls.out = os.path.join(cls.tmp.name, "out")
+        cls.result = run_report(*paths, "--out", cls.out)
+        cls.md = read_text(os.path.join(cls.out, "report.md"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_runs(self):
+        self.assertEqual(self.result.returncode, 0, self.result.stderr)
+
+
 def tables(markdown):
     """Every Markdown table as a list of {header: cell text} rows."""
     found, current = [], None
