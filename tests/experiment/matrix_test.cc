@@ -146,6 +146,15 @@ MatrixConfig SmallConfig() {
   return c;
 }
 
+// SmallConfig narrowed to one unit: rand_read_qd4 on io_uring, buffered and direct.
+MatrixConfig OneRandReadUnit() {
+  MatrixConfig config = SmallConfig();
+  config.workloads = {"rand_read_qd"};
+  config.depths = {4};
+  config.backends = {Backend::kIoUring};
+  return config;
+}
+
 TEST(MatrixPlanTest, UnitsPairTheModesOfOneCellUnderEachCap) {
   MatrixConfig c = SmallConfig();
   c.memory_caps = {0, 64ull << 20};
@@ -194,10 +203,7 @@ TEST(MatrixConfigTest, MemoryRatiosMustBePositiveAndNotBesideInherit) {
 
 TEST(MatrixRunTest, ResultsOfTheMemoryAxisSayTheirRatioAndBudget) {
   TempDir dir;
-  MatrixConfig config = SmallConfig();
-  config.workloads = {"rand_read_qd"};
-  config.depths = {4};
-  config.backends = {Backend::kIoUring};
+  MatrixConfig config = OneRandReadUnit();
   config.memory_caps = {0};
   config.memory_ratios = {2};
   MatrixOptions options{
@@ -416,10 +422,7 @@ TEST(MatrixRunTest, StoppedRunResumesToACompleteSetWithoutDuplicates) {
 
 TEST(MatrixRunTest, RunWithMoreModesRerunsUnitsWholeSoTwinsStayPaired) {
   TempDir dir;
-  MatrixConfig config = SmallConfig();
-  config.workloads = {"rand_read_qd"};
-  config.depths = {4};
-  config.backends = {Backend::kIoUring};
+  MatrixConfig config = OneRandReadUnit();
   std::atomic<bool> stop{false};
   MatrixOptions options{.out_dir = dir.File("m"), .fresh = false, .cgroup_fs = {}, .command_line = "t", .stop = &stop};
   MatrixConfig direct_only = config;
@@ -437,10 +440,7 @@ TEST(MatrixRunTest, RunWithMoreModesRerunsUnitsWholeSoTwinsStayPaired) {
 
 TEST(MatrixRunTest, RepetitionsInterleaveBufferedAndDirectInAbbaOrder) {
   TempDir dir;
-  MatrixConfig config = SmallConfig();
-  config.workloads = {"rand_read_qd"};
-  config.depths = {4};
-  config.backends = {Backend::kIoUring};
+  MatrixConfig config = OneRandReadUnit();
   config.repetitions = 3;
   std::atomic<bool> stop{false};
   MatrixOptions options{.out_dir = dir.File("m"), .fresh = false, .cgroup_fs = {}, .command_line = "t", .stop = &stop};
@@ -453,10 +453,7 @@ TEST(MatrixRunTest, RepetitionsInterleaveBufferedAndDirectInAbbaOrder) {
 // ---- repetitions until decided ----
 
 MatrixConfig OneUnitConfig() {
-  MatrixConfig config = SmallConfig();
-  config.workloads = {"rand_read_qd"};
-  config.depths = {4};
-  config.backends = {Backend::kIoUring};
+  MatrixConfig config = OneRandReadUnit();
   config.repetitions = 2;
   config.max_repetitions = 8;
   config.repetition_step = 4;
