@@ -2,7 +2,7 @@
 # The main job on its default: install what is missing, build, run the experiment matrix
 # (`iodepth matrix`: io_patterns, seq_read_qd, rand_read_qd, bm_* and multistream_scan at
 # qd 1, 4, 16, 32; buffered and direct; io_uring and sync; regimes hot, pressure and
-# thrash; with no memory cap and under a 128 MiB cgroup cap, and the raw-request cells again
+# thrash; with no memory cap and under a 128 MiB cgroup cap, and every suite's cells again
 # at working set / memory 0.5, 2 and 8; 5 repetitions of 400 ms in ABBA order, then more for
 # the comparisons still inconclusive, within 8 minutes) into results/matrix, cross-check
 # eight of its cells (seq_read and rand_read, qd 1 and 32, direct and buffered) against fio,

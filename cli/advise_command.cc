@@ -11,6 +11,8 @@
 
 #include "cli/cli_support.h"
 #include "cli/commands.h"
+#include "common/clock.h"
+#include "common/units.h"
 #include "experiment/matrix.h"
 
 namespace iodepth::tools {
@@ -43,17 +45,41 @@ Result<MatrixConfig> CalibrationConfig(const AdviseFlags& f) {
   return config;
 }
 
+// A line per finished unit on stderr, so a calibration of several minutes is never silent.
+class CalibrationProgress final : public MatrixObserver {
+ public:
+  void OnStart(const MatrixPlan& plan, size_t units_pending, int64_t estimate_ns) override {
+    started_ns_ = NowNs();
+    std::cerr << fmt::format("iodepth advise: {} calibration units ({} to run), about {}\n", plan.units.size(),
+                             units_pending, FormatDuration(estimate_ns, DurationStyle::kWholeSeconds));
+  }
+  void OnRun(const MatrixUnit&, const CellRecord&, uint32_t, const RepetitionRecord&, size_t, size_t,
+             int64_t eta_ns) override {
+    eta_ns_ = eta_ns;
+  }
+  void OnUnitDone(const MatrixUnit& unit, const JournalUnit&, size_t units_done, size_t units_pending) override {
+    std::cerr << fmt::format("[calibration {}/{}, {} elapsed, about {} left] {}\n", units_done, units_pending,
+                             FormatDuration(NowNs() - started_ns_, DurationStyle::kWholeSeconds),
+                             FormatDuration(eta_ns_, DurationStyle::kWholeSeconds), unit.key);
+  }
+
+ private:
+  int64_t started_ns_ = 0;
+  int64_t eta_ns_ = 0;
+};
+
 Result<std::vector<std::string>> Calibrate(const AdviseFlags& f) {
   IODEPTH_ASSIGN_OR_RETURN(const MatrixConfig config, CalibrationConfig(f));
   IODEPTH_ASSIGN_OR_RETURN(const RunLock machine, WaitForMachine("advise"));
-  StopMatrixOnSignals();
+  StopOnSignals();
   MatrixOptions options;  // Assigned field by field: GCC 12 misreads a designated initializer here.
   options.out_dir = f.calibration_dir;
   options.command_line = CommandLine();
-  options.stop = &MatrixStopFlag();
+  options.stop = &StopFlag();
   std::cerr << fmt::format("iodepth advise: calibrating into {} (rerun to resume; --results to skip)\n",
                            f.calibration_dir);
-  IODEPTH_ASSIGN_OR_RETURN(const MatrixOutcome outcome, RunMatrix(config, options, nullptr));
+  CalibrationProgress progress;
+  IODEPTH_ASSIGN_OR_RETURN(const MatrixOutcome outcome, RunMatrix(config, options, &progress));
   if (outcome.interrupted) {
     return Status::FailedPrecondition("calibration interrupted; run the same command again to continue it");
   }

@@ -5,6 +5,7 @@
 
 #include "cli/cli_support.h"
 #include "cli/commands.h"
+#include "common/clock.h"
 #include "common/units.h"
 #include "harness/data_file.h"
 #include "harness/job.h"
@@ -85,13 +86,25 @@ Status RunBench(BenchFlags flags) {
                                              .need_pattern = spec.verify});
   IODEPTH_RETURN_IF_ERROR(info.status());
   spec.file_id = info->file_id;
+  // Ctrl-C (or SIGTERM) ends the window at once and prints what was measured, as fio does;
+  // a second one ends the command.
+  StopOnSignals();
+  spec.stop = &StopFlag();
   Result<JobResult> result = RunJob(spec);
   IODEPTH_RETURN_IF_ERROR(result.status());
   for (const std::string& notice : result->notices) std::cerr << "iodepth: note: " << notice << "\n";
-  if (human) {
-    return WriteOutput(flags, FormatJobTable({{spec, *result}}));
+  if (result->stopped) {
+    std::cerr << fmt::format("iodepth: interrupted: the figures below cover the {} measured before the signal{}\n",
+                             FormatDuration(result->window_ns, DurationStyle::kTenthsBelowTenSeconds),
+                             result->ios == 0 ? " (the ramp had not ended: nothing was measured)" : "");
   }
-  return WriteOutput(flags, RunToJson({JobToJson(spec, *result)}).dump(2) + "\n");
+  if (human) {
+    IODEPTH_RETURN_IF_ERROR(WriteOutput(flags, FormatJobTable({{spec, *result}})));
+  } else {
+    IODEPTH_RETURN_IF_ERROR(WriteOutput(flags, RunToJson({JobToJson(spec, *result)}).dump(2) + "\n"));
+  }
+  if (result->stopped) return Status::FailedPrecondition("interrupted before --runtime ended (figures above)");
+  return Status::OK();
 }
 
 }  // namespace

@@ -17,17 +17,30 @@
 #include "cli/flag_hints.h"
 
 #include "common/assert.h"
+#include "io/file.h"
 
 namespace iodepth::tools {
 
 namespace {
 
-// Static storage: the signal handler may only read plain memory and call unlink/_exit.
+// Static storage: the signal handler may only read plain memory, store an atomic and call
+// unlink/_exit.
 char g_temp_path[4096] = {0};
+char g_temp_partial[4096] = {0};  // The temporary file's partial name while it is made.
 std::string g_command_line;
+std::atomic<bool> g_stop_wanted{false};  // StopOnSignals was called: a first signal stops cleanly.
+std::atomic<bool> g_stop{false};
 
-void RemoveTempFileOnSignal(int signal_number) {
+// One handler for both duties: with StopOnSignals, the first SIGINT or SIGTERM only asks
+// for a clean stop (the command ends after its current run, keeping what ran); any other
+// signal, or a second one, removes the temporary data file (and its partial) and exits.
+void OnSignal(int signal_number) {
+  if (g_stop_wanted.load() && !g_stop.load()) {
+    g_stop.store(true);
+    return;
+  }
   if (g_temp_path[0] != '\0') unlink(g_temp_path);
+  if (g_temp_partial[0] != '\0') unlink(g_temp_partial);
   _exit(128 + signal_number);
 }
 
@@ -42,14 +55,17 @@ TempDataFile::TempDataFile(const std::string& given, const std::string& tag) {
   path_ = fmt::format("{}/iodepth-{}-{}.dat", dir ? dir : "/var/tmp", tag, getpid());
   temporary_ = true;
   std::snprintf(g_temp_path, sizeof(g_temp_path), "%s", path_.c_str());
-  signal(SIGINT, RemoveTempFileOnSignal);
-  signal(SIGTERM, RemoveTempFileOnSignal);
+  std::snprintf(g_temp_partial, sizeof(g_temp_partial), "%s", PartialPath(path_).c_str());
+  signal(SIGINT, OnSignal);
+  signal(SIGTERM, OnSignal);
 }
 
 TempDataFile::~TempDataFile() {
   if (!temporary_) return;
   if (!keep_) unlink(path_.c_str());
+  unlink(g_temp_partial);
   g_temp_path[0] = '\0';
+  g_temp_partial[0] = '\0';
 }
 
 void QueueFlags::AddTo(CLI::App& command) {
@@ -87,11 +103,7 @@ Status WriteTextFile(const std::string& path, const std::string& text) {
   std::error_code ec;
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   if (ec) return Status::PosixError(fmt::format("create directory {}", parent.string()), ec.value());
-  std::ofstream out(path);
-  out << text;
-  out.close();
-  if (!out) return Status::PosixError(fmt::format("write {}", path), errno);
-  return Status::OK();
+  return WriteFileAtomically(path, text);
 }
 
 namespace {
@@ -171,24 +183,13 @@ std::vector<char*> ExecPointers(std::vector<std::string>& strings) {
 
 }  // namespace
 
-namespace {
-
-std::atomic<bool> g_matrix_stop{false};
-
-void StopMatrixOnSignal(int signal_number) {
-  // The first signal asks for a clean stop after the current run; a second one kills.
-  g_matrix_stop.store(true);
-  signal(signal_number, SIG_DFL);
+void StopOnSignals() {
+  g_stop_wanted.store(true);
+  signal(SIGINT, OnSignal);
+  signal(SIGTERM, OnSignal);
 }
 
-}  // namespace
-
-void StopMatrixOnSignals() {
-  signal(SIGINT, StopMatrixOnSignal);
-  signal(SIGTERM, StopMatrixOnSignal);
-}
-
-const std::atomic<bool>& MatrixStopFlag() { return g_matrix_stop; }
+const std::atomic<bool>& StopFlag() { return g_stop; }
 
 namespace {
 

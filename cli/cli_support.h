@@ -58,14 +58,16 @@ struct QueueFlags {
 void SetCommandLine(int argc, char** argv);
 const std::string& CommandLine();
 
-// Writes `text` to `path`, creating its directory; the error names the path.
+// Writes `text` to `path`, creating its directory: under a partial name first, then
+// renamed into place, so a reader (or a crash) never sees half a file; the error names
+// the path.
 Status WriteTextFile(const std::string& path, const std::string& text);
 
-// Ctrl-C and SIGTERM ask a running matrix to stop after its current run (a second one of
-// either kills at once): StopMatrixOnSignals installs the handlers; MatrixStopFlag is
-// what they set, for MatrixOptions::stop.
-void StopMatrixOnSignals();
-const std::atomic<bool>& MatrixStopFlag();
+// Ctrl-C and SIGTERM ask a running matrix or suite to stop after its current run (a second
+// one of either kills at once): StopOnSignals installs the handlers; StopFlag is what
+// they set, for MatrixOptions::stop and RunSuite's stop.
+void StopOnSignals();
+const std::atomic<bool>& StopFlag();
 
 // Runs `/usr/bin/python3 -m <module> ARGS...` for a module of the report package (report/,
 // the Python package that reads results files: "report" writes the report, "report.guidance"

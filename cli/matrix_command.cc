@@ -160,6 +160,17 @@ Result<std::vector<UndecidedComparison>> FindUndecided(const std::vector<std::st
 
 Status RunMatrixCommand(const MatrixFlags& flags) {
   MatrixConfig config = DefaultMatrixConfig();
+  // A run being resumed or collected starts from the settings its journal recorded, so
+  // the flags it ran with need not be repeated (a --config file or flags given still apply
+  // over them, and a change that alters the measurement is refused by the fingerprint).
+  if (!flags.fresh && !flags.print_config && !flags.list) {
+    IODEPTH_ASSIGN_OR_RETURN(const nlohmann::json recorded, MatrixJournal::ReadConfig(flags.out_dir));
+    if (recorded.is_object()) {
+      IODEPTH_ASSIGN_OR_RETURN(config, ParseMatrixConfig(recorded, config, flags.out_dir + "/journal.jsonl"));
+      std::cerr << fmt::format("iodepth matrix: settings of the run in {} (from its journal); flags narrow them\n",
+                               flags.out_dir);
+    }
+  }
   if (!flags.config_path.empty()) {
     IODEPTH_ASSIGN_OR_RETURN(config, ReadMatrixConfigFile(flags.config_path, config));
   }
@@ -174,7 +185,7 @@ Status RunMatrixCommand(const MatrixFlags& flags) {
   options.out_dir = flags.out_dir;
   options.fresh = flags.fresh;
   options.command_line = CommandLine();
-  options.stop = &MatrixStopFlag();
+  options.stop = &StopFlag();
   MatrixOutcome outcome;
   if (flags.collect) {
     if (access((options.out_dir + "/journal.jsonl").c_str(), R_OK) != 0) {
@@ -187,11 +198,11 @@ Status RunMatrixCommand(const MatrixFlags& flags) {
     IODEPTH_ASSIGN_OR_RETURN(const RunLock lock, LockMatrixOut(options.out_dir));
     IODEPTH_ASSIGN_OR_RETURN(
         const MatrixJournal journal,
-        MatrixJournal::Open(options.out_dir, MatrixFingerprint(config, data_dir), /*fresh=*/false));
+        MatrixJournal::Open(options.out_dir, MatrixFingerprint(config, data_dir, options.out_dir), /*fresh=*/false));
     IODEPTH_ASSIGN_OR_RETURN(outcome, WriteMatrixResults(config, journal, options, options.out_dir));
   } else {
     IODEPTH_ASSIGN_OR_RETURN(const RunLock machine, WaitForMachine("matrix"));
-    StopMatrixOnSignals();
+    StopOnSignals();
     ConsoleObserver observer;
     options.find_undecided = FindUndecided;
     IODEPTH_ASSIGN_OR_RETURN(outcome, RunMatrix(config, options, &observer));

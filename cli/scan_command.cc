@@ -38,7 +38,7 @@ struct ScanFlags {
   std::string agg = "count";
   std::string group_by;
   std::string mode = "pipelined";
-  std::string distance = "32";
+  std::string distance;  // "" (not given): 32 for pipelined scans.
   std::string io_combine = "128KiB";
   int direct = 1;
   std::string engine = "auto";
@@ -139,7 +139,8 @@ Result<TableInfo> InspectTable(const std::string& path) {
   return info;
 }
 
-// --distance: "N" (fixed) or "adaptive" / "adaptive:N" (N the most; 64 by default).
+// --distance: "N" (fixed) or "adaptive" / "adaptive:N" (N the most, 1..kMaxDepth; 64 by
+// default).
 Status ParseDistance(const std::string& text, ReadStreamOptions& stream) {
   constexpr uint32_t kAdaptiveDefaultMax = 64;
   std::string_view digits = text;
@@ -204,7 +205,13 @@ Result<ScanPlan> BuildPlan(const ScanFlags& flags, const TableInfo& table) {
   ScanPlan plan;
   IODEPTH_ASSIGN_OR_RETURN(plan.query, BuildQuery(flags, table.columns));
   plan.scan.mode = flags.mode == "sync" ? ScanMode::kSync : ScanMode::kPipelined;
-  IODEPTH_RETURN_IF_ERROR(ParseDistance(flags.distance, plan.scan.stream));
+  if (plan.scan.mode == ScanMode::kSync && !flags.distance.empty()) {
+    return Status::InvalidArgument(fmt::format(
+        "--distance {} has no effect with --mode sync, which reads one page at a time; drop --distance, or use "
+        "--mode pipelined to keep that many reads in flight",
+        flags.distance));
+  }
+  IODEPTH_RETURN_IF_ERROR(ParseDistance(flags.distance.empty() ? "32" : flags.distance, plan.scan.stream));
   IODEPTH_ASSIGN_OR_RETURN(const uint64_t combine_bytes, ParseSize(flags.io_combine, "--io_combine"));
   const uint32_t page_bytes = PageSizeBytes(table.page_size);
   if (combine_bytes < page_bytes || combine_bytes > kMaxCombineBytes || combine_bytes % page_bytes != 0) {
@@ -450,7 +457,9 @@ void AddScanCommand(CLI::App& app) {
   scan->add_option("--mode", flags->mode, "sync (one pread per miss) or pipelined (read stream)")
       ->check(CLI::IsMember({"sync", "pipelined"}))
       ->capture_default_str();
-  scan->add_option("--distance", flags->distance, "Pipelined: reads in flight N, or adaptive[:MAX] (MAX 64)")
+  scan->add_option("--distance", flags->distance,
+                   "Pipelined: reads in flight N (default 32), or adaptive[:MAX] (chosen at run time up to MAX, "
+                   "1..4096, default 64)")
       ->capture_default_str();
   scan->add_option("--io_combine", flags->io_combine, "Pipelined: largest read of adjacent pages")
       ->capture_default_str();

@@ -175,6 +175,65 @@ std::string DefaultStem(const SuiteFlags& flags) {
   return fmt::format("{}/{}-{}", flags.output_dir, flags.suite, UtcNow("%Y%m%d-%H%M%S"));
 }
 
+// The CSV beside the JSON: the JSON's path with .csv for its extension.
+std::string CsvBeside(const std::string& json_path) {
+  std::filesystem::path path(json_path);
+  path.replace_extension(".csv");
+  return path.string();
+}
+
+// Writes the document's JSON and CSV (each atomically).
+Status WriteSuiteFiles(const ResultsDocument& document, const std::string& json_path, const std::string& csv_path) {
+  IODEPTH_RETURN_IF_ERROR(WriteTextFile(json_path, ToJson(document).dump(2) + "\n"));
+  std::string csv = CsvHeader();
+  for (const CellRecord& cell : document.cells) csv += CsvRow(cell);
+  return WriteTextFile(csv_path, csv);
+}
+
+// The console, plus the results files rewritten after every round, so a crash or a kill
+// loses at most the round in flight.
+class SuiteFileObserver final : public SuiteObserver {
+ public:
+  SuiteFileObserver(std::string json_path, std::string csv_path, std::string data_path)
+      : json_path_(std::move(json_path)), csv_path_(std::move(csv_path)), data_path_(std::move(data_path)) {}
+  void OnStart(const SuiteConfig& config, size_t cells, int64_t estimate_ns) override {
+    console_.OnStart(config, cells, estimate_ns);
+  }
+  void OnRepetition(const CellPlan& cell, uint32_t repetition, const RepetitionRecord& r, size_t done, size_t total,
+                    int64_t eta_ns) override {
+    console_.OnRepetition(cell, repetition, r, done, total, eta_ns);
+  }
+  void OnUnsupported(const CellPlan& cell, const std::string& reason) override { console_.OnUnsupported(cell, reason); }
+  Status OnRound(const ResultsDocument& partial) override {
+    ResultsDocument document = partial;
+    if (environment_.is_null()) environment_ = CollectEnvironment(data_path_);
+    document.environment = environment_;
+    document.git_commit = environment_.value("git_commit", "unknown");
+    written_ = true;
+    return WriteSuiteFiles(document, json_path_, csv_path_);
+  }
+  bool written() const { return written_; }
+  const nlohmann::json& environment() const { return environment_; }
+
+ private:
+  ConsoleObserver console_;
+  std::string json_path_, csv_path_, data_path_;
+  nlohmann::json environment_;
+  bool written_ = false;
+};
+
+// Before anything is measured: the results files' directories exist (made if needed) and
+// take a new file, so a run never ends with nowhere to put what it measured.
+Status CheckWritable(const std::string& path) {
+  const std::string probe = path + ".iodepth-probe";
+  IODEPTH_RETURN_IF_ERROR(WriteTextFile(probe, "").WithContext(
+      fmt::format("the results file {} could not be written (checked before measuring; pass --json/--csv or "
+                  "--output-dir with a directory you can write)",
+                  path)));
+  std::filesystem::remove(probe);
+  return Status::OK();
+}
+
 Status RunSuiteCommand(SuiteFlags flags) {
   TempDataFile temp(flags.filename, "suite");
   flags.filename = temp.path();
@@ -184,20 +243,32 @@ Status RunSuiteCommand(SuiteFlags flags) {
     for (const CellPlan& cell : cells) std::cout << cell.record.id << "\n";
     return Status::OK();
   }
-  IODEPTH_ASSIGN_OR_RETURN(const RunLock machine, WaitForMachine("suite"));
-  ConsoleObserver observer;
-  IODEPTH_ASSIGN_OR_RETURN(ResultsDocument document, RunSuite(config, &observer));
-  document.environment = CollectEnvironment(config.filename);
-  document.git_commit = document.environment.value("git_commit", "unknown");
-  std::cout << SummaryTable(document);
   const std::string stem = DefaultStem(flags);
   const std::string json_path = flags.json_path.empty() ? stem + ".json" : flags.json_path;
-  const std::string csv_path = flags.csv_path.empty() ? stem + ".csv" : flags.csv_path;
-  IODEPTH_RETURN_IF_ERROR(WriteTextFile(json_path, ToJson(document).dump(2) + "\n"));
-  std::string csv = CsvHeader();
-  for (const CellRecord& cell : document.cells) csv += CsvRow(cell);
-  IODEPTH_RETURN_IF_ERROR(WriteTextFile(csv_path, csv));
+  const std::string csv_path = flags.csv_path.empty() ? CsvBeside(json_path) : flags.csv_path;
+  IODEPTH_RETURN_IF_ERROR(CheckWritable(json_path));
+  IODEPTH_RETURN_IF_ERROR(CheckWritable(csv_path));
+  IODEPTH_ASSIGN_OR_RETURN(const RunLock machine, WaitForMachine("suite"));
+  StopOnSignals();  // Ctrl-C and SIGTERM end the suite after its current run, keeping what ran.
+  SuiteFileObserver observer(json_path, csv_path, config.filename);
+  Result<ResultsDocument> ran = RunSuite(config, &observer, &StopFlag());
+  if (!ran.has_value()) {
+    if (!observer.written()) return ran.error();
+    return ran.error().WithSuffix(
+        fmt::format("; the rounds finished before it are in {} and {} (config.partial)", json_path, csv_path));
+  }
+  ResultsDocument& document = *ran;
+  document.environment =
+      observer.environment().is_null() ? CollectEnvironment(config.filename) : observer.environment();
+  document.git_commit = document.environment.value("git_commit", "unknown");
+  std::cout << SummaryTable(document);
+  IODEPTH_RETURN_IF_ERROR(WriteSuiteFiles(document, json_path, csv_path));
   std::cerr << fmt::format("\nresults: {}\n         {}\n", json_path, csv_path);
+  if (document.config.contains("partial")) {
+    return Status::FailedPrecondition(fmt::format(
+        "interrupted: {} of {} rounds finished; their results are in the files above, marked config.partial",
+        document.config["partial"]["rounds_done"].get<uint32_t>(), config.repetitions));
+  }
   return Status::OK();
 }
 
@@ -231,7 +302,7 @@ void AddSuiteCommand(CLI::App& app) {
   cmd->add_option("--only", flags->only, "Run only cells whose id or workload starts with these")->delimiter(',');
   cmd->add_flag("--list", flags->list, "Print the cell ids and exit");
   cmd->add_option("--json", flags->json_path, "Results JSON (default: results/<suite>-<time>.json)");
-  cmd->add_option("--csv", flags->csv_path, "Results CSV (default: beside the JSON)");
+  cmd->add_option("--csv", flags->csv_path, "Results CSV (default: beside the JSON, its name with .csv)");
   cmd->add_option("--output-dir", flags->output_dir, "Directory for the default result files")->capture_default_str();
   cmd->add_option("--memory", flags->memory, "bm, scan: buffer pool capacity M (the regimes size the table from it)")
       ->capture_default_str();

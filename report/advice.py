@@ -51,8 +51,11 @@ family); io_patterns cells, writes, dontcache and adaptive cells never do. Then,
     beside the process's reserve); both null for any other cap.
  7. memory_budget, only when the engine's working set W and memory M are given (--working-set,
     --memory; null otherwise): {"working_set_bytes", "memory_bytes", "memory_ratio": W / M,
-    "measured_ratios", "entries", "note"}, one entry per class (sequential_scan from seq_read,
-    random_read from rand_read: the qd suite's memory axis) and backend measured there:
+    "measured_ratios", "entries", "note"}, one entry per class, family and backend measured on
+    a memory axis: raw requests (level "raw": seq_read, rand_read, the qd suite's axis) and page
+    fetches through the buffer pool (level "page": multistream_scan, bm_seq_read, bm_rand_read,
+    the bm and scan suites' axis, regime "memory", where direct's pool holds all the memory and
+    buffered's pool M with the page cache beside it):
       placement    "measured" (r equals a measured ratio), "between" (r lies between two),
                    "below_range" or "above_range" (outside the measured ratios);
       points       the measured points the answer rests on (the one at r; the two around it;
@@ -124,9 +127,11 @@ RULES = [
     "io_combine_bytes: config io_combine of the chosen cell's file, else null.",
     "confidence: low when the crossover is undecided or at the latest, or the comparison at "
     "the chosen depth is inconclusive.",
-    "Memory axis: results files with config memory_ratio r (working set / memory) hold qd cells "
-    "under a cap of memory M = working set / r plus the process's reserve. Their class "
-    "entries carry memory_ratio and memory_budget_bytes (null elsewhere).",
+    "Memory axis: results files with config memory_ratio r (working set / memory) hold cells "
+    "under a cap of memory T = working set / r plus the process's reserve: qd cells (the page "
+    "cache may hold T), and bm and scan cells of regime \"memory\" (direct's pool is T; "
+    "buffered's pool is min(M, T), the page cache the rest). Their class entries carry "
+    "memory_ratio and memory_budget_bytes (null elsewhere).",
     "memory_budget (with --working-set W and --memory M): per class (sequential_scan: seq_read, "
     "random_read: rand_read) and backend, the answer at r = W / M from the measured memory-axis "
     "points only: r measured: that point's answer; r between two measured ratios: their answer "
@@ -467,6 +472,7 @@ def budget_entry(name, ratio, axis):
     else:
         answer = "unknown (stay buffered until that ratio is measured and decided)"
     return {"class": name, "workload_family": axis.family, "suite": axis.suite, "backend": axis.backend,
+            "level": "page" if axis.regime else "raw",
             "memory_ratio": r4(ratio), "placement": placement, "direct_io": direct_io,
             "crossover_depth": crossover_depth, "queue_depth": queue_depth, "confidence": confidence,
             "reason": f"At working set / memory {decide.ratio_text(r4(ratio))} on {axis.backend}: "
@@ -478,9 +484,13 @@ def memory_budget(analysis, working_set, memory):
     """The memory_budget answer (module docstring, rule 7) for an engine's working set and memory."""
     ratio = working_set / memory
     entries, measured = [], set()
-    for name, raw, _ in CLASSES:
+    for name, raw, page in CLASSES:
         for axis in analysis.memory_axes:
-            if axis.family in raw and axis.suite == FAMILY_SUITE[axis.family] and not axis.regime:
+            if axis.suite != FAMILY_SUITE.get(axis.family):
+                continue
+            # Raw requests: the qd suite's axis (no regime). Page level: the bm and scan
+            # suites' axis, whose cells carry the regime label "memory".
+            if (axis.family in raw and not axis.regime) or (axis.family in page and axis.regime == "memory"):
                 entries.append(budget_entry(name, ratio, axis))
                 measured.update(axis.ratios)
     doc = {"working_set_bytes": working_set, "memory_bytes": memory, "memory_ratio": r4(ratio),
@@ -488,7 +498,7 @@ def memory_budget(analysis, working_set, memory):
            "note": (f"working set {bytes_text(working_set)} over memory {bytes_text(memory)}: "
                     f"{decide.ratio_text(r4(ratio))}")}
     if not entries:
-        doc["note"] += ("; the results hold no memory-axis cells of seq_read or rand_read, so there is "
+        doc["note"] += ("; the results hold no memory-axis cells (qd, bm or scan suites), so there is "
                         "no answer: run `iodepth matrix` with memory_ratios (e.g. --memory-ratios=0.5,2,8)")
     return doc
 

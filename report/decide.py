@@ -225,14 +225,20 @@ def interval_level(looks):
 # ---------------------------------------------------------------- intervals
 
 
+def _exp(x):
+    """exp that saturates instead of raising: a ratio beyond e^709 is infinite for any reading."""
+    return math.exp(x) if x < 709.0 else math.inf
+
+
 def paired_interval(direct, buffered, looks=1):
     """(point, lo, hi) of direct / buffered from paired repetitions: the t interval of the
     mean log ratio. REQUIRES: equal lengths >= 2, every value > 0."""
     assert len(direct) == len(buffered) >= 2, "a paired interval needs two or more pairs"
-    logs = [math.log(d / b) for d, b in zip(direct, buffered)]
+    # log d - log b, not log(d / b): the quotient of a tiny and a large value underflows to 0.
+    logs = [math.log(d) - math.log(b) for d, b in zip(direct, buffered)]
     n, mean = len(logs), statistics.fmean(logs)
     half = t_quantile(1.0 - alpha_per_look(looks), n - 1) * statistics.stdev(logs) / math.sqrt(n)
-    return math.exp(mean), math.exp(mean - half), math.exp(mean + half)
+    return _exp(mean), _exp(mean - half), _exp(mean + half)
 
 
 def welch_interval(direct, buffered, looks=1):
@@ -243,10 +249,10 @@ def welch_interval(direct, buffered, looks=1):
     vd, vb = statistics.variance(ld) / len(ld), statistics.variance(lb) / len(lb)
     mean = statistics.fmean(ld) - statistics.fmean(lb)
     if vd + vb == 0:
-        return math.exp(mean), math.exp(mean), math.exp(mean)
+        return _exp(mean), _exp(mean), _exp(mean)
     df = (vd + vb) ** 2 / (vd ** 2 / (len(ld) - 1) + vb ** 2 / (len(lb) - 1))
     half = t_quantile(1.0 - alpha_per_look(looks), df) * math.sqrt(vd + vb)
-    return math.exp(mean), math.exp(mean - half), math.exp(mean + half)
+    return _exp(mean), _exp(mean - half), _exp(mean + half)
 
 
 def outcome_of(lo, hi):

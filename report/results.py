@@ -18,7 +18,7 @@ import re
 
 from . import schema
 
-REGIME_ORDER = ("hot", "pressure", "thrash")
+REGIME_ORDER = ("hot", "pressure", "thrash", "memory")
 # The order the report and the guidance take the suites in; unknown suites come last.
 SUITE_ORDER = ("qd", "bm", "scan", "io_patterns")
 MiB = 1 << 20

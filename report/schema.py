@@ -116,15 +116,29 @@ def validate(document, source):
     raise InvalidResults(message, source, problems)
 
 
+def _refuse_constant(name):
+    """NaN, Infinity and -Infinity are not JSON (Python reads them unless told not to); no
+    iodepth writer emits them, and a number that is none would pass every range check."""
+    raise ValueError(f"{name} is not a number JSON allows (iodepth never writes it)")
+
+
+def _finite_float(text):
+    """A JSON number too large for a double (1e999) would read as infinity: refused."""
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is out of the range of a number (iodepth never writes it)")
+    return value
+
+
 def validate_file(path):
     """Reads and validates the results file at `path`; returns its document.
     Raises InvalidResults (also for an unreadable file or invalid JSON) or SchemaUnavailable."""
     try:
         with open(path, encoding="utf-8") as f:
-            document = json.load(f)
+            document = json.load(f, parse_constant=_refuse_constant, parse_float=_finite_float)
     except OSError as e:
         raise InvalidResults(f"cannot read {path}: {e.strerror}", path, []) from None
-    except (ValueError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
         raise InvalidResults(f"{path} is not valid JSON: {e}", path, []) from None
     validate(document, path)
     return document

@@ -98,8 +98,8 @@ def guidance_section(analysis):
             out += ["", BASELINE_INTRO, ""] + [f"- {crossover_sentence(x)}" for x in theirs]
     if analysis.memory_axes:
         out += ["", "### Memory budget: working set against memory", "",
-                "Where, along the ratios of working set to memory measured (the qd suite under caps "
-                "sized from its file), direct matches or beats buffered: the smallest ratio from which "
+                "Where, along the ratios of working set to memory measured (each suite under caps "
+                "sized from its working set), direct matches or beats buffered: the smallest ratio from which "
                 "every larger measured ratio has a crossover, and the crossover depth there (maps: "
                 "\"Memory budget\" below).", ""]
         out += [f"- {boundary_sentence(axis)}" for axis in analysis.memory_axes]

@@ -12,7 +12,7 @@ def title_section():
 
 
 def environment_warnings(runs):
-    """Warnings a reader must see before any number: data on memory, a loaded machine."""
+    """Warnings a reader must see before any number: data on memory, a loaded machine, a partial suite."""
     out = []
     for path, doc in runs:
         env = doc.get("environment") or {}
@@ -33,6 +33,11 @@ def environment_warnings(runs):
         if loaded:
             out.append(f"**Warning** ({path}): the 1-minute load average was {average}, above the "
                        f"{cpus} CPUs: a loaded machine changes the answer, not only the numbers.")
+        partial = (doc.get("config") or {}).get("partial")
+        if isinstance(partial, dict):
+            out.append(f"**Warning** ({path}): a partial suite ({partial.get('why') or 'not finished'}): "
+                       f"{partial.get('rounds_done', '?')} of {partial.get('rounds_asked', '?')} rounds of "
+                       "repetitions finished, so its cells have fewer repetitions than asked.")
     return out
 
 

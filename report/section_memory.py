@@ -1,6 +1,7 @@
 """The memory budget axis: the crossover map of each (workload family, backend) measured under
 caps sized from the working set (`iodepth matrix` memory_ratios; results.merge marks those
-cells), as a Markdown table and a PNG outcome map.
+cells: the qd suite, and the bm and scan suites' regime "memory"), as a Markdown table and a
+PNG outcome map.
 
 Rows are the ratios working set / memory, ascending; columns the queue depths; each square is
 decide.py's outcome (symbol and name) of the twin comparison there, with its point estimate of
@@ -20,17 +21,19 @@ from .ratios import curve_memory_budget
 from .results import bytes_text
 
 MEMORY_INTRO = (
-    "The raw-request suite again under memory caps sized from the working set (the qd data "
-    "file): for a ratio r of working set to memory, the memory M is working set / r and the "
-    "cap M plus the process's own reserve, counting the page cache. Direct reads keep none of "
-    "the file in memory; buffered reads may cache up to M of it, and start cold each repetition, "
-    "so at r of 1 or less they warm the whole file during the ramp and are flagged "
-    "served_from_memory: that is the condition measured, and those comparisons are decided like "
-    "any other (the flag stays on the cell, and in the squares). Each square: "
-    "the outcome of direct against buffered at that depth, the geometric mean of direct / "
-    f"buffered and the repetitions n. Marks: {OUTCOME_LEGEND}. The last column is the crossover "
-    "at that ratio; the boundary is the smallest ratio from which every larger measured ratio "
-    "has one.")
+    "Each suite again under memory caps sized from its working set: for a ratio r of working set "
+    "to memory, the memory T is working set / r and the cap T plus the process's own reserve, "
+    "counting the page cache. Raw requests (qd suite, the qd data file): direct reads keep none "
+    "of the file in memory, buffered reads may cache up to T of it. Page fetches (bm and scan "
+    "suites, regime \"memory\", the table): direct I/O's buffer pool is all of T, buffered's pool "
+    "is the configured pool M (at most T) and the page cache may hold the rest, so buffered never "
+    "has more memory than direct. Buffered cells start cold each repetition, so at r of 1 or "
+    "less they may warm the whole working set during the ramp and are flagged served_from_memory: "
+    "that is the condition measured, and those comparisons are decided like any other (the flag "
+    "stays on the cell, and in the squares). Each square: the outcome of direct against buffered "
+    "at that depth, the geometric mean of direct / buffered and the repetitions n. Marks: "
+    f"{OUTCOME_LEGEND}. The last column is the crossover at that ratio; the boundary is the "
+    "smallest ratio from which every larger measured ratio has one.")
 
 
 def map_rows(axis):
@@ -57,7 +60,7 @@ def memory_section(plt, analysis, out_dir):
     """One crossover map per memory axis (table and PNG), each with its boundary sentence."""
     if not analysis.memory_axes:
         return []
-    out = ["", "## Memory budget: working set against memory (qd suite)", "", MEMORY_INTRO]
+    out = ["", "## Memory budget: working set against memory", "", MEMORY_INTRO]
     legend = [(o, f"{SYMBOLS[o]} {o}") for o in OUTCOMES]
     for axis in analysis.memory_axes:
         stem = file_stem("memory_map", axis.suite, axis.family, axis.regime, axis.backend)

@@ -347,3 +347,56 @@ class AdviseCliTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def bm_axis_document(ratio, profile):
+    """The results file of one bm memory-axis ratio, as the matrix writes it: bm_rand_read twins
+    of regime "memory" (direct's pool all of the memory T, buffered's the 64 MiB pool M), the
+    config's memory_axis saying so."""
+    t = budget(ratio)
+    cells = []
+    for qd, r in profile.items():
+        buffered = [1000.0 * qd * d for d in DRIFT]
+        direct = [b * r * j for b, j in zip(buffered, JITTER)]
+        for mode, values in (("direct", direct), ("buffered", buffered)):
+            pool = t if mode == "direct" else min(64 * MiB, t)
+            reps = [fixtures.repetition(v, 100_000, bs=8192, buffer=fixtures.buffer_record(
+                0.5, 8192, 0.5, qd, memory_bytes=pool, working_set_bytes=WORKING_SET)) for v in values]
+            cells.append(fixtures.cell(f"bm_rand_read_qd{qd}", "bm", qd, mode, "io_uring", reps, regime="memory",
+                                       policy="fixed", cap=cap(ratio), bs=8192))
+    return validated(document("bm", cells, {
+        "memory_ratio": ratio, "memory_budget_bytes": t, "memory_cap": cap(ratio), "memory": 64 * MiB,
+        "memory_axis": {"budget_bytes": t, "working_set_bytes": WORKING_SET, "direct_pool_bytes": t,
+                        "buffered_pool_bytes": min(64 * MiB, t)}}))
+
+
+class PageLevelAxisTest(unittest.TestCase):
+    """The bm and scan suites' memory axis (regime "memory") maps and answers like the qd one,
+    as page-level entries beside the raw ones."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.runs = axis_runs() + [(f"bm-cap{cap(r) // MiB}MiB-ratio{r:g}.json", bm_axis_document(r, PROFILES[r]))
+                                  for r in PROFILES]
+        cls.cells = results.merge(cls.runs)[0]
+        cls.analysis = ratios.analyse(cls.cells)
+
+    def test_one_map_per_suite_with_the_same_decisions(self):
+        keys = [axis.key for axis in self.analysis.memory_axes]
+        self.assertEqual(keys, [("qd", "rand_read", "", "io_uring"), ("bm", "bm_rand_read", "memory", "io_uring")])
+        bm = self.analysis.memory_axes[1]
+        self.assertEqual(bm.ratios, [0.5, 2, 4, 8])
+        for row, ratio in enumerate(bm.ratios):
+            with self.subTest(ratio=ratio):
+                self.assertEqual([bm.square(row, qd).outcome for qd in DEPTHS], EXPECTED_SQUARES[ratio])
+                x = bm.points[row][1]
+                self.assertEqual((x.kind, x.depth), EXPECTED_CROSSOVERS[ratio])
+
+    def test_advise_answers_at_both_levels(self):
+        doc = advice.advise(self.cells, self.runs, working_set=WORKING_SET, memory=128 * MiB)
+        entries = {(e["level"], e["workload_family"]): e for e in doc["memory_budget"]["entries"]}
+        self.assertEqual(sorted(entries), [("page", "bm_rand_read"), ("raw", "rand_read")])
+        for e in entries.values():
+            self.assertEqual((e["class"], e["placement"], e["direct_io"], e["crossover_depth"]),
+                             ("random_read", "measured", True, 16))
+        self.assertEqual(entries[("page", "bm_rand_read")]["points"][0]["memory_cap"], cap(2))

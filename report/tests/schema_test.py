@@ -194,6 +194,22 @@ class BrokenDocumentsTest(unittest.TestCase):
             self.assertIn(expected, message)
         return message
 
+    def test_nan_and_out_of_range_numbers_in_a_file_are_refused_as_json(self):
+        # Python's json reads NaN, Infinity and 1e999 (as infinity) unless told not to; each
+        # would pass a "minimum: 0" check and break a ratio later.
+        good = json.dumps(document())
+        bad_value = json.dumps(document()["cells"][1]["repetitions"][0]["iops"])
+        with tempfile.TemporaryDirectory() as tmp:
+            for text in ("NaN", "Infinity", "-Infinity", "1e999"):
+                with self.subTest(value=text):
+                    path = os.path.join(tmp, "bad.json")
+                    with open(path, "w", encoding="utf-8") as f:
+                        f.write(good.replace(f'"iops": {bad_value}', f'"iops": {text}', 1))
+                    with self.assertRaises(schema.InvalidResults) as raised:
+                        schema.validate_file(path)
+                    self.assertIn("is not valid JSON", str(raised.exception))
+                    self.assertIn(text.lstrip("-"), str(raised.exception))
+
     def test_negative_iops_names_the_repetition_field(self):
         doc = document()
         doc["cells"][1]["repetitions"][0]["iops"] = -5.0

@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "harness/cache_state.h"
+#include "io/file.h"
 #include "sys/environment.h"
 
 namespace iodepth {
@@ -47,12 +48,15 @@ std::vector<std::string> CellIds(const MatrixUnit& unit) {
 }
 
 // Cells of one group turned into units under one cap, keeping the plan's order.
-void AddUnits(const std::vector<CellPlan>& cells, size_t group, uint64_t cap, std::vector<MatrixUnit>& units) {
+void AddUnits(const std::vector<CellPlan>& cells, size_t group, uint64_t cap, double ratio,
+              std::vector<MatrixUnit>& units) {
   std::map<std::string, size_t> index;
   for (const CellPlan& cell : cells) {
     const std::string key = UnitKey(cell, cap);
     auto [it, added] = index.try_emplace(key, units.size());
-    if (added) units.push_back(MatrixUnit{.key = key, .group = group, .memory_cap = cap, .cells = {}});
+    if (added) {
+      units.push_back(MatrixUnit{.key = key, .group = group, .memory_cap = cap, .memory_ratio = ratio, .cells = {}});
+    }
     units[it->second].cells.push_back(cell);
     units[it->second].cells.back().record.memory_cap = cap;
   }
@@ -218,39 +222,36 @@ Result<bool> RunRepetitions(const MatrixUnit& unit, const SuiteConfig& suite, co
 // A unit's base repetitions, into a new record.
 Result<bool> RunUnit(const MatrixUnit& unit, const SuiteConfig& suite, const DataFileInfo& file, MemoryCap* cap,
                      RunState& state, JournalUnit& out) {
-  out = JournalUnit{
-      .unit = unit.key, .suite = suite.suite, .memory_cap = unit.memory_cap, .finished_utc = "", .cells = {}};
+  out = JournalUnit{.unit = unit.key,
+                    .suite = suite.suite,
+                    .memory_cap = unit.memory_cap,
+                    .memory_ratio = unit.memory_ratio,
+                    .finished_utc = "",
+                    .cells = {}};
   for (const CellPlan& cell : unit.cells) out.cells.push_back(cell.record);
   return RunRepetitions(unit, suite, file, cap, 0, suite.repetitions, state, out);
 }
 
-// Writes to a temporary name and renames, so a reader never sees half a results file.
-Status WriteFileAtomically(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) return Status::PosixError(fmt::format("create {}", temporary), errno);
-    out << text;
-    out.flush();
-    if (!out) return Status::PosixError(fmt::format("write {}", temporary), errno);
-  }
-  std::error_code ec;
-  std::filesystem::rename(temporary, path, ec);
-  if (ec) return Status::InvalidArgument(fmt::format("rename {} to {}: {}", temporary, path, ec.message()));
-  return Status::OK();
-}
+// One results file per (suite, cap, memory ratio of a bm or scan group; 0 otherwise).
+struct DocumentKey {
+  std::string suite;
+  uint64_t cap = 0;
+  double ratio = 0;
+  auto operator<=>(const DocumentKey&) const = default;
+};
+using Documents = std::map<DocumentKey, ResultsDocument>;
 
-using Documents = std::map<std::pair<std::string, uint64_t>, ResultsDocument>;
-
-std::string ResultsPath(const std::string& out_dir, const std::string& suite, uint64_t cap) {
-  return fmt::format("{}/{}-{}.json", out_dir, suite, CapFileTag(cap));
+// "<out>/bm-cap160MiB.json"; a group of the memory axis adds its ratio: "-ratio2".
+std::string ResultsPath(const std::string& out_dir, const DocumentKey& key) {
+  const std::string ratio = key.ratio > 0 ? fmt::format("-ratio{:g}", key.ratio) : "";
+  return fmt::format("{}/{}-{}{}.json", out_dir, key.suite, CapFileTag(key.cap), ratio);
 }
 
 // Results files of an earlier run (before --fresh, or of caps no longer in the journal)
 // would be read beside the new ones by a report over <out>/*.json: they go.
 Status RemoveStaleResults(const std::string& out_dir, const Documents& documents) {
   std::set<std::string> current;
-  for (const auto& [key, document] : documents) current.insert(ResultsPath(out_dir, key.first, key.second));
+  for (const auto& [key, document] : documents) current.insert(ResultsPath(out_dir, key));
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(out_dir, ec)) {
     const std::string name = entry.path().filename().string();
@@ -270,8 +271,8 @@ Status RemoveStaleResults(const std::string& out_dir, const Documents& documents
 // removed after its last). `visit` returns false to stop the walk.
 using UnitVisitor = std::function<Result<bool>(const MatrixUnit&, const SuiteConfig&, const DataFileInfo&, MemoryCap*)>;
 
-Status VisitUnits(const MatrixConfig& config, const MatrixPlan& plan, const std::vector<const MatrixUnit*>& units,
-                  const CgroupFs& cgroup_fs, const UnitVisitor& visit) {
+Status VisitUnits(const MatrixPlan& plan, const std::vector<const MatrixUnit*>& units, const CgroupFs& cgroup_fs,
+                  const UnitVisitor& visit) {
   for (size_t g = 0; g < plan.groups.size(); ++g) {
     const SuiteConfig& suite = plan.groups[g].suite;
     std::vector<CellPlan> cells;
@@ -280,7 +281,13 @@ Status VisitUnits(const MatrixConfig& config, const MatrixPlan& plan, const std:
     }
     if (cells.empty()) continue;
     IODEPTH_ASSIGN_OR_RETURN(const DataFileInfo file, PrepareSuiteFiles(suite, cells));
-    for (uint64_t cap_bytes : AllMatrixCaps(config)) {
+    std::vector<uint64_t> caps;  // The group's caps, in plan order.
+    for (const MatrixUnit* unit : units) {
+      if (unit->group == g && std::find(caps.begin(), caps.end(), unit->memory_cap) == caps.end()) {
+        caps.push_back(unit->memory_cap);
+      }
+    }
+    for (uint64_t cap_bytes : caps) {
       std::unique_ptr<MemoryCap> cap;
       for (const MatrixUnit* unit : units) {
         if (unit->group != g || unit->memory_cap != cap_bytes) continue;
@@ -339,7 +346,7 @@ Status Remeasure(const MatrixConfig& config, const MatrixOptions& options, const
     }
     bool stopped = false;
     IODEPTH_RETURN_IF_ERROR(
-        VisitUnits(config, plan, units, options.cgroup_fs,
+        VisitUnits(plan, units, options.cgroup_fs,
                    [&](const MatrixUnit& unit, const SuiteConfig& suite, const DataFileInfo& file,
                        MemoryCap* cap) -> Result<bool> {
                      JournalUnit record = *journal.Find(unit.key);
@@ -393,13 +400,20 @@ Result<MatrixPlan> PlanMatrix(const MatrixConfig& config, const std::string& dat
           "matrix --list` with fewer restrictions shows the units there are",
           plan.groups[g].suite.suite, cells.error().message()));
     }
-    for (uint64_t cap : config.memory_caps) AddUnits(*cells, g, cap, plan.units);
+    const MatrixGroup& group = plan.groups[g];
+    // A group of the memory axis (bm, scan) runs under its own cap alone; its cells' regime
+    // label ("memory") keeps their keys apart from the other groups'.
+    if (group.memory_ratio > 0) {
+      AddUnits(*cells, g, group.memory_axis_cap, group.memory_ratio, plan.units);
+      continue;
+    }
+    for (uint64_t cap : config.memory_caps) AddUnits(*cells, g, cap, 0, plan.units);
     // The memory axis: the raw-request cells again under caps sized from their working set.
-    if (plan.groups[g].suite.suite != "qd") continue;
+    if (group.suite.suite != "qd") continue;
     for (double ratio : config.memory_ratios) {
       const uint64_t cap = MemoryRatioCap(config.file_size_bytes, ratio);
       if (std::find(config.memory_caps.begin(), config.memory_caps.end(), cap) == config.memory_caps.end()) {
-        AddUnits(*cells, g, cap, plan.units);
+        AddUnits(*cells, g, cap, 0, plan.units);
       }
     }
   }
@@ -417,7 +431,8 @@ Result<MatrixOutcome> RunMatrix(const MatrixConfig& config, const MatrixOptions&
   IODEPTH_RETURN_IF_ERROR(ProbeCaps(planned, options.cgroup_fs));
   IODEPTH_ASSIGN_OR_RETURN(const RunLock lock, LockMatrixOut(options.out_dir));
   IODEPTH_ASSIGN_OR_RETURN(MatrixJournal journal,
-                           MatrixJournal::Open(options.out_dir, MatrixFingerprint(config, data_dir), options.fresh));
+                           MatrixJournal::Open(options.out_dir, MatrixFingerprint(config, data_dir, options.out_dir),
+                                               options.fresh, MatrixConfigToJson(config)));
   std::vector<const MatrixUnit*> pending;
   for (const MatrixUnit& unit : plan.units) {
     if (!journal.Done(unit.key, CellIds(unit))) pending.push_back(&unit);
@@ -436,7 +451,7 @@ Result<MatrixOutcome> RunMatrix(const MatrixConfig& config, const MatrixOptions&
   outcome.units_total = plan.units.size();
   outcome.units_skipped = plan.units.size() - pending.size();
   IODEPTH_RETURN_IF_ERROR(VisitUnits(
-      config, plan, pending, options.cgroup_fs,
+      plan, pending, options.cgroup_fs,
       [&](const MatrixUnit& unit, const SuiteConfig& suite, const DataFileInfo& file, MemoryCap* cap) -> Result<bool> {
         JournalUnit record;
         IODEPTH_ASSIGN_OR_RETURN(const bool finished, RunUnit(unit, suite, file, cap, state, record));
@@ -468,8 +483,10 @@ Result<MatrixOutcome> WriteMatrixResults(const MatrixConfig& config, const Matri
   MatrixConfig all = config;
   all.workloads.clear();
   for (std::string_view w : MatrixWorkloadNames()) all.workloads.emplace_back(w);
-  std::map<std::string, SuiteConfig> suites;
-  for (const MatrixGroup& g : MatrixGroups(all, DataDir(config, options))) suites[g.suite.suite] = g.suite;
+  std::map<std::pair<std::string, double>, SuiteConfig> suites;  // By (suite, memory ratio).
+  for (const MatrixGroup& g : MatrixGroups(all, DataDir(config, options))) {
+    suites[{g.suite.suite, g.memory_ratio}] = g.suite;
+  }
 
   const nlohmann::json environment = CollectEnvironment(data_path);
   // Cells "without a cap" still run under whatever limits the process's own cgroup: the
@@ -478,18 +495,23 @@ Result<MatrixOutcome> WriteMatrixResults(const MatrixConfig& config, const Matri
   outcome.inherited_limit = InheritedMemoryLimit(options.cgroup_fs);
   Documents documents;
   for (const JournalUnit& unit : journal.Units()) {
-    ResultsDocument& d = documents[{unit.suite, unit.memory_cap}];
+    ResultsDocument& d = documents[{unit.suite, unit.memory_cap, unit.memory_ratio}];
     if (d.created_utc.empty()) {
       d.iodepth_version = IODEPTH_VERSION;
       d.created_utc = UtcNow();
       d.command = options.command_line;
       d.environment = environment;
       d.git_commit = environment.value("git_commit", "unknown");
-      d.config = suites.contains(unit.suite) ? SuiteConfigToJson(suites[unit.suite]) : nlohmann::json::object();
+      const auto suite = suites.find({unit.suite, unit.memory_ratio});
+      d.config = suite != suites.end() ? SuiteConfigToJson(suite->second) : nlohmann::json::object();
       d.config["only"] = nlohmann::json::array();
       d.config["memory_cap"] = unit.memory_cap;
       // A cap of the memory axis says which ratio it stands for and the memory it leaves.
       d.config["memory_ratio"] = nullptr;
+      if (unit.memory_ratio > 0) {
+        d.config["memory_ratio"] = unit.memory_ratio;
+        d.config["memory_budget_bytes"] = unit.memory_cap - kCapReserveBytes;
+      }
       for (double ratio : config.memory_ratios) {
         if (unit.suite == "qd" && MemoryRatioCap(config.file_size_bytes, ratio) == unit.memory_cap) {
           d.config["memory_ratio"] = ratio;
@@ -506,7 +528,7 @@ Result<MatrixOutcome> WriteMatrixResults(const MatrixConfig& config, const Matri
   IODEPTH_RETURN_IF_ERROR(RemoveStaleResults(options.out_dir, documents));
   std::string csv = CsvHeader();
   for (const auto& [key, document] : documents) {
-    const std::string path = ResultsPath(options.out_dir, key.first, key.second);
+    const std::string path = ResultsPath(options.out_dir, key);
     IODEPTH_RETURN_IF_ERROR(WriteFileAtomically(path, ToJson(document).dump(2) + "\n"));
     outcome.results_files.push_back(path);
     for (const CellRecord& cell : document.cells) csv += CsvRow(cell);

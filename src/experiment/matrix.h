@@ -5,7 +5,8 @@
 // the host only through sys/.
 //
 // The experiment matrix runner: the suites' cells crossed with memory caps, run as units
-// that can be resumed, written as one results file per (suite, cap).
+// that can be resumed, written as one results file per (suite, cap), and per memory ratio
+// for the bm and scan groups of the memory axis.
 //
 // A unit is one cell in each mode (the buffered and direct twins of, say,
 // bm_seq_read_qd16/io_uring/thrash under a 128 MiB cap). Its repetitions interleave the
@@ -56,6 +57,7 @@ struct MatrixUnit {
   std::string key;   // "bm:bm_seq_read_qd16/io_uring/thrash@cap134217728"
   size_t group = 0;  // Index into the plan's groups.
   uint64_t memory_cap = 0;
+  double memory_ratio = 0;      // Its group's (MatrixGroup::memory_ratio).
   std::vector<CellPlan> cells;  // One per mode, in the config's mode order.
 };
 

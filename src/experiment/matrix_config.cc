@@ -328,7 +328,7 @@ nlohmann::json MatrixConfigToJson(const MatrixConfig& c) {
           {"directory", c.directory}};
 }
 
-nlohmann::json MatrixFingerprint(const MatrixConfig& c, const std::string& data_dir) {
+nlohmann::json MatrixFingerprint(const MatrixConfig& c, const std::string& data_dir, const std::string& out_dir) {
   nlohmann::json json = MatrixConfigToJson(c);
   // Lists only select cells; the re-measuring bounds only say how long to keep measuring.
   for (const char* selector : {"workloads", "depths", "modes", "backends", "regimes", "memory_caps", "memory_ratios",
@@ -336,8 +336,15 @@ nlohmann::json MatrixFingerprint(const MatrixConfig& c, const std::string& data_
     json.erase(selector);
   }
   std::error_code ec;
-  const std::filesystem::path absolute = std::filesystem::absolute(data_dir, ec);
-  json["directory"] = ec ? data_dir : absolute.lexically_normal().string();
+  const std::filesystem::path absolute = std::filesystem::absolute(data_dir, ec).lexically_normal();
+  json["directory"] = ec ? data_dir : absolute.string();
+  if (!ec && !out_dir.empty()) {
+    const std::filesystem::path out = std::filesystem::absolute(out_dir, ec).lexically_normal();
+    const std::filesystem::path inside = absolute.lexically_relative(out);
+    if (!ec && !inside.empty() && *inside.begin() != "..") {
+      json["directory"] = fmt::format("{}/{}", kOutDirPrefix, inside.string());
+    }
+  }
   return json;
 }
 
@@ -388,15 +395,6 @@ uint64_t MemoryRatioBudget(uint64_t working_set_bytes, double ratio) {
 
 uint64_t MemoryRatioCap(uint64_t working_set_bytes, double ratio) {
   return MemoryRatioBudget(working_set_bytes, ratio) + kCapReserveBytes;
-}
-
-std::vector<uint64_t> AllMatrixCaps(const MatrixConfig& c) {
-  std::vector<uint64_t> caps = c.memory_caps;
-  for (double ratio : c.memory_ratios) {
-    const uint64_t cap = MemoryRatioCap(c.file_size_bytes, ratio);
-    if (std::find(caps.begin(), caps.end(), cap) == caps.end()) caps.push_back(cap);
-  }
-  return caps;
 }
 
 std::string CapLabel(uint64_t cap) {
@@ -454,7 +452,17 @@ std::vector<MatrixGroup> MatrixGroups(const MatrixConfig& c, const std::string& 
     s.io_combine_bytes = c.io_combine_bytes;
     s.streams = c.streams;
     s.work = c.work;
-    groups.push_back(std::move(group));
+    groups.push_back(group);
+    if (!group.needs_pool) continue;
+    // The memory axis: the same table, the memory split per mode (suite.h).
+    for (double ratio : c.memory_ratios) {
+      MatrixGroup axis = group;
+      const uint64_t working_set = MemoryAxisWorkingSetBytes(axis.suite);
+      axis.memory_ratio = ratio;
+      axis.suite.memory_budget_bytes = MemoryRatioBudget(working_set, ratio);
+      axis.memory_axis_cap = MemoryRatioCap(working_set, ratio);
+      groups.push_back(std::move(axis));
+    }
   }
   return groups;
 }

@@ -44,7 +44,9 @@ struct MatrixConfig {
   std::vector<Regime> regimes;
   std::vector<uint64_t> memory_caps;  // 0: no cap; kInheritCap: the process's own limit.
   // The memory axis: working set / memory ratios. For each, the raw-request cells (qd
-  // suite) run once more under a cap sized from their working set (MemoryRatioCap).
+  // suite) run once more under a cap sized from their working set (MemoryRatioCap), and
+  // the bm and scan cells once more with the memory split as each mode's engine would
+  // (experiment/suite.h "Memory axis") under a cap sized from the table's working set.
   std::vector<double> memory_ratios;
   uint32_t repetitions = 3;
   // Repetitions until decided (matrix.h): a unit whose direct/buffered comparison is
@@ -86,8 +88,13 @@ nlohmann::json MatrixConfigToJson(const MatrixConfig& config);
 
 // What makes two runs' cells comparable (runtime, sizes, seed, the data directory, so
 // the device...): a journal refuses to be resumed under a config whose fingerprint
-// differs. Lists, which only select cells, are not part of it.
-nlohmann::json MatrixFingerprint(const MatrixConfig& config, const std::string& data_dir);
+// differs. Lists, which only select cells, are not part of it. A data directory inside
+// `out_dir` is recorded relative to it ("<out>/data"), so a results directory that is
+// moved or copied whole resumes and collects where it lies; one outside is absolute.
+nlohmann::json MatrixFingerprint(const MatrixConfig& config, const std::string& data_dir,
+                                 const std::string& out_dir = "");
+// The prefix of a directory recorded relative to the results directory.
+inline constexpr std::string_view kOutDirPrefix = "<out>";
 
 Status ValidateMatrixConfig(const MatrixConfig& config);
 
@@ -97,9 +104,6 @@ Status ValidateMatrixConfig(const MatrixConfig& config);
 // W and ratio r: memory M = W / r, rounded up to a whole MiB; cap = M + kCapReserveBytes.
 uint64_t MemoryRatioBudget(uint64_t working_set_bytes, double ratio);
 uint64_t MemoryRatioCap(uint64_t working_set_bytes, double ratio);
-// Every cap the matrix runs under: memory_caps, then the memory axis's caps for the qd
-// suite's working set (each value once).
-std::vector<uint64_t> AllMatrixCaps(const MatrixConfig& config);
 
 // The most repetitions a unit may get: max_repetitions, or repetitions when that is larger.
 uint32_t MaxRepetitions(const MatrixConfig& config);
@@ -114,9 +118,14 @@ Result<uint64_t> ParseCap(std::string_view text, std::string_view what);
 struct MatrixGroup {
   SuiteConfig suite;
   bool needs_pool = false;  // bm and scan: the cap must hold the pool.
+  // bm, scan: a group of the memory axis, for this ratio (its suite's memory_budget_bytes
+  // is MemoryRatioBudget of the table's working set); it runs under memory_axis_cap only.
+  double memory_ratio = 0;
+  uint64_t memory_axis_cap = 0;
 };
 
-// The groups the config's workloads need, in run order; data files under `data_dir`.
+// The groups the config's workloads need, in run order; data files under `data_dir`. The
+// bm and scan groups are each followed by one group per memory ratio.
 std::vector<MatrixGroup> MatrixGroups(const MatrixConfig& config, const std::string& data_dir);
 
 }  // namespace iodepth

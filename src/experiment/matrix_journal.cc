@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -12,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "common/clock.h"
+#include "experiment/matrix_config.h"
 
 namespace iodepth {
 
@@ -60,10 +62,26 @@ Result<JournalUnit> ParseUnit(const nlohmann::json& line) {
       !line["cells"].is_array()) {
     return Status::InvalidArgument("a line is not a unit record (needs \"unit\" and \"cells\")");
   }
+  // Each optional field is checked for its type: json::value() throws on a mismatch, and
+  // a journal is untrusted input (edited by hand, damaged).
+  const auto field = [&](const char* key, auto check) { return !line.contains(key) || check(line[key]); };
+  const bool typed = field("suite", [](const nlohmann::json& v) { return v.is_string(); }) &&
+                     field("memory_cap", [](const nlohmann::json& v) { return v.is_number_unsigned(); }) &&
+                     field("memory_ratio",
+                           [](const nlohmann::json& v) {
+                             return v.is_number() && v.get<double>() >= 0 && std::isfinite(v.get<double>());
+                           }) &&
+                     field("finished_utc", [](const nlohmann::json& v) { return v.is_string(); });
+  if (!typed) {
+    return Status::InvalidArgument(
+        "a unit record with a mistyped field (suite and finished_utc are strings, memory_cap a count, memory_ratio a "
+        "number >= 0)");
+  }
   JournalUnit unit;
   unit.unit = line["unit"].get<std::string>();
   unit.suite = line.value("suite", "");
   unit.memory_cap = line.value("memory_cap", uint64_t{0});
+  unit.memory_ratio = line.value("memory_ratio", 0.0);
   unit.finished_utc = line.value("finished_utc", "");
   for (const nlohmann::json& cell : line["cells"]) {
     IODEPTH_ASSIGN_OR_RETURN(CellRecord record, ParseCell(cell));
@@ -72,19 +90,45 @@ Result<JournalUnit> ParseUnit(const nlohmann::json& line) {
   return unit;
 }
 
+nlohmann::json Header(const nlohmann::json& fingerprint, const nlohmann::json& config) {
+  nlohmann::json header = {
+      {"journal", kJournalName}, {"version", kJournalVersion}, {"fingerprint", fingerprint}, {"created_utc", UtcNow()}};
+  if (config.is_object()) header["config"] = config;
+  return header;
+}
+
+// The fingerprint as a journal before relative directories recorded it: "<out>/data" as the
+// absolute path of `dir`/data.
+nlohmann::json WithAbsoluteDirectory(nlohmann::json fingerprint, const std::string& dir) {
+  if (!fingerprint.is_object() || !fingerprint.contains("directory") || !fingerprint["directory"].is_string()) {
+    return fingerprint;
+  }
+  const std::string directory = fingerprint["directory"].get<std::string>();
+  if (!directory.starts_with(kOutDirPrefix)) return fingerprint;
+  std::error_code ec;
+  const std::filesystem::path out = std::filesystem::absolute(dir, ec).lexically_normal();
+  if (ec) return fingerprint;
+  const std::string inside = directory.size() > kOutDirPrefix.size() ? directory.substr(kOutDirPrefix.size() + 1) : "";
+  fingerprint["directory"] = (out / inside).lexically_normal().string();
+  return fingerprint;
+}
+
 }  // namespace
 
 nlohmann::json JournalUnitToJson(const JournalUnit& unit) {
   nlohmann::json cells = nlohmann::json::array();
   for (const CellRecord& c : unit.cells) cells.push_back(CellToJson(c));
-  return {{"unit", unit.unit},
-          {"suite", unit.suite},
-          {"memory_cap", unit.memory_cap},
-          {"finished_utc", unit.finished_utc},
-          {"cells", cells}};
+  nlohmann::json json = {{"unit", unit.unit},
+                         {"suite", unit.suite},
+                         {"memory_cap", unit.memory_cap},
+                         {"finished_utc", unit.finished_utc},
+                         {"cells", cells}};
+  if (unit.memory_ratio > 0) json["memory_ratio"] = unit.memory_ratio;
+  return json;
 }
 
-Result<MatrixJournal> MatrixJournal::Open(const std::string& dir, const nlohmann::json& fingerprint, bool fresh) {
+Result<MatrixJournal> MatrixJournal::Open(const std::string& dir, const nlohmann::json& fingerprint, bool fresh,
+                                          const nlohmann::json& config) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::InvalidArgument(fmt::format("cannot create matrix directory {}: {}", dir, ec.message()));
@@ -100,19 +144,33 @@ Result<MatrixJournal> MatrixJournal::Open(const std::string& dir, const nlohmann
     std::filesystem::rename(journal.path_, journal.backup_path_, ec);
     if (ec) return Status::InvalidArgument(fmt::format("cannot move {} aside: {}", journal.path_, ec.message()));
   }
+  journal.config_ = config;
   if (!exists || fresh) {
-    const nlohmann::json header = {{"journal", kJournalName},
-                                   {"version", kJournalVersion},
-                                   {"fingerprint", fingerprint},
-                                   {"created_utc", UtcNow()}};
-    IODEPTH_RETURN_IF_ERROR(AppendDurably(journal.path_, header.dump() + "\n"));
+    IODEPTH_RETURN_IF_ERROR(AppendDurably(journal.path_, Header(fingerprint, config).dump() + "\n"));
     return journal;
   }
-  IODEPTH_RETURN_IF_ERROR(journal.Load(fingerprint));
+  IODEPTH_RETURN_IF_ERROR(journal.Load(fingerprint, dir));
   return journal;
 }
 
-Status MatrixJournal::Load(const nlohmann::json& fingerprint) {
+Result<nlohmann::json> MatrixJournal::ReadConfig(const std::string& dir) {
+  const std::string path = dir + "/journal.jsonl";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return nlohmann::json(nullptr);
+  std::string line;
+  std::getline(in, line);
+  const nlohmann::json header = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (header.is_discarded() || !header.is_object() || !header.contains("journal") ||
+      header["journal"] != kJournalName) {
+    return Status::InvalidArgument(
+        fmt::format("{} line 1 is not the header of an iodepth matrix journal; pass another --out, or --fresh to "
+                    "set it aside",
+                    path));
+  }
+  return header.contains("config") && header["config"].is_object() ? header["config"] : nlohmann::json(nullptr);
+}
+
+Status MatrixJournal::Load(const nlohmann::json& fingerprint, const std::string& dir) {
   std::ifstream in(path_, std::ios::binary);
   if (!in) return Status::PosixError(fmt::format("open journal {}", path_), errno);
   std::stringstream buffer;
@@ -130,11 +188,7 @@ Status MatrixJournal::Load(const nlohmann::json& fingerprint) {
     if (ec) return Status::InvalidArgument(fmt::format("cut the torn last line of {}: {}", path_, ec.message()));
   }
   if (text.empty()) {  // Even the header was torn: begin the journal again.
-    const nlohmann::json header = {{"journal", kJournalName},
-                                   {"version", kJournalVersion},
-                                   {"fingerprint", fingerprint},
-                                   {"created_utc", UtcNow()}};
-    return AppendDurably(path_, header.dump() + "\n");
+    return AppendDurably(path_, Header(fingerprint, config_).dump() + "\n");
   }
   std::istringstream lines(text);
   std::string line;
@@ -155,7 +209,7 @@ Status MatrixJournal::Load(const nlohmann::json& fingerprint) {
       if (!json.contains("version") || json["version"] != kJournalVersion) {
         return where("a journal version this iodepth does not read");
       }
-      if (json["fingerprint"] != fingerprint) {
+      if (WithAbsoluteDirectory(json["fingerprint"], dir) != WithAbsoluteDirectory(fingerprint, dir)) {
         return Status::FailedPrecondition(fmt::format(
             "{} holds a matrix run with other settings: {}. Resume it with the same settings, pass --out to start "
             "another directory, or --fresh to set it aside (kept as a .bak file) and begin again",

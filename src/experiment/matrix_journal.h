@@ -5,7 +5,7 @@
 //
 //   journal.jsonl
 //   +--------------------------------------------------------------------------------+
-//   | {"journal":"iodepth-matrix","version":1,"fingerprint":{...},"created_utc":...}   |  header
+//   | {"journal":"iodepth-matrix","version":1,"fingerprint":{...},"config":{...},...}  |  header
 //   | {"unit":"qd:seq_read_qd4/io_uring@nocap","suite":"qd","memory_cap":0,"cells":[..]}|  unit
 //   | {"unit":...}                                                                     |  ...
 //   | {"unit":"bm:bm_rand_read_qd1/sync/hot@cap1342   <- torn by a crash: dropped      |
@@ -33,6 +33,9 @@ struct JournalUnit {
   std::string unit;
   std::string suite;
   uint64_t memory_cap = 0;
+  // bm, scan units of the memory axis: the working set / memory ratio (their pools differ
+  // from the other units'); 0 for every other unit (a qd unit's ratio is its cap's).
+  double memory_ratio = 0;
   std::string finished_utc;
   std::vector<CellRecord> cells;
 };
@@ -42,7 +45,15 @@ class MatrixJournal {
   // Opens (or creates) <dir>/journal.jsonl. With `fresh`, an existing journal is renamed
   // to journal.jsonl.<time>.bak (kept, never deleted) and a new one begun. A journal
   // whose fingerprint differs is an error naming the settings that differ.
-  static Result<MatrixJournal> Open(const std::string& dir, const nlohmann::json& fingerprint, bool fresh);
+  // A new journal's header also records `config` (the whole matrix config, when given),
+  // so a resume or a --collect need not repeat the flags it ran with (ReadConfig). A
+  // fingerprint naming the data directory relative to `dir` ("<out>/data") also matches
+  // the absolute path an older journal recorded for that same place.
+  static Result<MatrixJournal> Open(const std::string& dir, const nlohmann::json& fingerprint, bool fresh,
+                                    const nlohmann::json& config = nullptr);
+  // The config the journal in `dir` recorded, or null when there is no journal or its
+  // header has none (journals before it did); an error for a header that is not one.
+  static Result<nlohmann::json> ReadConfig(const std::string& dir);
 
   MatrixJournal(MatrixJournal&&) = default;
   MatrixJournal& operator=(MatrixJournal&&) = default;
@@ -65,10 +76,11 @@ class MatrixJournal {
 
  private:
   MatrixJournal() = default;
-  Status Load(const nlohmann::json& fingerprint);
+  Status Load(const nlohmann::json& fingerprint, const std::string& dir);
 
   std::string path_;
   std::string backup_path_;
+  nlohmann::json config_;  // For a header written again (a torn one).
   size_t dropped_torn_bytes_ = 0;
   std::vector<std::string> order_;
   std::map<std::string, JournalUnit> units_;

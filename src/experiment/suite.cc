@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/clock.h"
+#include "common/units.h"
 #include "experiment/checks.h"
 
 #include "harness/data_file.h"
@@ -77,7 +78,14 @@ Status ValidateConfig(const SuiteConfig& config) {
   }
   if (config.suite == "bm" || config.suite == "scan") {
     IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.regimes, "--regimes"));
+    if (config.memory_budget_bytes != 0 && config.memory_budget_bytes < PageSizeBytes(config.page_size)) {
+      return Status::InvalidArgument(
+          fmt::format("the memory axis's budget {} is less than one page", FormatBytes(config.memory_budget_bytes)));
+    }
     if (config.regimes.empty()) return Status::InvalidArgument("--regimes must name at least one regime");
+  }
+  if (config.memory_budget_bytes != 0 && config.suite != "bm" && config.suite != "scan") {
+    return Status::InvalidArgument("a memory budget (the memory axis) is for the bm and scan suites only");
   }
   if (config.repetitions == 0) return Status::InvalidArgument("--repetitions must be at least 1");
   if (config.working_set_bytes > config.file_size_bytes) {
@@ -93,6 +101,15 @@ Status ValidateConfig(const SuiteConfig& config) {
     return Status::InvalidArgument("--modes, --depths and --backends must each name at least one value");
   }
   return Status::OK();
+}
+
+// The regimes whose cells run: the memory axis has one working set (the thrash regime's).
+std::vector<Regime> CellRegimes(const SuiteConfig& config) {
+  return config.memory_budget_bytes ? std::vector<Regime>{Regime::kThrash} : config.regimes;
+}
+
+std::string RegimeLabel(const SuiteConfig& config, Regime regime) {
+  return std::string(config.memory_budget_bytes ? kMemoryAxisRegime : RegimeName(regime));
 }
 
 // One bm cell: the BmSpec it runs and the record and JobSpec that describe it.
@@ -116,16 +133,17 @@ CellPlan MakeBmCell(const SuiteConfig& config, bool random, Regime regime, uint3
   bm.policy = policy;
   bm.distance = qd;
   bm.io_combine_bytes = config.io_combine_bytes;
-  bm.memory_bytes = config.memory_bytes;
+  bm.memory_bytes = CellPoolBytes(config, mode);
+  if (config.memory_budget_bytes) bm.working_set_bytes = MemoryAxisWorkingSetBytes(config);
   bm.runtime_ns = config.runtime_ns;
   bm.ramp_ns = config.ramp_ns;
   bm.seed = config.seed;
   bm.verify = config.verify;
   CellRecord& r = cell.record;
   r.backend = sync_path ? "sync" : std::string(BackendName(backend));
-  r.id = fmt::format("{}/{}/{}/{}", workload, CacheModeName(mode), r.backend, RegimeName(regime));
+  r.regime = RegimeLabel(config, regime);
+  r.id = fmt::format("{}/{}/{}/{}", workload, CacheModeName(mode), r.backend, r.regime);
   r.bs = PageSizeBytes(config.page_size);
-  r.regime = std::string(RegimeName(regime));
   r.policy = sync_path ? "sync" : std::string(ReadStreamPolicyName(policy));
   cell.spec.sync_path = sync_path;
   cell.spec.block_size = r.bs;
@@ -137,7 +155,7 @@ CellPlan MakeBmCell(const SuiteConfig& config, bool random, Regime regime, uint3
 void AddBmCells(const SuiteConfig& config, std::vector<CellPlan>& cells) {
   const uint32_t max_qd = *std::max_element(config.depths.begin(), config.depths.end());
   for (const bool random : {false, true}) {
-    for (Regime regime : config.regimes) {
+    for (Regime regime : CellRegimes(config)) {
       for (uint32_t qd : config.depths) {
         for (Backend backend : config.backends) {
           if (backend == Backend::kSync && qd != 1) continue;
@@ -146,7 +164,7 @@ void AddBmCells(const SuiteConfig& config, std::vector<CellPlan>& cells) {
           }
         }
       }
-      if (random || !config.adaptive) continue;
+      if (random || !config.adaptive || config.memory_budget_bytes) continue;
       for (Backend backend : config.backends) {
         if (backend == Backend::kSync) continue;
         for (CacheMode mode : config.modes) {
@@ -173,15 +191,16 @@ CellPlan MakeScanCell(const SuiteConfig& config, Regime regime, uint32_t qd, Cac
   scan.queue.backend = sync ? Backend::kIoUring : backend;
   scan.distance = qd;
   scan.io_combine_bytes = config.io_combine_bytes;
-  scan.memory_bytes = config.memory_bytes;
+  scan.memory_bytes = CellPoolBytes(config, mode);
+  if (config.memory_budget_bytes) scan.working_set_bytes = MemoryAxisWorkingSetBytes(config);
   scan.runtime_ns = config.runtime_ns;
   scan.ramp_ns = config.ramp_ns;
   scan.query = DefaultScanQuery(config.work);
   CellRecord& r = cell.record;
   r.backend = sync ? "sync" : std::string(BackendName(backend));
-  r.id = fmt::format("{}/{}/{}/{}", workload, CacheModeName(mode), r.backend, RegimeName(regime));
+  r.regime = RegimeLabel(config, regime);
+  r.id = fmt::format("{}/{}/{}/{}", workload, CacheModeName(mode), r.backend, r.regime);
   r.bs = PageSizeBytes(config.page_size);
-  r.regime = std::string(RegimeName(regime));
   r.policy = sync ? "sync" : "fixed";
   // Every scan keeps qd reads in flight: the depth asked of the device is S x qd.
   cell.spec.queue.depth = qd * config.streams;
@@ -189,14 +208,15 @@ CellPlan MakeScanCell(const SuiteConfig& config, Regime regime, uint32_t qd, Cac
   BmSpec sizing;
   sizing.shape = scan.shape;
   sizing.regime = regime;
-  sizing.memory_bytes = config.memory_bytes;
+  sizing.memory_bytes = scan.memory_bytes;
+  sizing.working_set_bytes = scan.working_set_bytes;
   cell.spec.size_bytes = BmWorkingSetPages(sizing) * r.bs;
   cell.scan = std::move(scan);
   return cell;
 }
 
 void AddScanCells(const SuiteConfig& config, std::vector<CellPlan>& cells) {
-  for (Regime regime : config.regimes) {
+  for (Regime regime : CellRegimes(config)) {
     for (uint32_t qd : config.depths) {
       for (Backend backend : config.backends) {
         if (backend == Backend::kSync && qd != 1) continue;
@@ -276,6 +296,20 @@ TableShape BmTableShape(const SuiteConfig& config) {
   return shape;
 }
 
+uint64_t MemoryAxisWorkingSetBytes(const SuiteConfig& config) {
+  BmSpec sizing;
+  sizing.shape = BmTableShape(config);
+  sizing.regime = Regime::kThrash;
+  sizing.memory_bytes = config.memory_bytes;
+  return BmWorkingSetPages(sizing) * PageSizeBytes(config.page_size);
+}
+
+uint64_t CellPoolBytes(const SuiteConfig& config, CacheMode mode) {
+  if (!config.memory_budget_bytes) return config.memory_bytes;
+  if (mode == CacheMode::kDirect) return config.memory_budget_bytes;
+  return std::min(config.memory_bytes, config.memory_budget_bytes);
+}
+
 nlohmann::json SuiteConfigToJson(const SuiteConfig& config) {
   std::vector<std::string> modes, backends;
   for (CacheMode m : config.modes) modes.emplace_back(CacheModeName(m));
@@ -313,6 +347,14 @@ nlohmann::json SuiteConfigToJson(const SuiteConfig& config) {
     json["table_rows"] = BmTableShape(config).rows;
     json["backends"] = backends;
     json["depths"] = config.depths;
+    if (config.memory_budget_bytes) {
+      json["regimes"] = std::vector<std::string>{std::string(kMemoryAxisRegime)};
+      json["adaptive"] = false;
+      json["memory_axis"] = {{"budget_bytes", config.memory_budget_bytes},
+                             {"working_set_bytes", MemoryAxisWorkingSetBytes(config)},
+                             {"direct_pool_bytes", CellPoolBytes(config, CacheMode::kDirect)},
+                             {"buffered_pool_bytes", CellPoolBytes(config, CacheMode::kBuffered)}};
+    }
     if (config.suite == "scan") {
       json["streams"] = config.streams;
       json["work"] = config.work;
@@ -381,7 +423,33 @@ Result<RepetitionRecord> RunCellRepetition(const SuiteConfig& config, const Cell
   return record;
 }
 
-Result<ResultsDocument> RunSuite(const SuiteConfig& config, SuiteObserver* observer) {
+namespace {
+
+// The document of what has run: every cell summarised over the repetitions it has. A suite
+// that has not finished says so in config.partial (rounds done of those asked, and why).
+ResultsDocument SuiteDocument(const SuiteConfig& config, const std::vector<CellPlan>& cells, uint32_t rounds_done,
+                              const std::string& why_partial) {
+  ResultsDocument document;
+  document.iodepth_version = IODEPTH_VERSION;
+  document.created_utc = UtcNow();
+  document.command = config.command_line;
+  document.config = SuiteConfigToJson(config);
+  if (!why_partial.empty()) {
+    document.config["partial"] = {
+        {"rounds_done", rounds_done}, {"rounds_asked", config.repetitions}, {"why", why_partial}};
+  }
+  for (const CellPlan& cell : cells) {
+    document.cells.push_back(cell.record);
+    SummariseCell(document.cells.back());
+  }
+  return document;
+}
+
+bool StopAsked(const std::atomic<bool>* stop) { return stop != nullptr && stop->load(); }
+
+}  // namespace
+
+Result<ResultsDocument> RunSuite(const SuiteConfig& config, SuiteObserver* observer, const std::atomic<bool>* stop) {
   IODEPTH_ASSIGN_OR_RETURN(std::vector<CellPlan> cells, PlanSuite(config));
   IODEPTH_ASSIGN_OR_RETURN(const DataFileInfo file, PrepareSuiteFiles(config, cells));
   const int64_t per_run_ns = config.ramp_ns + config.runtime_ns;
@@ -391,11 +459,20 @@ Result<ResultsDocument> RunSuite(const SuiteConfig& config, SuiteObserver* obser
   const int64_t started_ns = NowNs();
   for (uint32_t rep = 0; rep < config.repetitions; ++rep) {
     for (CellPlan& cell : cells) {
+      if (StopAsked(stop)) return SuiteDocument(config, cells, rep, "stopped by a signal before it finished");
       ++done;
       if (cell.record.status != "ok") continue;  // Unsupported on an earlier repetition.
       Result<RepetitionRecord> record = RunCellRepetition(config, cell, file);
       if (!record.has_value()) {
-        if (!IsUnsupported(record.error())) return record.error().WithContext(cell.record.id);
+        if (!IsUnsupported(record.error())) {
+          // The rounds already finished are kept before the error is returned.
+          const Status failed = record.error().WithContext(cell.record.id);
+          if (observer) {
+            observer->OnRound(SuiteDocument(config, cells, rep, "stopped by an error: " + failed.message()))
+                .IgnoreError();
+          }
+          return failed;
+        }
         cell.record.status = "unsupported";
         cell.record.reason = record.error().message();
         if (observer) observer->OnUnsupported(cell, cell.record.reason);
@@ -407,17 +484,11 @@ Result<ResultsDocument> RunSuite(const SuiteConfig& config, SuiteObserver* obser
                                             static_cast<double>(total - done));
       if (observer) observer->OnRepetition(cell, rep, cell.record.repetitions.back(), done, total, eta);
     }
+    if (observer && rep + 1 < config.repetitions) {
+      IODEPTH_RETURN_IF_ERROR(observer->OnRound(SuiteDocument(config, cells, rep + 1, "still running")));
+    }
   }
-  ResultsDocument document;
-  document.iodepth_version = IODEPTH_VERSION;
-  document.created_utc = UtcNow();
-  document.command = config.command_line;
-  document.config = SuiteConfigToJson(config);
-  for (CellPlan& cell : cells) {
-    SummariseCell(cell.record);
-    document.cells.push_back(std::move(cell.record));
-  }
-  return document;
+  return SuiteDocument(config, cells, config.repetitions, "");
 }
 
 }  // namespace iodepth

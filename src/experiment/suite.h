@@ -14,6 +14,18 @@
 //                 each pipelined with distance N (harness/scan_job.h), for each regime, mode
 //                 and backend (sync: scans fetching page by page, at N = 1).
 //
+// Memory axis (bm, scan; `iodepth matrix` memory_ratios): with memory_budget_bytes T set,
+// the cells fetch one working set W whatever the mode (the thrash regime's, 4 M pages, the
+// table's whole size) under the regime label "memory", and each mode gets T of memory in
+// all, spent as that mode's engine would spend it:
+//
+//   direct     pool T                 nothing in the page cache (O_DIRECT keeps no copy)
+//   buffered   pool min(M, T)         the page cache may hold the rest, T - pool
+//
+// The matrix runs both under one cap of T plus the process's reserve (pool and page cache
+// are both charged to it), so buffered never has more memory than direct. Other regimes
+// and the adaptive cells do not run on the axis.
+//
 // Repetitions are interleaved: every cell runs once, then every cell again, so slow
 // drift of a noisy machine lands on all cells alike rather than on whichever ran last.
 // Before each repetition of a buffered or dontcache cell the page cache is put in the
@@ -21,9 +33,11 @@
 // Runs on the calling thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -63,6 +77,8 @@ struct SuiteConfig {
   PageSize page_size = kDefaultPageSize;
   uint32_t io_combine_bytes = 128 * 1024;
   bool adaptive = true;  // Add the bm_seq_read_adaptive cells.
+  // bm and scan: the memory axis (0: off); see "Memory axis" above.
+  uint64_t memory_budget_bytes = 0;
   // scan only.
   uint32_t streams = 4;  // S concurrent scans.
   uint32_t work = 0;     // Per-row work rounds in the scans' predicate.
@@ -70,6 +86,14 @@ struct SuiteConfig {
 
 // bm: the table the suite needs: the thrash regime's W = 4 M pages (every regime fits).
 TableShape BmTableShape(const SuiteConfig& config);
+
+// The regime label of the memory axis's cells ("memory").
+inline constexpr std::string_view kMemoryAxisRegime = "memory";
+// bm, scan: the working set W of the memory axis (the thrash regime's under M), in bytes.
+uint64_t MemoryAxisWorkingSetBytes(const SuiteConfig& config);
+// bm, scan: the buffer pool a cell of `mode` gets: M, or on the memory axis T (direct) and
+// min(M, T) (buffered, dontcache).
+uint64_t CellPoolBytes(const SuiteConfig& config, CacheMode mode);
 
 struct CellPlan {
   CellRecord record;  // Identity fields filled; results empty.
@@ -94,6 +118,13 @@ class SuiteObserver {
   virtual void OnRepetition(const CellPlan& cell, uint32_t repetition, const RepetitionRecord& record, size_t runs_done,
                             size_t runs_total, int64_t eta_ns) = 0;
   virtual void OnUnsupported(const CellPlan& cell, const std::string& reason) = 0;
+  // After each round but the last (every cell run once more), and before an error is
+  // returned, with the document of what has run, marked config.partial; the CLI writes it,
+  // so a crash or a kill loses at most the round in flight. An error returned stops the suite.
+  virtual Status OnRound(const ResultsDocument& partial) {
+    (void)partial;
+    return Status::OK();
+  }
 };
 
 // Makes or reuses the file the cells read: the data file (io_patterns, qd: its info is
@@ -108,7 +139,10 @@ Result<RepetitionRecord> RunCellRepetition(const SuiteConfig& config, const Cell
 // Runs every cell `repetitions` times (interleaved) and returns the finished document
 // (environment left for the caller to fill). A cell the machine cannot run (dontcache on
 // an old kernel, io_uring disabled) is recorded as unsupported with the reason; any other
-// failure (an I/O error, a verify mismatch) stops the suite with that error.
-Result<ResultsDocument> RunSuite(const SuiteConfig& config, SuiteObserver* observer);
+// failure (an I/O error, a verify mismatch) stops the suite with that error (the rounds
+// finished go to OnRound first). When `stop` is set (a signal handler), the suite ends
+// before its next run and returns what has run, config.partial saying so.
+Result<ResultsDocument> RunSuite(const SuiteConfig& config, SuiteObserver* observer,
+                                 const std::atomic<bool>* stop = nullptr);
 
 }  // namespace iodepth

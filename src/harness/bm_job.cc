@@ -52,9 +52,10 @@ Status ValidateBmSpec(const BmSpec& spec, uint64_t table_pages, uint64_t working
   }
   if (working_set_pages > table_pages) {
     return Status::InvalidArgument(fmt::format(
-        "the {} regime needs a working set of {} pages but the table {} has {}; load a larger table or lower the "
+        "the {} needs a working set of {} pages but the table {} has {}; load a larger table or lower the "
         "memory budget",
-        RegimeName(spec.regime), working_set_pages, spec.table_path, table_pages));
+        spec.working_set_bytes ? std::string("working set asked") : fmt::format("{} regime", RegimeName(spec.regime)),
+        working_set_pages, spec.table_path, table_pages));
   }
   return Status::OK();
 }
@@ -246,8 +247,10 @@ double RegimeWorkingSetFactor(Regime regime) {
 }
 
 uint64_t BmWorkingSetPages(const BmSpec& spec) {
-  const double pages = RegimeWorkingSetFactor(spec.regime) * static_cast<double>(spec.memory_bytes) /
-                       PageSizeBytes(spec.shape.page_size);
+  const double bytes = spec.working_set_bytes
+                           ? static_cast<double>(spec.working_set_bytes)
+                           : RegimeWorkingSetFactor(spec.regime) * static_cast<double>(spec.memory_bytes);
+  const double pages = bytes / PageSizeBytes(spec.shape.page_size);
   return std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(pages)));
 }
 

@@ -9,7 +9,9 @@
 //   bm_rand_read  pages uniform in [0, W) from the seed
 //
 // The working set W is set by the regime relative to M: hot 0.5 M (every page fetched
-// once first, untimed, so every measured fetch hits), pressure 1.5 M, thrash 4 M.
+// once first, untimed, so every measured fetch hits), pressure 1.5 M, thrash 4 M; or set
+// outright (working_set_bytes), whatever M is: the memory axis gives the two modes pools
+// of different sizes over one working set (experiment/suite.h).
 //
 // Measured like a Job (harness/job.h): a ramp, then a window; a fetch counts when it
 // returns inside the window. The result reuses JobResult: ios = pages fetched, bytes =
@@ -52,6 +54,7 @@ struct BmSpec {
   uint32_t distance = 1;  // fixed: reads in flight; adaptive: the most.
   uint32_t io_combine_bytes = 128 * 1024;
   uint64_t memory_bytes = 64ull << 20;  // M.
+  uint64_t working_set_bytes = 0;       // W; 0: the regime's factor x M.
   int64_t runtime_ns = 0;
   int64_t ramp_ns = 0;
   uint64_t seed = 1;
@@ -59,7 +62,8 @@ struct BmSpec {
   std::optional<BlockDevice> device;  // Counted over the window (window_counters.h).
 };
 
-// The working set in pages: RegimeWorkingSetFactor x M / page size, at least 1.
+// The working set in pages: working_set_bytes, else RegimeWorkingSetFactor x M, over the
+// page size, at least 1.
 uint64_t BmWorkingSetPages(const BmSpec& spec);
 
 struct BmStats {

@@ -1,7 +1,9 @@
 // Data files: the benchmarks read and write files whose content verifies itself (see
 // common/block_pattern.h), made by the tool when missing. A file the tool did not make is
 // never written: a write workload on it is refused, so pointing --filename at real data
-// loses nothing.
+// loses nothing. Nothing is made or grown without room for it (sys/free_space.h: the
+// filesystem keeps 5% or 1 GiB free), and a new file appears at its name only once it is
+// complete and synced (io/file.h "Atomic creation").
 #pragma once
 
 #include <cstdint>

@@ -119,7 +119,9 @@ class WindowMeter {
     if (!open_ && !closed_ && now_ns >= window_start_ns_) Open(now_ns, in_flight);
     if (open_ && !closed_) in_flight_.Update(now_ns, in_flight);
     const bool count_reached = spec_.number_ios > 0 && result_->ios >= spec_.number_ios;
-    if (!closed_ && (now_ns >= window_end_ns_ || count_reached)) Close(now_ns, in_flight);
+    const bool stopped = spec_.stop != nullptr && spec_.stop->load(std::memory_order_relaxed);
+    if (stopped && !closed_) result_->stopped = true;
+    if (!closed_ && (now_ns >= window_end_ns_ || count_reached || stopped)) Close(now_ns, in_flight);
   }
   void Finish(int64_t now_ns, uint32_t in_flight) {
     if (!closed_) Close(now_ns, in_flight);

@@ -22,6 +22,7 @@
 // Runs on the calling thread; the queue it builds lives and dies there.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -87,6 +88,9 @@ struct JobSpec {
   // The block device under the file, whose counters the window reads (window_counters.h);
   // nullopt: none is counted.
   std::optional<BlockDevice> device;
+  // Set from elsewhere (a signal handler): the window closes at the next step and the
+  // result covers what ran until then (JobResult::stopped). nullptr: runs to its end.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct JobResult {
@@ -105,6 +109,7 @@ struct JobResult {
   IoQueueStats queue_stats;             // Over the whole job, ramp included.
   uint64_t verified_bytes = 0;
   uint64_t refills_short = 0;  // Refills after which fewer than depth were in flight (should be 0).
+  bool stopped = false;        // JobSpec::stop ended the window early.
 
   double iops() const { return window_ns > 0 ? static_cast<double>(ios) * 1e9 / static_cast<double>(window_ns) : 0; }
   double bw_bytes() const {

@@ -273,6 +273,7 @@ Result<ScanJobResult> RunScanJob(const ScanJobSpec& spec) {
   sizing.shape = spec.shape;
   sizing.regime = spec.regime;
   sizing.memory_bytes = spec.memory_bytes;
+  sizing.working_set_bytes = spec.working_set_bytes;
   const uint64_t pages = BmWorkingSetPages(sizing);
   IODEPTH_RETURN_IF_ERROR(ValidateScanSpec(spec, pages));
   IODEPTH_ASSIGN_OR_RETURN(TablePool opened, OpenTablePool(spec.table_path, spec.shape, spec.cache, spec.memory_bytes,

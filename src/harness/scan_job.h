@@ -42,6 +42,7 @@ struct ScanJobSpec {
   uint32_t distance = 1;
   uint32_t io_combine_bytes = 128 * 1024;
   uint64_t memory_bytes = 64ull << 20;
+  uint64_t working_set_bytes = 0;  // As BmSpec's: 0, the regime's factor x memory_bytes.
   int64_t runtime_ns = 0;
   int64_t ramp_ns = 0;
   QuerySpec query;                    // Default set by DefaultScanQuery().

@@ -27,6 +27,20 @@ FaultDecision FaultInjector::Decide(IoOp op, uint64_t offset, size_t length) {
   return decision;
 }
 
+void FaultInjector::FailSyncs(int times, int error_number) {
+  std::lock_guard lock(mutex_);
+  sync_failures_ = times;
+  sync_error_ = error_number;
+}
+
+int FaultInjector::DecideSync() {
+  std::lock_guard lock(mutex_);
+  if (sync_failures_ == 0) return 0;
+  if (sync_failures_ > 0) --sync_failures_;
+  ++fired_;
+  return sync_error_;
+}
+
 uint64_t FaultInjector::fired() const {
   std::lock_guard lock(mutex_);
   return fired_;

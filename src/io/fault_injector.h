@@ -8,7 +8,8 @@
 //   kShortTransfer  at most `short_bytes` move; the backend must resubmit the rest. With
 //                   direct I/O, short_bytes must keep the remainder aligned.
 //   kDelay          the attempt starts `delay_us` later.
-// A rule fires at most `times` times (negative: without limit).
+// A rule fires at most `times` times (negative: without limit). Syncs (fsync, fdatasync)
+// are not attempts of a range: FailSyncs makes them fail.
 //
 // Attached to a File (File::SetFaultInjector), consulted by every backend before each
 // attempt. Thread-safe: worker threads consult it concurrently.
@@ -52,12 +53,20 @@ class FaultInjector {
   void Add(const FaultRule& rule);
   // Decides the fate of one attempt and counts the rules that fired.
   FaultDecision Decide(IoOp op, uint64_t offset, size_t length);
+  // Makes the next `times` syncs (File::Sync, File::DataSync) of the file fail with
+  // `error_number` (EIO by default), as a device that lost the dirty pages reports it;
+  // negative: every one. Counted in fired().
+  void FailSyncs(int times, int error_number = 5);
+  // The errno the next sync fails with, or 0.
+  int DecideSync();
   // How many times rules have fired in total.
   uint64_t fired() const;
 
  private:
   mutable std::mutex mutex_;
   std::vector<FaultRule> rules_;  // GUARDED_BY(mutex_)
+  int sync_failures_ = 0;         // GUARDED_BY(mutex_)
+  int sync_error_ = 0;            // GUARDED_BY(mutex_)
   uint64_t fired_ = 0;            // GUARDED_BY(mutex_)
 };
 

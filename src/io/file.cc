@@ -230,11 +230,21 @@ Result<size_t> File::WriteAt(uint64_t offset, std::span<const std::byte> buffer)
 }
 
 Status File::Sync() {
+  if (faults_ != nullptr) {
+    if (const int injected = faults_->DecideSync(); injected != 0) {
+      return Status::PosixError(fmt::format("fsync {}", path_), injected);
+    }
+  }
   if (::fsync(fd_) != 0) return Status::PosixError(fmt::format("fsync {}", path_), errno);
   return Status::OK();
 }
 
 Status File::DataSync() {
+  if (faults_ != nullptr) {
+    if (const int injected = faults_->DecideSync(); injected != 0) {
+      return Status::PosixError(fmt::format("fdatasync {}", path_), injected);
+    }
+  }
   if (::fdatasync(fd_) != 0) return Status::PosixError(fmt::format("fdatasync {}", path_), errno);
   return Status::OK();
 }
@@ -290,6 +300,41 @@ Result<double> File::CachedFraction(uint64_t bytes) const {
   uint64_t in_cache = 0;
   for (unsigned char r : resident) in_cache += r & 1;
   return static_cast<double>(in_cache) / static_cast<double>(resident.size());
+}
+
+std::string PartialPath(const std::string& path) { return path + std::string(kPartialSuffix); }
+
+Status PublishFile(const std::string& partial, const std::string& path) {
+  if (::rename(partial.c_str(), path.c_str()) != 0) {
+    return Status::PosixError(fmt::format("rename {} to {}", partial, path), errno);
+  }
+  const size_t slash = path.rfind('/');
+  const std::string directory = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::PosixError(fmt::format("open directory {} to sync it", directory), errno);
+  const int synced = ::fsync(fd);
+  const int error = errno;
+  ::close(fd);
+  if (synced != 0) return Status::PosixError(fmt::format("fsync directory {}", directory), error);
+  return Status::OK();
+}
+
+void DiscardPartial(const std::string& partial) { ::unlink(partial.c_str()); }
+
+Status WriteFileAtomically(const std::string& path, std::string_view text) {
+  const std::string partial = PartialPath(path);
+  Status status = [&]() -> Status {
+    IODEPTH_ASSIGN_OR_RETURN(
+        std::unique_ptr<File> file,
+        File::Open(partial, OpenOptions{.access = AccessMode::kWriteOnly, .create = true, .truncate = true}));
+    const std::span<const std::byte> bytes = std::as_bytes(std::span(text.data(), text.size()));
+    if (!bytes.empty()) IODEPTH_RETURN_IF_ERROR(file->WriteAt(0, bytes).status());
+    IODEPTH_RETURN_IF_ERROR(file->DataSync());
+    IODEPTH_RETURN_IF_ERROR(file->Close());
+    return PublishFile(partial, path);
+  }();
+  if (!status.ok()) DiscardPartial(partial);
+  return status;
 }
 
 }  // namespace iodepth

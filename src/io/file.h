@@ -26,6 +26,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "common/result.h"
 #include "io/io_types.h"
@@ -117,6 +118,21 @@ class File {
   std::string fallback_reason_;
   FaultInjector* faults_ = nullptr;
 };
+
+// Atomic creation: a file iodepth makes (a data file, a table) is written under the name
+// `path` + kPartialSuffix in the same directory, synced, and renamed into place by
+// PublishFile, which then syncs the directory so the new name survives a crash. Until then
+// nothing at `path` looks finished; a failure removes the partial file (DiscardPartial),
+// and one a kill left behind is iodepth's own, replaced by the next try.
+inline constexpr std::string_view kPartialSuffix = ".iodepth-partial";
+std::string PartialPath(const std::string& path);
+// rename(partial, path), then fsync of the directory holding `path`.
+Status PublishFile(const std::string& partial, const std::string& path);
+// Removes `partial` (no error when it is already gone): the cleanup of a failed creation.
+void DiscardPartial(const std::string& partial);
+// A whole small file (a results file, a report) written that way: `text` under the partial
+// name, fdatasync, PublishFile. A reader sees the old file or the new one, never half.
+Status WriteFileAtomically(const std::string& path, std::string_view text);
 
 // One attempt at a transfer, shared by File and the worker backend: pread or pwrite once
 // (after consulting the fault injector), retrying EINTR/EAGAIN. Returns bytes moved

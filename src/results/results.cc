@@ -310,6 +310,47 @@ void FillMissingDevice(nlohmann::json& cell) {
   }
 }
 
+// Numbers no field of a results file takes, refused before any is converted: a double
+// outside what an integer field can hold turns into undefined behaviour when nlohmann
+// converts it (inf, 1e19, -5.5 read into a uint64_t), and NaN or infinity pass any later
+// range check. Every field is a count, a size, a time, a rate or a fraction, all >= 0;
+// resident_before alone may be -1 (not applicable). Returns the JSON path of the first
+// bad number, or "" when there is none.
+std::string FirstNumberOutOfRange(const nlohmann::json& json, const std::string& path, std::string_view key) {
+  if (json.is_number_float()) {
+    const double v = json.get<double>();
+    constexpr double kLimit = 9.2e18;  // Below 2^63: any integer field holds it.
+    const bool allowed_negative = key == "resident_before" && v == -1.0;
+    if (!std::isfinite(v) || v >= kLimit || (v < 0 && !allowed_negative && v <= -1.0)) return path;
+    return "";
+  }
+  if (json.is_number_integer() && !json.is_number_unsigned()) {
+    const int64_t v = json.get<int64_t>();
+    return v < 0 && !(key == "resident_before" && v == -1) ? path : "";
+  }
+  if (json.is_object()) {
+    for (const auto& [name, value] : json.items()) {
+      std::string found = FirstNumberOutOfRange(value, path + "." + name, name);
+      if (!found.empty()) return found;
+    }
+  } else if (json.is_array()) {
+    for (size_t i = 0; i < json.size(); ++i) {
+      std::string found = FirstNumberOutOfRange(json[i], fmt::format("{}[{}]", path, i), key);
+      if (!found.empty()) return found;
+    }
+  }
+  return "";
+}
+
+Status CheckNumbers(const nlohmann::json& json, std::string_view what) {
+  const std::string bad = FirstNumberOutOfRange(json, std::string(what), "");
+  if (bad.empty()) return Status::OK();
+  return Status::InvalidArgument(fmt::format(
+      "{} is out of range: no field of a results file takes a negative, non-finite or larger than 2^63 number "
+      "there; regenerate the file with iodepth",
+      bad));
+}
+
 // A version 2 file predates the memory cap: its cells ran without one. Filling the fields
 // it lacks keeps the parse strict (any other missing field is still an error).
 nlohmann::json UpgradeFromVersion2(nlohmann::json json) {
@@ -347,6 +388,8 @@ Result<ResultsDocument> ParseResults(const nlohmann::json& original) {
         fmt::format("results schema_version {} is not supported; this iodepth reads versions {} to {}", version,
                     kOldestReadableSchemaVersion, kResultsSchemaVersion));
   }
+  IODEPTH_RETURN_IF_ERROR(CheckNumbers(json.contains("cells") ? json["cells"] : nlohmann::json(), "cells"));
+  if (json.contains("fio_crosscheck")) IODEPTH_RETURN_IF_ERROR(CheckNumbers(json["fio_crosscheck"], "fio_crosscheck"));
   // nlohmann_json reports a missing or mistyped field by throwing; turn it into a Status
   // naming the field, here at the boundary, so nothing above sees an exception.
   try {
@@ -378,6 +421,7 @@ Result<ResultsDocument> ReadResultsFile(const std::string& path) {
 nlohmann::json CellToJson(const CellRecord& cell) { return cell; }
 
 Result<CellRecord> ParseCell(const nlohmann::json& json) {
+  IODEPTH_RETURN_IF_ERROR(CheckNumbers(json, "cell"));
   try {
     return json.get<CellRecord>();
   } catch (const nlohmann::json::exception& e) {

@@ -1,5 +1,7 @@
 #include "storage/heap_table.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -14,6 +16,7 @@
 #include "common/clock.h"
 #include "common/random.h"
 #include "io/aligned_buffer.h"
+#include "sys/free_space.h"
 
 namespace iodepth {
 namespace {
@@ -251,28 +254,48 @@ Result<LoadStats> LoadHeapTable(const LoadOptions& options) {
   IODEPTH_RETURN_IF_ERROR(CheckOverwritable(options.path));
   const int64_t start_ns = NowNs();
   const uint64_t total_bytes = TablePageCount(options.shape) * PageSizeBytes(options.shape.page_size);
+  // The table is written under its partial name and renamed over `path` once complete and
+  // synced (io/file.h "Atomic creation"): a load that fails or is killed leaves the old
+  // table (or nothing) at `path`, and its partial file never blocks the retry. Room is
+  // checked first, for the whole new table (the old one stays until the rename), less
+  // what a partial file a killed load left will give back.
+  const std::string partial = PartialPath(options.path);
+  IODEPTH_RETURN_IF_ERROR(CheckOverwritable(partial));
+  struct stat left {};
+  const uint64_t left_bytes = ::stat(partial.c_str(), &left) == 0 ? static_cast<uint64_t>(left.st_size) : 0;
+  IODEPTH_RETURN_IF_ERROR(CheckRoomToGrow(options.path, total_bytes - std::min(total_bytes, left_bytes), "size"));
 
-  OpenOptions open;
-  open.access = AccessMode::kWriteOnly;
-  open.cache = options.cache;
-  open.create = true;
-  open.truncate = true;
-  IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<File> file, File::Open(options.path, open));
-  if (options.preallocate && total_bytes > 0) {
-    const Status reserved = file->Allocate(/*offset=*/0, total_bytes);
-    if (!reserved.ok() && reserved.code() != StatusCode::kNotSupported) return reserved;
+  std::string backend;
+  Status loaded = [&]() -> Status {
+    OpenOptions open;
+    open.access = AccessMode::kWriteOnly;
+    open.cache = options.cache;
+    open.create = true;
+    open.truncate = true;
+    IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<File> file, File::Open(partial, open));
+    if (options.fault_injector) file->SetFaultInjector(options.fault_injector);
+    if (options.preallocate && total_bytes > 0) {
+      const Status reserved = file->Allocate(/*offset=*/0, total_bytes);
+      if (!reserved.ok() && reserved.code() != StatusCode::kNotSupported) return reserved;
+    }
+    // The ring is declared before the queue so the queue, destroyed first, drains every
+    // write in flight before the buffers they point into are freed.
+    const size_t ring_bytes = size_t{options.queue.depth} * options.write_bytes;
+    IODEPTH_ASSIGN_OR_RETURN(AlignedBuffer ring, AlignedBuffer::Allocate(ring_bytes, kBufferAlignment));
+    IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<IoQueue> queue, MakeIoQueue(options.queue));
+    IODEPTH_RETURN_IF_ERROR(queue->RegisterBuffers(std::array{ring.span()}));
+    backend = std::string(queue->backend_name());
+
+    Loader loader(options, file.get(), queue.get(), &ring);
+    IODEPTH_RETURN_IF_ERROR(loader.Run());
+    IODEPTH_RETURN_IF_ERROR(file->DataSync());
+    IODEPTH_RETURN_IF_ERROR(file->Close());
+    return PublishFile(partial, options.path);
+  }();
+  if (!loaded.ok()) {
+    DiscardPartial(partial);
+    return loaded.WithContext(fmt::format("load table {} (nothing was left at that path by this load)", options.path));
   }
-  // The ring is declared before the queue so the queue, destroyed first, drains every
-  // write in flight before the buffers they point into are freed.
-  const size_t ring_bytes = size_t{options.queue.depth} * options.write_bytes;
-  IODEPTH_ASSIGN_OR_RETURN(AlignedBuffer ring, AlignedBuffer::Allocate(ring_bytes, kBufferAlignment));
-  IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<IoQueue> queue, MakeIoQueue(options.queue));
-  IODEPTH_RETURN_IF_ERROR(queue->RegisterBuffers(std::array{ring.span()}));
-
-  Loader loader(options, file.get(), queue.get(), &ring);
-  IODEPTH_RETURN_IF_ERROR(loader.Run());
-  IODEPTH_RETURN_IF_ERROR(file->DataSync());
-  IODEPTH_RETURN_IF_ERROR(file->Close());
 
   LoadStats stats;
   stats.pages = TablePageCount(options.shape);
@@ -280,7 +303,7 @@ Result<LoadStats> LoadHeapTable(const LoadOptions& options) {
   stats.elapsed_ns = NowNs() - start_ns;
   const double seconds = static_cast<double>(stats.elapsed_ns) / 1e9;
   stats.mib_per_s = seconds > 0 ? static_cast<double>(total_bytes) / (1 << 20) / seconds : 0;
-  stats.backend = std::string(queue->backend_name());
+  stats.backend = backend;
   return stats;
 }
 

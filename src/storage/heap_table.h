@@ -35,7 +35,9 @@
 // (BuildHeapTablePage: each value written once, one checksum per page), so filling
 // takes a fraction of one core at the device's sequential write bandwidth and one
 // thread keeps the device busy. After the last write it fdatasyncs, so the
-// reported bandwidth includes making the data durable. The storage layer only writes
+// reported bandwidth includes making the data durable. The table is written under
+// <path>.iodepth-partial and renamed into place once synced (io/file.h "Atomic
+// creation"), after a free-space check (sys/free_space.h). The storage layer only writes
 // what it is asked to; the backend, cache mode and depth are the caller's choices.
 //
 // Threading: each call is self-contained (its own file, queue and buffers) and may run on
@@ -120,6 +122,8 @@ struct LoadOptions {
   // Reserve the file's blocks up front (fallocate), as fio does by default; ignored
   // where the filesystem cannot.
   bool preallocate = true;
+  // Test hook: the file's writes consult it (io/fault_injector.h). Borrowed; nullptr: none.
+  FaultInjector* fault_injector = nullptr;
 };
 inline constexpr uint32_t kMaxWriteBytes = 8u << 20;
 // The write ring (depth x write_bytes) is allocated whole; this bounds its memory.
@@ -133,13 +137,15 @@ struct LoadStats {
   std::string backend;     // The queue's backend name, as resolved from kAuto.
 };
 
-// Creates (or truncates) options.path and writes the table `options.shape` to it, then
-// fdatasyncs and closes it. An existing non-empty file is replaced only if its first
+// Writes the table `options.shape` under options.path's partial name, fdatasyncs it and
+// renames it over options.path. An existing non-empty file is replaced only if its first
 // page carries the iodepth page magic; anything else is left untouched and refused with
 // FailedPrecondition, so a mistyped path cannot destroy a foreign file. (The check and
-// the truncating open are two steps; a file swapped in between is not detected.)
-// Errors: InvalidArgument for bad options; the first failed write's status (the load
-// stops, the in-flight writes are drained, and the file is left partial).
+// the rename are two steps; a file swapped in between is not detected.)
+// Errors: InvalidArgument for bad options; ResourceExhausted when the filesystem lacks the
+// room (nothing is written); the first failed write's or sync's status (the load stops,
+// the in-flight writes are drained, the partial file is removed, and whatever was at
+// options.path before is still there).
 Result<LoadStats> LoadHeapTable(const LoadOptions& options);
 
 // Checks a page of the table `shape` that already passed VerifyPage: its column and row

@@ -113,8 +113,16 @@ constexpr const char* kDeviceKeys[] = {"name",      "partition",   "major_minor"
                                        "vendor",    "rotational",  "logical_block_size", "physical_block_size",
                                        "scheduler", "nr_requests", "read_ahead_kb",      "max_sectors_kb"};
 
-nlohmann::json FilesystemJson(const MountInfo* mount) {
-  if (mount == nullptr) return Filled(kFilesystemKeys, "unknown");
+// A filesystem that cannot be told says why ("reason"), as a container or a chroot whose
+// root is not in mountinfo leaves it.
+nlohmann::json FilesystemJson(const MountInfo* mount, std::string_view reason = "") {
+  if (mount == nullptr) {
+    nlohmann::json unknown = Filled(kFilesystemKeys, "unknown");
+    unknown["reason"] = reason.empty() ? "no mount in /proc/self/mountinfo holds the path (a container or a chroot "
+                                         "can hide it, or /proc is not mounted)"
+                                       : std::string(reason);
+    return unknown;
+  }
   return {{"type", mount->fs_type},
           {"mount_point", mount->mount_point},
           {"device", mount->source},
@@ -171,7 +179,7 @@ void AddStorage(nlohmann::json& env, const std::string& data_path, const std::ve
   const bool known = inspected && ::stat(inspected->c_str(), &st) == 0;
   env["inspected_path"] = known ? *inspected : "unknown";
   if (!known) {
-    env["filesystem"] = FilesystemJson(nullptr);
+    env["filesystem"] = FilesystemJson(nullptr, "the path and every directory above it could not be read");
     env["device"] = Filled(kDeviceKeys, "unknown");
     env["direct_io_alignment"] = Filled(kAlignmentKeys, "unknown");
     return;
@@ -312,9 +320,15 @@ nlohmann::json CgroupJson(const std::vector<MountInfo>& mounts) {
   } else if (unified != nullptr) {
     version = 2;
   }
-  return {{"version", version},
-          {"unified_mount", unified != nullptr ? unified->mount_point : std::string("none")},
-          {"paths", CgroupPaths()}};
+  nlohmann::json cgroup = {{"version", version},
+                           {"unified_mount", unified != nullptr ? unified->mount_point : std::string("none")},
+                           {"paths", CgroupPaths()}};
+  if (version == "unknown") {
+    cgroup["reason"] = mounts.empty() ? "/proc/self/mountinfo could not be read"
+                                      : "no cgroup or cgroup2 filesystem is mounted where this process can see it "
+                                        "(a container or a chroot can hide it); memory caps cannot be made here";
+  }
+  return cgroup;
 }
 
 nlohmann::json ChoiceOr(const std::string& path) {

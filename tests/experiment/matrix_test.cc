@@ -191,8 +191,46 @@ TEST(MatrixPlanTest, MemoryAxisRunsTheQdCellsUnderCapsSizedFromTheWorkingSet) {
   std::map<std::string, std::set<uint64_t>> caps_by_suite;
   for (const MatrixUnit& unit : plan.units) caps_by_suite[unit.cells[0].record.suite].insert(unit.memory_cap);
   EXPECT_EQ(caps_by_suite["qd"], (std::set<uint64_t>{0, 544ull << 20, 160ull << 20, 64ull << 20}));
-  EXPECT_EQ(caps_by_suite["bm"], (std::set<uint64_t>{0})) << "the axis is for raw requests only";
-  EXPECT_EQ(AllMatrixCaps(c), (std::vector<uint64_t>{0, 544ull << 20, 160ull << 20, 64ull << 20}));
+  // bm's working set is its table's, 4 x the 64 MiB pool: the same 256 MiB, the same caps.
+  EXPECT_EQ(caps_by_suite["bm"], (std::set<uint64_t>{0, 544ull << 20, 160ull << 20, 64ull << 20}));
+}
+
+// The bm and scan cells of the memory axis: one working set (the table's), and T = W / r of
+// memory split as each mode's engine would: direct all in its pool, buffered min(M, T) in
+// its pool and the rest to the page cache, under one cap of T + the reserve.
+TEST(MatrixPlanTest, MemoryAxisGivesDirectTheWholeBudgetAndBufferedThePoolAndTheCache) {
+  MatrixConfig c = SmallConfig();
+  c.workloads = {"bm_rand_read", "multistream_scan"};
+  c.regimes = {Regime::kHot, Regime::kThrash};
+  c.memory_bytes = 16ull << 20;  // M; W = 4 M = 64 MiB.
+  c.memory_ratios = {0.5, 8};    // T = 128 MiB and 8 MiB.
+  ASSERT_OK_AND_ASSIGN(const MatrixPlan plan, PlanMatrix(c, "/d"));
+  std::map<double, size_t> axis_units;
+  for (const MatrixUnit& unit : plan.units) {
+    if (unit.memory_ratio == 0) {
+      EXPECT_EQ(unit.memory_cap, 0u) << unit.key;
+      EXPECT_NE(unit.cells[0].record.regime, "memory") << unit.key;
+      continue;
+    }
+    ++axis_units[unit.memory_ratio];
+    const uint64_t budget = unit.memory_ratio == 0.5 ? 128ull << 20 : 8ull << 20;
+    EXPECT_EQ(unit.memory_cap, budget + kCapReserveBytes) << unit.key;
+    EXPECT_NE(unit.key.find("/memory@cap"), std::string::npos) << unit.key;
+    ASSERT_EQ(unit.cells.size(), 2u) << unit.key;
+    for (const CellPlan& cell : unit.cells) {
+      EXPECT_EQ(cell.record.regime, "memory") << cell.record.id;
+      EXPECT_TRUE(cell.record.id.ends_with("/memory")) << cell.record.id;
+      const bool direct = cell.record.mode == "direct";
+      const uint64_t pool = direct ? budget : std::min<uint64_t>(16ull << 20, budget);
+      const uint64_t working_set = cell.bm ? cell.bm->working_set_bytes : cell.scan->working_set_bytes;
+      EXPECT_EQ(cell.bm ? cell.bm->memory_bytes : cell.scan->memory_bytes, pool) << cell.record.id;
+      EXPECT_EQ(working_set, 64ull << 20) << cell.record.id << ": the working set is the table's in both modes";
+      EXPECT_EQ(cell.spec.size_bytes, 64ull << 20) << cell.record.id << ": the cache state is set over W";
+    }
+  }
+  // bm_rand_read at qd 1 (io_uring, sync) and qd 4, and the scans the same: 6 units a ratio,
+  // whichever regimes the rest of the matrix runs.
+  EXPECT_EQ(axis_units, (std::map<double, size_t>{{0.5, 6}, {8, 6}}));
 }
 
 TEST(MatrixConfigTest, MemoryRatiosMustBePositiveAndNotBesideInherit) {
@@ -230,6 +268,58 @@ TEST(MatrixRunTest, ResultsOfTheMemoryAxisSayTheirRatioAndBudget) {
       EXPECT_EQ(document.config["memory_budget_bytes"], 2ull << 20) << file << ": W = 4 MiB, r = 2";
     }
   }
+}
+
+TEST(MatrixRunTest, BmUnitsOfTheMemoryAxisGetAFileOfTheirOwnEvenUnderACapTheOthersUse) {
+  TempDir dir;
+  MatrixConfig config = SmallConfig();
+  config.workloads = {"bm_rand_read"};
+  config.depths = {4};
+  config.backends = {Backend::kIoUring};
+  config.regimes = {Regime::kThrash};
+  config.memory_bytes = 16ull << 20;      // W = 64 MiB.
+  config.memory_ratios = {2};             // T = 32 MiB: the cap 64 MiB ...
+  config.memory_caps = {0, 64ull << 20};  // ... which the ordinary units run under too.
+  MatrixOptions options{
+      .out_dir = dir.File("m"), .fresh = false, .cgroup_fs = {}, .command_line = "t", .stop = nullptr};
+  ASSERT_OK_AND_ASSIGN(
+      MatrixJournal journal,
+      MatrixJournal::Open(options.out_dir, MatrixFingerprint(config, options.out_dir + "/data"), false));
+  ASSERT_OK_AND_ASSIGN(const MatrixPlan plan, PlanMatrix(config, options.out_dir + "/data"));
+  ASSERT_EQ(plan.units.size(), 3u);
+  for (const MatrixUnit& unit : plan.units) {
+    JournalUnit record{.unit = unit.key,
+                       .suite = "bm",
+                       .memory_cap = unit.memory_cap,
+                       .memory_ratio = unit.memory_ratio,
+                       .finished_utc = "t",
+                       .cells = {}};
+    for (const CellPlan& cell : unit.cells) record.cells.push_back(cell.record);
+    ASSERT_OK(journal.Append(record));
+  }
+  // Read back from the journal file, as a resumed run or --collect would.
+  ASSERT_OK_AND_ASSIGN(
+      MatrixJournal reopened,
+      MatrixJournal::Open(options.out_dir, MatrixFingerprint(config, options.out_dir + "/data"), false));
+  ASSERT_OK_AND_ASSIGN(const MatrixOutcome outcome, WriteMatrixResults(config, reopened, options, options.out_dir));
+  std::set<std::string> names;
+  for (const std::string& file : outcome.results_files) {
+    names.insert(std::filesystem::path(file).filename().string());
+    ASSERT_OK_AND_ASSIGN(const ResultsDocument document, ReadResultsFile(file));
+    ASSERT_EQ(document.cells.size(), 2u) << file;
+    const bool axis = file.ends_with("-ratio2.json");
+    EXPECT_EQ(document.cells[0].regime, axis ? "memory" : "thrash") << file;
+    if (!axis) {
+      EXPECT_TRUE(document.config["memory_ratio"].is_null()) << file;
+      continue;
+    }
+    EXPECT_EQ(document.config["memory_ratio"], 2.0) << file;
+    EXPECT_EQ(document.config["memory_budget_bytes"], 32ull << 20) << file;
+    EXPECT_EQ(document.config["memory_axis"]["direct_pool_bytes"], 32ull << 20) << file;
+    EXPECT_EQ(document.config["memory_axis"]["buffered_pool_bytes"], 16ull << 20) << file;
+    EXPECT_EQ(document.config["memory_axis"]["working_set_bytes"], 64ull << 20) << file;
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"bm-nocap.json", "bm-cap64MiB.json", "bm-cap64MiB-ratio2.json"}));
 }
 
 TEST(MatrixPlanTest, BmWorkloadsShareOneTableAndAdaptiveIsItsOwnWorkload) {
@@ -274,6 +364,50 @@ TEST(MatrixJournalTest, AppendedUnitsAreDoneAfterReopening) {
   EXPECT_FALSE(journal.Done("c", {}));
   ASSERT_EQ(journal.Units().size(), 2u);
   EXPECT_EQ(journal.Units()[1].cells[0].id, "b/direct/io_uring");
+}
+
+// A results directory moved or copied whole (its data inside it) resumes where it lies,
+// and its journal says the settings it ran with, so they need not be repeated.
+TEST(MatrixJournalTest, ACopiedResultsDirectoryResumesAndRemembersItsSettings) {
+  TempDir dir;
+  const MatrixConfig config = OneRandReadUnit();
+  const std::string first = dir.File("first"), copy = dir.File("copy");
+  {
+    ASSERT_OK_AND_ASSIGN(MatrixJournal journal,
+                         MatrixJournal::Open(first, MatrixFingerprint(config, first + "/data", first), false,
+                                             MatrixConfigToJson(config)));
+    ASSERT_OK(journal.Append(UnitNamed("u1")));
+  }
+  EXPECT_EQ(MatrixFingerprint(config, first + "/data", first)["directory"], "<out>/data");
+  std::filesystem::copy(first, copy, std::filesystem::copy_options::recursive);
+  std::filesystem::remove_all(first);
+  ASSERT_OK_AND_ASSIGN(const MatrixJournal moved,
+                       MatrixJournal::Open(copy, MatrixFingerprint(config, copy + "/data", copy), false));
+  EXPECT_NE(moved.Find("u1"), nullptr);
+  ASSERT_OK_AND_ASSIGN(const nlohmann::json recorded, MatrixJournal::ReadConfig(copy));
+  EXPECT_EQ(recorded, MatrixConfigToJson(config));
+  ASSERT_OK_AND_ASSIGN(const MatrixConfig back, ParseMatrixConfig(recorded, DefaultMatrixConfig(), "journal"));
+  EXPECT_EQ(MatrixConfigToJson(back), MatrixConfigToJson(config));
+  ASSERT_OK_AND_ASSIGN(const nlohmann::json none, MatrixJournal::ReadConfig(dir.File("nothing-here")));
+  EXPECT_TRUE(none.is_null());
+}
+
+TEST(MatrixJournalTest, AnOlderJournalWithAnAbsoluteDataDirectoryStillResumesInPlace) {
+  TempDir dir;
+  const MatrixConfig config = OneRandReadUnit();
+  const std::string out = dir.File("m");
+  {  // Before relative directories: the absolute path, and no config in the header.
+    ASSERT_OK_AND_ASSIGN(MatrixJournal journal,
+                         MatrixJournal::Open(out, MatrixFingerprint(config, out + "/data"), false));
+    ASSERT_OK(journal.Append(UnitNamed("u1")));
+  }
+  ASSERT_OK_AND_ASSIGN(const MatrixJournal journal,
+                       MatrixJournal::Open(out, MatrixFingerprint(config, out + "/data", out), false));
+  EXPECT_NE(journal.Find("u1"), nullptr);
+  ASSERT_OK_AND_ASSIGN(const nlohmann::json recorded, MatrixJournal::ReadConfig(out));
+  EXPECT_TRUE(recorded.is_null());
+  EXPECT_FALSE(MatrixJournal::Open(out, MatrixFingerprint(config, "/elsewhere/data", out), false).has_value())
+      << "another data directory is another run";
 }
 
 TEST(MatrixJournalTest, TornLastLineIsDroppedAndTheNextAppendStartsCleanly) {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <fstream>
 #include <random>
 #include <span>
 #include <string>
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "common/block_pattern.h"
+#include "io/file.h"
 #include "test_files.h"
 #include "testutil/status_macros.h"
 #include "testutil/temp_dir.h"
@@ -157,6 +159,45 @@ TEST_F(DataFileTest, ForeignFileSmallerThanTheSizeIsRefusedNotExtended) {
   EXPECT_NE(info.error().message().find("ask for 1048576 bytes or less"), std::string::npos) << info.error().ToString();
   EXPECT_EQ(info.error().setting(), "size");
   EXPECT_EQ(ReadFileBytes(path), content);
+}
+
+// A new file is filled under its partial name and renamed into place: what a killed fill
+// left there is replaced, and no partial file stays behind.
+TEST_F(DataFileTest, PartialFileAKilledFillLeftIsReplacedAndGone) {
+  const std::string path = dir_.File("new.dat");
+  const std::vector<unsigned char> junk = RandomBytes(kMiB, 5);
+  {
+    std::ofstream partial(PartialPath(path), std::ios::binary);
+    partial.write(reinterpret_cast<const char*>(junk.data()), static_cast<std::streamsize>(junk.size()));
+  }
+  ASSERT_OK_AND_ASSIGN(const DataFileInfo info, EnsureDataFile({.path = path, .size_bytes = 2 * kMiB}));
+  EXPECT_TRUE(info.created);
+  EXPECT_EQ(FirstNonPatternByte(path, info.file_id), -1);
+  EXPECT_EQ(ReadFileBytes(path).size(), 2 * kMiB);
+  struct stat st {};
+  EXPECT_NE(::stat(PartialPath(path).c_str(), &st), 0);
+}
+
+// A size the filesystem cannot hold beside its reserve is refused before a byte is
+// written: a new file is not made, and a file of ours is not grown (the same room).
+TEST_F(DataFileTest, SizeBeyondTheFreeSpaceIsRefusedBeforeAnythingIsWritten) {
+  constexpr uint64_t kPiB = uint64_t{1} << 50;
+  const std::string path = dir_.File("huge.dat");
+  const Result<DataFileInfo> made = EnsureDataFile({.path = path, .size_bytes = kPiB});
+  ASSERT_FALSE(made.has_value());
+  EXPECT_EQ(made.error().code(), StatusCode::kResourceExhausted) << made.error().message();
+  EXPECT_EQ(made.error().setting(), "size");
+  EXPECT_NE(made.error().message().find("free"), std::string::npos) << made.error().message();
+  struct stat st {};
+  EXPECT_NE(::stat(path.c_str(), &st), 0) << "nothing was created";
+
+  const std::string ours = dir_.File("ours.dat");
+  ASSERT_OK(testutil::WritePatternFile(ours, kMiB, testutil::kTestFileId));
+  const std::vector<unsigned char> before = ReadFileBytes(ours);
+  const Result<DataFileInfo> grown = EnsureDataFile({.path = ours, .size_bytes = kPiB});
+  ASSERT_FALSE(grown.has_value());
+  EXPECT_EQ(grown.error().code(), StatusCode::kResourceExhausted) << grown.error().message();
+  EXPECT_EQ(ReadFileBytes(ours), before) << "not grown by a byte";
 }
 
 TEST_F(DataFileTest, ZeroSizeIsRefused) {

@@ -17,10 +17,12 @@
 // The files go to $IODEPTH_SCHEMA_DOCUMENTS_DIR when it is set (the ctest fixture sets it),
 // else to a scratch directory. Each file is also read back with ReadResultsFile, so this
 // test fails on its own when the C++ reader refuses what the C++ writer wrote.
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <limits>
 #include <memory>
 #include <string>
@@ -30,6 +32,7 @@
 
 #include "results/results.h"
 #include "sys/environment.h"
+#include "testutil/mutator.h"
 #include "testutil/status_macros.h"
 #include "testutil/temp_dir.h"
 
@@ -307,6 +310,53 @@ TEST_F(ResultsSchemaDocumentsTest, FioCrossCheckEntryBesideItsCell) {
       // fio's CPU per I/O was 0, so that ratio has no value.
       .ratio = {{"iops", cell.median.iops / 21000.5}, {"clat_ns_p95", 0.97}, {"cpu_ns_per_io", nullptr}}});
   WriteAndReadBack(dir_, "crosscheck.json", d);
+}
+
+// ---- Untrusted input: the reader on damaged copies of what the writer wrote ----
+
+// Thousands of seeded mutations (testutil/mutator.h) of a document holding every record
+// kind (qd, bm, scan cells, memory, device and fio records): ReadResultsFile must parse
+// each or refuse it with a message, never crash, hang or trip a sanitizer. Bounded by a
+// count and by time (sanitizer builds run many times slower). A failure names the seed
+// and iteration, which reproduce it.
+TEST(ResultsReaderMutationTest, DamagedResultsFilesParseOrFailCleanly) {
+  ResultsDocument d = Document("bm", "/nonexistent/table.dat");
+  d.cells.push_back(Cell("qd", "rand_read_qd4", "direct", "io_uring", 4));
+  AddRepetitions(d.cells.back(), 2);
+  d.cells.push_back(BmCell("bm_rand_read_qd4", "buffered", "io_uring", 4, "thrash", "fixed"));
+  d.cells.back().memory_cap = 128 * kMiB;
+  AddBmRepetitions(d.cells.back(), 2);
+  for (RepetitionRecord& r : d.cells.back().repetitions) r.memory = SampleMemory("v1", 128 * kMiB);
+  SummariseCell(d.cells.back());
+  d.fio_crosscheck.push_back(
+      FioCrossCheckRecord{.cell = d.cells[0].id, .fio = {{"iops", 1000.0}}, .ratio = {{"iops", 1.01}}});
+  const std::string original = ToJson(d).dump(1);
+  testutil::TempDir dir;
+  const std::string path = dir.File("mutated.json");
+  constexpr uint64_t kSeed = 20261202;
+  testutil::Mutator mutator(kSeed);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  int parsed = 0, refused = 0;
+  for (int i = 0; i < 3000 && std::chrono::steady_clock::now() < deadline; ++i) {
+    const std::string text = mutator.Mutate(original);
+    {
+      std::ofstream out(path, std::ios::trunc | std::ios::binary);
+      out << text;
+    }
+    const Result<ResultsDocument> read = ReadResultsFile(path);
+    if (read.has_value()) {
+      ++parsed;
+      // What parses writes back out without throwing.
+      EXPECT_FALSE(ToJson(*read).dump().empty());
+    } else {
+      ++refused;
+      EXPECT_FALSE(read.error().message().empty()) << "seed " << kSeed << " iteration " << i;
+    }
+  }
+  EXPECT_GT(parsed + refused, 100) << "too few inputs tried";
+  EXPECT_GT(refused, 0) << "mutations that break a file must be refused";
+  std::cout << "results reader: " << parsed + refused << " mutated inputs, " << parsed << " parsed, " << refused
+            << " refused\n";
 }
 
 }  // namespace

@@ -19,6 +19,8 @@
 #include <gtest/gtest.h>
 
 #include "io/aligned_buffer.h"
+#include "io/fault_injector.h"
+#include "sys/free_space.h"
 #include "testutil/io_printers.h"
 #include "testutil/status_macros.h"
 #include "testutil/temp_dir.h"
@@ -247,6 +249,102 @@ INSTANTIATE_TEST_SUITE_P(AllPageSizes, BuildHeapTablePageTest,
                          [](const ::testing::TestParamInfo<PageSize>& param_info) {
                            return std::to_string(PageSizeBytes(param_info.param) / 1024) + "KiB";
                          });
+
+// ---- Free space ----
+
+// A table larger than the room beside the filesystem's reserve is refused before the file
+// is made (skipped where the largest table fits, which needs about 100 GiB free).
+TEST(HeapTableLoadSpaceTest, TableBeyondTheFreeSpaceIsRefusedAndNothingIsMade) {
+  TempDir dir;
+  LoadOptions options = SmallLoad(dir.File("huge.tbl"));
+  options.shape.rows = kMaxTableRows;
+  options.shape.columns = kMaxColumns;
+  const uint64_t bytes = TablePageCount(options.shape) * PageSizeBytes(options.shape.page_size);
+  ASSERT_OK_AND_ASSIGN(const FreeSpace space, FreeSpaceAt(options.path));
+  if (CheckRoomToGrow(space, options.path, bytes, "size").ok()) {
+    GTEST_SKIP() << "the largest table (" << bytes << " bytes) fits in the free space here";
+  }
+  const Result<LoadStats> loaded = LoadHeapTable(options);
+  ASSERT_FALSE(loaded.has_value());
+  EXPECT_EQ(loaded.error().code(), StatusCode::kResourceExhausted) << loaded.error().message();
+  struct stat st {};
+  EXPECT_NE(::stat(options.path.c_str(), &st), 0) << "nothing was created";
+}
+
+// ---- Atomic creation ----
+
+// A load that fails part way (ENOSPC on the third page's write, on every backend) leaves
+// nothing at the path: no partial table that looks finished and no partial file.
+TEST(HeapTableAtomicLoadTest, LoadFailingPartWayLeavesNothingAndTheRetrySucceeds) {
+  for (Backend backend : {Backend::kIoUring, Backend::kWorker, Backend::kSync}) {
+    SCOPED_TRACE(BackendName(backend));
+    TempDir dir;
+    LoadOptions options = SmallLoad(dir.File("t.tbl"));
+    options.queue.backend = backend;
+    options.queue.depth = backend == Backend::kSync ? 1 : 4;
+    options.write_bytes = PageSizeBytes(options.shape.page_size);
+    FaultInjector faults;
+    faults.Add(FaultRule{.kind = FaultKind::kError,
+                         .offset = 2 * uint64_t{PageSizeBytes(options.shape.page_size)},
+                         .any_op = false,
+                         .op = IoOp::kWrite,
+                         .error_number = ENOSPC,
+                         .times = 1});
+    options.fault_injector = &faults;
+    const Result<LoadStats> failed = LoadHeapTable(options);
+    ASSERT_FALSE(failed.has_value());
+    EXPECT_EQ(failed.error().error_number(), ENOSPC) << failed.error().message();
+    struct stat st {};
+    EXPECT_NE(::stat(options.path.c_str(), &st), 0) << "no table at the path";
+    EXPECT_NE(::stat(PartialPath(options.path).c_str(), &st), 0) << "no partial file left";
+    options.fault_injector = nullptr;
+    ASSERT_OK(LoadHeapTable(options));
+    EXPECT_OK(VerifyHeapTable(options.path, options.shape));
+  }
+}
+
+// EIO on the final fdatasync: the kernel may have dropped the written pages, so the load
+// fails, naming the sync, and nothing that looks complete is left.
+TEST(HeapTableAtomicLoadTest, FailedSyncFailsTheLoadAndLeavesNothing) {
+  TempDir dir;
+  LoadOptions options = SmallLoad(dir.File("t.tbl"));
+  FaultInjector faults;
+  faults.FailSyncs(1, EIO);
+  options.fault_injector = &faults;
+  const Result<LoadStats> failed = LoadHeapTable(options);
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_EQ(failed.error().error_number(), EIO);
+  EXPECT_NE(failed.error().message().find("fdatasync"), std::string::npos) << failed.error().message();
+  struct stat st {};
+  EXPECT_NE(::stat(options.path.c_str(), &st), 0);
+  EXPECT_NE(::stat(PartialPath(options.path).c_str(), &st), 0);
+}
+
+TEST(HeapTableAtomicLoadTest, FailedReloadKeepsTheOldTableWhole) {
+  TempDir dir;
+  LoadOptions options = SmallLoad(dir.File("t.tbl"));
+  ASSERT_OK(LoadHeapTable(options));
+  LoadOptions other = options;
+  other.shape.seed = 7;
+  FaultInjector faults;
+  faults.Add(FaultRule{
+      .kind = FaultKind::kError, .offset = 0, .any_op = false, .op = IoOp::kWrite, .error_number = EIO, .times = 1});
+  other.fault_injector = &faults;
+  ASSERT_FALSE(LoadHeapTable(other).has_value());
+  EXPECT_OK(VerifyHeapTable(options.path, options.shape)) << "the table before the failed load is still there";
+}
+
+TEST(HeapTableAtomicLoadTest, PartialFileAKilledLoadLeftDoesNotBlockTheRetry) {
+  TempDir dir;
+  const LoadOptions options = SmallLoad(dir.File("t.tbl"));
+  {  // A killed load: its partial file, empty (killed before the first write).
+    std::ofstream partial(PartialPath(options.path));
+  }
+  ASSERT_OK(LoadHeapTable(options));
+  EXPECT_OK(VerifyHeapTable(options.path, options.shape));
+  struct stat st {};
+  EXPECT_NE(::stat(PartialPath(options.path).c_str(), &st), 0);
+}
 
 // ---- Matching an existing table ----
 

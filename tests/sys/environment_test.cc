@@ -1,5 +1,6 @@
 #include "sys/environment.h"
 #include "sys/git.h"
+#include "sys/host_file.h"
 #include "sys/mountinfo.h"
 
 #include <sys/utsname.h>
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -72,9 +74,24 @@ TEST_F(EnvironmentTest, CpuCountIsAtLeastOne) {
   EXPECT_GT(env["memory_total_bytes"].get<uint64_t>(), 0u);
 }
 
+// Whether a mount holding `path` is visible in this process's mountinfo: where none is (a
+// container or a chroot whose root is not listed), the facts about it are unknown, with a
+// reason, and the tests that need them skip saying so.
+bool MountVisible(const std::string& path) {
+  const std::optional<std::string> text = ReadHostFileIfAny("/proc/self/mountinfo");
+  if (!text) return false;
+  const std::vector<MountInfo> mounts = ParseMountInfo(*text);
+  return FindMount(mounts, RealPath(path)) != nullptr;
+}
+
 TEST_F(EnvironmentTest, FilesystemOfTheWorkingDirectoryHasAType) {
   const nlohmann::json env = CollectEnvironment(".");
   EXPECT_EQ(env["inspected_path"], RealPath("."));
+  if (!MountVisible(".")) {
+    ASSERT_EQ(env["filesystem"]["type"], "unknown");
+    ASSERT_TRUE(env["filesystem"]["reason"].is_string()) << env["filesystem"];
+    GTEST_SKIP() << "no mount holding the working directory is visible here: " << env["filesystem"]["reason"];
+  }
   const nlohmann::json& type = env["filesystem"]["type"];
   ASSERT_TRUE(type.is_string());
   EXPECT_FALSE(type.get<std::string>().empty());
@@ -159,9 +176,21 @@ TEST_F(EnvironmentTest, DeviceBlockSizesArePowersOfTwo) {
   EXPECT_LE(device["logical_block_size"].get<int64_t>(), device["physical_block_size"].get<int64_t>());
 }
 
-TEST_F(EnvironmentTest, CgroupVersionIsRecognised) {
-  const nlohmann::json version = CollectEnvironment(dir_.path())["cgroup"]["version"];
+TEST_F(EnvironmentTest, CgroupVersionIsRecognisedOrUnknownWithAReason) {
+  const nlohmann::json cgroup = CollectEnvironment(dir_.path())["cgroup"];
+  const nlohmann::json& version = cgroup["version"];
+  if (version == "unknown") {
+    ASSERT_TRUE(cgroup["reason"].is_string()) << cgroup;
+    const std::optional<std::string> text = ReadHostFileIfAny("/proc/self/mountinfo");
+    bool mounted = false;
+    for (const MountInfo& mount : ParseMountInfo(text.value_or(""))) {
+      mounted = mounted || mount.fs_type == "cgroup" || mount.fs_type == "cgroup2";
+    }
+    ASSERT_FALSE(mounted) << "a cgroup filesystem is visible, so its version must be told: " << cgroup;
+    GTEST_SKIP() << "no cgroup filesystem is visible here: " << cgroup["reason"];
+  }
   EXPECT_TRUE(version == 1 || version == 2 || version == "hybrid") << version;
+  EXPECT_FALSE(cgroup.contains("reason")) << cgroup;
 }
 
 TEST_F(EnvironmentTest, ResultDumpsAndParsesBack) {
