@@ -32,6 +32,7 @@ struct LoadFlags {
   uint32_t iodepth = 16;
   std::string bs = "128KiB";
   bool verify = false;
+  bool overwrite = false;
   std::string output_format = "normal";
 };
 
@@ -111,6 +112,7 @@ Result<LoadOptions> BuildLoadOptions(const LoadFlags& flags) {
   options.path = flags.filename;
   options.shape.columns = flags.columns;
   options.shape.seed = flags.seed;
+  options.overwrite = flags.overwrite;
   IODEPTH_ASSIGN_OR_RETURN(options.shape.page_size, ParsePageSizeFlag(flags.page_size));
   // The column count must be valid before rows per page can be computed from it.
   const Status shape_ok = ValidateTableShape(options.shape);
@@ -223,7 +225,8 @@ void AddLoadCommand(CLI::App& app) {
   CLI::App* load = app.add_subcommand(
       "load", "Write a table of deterministic rows through the async write path and report its bandwidth");
   load->add_option("--filename", flags->filename,
-                   "Table file to create or replace (an existing file must be an iodepth table)")
+                   "Table file to create, or replace when it is an iodepth table of the same shape "
+                   "(another shape, the older format or a damaged table: with --overwrite; anything else: never)")
       ->required();
   load->add_option("--rows", flags->rows, "Rows to write (give this or --size)");
   load->add_option("--size", flags->size, "Bytes of pages to fill, a multiple of the page size (256MiB, 1g, ...)");
@@ -241,6 +244,8 @@ void AddLoadCommand(CLI::App& app) {
       ->capture_default_str();
   load->add_option("--bs", flags->bs, "Bytes per write, a multiple of the page size")->capture_default_str();
   load->add_flag("--verify", flags->verify, "Read the whole table back afterwards and check every value");
+  load->add_flag("--overwrite", flags->overwrite,
+                 "Replace an iodepth table of another shape, of the older format, or damaged, at --filename");
   load->add_option("--output-format", flags->output_format, "normal or json")
       ->check(CLI::IsMember({"normal", "json"}))
       ->capture_default_str();

@@ -3,16 +3,15 @@
 // pipelined through a read stream, and reports the answer with what the scan cost. With
 // --check it also compares the answer with the one the table's seed implies.
 //
-// The table's shape comes from the file itself: the page size and column count from its
-// first page, the row count from its size and its last page's row count. Only the seed
-// is not in the file, so --check takes it as a flag.
-#include <sys/stat.h>
-
+// The table's shape (rows, columns, page size, seed) comes from the file itself, its
+// trailer page (storage/heap_table.h): a file cut short, grown, of the older format or
+// not a table is refused with what to do.
 #include <algorithm>
 #include <charconv>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -46,16 +45,17 @@ struct ScanFlags {
   uint32_t work = 0;
   std::string pages;
   bool check = false;
-  uint64_t seed = 1;
+  std::optional<uint64_t> seed;  // Not given: the seed the table records.
   std::string output_format = "normal";
 };
 
-// What the table file says about itself.
+// What the table file says about itself (its trailer).
 struct TableInfo {
   PageSize page_size = kDefaultPageSize;
   uint32_t columns = 0;
-  uint64_t pages = 0;
-  uint64_t rows = 0;  // Full pages' capacity plus the last page's row count.
+  uint64_t pages = 0;  // Data pages.
+  uint64_t rows = 0;
+  uint64_t seed = 1;
 };
 
 // Everything the flags decide, checked.
@@ -82,60 +82,23 @@ std::string LoadHint(const std::string& path) {
   return fmt::format("create one with: iodepth load --filename={} --size=256MiB", path);
 }
 
-// For a file that exists but holds something else: load refuses to replace a foreign
-// file, so the hint names another path.
-Status NotATable(const std::string& path, std::string_view why) {
-  return Status::InvalidArgument(
-      fmt::format("{} is not an iodepth table ({}); {}", path, why, LoadHint("NEW_TABLE.tbl")));
-}
-
-// Reads page `page_no` (buffered) and checks it as a page of `page_size`.
-Status ReadCheckedPage(File& file, uint64_t page_no, uint32_t page_bytes, AlignedBuffer& buffer) {
-  const std::span<std::byte> page = buffer.span(0, page_bytes);
-  IODEPTH_ASSIGN_OR_RETURN(const size_t got, file.ReadAt(page_no * page_bytes, page));
-  if (got != page_bytes) return Status::Corruption(fmt::format("page {} of {} is cut short", page_no, file.path()));
-  return VerifyPage(page, page_no, file.path());
-}
-
-// The page size whose first page verifies; the 8 KiB attempt's error when none does.
-Result<PageSize> DetectPageSize(File& file, uint64_t size_bytes, AlignedBuffer& buffer) {
-  Status first_error;
-  for (const PageSize size : {PageSize::k8KiB, PageSize::k4KiB, PageSize::k16KiB}) {
-    if (size_bytes < PageSizeBytes(size)) continue;
-    const Status checked = ReadCheckedPage(file, 0, PageSizeBytes(size), buffer);
-    if (checked.ok()) return size;
-    if (first_error.ok()) first_error = checked;
-  }
-  if (first_error.ok()) return NotATable(file.path(), fmt::format("{} bytes, less than one page", size_bytes));
-  return NotATable(file.path(), fmt::format("its first page is not a valid page: {}", first_error.message()));
-}
-
 Result<TableInfo> InspectTable(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    return Status::NotFound(fmt::format("no table at {}; {}", path, LoadHint(path)));
+  Result<TableShape> shape = ReadTableShape(path);
+  if (!shape.has_value()) {
+    if (shape.error().code() == StatusCode::kNotFound) {
+      return Status::NotFound(fmt::format("no table at {}; {}", path, LoadHint(path)));
+    }
+    return shape.error();
   }
-  IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<File> file, File::Open(path, OpenOptions{}));
-  IODEPTH_ASSIGN_OR_RETURN(const uint64_t size_bytes, file->Size());
-  if (size_bytes == 0) {
-    return Status::InvalidArgument(
-        fmt::format("{} is empty: no pages to read the table's shape from and no rows to "
-                    "scan; {}",
-                    path, LoadHint(path)));
-  }
-  IODEPTH_ASSIGN_OR_RETURN(AlignedBuffer buffer, AlignedBuffer::Allocate(PageSizeBytes(PageSize::k16KiB), 4096));
   TableInfo info;
-  IODEPTH_ASSIGN_OR_RETURN(info.page_size, DetectPageSize(*file, size_bytes, buffer));
-  const uint32_t page_bytes = PageSizeBytes(info.page_size);
-  info.columns = ColumnCount(buffer.span(0, page_bytes));
-  if (size_bytes % page_bytes != 0) {
-    return NotATable(path, fmt::format("{} bytes is not a whole number of {}-byte pages; a load cut short?", size_bytes,
-                                       page_bytes));
+  info.page_size = shape->page_size;
+  info.columns = shape->columns;
+  info.pages = TablePageCount(*shape);
+  info.rows = shape->rows;
+  info.seed = shape->seed;
+  if (info.rows == 0) {
+    return Status::InvalidArgument(fmt::format("{} is a table of 0 rows: nothing to scan; {}", path, LoadHint(path)));
   }
-  info.pages = size_bytes / page_bytes;
-  IODEPTH_RETURN_IF_ERROR(ReadCheckedPage(*file, info.pages - 1, page_bytes, buffer));
-  info.rows =
-      (info.pages - 1) * HeapPageCapacityRows(info.page_size, info.columns) + RowCount(buffer.span(0, page_bytes));
   return info;
 }
 
@@ -310,9 +273,9 @@ std::string DiffAnswers(const QueryAnswer& got, const QueryAnswer& want, std::op
   return diff;
 }
 
-Status CheckAnswer(const ScanFlags& flags, const ScanPlan& plan, const TableInfo& table, ScanOutcome& outcome) {
+Status CheckAnswer(const ScanPlan& plan, const TableInfo& table, ScanOutcome& outcome) {
   const TableShape shape{
-      .rows = table.rows, .columns = table.columns, .page_size = table.page_size, .seed = flags.seed};
+      .rows = table.rows, .columns = table.columns, .page_size = table.page_size, .seed = table.seed};
   IODEPTH_RETURN_IF_ERROR(ValidateTableShape(shape));
   const uint64_t rows_per_page = TableRowsPerPage(shape);
   const uint64_t first_row = std::min(shape.rows, plan.first_page * rows_per_page);
@@ -324,8 +287,8 @@ Status CheckAnswer(const ScanFlags& flags, const ScanPlan& plan, const TableInfo
   }
   return Status::Corruption(
       fmt::format("--check: MISMATCH with the answer for a table loaded with seed {} "
-                  "(rows {}..{}):{}\n(a different --seed, or the table was changed?)",
-                  flags.seed, first_row, end_row, DiffAnswers(outcome.answer, expected, plan.query.group_by)));
+                  "(rows {}..{}):{}\n(the table's pages were changed after it was loaded?)",
+                  table.seed, first_row, end_row, DiffAnswers(outcome.answer, expected, plan.query.group_by)));
 }
 
 std::string ModeText(const ScanPlan& plan, const ScanOutcome& outcome) {
@@ -391,6 +354,7 @@ nlohmann::json ScanToJson(const ScanFlags& flags, const ScanPlan& plan, const Ta
       {"table_pages", table.pages},
       {"table_rows", table.rows},
       {"columns", table.columns},
+      {"seed", table.seed},
       {"page_size", PageSizeBytes(table.page_size)},
       {"query", {{"where", flags.where}, {"agg", flags.agg}, {"group_by", flags.group_by}, {"work", flags.work}}},
       {"answer", AnswerToJson(out.answer)},
@@ -425,16 +389,23 @@ nlohmann::json ScanToJson(const ScanFlags& flags, const ScanPlan& plan, const Ta
 
 Status RunScan(const ScanFlags& flags) {
   IODEPTH_ASSIGN_OR_RETURN(const TableInfo table, InspectTable(flags.table));
+  if (flags.seed.has_value() && *flags.seed != table.seed) {
+    return Status::InvalidArgument(
+        fmt::format("--seed {}: {} records that it was loaded with seed {}; drop --seed (the "
+                    "table's own is used)",
+                    *flags.seed, flags.table, table.seed));
+  }
   IODEPTH_ASSIGN_OR_RETURN(const ScanPlan plan, BuildPlan(flags, table));
   const bool human = flags.output_format == "normal";
   if (human) {
-    std::cerr << fmt::format("iodepth scan: {} ({} rows x {} columns, {} pages of {}), {} mode, {}\n", flags.table,
-                             table.rows, table.columns, table.pages, FormatBytes(PageSizeBytes(table.page_size)),
-                             flags.mode, flags.direct != 0 ? "direct" : "buffered");
+    std::cerr << fmt::format("iodepth scan: {} ({} rows x {} columns, seed {}, {} pages of {}), {} mode, {}\n",
+                             flags.table, table.rows, table.columns, table.seed, table.pages,
+                             FormatBytes(PageSizeBytes(table.page_size)), flags.mode,
+                             flags.direct != 0 ? "direct" : "buffered");
   }
   IODEPTH_ASSIGN_OR_RETURN(ScanOutcome outcome, RunScanQuery(plan, table, flags.table));
   // The answer is printed even when the check fails, so the mismatch can be looked at.
-  const Status checked = flags.check ? CheckAnswer(flags, plan, table, outcome) : Status::OK();
+  const Status checked = flags.check ? CheckAnswer(plan, table, outcome) : Status::OK();
   if (human) {
     std::cout << ScanToText(plan, table, outcome) << std::flush;
   } else {
@@ -471,8 +442,10 @@ void AddScanCommand(CLI::App& app) {
   scan->add_option("--work", flags->work, "Extra mixing rounds per row the WHERE evaluates (CPU cost knob)")
       ->capture_default_str();
   scan->add_option("--pages", flags->pages, "Scan only pages A:B (B excluded); default all");
-  scan->add_flag("--check", flags->check, "Compare the answer with the one --seed implies; exit 1 on a mismatch");
-  scan->add_option("--seed", flags->seed, "With --check: the seed the table was loaded with")->capture_default_str();
+  scan->add_flag("--check", flags->check,
+                 "Compare the answer with the one the table's recorded seed implies; exit 1 on a mismatch");
+  scan->add_option("--seed", flags->seed,
+                   "Optional: the seed you expect the table to record (refused when it records another)");
   scan->add_option("--output-format", flags->output_format, "normal or json")
       ->check(CLI::IsMember({"normal", "json"}))
       ->capture_default_str();

@@ -39,6 +39,7 @@ struct SuiteFlags {
   std::vector<std::string> backends = {"io_uring", "worker", "sync"};
   std::string cache_state = "cold";
   bool drop_caches = false;
+  bool overwrite = false;
   std::vector<std::string> only;
   bool list = false;
   std::string json_path;
@@ -85,6 +86,7 @@ Result<SuiteConfig> BuildConfig(const SuiteFlags& flags) {
   }
   IODEPTH_ASSIGN_OR_RETURN(config.cache_state, ParseCacheState(flags.cache_state));
   config.drop_caches = flags.drop_caches;
+  config.overwrite_table = flags.overwrite;
   config.only = flags.only;
   flags.queue.ApplyTo(config.queue);
   config.batch_submit = flags.queue.batch_submit;
@@ -299,6 +301,8 @@ void AddSuiteCommand(CLI::App& app) {
   cmd->add_option("--backends", flags->backends, "qd: io_uring, worker, sync")->delimiter(',')->capture_default_str();
   cmd->add_option("--cache_state", flags->cache_state, "Buffered cells start cold or warm")->capture_default_str();
   cmd->add_flag("--drop_caches", flags->drop_caches, "Cold cells also write /proc/sys/vm/drop_caches (root)");
+  cmd->add_flag("--overwrite", flags->overwrite,
+                "bm, scan: replace an iodepth table of another shape (or older or damaged) at --filename");
   cmd->add_option("--only", flags->only, "Run only cells whose id or workload starts with these")->delimiter(',');
   cmd->add_flag("--list", flags->list, "Print the cell ids and exit");
   cmd->add_option("--json", flags->json_path, "Results JSON (default: results/<suite>-<time>.json)");

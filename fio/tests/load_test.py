@@ -17,7 +17,7 @@ def settings(*argv):
 
 
 def iodepth_document(**over):
-    document = {"backend": "io_uring", "direct": True, "bytes": SIZE, "elapsed_ns": 2 * 10**8,
+    document = {"backend": "io_uring", "direct": True, "bytes": SIZE + 8192, "page_size": 8192, "elapsed_ns": 2 * 10**8,
                 "cpu_user_ns": 10**7, "cpu_system_ns": 4 * 10**7, "mib_per_s": 40.0}
     document.update(over)
     return document
@@ -67,7 +67,7 @@ class MetricsTest(unittest.TestCase):
             load.iodepth_metrics(iodepth_document(backend="worker"), "i", SIZE)
         with self.assertRaisesRegex(FioError, "asked for --direct=1 but its JSON says direct: False"):
             load.iodepth_metrics(iodepth_document(direct=False), "i", SIZE)
-        with self.assertRaisesRegex(FioError, f"^i: wrote 4096 bytes, expected {SIZE}$"):
+        with self.assertRaisesRegex(FioError, rf"^i: wrote 4096 bytes, expected {SIZE + 8192} \(--size and the trailer page\)$"):
             load.iodepth_metrics(iodepth_document(bytes=4096), "i", SIZE)
         document = iodepth_document()
         del document["elapsed_ns"]

@@ -510,7 +510,7 @@ Result<MatrixOutcome> WriteMatrixResults(const MatrixConfig& config, const Matri
       d.config["memory_ratio"] = nullptr;
       if (unit.memory_ratio > 0) {
         d.config["memory_ratio"] = unit.memory_ratio;
-        d.config["memory_budget_bytes"] = unit.memory_cap - kCapReserveBytes;
+        if (suite != suites.end()) d.config["memory_budget_bytes"] = suite->second.memory_budget_bytes;
       }
       for (double ratio : config.memory_ratios) {
         if (unit.suite == "qd" && MemoryRatioCap(config.file_size_bytes, ratio) == unit.memory_cap) {

@@ -216,13 +216,14 @@ Status ValidateCaps(const MatrixConfig& c) {
         "so no cell could run uncapped; list only \"inherit\"");
   }
   const uint64_t pool = NeedsPool(c) ? c.memory_bytes : 0;
-  const uint64_t need = pool + kCapReserveBytes;
+  const uint64_t reserve = CapReserveBytes(pool, PageSizeBytes(c.page_size));
+  const uint64_t need = pool + reserve;
   for (uint64_t cap : c.memory_caps) {
     if (cap == 0 || cap == kInheritCap || cap >= need) continue;
     return Status::InvalidArgument(fmt::format(
         "memory cap {} is below what a cell needs: {} ({} for the process{}); raise the cap to at least {} or lower "
         "\"memory\"",
-        FormatBytes(cap), FormatBytes(need), FormatBytes(kCapReserveBytes),
+        FormatBytes(cap), FormatBytes(need), FormatBytes(reserve),
         pool ? fmt::format(" plus the {} buffer pool of the bm and scan cells", FormatBytes(pool)) : "",
         FormatBytes(need)));
   }
@@ -393,8 +394,16 @@ uint64_t MemoryRatioBudget(uint64_t working_set_bytes, double ratio) {
   return std::max<uint64_t>(1, static_cast<uint64_t>(bytes)) * kMiB;
 }
 
-uint64_t MemoryRatioCap(uint64_t working_set_bytes, double ratio) {
-  return MemoryRatioBudget(working_set_bytes, ratio) + kCapReserveBytes;
+uint64_t CapReserveBytes(uint64_t pool_bytes, uint64_t page_bytes) {
+  constexpr uint64_t kMiB = 1ull << 20;
+  const uint64_t frames = page_bytes == 0 ? 0 : pool_bytes / page_bytes;
+  const uint64_t bookkeeping = (frames * kCapReservePerFrameBytes + kMiB - 1) / kMiB * kMiB;
+  return kCapReserveBytes + bookkeeping;
+}
+
+uint64_t MemoryRatioCap(uint64_t working_set_bytes, double ratio, uint64_t pool_page_bytes) {
+  const uint64_t budget = MemoryRatioBudget(working_set_bytes, ratio);
+  return budget + CapReserveBytes(pool_page_bytes == 0 ? 0 : budget, pool_page_bytes);
 }
 
 std::string CapLabel(uint64_t cap) {
@@ -436,6 +445,10 @@ std::vector<MatrixGroup> MatrixGroups(const MatrixConfig& c, const std::string& 
     s.adaptive = std::find(c.workloads.begin(), c.workloads.end(), "bm_seq_read_adaptive") != c.workloads.end();
     // bm and scan read one table; the others each have their own file (io_patterns writes).
     s.filename = fmt::format("{}/{}.dat", data_dir, group.needs_pool ? "table" : std::string(suite));
+    // table.dat is the matrix's own file in its data directory, so a table of another shape
+    // there (a run with another --memory, or another profile sharing --directory) is
+    // replaced; a file iodepth did not make is still refused (storage/heap_table.h).
+    s.overwrite_table = group.needs_pool;
     s.file_size_bytes = c.file_size_bytes;
     s.block_size = c.block_size;
     s.runtime_ns = c.runtime_ns;
@@ -460,7 +473,7 @@ std::vector<MatrixGroup> MatrixGroups(const MatrixConfig& c, const std::string& 
       const uint64_t working_set = MemoryAxisWorkingSetBytes(axis.suite);
       axis.memory_ratio = ratio;
       axis.suite.memory_budget_bytes = MemoryRatioBudget(working_set, ratio);
-      axis.memory_axis_cap = MemoryRatioCap(working_set, ratio);
+      axis.memory_axis_cap = MemoryRatioCap(working_set, ratio, PageSizeBytes(axis.suite.page_size));
       groups.push_back(std::move(axis));
     }
   }

@@ -35,6 +35,14 @@ inline constexpr uint64_t kInheritCap = UINT64_MAX;
 // Memory a capped cell needs besides its buffer pool: the binary, heap, thread stacks,
 // rings and I/O buffers. Measured peak of a capped qd cell here is about 12 MiB.
 inline constexpr uint64_t kCapReserveBytes = 32ull << 20;
+// ... plus, for a cell with a buffer pool, the pool's bookkeeping per frame: its frame
+// record and its page-table entry, about 110 bytes. (A 4 GiB pool of 8 KiB pages, 512 Ki
+// frames, overran a flat 32 MiB reserve and its cgroup killed the run.)
+inline constexpr uint64_t kCapReservePerFrameBytes = 128;
+// The reserve of a cell whose buffer pool holds pool_bytes in pages of page_bytes
+// (pool_bytes 0: no pool): kCapReserveBytes + frames x kCapReservePerFrameBytes, rounded
+// up to a whole MiB.
+uint64_t CapReserveBytes(uint64_t pool_bytes, uint64_t page_bytes);
 
 struct MatrixConfig {
   std::vector<std::string> workloads;
@@ -101,9 +109,11 @@ Status ValidateMatrixConfig(const MatrixConfig& config);
 // The memory axis (docs/BENCHMARKS.md "Memory axis"). For raw requests, "memory" is what
 // the cell's page cache may hold: a buffered cell's cache is charged to the cap, a direct
 // cell uses none of it (only its I/O buffers, which the reserve covers). For a working set
-// W and ratio r: memory M = W / r, rounded up to a whole MiB; cap = M + kCapReserveBytes.
+// W and ratio r: memory M = W / r, rounded up to a whole MiB; cap = M + the reserve
+// (CapReserveBytes: of a pool of M in pages of pool_page_bytes, the bm and scan cells,
+// whose direct pool holds M; pool_page_bytes 0 for the raw-request cells, no pool).
 uint64_t MemoryRatioBudget(uint64_t working_set_bytes, double ratio);
-uint64_t MemoryRatioCap(uint64_t working_set_bytes, double ratio);
+uint64_t MemoryRatioCap(uint64_t working_set_bytes, double ratio, uint64_t pool_page_bytes = 0);
 
 // The most repetitions a unit may get: max_repetitions, or repetitions when that is larger.
 uint32_t MaxRepetitions(const MatrixConfig& config);

@@ -226,7 +226,8 @@ void AddScanCells(const SuiteConfig& config, std::vector<CellPlan>& cells) {
   }
 }
 
-// Reuses the table at config.filename when it already has the shape, loads it otherwise.
+// Reuses the table at config.filename when it already has the shape, loads it otherwise
+// (LoadHeapTable refuses to replace a table of another shape unless overwrite_table).
 Status EnsureBmTable(const SuiteConfig& config) {
   const TableShape shape = BmTableShape(config);
   IODEPTH_ASSIGN_OR_RETURN(const bool matches, HeapTableMatches(config.filename, shape));
@@ -237,6 +238,7 @@ Status EnsureBmTable(const SuiteConfig& config) {
   load.cache = CacheMode::kDirect;
   load.queue.backend = Backend::kAuto;
   load.queue.depth = 16;
+  load.overwrite = config.overwrite_table;
   return LoadHeapTable(load).error();
 }
 

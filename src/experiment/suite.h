@@ -72,6 +72,9 @@ struct SuiteConfig {
   uint32_t batch_submit = 1;      // fio's iodepth_batch_submit (JobSpec::batch_submit).
   std::string command_line;
   // bm only. The table (filename) is loaded, or reused when it already has this shape.
+  // An iodepth table of another shape there is replaced only with overwrite_table
+  // (LoadHeapTable's rule; a file iodepth did not make never is).
+  bool overwrite_table = false;
   uint64_t memory_bytes = 64ull << 20;  // M, the buffer pool's capacity.
   std::vector<Regime> regimes = {Regime::kHot, Regime::kPressure, Regime::kThrash};
   PageSize page_size = kDefaultPageSize;

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -46,24 +47,145 @@ void FillRowValues(int64_t* out, uint32_t columns, uint64_t seed, uint64_t first
 // which page.h needs for aligned rows.
 constexpr size_t kBufferAlignment = 4096;
 
-// OK when `path` is absent, empty, or starts with an iodepth page; the file is not
-// modified either way.
-Status CheckOverwritable(const std::string& path) {
-  auto file = File::Open(path, OpenOptions{});
+// The trailer body's field offsets, from the start of the body; heap_table.h's diagram is
+// the authority.
+constexpr size_t kTrailerVersionOffset = 0;
+constexpr size_t kTrailerRowsOffset = 8;
+constexpr size_t kTrailerSeedOffset = 16;
+constexpr size_t kTrailerPagesOffset = 24;
+
+template <typename T>
+T LoadField(std::span<const std::byte> bytes, size_t offset) {
+  T value;
+  std::memcpy(&value, bytes.data() + offset, sizeof(T));  // Little-endian, as page.h.
+  return value;
+}
+
+template <typename T>
+void StoreField(std::span<std::byte> bytes, size_t offset, T value) {
+  std::memcpy(bytes.data() + offset, &value, sizeof(T));
+}
+
+constexpr std::array<PageSize, 3> kPageSizes = {PageSize::k4KiB, PageSize::k8KiB, PageSize::k16KiB};
+
+// The `iodepth load` command that makes `shape` again at `path`, for messages.
+std::string ReloadCommand(const std::string& path, const TableShape& shape, bool seed_known) {
+  return fmt::format(
+      "iodepth load --filename={} --rows={} --columns={} --page-size={} --seed={} --overwrite", path, shape.rows,
+      shape.columns, PageSizeBytes(shape.page_size),
+      seed_known ? fmt::format("{}", shape.seed) : std::string("<the seed it was loaded with, 1 by default>"));
+}
+
+// For a file of iodepth pages without a trailer in the format before trailers: the rows,
+// columns and page size its pages imply (page 0's header names the last two; the row
+// count is full pages' capacity plus the last page's count), or nullopt when its pages
+// do not add up to a table.
+std::optional<TableShape> OlderTableShape(File& file, uint64_t size_bytes, const PageHeaderFields& first) {
+  const Result<PageSize> page_size = PageSizeFromBytes(first.page_size);
+  if (!page_size.has_value() || first.columns < kMinColumns || first.columns > kMaxColumns) return std::nullopt;
+  const uint64_t page_bytes = PageSizeBytes(*page_size);
+  if (size_bytes % page_bytes != 0) return std::nullopt;
+  std::array<std::byte, kPageHeaderBytes> head{};
+  const Result<size_t> read = file.ReadAt(size_bytes - page_bytes, head);
+  if (!read.has_value() || *read != head.size()) return std::nullopt;
+  const PageHeaderFields last = PeekPageHeader(head);
+  TableShape shape;
+  shape.columns = first.columns;
+  shape.page_size = *page_size;
+  const uint64_t pages = size_bytes / page_bytes;
+  shape.rows = (pages - 1) * TableRowsPerPage(shape) + last.rows;
+  if (last.magic != kPageMagic || !ValidateTableShape(shape).ok() || TablePageCount(shape) != pages)
+    return std::nullopt;
+  return shape;
+}
+
+// Reads the trailer candidate that ends a file of `size_bytes` whose last `tail` bytes
+// are given: the last page of whichever page size holds a trailer header naming that
+// size. Fills `info` (kTable or kDamagedTable) and returns true when one is found.
+bool ReadTrailer(std::span<const std::byte> tail, uint64_t size_bytes, const std::string& path, TableFileInfo& info) {
+  for (const PageSize candidate : kPageSizes) {
+    const uint64_t page_bytes = PageSizeBytes(candidate);
+    if (size_bytes < page_bytes || size_bytes % page_bytes != 0 || tail.size() < page_bytes) continue;
+    const std::span<const std::byte> page = tail.last(page_bytes);
+    const PageHeaderFields fields = PeekPageHeader(page);
+    if (fields.magic != kPageMagic || fields.type != static_cast<uint8_t>(PageType::kTableTrailer) ||
+        fields.page_size != page_bytes) {
+      continue;
+    }
+    const uint64_t position = size_bytes / page_bytes - 1;
+    info.kind = TableFileKind::kDamagedTable;
+    const Status verified = VerifyPage(page, position, path, PageType::kTableTrailer);
+    if (!verified.ok()) {
+      info.why = fmt::format(
+          "{} is a damaged iodepth table: its trailer page does not verify ({}); load it again "
+          "with --overwrite, or remove it",
+          path, verified.message());
+      return true;
+    }
+    const std::span<const std::byte> body = PageBody(page);
+    const auto version = LoadField<uint32_t>(body, kTrailerVersionOffset);
+    if (version != kTableTrailerVersion) {
+      info.why = fmt::format("{}: table trailer format {} is not one this build reads ({}): made by a newer iodepth?",
+                             path, version, kTableTrailerVersion);
+      return true;
+    }
+    TableShape shape;
+    shape.rows = LoadField<uint64_t>(body, kTrailerRowsOffset);
+    shape.seed = LoadField<uint64_t>(body, kTrailerSeedOffset);
+    shape.columns = fields.columns;
+    shape.page_size = candidate;
+    const auto pages = LoadField<uint64_t>(body, kTrailerPagesOffset);
+    if (!ValidateTableShape(shape).ok() || pages != TablePageCount(shape) || pages != position) {
+      info.why = fmt::format(
+          "{} is a damaged iodepth table: its trailer records {} rows in {} pages, but the file "
+          "holds {} pages before the trailer; load it again with --overwrite, or remove it",
+          path, shape.rows, pages, position);
+      return true;
+    }
+    info.kind = TableFileKind::kTable;
+    info.shape = shape;
+    return true;
+  }
+  return false;
+}
+
+// The partial file a killed load left may be replaced when it is empty or starts with an
+// iodepth page; anything else under that name is not ours. The file is not modified.
+Status CheckPartialIsOurs(const std::string& partial) {
+  auto file = File::Open(partial, OpenOptions{});
   if (!file.has_value()) {
     if (file.error().error_number() == ENOENT) return Status::OK();
     return file.error();
   }
   std::array<std::byte, sizeof(uint32_t)> head{};
   IODEPTH_ASSIGN_OR_RETURN(const size_t bytes, (*file)->ReadAt(/*offset=*/0, head));
-  if (bytes == 0) return Status::OK();
-  uint32_t magic = 0;
-  std::memcpy(&magic, head.data(), sizeof(magic));  // Little-endian host, as page.h assumes.
-  if (bytes == head.size() && magic == kPageMagic) return Status::OK();
+  if (bytes == 0 || (bytes == head.size() && LoadField<uint32_t>(head, 0) == kPageMagic)) return Status::OK();
   return Status::FailedPrecondition(
       fmt::format("refusing to overwrite {}: it exists and is not an iodepth table (no page magic at offset 0); "
                   "remove it or choose another path",
-                  path));
+                  partial));
+}
+
+// Whether the load may replace what is at `path` (LoadHeapTable's rule); the file is not
+// modified either way.
+Status CheckReplaceable(const std::string& path, const TableShape& shape, bool overwrite) {
+  IODEPTH_ASSIGN_OR_RETURN(const TableFileInfo info, InspectTableFile(path));
+  switch (info.kind) {
+    case TableFileKind::kAbsent:
+    case TableFileKind::kEmpty: return Status::OK();
+    case TableFileKind::kTable:
+      if (info.shape == shape || overwrite) return Status::OK();
+      return Status::FailedPrecondition(fmt::format(
+          "refusing to replace {}: it holds a table of {}, and this load writes {}; pass --overwrite to replace it, "
+          "or choose another path",
+          path, DescribeTableShape(info.shape), DescribeTableShape(shape)));
+    case TableFileKind::kOlderTable:
+    case TableFileKind::kDamagedTable:
+      if (overwrite) return Status::OK();
+      return Status::FailedPrecondition(fmt::format("refusing to replace {}: {}", path, info.why));
+    case TableFileKind::kForeign: break;
+  }
+  return Status::FailedPrecondition(fmt::format("refusing to overwrite {}: {}", path, info.why));
 }
 
 Status ValidateLoadOptions(const LoadOptions& options) {
@@ -97,7 +219,8 @@ class Loader {
         ring_(ring),
         page_bytes_(PageSizeBytes(options.shape.page_size)),
         pages_per_write_(options.write_bytes / page_bytes_),
-        total_pages_(TablePageCount(options.shape)) {
+        data_pages_(TablePageCount(options.shape)),
+        total_pages_(data_pages_ + 1) {
     for (uint32_t slot = 0; slot < queue->depth(); ++slot) free_slots_.push_back(slot);
   }
 
@@ -119,7 +242,12 @@ class Loader {
     const uint64_t pages = std::min<uint64_t>(pages_per_write_, total_pages_ - next_page_);
     const std::span<std::byte> buffer = ring_->span(size_t{slot} * options_.write_bytes, pages * page_bytes_);
     for (uint64_t i = 0; i < pages; ++i) {
-      BuildHeapTablePage(buffer.subspan(i * page_bytes_, page_bytes_), options_.shape, next_page_ + i);
+      const std::span<std::byte> page = buffer.subspan(i * page_bytes_, page_bytes_);
+      if (next_page_ + i < data_pages_) {
+        BuildHeapTablePage(page, options_.shape, next_page_ + i);
+      } else {
+        BuildTableTrailerPage(page, options_.shape);  // Last, so a complete file ends with it.
+      }
     }
     IODEPTH_RETURN_IF_ERROR(
         queue_->Prepare(IoRequest{IoOp::kWrite, file_, next_page_ * page_bytes_, buffer, /*tag=*/slot}));
@@ -154,7 +282,8 @@ class Loader {
   AlignedBuffer* const ring_;
   const uint64_t page_bytes_;
   const uint64_t pages_per_write_;
-  const uint64_t total_pages_;
+  const uint64_t data_pages_;
+  const uint64_t total_pages_;  // The data pages and the trailer.
   uint64_t next_page_ = 0;
   std::vector<uint32_t> free_slots_;
 };
@@ -196,11 +325,97 @@ Status ValidateTableShape(const TableShape& shape) {
   return PageSizeFromBytes(PageSizeBytes(shape.page_size)).status();
 }
 
+std::string DescribeTableShape(const TableShape& shape) {
+  return fmt::format("{} rows x {} columns, {} KiB pages, seed {} ({} pages)", shape.rows, shape.columns,
+                     PageSizeBytes(shape.page_size) / 1024, shape.seed, TablePageCount(shape));
+}
+
 uint32_t TableRowsPerPage(const TableShape& shape) { return HeapPageCapacityRows(shape.page_size, shape.columns); }
 
 uint64_t TablePageCount(const TableShape& shape) {
   const uint64_t capacity = TableRowsPerPage(shape);
   return (shape.rows + capacity - 1) / capacity;
+}
+
+uint64_t TableFileBytes(const TableShape& shape) {
+  return (TablePageCount(shape) + 1) * PageSizeBytes(shape.page_size);
+}
+
+void BuildTableTrailerPage(std::span<std::byte> page, const TableShape& shape) {
+  IODEPTH_CHECK(page.size() == PageSizeBytes(shape.page_size), "page buffer size differs from the table's page size");
+  const uint64_t pages = TablePageCount(shape);
+  InitPage(page, PageType::kTableTrailer, /*page_id=*/pages, shape.columns);
+  const std::span<std::byte> body = PageBody(page);
+  StoreField<uint32_t>(body, kTrailerVersionOffset, kTableTrailerVersion);
+  StoreField<uint64_t>(body, kTrailerRowsOffset, shape.rows);
+  StoreField<uint64_t>(body, kTrailerSeedOffset, shape.seed);
+  StoreField<uint64_t>(body, kTrailerPagesOffset, pages);
+  SealPage(page);
+}
+
+Result<TableFileInfo> InspectTableFile(const std::string& path) {
+  TableFileInfo info;
+  Result<std::unique_ptr<File>> opened = File::Open(path, OpenOptions{});
+  if (!opened.has_value()) {
+    if (opened.error().error_number() == ENOENT) return info;
+    return opened.error();
+  }
+  File& file = **opened;
+  IODEPTH_ASSIGN_OR_RETURN(info.size_bytes, file.Size());
+  if (info.size_bytes == 0) {
+    info.kind = TableFileKind::kEmpty;
+    info.why = fmt::format("{} is empty: not a table (load one with iodepth load)", path);
+    return info;
+  }
+  // The last 16 KiB hold the trailer whatever the page size: read them once.
+  constexpr uint64_t kTailBytes = PageSizeBytes(PageSize::k16KiB);
+  const uint64_t tail_bytes = std::min(info.size_bytes, kTailBytes);
+  IODEPTH_ASSIGN_OR_RETURN(AlignedBuffer tail, AlignedBuffer::Allocate(kTailBytes, kBufferAlignment));
+  IODEPTH_ASSIGN_OR_RETURN(const size_t got, file.ReadAt(info.size_bytes - tail_bytes, tail.span(0, tail_bytes)));
+  if (got == tail_bytes && ReadTrailer(tail.span(0, tail_bytes), info.size_bytes, path, info)) return info;
+
+  // No trailer: whose pages are these?
+  std::array<std::byte, kPageHeaderBytes> head{};
+  IODEPTH_ASSIGN_OR_RETURN(const size_t head_bytes, file.ReadAt(/*offset=*/0, head));
+  const PageHeaderFields first = PeekPageHeader(head);
+  if (head_bytes < head.size() || first.magic != kPageMagic) {
+    info.kind = TableFileKind::kForeign;
+    info.why =
+        fmt::format("{} is not an iodepth table (no page magic at offset 0); remove it or choose another path", path);
+    return info;
+  }
+  if (first.version == kPageFormatVersionWithoutTrailer) {
+    info.kind = TableFileKind::kOlderTable;
+    const std::optional<TableShape> older = OlderTableShape(file, info.size_bytes, first);
+    if (older.has_value()) info.shape = *older;
+    info.why = older.has_value()
+                   ? fmt::format("{} was made by an older iodepth (page format {}, no trailer page); load it again: {}",
+                                 path, first.version, ReloadCommand(path, *older, /*seed_known=*/false))
+                   : fmt::format(
+                         "{} was made by an older iodepth (page format {}, no trailer page) and its pages do "
+                         "not add up to a table; load it again with iodepth load ... --overwrite",
+                         path, first.version);
+    return info;
+  }
+  info.kind = TableFileKind::kDamagedTable;
+  info.why = first.version == kPageFormatVersion
+                 ? fmt::format(
+                       "{} is a damaged iodepth table: it ends at byte {} without its trailer page (cut short, "
+                       "or grown past its end); load it again with --overwrite, or remove it",
+                       path, info.size_bytes)
+                 : fmt::format("{}: page format version {} is not one this build reads ({}): made by a newer iodepth?",
+                               path, first.version, kPageFormatVersion);
+  return info;
+}
+
+Result<TableShape> ReadTableShape(const std::string& path) {
+  IODEPTH_ASSIGN_OR_RETURN(const TableFileInfo info, InspectTableFile(path));
+  switch (info.kind) {
+    case TableFileKind::kTable: return info.shape;
+    case TableFileKind::kAbsent:
+      return Status::NotFound(fmt::format("{}: no such file (load a table there with iodepth load)", path));
+    default: return Status::FailedPrecondition(info.why);
+  }
 }
 
 int64_t ExpectedValue(uint64_t seed, uint64_t row, uint32_t column) {
@@ -251,16 +466,16 @@ uint64_t ExpectedCountLessThan(const TableShape& shape, uint32_t column, int64_t
 
 Result<LoadStats> LoadHeapTable(const LoadOptions& options) {
   IODEPTH_RETURN_IF_ERROR(ValidateLoadOptions(options));
-  IODEPTH_RETURN_IF_ERROR(CheckOverwritable(options.path));
+  IODEPTH_RETURN_IF_ERROR(CheckReplaceable(options.path, options.shape, options.overwrite));
   const int64_t start_ns = NowNs();
-  const uint64_t total_bytes = TablePageCount(options.shape) * PageSizeBytes(options.shape.page_size);
+  const uint64_t total_bytes = TableFileBytes(options.shape);
   // The table is written under its partial name and renamed over `path` once complete and
   // synced (io/file.h "Atomic creation"): a load that fails or is killed leaves the old
   // table (or nothing) at `path`, and its partial file never blocks the retry. Room is
   // checked first, for the whole new table (the old one stays until the rename), less
   // what a partial file a killed load left will give back.
   const std::string partial = PartialPath(options.path);
-  IODEPTH_RETURN_IF_ERROR(CheckOverwritable(partial));
+  IODEPTH_RETURN_IF_ERROR(CheckPartialIsOurs(partial));
   struct stat left {};
   const uint64_t left_bytes = ::stat(partial.c_str(), &left) == 0 ? static_cast<uint64_t>(left.st_size) : 0;
   IODEPTH_RETURN_IF_ERROR(CheckRoomToGrow(options.path, total_bytes - std::min(total_bytes, left_bytes), "size"));
@@ -274,7 +489,7 @@ Result<LoadStats> LoadHeapTable(const LoadOptions& options) {
     open.truncate = true;
     IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<File> file, File::Open(partial, open));
     if (options.fault_injector) file->SetFaultInjector(options.fault_injector);
-    if (options.preallocate && total_bytes > 0) {
+    if (options.preallocate) {
       const Status reserved = file->Allocate(/*offset=*/0, total_bytes);
       if (!reserved.ok() && reserved.code() != StatusCode::kNotSupported) return reserved;
     }
@@ -312,16 +527,26 @@ Status CheckTablePage(std::span<const std::byte> page, const TableShape& shape, 
   return CheckPageRows(page, shape, page_id, path);
 }
 
+// The trailer `path` must carry for `shape`: kCorruption naming both shapes, or what is
+// wrong with the file, otherwise.
+Status CheckTrailerRecords(const std::string& path, const TableShape& shape) {
+  IODEPTH_ASSIGN_OR_RETURN(const TableFileInfo info, InspectTableFile(path));
+  if (info.kind != TableFileKind::kTable) {
+    return Status::Corruption(info.kind == TableFileKind::kAbsent ? fmt::format("{}: no such file", path) : info.why);
+  }
+  if (info.shape != shape) {
+    return Status::Corruption(fmt::format("{} holds a table of {}, not the {} expected", path,
+                                          DescribeTableShape(info.shape), DescribeTableShape(shape)));
+  }
+  return Status::OK();
+}
+
 Status VerifyHeapTable(const std::string& path, const TableShape& shape) {
   IODEPTH_RETURN_IF_ERROR(ValidateTableShape(shape));
+  IODEPTH_RETURN_IF_ERROR(CheckTrailerRecords(path, shape));
   IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<File> file, File::Open(path, OpenOptions{}));
   const uint64_t page_bytes = PageSizeBytes(shape.page_size);
   const uint64_t pages = TablePageCount(shape);
-  IODEPTH_ASSIGN_OR_RETURN(const uint64_t size_bytes, file->Size());
-  if (size_bytes != pages * page_bytes) {
-    return Status::Corruption(fmt::format("{}: file is {} bytes, a table of {} pages of {} bytes is {} bytes", path,
-                                          size_bytes, pages, page_bytes, pages * page_bytes));
-  }
   IODEPTH_ASSIGN_OR_RETURN(AlignedBuffer page, AlignedBuffer::Allocate(page_bytes, kBufferAlignment));
   for (uint64_t id = 0; id < pages; ++id) {
     IODEPTH_ASSIGN_OR_RETURN(const size_t bytes, file->ReadAt(id * page_bytes, page.span()));
@@ -336,22 +561,17 @@ Status VerifyHeapTable(const std::string& path, const TableShape& shape) {
 
 Result<bool> HeapTableMatches(const std::string& path, const TableShape& shape) {
   IODEPTH_RETURN_IF_ERROR(ValidateTableShape(shape));
-  Result<std::unique_ptr<File>> file = File::Open(path, OpenOptions{});
-  if (!file.has_value()) {
-    if (file.error().error_number() == ENOENT) return false;
-    return file.error();
-  }
-  const uint64_t page_bytes = PageSizeBytes(shape.page_size);
+  IODEPTH_ASSIGN_OR_RETURN(const TableFileInfo info, InspectTableFile(path));
+  if (info.kind != TableFileKind::kTable || info.shape != shape) return false;
   const uint64_t pages = TablePageCount(shape);
-  IODEPTH_ASSIGN_OR_RETURN(const uint64_t size_bytes, (*file)->Size());
-  if (size_bytes != pages * page_bytes) return false;
   if (pages == 0) return true;
+  IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<File> file, File::Open(path, OpenOptions{}));
+  const uint64_t page_bytes = PageSizeBytes(shape.page_size);
   IODEPTH_ASSIGN_OR_RETURN(AlignedBuffer page, AlignedBuffer::Allocate(page_bytes, kBufferAlignment));
-  // The first and last pages catch another row count or page size; all three catch
-  // another seed, column count or format.
+  // The trailer vouches for the shape and length; the sampled pages for the content.
   for (const uint64_t id : {uint64_t{0}, pages / 2, pages - 1}) {
-    IODEPTH_ASSIGN_OR_RETURN(const size_t bytes, (*file)->ReadAt(id * page_bytes, page.span()));
-    // A short read means the file shrank since Size(): not the table asked for.
+    IODEPTH_ASSIGN_OR_RETURN(const size_t bytes, file->ReadAt(id * page_bytes, page.span()));
+    // A short read means the file shrank since it was inspected: not the table asked for.
     if (bytes != page_bytes) return false;
     if (!VerifyPage(page.span(), id, path).ok()) return false;
     if (!CheckPageRows(page.span(), shape, id, path).ok()) return false;

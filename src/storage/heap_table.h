@@ -1,24 +1,35 @@
 // HeapTable: a table file of heap pages with deterministic content, the bulk loader that
 // writes one through an IoQueue, and the verifier that reads one back.
 //
-// File layout. Page i lives at byte offset i x page_size; every page is an ordinary
-// sealed heap page (storage/page.h) with the table's column count, and rows fill the
-// pages in order, so table row r is slot r % capacity of page r / capacity, where
-// capacity = HeapPageCapacityRows(page size, columns). Only the last page may be partly
-// full. There is no metadata page: page 0 holds rows like every other page.
+// File layout. Page i lives at byte offset i x page_size; every data page is an
+// ordinary sealed heap page (storage/page.h) with the table's column count, and rows
+// fill the pages in order, so table row r is slot r % capacity of page r / capacity,
+// where capacity = HeapPageCapacityRows(page size, columns). Only the last data page may
+// be partly full. After the data pages comes one trailer page that describes the table:
 //
-//   offset 0         page_size        2 x page_size              (pages-1) x page_size
-//   +----------------+----------------+-----+----------------------------+
-//   | page 0         | page 1         | ... | page pages-1               |
-//   | rows 0..cap-1  | rows cap..2cap-1|    | rows (pages-1)cap..rows-1  |
-//   | (full)         | (full)         |     | (1..cap rows, rest zero)   |
-//   +----------------+----------------+-----+----------------------------+
+//   offset 0         page_size              (P-1) x page_size      P x page_size   (P+1) x page_size
+//   +----------------+----------------+-----+----------------------+----------------+
+//   | page 0         | page 1         | ... | page P-1             | trailer page P |
+//   | rows 0..cap-1  | rows cap..     |     | (1..cap rows,        | (the table's   |
+//   | (full)         | (full)         |     |  rest zero)          |  description)  |
+//   +----------------+----------------+-----+----------------------+----------------+
 //
-// Why no metadata page: page.h defines a single page type (heap), and a second format
-// would need its own type, checksum rules and version story before anything uses it.
-// The shape of a table (rows, columns, page size, seed) is therefore the caller's to
-// remember (TableShape); the page size and column count can also be read from any page
-// header. A table of 0 rows is a valid, empty (0-byte) file.
+// The trailer page (format kTableTrailerVersion) has the page header of page.h with type
+// kTableTrailer, page id P, cols = the table's columns, rowcount 0; its body holds
+//
+//   64       68       72                 80                 88                 96
+//   +--------+--------+------------------+------------------+------------------+----------+
+//   |version |reserved|       rows       |       seed       |   data pages P   | zero ... |
+//   +--------+--------+------------------+------------------+------------------+----------+
+//
+// and the page checksum covers it all. So a file knows its own shape: a reader finds the
+// trailer in the file's last page (whichever page size its header names), and the file
+// must be exactly (P + 1) x page_size bytes with P = TablePageCount(shape). Any other
+// length (a table cut short on a page boundary, or grown) has no trailer at its end and
+// is refused as damaged, never read as a smaller table. A table of 0 rows is the trailer
+// page alone. Why a trailer and not a header page: page i stays at offset i x page_size,
+// so the buffer manager and the scans address pages exactly as before, and the trailer,
+// written last, doubles as the mark that the load finished.
 //
 // Content. Row r, column c of a table with seed s is ExpectedValue(s, r, c), a pure
 // function (see ExpectedValue below), so any reader can check any value without the
@@ -72,15 +83,57 @@ struct TableShape {
   uint32_t columns = 4;  // kMinColumns..kMaxColumns
   PageSize page_size = kDefaultPageSize;
   uint64_t seed = 1;
+
+  friend bool operator==(const TableShape&, const TableShape&) = default;
 };
+
+// The trailer page's own format version (the body layout above).
+inline constexpr uint32_t kTableTrailerVersion = 1;
 
 // Checks the bounds above; InvalidArgument naming the field otherwise.
 Status ValidateTableShape(const TableShape& shape);
+
+// "12345 rows x 6 columns, 8 KiB pages, seed 7 (1029 pages)": for messages that name a
+// table, e.g. both shapes when a load refuses to replace one with another.
+std::string DescribeTableShape(const TableShape& shape);
 
 // Rows per page, and pages in the table: ceil(rows / rows per page), 0 for 0 rows.
 // REQUIRES (both): ValidateTableShape(shape) is OK.
 uint32_t TableRowsPerPage(const TableShape& shape);
 uint64_t TablePageCount(const TableShape& shape);
+// The file's length: (TablePageCount + 1) x page size, the trailer included.
+uint64_t TableFileBytes(const TableShape& shape);
+
+// Formats `page` as the trailer page of the table `shape` (page id TablePageCount(shape))
+// and seals it. REQUIRES: ValidateTableShape(shape) is OK;
+// page.size() == PageSizeBytes(shape.page_size); page.data() 8-byte aligned.
+void BuildTableTrailerPage(std::span<std::byte> page, const TableShape& shape);
+
+// What is at a path, as far as tables go, read from its first and last pages only.
+enum class TableFileKind {
+  kAbsent,        // No file.
+  kEmpty,         // A 0-byte file.
+  kTable,         // A table with a valid trailer and the length it records: `shape`.
+  kOlderTable,    // iodepth pages without a trailer, of the format before it existed.
+  kDamagedTable,  // iodepth pages, but no valid trailer at the end (truncated, grown,
+                  // a torn or corrupt trailer, or a page format this build does not read).
+  kForeign,       // Anything else: not made by iodepth.
+};
+struct TableFileInfo {
+  TableFileKind kind = TableFileKind::kAbsent;
+  TableShape shape;         // kTable: the recorded shape. kOlderTable: rows, columns and
+                            // page size worked out from its pages (the seed is unknown).
+  uint64_t size_bytes = 0;  // The file's length.
+  std::string why;          // Unless kTable/kAbsent/kEmpty: what is wrong, a sentence
+                            // naming the path, with what to do ("load it again with ...").
+};
+// Errors: the I/O error when the file exists but cannot be opened or read.
+Result<TableFileInfo> InspectTableFile(const std::string& path);
+
+// The shape `path` records. FailedPrecondition with InspectTableFile's `why` for any
+// file that is not a table (absent: NotFound; empty: FailedPrecondition), naming the
+// path and what to do.
+Result<TableShape> ReadTableShape(const std::string& path);
 
 // The value of row `row`, column `column` of a table with seed `seed`. With the row's
 // mix m = SplitMix64(seed + G x (row + 1)), G = 0x9E3779B97F4A7C15 (all mod 2^64):
@@ -122,6 +175,9 @@ struct LoadOptions {
   // Reserve the file's blocks up front (fallocate), as fio does by default; ignored
   // where the filesystem cannot.
   bool preallocate = true;
+  // Replace an iodepth table of another shape, of the older format, or damaged (see
+  // LoadHeapTable). A file iodepth did not make is never replaced.
+  bool overwrite = false;
   // Test hook: the file's writes consult it (io/fault_injector.h). Borrowed; nullptr: none.
   FaultInjector* fault_injector = nullptr;
 };
@@ -130,18 +186,25 @@ inline constexpr uint32_t kMaxWriteBytes = 8u << 20;
 inline constexpr uint64_t kMaxLoadRingBytes = uint64_t{256} << 20;
 
 struct LoadStats {
-  uint64_t pages = 0;
-  uint64_t bytes = 0;
+  uint64_t pages = 0;      // Data pages; the trailer page comes on top.
+  uint64_t bytes = 0;      // Bytes written: TableFileBytes, the trailer included.
   int64_t elapsed_ns = 0;  // From opening the file to the end of fdatasync.
   double mib_per_s = 0;    // bytes / 2^20 / elapsed seconds (fio's "MiB/s").
   std::string backend;     // The queue's backend name, as resolved from kAuto.
 };
 
-// Writes the table `options.shape` under options.path's partial name, fdatasyncs it and
-// renames it over options.path. An existing non-empty file is replaced only if its first
-// page carries the iodepth page magic; anything else is left untouched and refused with
-// FailedPrecondition, so a mistyped path cannot destroy a foreign file. (The check and
-// the rename are two steps; a file swapped in between is not detected.)
+// Writes the table `options.shape` (its data pages, then its trailer) under
+// options.path's partial name, fdatasyncs it and renames it over options.path. What is
+// at options.path already (InspectTableFile) decides whether it may be replaced:
+//   absent, empty, or a table of the same shape:      replaced;
+//   a table of another shape, of the older format,
+//   or a damaged table:                               only with options.overwrite;
+//                                                     FailedPrecondition naming both
+//                                                     shapes (or what is wrong) otherwise;
+//   anything else (not made by iodepth):              never; FailedPrecondition.
+// So a mistyped path cannot destroy a foreign file, and a user's table is not replaced
+// by a benchmark's. (The check and the rename are two steps; a file swapped in between
+// is not detected.)
 // Errors: InvalidArgument for bad options; ResourceExhausted when the filesystem lacks the
 // room (nothing is written); the first failed write's or sync's status (the load stops,
 // the in-flight writes are drained, the partial file is removed, and whatever was at
@@ -156,17 +219,19 @@ Status CheckTablePage(std::span<const std::byte> page, const TableShape& shape, 
 
 // Reads every page of the table at `path` (buffered, synchronously), checks it with
 // VerifyPage, checks its column and row counts against `shape`, and checks every value
-// against ExpectedValue. The file size must be exactly TablePageCount x page size.
+// against ExpectedValue. The file must be a table (InspectTableFile) whose trailer
+// records exactly `shape`.
 // The first discrepancy is returned as kCorruption naming the page and the file, e.g.
 // "page 3 of t.tbl: row 5 (table row 767) column 2 is 17, expected 18".
 Status VerifyHeapTable(const std::string& path, const TableShape& shape);
 
 // A cheap check for reusing an existing table file (benchmarks load once, run many
-// times): true when `path` exists, is exactly TablePageCount x page size bytes, and its
-// first, middle and last pages pass VerifyPage and hold `shape`'s rows and values; false
-// when the file is absent, has another size, or a sampled page differs (another shape,
-// seed or format, or corruption there). It reads at most three pages (buffered), so it
-// does not prove the rest of the file: VerifyHeapTable does.
+// times): true when `path` is a table whose trailer records `shape` and whose first,
+// middle and last data pages pass VerifyPage and hold `shape`'s rows and values; false
+// for anything else (absent, another shape, another format, damage in a sampled page).
+// A false answer is for LoadHeapTable to act on: it refuses what it may not replace.
+// It reads at most five pages (buffered), so it does not prove the rest of the file:
+// VerifyHeapTable does.
 // Errors: InvalidArgument for a bad shape; the I/O error when the file exists but
 // cannot be opened or read.
 Result<bool> HeapTableMatches(const std::string& path, const TableShape& shape);

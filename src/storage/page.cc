@@ -72,16 +72,28 @@ Status PageCorruption(uint64_t page_id, std::string_view file_name, std::string_
 }
 
 // The header fields a sealed page must hold, checked once its checksum has matched.
-Status VerifyHeaderFields(std::span<const std::byte> page, uint64_t expected_page_id, std::string_view file_name) {
+Status VerifyHeaderFields(std::span<const std::byte> page, uint64_t expected_page_id, std::string_view file_name,
+                          PageType expected_type) {
   const auto version = Load<uint16_t>(page, kVersionOffset);
+  if (version == kPageFormatVersionWithoutTrailer) {
+    return PageCorruption(expected_page_id, file_name,
+                          fmt::format("page format version {}: made by an older iodepth, before tables carried a "
+                                      "trailer page; load the table again",
+                                      version));
+  }
   if (version != kPageFormatVersion) {
     return PageCorruption(
         expected_page_id, file_name,
         fmt::format("unknown page format version {} (this build reads {})", version, kPageFormatVersion));
   }
   const auto type = Load<uint8_t>(page, kTypeOffset);
-  if (type != static_cast<uint8_t>(PageType::kHeap)) {
-    return PageCorruption(expected_page_id, file_name, fmt::format("unknown page type {}", type));
+  if (type != static_cast<uint8_t>(expected_type)) {
+    const bool known =
+        type == static_cast<uint8_t>(PageType::kHeap) || type == static_cast<uint8_t>(PageType::kTableTrailer);
+    return PageCorruption(
+        expected_page_id, file_name,
+        known ? fmt::format("page type {} where a page of type {} belongs", type, static_cast<uint8_t>(expected_type))
+              : fmt::format("unknown page type {}", type));
   }
   const auto stored_id = Load<uint64_t>(page, kPageIdOffset);
   if (stored_id != expected_page_id) {
@@ -94,7 +106,7 @@ Status VerifyHeaderFields(std::span<const std::byte> page, uint64_t expected_pag
                           fmt::format("column count {} outside {}..{}", columns, kMinColumns, kMaxColumns));
   }
   const auto rows = Load<uint16_t>(page, kRowCountOffset);
-  const uint32_t capacity = CapacityRows(page.size(), columns);
+  const uint32_t capacity = expected_type == PageType::kHeap ? CapacityRows(page.size(), columns) : 0;
   if (rows > capacity) {
     return PageCorruption(expected_page_id, file_name,
                           fmt::format("row count {} exceeds the page's capacity of {} rows", rows, capacity));
@@ -118,13 +130,17 @@ uint32_t HeapPageCapacityRows(PageSize size, uint32_t column_count) {
 }
 
 void InitHeapPage(std::span<std::byte> page, uint64_t page_id, uint32_t column_count) {
+  InitPage(page, PageType::kHeap, page_id, column_count);
+}
+
+void InitPage(std::span<std::byte> page, PageType type, uint64_t page_id, uint32_t column_count) {
   CheckPageBuffer(page);
   IODEPTH_CHECK(column_count >= kMinColumns && column_count <= kMaxColumns, "column count outside 1..16");
   // Free space and reserved bytes are zero so the checksum covers a defined image.
   std::fill(page.begin(), page.end(), std::byte{0});
   Store<uint32_t>(page, kMagicOffset, kPageMagic);
   Store<uint16_t>(page, kVersionOffset, kPageFormatVersion);
-  Store<uint8_t>(page, kTypeOffset, static_cast<uint8_t>(PageType::kHeap));
+  Store<uint8_t>(page, kTypeOffset, static_cast<uint8_t>(type));
   Store<uint8_t>(page, kColumnsOffset, static_cast<uint8_t>(column_count));
   Store<uint64_t>(page, kPageIdOffset, page_id);
   Store<uint32_t>(page, kPageSizeOffset, static_cast<uint32_t>(page.size()));
@@ -162,6 +178,29 @@ std::span<int64_t> AppendRows(std::span<std::byte> page, uint32_t row_count) {
   Store<uint16_t>(page, kRowCountOffset, static_cast<uint16_t>(rows + row_count));
   auto* first = reinterpret_cast<int64_t*>(page.data() + kPageHeaderBytes) + size_t{rows} * columns;
   return {first, size_t{row_count} * columns};
+}
+
+std::span<std::byte> PageBody(std::span<std::byte> page) {
+  IODEPTH_CHECK(page.size() > kPageHeaderBytes, "page shorter than its header");
+  return page.subspan(kPageHeaderBytes);
+}
+
+std::span<const std::byte> PageBody(std::span<const std::byte> page) {
+  IODEPTH_CHECK(page.size() > kPageHeaderBytes, "page shorter than its header");
+  return page.subspan(kPageHeaderBytes);
+}
+
+PageHeaderFields PeekPageHeader(std::span<const std::byte> bytes) {
+  IODEPTH_CHECK(bytes.size() >= kPageHeaderBytes, "fewer bytes than a page header");
+  PageHeaderFields fields;
+  fields.magic = Load<uint32_t>(bytes, kMagicOffset);
+  fields.version = Load<uint16_t>(bytes, kVersionOffset);
+  fields.type = Load<uint8_t>(bytes, kTypeOffset);
+  fields.columns = Load<uint8_t>(bytes, kColumnsOffset);
+  fields.page_id = Load<uint64_t>(bytes, kPageIdOffset);
+  fields.page_size = Load<uint32_t>(bytes, kPageSizeOffset);
+  fields.rows = Load<uint16_t>(bytes, kRowCountOffset);
+  return fields;
 }
 
 uint64_t PageId(std::span<const std::byte> page) { return Load<uint64_t>(page, kPageIdOffset); }
@@ -215,7 +254,8 @@ void SealPage(std::span<std::byte> page) {
   Store<uint32_t>(page, kChecksumOffset, ComputePageChecksum(page));
 }
 
-Status VerifyPage(std::span<const std::byte> page, uint64_t expected_page_id, std::string_view file_name) {
+Status VerifyPage(std::span<const std::byte> page, uint64_t expected_page_id, std::string_view file_name,
+                  PageType type) {
   CheckPageBuffer(page);
   const auto magic = Load<uint32_t>(page, kMagicOffset);
   if (magic != kPageMagic) {
@@ -238,7 +278,7 @@ Status VerifyPage(std::span<const std::byte> page, uint64_t expected_page_id, st
     return PageCorruption(expected_page_id, file_name,
                           fmt::format("checksum mismatch (stored {:#010x}, computed {:#010x})", stored, computed));
   }
-  return VerifyHeaderFields(page, expected_page_id, file_name);
+  return VerifyHeaderFields(page, expected_page_id, file_name, type);
 }
 
 }  // namespace iodepth

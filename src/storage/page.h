@@ -25,14 +25,17 @@
 //                                                                          page size
 //
 //   magic     0x47504449 ("IDPG" on disk): tells a page from zeros or foreign bytes.
-//   version   kPageFormatVersion; a reader refuses versions it does not know.
-//   type      PageType::kHeap.
+//   version   kPageFormatVersion; a reader refuses versions it does not know. Version 2
+//             pages belong to tables that end with a trailer page (storage/heap_table.h);
+//             version 1 pages were written before tables had one and are refused with
+//             a message saying so (the heap page layout itself did not change).
+//   type      PageType::kHeap, or kTableTrailer for a table's last page.
 //   cols      columns per row, 1..kMaxColumns, fixed per table.
 //   page id   the page's index in its file; a page found at the wrong place is corrupt.
 //   LSN       the log sequence number of the last change (0 until the log exists).
 //   checksum  CRC32C of the whole page, computed with these 4 bytes taken as zero.
 //   pagesize  the page size the page was written with, in bytes.
-//   rowcount  rows stored, 0..HeapPageCapacityRows(page size, cols).
+//   rowcount  rows stored, 0..HeapPageCapacityRows(page size, cols); 0 on a trailer page.
 //
 // Rows are fixed-width (cols x int64), so slot i lives at 64 + i * cols * 8 and needs
 // no slot directory: no per-row pointer to store, none to follow, and a page's rows are
@@ -72,10 +75,16 @@ Result<PageSize> PageSizeFromBytes(uint64_t size_bytes);
 
 enum class PageType : uint8_t {
   kHeap = 1,
+  // The description of the table it ends (storage/heap_table.h): a header like a heap
+  // page's, then the table's rows, seed and page count in the body, no rows.
+  kTableTrailer = 2,
 };
 
 inline constexpr uint32_t kPageMagic = 0x47504449;  // "IDPG" in little-endian byte order.
-inline constexpr uint16_t kPageFormatVersion = 1;
+inline constexpr uint16_t kPageFormatVersion = 2;
+// The version written before tables carried a trailer page: named in the error a reader
+// gives for it.
+inline constexpr uint16_t kPageFormatVersionWithoutTrailer = 1;
 inline constexpr size_t kPageHeaderBytes = 64;
 inline constexpr size_t kColumnBytes = sizeof(int64_t);
 inline constexpr uint32_t kMinColumns = 1;
@@ -90,6 +99,31 @@ uint32_t HeapPageCapacityRows(PageSize size, uint32_t column_count);
 // REQUIRES: page.size() is a PageSize; page.data() is 8-byte aligned;
 //           kMinColumns <= column_count <= kMaxColumns.
 void InitHeapPage(std::span<std::byte> page, uint64_t page_id, uint32_t column_count);
+
+// Formats `page` as an empty page of `type`: InitHeapPage for any type. The body (the
+// bytes after the header, PageBody) is zero for the caller to fill before SealPage.
+// REQUIRES: as InitHeapPage.
+void InitPage(std::span<std::byte> page, PageType type, uint64_t page_id, uint32_t column_count);
+
+// The bytes after the header: a heap page's rows, a trailer page's description.
+// REQUIRES: page.size() > kPageHeaderBytes.
+std::span<std::byte> PageBody(std::span<std::byte> page);
+std::span<const std::byte> PageBody(std::span<const std::byte> page);
+
+// The header fields of a page image as stored, unchecked: for telling what a file holds
+// before its page size is known (a trailer page is found by its type and page size).
+// Trust none of them until VerifyPage has passed.
+struct PageHeaderFields {
+  uint32_t magic = 0;
+  uint16_t version = 0;
+  uint8_t type = 0;
+  uint8_t columns = 0;
+  uint64_t page_id = 0;
+  uint32_t page_size = 0;
+  uint16_t rows = 0;
+};
+// REQUIRES: bytes.size() >= kPageHeaderBytes.
+PageHeaderFields PeekPageHeader(std::span<const std::byte> bytes);
 
 // Appends one row at the end of the page. Returns false, changing nothing, when the page
 // already holds its capacity of rows.
@@ -134,12 +168,14 @@ uint32_t ComputePageChecksum(std::span<const std::byte> page);
 void SealPage(std::span<std::byte> page);
 
 // Checks a page image read from `file_name` at the place of page `expected_page_id`.
-// OK only when the magic, page size, checksum, format version, type, page id, column
-// count and row count are all what a sealed page of that id holds. Anything else is
+// OK only when the magic, page size, checksum, format version, type (`type`: a heap page
+// unless told otherwise), page id, column count and row count (0 on a trailer) are all
+// what a sealed page of that id holds. Anything else is
 // kCorruption, with a message naming the page and the file:
 //   "page 42 of t.tbl: checksum mismatch (stored 0x1a2b3c4d, computed 0x5e6f7a8b)".
 // A page of zeros (never written) fails on its magic. Never reads past page.size().
 // REQUIRES: page.size() is a PageSize; page.data() is 8-byte aligned.
-Status VerifyPage(std::span<const std::byte> page, uint64_t expected_page_id, std::string_view file_name);
+Status VerifyPage(std::span<const std::byte> page, uint64_t expected_page_id, std::string_view file_name,
+                  PageType type = PageType::kHeap);
 
 }  // namespace iodepth

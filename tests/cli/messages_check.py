@@ -59,6 +59,56 @@ class MessagesTest(unittest.TestCase):
         self.assertIn("(change --size)", err)
         self.assertEqual(os.path.getsize(path), 65536)
 
+    def run_ok(self, *args):
+        proc = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=120, cwd=self.dir.name)
+        self.assertEqual(proc.returncode, 0, f"{args} failed; stderr: {proc.stderr}")
+        return proc
+
+    def test_a_users_table_of_another_shape_is_not_replaced_by_the_bm_suite(self):
+        # Issue 13, case 2: `suite bm` used to replace it with a 4-column, seed-1 table.
+        path = os.path.join(self.dir.name, "own.tbl")
+        self.run_ok("load", f"--filename={path}", "--size=8MiB", "--seed=7", "--columns=6", "--engine=sync",
+                    "--iodepth=1")
+        with open(path, "rb") as f:
+            before = f.read()
+        err = self.fail_with("suite", "bm", f"--filename={path}", "--memory=1MiB", "--repetitions=1",
+                             "--runtime=50ms", "--ramp_time=0", f"--json={self.dir.name}/bm.json")
+        self.assertIn("refusing to replace", err)
+        self.assertIn("6 columns, 8 KiB pages, seed 7", err)
+        self.assertIn("4 columns, 8 KiB pages, seed 1", err)
+        self.assertIn("--overwrite", err)
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), before)
+
+    def test_load_replaces_another_shape_only_with_overwrite(self):
+        path = os.path.join(self.dir.name, "t.tbl")
+        self.run_ok("load", f"--filename={path}", "--rows=1000", "--seed=7", "--engine=sync", "--iodepth=1")
+        err = self.fail_with("load", f"--filename={path}", "--rows=2000", "--engine=sync", "--iodepth=1")
+        self.assertIn("1000 rows x 4 columns, 8 KiB pages, seed 7", err)
+        self.assertIn("2000 rows x 4 columns, 8 KiB pages, seed 1", err)
+        self.run_ok("load", f"--filename={path}", "--rows=2000", "--engine=sync", "--iodepth=1", "--overwrite")
+        out = self.run_ok("scan", f"--table={path}", "--check", "--mode=sync", "--direct=0").stdout
+        self.assertIn("MATCH", out)
+
+    def test_a_table_cut_on_a_page_boundary_fails_its_check(self):
+        # Issue 13, case 3: it used to pass `scan --check` as a smaller table.
+        path = os.path.join(self.dir.name, "t.tbl")
+        self.run_ok("load", f"--filename={path}", "--rows=5000", "--seed=3", "--engine=sync", "--iodepth=1")
+        os.truncate(path, os.path.getsize(path) - 8192)
+        err = self.fail_with("scan", f"--table={path}", "--check", "--mode=sync", "--direct=0")
+        self.assertIn("without its trailer page", err)
+        self.assertIn(path, err)
+
+    def test_scan_checks_against_the_seed_the_table_records(self):
+        path = os.path.join(self.dir.name, "t.tbl")
+        self.run_ok("load", f"--filename={path}", "--rows=3000", "--seed=9", "--engine=sync", "--iodepth=1")
+        out = self.run_ok("scan", f"--table={path}", "--check", "--mode=sync", "--direct=0",
+                          "--output-format=json").stdout
+        self.assertIn('"seed": 9', out)
+        self.assertIn('"check": "MATCH"', out)
+        err = self.fail_with("scan", f"--table={path}", "--check", "--seed=1", "--mode=sync", "--direct=0")
+        self.assertIn("records that it was loaded with seed 9", err)
+
 
 if __name__ == "__main__":
     unittest.main()

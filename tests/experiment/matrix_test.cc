@@ -1,6 +1,7 @@
 // The matrix: config parsing and its errors, the plan's units, the journal (resume, torn
 // lines, fingerprints) and whole small runs that are stopped part way and resumed.
 #include "experiment/matrix.h"
+#include "experiment/journal_fill.h"
 
 #include <unistd.h>
 
@@ -77,8 +78,9 @@ TEST(MatrixConfigTest, OutOfRangeMessagesReadAsBefore) {
 }
 
 TEST(MatrixConfigTest, CapBelowThePoolAndReserveIsRefusedWithTheNeed) {
-  // bm needs its 64 MiB pool plus the 32 MiB reserve: 96 MiB.
-  ExpectErrorNaming({{"memory_caps", {"80MiB"}}}, {"80 MiB", "96 MiB", "64 MiB buffer pool"});
+  // bm needs its 64 MiB pool plus the reserve, 32 MiB and 1 MiB for the pool's 8 Ki frames:
+  // 97 MiB.
+  ExpectErrorNaming({{"memory_caps", {"80MiB"}}}, {"80 MiB", "97 MiB", "33 MiB", "64 MiB buffer pool"});
   // Without bm or scan only the reserve counts.
   EXPECT_OK(ParseError({{"memory_caps", {"80MiB"}}, {"workloads", {"seq_read_qd"}}}));
   ExpectErrorNaming({{"memory_caps", {"16MiB"}}, {"workloads", {"seq_read_qd"}}}, {"16 MiB", "32 MiB"});
@@ -187,12 +189,18 @@ TEST(MatrixPlanTest, MemoryAxisRunsTheQdCellsUnderCapsSizedFromTheWorkingSet) {
   EXPECT_EQ(MemoryRatioCap(c.file_size_bytes, 0.5), (512ull + 32) << 20);
   EXPECT_EQ(MemoryRatioCap(c.file_size_bytes, 8), (32ull + 32) << 20);
   EXPECT_EQ(MemoryRatioBudget(3ull << 20, 2), 2ull << 20) << "rounded up to a whole MiB";
+  // A cell with a pool needs room for the pool's bookkeeping too, per frame.
+  EXPECT_EQ(CapReserveBytes(0, 8192), kCapReserveBytes);
+  EXPECT_EQ(CapReserveBytes(64ull << 20, 8192), kCapReserveBytes + (1ull << 20)) << "8 Ki frames: 1 MiB, rounded up";
+  EXPECT_EQ(CapReserveBytes(4ull << 30, 8192), kCapReserveBytes + (64ull << 20)) << "512 Ki frames x 128 bytes";
+  EXPECT_EQ(MemoryRatioCap(c.file_size_bytes, 0.5, 8192), (512ull + 32 + 8) << 20);
   ASSERT_OK_AND_ASSIGN(const MatrixPlan plan, PlanMatrix(c, "/data"));
   std::map<std::string, std::set<uint64_t>> caps_by_suite;
   for (const MatrixUnit& unit : plan.units) caps_by_suite[unit.cells[0].record.suite].insert(unit.memory_cap);
   EXPECT_EQ(caps_by_suite["qd"], (std::set<uint64_t>{0, 544ull << 20, 160ull << 20, 64ull << 20}));
-  // bm's working set is its table's, 4 x the 64 MiB pool: the same 256 MiB, the same caps.
-  EXPECT_EQ(caps_by_suite["bm"], (std::set<uint64_t>{0, 544ull << 20, 160ull << 20, 64ull << 20}));
+  // bm's working set is its table's, 4 x the 64 MiB pool: the same 256 MiB, the same
+  // budgets, and a reserve larger by direct's pool's bookkeeping (128 bytes per frame).
+  EXPECT_EQ(caps_by_suite["bm"], (std::set<uint64_t>{0, 552ull << 20, 162ull << 20, 65ull << 20}));
 }
 
 // The bm and scan cells of the memory axis: one working set (the table's), and T = W / r of
@@ -214,7 +222,7 @@ TEST(MatrixPlanTest, MemoryAxisGivesDirectTheWholeBudgetAndBufferedThePoolAndThe
     }
     ++axis_units[unit.memory_ratio];
     const uint64_t budget = unit.memory_ratio == 0.5 ? 128ull << 20 : 8ull << 20;
-    EXPECT_EQ(unit.memory_cap, budget + kCapReserveBytes) << unit.key;
+    EXPECT_EQ(unit.memory_cap, budget + CapReserveBytes(budget, 8192)) << unit.key << ": direct's pool holds T";
     EXPECT_NE(unit.key.find("/memory@cap"), std::string::npos) << unit.key;
     ASSERT_EQ(unit.cells.size(), 2u) << unit.key;
     for (const CellPlan& cell : unit.cells) {
@@ -251,12 +259,7 @@ TEST(MatrixRunTest, ResultsOfTheMemoryAxisSayTheirRatioAndBudget) {
       MatrixJournal journal,
       MatrixJournal::Open(options.out_dir, MatrixFingerprint(config, options.out_dir + "/data"), false));
   ASSERT_OK_AND_ASSIGN(const MatrixPlan plan, PlanMatrix(config, options.out_dir + "/data"));
-  for (const MatrixUnit& unit : plan.units) {
-    JournalUnit record{
-        .unit = unit.key, .suite = "qd", .memory_cap = unit.memory_cap, .finished_utc = "t", .cells = {}};
-    for (const CellPlan& cell : unit.cells) record.cells.push_back(cell.record);
-    ASSERT_OK(journal.Append(record));
-  }
+  ASSERT_OK(testutil::FillJournal(journal, plan));
   ASSERT_OK_AND_ASSIGN(const MatrixOutcome outcome, WriteMatrixResults(config, journal, options, options.out_dir));
   ASSERT_EQ(outcome.results_files.size(), 2u);
   for (const std::string& file : outcome.results_files) {
@@ -278,8 +281,8 @@ TEST(MatrixRunTest, BmUnitsOfTheMemoryAxisGetAFileOfTheirOwnEvenUnderACapTheOthe
   config.backends = {Backend::kIoUring};
   config.regimes = {Regime::kThrash};
   config.memory_bytes = 16ull << 20;      // W = 64 MiB.
-  config.memory_ratios = {2};             // T = 32 MiB: the cap 64 MiB ...
-  config.memory_caps = {0, 64ull << 20};  // ... which the ordinary units run under too.
+  config.memory_ratios = {2};             // T = 32 MiB: the cap 65 MiB (1 MiB for 4 Ki frames) ...
+  config.memory_caps = {0, 65ull << 20};  // ... which the ordinary units run under too.
   MatrixOptions options{
       .out_dir = dir.File("m"), .fresh = false, .cgroup_fs = {}, .command_line = "t", .stop = nullptr};
   ASSERT_OK_AND_ASSIGN(
@@ -287,16 +290,7 @@ TEST(MatrixRunTest, BmUnitsOfTheMemoryAxisGetAFileOfTheirOwnEvenUnderACapTheOthe
       MatrixJournal::Open(options.out_dir, MatrixFingerprint(config, options.out_dir + "/data"), false));
   ASSERT_OK_AND_ASSIGN(const MatrixPlan plan, PlanMatrix(config, options.out_dir + "/data"));
   ASSERT_EQ(plan.units.size(), 3u);
-  for (const MatrixUnit& unit : plan.units) {
-    JournalUnit record{.unit = unit.key,
-                       .suite = "bm",
-                       .memory_cap = unit.memory_cap,
-                       .memory_ratio = unit.memory_ratio,
-                       .finished_utc = "t",
-                       .cells = {}};
-    for (const CellPlan& cell : unit.cells) record.cells.push_back(cell.record);
-    ASSERT_OK(journal.Append(record));
-  }
+  ASSERT_OK(testutil::FillJournal(journal, plan));
   // Read back from the journal file, as a resumed run or --collect would.
   ASSERT_OK_AND_ASSIGN(
       MatrixJournal reopened,
@@ -319,7 +313,7 @@ TEST(MatrixRunTest, BmUnitsOfTheMemoryAxisGetAFileOfTheirOwnEvenUnderACapTheOthe
     EXPECT_EQ(document.config["memory_axis"]["buffered_pool_bytes"], 16ull << 20) << file;
     EXPECT_EQ(document.config["memory_axis"]["working_set_bytes"], 64ull << 20) << file;
   }
-  EXPECT_EQ(names, (std::set<std::string>{"bm-nocap.json", "bm-cap64MiB.json", "bm-cap64MiB-ratio2.json"}));
+  EXPECT_EQ(names, (std::set<std::string>{"bm-nocap.json", "bm-cap65MiB.json", "bm-cap65MiB-ratio2.json"}));
 }
 
 TEST(MatrixPlanTest, BmWorkloadsShareOneTableAndAdaptiveIsItsOwnWorkload) {

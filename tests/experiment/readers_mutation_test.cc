@@ -17,7 +17,9 @@
 
 #include <gtest/gtest.h>
 
+#include "experiment/journal_fill.h"
 #include "experiment/matrix.h"
+#include "testutil/corpus.h"
 #include "testutil/mutator.h"
 #include "testutil/status_macros.h"
 #include "testutil/temp_dir.h"
@@ -38,6 +40,7 @@ std::string ReadAll(const std::string& path) {
 
 TEST(MatrixConfigMutationTest, DamagedConfigsParseOrFailCleanly) {
   const std::string original = MatrixConfigToJson(DefaultMatrixConfig()).dump(1);
+  testutil::WriteSeed("matrix_config", "default.json", original);
   testutil::Mutator mutator(kSeed);
   const auto deadline = std::chrono::steady_clock::now() + kTimeBudget;
   int tried = 0, accepted = 0;
@@ -60,27 +63,16 @@ TEST(MatrixConfigMutationTest, DamagedConfigsParseOrFailCleanly) {
 
 TEST(MatrixJournalMutationTest, DamagedJournalsOpenOrFailCleanly) {
   testutil::TempDir dir;
-  MatrixConfig config = DefaultMatrixConfig();
-  config.workloads = {"rand_read_qd", "bm_rand_read"};
-  config.depths = {1, 4};
-  config.memory_ratios = {2};
+  const MatrixConfig config = testutil::SeedJournalConfig();
   const std::string out = dir.File("m");
   ASSERT_OK_AND_ASSIGN(const MatrixPlan plan, PlanMatrix(config, out + "/data"));
   {
     ASSERT_OK_AND_ASSIGN(MatrixJournal journal, MatrixJournal::Open(out, MatrixFingerprint(config, out + "/data", out),
                                                                     false, MatrixConfigToJson(config)));
-    for (const MatrixUnit& unit : plan.units) {
-      JournalUnit record{.unit = unit.key,
-                         .suite = unit.cells[0].record.suite,
-                         .memory_cap = unit.memory_cap,
-                         .memory_ratio = unit.memory_ratio,
-                         .finished_utc = "t",
-                         .cells = {}};
-      for (const CellPlan& cell : unit.cells) record.cells.push_back(cell.record);
-      ASSERT_OK(journal.Append(record));
-    }
+    ASSERT_OK(testutil::FillJournal(journal, plan));
   }
   const std::string original = ReadAll(out + "/journal.jsonl");
+  testutil::WriteSeed("matrix_journal", "seed.jsonl", original);
   testutil::Mutator mutator(kSeed);
   const auto deadline = std::chrono::steady_clock::now() + kTimeBudget;
   int tried = 0, opened = 0;

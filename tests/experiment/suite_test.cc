@@ -739,17 +739,37 @@ TEST_F(RunBmSuiteTest, SecondRunReusesTheTableWhicheverRegimeItRuns) {
   EXPECT_TRUE(SameStamp(FileStamp(config.filename), loaded)) << "the table was rewritten";
 }
 
-TEST_F(RunBmSuiteTest, TableOfAnotherShapeIsReplaced) {
+// A user's table of another shape (issue: `load --seed=7 --columns=6`, then `suite bm` on
+// it replaced it) is refused, naming both shapes, and replaced only with overwrite_table.
+TEST_F(RunBmSuiteTest, TableOfAnotherShapeIsReplacedOnlyWithOverwrite) {
   SuiteConfig config = BmTinyConfig();
   config.only = {"bm_seq_read_qd1/direct/sync"};
   config.repetitions = 1;
   ASSERT_OK(RunSuite(config, nullptr));
-  config.seed += 1;
-  ASSERT_OK(RunSuite(config, nullptr));
-  EXPECT_OK(VerifyHeapTable(config.filename, BmTableShape(config)));
-  config.memory_bytes *= 2;  // A larger table.
-  ASSERT_OK(RunSuite(config, nullptr));
-  EXPECT_OK(VerifyHeapTable(config.filename, BmTableShape(config)));
+  const TableShape first = BmTableShape(config);
+  const std::vector<unsigned char> before = testutil::ReadFileBytes(config.filename);
+  for (const std::string_view change : {"seed", "memory"}) {
+    SCOPED_TRACE(std::string(change));
+    SuiteConfig other = config;
+    if (change == "seed") other.seed += 1;
+    if (change == "memory") other.memory_bytes *= 2;  // A larger table.
+    RecordingObserver observer;
+    const Result<ResultsDocument> refused = RunSuite(other, &observer);
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.error().code(), StatusCode::kFailedPrecondition);
+    EXPECT_NE(refused.error().message().find(DescribeTableShape(first)), std::string::npos)
+        << refused.error().message();
+    EXPECT_NE(refused.error().message().find(DescribeTableShape(BmTableShape(other))), std::string::npos)
+        << refused.error().message();
+    EXPECT_TRUE(observer.runs.empty());
+    EXPECT_EQ(testutil::ReadFileBytes(config.filename), before) << "the table is untouched";
+    other.overwrite_table = true;
+    ASSERT_OK(RunSuite(other, nullptr));
+    EXPECT_OK(VerifyHeapTable(other.filename, BmTableShape(other)));
+    config.overwrite_table = true;
+    ASSERT_OK(RunSuite(config, nullptr));  // Back to the first shape for the next change.
+    config.overwrite_table = false;
+  }
 }
 
 TEST_F(RunBmSuiteTest, FileNotMadeByIodepthIsRefusedAndLeftAlone) {

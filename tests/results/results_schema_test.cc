@@ -32,6 +32,7 @@
 
 #include "results/results.h"
 #include "sys/environment.h"
+#include "testutil/corpus.h"
 #include "testutil/mutator.h"
 #include "testutil/status_macros.h"
 #include "testutil/temp_dir.h"
@@ -331,6 +332,7 @@ TEST(ResultsReaderMutationTest, DamagedResultsFilesParseOrFailCleanly) {
   d.fio_crosscheck.push_back(
       FioCrossCheckRecord{.cell = d.cells[0].id, .fio = {{"iops", 1000.0}}, .ratio = {{"iops", 1.01}}});
   const std::string original = ToJson(d).dump(1);
+  testutil::WriteSeed("results", "bm_and_qd.json", original);
   testutil::TempDir dir;
   const std::string path = dir.File("mutated.json");
   constexpr uint64_t kSeed = 20261202;

@@ -16,11 +16,13 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "io/aligned_buffer.h"
 #include "io/fault_injector.h"
 #include "sys/free_space.h"
+#include "testutil/corpus.h"
 #include "testutil/io_printers.h"
 #include "testutil/status_macros.h"
 #include "testutil/temp_dir.h"
@@ -171,7 +173,7 @@ TEST_P(HeapTableLoadTest, LoadsEveryRowAndVerifies) {
   ASSERT_OK_AND_ASSIGN(const LoadStats stats, LoadHeapTable(options));
   const uint64_t pages = TablePageCount(options.shape);
   EXPECT_EQ(stats.pages, pages);
-  EXPECT_EQ(stats.bytes, pages * PageSizeBytes(page_size()));
+  EXPECT_EQ(stats.bytes, (pages + 1) * PageSizeBytes(page_size())) << "the data pages and the trailer";
   EXPECT_EQ(FileSize(options.path), stats.bytes);
   EXPECT_GT(stats.elapsed_ns, 0);
   EXPECT_EQ(stats.backend, BackendName(backend()));
@@ -184,15 +186,19 @@ TEST_P(HeapTableLoadTest, LastPageExactlyFull) {
   LoadOptions options = Options(0);
   options.shape.rows = 3 * uint64_t{TableRowsPerPage(options.shape)};
   ASSERT_OK(LoadHeapTable(options));
-  EXPECT_EQ(FileSize(options.path), 3 * uint64_t{PageSizeBytes(page_size())});
+  EXPECT_EQ(FileSize(options.path), 4 * uint64_t{PageSizeBytes(page_size())});
   EXPECT_OK(VerifyHeapTable(options.path, options.shape));
+  ASSERT_OK_AND_ASSIGN(const TableShape shape, ReadTableShape(options.path));
+  EXPECT_EQ(shape, options.shape);
 }
 
 TEST_P(HeapTableLoadTest, OneRowTable) {
   const LoadOptions options = Options(1);
   ASSERT_OK(LoadHeapTable(options));
-  EXPECT_EQ(FileSize(options.path), PageSizeBytes(page_size()));
+  EXPECT_EQ(FileSize(options.path), 2 * PageSizeBytes(page_size()));
   EXPECT_OK(VerifyHeapTable(options.path, options.shape));
+  ASSERT_OK_AND_ASSIGN(const TableShape shape, ReadTableShape(options.path));
+  EXPECT_EQ(shape, options.shape) << "the trailer records the shape at every page size";
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, HeapTableLoadTest,
@@ -259,7 +265,7 @@ TEST(HeapTableLoadSpaceTest, TableBeyondTheFreeSpaceIsRefusedAndNothingIsMade) {
   LoadOptions options = SmallLoad(dir.File("huge.tbl"));
   options.shape.rows = kMaxTableRows;
   options.shape.columns = kMaxColumns;
-  const uint64_t bytes = TablePageCount(options.shape) * PageSizeBytes(options.shape.page_size);
+  const uint64_t bytes = TableFileBytes(options.shape);
   ASSERT_OK_AND_ASSIGN(const FreeSpace space, FreeSpaceAt(options.path));
   if (CheckRoomToGrow(space, options.path, bytes, "size").ok()) {
     GTEST_SKIP() << "the largest table (" << bytes << " bytes) fits in the free space here";
@@ -411,7 +417,7 @@ TEST(HeapTableMatchesTest, FalseWhenTheMiddlePageIsCorrupt) {
   EXPECT_FALSE(matches);
 }
 
-TEST(HeapTableMatchesTest, EmptyFileMatchesAZeroRowTable) {
+TEST(HeapTableMatchesTest, TrueForAZeroRowTable) {
   TempDir dir;
   const LoadOptions options = SmallLoad(dir.File("empty.tbl"), /*rows=*/0);
   ASSERT_OK(LoadHeapTable(options));
@@ -437,14 +443,16 @@ TEST(HeapTableMatchesTest, BadShapeIsInvalidArgument) {
 
 // ---- Boundaries and refusals ----
 
-TEST(HeapTableTest, ZeroRowsIsAnEmptyValidTable) {
+TEST(HeapTableTest, ZeroRowsIsATrailerAlone) {
   TempDir dir;
   const LoadOptions options = SmallLoad(dir.File("empty.tbl"), /*rows=*/0);
   ASSERT_OK_AND_ASSIGN(const LoadStats stats, LoadHeapTable(options));
   EXPECT_EQ(stats.pages, 0u);
-  EXPECT_EQ(stats.bytes, 0u);
-  EXPECT_EQ(FileSize(options.path), 0u);
+  EXPECT_EQ(stats.bytes, PageSizeBytes(options.shape.page_size));
+  EXPECT_EQ(FileSize(options.path), PageSizeBytes(options.shape.page_size));
   EXPECT_OK(VerifyHeapTable(options.path, options.shape));
+  ASSERT_OK_AND_ASSIGN(const TableShape shape, ReadTableShape(options.path));
+  EXPECT_EQ(shape, options.shape);
 }
 
 TEST(HeapTableTest, DepthLargerThanTheTable) {
@@ -478,15 +486,50 @@ TEST(HeapTableTest, RefusesAFileShorterThanAMagic) {
   EXPECT_EQ(FileSize(path), 3u);
 }
 
-TEST(HeapTableTest, ReplacesAnExistingTable) {
+TEST(HeapTableTest, ReplacesATableOfTheSameShape) {
+  TempDir dir;
+  const LoadOptions options = SmallLoad(dir.File("t.tbl"));
+  ASSERT_OK(LoadHeapTable(options));
+  ASSERT_OK(LoadHeapTable(options));
+  EXPECT_OK(VerifyHeapTable(options.path, options.shape));
+}
+
+// A user's table is not replaced by one of another shape unless told to: the refusal
+// names both shapes and the flag, and leaves the file as it was.
+TEST(HeapTableTest, ReplacesATableOfAnotherShapeOnlyWithOverwrite) {
   TempDir dir;
   LoadOptions options = SmallLoad(dir.File("t.tbl"));
+  options.shape.columns = 6;
+  options.shape.seed = 7;
   ASSERT_OK(LoadHeapTable(options));
-  options.shape.rows = 500;  // Shorter: the old tail must not survive.
-  options.shape.seed = 43;
-  ASSERT_OK(LoadHeapTable(options));
-  EXPECT_EQ(FileSize(options.path), TablePageCount(options.shape) * PageSizeBytes(options.shape.page_size));
-  EXPECT_OK(VerifyHeapTable(options.path, options.shape));
+  const std::string before = ReadWholeFile(options.path);
+  LoadOptions other = SmallLoad(options.path, /*rows=*/500);  // Shorter: the old tail must not survive.
+  const Result<LoadStats> refused = LoadHeapTable(other);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), StatusCode::kFailedPrecondition);
+  const std::string message = refused.error().message();
+  EXPECT_NE(message.find(DescribeTableShape(options.shape)), std::string::npos) << message;
+  EXPECT_NE(message.find(DescribeTableShape(other.shape)), std::string::npos) << message;
+  EXPECT_NE(message.find("--overwrite"), std::string::npos) << message;
+  EXPECT_EQ(ReadWholeFile(options.path), before);
+  other.overwrite = true;
+  ASSERT_OK(LoadHeapTable(other));
+  EXPECT_EQ(FileSize(other.path), TableFileBytes(other.shape));
+  EXPECT_OK(VerifyHeapTable(other.path, other.shape));
+}
+
+// --overwrite replaces iodepth tables only: a foreign file is refused with it too.
+TEST(HeapTableTest, OverwriteNeverReplacesAForeignFile) {
+  TempDir dir;
+  const std::string path = dir.File("notes.txt");
+  ASSERT_OK(testutil::WritePatternFile(path, /*size_bytes=*/3 * 8192, testutil::kTestFileId));
+  const std::string before = ReadWholeFile(path);
+  LoadOptions options = SmallLoad(path);
+  options.overwrite = true;
+  const auto loaded = LoadHeapTable(options);
+  ASSERT_FALSE(loaded.has_value());
+  EXPECT_NE(loaded.error().message().find("not an iodepth table"), std::string::npos) << loaded.error().ToString();
+  EXPECT_EQ(ReadWholeFile(path), before);
 }
 
 TEST(HeapTableTest, CorruptedPageIsNamed) {
@@ -504,7 +547,29 @@ TEST(HeapTableTest, WrongSeedIsDetectedAsAValueMismatch) {
   TempDir dir;
   LoadOptions options = SmallLoad(dir.File("t.tbl"));
   ASSERT_OK(LoadHeapTable(options));
+  const TableShape loaded = options.shape;
   options.shape.seed += 1;
+  const Status verified = VerifyHeapTable(options.path, options.shape);
+  EXPECT_EQ(verified.code(), StatusCode::kCorruption);
+  EXPECT_NE(verified.message().find("holds a table of " + DescribeTableShape(loaded)), std::string::npos)
+      << verified.ToString();
+}
+
+// The trailer says seed 42; pages rewritten with another seed's values (resealed, so
+// each verifies on its own) are still caught value by value.
+TEST(HeapTableTest, PagesOfAnotherSeedBehindAValidTrailerAreAValueMismatch) {
+  TempDir dir;
+  const LoadOptions options = SmallLoad(dir.File("t.tbl"));
+  ASSERT_OK(LoadHeapTable(options));
+  TableShape other = options.shape;
+  other.seed += 1;
+  const uint32_t page_bytes = PageSizeBytes(options.shape.page_size);
+  ASSERT_OK_AND_ASSIGN(AlignedBuffer page, AlignedBuffer::Allocate(page_bytes, 4096));
+  BuildHeapTablePage(page.span(), other, /*page_id=*/0);
+  const int fd = ::open(options.path.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::pwrite(fd, page.span().data(), page_bytes, 0), static_cast<ssize_t>(page_bytes));
+  ::close(fd);
   const Status verified = VerifyHeapTable(options.path, options.shape);
   EXPECT_EQ(verified.code(), StatusCode::kCorruption);
   EXPECT_NE(verified.message().find("page 0 of"), std::string::npos) << verified.ToString();
@@ -517,6 +582,118 @@ TEST(HeapTableTest, TruncatedFileIsDetected) {
   ASSERT_OK(LoadHeapTable(options));
   ASSERT_EQ(::truncate(options.path.c_str(), static_cast<off_t>(FileSize(options.path) - 4096)), 0);
   EXPECT_EQ(VerifyHeapTable(options.path, options.shape).code(), StatusCode::kCorruption);
+}
+
+// ---- The trailer: what a file says about itself ----
+
+TEST(TableFileTest, ATableRecordsItsShape) {
+  TempDir dir;
+  LoadOptions options = SmallLoad(dir.File("t.tbl"));
+  options.shape.columns = 6;
+  options.shape.seed = 7;
+  ASSERT_OK(LoadHeapTable(options));
+  ASSERT_OK_AND_ASSIGN(const TableFileInfo info, InspectTableFile(options.path));
+  EXPECT_EQ(info.kind, TableFileKind::kTable);
+  EXPECT_EQ(info.shape, options.shape);
+  EXPECT_EQ(info.size_bytes, TableFileBytes(options.shape));
+}
+
+// Cut exactly on a page boundary, every data page still verifies: only the missing
+// trailer tells. Before the trailer existed such a table read as a smaller one.
+TEST(TableFileTest, TableCutOnAPageBoundaryIsDamagedNotSmaller) {
+  TempDir dir;
+  const LoadOptions options = SmallLoad(dir.File("t.tbl"));
+  ASSERT_OK(LoadHeapTable(options));
+  const uint64_t page_bytes = PageSizeBytes(options.shape.page_size);
+  for (const uint64_t cut_pages : {uint64_t{1}, uint64_t{2}, TablePageCount(options.shape)}) {
+    SCOPED_TRACE(cut_pages);
+    ASSERT_OK(LoadHeapTable(options));
+    ASSERT_EQ(::truncate(options.path.c_str(), static_cast<off_t>(FileSize(options.path) - cut_pages * page_bytes)), 0);
+    ASSERT_OK_AND_ASSIGN(const TableFileInfo info, InspectTableFile(options.path));
+    EXPECT_EQ(info.kind, TableFileKind::kDamagedTable);
+    EXPECT_NE(info.why.find("without its trailer page"), std::string::npos) << info.why;
+    const Result<TableShape> shape = ReadTableShape(options.path);
+    ASSERT_FALSE(shape.has_value());
+    EXPECT_NE(shape.error().message().find(options.path), std::string::npos) << shape.error().message();
+    ASSERT_OK_AND_ASSIGN(const bool matches, HeapTableMatches(options.path, options.shape));
+    EXPECT_FALSE(matches);
+    // Damaged: replaced only when told to.
+    const Result<LoadStats> refused = LoadHeapTable(options);
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_NE(refused.error().message().find("--overwrite"), std::string::npos) << refused.error().message();
+    LoadOptions overwrite = options;
+    overwrite.overwrite = true;
+    ASSERT_OK(LoadHeapTable(overwrite));
+  }
+}
+
+TEST(TableFileTest, TableGrownPastItsTrailerIsDamaged) {
+  TempDir dir;
+  const LoadOptions options = SmallLoad(dir.File("t.tbl"));
+  ASSERT_OK(LoadHeapTable(options));
+  ASSERT_EQ(::truncate(options.path.c_str(), static_cast<off_t>(FileSize(options.path) + 8192)), 0);
+  ASSERT_OK_AND_ASSIGN(const TableFileInfo info, InspectTableFile(options.path));
+  EXPECT_EQ(info.kind, TableFileKind::kDamagedTable);
+  EXPECT_EQ(VerifyHeapTable(options.path, options.shape).code(), StatusCode::kCorruption);
+}
+
+TEST(TableFileTest, CorruptTrailerIsDamaged) {
+  TempDir dir;
+  const LoadOptions options = SmallLoad(dir.File("t.tbl"));
+  ASSERT_OK(LoadHeapTable(options));
+  const uint64_t page_bytes = PageSizeBytes(options.shape.page_size);
+  FlipByte(options.path, /*offset=*/TablePageCount(options.shape) * page_bytes + 64 + 8);  // The row count.
+  ASSERT_OK_AND_ASSIGN(const TableFileInfo info, InspectTableFile(options.path));
+  EXPECT_EQ(info.kind, TableFileKind::kDamagedTable);
+  EXPECT_NE(info.why.find("checksum mismatch"), std::string::npos) << info.why;
+}
+
+// A table made before the trailer: version-1 pages, no trailer. Its reader is told which
+// command makes it again, with the rows, columns and page size its pages imply.
+TEST(TableFileTest, TableOfTheOlderFormatSaysHowToLoadItAgain) {
+  TempDir dir;
+  const std::string path = dir.File("old.tbl");
+  TableShape shape{.rows = 300, .columns = 6, .page_size = PageSize::k4KiB, .seed = 5};
+  const uint32_t page_bytes = PageSizeBytes(shape.page_size);
+  ASSERT_OK_AND_ASSIGN(AlignedBuffer page, AlignedBuffer::Allocate(page_bytes, 4096));
+  {
+    std::ofstream out(path, std::ios::binary);
+    for (uint64_t id = 0; id < TablePageCount(shape); ++id) {
+      BuildHeapTablePage(page.span(), shape, id);
+      page.span()[4] = std::byte{kPageFormatVersionWithoutTrailer};
+      SealPage(page.span());
+      out.write(reinterpret_cast<const char*>(page.span().data()), page_bytes);
+    }
+  }
+  testutil::WriteSeed("table_file", "older_format.tbl", ReadWholeFile(path));
+  ASSERT_OK_AND_ASSIGN(const TableFileInfo info, InspectTableFile(path));
+  EXPECT_EQ(info.kind, TableFileKind::kOlderTable);
+  EXPECT_NE(info.why.find("made by an older iodepth"), std::string::npos) << info.why;
+  EXPECT_NE(info.why.find(fmt::format("iodepth load --filename={} --rows=300 --columns=6 --page-size=4096", path)),
+            std::string::npos)
+      << info.why;
+  const Result<TableShape> read = ReadTableShape(path);
+  ASSERT_FALSE(read.has_value());
+  EXPECT_EQ(read.error().message(), info.why);
+  LoadOptions options = SmallLoad(path);
+  EXPECT_FALSE(LoadHeapTable(options).has_value()) << "replaced only with --overwrite";
+  options.overwrite = true;
+  ASSERT_OK(LoadHeapTable(options));
+  EXPECT_OK(VerifyHeapTable(path, options.shape));
+}
+
+TEST(TableFileTest, AbsentEmptyAndForeignFiles) {
+  TempDir dir;
+  ASSERT_OK_AND_ASSIGN(const TableFileInfo absent, InspectTableFile(dir.File("none.tbl")));
+  EXPECT_EQ(absent.kind, TableFileKind::kAbsent);
+  EXPECT_EQ(ReadTableShape(dir.File("none.tbl")).error().code(), StatusCode::kNotFound);
+  { std::ofstream empty(dir.File("empty.tbl")); }
+  ASSERT_OK_AND_ASSIGN(const TableFileInfo empty, InspectTableFile(dir.File("empty.tbl")));
+  EXPECT_EQ(empty.kind, TableFileKind::kEmpty);
+  ASSERT_OK(testutil::WritePatternFile(dir.File("notes.txt"), /*size_bytes=*/5 * 8192, testutil::kTestFileId));
+  ASSERT_OK_AND_ASSIGN(const TableFileInfo foreign, InspectTableFile(dir.File("notes.txt")));
+  EXPECT_EQ(foreign.kind, TableFileKind::kForeign);
+  EXPECT_NE(foreign.why.find("not an iodepth table"), std::string::npos) << foreign.why;
 }
 
 TEST(HeapTableTest, BadWriteSizeIsRejected) {

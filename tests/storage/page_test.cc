@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "common/crc32c.h"
@@ -307,7 +308,37 @@ TEST_P(HeapPageTest, UnknownFormatVersionIsCorruption) {
   FillPage(page.span(), /*page_id=*/1, /*columns=*/1, /*rows=*/1);
   page.span()[4] = std::byte{kPageFormatVersion + 1};
   SealPage(page.span());
-  ExpectCorruption(VerifyPage(page.span(), /*expected_page_id=*/1, kFileName), "unknown page format version 2");
+  ExpectCorruption(VerifyPage(page.span(), /*expected_page_id=*/1, kFileName),
+                   fmt::format("unknown page format version {}", kPageFormatVersion + 1));
+}
+
+// Version 1 pages are those of tables made before tables carried a trailer page: the
+// error says so and what to do, rather than "unknown version".
+TEST_P(HeapPageTest, FormatVersionOneSaysItIsFromAnOlderIodepth) {
+  AlignedBuffer page = NewPageBuffer(size());
+  FillPage(page.span(), /*page_id=*/1, /*columns=*/1, /*rows=*/1);
+  page.span()[4] = std::byte{kPageFormatVersionWithoutTrailer};
+  SealPage(page.span());
+  ExpectCorruption(VerifyPage(page.span(), /*expected_page_id=*/1, kFileName), "made by an older iodepth");
+}
+
+// A trailer page is verified as one only when asked for: a heap reader never takes a
+// table's description for rows, and a trailer's row count must be 0.
+TEST_P(HeapPageTest, TrailerPagesVerifyOnlyAsTrailers) {
+  AlignedBuffer page = NewPageBuffer(size());
+  InitPage(page.span(), PageType::kTableTrailer, /*page_id=*/3, /*column_count=*/4);
+  PageBody(page.span())[0] = std::byte{7};
+  SealPage(page.span());
+  EXPECT_OK(VerifyPage(page.span(), 3, kFileName, PageType::kTableTrailer));
+  ExpectCorruption(VerifyPage(page.span(), 3, kFileName), "page type 2 where a page of type 1 belongs");
+  const PageHeaderFields fields = PeekPageHeader(page.span());
+  EXPECT_EQ(fields.type, static_cast<uint8_t>(PageType::kTableTrailer));
+  EXPECT_EQ(fields.page_size, PageSizeBytes(size()));
+  EXPECT_EQ(fields.page_id, 3u);
+  EXPECT_EQ(fields.columns, 4u);
+  page.span()[32] = std::byte{1};  // A row count on a trailer.
+  SealPage(page.span());
+  ExpectCorruption(VerifyPage(page.span(), 3, kFileName, PageType::kTableTrailer), "row count 1 exceeds");
 }
 
 TEST_P(HeapPageTest, RowCountPastCapacityIsCorruptionEvenWithValidChecksum) {
