@@ -7,20 +7,23 @@
 # of tests/corpus/<reader>/ in build/fuzz/corpus/<reader>/ (the repository's corpus is
 # only read); a crash leaves build/fuzz/crash-* and fails the script. Add a crashing input
 # to tests/corpus/<reader>/ once it is fixed, so every build replays it (ctest's
-# <reader>_fuzz_check). Where clang is missing it says so and exits 0: the GCC builds run
-# the same targets through testutil/fuzz_main.cc instead.
+# <reader>_fuzz_check). It installs Debian's clang when missing; where that cannot be done it
+# says so and exits 0: the GCC builds run the same targets through testutil/fuzz_main.cc.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 seconds="${1:-60}"
 case "$seconds" in
   ''|*[!0-9]*) echo "fuzz.sh: SECONDS must be a whole number, not '$seconds'" >&2; exit 2 ;;
 esac
+iodepth_install_deps
+# Debian's clang ships libFuzzer (libclang_rt.fuzzer); where it cannot be installed, skip.
+iodepth_install_packages clang || true
 clang=$(command -v clang++ || command -v clang++-14 || true)
 if [ -z "$clang" ]; then
-  echo "fuzz.sh: no clang++ here (apt-get install clang); skipped, the GCC builds replay the corpus instead"
+  echo "fuzz.sh: no clang++ here and it could not be installed (apt-get install clang); skipped, the GCC builds" \
+    "replay the corpus instead"
   exit 0
 fi
-iodepth_install_deps
 dir="$IODEPTH_ROOT/build/fuzz"
 CXX="$clang" cmake -S "$IODEPTH_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIODEPTH_FUZZ=ON \
   -DIODEPTH_SANITIZE=address,undefined >/dev/null

@@ -22,14 +22,16 @@ namespace {
 // One scratch directory per process, under the working directory (ctest runs targets in
 // the build tree), removed at exit.
 const std::string& Scratch() {
-  static const std::string dir = [] {
-    const std::string path =
-        (std::filesystem::current_path() / ("matrix_journal_fuzz." + std::to_string(::getpid()))).string();
-    std::filesystem::create_directories(path);
+  // Never destroyed: the exit handler that removes the directory runs after static
+  // destructors would have freed it.
+  static const std::string* const dir = [] {
+    auto* path = new std::string(
+        (std::filesystem::current_path() / ("matrix_journal_fuzz." + std::to_string(::getpid()))).string());
+    std::filesystem::create_directories(*path);
     std::atexit([] { std::filesystem::remove_all(Scratch()); });
     return path;
   }();
-  return dir;
+  return *dir;
 }
 
 void RequireMessage(const iodepth::Status& status, const char* what) {

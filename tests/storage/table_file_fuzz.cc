@@ -23,13 +23,15 @@
 namespace {
 
 const std::string& ScratchFile() {
-  static const std::string path = [] {
-    const std::string file =
-        (std::filesystem::current_path() / ("table_file_fuzz." + std::to_string(::getpid()) + ".tbl")).string();
+  // Never destroyed: the exit handler that removes the file runs after static destructors
+  // would have freed it.
+  static const std::string* const path = [] {
+    auto* file = new std::string(
+        (std::filesystem::current_path() / ("table_file_fuzz." + std::to_string(::getpid()) + ".tbl")).string());
     std::atexit([] { std::filesystem::remove(ScratchFile()); });
     return file;
   }();
-  return path;
+  return *path;
 }
 
 void Fail(const std::string& why) {
