@@ -169,6 +169,15 @@ Status RunMatrixCommand(const MatrixFlags& flags) {
       IODEPTH_ASSIGN_OR_RETURN(config, ParseMatrixConfig(recorded, config, flags.out_dir + "/journal.jsonl"));
       std::cerr << fmt::format("iodepth matrix: settings of the run in {} (from its journal); flags narrow them\n",
                                flags.out_dir);
+      if (!flags.directory.empty() && recorded.contains("directory") && recorded["directory"] != flags.directory) {
+        std::cerr << fmt::format(
+            "iodepth matrix: its data directory moved: {} -> {}; the units still to run read their files there "
+            "(made again when missing or of another shape)\n",
+            recorded["directory"].is_string() && !recorded["directory"].get<std::string>().empty()
+                ? recorded["directory"].get<std::string>()
+                : "<out>/data",
+            flags.directory);
+      }
     }
   }
   if (!flags.config_path.empty()) {
@@ -186,6 +195,9 @@ Status RunMatrixCommand(const MatrixFlags& flags) {
   options.fresh = flags.fresh;
   options.command_line = CommandLine();
   options.stop = &StopFlag();
+  // A data directory outside --out that moved is named again with --directory; a collect
+  // reads no data file, so it need not be found at all.
+  options.directory_moved = !flags.directory.empty() || flags.collect;
   MatrixOutcome outcome;
   if (flags.collect) {
     if (access((options.out_dir + "/journal.jsonl").c_str(), R_OK) != 0) {
@@ -196,9 +208,9 @@ Status RunMatrixCommand(const MatrixFlags& flags) {
     }
     const std::string data_dir = config.directory.empty() ? options.out_dir + "/data" : config.directory;
     IODEPTH_ASSIGN_OR_RETURN(const RunLock lock, LockMatrixOut(options.out_dir));
-    IODEPTH_ASSIGN_OR_RETURN(
-        const MatrixJournal journal,
-        MatrixJournal::Open(options.out_dir, MatrixFingerprint(config, data_dir, options.out_dir), /*fresh=*/false));
+    IODEPTH_ASSIGN_OR_RETURN(const MatrixJournal journal,
+                             MatrixJournal::Open(options.out_dir, MatrixFingerprint(config, data_dir, options.out_dir),
+                                                 /*fresh=*/false, nullptr, options.directory_moved));
     IODEPTH_ASSIGN_OR_RETURN(outcome, WriteMatrixResults(config, journal, options, options.out_dir));
   } else {
     IODEPTH_ASSIGN_OR_RETURN(const RunLock machine, WaitForMachine("matrix"));

@@ -432,7 +432,7 @@ Result<MatrixOutcome> RunMatrix(const MatrixConfig& config, const MatrixOptions&
   IODEPTH_ASSIGN_OR_RETURN(const RunLock lock, LockMatrixOut(options.out_dir));
   IODEPTH_ASSIGN_OR_RETURN(MatrixJournal journal,
                            MatrixJournal::Open(options.out_dir, MatrixFingerprint(config, data_dir, options.out_dir),
-                                               options.fresh, MatrixConfigToJson(config)));
+                                               options.fresh, MatrixConfigToJson(config), options.directory_moved));
   std::vector<const MatrixUnit*> pending;
   for (const MatrixUnit& unit : plan.units) {
     if (!journal.Done(unit.key, CellIds(unit))) pending.push_back(&unit);

@@ -87,6 +87,9 @@ struct MatrixOptions {
   std::string command_line;
   const std::atomic<bool>* stop = nullptr;
   UndecidedFinder find_undecided;  // Empty: no re-measuring.
+  // The data directory may differ from the one the journal recorded (it moved and
+  // --directory names its new place): MatrixJournal::Open's directory_moved.
+  bool directory_moved = false;
 };
 
 // Told about progress; the CLI prints from it. Called on the running thread.

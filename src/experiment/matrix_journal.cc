@@ -128,7 +128,7 @@ nlohmann::json JournalUnitToJson(const JournalUnit& unit) {
 }
 
 Result<MatrixJournal> MatrixJournal::Open(const std::string& dir, const nlohmann::json& fingerprint, bool fresh,
-                                          const nlohmann::json& config) {
+                                          const nlohmann::json& config, bool directory_moved) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::InvalidArgument(fmt::format("cannot create matrix directory {}: {}", dir, ec.message()));
@@ -149,7 +149,7 @@ Result<MatrixJournal> MatrixJournal::Open(const std::string& dir, const nlohmann
     IODEPTH_RETURN_IF_ERROR(AppendDurably(journal.path_, Header(fingerprint, config).dump() + "\n"));
     return journal;
   }
-  IODEPTH_RETURN_IF_ERROR(journal.Load(fingerprint, dir));
+  IODEPTH_RETURN_IF_ERROR(journal.Load(fingerprint, dir, directory_moved));
   return journal;
 }
 
@@ -170,7 +170,7 @@ Result<nlohmann::json> MatrixJournal::ReadConfig(const std::string& dir) {
   return header.contains("config") && header["config"].is_object() ? header["config"] : nlohmann::json(nullptr);
 }
 
-Status MatrixJournal::Load(const nlohmann::json& fingerprint, const std::string& dir) {
+Status MatrixJournal::Load(const nlohmann::json& fingerprint, const std::string& dir, bool directory_moved) {
   std::ifstream in(path_, std::ios::binary);
   if (!in) return Status::PosixError(fmt::format("open journal {}", path_), errno);
   std::stringstream buffer;
@@ -209,7 +209,13 @@ Status MatrixJournal::Load(const nlohmann::json& fingerprint, const std::string&
       if (!json.contains("version") || json["version"] != kJournalVersion) {
         return where("a journal version this iodepth does not read");
       }
-      if (WithAbsoluteDirectory(json["fingerprint"], dir) != WithAbsoluteDirectory(fingerprint, dir)) {
+      nlohmann::json recorded = WithAbsoluteDirectory(json["fingerprint"], dir);
+      nlohmann::json asked = WithAbsoluteDirectory(fingerprint, dir);
+      if (directory_moved && recorded.is_object() && asked.is_object()) {
+        recorded.erase("directory");
+        asked.erase("directory");
+      }
+      if (recorded != asked) {
         return Status::FailedPrecondition(fmt::format(
             "{} holds a matrix run with other settings: {}. Resume it with the same settings, pass --out to start "
             "another directory, or --fresh to set it aside (kept as a .bak file) and begin again",

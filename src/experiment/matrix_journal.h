@@ -48,9 +48,12 @@ class MatrixJournal {
   // A new journal's header also records `config` (the whole matrix config, when given),
   // so a resume or a --collect need not repeat the flags it ran with (ReadConfig). A
   // fingerprint naming the data directory relative to `dir` ("<out>/data") also matches
-  // the absolute path an older journal recorded for that same place.
+  // the absolute path an older journal recorded for that same place. With
+  // `directory_moved` the data directory alone may differ from the recorded one: a data
+  // directory outside `dir` that moved, named again with --directory (every other
+  // setting is still checked), or a --collect, which reads no data file.
   static Result<MatrixJournal> Open(const std::string& dir, const nlohmann::json& fingerprint, bool fresh,
-                                    const nlohmann::json& config = nullptr);
+                                    const nlohmann::json& config = nullptr, bool directory_moved = false);
   // The config the journal in `dir` recorded, or null when there is no journal or its
   // header has none (journals before it did); an error for a header that is not one.
   static Result<nlohmann::json> ReadConfig(const std::string& dir);
@@ -76,7 +79,7 @@ class MatrixJournal {
 
  private:
   MatrixJournal() = default;
-  Status Load(const nlohmann::json& fingerprint, const std::string& dir);
+  Status Load(const nlohmann::json& fingerprint, const std::string& dir, bool directory_moved);
 
   std::string path_;
   std::string backup_path_;

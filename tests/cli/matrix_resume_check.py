@@ -128,6 +128,25 @@ class MatrixResumeTest(unittest.TestCase):
         self.assertIn("runtime", other.stderr)
         self.assertIn("--fresh", other.stderr)
 
+    def test_a_data_directory_outside_out_that_moved_is_found_again_with_directory(self):
+        # Issue 13, case 6: the journal stored the absolute data path, so a moved data
+        # directory could not be resumed.
+        old = os.path.join(self.tmp.name, "old-data")
+        first = self.run_matrix("--workloads=rand_read_qd", "--depths=1", "--backends=io_uring",
+                                f"--directory={old}")
+        self.assertEqual(first.returncode, 0, first.stderr)
+        new = os.path.join(self.tmp.name, "new-data")
+        os.rename(old, new)
+        resumed = self.run_matrix("--workloads=rand_read_qd", "--depths=1,4", "--backends=io_uring",
+                                  f"--directory={new}")
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        self.assertIn(f"its data directory moved: {old} -> {new}", resumed.stderr)
+        self.assertIn("(1 done before, 1 to run)", resumed.stderr)
+        other = self.run_matrix("--workloads=rand_read_qd", "--depths=1", "--backends=io_uring",
+                                f"--directory={new}", "--runtime=50ms")
+        self.assertEqual(other.returncode, 1, "other settings are still refused")
+        self.assertIn("runtime", other.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

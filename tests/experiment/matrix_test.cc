@@ -404,6 +404,29 @@ TEST(MatrixJournalTest, AnOlderJournalWithAnAbsoluteDataDirectoryStillResumesInP
       << "another data directory is another run";
 }
 
+// A data directory outside --out that moved: named again (directory_moved), the journal
+// opens; any other setting that differs is still refused, naming it.
+TEST(MatrixJournalTest, AMovedDataDirectoryOutsideOutIsFoundAgainWithItsOtherSettingsChecked) {
+  TempDir dir;
+  MatrixConfig config = OneRandReadUnit();
+  const std::string out = dir.File("m");
+  {
+    ASSERT_OK_AND_ASSIGN(MatrixJournal journal,
+                         MatrixJournal::Open(out, MatrixFingerprint(config, "/mnt/old/data", out), false));
+    ASSERT_OK(journal.Append(UnitNamed("u1")));
+  }
+  const nlohmann::json moved = MatrixFingerprint(config, "/mnt/new/data", out);
+  EXPECT_FALSE(MatrixJournal::Open(out, moved, false).has_value()) << "not without saying it moved";
+  ASSERT_OK_AND_ASSIGN(const MatrixJournal journal,
+                       MatrixJournal::Open(out, moved, false, nullptr, /*directory_moved=*/true));
+  EXPECT_NE(journal.Find("u1"), nullptr);
+  config.runtime_ns *= 2;
+  const Result<MatrixJournal> other =
+      MatrixJournal::Open(out, MatrixFingerprint(config, "/mnt/new/data", out), false, nullptr, true);
+  ASSERT_FALSE(other.has_value());
+  EXPECT_NE(other.error().message().find("runtime"), std::string::npos) << other.error().message();
+}
+
 TEST(MatrixJournalTest, TornLastLineIsDroppedAndTheNextAppendStartsCleanly) {
   TempDir dir;
   const nlohmann::json fingerprint = {{"runtime", "1s"}};
