@@ -74,6 +74,7 @@ int OpenFlags(const OpenOptions& options, bool direct) {
   if (options.create) flags |= O_CREAT;
   if (options.truncate) flags |= O_TRUNC;
   if (direct) flags |= O_DIRECT;
+  if (options.dsync) flags |= O_DSYNC;
   return flags;
 }
 
@@ -114,6 +115,7 @@ Result<std::unique_ptr<File>> File::Open(const std::string& path, const OpenOpti
   const bool direct = want_direct && fallback_reason.empty();
   const DirectAlignment alignment = DiscoverDirectAlignment(fd);
   auto file = std::unique_ptr<File>(new File(fd, path, options.cache, direct, alignment, std::move(fallback_reason)));
+  file->dsync_ = options.dsync;
   if (options.cache == CacheMode::kDontcache && options.access != AccessMode::kWriteOnly) {
     IODEPTH_RETURN_IF_ERROR(ProbeDontcache(fd, path));
   }
@@ -165,7 +167,7 @@ Status File::CheckDirectIo(uint64_t offset, const void* buffer, size_t length) c
 
 ssize_t TransferOnce(const File& file, IoOp op, uint64_t offset, std::byte* data, size_t length) {
   if (FaultInjector* faults = file.fault_injector()) {
-    const FaultDecision decision = faults->Decide(op, offset, length);
+    const FaultDecision decision = faults->OnAttempt(file, op, offset, data, length);
     if (decision.delay_ns > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(decision.delay_ns));
     if (decision.error_number != 0) return -decision.error_number;
     length = std::min(length, decision.max_bytes);
@@ -180,7 +182,12 @@ ssize_t TransferOnce(const File& file, IoOp op, uint64_t offset, std::byte* data
       n = op == IoOp::kRead ? ::preadv2(file.fd(), &iov, 1, off, file.rw_flags())
                             : ::pwritev2(file.fd(), &iov, 1, off, file.rw_flags());
     }
-    if (n >= 0) return n;
+    if (n >= 0) {
+      if (op == IoOp::kWrite && file.fault_injector() != nullptr) {
+        file.fault_injector()->OnWriteDone(file, offset, static_cast<size_t>(n));
+      }
+      return n;
+    }
     if (errno == EINTR || errno == EAGAIN) continue;  // Some filesystems say EAGAIN on blocking files.
     return -errno;
   }
@@ -230,22 +237,28 @@ Result<size_t> File::WriteAt(uint64_t offset, std::span<const std::byte> buffer)
 }
 
 Status File::Sync() {
+  uint64_t mark = 0;
   if (faults_ != nullptr) {
     if (const int injected = faults_->DecideSync(); injected != 0) {
       return Status::PosixError(fmt::format("fsync {}", path_), injected);
     }
+    mark = faults_->SyncMark();
   }
   if (::fsync(fd_) != 0) return Status::PosixError(fmt::format("fsync {}", path_), errno);
+  if (faults_ != nullptr) faults_->OnSyncDone(*this, mark);
   return Status::OK();
 }
 
 Status File::DataSync() {
+  uint64_t mark = 0;
   if (faults_ != nullptr) {
     if (const int injected = faults_->DecideSync(); injected != 0) {
       return Status::PosixError(fmt::format("fdatasync {}", path_), injected);
     }
+    mark = faults_->SyncMark();
   }
   if (::fdatasync(fd_) != 0) return Status::PosixError(fmt::format("fdatasync {}", path_), errno);
+  if (faults_ != nullptr) faults_->OnSyncDone(*this, mark);
   return Status::OK();
 }
 

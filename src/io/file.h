@@ -52,6 +52,7 @@ struct OpenOptions {
   bool truncate = false;         // O_TRUNC
   bool direct_fallback = false;  // Open buffered when the filesystem refuses O_DIRECT.
   mode_t permissions = 0644;
+  bool dsync = false;  // O_DSYNC: each write is durable (data and the metadata to read it) when it returns.
 };
 
 class File {
@@ -92,6 +93,7 @@ class File {
   int fd() const { return fd_; }
   const std::string& path() const { return path_; }
   bool direct() const { return direct_; }
+  bool dsync() const { return dsync_; }
   // Unique among every File this process opens, never reused (unlike the fd number).
   uint64_t id() const { return id_; }
   CacheMode cache_mode() const { return cache_mode_; }
@@ -113,6 +115,7 @@ class File {
   std::string path_;
   CacheMode cache_mode_;
   bool direct_;
+  bool dsync_ = false;
   int rw_flags_ = 0;
   DirectAlignment alignment_;
   std::string fallback_reason_;

@@ -245,7 +245,8 @@ class UringQueue final : public IoQueue {
     std::byte* data = request.buffer.data() + slot.done_bytes;
     size_t length = request.buffer.size() - slot.done_bytes;
     FaultDecision fault;
-    if (FaultInjector* faults = request.file->fault_injector()) fault = faults->Decide(request.op, offset, length);
+    if (FaultInjector* faults = request.file->fault_injector())
+      fault = faults->OnAttempt(*request.file, request.op, offset, data, length);
     if (fault.delay_ns > 0) {
       slot.pending = fault;
       slot.pending.delay_ns = 0;
@@ -352,6 +353,11 @@ class UringQueue final : public IoQueue {
     if (slot.injected_error != 0) result = -slot.injected_error;
     if (result == -EINTR || result == -EAGAIN) return Resubmit(id);
     if (result < 0) return Finish(id, -result, now_ns, done);
+    if (slot.request.op == IoOp::kWrite) {
+      if (FaultInjector* faults = slot.request.file->fault_injector()) {
+        faults->OnWriteDone(*slot.request.file, slot.request.offset + slot.done_bytes, static_cast<size_t>(result));
+      }
+    }
     slot.done_bytes += static_cast<size_t>(result);
     const size_t length = slot.request.buffer.size();
     if (result == 0 || slot.done_bytes == length) return Finish(id, 0, now_ns, done);

@@ -15,6 +15,7 @@
 
 #include "common/assert.h"
 #include "common/clock.h"
+#include "common/little_endian.h"
 #include "common/random.h"
 #include "io/aligned_buffer.h"
 #include "sys/free_space.h"
@@ -53,18 +54,6 @@ constexpr size_t kTrailerVersionOffset = 0;
 constexpr size_t kTrailerRowsOffset = 8;
 constexpr size_t kTrailerSeedOffset = 16;
 constexpr size_t kTrailerPagesOffset = 24;
-
-template <typename T>
-T LoadField(std::span<const std::byte> bytes, size_t offset) {
-  T value;
-  std::memcpy(&value, bytes.data() + offset, sizeof(T));  // Little-endian, as page.h.
-  return value;
-}
-
-template <typename T>
-void StoreField(std::span<std::byte> bytes, size_t offset, T value) {
-  std::memcpy(bytes.data() + offset, &value, sizeof(T));
-}
 
 constexpr std::array<PageSize, 3> kPageSizes = {PageSize::k4KiB, PageSize::k8KiB, PageSize::k16KiB};
 
@@ -123,18 +112,18 @@ bool ReadTrailer(std::span<const std::byte> tail, uint64_t size_bytes, const std
       return true;
     }
     const std::span<const std::byte> body = PageBody(page);
-    const auto version = LoadField<uint32_t>(body, kTrailerVersionOffset);
+    const auto version = LoadLe<uint32_t>(body, kTrailerVersionOffset);
     if (version != kTableTrailerVersion) {
       info.why = fmt::format("{}: table trailer format {} is not one this build reads ({}): made by a newer iodepth?",
                              path, version, kTableTrailerVersion);
       return true;
     }
     TableShape shape;
-    shape.rows = LoadField<uint64_t>(body, kTrailerRowsOffset);
-    shape.seed = LoadField<uint64_t>(body, kTrailerSeedOffset);
+    shape.rows = LoadLe<uint64_t>(body, kTrailerRowsOffset);
+    shape.seed = LoadLe<uint64_t>(body, kTrailerSeedOffset);
     shape.columns = fields.columns;
     shape.page_size = candidate;
-    const auto pages = LoadField<uint64_t>(body, kTrailerPagesOffset);
+    const auto pages = LoadLe<uint64_t>(body, kTrailerPagesOffset);
     if (!ValidateTableShape(shape).ok() || pages != TablePageCount(shape) || pages != position) {
       info.why = fmt::format(
           "{} is a damaged iodepth table: its trailer records {} rows in {} pages, but the file "
@@ -159,7 +148,7 @@ Status CheckPartialIsOurs(const std::string& partial) {
   }
   std::array<std::byte, sizeof(uint32_t)> head{};
   IODEPTH_ASSIGN_OR_RETURN(const size_t bytes, (*file)->ReadAt(/*offset=*/0, head));
-  if (bytes == 0 || (bytes == head.size() && LoadField<uint32_t>(head, 0) == kPageMagic)) return Status::OK();
+  if (bytes == 0 || (bytes == head.size() && LoadLe<uint32_t>(head, 0) == kPageMagic)) return Status::OK();
   return Status::FailedPrecondition(
       fmt::format("refusing to overwrite {}: it exists and is not an iodepth table (no page magic at offset 0); "
                   "remove it or choose another path",
@@ -346,10 +335,10 @@ void BuildTableTrailerPage(std::span<std::byte> page, const TableShape& shape) {
   const uint64_t pages = TablePageCount(shape);
   InitPage(page, PageType::kTableTrailer, /*page_id=*/pages, shape.columns);
   const std::span<std::byte> body = PageBody(page);
-  StoreField<uint32_t>(body, kTrailerVersionOffset, kTableTrailerVersion);
-  StoreField<uint64_t>(body, kTrailerRowsOffset, shape.rows);
-  StoreField<uint64_t>(body, kTrailerSeedOffset, shape.seed);
-  StoreField<uint64_t>(body, kTrailerPagesOffset, pages);
+  StoreLe<uint32_t>(body, kTrailerVersionOffset, kTableTrailerVersion);
+  StoreLe<uint64_t>(body, kTrailerRowsOffset, shape.rows);
+  StoreLe<uint64_t>(body, kTrailerSeedOffset, shape.seed);
+  StoreLe<uint64_t>(body, kTrailerPagesOffset, pages);
   SealPage(page);
 }
 

@@ -9,12 +9,10 @@
 
 #include "common/assert.h"
 #include "common/crc32c.h"
+#include "common/little_endian.h"
 
 namespace iodepth {
 namespace {
-
-// The format is little-endian and the header is read with memcpy, so the host must be too.
-static_assert(std::endian::native == std::endian::little, "the page format is little-endian");
 
 // Header field offsets; the diagram in page.h is the authority.
 constexpr size_t kMagicOffset = 0;
@@ -32,20 +30,6 @@ static_assert(kHeaderEndOffset <= kPageHeaderBytes);
 // count fits the 16-bit field with room to spare.
 static_assert(kPageHeaderBytes % 64 == 0);
 static_assert((16384 - kPageHeaderBytes) / kColumnBytes <= UINT16_MAX);
-
-template <typename T>
-T Load(std::span<const std::byte> page, size_t offset) {
-  IODEPTH_CHECK(offset + sizeof(T) <= page.size(), "header field past the end of the page");
-  T value;
-  std::memcpy(&value, page.data() + offset, sizeof(T));
-  return value;
-}
-
-template <typename T>
-void Store(std::span<std::byte> page, size_t offset, T value) {
-  IODEPTH_CHECK(offset + sizeof(T) <= page.size(), "header field past the end of the page");
-  std::memcpy(page.data() + offset, &value, sizeof(T));
-}
 
 bool IsPageSize(size_t size_bytes) {
   return size_bytes == PageSizeBytes(PageSize::k4KiB) || size_bytes == PageSizeBytes(PageSize::k8KiB) ||
@@ -74,7 +58,7 @@ Status PageCorruption(uint64_t page_id, std::string_view file_name, std::string_
 // The header fields a sealed page must hold, checked once its checksum has matched.
 Status VerifyHeaderFields(std::span<const std::byte> page, uint64_t expected_page_id, std::string_view file_name,
                           PageType expected_type) {
-  const auto version = Load<uint16_t>(page, kVersionOffset);
+  const auto version = LoadLe<uint16_t>(page, kVersionOffset);
   if (version == kPageFormatVersionWithoutTrailer) {
     return PageCorruption(expected_page_id, file_name,
                           fmt::format("page format version {}: made by an older iodepth, before tables carried a "
@@ -86,7 +70,7 @@ Status VerifyHeaderFields(std::span<const std::byte> page, uint64_t expected_pag
         expected_page_id, file_name,
         fmt::format("unknown page format version {} (this build reads {})", version, kPageFormatVersion));
   }
-  const auto type = Load<uint8_t>(page, kTypeOffset);
+  const auto type = LoadLe<uint8_t>(page, kTypeOffset);
   if (type != static_cast<uint8_t>(expected_type)) {
     const bool known =
         type == static_cast<uint8_t>(PageType::kHeap) || type == static_cast<uint8_t>(PageType::kTableTrailer);
@@ -95,17 +79,17 @@ Status VerifyHeaderFields(std::span<const std::byte> page, uint64_t expected_pag
         known ? fmt::format("page type {} where a page of type {} belongs", type, static_cast<uint8_t>(expected_type))
               : fmt::format("unknown page type {}", type));
   }
-  const auto stored_id = Load<uint64_t>(page, kPageIdOffset);
+  const auto stored_id = LoadLe<uint64_t>(page, kPageIdOffset);
   if (stored_id != expected_page_id) {
     return PageCorruption(expected_page_id, file_name,
                           fmt::format("holds page {} (a misplaced or misdirected write)", stored_id));
   }
-  const auto columns = Load<uint8_t>(page, kColumnsOffset);
+  const auto columns = LoadLe<uint8_t>(page, kColumnsOffset);
   if (columns < kMinColumns || columns > kMaxColumns) {
     return PageCorruption(expected_page_id, file_name,
                           fmt::format("column count {} outside {}..{}", columns, kMinColumns, kMaxColumns));
   }
-  const auto rows = Load<uint16_t>(page, kRowCountOffset);
+  const auto rows = LoadLe<uint16_t>(page, kRowCountOffset);
   const uint32_t capacity = expected_type == PageType::kHeap ? CapacityRows(page.size(), columns) : 0;
   if (rows > capacity) {
     return PageCorruption(expected_page_id, file_name,
@@ -138,12 +122,12 @@ void InitPage(std::span<std::byte> page, PageType type, uint64_t page_id, uint32
   IODEPTH_CHECK(column_count >= kMinColumns && column_count <= kMaxColumns, "column count outside 1..16");
   // Free space and reserved bytes are zero so the checksum covers a defined image.
   std::fill(page.begin(), page.end(), std::byte{0});
-  Store<uint32_t>(page, kMagicOffset, kPageMagic);
-  Store<uint16_t>(page, kVersionOffset, kPageFormatVersion);
-  Store<uint8_t>(page, kTypeOffset, static_cast<uint8_t>(type));
-  Store<uint8_t>(page, kColumnsOffset, static_cast<uint8_t>(column_count));
-  Store<uint64_t>(page, kPageIdOffset, page_id);
-  Store<uint32_t>(page, kPageSizeOffset, static_cast<uint32_t>(page.size()));
+  StoreLe<uint32_t>(page, kMagicOffset, kPageMagic);
+  StoreLe<uint16_t>(page, kVersionOffset, kPageFormatVersion);
+  StoreLe<uint8_t>(page, kTypeOffset, static_cast<uint8_t>(type));
+  StoreLe<uint8_t>(page, kColumnsOffset, static_cast<uint8_t>(column_count));
+  StoreLe<uint64_t>(page, kPageIdOffset, page_id);
+  StoreLe<uint32_t>(page, kPageSizeOffset, static_cast<uint32_t>(page.size()));
 }
 
 bool AppendRow(std::span<std::byte> page, std::span<const int64_t> row) {
@@ -156,7 +140,7 @@ bool AppendRow(std::span<std::byte> page, std::span<const int64_t> row) {
   if (rows == capacity) return false;
   const size_t row_bytes = columns * kColumnBytes;
   std::memcpy(page.data() + kPageHeaderBytes + rows * row_bytes, row.data(), row_bytes);
-  Store<uint16_t>(page, kRowCountOffset, static_cast<uint16_t>(rows + 1));
+  StoreLe<uint16_t>(page, kRowCountOffset, static_cast<uint16_t>(rows + 1));
   return true;
 }
 
@@ -175,7 +159,7 @@ std::span<int64_t> AppendRows(std::span<std::byte> page, uint32_t row_count) {
   IODEPTH_CHECK(row_count <= HeapPageFreeRows(page), "appending more rows than the page has room for");
   const uint32_t columns = ColumnCount(page);
   const uint32_t rows = RowCount(page);
-  Store<uint16_t>(page, kRowCountOffset, static_cast<uint16_t>(rows + row_count));
+  StoreLe<uint16_t>(page, kRowCountOffset, static_cast<uint16_t>(rows + row_count));
   auto* first = reinterpret_cast<int64_t*>(page.data() + kPageHeaderBytes) + size_t{rows} * columns;
   return {first, size_t{row_count} * columns};
 }
@@ -193,28 +177,28 @@ std::span<const std::byte> PageBody(std::span<const std::byte> page) {
 PageHeaderFields PeekPageHeader(std::span<const std::byte> bytes) {
   IODEPTH_CHECK(bytes.size() >= kPageHeaderBytes, "fewer bytes than a page header");
   PageHeaderFields fields;
-  fields.magic = Load<uint32_t>(bytes, kMagicOffset);
-  fields.version = Load<uint16_t>(bytes, kVersionOffset);
-  fields.type = Load<uint8_t>(bytes, kTypeOffset);
-  fields.columns = Load<uint8_t>(bytes, kColumnsOffset);
-  fields.page_id = Load<uint64_t>(bytes, kPageIdOffset);
-  fields.page_size = Load<uint32_t>(bytes, kPageSizeOffset);
-  fields.rows = Load<uint16_t>(bytes, kRowCountOffset);
+  fields.magic = LoadLe<uint32_t>(bytes, kMagicOffset);
+  fields.version = LoadLe<uint16_t>(bytes, kVersionOffset);
+  fields.type = LoadLe<uint8_t>(bytes, kTypeOffset);
+  fields.columns = LoadLe<uint8_t>(bytes, kColumnsOffset);
+  fields.page_id = LoadLe<uint64_t>(bytes, kPageIdOffset);
+  fields.page_size = LoadLe<uint32_t>(bytes, kPageSizeOffset);
+  fields.rows = LoadLe<uint16_t>(bytes, kRowCountOffset);
   return fields;
 }
 
-uint64_t PageId(std::span<const std::byte> page) { return Load<uint64_t>(page, kPageIdOffset); }
-uint64_t PageLsn(std::span<const std::byte> page) { return Load<uint64_t>(page, kLsnOffset); }
-void SetPageLsn(std::span<std::byte> page, uint64_t lsn) { Store<uint64_t>(page, kLsnOffset, lsn); }
-uint32_t StoredChecksum(std::span<const std::byte> page) { return Load<uint32_t>(page, kChecksumOffset); }
+uint64_t PageId(std::span<const std::byte> page) { return LoadLe<uint64_t>(page, kPageIdOffset); }
+uint64_t PageLsn(std::span<const std::byte> page) { return LoadLe<uint64_t>(page, kLsnOffset); }
+void SetPageLsn(std::span<std::byte> page, uint64_t lsn) { StoreLe<uint64_t>(page, kLsnOffset, lsn); }
+uint32_t StoredChecksum(std::span<const std::byte> page) { return LoadLe<uint32_t>(page, kChecksumOffset); }
 
 uint32_t ColumnCount(std::span<const std::byte> page) {
-  const uint32_t columns = Load<uint8_t>(page, kColumnsOffset);
+  const uint32_t columns = LoadLe<uint8_t>(page, kColumnsOffset);
   IODEPTH_CHECK(columns >= kMinColumns && columns <= kMaxColumns, "page not initialised: column count outside 1..16");
   return columns;
 }
 
-uint32_t RowCount(std::span<const std::byte> page) { return Load<uint16_t>(page, kRowCountOffset); }
+uint32_t RowCount(std::span<const std::byte> page) { return LoadLe<uint16_t>(page, kRowCountOffset); }
 
 std::span<const int64_t> RowAt(std::span<const std::byte> page, uint32_t row_index) {
   IODEPTH_CHECK(row_index < RowCount(page), "row index past the page's last row");
@@ -250,14 +234,14 @@ uint32_t ComputePageChecksum(std::span<const std::byte> page) {
 
 void SealPage(std::span<std::byte> page) {
   CheckPageBuffer(page);
-  IODEPTH_CHECK(Load<uint32_t>(page, kMagicOffset) == kPageMagic, "sealing a page that was never initialised");
-  Store<uint32_t>(page, kChecksumOffset, ComputePageChecksum(page));
+  IODEPTH_CHECK(LoadLe<uint32_t>(page, kMagicOffset) == kPageMagic, "sealing a page that was never initialised");
+  StoreLe<uint32_t>(page, kChecksumOffset, ComputePageChecksum(page));
 }
 
 Status VerifyPage(std::span<const std::byte> page, uint64_t expected_page_id, std::string_view file_name,
                   PageType type) {
   CheckPageBuffer(page);
-  const auto magic = Load<uint32_t>(page, kMagicOffset);
+  const auto magic = LoadLe<uint32_t>(page, kMagicOffset);
   if (magic != kPageMagic) {
     const bool all_zero = std::all_of(page.begin(), page.end(), [](std::byte b) { return b == std::byte{0}; });
     return PageCorruption(
@@ -266,7 +250,7 @@ Status VerifyPage(std::span<const std::byte> page, uint64_t expected_page_id, st
                  : fmt::format("bad magic {:#010x} (expected {:#010x}): not an iodepth page", magic, kPageMagic));
   }
   // Checked before the checksum, which would fail too, to say why.
-  const auto written_bytes = Load<uint32_t>(page, kPageSizeOffset);
+  const auto written_bytes = LoadLe<uint32_t>(page, kPageSizeOffset);
   if (written_bytes != page.size()) {
     return PageCorruption(expected_page_id, file_name,
                           fmt::format("written as a {}-byte page, read as {} bytes (wrong page size for this file?)",
