@@ -23,5 +23,7 @@ void AddMatrixCommand(CLI::App& app);
 void AddAdviseCommand(CLI::App& app);
 // Adds `iodepth summarise`.
 void AddSummariseCommand(CLI::App& app);
+// Adds `iodepth wal`.
+void AddWalCommand(CLI::App& app);
 
 }  // namespace iodepth::tools

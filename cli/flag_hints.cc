@@ -42,8 +42,20 @@ constexpr FlagForSetting kCommonFlags[] = {
 constexpr FlagForSetting kSuiteFlags[] = {
     {"backend", "--backends"}, {"cache_mode", "--modes"}, {"queue_depth", "--depths"}, {"regime", "--regimes"}};
 
+// `iodepth wal` names the log's settings.
+constexpr FlagForSetting kWalFlags[] = {{"wal_block_bytes", "--block-size"},
+                                        {"wal_segment_bytes", "--segment-size"},
+                                        {"wal_sync", "--sync"},
+                                        {"wal_cache", "--direct"},
+                                        {"wal_buffer_blocks", "--record-bytes"},
+                                        {"wal_group_commit_delay_us", "--group-delay-us"},
+                                        {"committers", "--committers"},
+                                        {"record_bytes", "--record-bytes"},
+                                        {"directory", "--directory"}};
+
 std::span<const FlagForSetting> OverridesOf(std::string_view command) {
   if (command == "suite" || command == "matrix" || command == "advise") return kSuiteFlags;
+  if (command == "wal") return kWalFlags;
   return {};
 }
 

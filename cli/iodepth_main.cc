@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   iodepth::tools::AddMatrixCommand(app);
   iodepth::tools::AddAdviseCommand(app);
   iodepth::tools::AddSummariseCommand(app);
+  iodepth::tools::AddWalCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -101,17 +101,19 @@ Result<WalSegmentHeader> DecodeWalSegmentHeader(std::span<const std::byte> in, u
     return Status::Corruption(fmt::format("it is {} bytes long, shorter than a segment header", in.size()));
   }
   const auto magic = LoadLe<uint32_t>(in, kMagicOffset);
-  if (magic != kWalMagic) return Status::Corruption(fmt::format("it does not start with a log segment header (magic {:#010x})", magic));
+  if (magic != kWalMagic)
+    return Status::Corruption(fmt::format("it does not start with a log segment header (magic {:#010x})", magic));
   const auto version = LoadLe<uint16_t>(in, kVersionOffset);
   if (version != kWalFormatVersion) {
-    return Status::Corruption(fmt::format("its log format version is {}; this iodepth reads version {}", version,
-                                          kWalFormatVersion));
+    return Status::Corruption(
+        fmt::format("its log format version is {}; this iodepth reads version {}", version, kWalFormatVersion));
   }
   const auto stored_crc = LoadLe<uint32_t>(in, kHeaderCrcOffset);
   if (stored_crc != Crc32c(in.first(kHeaderCrcOffset))) {
     return Status::Corruption("its segment header fails its checksum");
   }
-  if (LoadLe<uint16_t>(in, kHeaderBytesOffset) != kWalSegmentHeaderBytes || LoadLe<uint32_t>(in, kReservedOffset) != 0) {
+  if (LoadLe<uint16_t>(in, kHeaderBytesOffset) != kWalSegmentHeaderBytes ||
+      LoadLe<uint32_t>(in, kReservedOffset) != 0) {
     return Status::Corruption("its segment header has a field this format does not allow");
   }
   WalSegmentHeader header;
@@ -124,8 +126,8 @@ Result<WalSegmentHeader> DecodeWalSegmentHeader(std::span<const std::byte> in, u
     return Status::Corruption("its segment header records an impossible geometry: " + valid.message());
   }
   if (header.segment_no != expected_segment_no) {
-    return Status::Corruption(fmt::format("its header says it is segment {}, but its name says {}", header.segment_no,
-                                          expected_segment_no));
+    return Status::Corruption(
+        fmt::format("its header says it is segment {}, but its name says {}", header.segment_no, expected_segment_no));
   }
   // A continuation never points forward: the log before this segment ends at or before
   // its start.

@@ -134,7 +134,7 @@ Lsn NextFragmentLsn(const WalGeometry& geometry, Lsn pos);
 
 // One fragment of a record being placed; see PlaceWalRecord.
 struct WalFragmentPlacement {
-  Lsn lsn = 0;                // Where its header goes.
+  Lsn lsn = 0;  // Where its header goes.
   WalFragmentType type = WalFragmentType::kFull;
   size_t payload_offset = 0;  // Its part of the record's payload.
   size_t payload_bytes = 0;

@@ -91,9 +91,9 @@ std::string_view WalStopReasonName(WalStopReason reason) {
 
 std::string WalReadEnd::Describe(const WalGeometry& geometry) const {
   if (reason == WalStopReason::kNoSegments) return "the log is empty: " + WhatStopped(reason);
-  std::string text = fmt::format("the log ends at LSN {} (segment {}, offset {}) after {} records: {}", stop_lsn,
-                                 last_segment, stop_lsn - geometry.SegmentStart(last_segment), records,
-                                 WhatStopped(reason));
+  std::string text =
+      fmt::format("the log ends at LSN {} (segment {}, offset {}) after {} records: {}", stop_lsn, last_segment,
+                  stop_lsn - geometry.SegmentStart(last_segment), records, WhatStopped(reason));
   if (!detail.empty()) text += fmt::format(" ({})", detail);
   if (incomplete_record_lsn) {
     text += fmt::format("; the record begun at LSN {} is incomplete and not returned", *incomplete_record_lsn);

@@ -47,10 +47,10 @@ enum class WalStopReason {
   kChecksumMismatch,  // Torn or corrupted bytes.
   kBadLength,
   kBadType,
-  kWrongLsn,          // Bytes from another position or an earlier life of the space.
-  kBadSequence,       // Fragments out of order (a middle without a first...): damage.
-  kSegmentEnd,        // The last segment was read to its end and nothing continues it.
-  kNextSegmentBad,    // The segment that should continue the log is unreadable or foreign.
+  kWrongLsn,        // Bytes from another position or an earlier life of the space.
+  kBadSequence,     // Fragments out of order (a middle without a first...): damage.
+  kSegmentEnd,      // The last segment was read to its end and nothing continues it.
+  kNextSegmentBad,  // The segment that should continue the log is unreadable or foreign.
 };
 std::string_view WalStopReasonName(WalStopReason reason);
 
@@ -107,10 +107,10 @@ class WalReader {
   WalGeometry geometry_;
   uint64_t segment_no_ = 0;
   std::unique_ptr<File> file_;
-  std::vector<std::byte> chunk_;  // A block-aligned window of the open segment.
-  uint64_t chunk_offset_ = 0;     // Its offset in the segment.
-  size_t chunk_bytes_ = 0;        // Bytes valid in it.
-  Lsn cursor_ = 0;                // Next byte to look at.
+  std::vector<std::byte> chunk_;      // A block-aligned window of the open segment.
+  uint64_t chunk_offset_ = 0;         // Its offset in the segment.
+  size_t chunk_bytes_ = 0;            // Bytes valid in it.
+  Lsn cursor_ = 0;                    // Next byte to look at.
   std::optional<WalRecord> pending_;  // A record whose last fragment is still to come.
   bool done_ = false;
   WalReadEnd end_;

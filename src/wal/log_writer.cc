@@ -30,8 +30,8 @@ Status ValidateOptions(const WalOptions& options) {
   IODEPTH_RETURN_IF_ERROR(options.geometry.Validate());
   if (options.directory.empty()) return Status::InvalidArgument("no log directory given").WithSetting("wal_directory");
   if (options.cache != CacheMode::kBuffered && options.cache != CacheMode::kDirect) {
-    return Status::InvalidArgument(fmt::format("the log is written buffered or direct, not {}",
-                                               CacheModeName(options.cache)))
+    return Status::InvalidArgument(
+               fmt::format("the log is written buffered or direct, not {}", CacheModeName(options.cache)))
         .WithSetting("wal_cache");
   }
   if (options.buffer_blocks < kMinBufferBlocks || options.buffer_blocks > kMaxBufferBlocks) {
@@ -164,8 +164,8 @@ Status WalWriter::Start(const WalReadEnd& recovered, uint64_t log_id, uint64_t r
   IODEPTH_ASSIGN_OR_RETURN(tail_, AlignedBuffer::Allocate(geometry.block_bytes, alignment));
   IODEPTH_RETURN_IF_ERROR(EnsureSegment(resume_segment, prev_end));
   const File& first = *segments_.at(resume_segment);
-  if (first.direct() && (geometry.block_bytes % first.alignment().offset_bytes != 0 ||
-                         alignment % first.alignment().memory_bytes != 0)) {
+  if (first.direct() &&
+      (geometry.block_bytes % first.alignment().offset_bytes != 0 || alignment % first.alignment().memory_bytes != 0)) {
     return Status::InvalidArgument(fmt::format("log block size {} is not a multiple of the {}-byte direct I/O "
                                                "alignment of {} (from {}); use a block of at least that size",
                                                FormatBytes(geometry.block_bytes), first.alignment().offset_bytes,
@@ -315,9 +315,8 @@ Status WalWriter::Commit(Lsn lsn) {
   std::unique_lock lock(mutex_);
   if (!failed_.ok()) return failed_;
   if (lsn > appended_) {
-    return Status::InvalidArgument(
-        fmt::format("commit of LSN {} past the log's appended end {}: commit an end_lsn Append returned", lsn,
-                    appended_));
+    return Status::InvalidArgument(fmt::format(
+        "commit of LSN {} past the log's appended end {}: commit an end_lsn Append returned", lsn, appended_));
   }
   ++stats_.commits;
   if (durable_ >= lsn) return Status::OK();
@@ -472,11 +471,13 @@ Status WalWriter::FlushRange(IoQueue& queue, Lsn from, Lsn to, FlushCounters* co
   for (Lsn pos = geometry.BlockFloor(from); pos < full_end;) {
     const Lsn segment_end = geometry.SegmentStart(geometry.SegmentOf(pos) + 1);
     const Lsn ring_end = pos - pos % ring_bytes_ + ring_bytes_;
-    const Lsn limit = std::min({full_end, segment_end, ring_end, pos + uint64_t{options_.max_write_blocks} * geometry.block_bytes});
+    const Lsn limit =
+        std::min({full_end, segment_end, ring_end, pos + uint64_t{options_.max_write_blocks} * geometry.block_bytes});
     pieces.push_back({geometry.SegmentOf(pos), pos % geometry.segment_bytes, RingAt(pos, limit - pos)});
     pos = limit;
   }
-  if (to % geometry.block_bytes != 0) pieces.push_back({geometry.SegmentOf(full_end), full_end % geometry.segment_bytes, tail_.span()});
+  if (to % geometry.block_bytes != 0)
+    pieces.push_back({geometry.SegmentOf(full_end), full_end % geometry.segment_bytes, tail_.span()});
 
   // Up to the queue's depth in flight; after a failure nothing new is issued and what is
   // in flight is drained, so no request outlives this flush.
@@ -486,7 +487,7 @@ Status WalWriter::FlushRange(IoQueue& queue, Lsn from, Lsn to, FlushCounters* co
   for (;;) {
     while (first_error.ok() && next < pieces.size() && queue.prepared() + queue.in_flight() < queue.depth()) {
       const WritePiece& piece = pieces[next];
-      IODEPTH_ASSIGN_OR_RETURN(File* file, SegmentFile(piece.segment_no));
+      IODEPTH_ASSIGN_OR_RETURN(File * file, SegmentFile(piece.segment_no));
       IODEPTH_RETURN_IF_ERROR(queue.Prepare(IoRequest{IoOp::kWrite, file, piece.offset, piece.buffer, next}));
       ++next;
     }
@@ -509,7 +510,7 @@ Status WalWriter::FlushRange(IoQueue& queue, Lsn from, Lsn to, FlushCounters* co
   IODEPTH_RETURN_IF_ERROR(first_error);
   if (options_.sync == WalSyncMethod::kFdatasync) {
     for (uint64_t segment = pieces.front().segment_no; segment <= pieces.back().segment_no; ++segment) {
-      IODEPTH_ASSIGN_OR_RETURN(File* file, SegmentFile(segment));
+      IODEPTH_ASSIGN_OR_RETURN(File * file, SegmentFile(segment));
       ++counters->syncs;
       IODEPTH_RETURN_IF_ERROR(file->DataSync());
     }

@@ -74,16 +74,16 @@ std::string_view WalSyncMethodName(WalSyncMethod method);  // "fdatasync", "dsyn
 Result<WalSyncMethod> ParseWalSyncMethod(std::string_view name);
 
 struct WalOptions {
-  std::string directory;                  // Created if missing.
+  std::string directory;                   // Created if missing.
   CacheMode cache = CacheMode::kBuffered;  // kBuffered or kDirect.
   WalSyncMethod sync = WalSyncMethod::kFdatasync;
-  WalGeometry geometry;                   // Must match an existing log's.
-  uint32_t buffer_blocks = 256;           // The ring: 1 MiB of 4 KiB blocks.
-  uint32_t max_write_blocks = 16;         // One write request at most 64 KiB of 4 KiB blocks.
-  IoQueueOptions queue{.depth = 8};       // The flusher's queue; sync needs depth 1.
-  uint32_t group_commit_delay_us = 0;     // 0..100000.
-  bool zero_fill_segments = true;         // Write new segments' zeros (else fallocate).
-  FaultInjector* faults = nullptr;        // Test hook: attached to every segment file.
+  WalGeometry geometry;                // Must match an existing log's.
+  uint32_t buffer_blocks = 256;        // The ring: 1 MiB of 4 KiB blocks.
+  uint32_t max_write_blocks = 16;      // One write request at most 64 KiB of 4 KiB blocks.
+  IoQueueOptions queue{.depth = 8};    // The flusher's queue; sync needs depth 1.
+  uint32_t group_commit_delay_us = 0;  // 0..100000.
+  bool zero_fill_segments = true;      // Write new segments' zeros (else fallocate).
+  FaultInjector* faults = nullptr;     // Test hook: attached to every segment file.
 };
 
 struct WalAppend {
@@ -93,16 +93,16 @@ struct WalAppend {
 
 struct WalStats {
   uint64_t appends = 0;
-  uint64_t append_bytes = 0;     // Payload bytes.
-  uint64_t commits = 0;          // Commit() calls.
-  uint64_t commits_waited = 0;   // Of those, the ones that had to wait for a flush.
-  uint64_t flushes = 0;          // Flushes that wrote something.
-  uint64_t syncs = 0;            // fdatasync calls.
+  uint64_t append_bytes = 0;    // Payload bytes.
+  uint64_t commits = 0;         // Commit() calls.
+  uint64_t commits_waited = 0;  // Of those, the ones that had to wait for a flush.
+  uint64_t flushes = 0;         // Flushes that wrote something.
+  uint64_t syncs = 0;           // fdatasync calls.
   uint64_t write_requests = 0;
   uint64_t bytes_written = 0;    // Whole blocks, so the tail block counts each time.
   uint64_t max_write_depth = 0;  // Most write requests in flight at once.
   uint64_t segments_created = 0;
-  uint64_t append_waits = 0;     // Appends that waited for room in the ring.
+  uint64_t append_waits = 0;  // Appends that waited for room in the ring.
 };
 
 class WalWriter {
@@ -154,8 +154,8 @@ class WalWriter {
   WalReadEnd recovery_;
   uint64_t log_id_ = 0;
   std::string backend_name_;
-  AlignedBuffer ring_;             // buffer_blocks blocks; LSN x lives at x % ring size.
-  AlignedBuffer tail_;             // The flusher's copy of the partial tail block.
+  AlignedBuffer ring_;  // buffer_blocks blocks; LSN x lives at x % ring size.
+  AlignedBuffer tail_;  // The flusher's copy of the partial tail block.
   uint64_t ring_bytes_ = 0;
 
   mutable std::mutex mutex_;

@@ -109,6 +109,24 @@ class MessagesTest(unittest.TestCase):
         err = self.fail_with("scan", f"--table={path}", "--check", "--seed=1", "--mode=sync", "--direct=0")
         self.assertIn("records that it was loaded with seed 9", err)
 
+    def test_wal_in_a_missing_directory_names_directory(self):
+        err = self.fail_with("wal", f"--directory={self.dir.name}/nowhere", "--committers=1", "--runtime=100ms")
+        self.assertIn("is not a directory", err)
+        self.assertIn("--directory", err)
+
+    def test_wal_block_size_not_a_power_of_two_names_block_size(self):
+        err = self.fail_with("wal", f"--directory={self.dir.name}", "--committers=1", "--block-size=3000",
+                             "--runtime=100ms")
+        self.assertIn("not a power of two", err)
+        self.assertIn("--block-size", err)
+        self.assertEqual(os.listdir(self.dir.name), [], "a refused run leaves nothing behind")
+
+    def test_wal_measures_and_removes_its_log(self):
+        out = self.run_ok("wal", f"--directory={self.dir.name}", "--committers=1,4", "--runtime=100ms",
+                          "--ramp_time=20ms", "--output-format=json").stdout
+        self.assertIn('"commits_per_s"', out)
+        self.assertEqual(os.listdir(self.dir.name), [], "the log directory is removed afterwards")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -22,7 +22,8 @@ TEST(WalGeometryTest, AcceptsPowerOfTwoBlocksAndWholeSegments) {
   EXPECT_OK(kGeometry.Validate());
   EXPECT_EQ((WalGeometry{.block_bytes = 3000, .segment_bytes = 30000}).Validate().setting(), "wal_block_bytes");
   EXPECT_EQ((WalGeometry{.block_bytes = 4096, .segment_bytes = 4096 * 3}).Validate().setting(), "wal_segment_bytes");
-  EXPECT_EQ((WalGeometry{.block_bytes = 4096, .segment_bytes = 4096 * 4 + 1}).Validate().setting(), "wal_segment_bytes");
+  EXPECT_EQ((WalGeometry{.block_bytes = 4096, .segment_bytes = 4096 * 4 + 1}).Validate().setting(),
+            "wal_segment_bytes");
   EXPECT_EQ((WalGeometry{.block_bytes = 1u << 17, .segment_bytes = 1u << 20}).Validate().setting(), "wal_block_bytes");
 }
 

@@ -23,9 +23,7 @@ struct Param {
   Backend backend;
 };
 
-void PrintTo(const Param& param, std::ostream* out) {
-  *out << param.path.name << "/" << BackendName(param.backend);
-}
+void PrintTo(const Param& param, std::ostream* out) { *out << param.path.name << "/" << BackendName(param.backend); }
 
 std::vector<Param> AllParams() {
   std::vector<Param> params;
@@ -153,10 +151,9 @@ TEST_P(WalWriterTest, FailedWriteIsPermanent) {
   EXPECT_EQ(writer->Flush().message(), failed.message());
 }
 
-INSTANTIATE_TEST_SUITE_P(PathsAndBackends, WalWriterTest, ::testing::ValuesIn(AllParams()),
-                         [](const auto& param_info) {
-                           return param_info.param.path.name + "_" + std::string(BackendName(param_info.param.backend));
-                         });
+INSTANTIATE_TEST_SUITE_P(PathsAndBackends, WalWriterTest, ::testing::ValuesIn(AllParams()), [](const auto& param_info) {
+  return param_info.param.path.name + "_" + std::string(BackendName(param_info.param.backend));
+});
 
 TEST(WalWriterOptionsTest, ReopeningWithAnotherGeometryIsRefused) {
   testutil::TempDir dir;
@@ -188,8 +185,8 @@ TEST(WalWriterOptionsTest, BadOptionsNameTheirSetting) {
 
 TEST(WalWriterOptionsTest, RecordLargerThanAQuarterOfTheBufferIsRefused) {
   testutil::TempDir dir;
-  ASSERT_OK_AND_ASSIGN(auto writer,
-                       WalWriter::Open(testutil::TestWalOptions(dir.path(), testutil::AllWalPaths()[0], Backend::kAuto)));
+  ASSERT_OK_AND_ASSIGN(
+      auto writer, WalWriter::Open(testutil::TestWalOptions(dir.path(), testutil::AllWalPaths()[0], Backend::kAuto)));
   const auto big = writer->Append(std::vector<std::byte>(32 * 4096 / 4 + 1));
   ASSERT_FALSE(big);
   EXPECT_EQ(big.error().setting(), "wal_buffer_blocks");
@@ -198,8 +195,8 @@ TEST(WalWriterOptionsTest, RecordLargerThanAQuarterOfTheBufferIsRefused) {
 
 TEST(WalWriterOptionsTest, CommitPastTheAppendedEndIsAnError) {
   testutil::TempDir dir;
-  ASSERT_OK_AND_ASSIGN(auto writer,
-                       WalWriter::Open(testutil::TestWalOptions(dir.path(), testutil::AllWalPaths()[0], Backend::kAuto)));
+  ASSERT_OK_AND_ASSIGN(
+      auto writer, WalWriter::Open(testutil::TestWalOptions(dir.path(), testutil::AllWalPaths()[0], Backend::kAuto)));
   EXPECT_EQ(writer->Commit(writer->appended_lsn() + 1).code(), StatusCode::kInvalidArgument);
   EXPECT_OK(writer->Close());
 }

@@ -43,8 +43,8 @@ int main(int argc, char** argv) {
         if (!appended) Die(appended.error().ToString());
         if (Status committed = (*writer)->Commit(appended->end_lsn); !committed.ok()) Die(committed.ToString());
         // One write(2) per line: a pipe never interleaves writes this small.
-        const std::string line = std::to_string(t) + " " + std::to_string(counter) + " " +
-                                 std::to_string(appended->end_lsn) + "\n";
+        const std::string line =
+            std::to_string(t) + " " + std::to_string(counter) + " " + std::to_string(appended->end_lsn) + "\n";
         if (::write(STDOUT_FILENO, line.data(), line.size()) != static_cast<ssize_t>(line.size())) std::_Exit(4);
       }
     });

@@ -116,7 +116,8 @@ void PowerLossTrial(const PowerParam& param, uint64_t seed) {
   auto expected = appended.begin();
   for (size_t i = 0; i < records.size(); ++i, ++expected) {
     ASSERT_NE(expected, appended.end()) << "recovered more records than were appended";
-    ASSERT_EQ(records[i].lsn, expected->first) << "record " << i << " is not the prefix's; " << end.Describe(options.geometry);
+    ASSERT_EQ(records[i].lsn, expected->first)
+        << "record " << i << " is not the prefix's; " << end.Describe(options.geometry);
     ASSERT_EQ(records[i].payload, expected->second) << "record " << i << " came back changed";
   }
   const Lsn recovered_end = records.empty() ? 0 : records.back().end_lsn;
@@ -209,9 +210,13 @@ std::vector<Ack> RunAndKill(const std::string& dir, const WalPath& path, std::ch
   const std::string threads = std::to_string(kKillThreads);
   const std::string cache(CacheModeName(path.cache));
   const std::string sync(WalSyncMethodName(path.sync));
-  std::vector<char*> argv = {const_cast<char*>(IODEPTH_WAL_CRASH_CHILD), const_cast<char*>(dir.c_str()),
-                             const_cast<char*>(cache.c_str()), const_cast<char*>(sync.c_str()),
-                             const_cast<char*>("auto"), const_cast<char*>(threads.c_str()), nullptr};
+  std::vector<char*> argv = {const_cast<char*>(IODEPTH_WAL_CRASH_CHILD),
+                             const_cast<char*>(dir.c_str()),
+                             const_cast<char*>(cache.c_str()),
+                             const_cast<char*>(sync.c_str()),
+                             const_cast<char*>("auto"),
+                             const_cast<char*>(threads.c_str()),
+                             nullptr};
   pid_t pid = 0;
   EXPECT_EQ(posix_spawn(&pid, IODEPTH_WAL_CRASH_CHILD, &actions, nullptr, argv.data(), environ), 0);
   posix_spawn_file_actions_destroy(&actions);

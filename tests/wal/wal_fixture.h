@@ -82,8 +82,8 @@ inline WalOptions TestWalOptions(const std::string& directory, const WalPath& pa
 inline bool Scribble(const std::string& path, uint64_t offset, const std::vector<std::byte>& bytes) {
   const int fd = ::open(path.c_str(), O_WRONLY);
   if (fd < 0) return false;
-  const bool ok = ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset)) ==
-                  static_cast<ssize_t>(bytes.size());
+  const bool ok =
+      ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset)) == static_cast<ssize_t>(bytes.size());
   ::close(fd);
   return ok;
 }
