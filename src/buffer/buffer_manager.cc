@@ -86,6 +86,9 @@ Result<std::unique_ptr<BufferManager>> BufferManager::Create(const BufferManager
   if (frames > UINT32_MAX / 2) {
     return Status::InvalidArgument(fmt::format("a buffer pool of {} pages is too large; use larger pages", frames));
   }
+  if (static_cast<bool>(options.page_lsn) != static_cast<bool>(options.flush_log)) {
+    return Status::InvalidArgument("the write-ahead rule needs both a page LSN reader and a log flusher, or neither");
+  }
   IODEPTH_ASSIGN_OR_RETURN(AlignedBuffer arena, AlignedBuffer::Allocate(frames * page, kArenaAlignment));
   return std::unique_ptr<BufferManager>(new BufferManager(options, std::move(arena), static_cast<uint32_t>(frames)));
 }
@@ -95,6 +98,8 @@ BufferManager::BufferManager(const BufferManagerOptions& options, AlignedBuffer 
       frames_count_(frames),
       frames_per_region_(static_cast<uint32_t>(kArenaRegionBytes / options.page_bytes)),
       verify_(options.verify),
+      page_lsn_(options.page_lsn),
+      flush_log_(options.flush_log),
       arena_(std::move(arena)),
       frames_(std::make_unique<Frame[]>(frames)),
       shards_(std::make_unique<Shard[]>(kShards)) {
@@ -204,12 +209,15 @@ Status BufferManager::WriteBack(uint32_t frame) {
     if (fr.pins.load(std::memory_order_acquire) != 1) return Status::OK();
     fr.state.store(kWriting, std::memory_order_release);
   }
+  Status logged = page_lsn_ ? EnsureLogDurable(page_lsn_(FrameData(frame)), fr.key.page_no) : Status::OK();
+  if (!logged.ok()) {
+    fr.state.store(kValid, std::memory_order_release);
+    fr.state.notify_all();
+    return logged;
+  }
   const uint64_t offset = fr.key.page_no * page_bytes_;
   const Result<size_t> written = fr.file->WriteAt(offset, FrameData(frame));
-  if (written.has_value()) {
-    fr.dirty.store(false, std::memory_order_release);
-    writebacks_.fetch_add(1, std::memory_order_relaxed);
-  }
+  if (written.has_value()) WroteFrame(frame);
   fr.state.store(kValid, std::memory_order_release);
   fr.state.notify_all();
   if (!written.has_value()) {
@@ -398,7 +406,60 @@ Result<PageGuard> BufferManager::Fetch(File& file, uint64_t page_no, bool* did_r
   }
 }
 
-Status BufferManager::FlushAll() {
+Status BufferManager::EnsureLogDurable(uint64_t lsn, uint64_t page_no) {
+  if (lsn <= log_durable_lsn_.load(std::memory_order_acquire)) return Status::OK();
+  const Status flushed = flush_log_(lsn);
+  if (!flushed.ok()) {
+    return flushed.WithContext(
+        fmt::format("page {} (LSN {}) not written: the log could not be made durable up to its LSN (write-ahead rule)",
+                    page_no, lsn));
+  }
+  uint64_t seen = log_durable_lsn_.load(std::memory_order_relaxed);
+  while (seen < lsn && !log_durable_lsn_.compare_exchange_weak(seen, lsn, std::memory_order_acq_rel)) {
+  }
+  return Status::OK();
+}
+
+void BufferManager::WroteFrame(uint32_t frame) {
+  Frame& fr = frames_[frame];
+  // The write-ahead rule, checked where it matters: the page just written carries no LSN
+  // the log has not confirmed durable.
+  IODEPTH_CHECK(!page_lsn_ || page_lsn_(FrameData(frame)) <= log_durable_lsn_.load(std::memory_order_acquire),
+                "a page was written before the log was durable up to its LSN");
+  fr.dirty.store(false, std::memory_order_release);
+  writebacks_.fetch_add(1, std::memory_order_relaxed);
+}
+
+Status BufferManager::WriteFramesAtDepth(const std::vector<uint32_t>& frames, IoQueue& queue) {
+  Status first_error;
+  size_t next = 0;
+  std::vector<IoCompletion> completions(std::min<size_t>(queue.depth(), 64));
+  for (;;) {
+    while (first_error.ok() && next < frames.size() && queue.prepared() + queue.in_flight() < queue.depth()) {
+      const Frame& fr = frames_[frames[next]];
+      IODEPTH_RETURN_IF_ERROR(
+          queue.Prepare(IoRequest{IoOp::kWrite, fr.file, fr.key.page_no * page_bytes_, FrameData(frames[next]), next}));
+      ++next;
+    }
+    if (queue.prepared() > 0) IODEPTH_RETURN_IF_ERROR(queue.Submit().status());
+    if (queue.in_flight() == 0) break;  // All written, or a failure and nothing left in flight.
+    IODEPTH_ASSIGN_OR_RETURN(const uint32_t got, queue.Reap(completions, 1));
+    for (uint32_t i = 0; i < got; ++i) {
+      const IoCompletion& done = completions[i];
+      const uint32_t frame = frames[done.tag];
+      if (done.status.ok() && done.bytes_done == done.length) {
+        WroteFrame(frame);
+      } else if (first_error.ok()) {
+        const Frame& fr = frames_[frame];
+        first_error = (done.status.ok() ? Status::PosixError("short write", EIO) : done.status)
+                          .WithContext(fmt::format("write back page {} of {}", fr.key.page_no, fr.file->path()));
+      }
+    }
+  }
+  return first_error;
+}
+
+Status BufferManager::FlushAll(IoQueue* queue) {
   std::vector<uint32_t> pinned;
   for (uint32_t s = 0; s < kShards; ++s) {
     std::lock_guard lock(shards_[s].mutex);
@@ -408,23 +469,35 @@ Status BufferManager::FlushAll() {
       pinned.push_back(frame);
     }
   }
-  Status first_error;
+  std::vector<uint32_t> to_write;
+  uint64_t max_lsn = 0;
+  uint64_t max_lsn_page = 0;
   for (const uint32_t frame : pinned) {
-    Frame& fr = frames_[frame];
-    if (first_error.ok() && fr.state.load(std::memory_order_acquire) == kValid &&
-        fr.dirty.load(std::memory_order_acquire)) {
-      const Result<size_t> written = fr.file->WriteAt(fr.key.page_no * page_bytes_, FrameData(frame));
-      if (written.has_value()) {
-        fr.dirty.store(false, std::memory_order_release);
-        writebacks_.fetch_add(1, std::memory_order_relaxed);
-      } else {
-        first_error =
-            written.error().WithContext(fmt::format("write back page {} of {}", fr.key.page_no, fr.file->path()));
-      }
+    const Frame& fr = frames_[frame];
+    if (fr.state.load(std::memory_order_acquire) != kValid || !fr.dirty.load(std::memory_order_acquire)) continue;
+    to_write.push_back(frame);
+    if (page_lsn_ && page_lsn_(FrameData(frame)) >= max_lsn) {
+      max_lsn = page_lsn_(FrameData(frame));
+      max_lsn_page = fr.key.page_no;
     }
-    Unpin(frame);
   }
-  return first_error;
+  // One log flush covers every page of the checkpoint.
+  Status status = page_lsn_ && !to_write.empty() ? EnsureLogDurable(max_lsn, max_lsn_page) : Status::OK();
+  if (status.ok() && queue != nullptr) {
+    status = WriteFramesAtDepth(to_write, *queue);
+  } else if (status.ok()) {
+    for (const uint32_t frame : to_write) {
+      const Frame& fr = frames_[frame];
+      const Result<size_t> written = fr.file->WriteAt(fr.key.page_no * page_bytes_, FrameData(frame));
+      if (!written.has_value()) {
+        status = written.error().WithContext(fmt::format("write back page {} of {}", fr.key.page_no, fr.file->path()));
+        break;
+      }
+      WroteFrame(frame);
+    }
+  }
+  for (const uint32_t frame : pinned) Unpin(frame);
+  return status;
 }
 
 Status BufferManager::DropFile(const File& file) {

@@ -35,7 +35,12 @@
 //   (naming the pool size and what to change) instead of waiting for a pin that may
 //   never be released.
 // - Dirty frames are written back synchronously by the evictor that picks them (the
-//   frame is in `writing` meanwhile, and anyone who pins it waits), or by FlushAll().
+//   frame is in `writing` meanwhile, and anyone who pins it waits), or by FlushAll(),
+//   which keeps up to a queue's depth of them in flight.
+// - The write-ahead rule (when the options give page_lsn and flush_log): before any
+//   dirty page is written, the log is made durable up to the LSN the page records;
+//   FlushAll makes it durable once, up to the largest. A log that cannot be made durable
+//   leaves the page dirty and unwritten, and the write-back returns the log's error.
 //
 // Eviction is a clock sweep over chunks: the hand advances by the number of frames wanted,
 // and inside that chunk the first claimable frame starts a run of contiguous claimable
@@ -74,10 +79,21 @@ namespace iodepth {
 // Called on the thread that completes the read; must be safe to call concurrently.
 using PageVerifier = std::function<Status(std::span<const std::byte> page, uint64_t page_no, const File& file)>;
 
+// The write-ahead rule's two halves, supplied from above so buffer/ knows neither a
+// page's layout nor the log: PageLsnReader returns the LSN a page image records (storage/
+// reads its header); LogFlusher makes the log durable up to an LSN (the WAL's Commit) and
+// returns its error otherwise. Both may be called from any thread.
+using PageLsnReader = std::function<uint64_t(std::span<const std::byte> page)>;
+using LogFlusher = std::function<Status(uint64_t lsn)>;
+
 struct BufferManagerOptions {
   uint32_t page_bytes = 8192;           // A power of two, 512..1 MiB.
   uint64_t memory_bytes = 64ull << 20;  // The budget M: frames = memory_bytes / page_bytes.
   PageVerifier verify;                  // Empty: pages are used unchecked (tests only).
+  // The write-ahead rule: when both are set, no dirty page is written before the log is
+  // durable up to the LSN the page records. Both or neither.
+  PageLsnReader page_lsn;
+  LogFlusher flush_log;
 };
 
 inline constexpr uint32_t kMinFrames = 4;
@@ -189,8 +205,12 @@ class BufferManager {
   void Unpin(uint32_t frame);
 
   // --- Whole-pool operations. ---
-  // Writes every dirty page. REQUIRES: nobody modifies pages meanwhile.
-  Status FlushAll();
+  // Writes every dirty page (a checkpoint's write-back): first the log, once, up to the
+  // largest page LSN among them (the write-ahead rule), then the pages, through `queue`
+  // up to its depth in flight, or one at a time with pwrite when `queue` is null.
+  // REQUIRES: nobody modifies pages meanwhile; `queue` has nothing prepared or in flight
+  // and belongs to the calling thread.
+  Status FlushAll(IoQueue* queue = nullptr);
   // Forgets every page of `file` (writing dirty ones first). Call before closing a file
   // whose pages may be cached. FailedPrecondition if one of its pages is pinned.
   Status DropFile(const File& file);
@@ -227,6 +247,10 @@ class BufferManager {
   // Returns false (nothing held) when f is pinned, recently used, or a race was lost.
   Result<bool> TryClaim(uint32_t frame);
   Status WriteBack(uint32_t frame);
+  // The write-ahead rule for pages up to `lsn`: OK once the log is durable there.
+  Status EnsureLogDurable(uint64_t lsn, uint64_t page_no);
+  Status WriteFramesAtDepth(const std::vector<uint32_t>& frames, IoQueue& queue);
+  void WroteFrame(uint32_t frame);
   void ReleaseClaimed(uint32_t frame);
   void FailFrame(uint32_t frame, Status error);
   void BumpUsage(uint32_t frame) const;
@@ -235,6 +259,9 @@ class BufferManager {
   const uint32_t frames_count_;
   const uint32_t frames_per_region_;
   const PageVerifier verify_;
+  const PageLsnReader page_lsn_;
+  const LogFlusher flush_log_;
+  std::atomic<uint64_t> log_durable_lsn_{0};  // The largest LSN flush_log_ confirmed.
   AlignedBuffer arena_;
   std::unique_ptr<Frame[]> frames_;
   std::unique_ptr<Shard[]> shards_;

@@ -90,11 +90,12 @@ Status RunCommitters(WalWriter& writer, const WalJobOptions& options, std::atomi
 
 Status Validate(const WalJobOptions& options) {
   if (options.committers == 0 || options.committers > kMaxCommitters) {
-    return Status::InvalidArgument(fmt::format("committers must be 1 to {}, not {}", kMaxCommitters,
-                                               options.committers))
+    return Status::InvalidArgument(
+               fmt::format("committers must be 1 to {}, not {}", kMaxCommitters, options.committers))
         .WithSetting("committers");
   }
-  if (options.record_bytes == 0) return Status::InvalidArgument("records must be at least 1 byte").WithSetting("record_bytes");
+  if (options.record_bytes == 0)
+    return Status::InvalidArgument("records must be at least 1 byte").WithSetting("record_bytes");
   if (options.runtime_ns <= 0) return Status::InvalidArgument("the runtime must be positive").WithSetting("runtime");
   return Status::OK();
 }
@@ -105,7 +106,8 @@ Result<WalJobResult> RunWalCommitJob(const WalJobOptions& options) {
   IODEPTH_RETURN_IF_ERROR(Validate(options));
   std::error_code error;
   if (!std::filesystem::is_directory(options.parent, error)) {
-    return Status::NotFound(fmt::format("{} is not a directory: give a directory on the device to measure", options.parent))
+    return Status::NotFound(
+               fmt::format("{} is not a directory: give a directory on the device to measure", options.parent))
         .WithSetting("directory");
   }
   // A directory of the job's own, so nothing the user has is ever touched or removed.

@@ -544,6 +544,86 @@ TEST_P(BufferManagerTest, FlushAllReportsAWriteError) {
   EXPECT_EQ(PinnedFrames(*manager), "");
 }
 
+// A log stand-in for the write-ahead rule: it records each flush it is asked for and,
+// at that moment, the LSN page `watch` has on disk, so a test can tell the log was made
+// durable before the page was written.
+struct FakeLog {
+  std::string path;
+  uint64_t watch = 0;
+  std::vector<uint64_t> flushed_to;
+  std::vector<uint64_t> page_lsn_on_disk_then;
+  bool fail = false;
+
+  BufferManagerOptions Wire(BufferManagerOptions options) {
+    options.page_lsn = [](std::span<const std::byte> page) { return PageLsn(page); };
+    options.flush_log = [this](uint64_t lsn) {
+      flushed_to.push_back(lsn);
+      page_lsn_on_disk_then.push_back(LsnOnDisk(path, watch));
+      return fail ? Status::PosixError("fdatasync log", EIO) : Status::OK();
+    };
+    return options;
+  }
+};
+
+TEST_P(BufferManagerTest, WriteAheadRuleFlushesTheLogOnceBeforeACheckpointsPages) {
+  FakeLog log{path_, /*watch=*/9};
+  ASSERT_OK_AND_ASSIGN(auto manager, BufferManager::Create(log.Wire(PoolOptions(16))));
+  for (const uint64_t page : {4u, 9u, 12u}) {
+    ASSERT_OK_AND_ASSIGN(PageGuard guard, manager->Fetch(*file_, page));
+    ChangeLsn(guard, page * 10);
+  }
+  ASSERT_OK_AND_ASSIGN(auto queue, MakeIoQueue(IoQueueOptions{.backend = Backend::kWorker, .depth = 4}));
+  ASSERT_OK(manager->FlushAll(queue.get()));
+  ASSERT_EQ(log.flushed_to, std::vector<uint64_t>{120}) << "one log flush, up to the largest page LSN";
+  EXPECT_EQ(log.page_lsn_on_disk_then[0], 0u) << "the log was flushed before the pages were written";
+  EXPECT_EQ(LsnOnDisk(path_, 9), 90u);
+  EXPECT_EQ(LsnOnDisk(path_, 12), 120u);
+  EXPECT_EQ(manager->stats().writebacks, 3u);
+}
+
+TEST_P(BufferManagerTest, PageIsNotWrittenWhenTheLogCannotBeMadeDurable) {
+  FakeLog log{path_, /*watch=*/6};
+  log.fail = true;
+  ASSERT_OK_AND_ASSIGN(auto manager, BufferManager::Create(log.Wire(PoolOptions(8))));
+  {
+    ASSERT_OK_AND_ASSIGN(PageGuard guard, manager->Fetch(*file_, 6));
+    ChangeLsn(guard, 60);
+  }
+  const Status flushed = manager->FlushAll();
+  EXPECT_EQ(flushed.error_number(), EIO);
+  EXPECT_NE(flushed.message().find("write-ahead rule"), std::string::npos) << flushed.message();
+  EXPECT_EQ(LsnOnDisk(path_, 6), 0u) << "a page must never reach disk ahead of its log";
+  // Eviction of the dirty page obeys the same rule: reading other pages through a small
+  // pool needs its frame and must fail rather than write it.
+  bool refused = false;
+  for (uint64_t page = 20; page < 40 && !refused; ++page) refused = !manager->Fetch(*file_, page).has_value();
+  EXPECT_TRUE(refused);
+  EXPECT_EQ(LsnOnDisk(path_, 6), 0u);
+  log.fail = false;
+  ASSERT_OK(manager->FlushAll());
+  EXPECT_EQ(LsnOnDisk(path_, 6), 60u);
+}
+
+TEST_P(BufferManagerTest, EvictingADirtyPageFlushesTheLogFirst) {
+  FakeLog log{path_, /*watch=*/3};
+  ASSERT_OK_AND_ASSIGN(auto manager, BufferManager::Create(log.Wire(PoolOptions(kMinFrames))));
+  {
+    ASSERT_OK_AND_ASSIGN(PageGuard guard, manager->Fetch(*file_, 3));
+    ChangeLsn(guard, 33);
+  }
+  for (uint64_t page = 20; page < 40; ++page) ASSERT_NO_FATAL_FAILURE(FetchAndCheck(*manager, page));
+  ASSERT_FALSE(log.flushed_to.empty()) << "the dirty victim was written without asking the log";
+  EXPECT_EQ(log.flushed_to[0], 33u);
+  EXPECT_EQ(log.page_lsn_on_disk_then[0], 0u);
+  EXPECT_EQ(LsnOnDisk(path_, 3), 33u);
+}
+
+TEST(BufferManagerOptionsTest, WriteAheadRuleNeedsBothHalves) {
+  BufferManagerOptions options = PoolOptions(8);
+  options.flush_log = [](uint64_t) { return Status::OK(); };
+  EXPECT_EQ(BufferManager::Create(options).error().code(), StatusCode::kInvalidArgument);
+}
+
 TEST_P(BufferManagerTest, DropFileRefusesWhilePinnedThenForgetsEveryPage) {
   auto manager = Pool(16);
   ASSERT_NE(manager, nullptr);
