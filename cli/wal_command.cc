@@ -69,9 +69,12 @@ nlohmann::json ResultToJson(const WalJobOptions& options, const WalJobResult& r)
           {"commits", r.commits},
           {"seconds", r.seconds},
           {"commits_per_s", r.commits_per_s},
-          {"latency_us", {{"p50", r.latency_ns_p50 / 1e3}, {"p95", r.latency_ns_p95 / 1e3},
-                          {"p99", r.latency_ns_p99 / 1e3}, {"max", r.latency_ns_max / 1e3},
-                          {"mean", r.latency_ns_mean / 1e3}}},
+          {"latency_us",
+           {{"p50", r.latency_ns_p50 / 1e3},
+            {"p95", r.latency_ns_p95 / 1e3},
+            {"p99", r.latency_ns_p99 / 1e3},
+            {"max", r.latency_ns_max / 1e3},
+            {"mean", r.latency_ns_mean / 1e3}}},
           {"commits_per_flush", r.commits_per_flush},
           {"syncs_per_commit", r.syncs_per_commit},
           {"bytes_written_per_commit", r.bytes_written_per_commit},
@@ -93,9 +96,10 @@ Status RunWal(const WalFlags& flags) {
   IODEPTH_ASSIGN_OR_RETURN(WalJobOptions options, BuildOptions(flags));
   const bool human = flags.output_format == "normal";
   if (human) {
-    std::cerr << fmt::format("iodepth wal: {} records, {} path, {} engine, flusher depth {}, {} + {} ramp each, in {}\n",
-                             FormatBytes(options.record_bytes), PathName(options.wal), flags.engine,
-                             options.wal.queue.depth, flags.runtime, flags.ramp_time, flags.directory);
+    std::cerr << fmt::format(
+        "iodepth wal: {} records, {} path, {} engine, flusher depth {}, {} + {} ramp each, in {}\n",
+        FormatBytes(options.record_bytes), PathName(options.wal), flags.engine, options.wal.queue.depth, flags.runtime,
+        flags.ramp_time, flags.directory);
     std::cout << fmt::format("{:>10} {:>12} {:>10} {:>10} {:>10} {:>12} {:>12} {:>12} {:>10}\n", "committers",
                              "commits/s", "p50 us", "p95 us", "p99 us", "per flush", "syncs/commit", "bytes/commit",
                              "cpu us/c");
