@@ -39,14 +39,9 @@ std::vector<Written> WriteLog(const std::string& dir, const std::vector<size_t>&
 }
 
 std::vector<WalRecord> ReadAll(const std::string& dir, WalReadEnd* end) {
-  std::vector<WalRecord> records;
-  auto result = ReadWal(dir, [&](const WalRecord& r) {
-    records.push_back(r);
-    return Status::OK();
-  });
-  EXPECT_TRUE(result.has_value()) << result.error().ToString();
-  if (result) *end = *result;
-  return records;
+  auto records = testutil::ReadAllRecords(dir, end);
+  EXPECT_TRUE(records.has_value()) << records.error().ToString();
+  return records.has_value() ? std::move(*records) : std::vector<WalRecord>{};
 }
 
 void ExpectPrefix(const std::vector<WalRecord>& read, const std::vector<Written>& written, size_t count) {

@@ -18,35 +18,16 @@ namespace {
 
 using testutil::WalPath;
 
-struct Param {
-  WalPath path;
-  Backend backend;
-};
-
-void PrintTo(const Param& param, std::ostream* out) { *out << param.path.name << "/" << BackendName(param.backend); }
-
-std::vector<Param> AllParams() {
-  std::vector<Param> params;
-  for (const WalPath& path : testutil::AllWalPaths()) {
-    for (const Backend backend : {Backend::kIoUring, Backend::kWorker, Backend::kSync}) {
-      if (backend == Backend::kIoUring && !ProbeIoUring().ok()) continue;
-      params.push_back({path, backend});
-    }
-  }
-  return params;
-}
+using Param = testutil::WalCase;
 
 class WalWriterTest : public ::testing::TestWithParam<Param> {
  protected:
   WalOptions Options() const { return testutil::TestWalOptions(dir_.path(), GetParam().path, GetParam().backend); }
   std::vector<WalRecord> ReadBack() const {
-    std::vector<WalRecord> records;
-    auto end = ReadWal(dir_.path(), [&](const WalRecord& r) {
-      records.push_back(r);
-      return Status::OK();
-    });
-    EXPECT_TRUE(end.has_value()) << end.error().ToString();
-    return records;
+    WalReadEnd end;
+    auto records = testutil::ReadAllRecords(dir_.path(), &end);
+    EXPECT_TRUE(records.has_value()) << records.error().ToString();
+    return records.has_value() ? std::move(*records) : std::vector<WalRecord>{};
   }
   testutil::TempDir dir_;
 };
@@ -151,9 +132,8 @@ TEST_P(WalWriterTest, FailedWriteIsPermanent) {
   EXPECT_EQ(writer->Flush().message(), failed.message());
 }
 
-INSTANTIATE_TEST_SUITE_P(PathsAndBackends, WalWriterTest, ::testing::ValuesIn(AllParams()), [](const auto& param_info) {
-  return param_info.param.path.name + "_" + std::string(BackendName(param_info.param.backend));
-});
+INSTANTIATE_TEST_SUITE_P(PathsAndBackends, WalWriterTest, ::testing::ValuesIn(testutil::AllWalCases()),
+                         [](const auto& param_info) { return testutil::WalCaseName(param_info.param); });
 
 TEST(WalWriterOptionsTest, ReopeningWithAnotherGeometryIsRefused) {
   testutil::TempDir dir;

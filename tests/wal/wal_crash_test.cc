@@ -34,37 +34,14 @@ namespace {
 using testutil::WalPath;
 
 std::vector<WalRecord> Recover(const std::string& dir, WalReadEnd* end) {
-  std::vector<WalRecord> records;
-  auto result = ReadWal(dir, [&](const WalRecord& r) {
-    records.push_back(r);
-    return Status::OK();
-  });
-  EXPECT_TRUE(result.has_value()) << result.error().ToString();
-  if (result) *end = *result;
-  return records;
+  auto records = testutil::ReadAllRecords(dir, end);
+  EXPECT_TRUE(records.has_value()) << records.error().ToString();
+  return records.has_value() ? std::move(*records) : std::vector<WalRecord>{};
 }
 
 // ---- power loss ----------------------------------------------------------------------
 
-struct PowerParam {
-  WalPath path;
-  Backend backend;
-};
-
-void PrintTo(const PowerParam& param, std::ostream* out) {
-  *out << param.path.name << "/" << BackendName(param.backend);
-}
-
-std::vector<PowerParam> PowerParams() {
-  std::vector<PowerParam> params;
-  for (const WalPath& path : testutil::AllWalPaths()) {
-    for (const Backend backend : {Backend::kIoUring, Backend::kWorker, Backend::kSync}) {
-      if (backend == Backend::kIoUring && !ProbeIoUring().ok()) continue;
-      params.push_back({path, backend});
-    }
-  }
-  return params;
-}
+using PowerParam = testutil::WalCase;
 
 class WalPowerLossTest : public ::testing::TestWithParam<PowerParam> {};
 
@@ -142,10 +119,8 @@ TEST_P(WalPowerLossTest, RecoveryReturnsAPrefixHoldingEveryAcknowledgedCommit) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(PathsAndBackends, WalPowerLossTest, ::testing::ValuesIn(PowerParams()),
-                         [](const auto& param_info) {
-                           return param_info.param.path.name + "_" + std::string(BackendName(param_info.param.backend));
-                         });
+INSTANTIATE_TEST_SUITE_P(PathsAndBackends, WalPowerLossTest, ::testing::ValuesIn(testutil::AllWalCases()),
+                         [](const auto& param_info) { return testutil::WalCaseName(param_info.param); });
 
 TEST(CrashJournalTest, DropsAndTearsOnlyWritesNotYetSynced) {
   testutil::TempDir dir;

@@ -12,7 +12,11 @@
 #include <string>
 #include <vector>
 
+#include <functional>
+
 #include "common/random.h"
+#include "io/io_queue.h"
+#include "wal/log_reader.h"
 #include "wal/log_writer.h"
 
 namespace iodepth::testutil {
@@ -63,6 +67,28 @@ inline std::vector<WalPath> AllWalPaths() {
           {"direct_dsync", CacheMode::kDirect, WalSyncMethod::kDsync}};
 }
 
+// One durability path on one backend: the grid the writer and crash tests run on.
+struct WalCase {
+  WalPath path;
+  Backend backend;
+};
+inline void PrintTo(const WalCase& param, std::ostream* out) {
+  *out << param.path.name << "/" << BackendName(param.backend);
+}
+inline std::vector<WalCase> AllWalCases() {
+  std::vector<WalCase> cases;
+  for (const WalPath& path : AllWalPaths()) {
+    for (const Backend backend : {Backend::kIoUring, Backend::kWorker, Backend::kSync}) {
+      if (backend == Backend::kIoUring && !ProbeIoUring().ok()) continue;
+      cases.push_back({path, backend});
+    }
+  }
+  return cases;
+}
+inline std::string WalCaseName(const WalCase& param) {
+  return param.path.name + "_" + std::string(BackendName(param.backend));
+}
+
 inline WalOptions TestWalOptions(const std::string& directory, const WalPath& path, Backend backend) {
   WalOptions options;
   options.directory = directory;
@@ -86,6 +112,16 @@ inline bool Scribble(const std::string& path, uint64_t offset, const std::vector
       ::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(offset)) == static_cast<ssize_t>(bytes.size());
   ::close(fd);
   return ok;
+}
+
+// Every record of the log in `directory`, in order; *end gets where the reader stopped.
+inline Result<std::vector<WalRecord>> ReadAllRecords(const std::string& directory, WalReadEnd* end) {
+  std::vector<WalRecord> records;
+  IODEPTH_ASSIGN_OR_RETURN(*end, ReadWal(directory, [&](const WalRecord& record) {
+    records.push_back(record);
+    return Status::OK();
+  }));
+  return records;
 }
 
 inline std::string SegmentPathIn(const std::string& directory, uint64_t segment) {
