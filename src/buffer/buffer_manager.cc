@@ -1,12 +1,16 @@
 #include "buffer/buffer_manager.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 
 #include "common/assert.h"
 #include "common/units.h"
+#include "io/request_pump.h"
 
 namespace iodepth {
 
@@ -27,6 +31,7 @@ struct BufferManager::Frame {
   std::atomic<uint32_t> state{kEmpty};
   std::atomic<uint8_t> usage{0};
   std::atomic<bool> dirty{false};
+  std::atomic<bool> queued{false};  // Waiting in the background writer's queue.
   // The fields below change only while the changer holds the frame's only pin (a claim)
   // and, for a mapped frame, its shard's lock; anyone else reads them only while holding
   // a pin taken after that (through the table or a later claim), which orders the reads
@@ -42,6 +47,19 @@ struct alignas(64) BufferManager::Shard {
   std::unordered_map<PageKey, uint32_t, PageKeyHash> map;  // Guarded by mutex.
   uint64_t lookups = 0;                                    // Guarded by mutex.
   uint64_t hits = 0;                                       // Guarded by mutex.
+};
+
+struct BufferManager::Writer {
+  std::mutex mutex;
+  std::condition_variable wake;  // Victims queued, or stop.
+  std::condition_variable idle;  // The queue drained and no batch is being written.
+  std::deque<uint32_t> victims;  // Guarded by mutex, as are the fields below.
+  size_t max_queued = 0;
+  bool stop = false;
+  bool busy = false;  // A batch is being written.
+  Status error;       // The first failure since the last DrainBackgroundWriter().
+  std::string backend;
+  std::thread thread;
 };
 
 size_t BufferManager::PageKeyHash::operator()(const PageKey& key) const {
@@ -63,7 +81,10 @@ PageGuard& PageGuard::operator=(PageGuard&& other) noexcept {
 
 uint64_t PageGuard::page_no() const { return manager_->frames_[frame_].key.page_no; }
 std::span<const std::byte> PageGuard::data() const { return manager_->FrameData(frame_); }
-std::span<std::byte> PageGuard::mutable_data() const { return manager_->FrameData(frame_); }
+std::span<std::byte> PageGuard::mutable_data() const {
+  manager_->WaitWhileWriting(frame_);
+  return manager_->FrameData(frame_);
+}
 void PageGuard::MarkDirty() const { manager_->frames_[frame_].dirty.store(true, std::memory_order_release); }
 
 void PageGuard::Release() {
@@ -90,7 +111,21 @@ Result<std::unique_ptr<BufferManager>> BufferManager::Create(const BufferManager
     return Status::InvalidArgument("the write-ahead rule needs both a page LSN reader and a log flusher, or neither");
   }
   IODEPTH_ASSIGN_OR_RETURN(AlignedBuffer arena, AlignedBuffer::Allocate(frames * page, kArenaAlignment));
-  return std::unique_ptr<BufferManager>(new BufferManager(options, std::move(arena), static_cast<uint32_t>(frames)));
+  std::unique_ptr<BufferManager> manager(new BufferManager(options, std::move(arena), static_cast<uint32_t>(frames)));
+  const BackgroundWriterOptions& writer = options.background_writer;
+  if (writer.enabled) {
+    std::string notice;
+    Result<std::unique_ptr<IoQueue>> queue = MakeIoQueue(writer.queue, &notice);
+    if (!queue.has_value()) return queue.error().WithContext("the buffer pool's background writer");
+    manager->writer_ = std::make_unique<Writer>();
+    manager->writer_->max_queued =
+        writer.max_queued != 0 ? writer.max_queued : std::max<size_t>(16, size_t{4} * writer.queue.depth);
+    manager->writer_->backend = std::string((*queue)->backend_name());
+    // The queue is used and destroyed only on the writer's thread from here on.
+    manager->writer_->thread =
+        std::thread([m = manager.get(), q = std::move(*queue)]() mutable { m->WriterLoop(std::move(q)); });
+  }
+  return manager;
 }
 
 BufferManager::BufferManager(const BufferManagerOptions& options, AlignedBuffer arena, uint32_t frames)
@@ -107,6 +142,14 @@ BufferManager::BufferManager(const BufferManagerOptions& options, AlignedBuffer 
 }
 
 BufferManager::~BufferManager() {
+  if (writer_ != nullptr) {
+    {
+      std::lock_guard lock(writer_->mutex);
+      writer_->stop = true;
+    }
+    writer_->wake.notify_all();
+    writer_->thread.join();
+  }
   for (uint32_t f = 0; f < frames_count_; ++f) {
     IODEPTH_CHECK(frames_[f].pins.load() == 0, "buffer manager destroyed while a page is pinned");
   }
@@ -144,7 +187,8 @@ PinResult BufferManager::Pin(const File& file, uint64_t page_no) {
   }
   BumpUsage(frame);
   const uint32_t state = frames_[frame].state.load(std::memory_order_acquire);
-  return {state == kValid ? PinOutcome::kResident : PinOutcome::kInProgress, frame};
+  const bool readable = state == kValid || state == kWriting;
+  return {readable ? PinOutcome::kResident : PinOutcome::kInProgress, frame};
 }
 
 void BufferManager::Unpin(uint32_t frame) {
@@ -155,7 +199,16 @@ void BufferManager::Unpin(uint32_t frame) {
 uint32_t BufferManager::PinCount(uint32_t frame) const { return frames_[frame].pins.load(std::memory_order_acquire); }
 
 bool BufferManager::IsValid(uint32_t frame) const {
-  return frames_[frame].state.load(std::memory_order_acquire) == kValid;
+  const uint32_t state = frames_[frame].state.load(std::memory_order_acquire);
+  return state == kValid || state == kWriting;  // A page being written is readable.
+}
+
+void BufferManager::WaitWhileWriting(uint32_t frame) const {
+  const std::atomic<uint32_t>& state = frames_[frame].state;
+  for (uint32_t now = state.load(std::memory_order_acquire); now == kWriting;
+       now = state.load(std::memory_order_acquire)) {
+    state.wait(now, std::memory_order_acquire);
+  }
 }
 
 Status BufferManager::WaitForRead(uint32_t frame, const std::function<Status()>& progress) {
@@ -163,7 +216,7 @@ Status BufferManager::WaitForRead(uint32_t frame, const std::function<Status()>&
   std::atomic<uint32_t>& state = frames_[frame].state;
   for (;;) {
     const uint32_t now = state.load(std::memory_order_acquire);
-    if (now == kValid) return Status::OK();
+    if (now == kValid || now == kWriting) return Status::OK();
     if (now == kFailed) return frames_[frame].error;
     if (!progress) {
       state.wait(now, std::memory_order_acquire);
@@ -217,16 +270,20 @@ Status BufferManager::WriteBack(uint32_t frame) {
   }
   const uint64_t offset = fr.key.page_no * page_bytes_;
   const Result<size_t> written = fr.file->WriteAt(offset, FrameData(frame));
-  if (written.has_value()) WroteFrame(frame);
+  if (written.has_value()) {
+    WroteFrame(frame);
+    evictor_writebacks_.fetch_add(1, std::memory_order_relaxed);
+  }
   fr.state.store(kValid, std::memory_order_release);
   fr.state.notify_all();
   if (!written.has_value()) {
+    writeback_failures_.fetch_add(1, std::memory_order_relaxed);
     return written.error().WithContext(fmt::format("write back page {} of {}", fr.key.page_no, fr.file->path()));
   }
   return Status::OK();
 }
 
-Result<bool> BufferManager::TryClaim(uint32_t frame) {
+Result<bool> BufferManager::TryClaim(uint32_t frame, bool hand_off_dirty) {
   Frame& fr = frames_[frame];
   if (fr.pins.load(std::memory_order_relaxed) != 0) return false;
   uint8_t usage = fr.usage.load(std::memory_order_relaxed);
@@ -238,6 +295,14 @@ Result<bool> BufferManager::TryClaim(uint32_t frame) {
   if (!fr.pins.compare_exchange_strong(expected, 1, std::memory_order_acquire)) return false;
   if (fr.mapped) {
     if (fr.dirty.load(std::memory_order_acquire)) {
+      // The writer claims a victim with a pin of its own, so the claim is dropped before
+      // the hand-off. With the writer's queue full the victim is passed by for now; in
+      // the second half of a claim's sweeps it is written here.
+      if (hand_off_dirty && writer_ != nullptr) {
+        Unpin(frame);
+        OfferToWriter(frame);
+        return false;
+      }
       const Status written = WriteBack(frame);
       if (!written.ok()) {
         Unpin(frame);
@@ -268,7 +333,9 @@ Result<ReadRun> BufferManager::ClaimRun(uint32_t wanted) {
   // pinned frames still fails within microseconds, never a hang.
   constexpr int kSweeps = 8;
   for (int sweep = 0; sweep < kSweeps; ++sweep) {
-    IODEPTH_ASSIGN_OR_RETURN(const ReadRun run, SweepForRun(wanted));
+    // Dirty victims go to the background writer in the first half of the sweeps; after
+    // that the claim writes one itself rather than fail for want of a clean frame.
+    IODEPTH_ASSIGN_OR_RETURN(const ReadRun run, SweepForRun(wanted, /*hand_off_dirty=*/sweep < kSweeps / 2));
     if (run.pages > 0) return run;
     if (sweep < kSweeps / 2) {
       std::this_thread::yield();
@@ -282,7 +349,7 @@ Result<ReadRun> BufferManager::ClaimRun(uint32_t wanted) {
       frames_count_, FormatBytes(uint64_t{frames_count_} * page_bytes_), page_bytes_));
 }
 
-Result<ReadRun> BufferManager::SweepForRun(uint32_t wanted) {
+Result<ReadRun> BufferManager::SweepForRun(uint32_t wanted, bool hand_off_dirty) {
   IODEPTH_CHECK(wanted >= 1, "claim of zero frames");
   wanted = std::min(wanted, frames_count_);
   // Enough steps for the hand to age every frame from kMaxUsage to 0 and come round once
@@ -312,7 +379,7 @@ Result<ReadRun> BufferManager::SweepForRun(uint32_t wanted) {
         }
         continue;
       }
-      const Result<bool> claimed = TryClaim(f);
+      const Result<bool> claimed = TryClaim(f, hand_off_dirty);
       if (!claimed.has_value()) {
         for (uint32_t i = 0; i < run.pages; ++i) ReleaseClaimed(run.first_frame + i);
         return claimed.error();
@@ -431,32 +498,26 @@ void BufferManager::WroteFrame(uint32_t frame) {
 }
 
 Status BufferManager::WriteFramesAtDepth(const std::vector<uint32_t>& frames, IoQueue& queue) {
-  Status first_error;
   size_t next = 0;
-  std::vector<IoCompletion> completions(std::min<size_t>(queue.depth(), 64));
-  for (;;) {
-    while (first_error.ok() && next < frames.size() && queue.prepared() + queue.in_flight() < queue.depth()) {
-      const Frame& fr = frames_[frames[next]];
-      IODEPTH_RETURN_IF_ERROR(
-          queue.Prepare(IoRequest{IoOp::kWrite, fr.file, fr.key.page_no * page_bytes_, FrameData(frames[next]), next}));
-      ++next;
-    }
-    if (queue.prepared() > 0) IODEPTH_RETURN_IF_ERROR(queue.Submit().status());
-    if (queue.in_flight() == 0) break;  // All written, or a failure and nothing left in flight.
-    IODEPTH_ASSIGN_OR_RETURN(const uint32_t got, queue.Reap(completions, 1));
-    for (uint32_t i = 0; i < got; ++i) {
-      const IoCompletion& done = completions[i];
-      const uint32_t frame = frames[done.tag];
-      if (done.status.ok() && done.bytes_done == done.length) {
-        WroteFrame(frame);
-      } else if (first_error.ok()) {
+  return PumpRequests(
+      queue,
+      [&]() -> std::optional<IoRequest> {
+        if (next == frames.size()) return std::nullopt;
+        const uint32_t frame = frames[next++];
         const Frame& fr = frames_[frame];
-        first_error = (done.status.ok() ? Status::PosixError("short write", EIO) : done.status)
-                          .WithContext(fmt::format("write back page {} of {}", fr.key.page_no, fr.file->path()));
-      }
-    }
-  }
-  return first_error;
+        return IoRequest{IoOp::kWrite, fr.file, fr.key.page_no * page_bytes_, FrameData(frame), frame};
+      },
+      [&](const IoCompletion& done) {
+        const auto frame = static_cast<uint32_t>(done.tag);
+        const Status error = CompletionError(done);
+        if (error.ok()) {
+          WroteFrame(frame);
+          return Status::OK();
+        }
+        writeback_failures_.fetch_add(1, std::memory_order_relaxed);
+        const Frame& fr = frames_[frame];
+        return error.WithContext(fmt::format("write back page {} of {}", fr.key.page_no, fr.file->path()));
+      });
 }
 
 Status BufferManager::FlushAll(IoQueue* queue) {
@@ -473,31 +534,149 @@ Status BufferManager::FlushAll(IoQueue* queue) {
   uint64_t max_lsn = 0;
   uint64_t max_lsn_page = 0;
   for (const uint32_t frame : pinned) {
+    // A write the background writer has in flight may fail and leave the page dirty:
+    // wait for it, then look again.
+    WaitWhileWriting(frame);
     const Frame& fr = frames_[frame];
     if (fr.state.load(std::memory_order_acquire) != kValid || !fr.dirty.load(std::memory_order_acquire)) continue;
     to_write.push_back(frame);
-    if (page_lsn_ && page_lsn_(FrameData(frame)) >= max_lsn) {
-      max_lsn = page_lsn_(FrameData(frame));
+    const uint64_t lsn = page_lsn_ ? page_lsn_(FrameData(frame)) : 0;
+    if (lsn >= max_lsn) {
+      max_lsn = lsn;
       max_lsn_page = fr.key.page_no;
     }
   }
   // One log flush covers every page of the checkpoint.
   Status status = page_lsn_ && !to_write.empty() ? EnsureLogDurable(max_lsn, max_lsn_page) : Status::OK();
-  if (status.ok() && queue != nullptr) {
-    status = WriteFramesAtDepth(to_write, *queue);
-  } else if (status.ok()) {
-    for (const uint32_t frame : to_write) {
-      const Frame& fr = frames_[frame];
-      const Result<size_t> written = fr.file->WriteAt(fr.key.page_no * page_bytes_, FrameData(frame));
-      if (!written.has_value()) {
-        status = written.error().WithContext(fmt::format("write back page {} of {}", fr.key.page_no, fr.file->path()));
-        break;
-      }
-      WroteFrame(frame);
+  if (status.ok() && !to_write.empty()) {
+    std::unique_ptr<IoQueue> one_at_a_time;
+    if (queue == nullptr) {
+      Result<std::unique_ptr<IoQueue>> made = MakeIoQueue(IoQueueOptions{.backend = Backend::kSync, .depth = 1});
+      status = made.has_value() ? Status::OK() : made.error();
+      if (made.has_value()) one_at_a_time = std::move(*made);
+      queue = one_at_a_time.get();
     }
+    if (status.ok()) status = WriteFramesAtDepth(to_write, *queue);
   }
   for (const uint32_t frame : pinned) Unpin(frame);
   return status;
+}
+
+bool BufferManager::OfferToWriter(uint32_t frame) {
+  Frame& fr = frames_[frame];
+  if (fr.queued.load(std::memory_order_acquire)) return true;  // Already waiting for the writer.
+  {
+    std::lock_guard lock(writer_->mutex);
+    // After a failure the evictors write themselves, so the error reaches a caller.
+    if (writer_->stop || !writer_->error.ok() || writer_->victims.size() >= writer_->max_queued) return false;
+    fr.queued.store(true, std::memory_order_release);
+    writer_->victims.push_back(frame);
+  }
+  dirty_victims_queued_.fetch_add(1, std::memory_order_relaxed);
+  writer_->wake.notify_one();
+  return true;
+}
+
+bool BufferManager::ClaimForWrite(uint32_t frame) {
+  Frame& fr = frames_[frame];
+  uint32_t expected = 0;
+  if (!fr.pins.compare_exchange_strong(expected, 1, std::memory_order_acquire)) return false;  // In use.
+  // The only pin is ours, so mapped, key and file hold still; a page that was evicted,
+  // written or failed meanwhile needs nothing.
+  if (!fr.mapped || !fr.dirty.load(std::memory_order_acquire) || fr.state.load(std::memory_order_acquire) != kValid) {
+    Unpin(frame);
+    return false;
+  }
+  fr.state.store(kWriting, std::memory_order_release);
+  return true;
+}
+
+void BufferManager::EndWrite(uint32_t frame) {
+  Frame& fr = frames_[frame];
+  fr.state.store(kValid, std::memory_order_release);
+  fr.state.notify_all();
+  Unpin(frame);
+}
+
+void BufferManager::NoteWriteError(const Status& error) {
+  writeback_failures_.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard lock(writer_->mutex);
+  if (writer_->error.ok()) writer_->error = error;
+}
+
+std::optional<IoRequest> BufferManager::NextWriterRequest() {
+  for (;;) {
+    uint32_t frame = 0;
+    {
+      std::lock_guard lock(writer_->mutex);
+      if (writer_->victims.empty() || writer_->stop) return std::nullopt;
+      frame = writer_->victims.front();
+      writer_->victims.pop_front();
+    }
+    Frame& fr = frames_[frame];
+    fr.queued.store(false, std::memory_order_release);
+    if (!ClaimForWrite(frame)) continue;
+    if (page_lsn_) {
+      const Status logged = EnsureLogDurable(page_lsn_(FrameData(frame)), fr.key.page_no);
+      if (!logged.ok()) {
+        NoteWriteError(logged);
+        EndWrite(frame);
+        continue;
+      }
+    }
+    return IoRequest{IoOp::kWrite, fr.file, fr.key.page_no * page_bytes_, FrameData(frame), frame};
+  }
+}
+
+void BufferManager::WriterLoop(std::unique_ptr<IoQueue> queue) {
+  for (;;) {
+    {
+      std::unique_lock lock(writer_->mutex);
+      writer_->wake.wait(lock, [this] { return writer_->stop || !writer_->victims.empty(); });
+      if (writer_->stop) break;
+      writer_->busy = true;
+    }
+    // A failed write leaves its page dirty and stops this batch; the error is kept for
+    // DrainBackgroundWriter and turns later victims back to the evictors.
+    const Status batch = PumpRequests(
+        *queue, [this] { return NextWriterRequest(); },
+        [this](const IoCompletion& done) {
+          const auto frame = static_cast<uint32_t>(done.tag);
+          const Status error = CompletionError(done);
+          if (error.ok()) {
+            WroteFrame(frame);
+            background_writebacks_.fetch_add(1, std::memory_order_relaxed);
+          } else {
+            const Frame& fr = frames_[frame];
+            NoteWriteError(error.WithContext(
+                fmt::format("background write-back of page {} of {}", fr.key.page_no, fr.file->path())));
+          }
+          EndWrite(frame);
+          return error;
+        });
+    std::lock_guard lock(writer_->mutex);
+    if (!batch.ok() && writer_->error.ok()) writer_->error = batch;
+    writer_->busy = false;
+    if (writer_->victims.empty()) writer_->idle.notify_all();
+  }
+  // Victims left behind stay dirty; FlushAll or an evictor writes them.
+  std::lock_guard lock(writer_->mutex);
+  for (const uint32_t frame : writer_->victims) frames_[frame].queued.store(false, std::memory_order_relaxed);
+  writer_->victims.clear();
+  writer_->busy = false;
+  writer_->idle.notify_all();
+  // The queue is destroyed here, on the thread that used it, after draining.
+}
+
+Status BufferManager::DrainBackgroundWriter() {
+  if (writer_ == nullptr) return Status::OK();
+  std::unique_lock lock(writer_->mutex);
+  writer_->idle.wait(lock, [this] { return writer_->victims.empty() && !writer_->busy; });
+  return std::exchange(writer_->error, Status::OK());
+}
+
+std::string BufferManager::background_writer_backend() const {
+  return writer_ != nullptr ? writer_->backend : std::string();
 }
 
 Status BufferManager::DropFile(const File& file) {
@@ -541,7 +720,7 @@ uint64_t BufferManager::FrameCountResident() const {
   for (uint32_t s = 0; s < kShards; ++s) {
     std::lock_guard lock(shards_[s].mutex);
     for (const auto& [key, frame] : shards_[s].map) {
-      resident += frames_[frame].state.load(std::memory_order_acquire) == kValid ? 1u : 0u;
+      resident += IsValid(frame) ? 1u : 0u;
     }
   }
   return resident;
@@ -558,6 +737,10 @@ BufferStats BufferManager::stats() const {
   stats.evictions = evictions_.load(std::memory_order_relaxed);
   stats.writebacks = writebacks_.load(std::memory_order_relaxed);
   stats.read_failures = read_failures_.load(std::memory_order_relaxed);
+  stats.background_writebacks = background_writebacks_.load(std::memory_order_relaxed);
+  stats.evictor_writebacks = evictor_writebacks_.load(std::memory_order_relaxed);
+  stats.dirty_victims_queued = dirty_victims_queued_.load(std::memory_order_relaxed);
+  stats.writeback_failures = writeback_failures_.load(std::memory_order_relaxed);
   return stats;
 }
 

@@ -20,8 +20,8 @@
 //                       |                                    |  ^
 //                       +--read failed / bad checksum-->     |  +-- write-back done
 //                           failed (unmapped; the error      v
-//                           goes to every pinner) --last     writing (dirty, evictor writes)
-//                           unpin--> claimable again
+//                           goes to every pinner) --last     writing (dirty; the background
+//                           unpin--> claimable again         writer's or an evictor's write)
 //
 // Rules:
 // - A pinned frame is never evicted. Pins are counted per frame; PageGuard is the RAII
@@ -34,9 +34,17 @@
 // - When a sweep sees every frame pinned, the request fails with ResourceExhausted
 //   (naming the pool size and what to change) instead of waiting for a pin that may
 //   never be released.
-// - Dirty frames are written back synchronously by the evictor that picks them (the
-//   frame is in `writing` meanwhile, and anyone who pins it waits), or by FlushAll(),
-//   which keeps up to a queue's depth of them in flight.
+// - Write-back. A page being written is still readable: pinning it does not wait, only
+//   mutable_data() does (a page must not change under its own write). Dirty pages are
+//   written three ways:
+//     background writer (BackgroundWriterOptions): an evictor that meets a dirty victim
+//       hands it to the writer's bounded queue and takes the next clean frame instead,
+//       so a reader never waits for a write it does not need. The writer thread owns an
+//       IoQueue and keeps up to its depth of writes in flight (io/request_pump.h); a
+//       written page is clean and the next pass of the hand claims it without I/O.
+//     evictor: with no writer, or once half of a claim's sweeps found nothing clean (the
+//       writer's queue full, say), the evictor writes a victim itself, synchronously.
+//     FlushAll(): a checkpoint; every dirty page, up to a queue's depth in flight.
 // - The write-ahead rule (when the options give page_lsn and flush_log): before any
 //   dirty page is written, the log is made durable up to the LSN the page records;
 //   FlushAll makes it durable once, up to the largest. A log that cannot be made durable
@@ -61,6 +69,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -86,6 +95,14 @@ using PageVerifier = std::function<Status(std::span<const std::byte> page, uint6
 using PageLsnReader = std::function<uint64_t(std::span<const std::byte> page)>;
 using LogFlusher = std::function<Status(uint64_t lsn)>;
 
+// The background writer (see "Write-back" above). Bounded: at most `queue.depth` writes in
+// flight and `max_queued` victims waiting; beyond that evictors write themselves.
+struct BackgroundWriterOptions {
+  bool enabled = false;
+  IoQueueOptions queue{.depth = 8};  // Backend and write-back depth.
+  uint32_t max_queued = 0;           // Victims waiting; 0: 4 x depth, at least 16.
+};
+
 struct BufferManagerOptions {
   uint32_t page_bytes = 8192;           // A power of two, 512..1 MiB.
   uint64_t memory_bytes = 64ull << 20;  // The budget M: frames = memory_bytes / page_bytes.
@@ -94,6 +111,7 @@ struct BufferManagerOptions {
   // durable up to the LSN the page records. Both or neither.
   PageLsnReader page_lsn;
   LogFlusher flush_log;
+  BackgroundWriterOptions background_writer;
 };
 
 inline constexpr uint32_t kMinFrames = 4;
@@ -108,7 +126,11 @@ struct BufferStats {
   uint64_t hits = 0;        // Found resident, or being read by someone else.
   uint64_t pages_read = 0;  // Pages read from disk (misses served).
   uint64_t evictions = 0;   // Valid pages dropped to make room.
-  uint64_t writebacks = 0;  // Dirty pages written.
+  uint64_t writebacks = 0;  // Dirty pages written, all three ways (below).
+  uint64_t background_writebacks = 0;  // By the background writer.
+  uint64_t evictor_writebacks = 0;     // By an evictor itself, synchronously.
+  uint64_t dirty_victims_queued = 0;   // Dirty victims an evictor handed to the writer.
+  uint64_t writeback_failures = 0;     // Writes (or their log flushes) that failed.
   uint64_t read_failures = 0;
 };
 
@@ -128,6 +150,8 @@ class PageGuard {
   uint32_t frame() const { return frame_; }
   uint64_t page_no() const;
   std::span<const std::byte> data() const;
+  // Waits for a write-back of this page in flight to finish (the write must not see the
+  // page change under it) and returns its bytes.
   // REQUIRES: the caller excludes other users of this page while it writes.
   std::span<std::byte> mutable_data() const;
   // The page will be written back before its frame is reused (or by FlushAll).
@@ -166,6 +190,7 @@ class BufferManager {
 
   BufferManager(const BufferManager&) = delete;
   BufferManager& operator=(const BufferManager&) = delete;
+  // Stops the background writer (its writes in flight finish first).
   // REQUIRES: no guard or read is outstanding. Dirty pages are not written: call FlushAll.
   ~BufferManager();
 
@@ -211,6 +236,12 @@ class BufferManager {
   // REQUIRES: nobody modifies pages meanwhile; `queue` has nothing prepared or in flight
   // and belongs to the calling thread.
   Status FlushAll(IoQueue* queue = nullptr);
+  // Waits until the background writer has written every victim handed to it so far (for
+  // tests and for a job's end). Returns the writer's first error since the last call; OK
+  // without a writer.
+  Status DrainBackgroundWriter();
+  // The writer queue's backend name ("io_uring", "worker", "sync"), or "" without one.
+  std::string background_writer_backend() const;
   // Forgets every page of `file` (writing dirty ones first). Call before closing a file
   // whose pages may be cached. FailedPrecondition if one of its pages is pinned.
   Status DropFile(const File& file);
@@ -228,6 +259,7 @@ class BufferManager {
  private:
   struct Frame;
   struct Shard;
+  struct Writer;
   struct PageKey {
     uint64_t file_id;
     uint64_t page_no;
@@ -242,11 +274,25 @@ class BufferManager {
   Shard& ShardOf(const PageKey& key) const;
   Result<ReadRun> ClaimRun(uint32_t wanted);
   // One sweep of ClaimRun: a run, or an empty run when nothing was claimable.
-  Result<ReadRun> SweepForRun(uint32_t wanted);
+  // `hand_off_dirty`: dirty victims go to the background writer (when there is one and
+  // its queue has room) instead of being written here.
+  Result<ReadRun> SweepForRun(uint32_t wanted, bool hand_off_dirty);
   // Tries to make frame f free and claimed by the caller (pin 1, unmapped, empty).
-  // Returns false (nothing held) when f is pinned, recently used, or a race was lost.
-  Result<bool> TryClaim(uint32_t frame);
+  // Returns false (nothing held) when f is pinned, recently used, handed to the writer,
+  // or a race was lost.
+  Result<bool> TryClaim(uint32_t frame, bool hand_off_dirty);
   Status WriteBack(uint32_t frame);
+  // The background writer: Offer queues a dirty victim (false: no room, or the writer
+  // has failed); WriterLoop is its thread; ClaimForWrite takes a queued frame for writing
+  // (pin 1, state writing) if it is still an unpinned dirty page; EndWrite releases it.
+  bool OfferToWriter(uint32_t frame);
+  void WriterLoop(std::unique_ptr<IoQueue> queue);
+  std::optional<IoRequest> NextWriterRequest();
+  bool ClaimForWrite(uint32_t frame);
+  void EndWrite(uint32_t frame);
+  void NoteWriteError(const Status& error);
+  // Waits while a pinned frame is being written back.
+  void WaitWhileWriting(uint32_t frame) const;
   // The write-ahead rule for pages up to `lsn`: OK once the log is durable there.
   Status EnsureLogDurable(uint64_t lsn, uint64_t page_no);
   Status WriteFramesAtDepth(const std::vector<uint32_t>& frames, IoQueue& queue);
@@ -270,6 +316,11 @@ class BufferManager {
   std::atomic<uint64_t> writebacks_{0};
   std::atomic<uint64_t> pages_read_{0};
   std::atomic<uint64_t> read_failures_{0};
+  std::atomic<uint64_t> background_writebacks_{0};
+  std::atomic<uint64_t> evictor_writebacks_{0};
+  std::atomic<uint64_t> dirty_victims_queued_{0};
+  std::atomic<uint64_t> writeback_failures_{0};
+  std::unique_ptr<Writer> writer_;  // Null without a background writer.
 };
 
 }  // namespace iodepth

@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/units.h"
 #include "io/fault_injector.h"
+#include "io/request_pump.h"
 #include "sys/free_space.h"
 
 namespace iodepth {
@@ -479,35 +480,32 @@ Status WalWriter::FlushRange(IoQueue& queue, Lsn from, Lsn to, FlushCounters* co
   if (to % geometry.block_bytes != 0)
     pieces.push_back({geometry.SegmentOf(full_end), full_end % geometry.segment_bytes, tail_.span()});
 
+  std::vector<File*> files;
+  for (const WritePiece& piece : pieces) {
+    IODEPTH_ASSIGN_OR_RETURN(File * file, SegmentFile(piece.segment_no));
+    files.push_back(file);
+  }
   // Up to the queue's depth in flight; after a failure nothing new is issued and what is
   // in flight is drained, so no request outlives this flush.
-  Status first_error;
   size_t next = 0;
-  std::array<IoCompletion, 64> completions;
-  for (;;) {
-    while (first_error.ok() && next < pieces.size() && queue.prepared() + queue.in_flight() < queue.depth()) {
-      const WritePiece& piece = pieces[next];
-      IODEPTH_ASSIGN_OR_RETURN(File * file, SegmentFile(piece.segment_no));
-      IODEPTH_RETURN_IF_ERROR(queue.Prepare(IoRequest{IoOp::kWrite, file, piece.offset, piece.buffer, next}));
-      ++next;
-    }
-    if (queue.prepared() > 0) IODEPTH_RETURN_IF_ERROR(queue.Submit().status());
-    counters->max_depth = std::max<uint64_t>(counters->max_depth, queue.in_flight());
-    if (queue.in_flight() == 0) break;  // All written, or a failure and nothing left in flight.
-    IODEPTH_ASSIGN_OR_RETURN(const uint32_t got, queue.Reap(completions, 1));
-    for (uint32_t i = 0; i < got; ++i) {
-      const IoCompletion& completion = completions[i];
-      ++counters->write_requests;
-      counters->bytes_written += completion.bytes_done;
-      if (first_error.ok() && !completion.status.ok()) first_error = completion.status;
-      if (first_error.ok() && completion.bytes_done != completion.length) {
-        first_error = Status::PosixError(fmt::format("log write at offset {} stopped after {} of {} bytes",
-                                                     completion.offset, completion.bytes_done, completion.length),
-                                         EIO);
-      }
-    }
-  }
-  IODEPTH_RETURN_IF_ERROR(first_error);
+  PumpStats pumped;
+  const Status written = PumpRequests(
+      queue,
+      [&]() -> std::optional<IoRequest> {
+        if (next == pieces.size()) return std::nullopt;
+        const WritePiece& piece = pieces[next];
+        const IoRequest request{IoOp::kWrite, files[next], piece.offset, piece.buffer, next};
+        ++next;
+        return request;
+      },
+      [&](const IoCompletion& completion) {
+        ++counters->write_requests;
+        counters->bytes_written += completion.bytes_done;
+        return CompletionError(completion).WithContext("log write");
+      },
+      &pumped);
+  counters->max_depth = std::max<uint64_t>(counters->max_depth, pumped.max_in_flight);
+  IODEPTH_RETURN_IF_ERROR(written);
   if (options_.sync == WalSyncMethod::kFdatasync) {
     for (uint64_t segment = pieces.front().segment_no; segment <= pieces.back().segment_no; ++segment) {
       IODEPTH_ASSIGN_OR_RETURN(File * file, SegmentFile(segment));

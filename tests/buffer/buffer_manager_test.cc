@@ -447,21 +447,6 @@ TEST_P(BufferManagerTest, PartialPageAtEndOfFileIsInvalidArgument) {
   ASSERT_NO_FATAL_FAILURE(FetchAndCheck(*manager, kPages - 1));
 }
 
-// Changes the guarded page in place the way a writer would: a new LSN, a new seal, dirty.
-void ChangeLsn(const PageGuard& guard, uint64_t lsn) {
-  SetPageLsn(guard.mutable_data(), lsn);
-  SealPage(guard.mutable_data());
-  guard.MarkDirty();
-}
-
-uint64_t LsnOnDisk(const std::string& path, uint64_t page_no) {
-  const std::vector<std::byte> page = PosixRead(path, page_no * kTestPageBytes, kTestPageBytes);
-  EXPECT_EQ(page.size(), kTestPageBytes);
-  if (page.size() != kTestPageBytes) return 0;
-  EXPECT_OK(VerifyPage(page, page_no, path));
-  return PageLsn(page);
-}
-
 TEST_P(BufferManagerTest, DirtyPageIsWrittenBackWhenEvicted) {
   auto manager = Pool(kMinFrames);
   ASSERT_NE(manager, nullptr);
@@ -543,27 +528,6 @@ TEST_P(BufferManagerTest, FlushAllReportsAWriteError) {
   EXPECT_EQ(LsnOnDisk(path_, 6), 60u);
   EXPECT_EQ(PinnedFrames(*manager), "");
 }
-
-// A log stand-in for the write-ahead rule: it records each flush it is asked for and,
-// at that moment, the LSN page `watch` has on disk, so a test can tell the log was made
-// durable before the page was written.
-struct FakeLog {
-  std::string path;
-  uint64_t watch = 0;
-  std::vector<uint64_t> flushed_to;
-  std::vector<uint64_t> page_lsn_on_disk_then;
-  bool fail = false;
-
-  BufferManagerOptions Wire(BufferManagerOptions options) {
-    options.page_lsn = [](std::span<const std::byte> page) { return PageLsn(page); };
-    options.flush_log = [this](uint64_t lsn) {
-      flushed_to.push_back(lsn);
-      page_lsn_on_disk_then.push_back(LsnOnDisk(path, watch));
-      return fail ? Status::PosixError("fdatasync log", EIO) : Status::OK();
-    };
-    return options;
-  }
-};
 
 TEST_P(BufferManagerTest, WriteAheadRuleFlushesTheLogOnceBeforeACheckpointsPages) {
   FakeLog log{path_, /*watch=*/9};

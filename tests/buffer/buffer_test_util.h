@@ -17,12 +17,16 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <atomic>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -31,6 +35,7 @@
 #include "common/status.h"
 #include "io/file.h"
 #include "storage/page.h"
+#include "testutil/status_macros.h"
 
 namespace iodepth::testutil {
 
@@ -155,5 +160,49 @@ inline std::string PinnedFrames(const BufferManager& manager) {
   }
   return pinned;
 }
+
+// Changes the guarded page in place the way a writer would: a new LSN, a new seal, dirty.
+// mutable_data() waits for a write-back of the page in flight.
+inline void ChangeLsn(const PageGuard& guard, uint64_t lsn) {
+  const std::span<std::byte> page = guard.mutable_data();
+  SetPageLsn(page, lsn);
+  SealPage(page);
+  guard.MarkDirty();
+}
+
+// The LSN page `page_no` of the test file at `path` has on disk (checked with VerifyPage).
+inline uint64_t LsnOnDisk(const std::string& path, uint64_t page_no) {
+  const std::vector<std::byte> page = PosixRead(path, page_no * kTestPageBytes, kTestPageBytes);
+  EXPECT_EQ(page.size(), kTestPageBytes);
+  if (page.size() != kTestPageBytes) return 0;
+  EXPECT_OK(VerifyPage(page, page_no, path));
+  return PageLsn(page);
+}
+
+// A log stand-in for the write-ahead rule: it records each flush it is asked for and,
+// at that moment, the LSN page `watch` has on disk, so a test can tell the log was made
+// durable before the page was written. Flushes may come from any thread (the background
+// writer's, an evictor's); read the records once the pool is drained.
+struct FakeLog {
+  FakeLog(std::string table_path, uint64_t watch_page) : path(std::move(table_path)), watch(watch_page) {}
+
+  std::string path;
+  uint64_t watch = 0;
+  std::mutex mutex;
+  std::vector<uint64_t> flushed_to;             // Guarded by mutex while the pool runs.
+  std::vector<uint64_t> page_lsn_on_disk_then;  // Guarded by mutex while the pool runs.
+  std::atomic<bool> fail{false};
+
+  BufferManagerOptions Wire(BufferManagerOptions options) {
+    options.page_lsn = [](std::span<const std::byte> page) { return PageLsn(page); };
+    options.flush_log = [this](uint64_t lsn) {
+      std::lock_guard lock(mutex);
+      flushed_to.push_back(lsn);
+      page_lsn_on_disk_then.push_back(LsnOnDisk(path, watch));
+      return fail ? Status::PosixError("fdatasync log", EIO) : Status::OK();
+    };
+    return options;
+  }
+};
 
 }  // namespace iodepth::testutil
