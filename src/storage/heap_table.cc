@@ -51,6 +51,7 @@ constexpr size_t kBufferAlignment = 4096;
 // The trailer body's field offsets, from the start of the body; heap_table.h's diagram is
 // the authority.
 constexpr size_t kTrailerVersionOffset = 0;
+constexpr size_t kTrailerFlagsOffset = 4;
 constexpr size_t kTrailerRowsOffset = 8;
 constexpr size_t kTrailerSeedOffset = 16;
 constexpr size_t kTrailerPagesOffset = 24;
@@ -133,6 +134,7 @@ bool ReadTrailer(std::span<const std::byte> tail, uint64_t size_bytes, const std
     }
     info.kind = TableFileKind::kTable;
     info.shape = shape;
+    info.updated = (LoadLe<uint32_t>(body, kTrailerFlagsOffset) & kTableUpdatedFlag) != 0;
     return true;
   }
   return false;
@@ -288,10 +290,15 @@ Status CheckPageRows(std::span<const std::byte> page, const TableShape& shape, u
                                           path, RowCount(page), ColumnCount(page), want_rows, shape.columns));
   }
   const std::span<const int64_t> values = Rows(page);
+  const uint64_t updates = PageLsn(page);  // See "Updates" in the header.
+  const uint32_t last = shape.columns - 1;
   for (uint32_t i = 0; i < want_rows; ++i) {
     for (uint32_t c = 0; c < shape.columns; ++c) {
       const int64_t got = values[size_t{i} * shape.columns + c];
-      const int64_t want = ExpectedValue(shape.seed, first_row + i, c);
+      const int64_t want =
+          c == last && updates > i
+              ? UpdatedValue(shape.seed, first_row + i, i + 1 + want_rows * ((updates - 1 - i) / want_rows))
+              : ExpectedValue(shape.seed, first_row + i, c);
       if (got != want) {
         return Status::Corruption(fmt::format("page {} of {}: row {} (table row {}) column {} is {}, expected {}",
                                               page_id, path, i, first_row + i, c, got, want));
@@ -330,12 +337,13 @@ uint64_t TableFileBytes(const TableShape& shape) {
   return (TablePageCount(shape) + 1) * PageSizeBytes(shape.page_size);
 }
 
-void BuildTableTrailerPage(std::span<std::byte> page, const TableShape& shape) {
+void BuildTableTrailerPage(std::span<std::byte> page, const TableShape& shape, uint32_t flags) {
   IODEPTH_CHECK(page.size() == PageSizeBytes(shape.page_size), "page buffer size differs from the table's page size");
   const uint64_t pages = TablePageCount(shape);
   InitPage(page, PageType::kTableTrailer, /*page_id=*/pages, shape.columns);
   const std::span<std::byte> body = PageBody(page);
   StoreLe<uint32_t>(body, kTrailerVersionOffset, kTableTrailerVersion);
+  StoreLe<uint32_t>(body, kTrailerFlagsOffset, flags);
   StoreLe<uint64_t>(body, kTrailerRowsOffset, shape.rows);
   StoreLe<uint64_t>(body, kTrailerSeedOffset, shape.seed);
   StoreLe<uint64_t>(body, kTrailerPagesOffset, pages);
@@ -397,14 +405,59 @@ Result<TableFileInfo> InspectTableFile(const std::string& path) {
   return info;
 }
 
-Result<TableShape> ReadTableShape(const std::string& path) {
+namespace {
+
+Result<TableShape> ReadShape(const std::string& path, bool accept_updated) {
   IODEPTH_ASSIGN_OR_RETURN(const TableFileInfo info, InspectTableFile(path));
   switch (info.kind) {
-    case TableFileKind::kTable: return info.shape;
+    case TableFileKind::kTable:
+      if (info.updated && !accept_updated) {
+        return Status::FailedPrecondition(fmt::format(
+            "{} has been updated in place (by bm_rand_rw), so its rows no longer hold the values it was loaded "
+            "with: load it again with `{}`, and give update workloads a table of their own",
+            path, ReloadCommand(path, info.shape, /*seed_known=*/true)));
+      }
+      return info.shape;
     case TableFileKind::kAbsent:
       return Status::NotFound(fmt::format("{}: no such file (load a table there with iodepth load)", path));
     default: return Status::FailedPrecondition(info.why);
   }
+}
+
+}  // namespace
+
+Result<TableShape> ReadTableShape(const std::string& path) { return ReadShape(path, /*accept_updated=*/false); }
+Result<TableShape> ReadUpdatedTableShape(const std::string& path) { return ReadShape(path, /*accept_updated=*/true); }
+
+int64_t UpdatedValue(uint64_t seed, uint64_t row, uint64_t update) {
+  return static_cast<int64_t>(SplitMix64Mix(RowMix(seed, row) ^ (kSplitMix64Gamma * update)) & 0xFFFFFFFFull);
+}
+
+void ApplyTableUpdate(std::span<std::byte> page, const TableShape& shape, uint64_t page_id) {
+  const uint64_t update = PageLsn(page) + 1;
+  const uint32_t rows = RowCount(page);
+  IODEPTH_CHECK(rows > 0 && ColumnCount(page) == shape.columns, "update of a page that is not the table's");
+  const auto slot = static_cast<uint32_t>((update - 1) % rows);
+  const uint64_t row = page_id * TableRowsPerPage(shape) + slot;
+  MutableRows(page)[size_t{slot} * shape.columns + shape.columns - 1] = UpdatedValue(shape.seed, row, update);
+  SetPageLsn(page, update);
+  SealPage(page);
+}
+
+Status MarkTableUpdated(const std::string& path, const TableShape& shape) {
+  IODEPTH_ASSIGN_OR_RETURN(const TableShape recorded, ReadUpdatedTableShape(path));
+  if (recorded != shape) {
+    return Status::FailedPrecondition(fmt::format("{} holds a table of {}, not the {} to be updated", path,
+                                                  DescribeTableShape(recorded), DescribeTableShape(shape)));
+  }
+  OpenOptions open;
+  open.access = AccessMode::kReadWrite;
+  IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<File> file, File::Open(path, open));
+  const uint64_t page_bytes = PageSizeBytes(shape.page_size);
+  IODEPTH_ASSIGN_OR_RETURN(AlignedBuffer trailer, AlignedBuffer::Allocate(page_bytes, kBufferAlignment));
+  BuildTableTrailerPage(trailer.span(), shape, kTableUpdatedFlag);
+  IODEPTH_RETURN_IF_ERROR(file->WriteAt(TablePageCount(shape) * page_bytes, trailer.span()).status());
+  return file->DataSync().WithContext(fmt::format("mark {} as updated in place", path));
 }
 
 int64_t ExpectedValue(uint64_t seed, uint64_t row, uint32_t column) {
@@ -551,7 +604,7 @@ Status VerifyHeapTable(const std::string& path, const TableShape& shape) {
 Result<bool> HeapTableMatches(const std::string& path, const TableShape& shape) {
   IODEPTH_RETURN_IF_ERROR(ValidateTableShape(shape));
   IODEPTH_ASSIGN_OR_RETURN(const TableFileInfo info, InspectTableFile(path));
-  if (info.kind != TableFileKind::kTable || info.shape != shape) return false;
+  if (info.kind != TableFileKind::kTable || info.shape != shape || info.updated) return false;
   const uint64_t pages = TablePageCount(shape);
   if (pages == 0) return true;
   IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<File> file, File::Open(path, OpenOptions{}));

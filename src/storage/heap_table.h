@@ -19,8 +19,11 @@
 //
 //   64       68       72                 80                 88                 96
 //   +--------+--------+------------------+------------------+------------------+----------+
-//   |version |reserved|       rows       |       seed       |   data pages P   | zero ... |
+//   |version | flags  |       rows       |       seed       |   data pages P   | zero ... |
 //   +--------+--------+------------------+------------------+------------------+----------+
+//
+// (flags: 0 as loaded; kTableUpdatedFlag once a workload has updated rows in place, see
+// "Updates" below)
 //
 // and the page checksum covers it all. So a file knows its own shape: a reader finds the
 // trailer in the file's last page (whichever page size its header names), and the file
@@ -50,6 +53,21 @@
 // <path>.iodepth-partial and renamed into place once synced (io/file.h "Atomic
 // creation"), after a free-space check (sys/free_space.h). The storage layer only writes
 // what it is asked to; the backend, cache mode and depth are the caller's choices.
+//
+// Updates (the bm_rand_rw workload, docs/BENCHMARKS.md). A table is changed in place only
+// after MarkTableUpdated has set kTableUpdatedFlag in its trailer and synced it, so a
+// table whose rows may differ from the loaded values always says so: ReadTableShape and
+// HeapTableMatches refuse it (scans and known answers need the loaded values; load it
+// again to restore it), ReadUpdatedTableShape accepts it. The k-th update (k = 1, 2, ...)
+// of a data page rewrites the last column of slot (k - 1) mod n, n = the page's rows, to
+// UpdatedValue(seed, row, k), and sets the page's LSN to k: the workload keeps no log, so
+// the LSN field counts the page's updates (and, like an LSN, only grows). Every value is
+// still a pure function, of (seed, row, column, the page's LSN), and CheckTablePage
+// checks an updated page as exactly as a loaded one:
+//
+//   slot s of a page at update count k holds, in its last column,
+//     ExpectedValue(seed, row, last)                 when k <= s (never updated)
+//     UpdatedValue(seed, row, s + 1 + n x floor((k - 1 - s) / n))   otherwise
 //
 // Threading: each call is self-contained (its own file, queue and buffers) and may run on
 // any thread; two calls on the same path at once are the caller's mistake.
@@ -107,7 +125,7 @@ uint64_t TableFileBytes(const TableShape& shape);
 // Formats `page` as the trailer page of the table `shape` (page id TablePageCount(shape))
 // and seals it. REQUIRES: ValidateTableShape(shape) is OK;
 // page.size() == PageSizeBytes(shape.page_size); page.data() 8-byte aligned.
-void BuildTableTrailerPage(std::span<std::byte> page, const TableShape& shape);
+void BuildTableTrailerPage(std::span<std::byte> page, const TableShape& shape, uint32_t flags = 0);
 
 // What is at a path, as far as tables go, read from its first and last pages only.
 enum class TableFileKind {
@@ -126,6 +144,7 @@ struct TableFileInfo {
   uint64_t size_bytes = 0;  // The file's length.
   std::string why;          // Unless kTable/kAbsent/kEmpty: what is wrong, a sentence
                             // naming the path, with what to do ("load it again with ...").
+  bool updated = false;     // kTable: its trailer carries kTableUpdatedFlag.
 };
 // Errors: the I/O error when the file exists but cannot be opened or read.
 Result<TableFileInfo> InspectTableFile(const std::string& path);
@@ -134,6 +153,20 @@ Result<TableFileInfo> InspectTableFile(const std::string& path);
 // file that is not a table (absent: NotFound; empty: FailedPrecondition), naming the
 // path and what to do.
 Result<TableShape> ReadTableShape(const std::string& path);
+// The same, but a table updated in place (kTableUpdatedFlag) is accepted too.
+Result<TableShape> ReadUpdatedTableShape(const std::string& path);
+
+// The trailer flag of a table whose rows have been updated in place.
+inline constexpr uint32_t kTableUpdatedFlag = 1;
+// The value the k-th update of a page writes into a row's last column (k >= 1): a mix of
+// the row's and k's, below 2^32.
+int64_t UpdatedValue(uint64_t seed, uint64_t row, uint64_t update);
+// Applies the next update to data page `page_id` of `shape` (see "Updates") and reseals it.
+// REQUIRES: the page passed VerifyPage and CheckTablePage; page.data() 8-byte aligned.
+void ApplyTableUpdate(std::span<std::byte> page, const TableShape& shape, uint64_t page_id);
+// Sets kTableUpdatedFlag in the trailer of the table `shape` at `path` and fdatasyncs it;
+// nothing else of the file changes. FailedPrecondition unless `path` holds that table.
+Status MarkTableUpdated(const std::string& path, const TableShape& shape);
 
 // The value of row `row`, column `column` of a table with seed `seed`. With the row's
 // mix m = SplitMix64(seed + G x (row + 1)), G = 0x9E3779B97F4A7C15 (all mod 2^64):
@@ -212,8 +245,9 @@ struct LoadStats {
 Result<LoadStats> LoadHeapTable(const LoadOptions& options);
 
 // Checks a page of the table `shape` that already passed VerifyPage: its column and row
-// counts and every value against ExpectedValue; kCorruption naming page, row, column and
-// `path` otherwise. What VerifyHeapTable does per page, for readers that fetched it.
+// counts and every value against ExpectedValue (and UpdatedValue, for a page whose LSN
+// counts updates, see "Updates"); kCorruption naming page, row, column and `path`
+// otherwise. What VerifyHeapTable does per page, for readers that fetched it.
 Status CheckTablePage(std::span<const std::byte> page, const TableShape& shape, uint64_t page_id,
                       const std::string& path);
 

@@ -218,6 +218,12 @@ std::span<const int64_t> Rows(std::span<const std::byte> page) {
   return {RowData(page), size_t{rows} * columns};
 }
 
+std::span<int64_t> MutableRows(std::span<std::byte> page) {
+  const std::span<const int64_t> rows = Rows(page);
+  // The page is the caller's writable buffer; Rows only viewed it as const.
+  return {const_cast<int64_t*>(rows.data()), rows.size()};
+}
+
 void ReadRow(std::span<const std::byte> page, uint32_t row_index, std::span<int64_t> out) {
   const std::span<const int64_t> row = RowAt(page, row_index);
   IODEPTH_CHECK(out.size() == row.size(), "output width differs from the page's column count");

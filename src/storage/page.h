@@ -156,6 +156,8 @@ uint32_t StoredChecksum(std::span<const std::byte> page);
 std::span<const int64_t> RowAt(std::span<const std::byte> page, uint32_t row_index);
 // All rows at once, row-major: RowCount(page) x ColumnCount(page) values, for scans.
 std::span<const int64_t> Rows(std::span<const std::byte> page);
+// The same rows, writable: for a change in place (reseal the page afterwards).
+std::span<int64_t> MutableRows(std::span<std::byte> page);
 // Copies row `row_index` into `out`. REQUIRES: row_index < RowCount(page);
 // out.size() == ColumnCount(page).
 void ReadRow(std::span<const std::byte> page, uint32_t row_index, std::span<int64_t> out);

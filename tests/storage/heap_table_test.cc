@@ -712,5 +712,76 @@ TEST(HeapTableTest, WriteRingOverItsBoundIsRejected) {
   EXPECT_EQ(LoadHeapTable(options).error().code(), StatusCode::kInvalidArgument);
 }
 
+// ---- Updates in place ----
+
+TEST(HeapTableUpdateTest, EveryUpdateKeepsThePageCheckableAcrossWrapsOfItsSlots) {
+  TableShape shape;
+  shape.rows = 1000;
+  shape.columns = 3;
+  shape.seed = 9;
+  const uint32_t page_bytes = PageSizeBytes(shape.page_size);
+  ASSERT_OK_AND_ASSIGN(AlignedBuffer page, AlignedBuffer::Allocate(page_bytes, 4096));
+  const uint64_t page_id = TablePageCount(shape) - 1;  // The partly full last page.
+  BuildHeapTablePage(page.span(), shape, page_id);
+  const uint32_t rows = RowCount(page.span());
+  ASSERT_GT(rows, 1u);
+  for (uint64_t k = 1; k <= 3 * rows + 1; ++k) {
+    ApplyTableUpdate(page.span(), shape, page_id);
+    ASSERT_EQ(PageLsn(page.span()), k);
+    ASSERT_OK(VerifyPage(page.span(), page_id, "t"));
+    ASSERT_OK(CheckTablePage(page.span(), shape, page_id, "t")) << "after update " << k;
+  }
+  // The slot the last update wrote holds that update's value; others their own last one.
+  const uint64_t first_row = page_id * TableRowsPerPage(shape);
+  EXPECT_EQ(RowAt(page.span(), 0)[2], UpdatedValue(shape.seed, first_row, 3 * rows + 1));
+  EXPECT_EQ(RowAt(page.span(), 1)[2], UpdatedValue(shape.seed, first_row + 1, 2 * rows + 2));
+  EXPECT_EQ(RowAt(page.span(), 1)[0], ExpectedValue(shape.seed, first_row + 1, 0)) << "only the last column changes";
+  // A lost update (the LSN says one more than the rows hold) is caught.
+  SetPageLsn(page.span(), PageLsn(page.span()) + 1);
+  SealPage(page.span());
+  const Status stale = CheckTablePage(page.span(), shape, page_id, "t");
+  EXPECT_EQ(stale.code(), StatusCode::kCorruption);
+  EXPECT_NE(stale.message().find("column 2"), std::string::npos) << stale.message();
+}
+
+TEST(HeapTableUpdateTest, AMarkedTableIsRefusedByReadersOfLoadedValuesUntilLoadedAgain) {
+  TempDir dir;
+  const LoadOptions options = SmallLoad(dir.File("rw.tbl"));
+  ASSERT_OK(LoadHeapTable(options));
+  ASSERT_OK(MarkTableUpdated(options.path, options.shape));
+  ASSERT_OK_AND_ASSIGN(const TableFileInfo info, InspectTableFile(options.path));
+  EXPECT_EQ(info.kind, TableFileKind::kTable);
+  EXPECT_TRUE(info.updated);
+  const auto refused = ReadTableShape(options.path);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.error().message().find("updated in place"), std::string::npos) << refused.error().message();
+  EXPECT_NE(refused.error().message().find("iodepth load --filename=" + options.path), std::string::npos)
+      << refused.error().message();
+  ASSERT_OK_AND_ASSIGN(const TableShape shape, ReadUpdatedTableShape(options.path));
+  EXPECT_EQ(shape, options.shape);
+  ASSERT_OK_AND_ASSIGN(const bool matches, HeapTableMatches(options.path, options.shape));
+  EXPECT_FALSE(matches) << "a suite must not reuse an updated table as a loaded one";
+  ASSERT_OK(VerifyHeapTable(options.path, options.shape)) << "no page changed, only the trailer's flag";
+  ASSERT_OK(LoadHeapTable(options));
+  ASSERT_OK(ReadTableShape(options.path));
+}
+
+TEST(HeapTableUpdateTest, MarkingRefusesAnotherShapeAndAForeignFile) {
+  TempDir dir;
+  const LoadOptions options = SmallLoad(dir.File("rw.tbl"));
+  ASSERT_OK(LoadHeapTable(options));
+  TableShape other = options.shape;
+  other.rows += 1;
+  EXPECT_EQ(MarkTableUpdated(options.path, other).code(), StatusCode::kFailedPrecondition);
+  const std::string foreign = dir.File("foreign");
+  ASSERT_OK(testutil::WritePatternFile(foreign, /*size_bytes=*/20'000, testutil::kTestFileId));
+  const std::string before = ReadWholeFile(foreign);
+  EXPECT_FALSE(MarkTableUpdated(foreign, options.shape).ok());
+  EXPECT_EQ(ReadWholeFile(foreign), before) << "a file iodepth did not make was written";
+  ASSERT_OK_AND_ASSIGN(const bool matches, HeapTableMatches(options.path, options.shape));
+  EXPECT_TRUE(matches) << "a refused mark changed the table";
+}
+
 }  // namespace
 }  // namespace iodepth
