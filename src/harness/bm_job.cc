@@ -41,8 +41,63 @@ class PageSequence {
   std::mt19937_64 rng_;
 };
 
+// bm_rand_rw: which fetches update their page (a draw from the seed per fetch), and the
+// update count each page must carry when it is fetched again.
+class PageUpdater {
+ public:
+  PageUpdater(const BmSpec& spec, uint64_t pages)
+      : spec_(spec), rng_(spec.seed ^ 0xA24BAED4963EE407ull), counts_(spec.update_fraction > 0 ? pages : 0, kUnknown) {}
+
+  bool enabled() const { return spec_.update_fraction > 0; }
+
+  // Checks the page against the count this job last gave it (a page not seen yet is
+  // taken as it is: an earlier run may have updated it), then updates it when drawn.
+  // Returns whether it updated the page.
+  Result<bool> Visit(const PageGuard& guard, uint64_t page_no) {
+    uint64_t& count = counts_[page_no];
+    const uint64_t on_page = PageLsn(guard.data());
+    if (count != kUnknown && on_page != count) {
+      return Status::Corruption(fmt::format(
+          "page {} of {} carries update {}, but this run last wrote update {} to it: a write-back was lost or a "
+          "stale page was read",
+          page_no, spec_.table_path, on_page, count));
+    }
+    // 53 random bits as a fraction in [0, 1): the same draws on every machine.
+    const double draw = static_cast<double>(rng_() >> 11) * 0x1.0p-53;
+    if (draw >= spec_.update_fraction) {
+      count = on_page;
+      return false;
+    }
+    ApplyTableUpdate(guard.mutable_data(), spec_.shape, page_no);
+    guard.MarkDirty();
+    count = on_page + 1;
+    return true;
+  }
+
+ private:
+  static constexpr uint64_t kUnknown = UINT64_MAX;
+  const BmSpec& spec_;
+  std::mt19937_64 rng_;
+  std::vector<uint64_t> counts_;
+};
+
 Status ValidateBmSpec(const BmSpec& spec, uint64_t table_pages, uint64_t working_set_pages) {
   IODEPTH_RETURN_IF_ERROR(ValidateTableShape(spec.shape));
+  if (!(spec.update_fraction >= 0 && spec.update_fraction <= 1)) {
+    return Status::InvalidArgument(
+               fmt::format("update fraction {} is outside 0..1 (0.1: one fetch in ten updates its page)",
+                           spec.update_fraction))
+        .WithSetting("update_fraction");
+  }
+  if (spec.update_fraction > 0 && !spec.random) {
+    return Status::InvalidArgument("updates are defined for random page reads (bm_rand_rw) only")
+        .WithSetting("update_fraction");
+  }
+  if (spec.writeback_depth > IoQueue::kMaxDepth) {
+    return Status::InvalidArgument(
+               fmt::format("write-back depth {} is out of range 0..{}", spec.writeback_depth, IoQueue::kMaxDepth))
+        .WithSetting("writeback_depth");
+  }
   if (spec.runtime_ns <= 0) return Status::InvalidArgument("a bm job needs a runtime above 0").WithSetting("runtime");
   if (spec.distance < 1 || spec.distance > IoQueue::kMaxDepth) {
     return Status::InvalidArgument(fmt::format("distance {} is out of range 1..{}", spec.distance, IoQueue::kMaxDepth));
@@ -85,11 +140,23 @@ IoQueueStats QueueStatsDelta(const IoQueueStats& after, const IoQueueStats& befo
                       .resubmits = after.resubmits - before.resubmits};
 }
 
-void FinishWindow(const BmSpec& spec, BmResult& result, int64_t window_start_ns, const WindowSample& opened) {
+void FinishWindow(const BmSpec& spec, BmResult& result, int64_t window_start_ns, const WindowSample& opened,
+                  const BufferManager& pool, const BufferStats& pool_opened) {
   result.job.window_ns = NowNs() - window_start_ns;
   CloseWindowCounters(opened, spec.device, result.job);
   result.job.bytes = result.job.ios * result.buffer.page_bytes;
   result.buffer.fetches = result.job.ios;
+  const BufferStats now = pool.stats();
+  result.buffer.pages_written = now.writebacks - pool_opened.writebacks;
+  result.buffer.background_writebacks = now.background_writebacks - pool_opened.background_writebacks;
+  result.buffer.evictor_writebacks = now.evictor_writebacks - pool_opened.evictor_writebacks;
+}
+
+// bm_rand_rw's end: every dirty page written (the background writer's queue first), so
+// the table on disk holds what this run gave it. Not timed.
+Status WriteBackAll(BufferManager& pool, IoQueue* queue) {
+  IODEPTH_RETURN_IF_ERROR(pool.DrainBackgroundWriter());
+  return pool.FlushAll(queue);
 }
 
 Result<std::unique_ptr<IoQueue>> MakeStreamQueue(const BmSpec& spec, const BufferManager& pool, JobResult& job) {
@@ -128,7 +195,9 @@ Status RunStreamLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64
   const uint64_t stride = spec.regime == Regime::kHot ? kHotClockStride : 1;
   int64_t window_start_ns = 0;
   WindowSample opened;
+  BufferStats pool_opened;
   IoQueueStats queue_start;
+  PageUpdater updater(spec, pages);
   for (uint64_t n = 0;; ++n) {
     if (n % stride == 0) {
       const int64_t now = NowNs();
@@ -136,19 +205,26 @@ Status RunStreamLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64
         window.open = true;
         window_start_ns = now;
         opened = SampleWindow(spec.device);
+        pool_opened = pool.stats();
         queue_start = queue->stats();
         stream->ResetStats();
       }
       if (now >= window.end_ns) break;
     }
     IODEPTH_ASSIGN_OR_RETURN(std::optional<PageGuard> page, stream->Next());
-    IODEPTH_RETURN_IF_ERROR(CheckFetchedPage(spec, page->data(), expected.Next()));
+    const uint64_t page_no = expected.Next();
+    IODEPTH_RETURN_IF_ERROR(CheckFetchedPage(spec, page->data(), page_no));
+    bool updated = false;
+    if (updater.enabled()) {
+      IODEPTH_ASSIGN_OR_RETURN(updated, updater.Visit(*page, page_no));
+    }
     if (window.open) {
       ++result.job.ios;
+      if (updated) ++result.buffer.updates;
       if (spec.verify) result.job.verified_bytes += page->data().size();
     }
   }
-  FinishWindow(spec, result, window_start_ns, opened);
+  FinishWindow(spec, result, window_start_ns, opened, pool, pool_opened);
   const ReadStreamStats& s = stream->stats();
   result.job.clat_ns = s.read_latency_ns;
   result.job.queue_stats = QueueStatsDelta(queue->stats(), queue_start);
@@ -165,7 +241,7 @@ Status RunStreamLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64
   b.wait_ns = s.wait_ns;
   b.mean_distance = s.pages > 0 ? s.distance_sum / static_cast<double>(s.pages) : 0;
   stream.reset();  // Completes its reads and drops its pins before the queue goes.
-  return Status::OK();
+  return updater.enabled() ? WriteBackAll(pool, queue.get()) : Status::OK();
 }
 
 // The sync path: BufferManager::Fetch, one pread per miss.
@@ -177,6 +253,8 @@ Status RunSyncLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64_t
   const bool timed = spec.regime != Regime::kHot;
   int64_t window_start_ns = 0;
   WindowSample opened;
+  BufferStats pool_opened;
+  PageUpdater updater(spec, pages);
   BmStats& b = result.buffer;
   b.policy = "sync";
   b.reads_by_pages.assign(2, 0);
@@ -187,6 +265,7 @@ Status RunSyncLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64_t
         window.open = true;
         window_start_ns = now;
         opened = SampleWindow(spec.device);
+        pool_opened = pool.stats();
       }
       if (now >= window.end_ns) break;
     }
@@ -209,15 +288,20 @@ Status RunSyncLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64_t
       }
     }
     IODEPTH_RETURN_IF_ERROR(CheckFetchedPage(spec, page.data(), page_no));
+    bool updated = false;
+    if (updater.enabled()) {
+      IODEPTH_ASSIGN_OR_RETURN(updated, updater.Visit(page, page_no));
+    }
+    if (window.open && updated) ++b.updates;
     if (window.open && spec.verify) result.job.verified_bytes += page.data().size();
   }
-  FinishWindow(spec, result, window_start_ns, opened);
+  FinishWindow(spec, result, window_start_ns, opened, pool, pool_opened);
   b.read_bytes = b.misses * pool.page_bytes();
   b.mean_distance = 1;
   // One read at a time, in flight exactly while the consumer waits for it.
   result.job.mean_in_flight =
       result.job.window_ns > 0 ? static_cast<double>(b.wait_ns) / static_cast<double>(result.job.window_ns) : 0;
-  return Status::OK();
+  return updater.enabled() ? WriteBackAll(pool, nullptr) : Status::OK();
 }
 
 // Hot regime: every page of the working set fetched once, untimed, so the run only hits.
@@ -255,14 +339,17 @@ uint64_t BmWorkingSetPages(const BmSpec& spec) {
 }
 
 Result<TablePool> OpenTablePool(const std::string& path, const TableShape& shape, CacheMode cache,
-                                uint64_t memory_bytes, uint64_t warm_pages) {
+                                uint64_t memory_bytes, uint64_t warm_pages, const BackgroundWriterOptions& writer,
+                                bool writable) {
   OpenOptions open;
   open.cache = cache;
+  if (writable || writer.enabled) open.access = AccessMode::kReadWrite;
   TablePool opened;
   IODEPTH_ASSIGN_OR_RETURN(opened.file, File::Open(path, open));
   BufferManagerOptions options;
   options.page_bytes = PageSizeBytes(shape.page_size);
   options.memory_bytes = memory_bytes;
+  options.background_writer = writer;
   options.verify = [](std::span<const std::byte> page, uint64_t page_no, const File& f) {
     return VerifyPage(page, page_no, f.path());
   };
@@ -274,8 +361,19 @@ Result<TablePool> OpenTablePool(const std::string& path, const TableShape& shape
 Result<BmResult> RunBmJob(const BmSpec& spec) {
   const uint64_t pages = BmWorkingSetPages(spec);
   IODEPTH_RETURN_IF_ERROR(ValidateBmSpec(spec, TablePageCount(spec.shape), pages));
-  IODEPTH_ASSIGN_OR_RETURN(TablePool opened, OpenTablePool(spec.table_path, spec.shape, spec.cache, spec.memory_bytes,
-                                                           spec.regime == Regime::kHot ? pages : 0));
+  const bool updates = spec.update_fraction > 0;
+  // Marked before any page changes, so the table says it no longer holds the loaded values.
+  if (updates) IODEPTH_RETURN_IF_ERROR(MarkTableUpdated(spec.table_path, spec.shape));
+  BackgroundWriterOptions writer;
+  writer.enabled = updates && spec.writeback_depth > 0;
+  writer.queue = spec.queue;
+  // The sync path reads one page at a time; its write-back may still run at depth.
+  if (writer.queue.backend == Backend::kSync) writer.queue.backend = Backend::kWorker;
+  writer.queue.depth = std::max<uint32_t>(spec.writeback_depth, 1);
+  writer.queue.worker_threads = 0;
+  IODEPTH_ASSIGN_OR_RETURN(TablePool opened,
+                           OpenTablePool(spec.table_path, spec.shape, spec.cache, spec.memory_bytes,
+                                         spec.regime == Regime::kHot ? pages : 0, writer, /*writable=*/updates));
   File* const file = opened.file.get();
   BufferManager* const pool = opened.pool.get();
   BmResult result;

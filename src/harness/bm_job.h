@@ -7,6 +7,15 @@
 //
 //   bm_seq_read   the pages 0, 1, ..., W-1, 0, 1, ... (a scan repeated over the working set)
 //   bm_rand_read  pages uniform in [0, W) from the seed
+//   bm_rand_rw    bm_rand_read, and a fraction `update_fraction` of the fetches (drawn from
+//                 the seed) update the page in place (storage's ApplyTableUpdate), so
+//                 evictions write dirty pages back: synchronously by the evictor
+//                 (writeback_depth 0) or by the pool's background writer with up to
+//                 writeback_depth writes in flight on the stream's backend. The table is
+//                 marked updated first (MarkTableUpdated): give it a table of its own.
+//                 Every fetched page is checked to carry the update count this job last
+//                 gave it, so a lost or stale write-back fails the run; at the end the
+//                 job writes every dirty page (untimed), leaving the table consistent.
 //
 // The working set W is set by the regime relative to M: hot 0.5 M (every page fetched
 // once first, untimed, so every measured fetch hits), pressure 1.5 M, thrash 4 M; or set
@@ -59,6 +68,8 @@ struct BmSpec {
   int64_t ramp_ns = 0;
   uint64_t seed = 1;
   bool verify = false;                // Check every value of every fetched page, not only its id.
+  double update_fraction = 0;         // bm_rand_rw: > 0 (at most 1). REQUIRES random.
+  uint32_t writeback_depth = 0;       // bm_rand_rw: 0: the evictor writes; N: background writer.
   std::optional<BlockDevice> device;  // Counted over the window (window_counters.h).
 };
 
@@ -80,6 +91,11 @@ struct BmStats {
   uint64_t consumer_waits = 0;           // Fetches that waited for I/O.
   int64_t wait_ns = 0;                   // Time the consumer waited.
   double mean_distance = 0;              // Mean read-ahead distance at each fetch.
+  // bm_rand_rw, over the window: pages updated, and how the dirty ones were written back.
+  uint64_t updates = 0;
+  uint64_t pages_written = 0;
+  uint64_t background_writebacks = 0;
+  uint64_t evictor_writebacks = 0;
   double hit_ratio() const { return fetches ? static_cast<double>(hits) / static_cast<double>(fetches) : 0; }
 };
 
@@ -95,8 +111,10 @@ struct TablePool {
   std::unique_ptr<File> file;
   std::unique_ptr<BufferManager> pool;
 };
+// The file is opened read-write when `writer` is enabled or `writable`.
 Result<TablePool> OpenTablePool(const std::string& path, const TableShape& shape, CacheMode cache,
-                                uint64_t memory_bytes, uint64_t warm_pages);
+                                uint64_t memory_bytes, uint64_t warm_pages, const BackgroundWriterOptions& writer = {},
+                                bool writable = false);
 
 // Errors: InvalidArgument for a bad spec, the first failed read or check (a checksum
 // mismatch names the page and file), ResourceExhausted from the pool.

@@ -21,6 +21,10 @@
 
 #include <gtest/gtest.h>
 
+#include "io/aligned_buffer.h"
+#include "io/file.h"
+#include "storage/heap_table.h"
+#include "storage/page.h"
 #include "bm_table.h"
 #include "test_files.h"
 #include "testutil/io_printers.h"
@@ -345,6 +349,67 @@ TEST_P(BmJobTest, TableShorterThanItsShapeFailsAtTheFirstMissingPage) {
   EXPECT_NE(result.error().message().find(path_), std::string::npos) << result.error().ToString();
 }
 
+// ---- bm_rand_rw: updates, write-back, and a table that stays checkable ----
+
+// The sum of the update counts (page LSNs) of the table's data pages on disk.
+uint64_t UpdatesOnDisk(const std::string& path, const TableShape& shape) {
+  const uint32_t page_bytes = PageSizeBytes(shape.page_size);
+  auto file = File::Open(path, OpenOptions{});
+  EXPECT_OK(file);
+  auto page = AlignedBuffer::Allocate(page_bytes, 4096);
+  EXPECT_OK(page);
+  if (!file.has_value() || !page.has_value()) return 0;
+  uint64_t sum = 0;
+  for (uint64_t id = 0; id < TablePageCount(shape); ++id) {
+    EXPECT_OK((*file)->ReadAt(id * page_bytes, page->span()));
+    sum += PageLsn(page->span());
+  }
+  return sum;
+}
+
+TEST_P(BmJobTest, RandRwWritesEveryUpdateBackAndLeavesTheTableCheckable) {
+  uint64_t updates = 0;
+  for (const uint32_t writeback_depth : {0u, 4u}) {
+    SCOPED_TRACE("writeback_depth " + std::to_string(writeback_depth));
+    BmSpec spec = Spec(Regime::kThrash, /*random=*/true, /*distance=*/4);
+    spec.update_fraction = 0.25;
+    spec.writeback_depth = writeback_depth;
+    Result<BmResult> result = Run(spec);
+    if (!skipped_.empty()) GTEST_SKIP() << skipped_;
+    ASSERT_OK(result);
+    const BmStats& b = result->buffer;
+    SCOPED_TRACE(Describe(*result));
+    EXPECT_GT(b.updates, 0u);
+    EXPECT_GT(b.pages_written, 0u) << "a thrashing pool with dirty pages wrote none back";
+    EXPECT_EQ(b.pages_written, b.background_writebacks + b.evictor_writebacks);
+    if (writeback_depth == 0) {
+      EXPECT_EQ(b.background_writebacks, 0u);
+    } else {
+      EXPECT_GT(b.background_writebacks, 0u) << "the background writer wrote nothing";
+    }
+    updates += b.updates;
+    // Every update reached the disk (the run ends by writing what is dirty), and every
+    // value is still the pure function of its page's update count.
+    EXPECT_EQ(UpdatesOnDisk(path_, spec.shape), updates);
+    ASSERT_OK(VerifyHeapTable(path_, spec.shape));
+  }
+  const auto refused = ReadTableShape(path_);
+  ASSERT_FALSE(refused.has_value()) << "an updated table still passes for a loaded one";
+  EXPECT_NE(refused.error().message().find("updated in place"), std::string::npos) << refused.error().message();
+}
+
+TEST_P(BmJobTest, RandRwInTheHotRegimeDirtiesPagesWithoutEvictions) {
+  BmSpec spec = Spec(Regime::kHot, /*random=*/true);
+  spec.update_fraction = 0.5;
+  spec.writeback_depth = 2;
+  Result<BmResult> result = Run(spec);
+  if (!skipped_.empty()) GTEST_SKIP() << skipped_;
+  ASSERT_OK(result);
+  EXPECT_GT(result->buffer.updates, 0u);
+  EXPECT_EQ(result->buffer.pages_written, 0u) << "nothing is evicted in the hot regime";
+  EXPECT_EQ(UpdatesOnDisk(path_, spec.shape), result->buffer.updates) << "the end-of-run write-back lost pages";
+}
+
 std::string BmParamName(const ::testing::TestParamInfo<BmParam>& info) {
   const Backend backend = std::get<0>(info.param);
   const char* name = backend == Backend::kIoUring ? "IoUring" : backend == Backend::kWorker ? "Worker" : "SyncPath";
@@ -465,6 +530,22 @@ class BmJobSpecTest : public ::testing::Test {
   TempDir dir_;
   std::string path_;
 };
+
+TEST_F(BmJobSpecTest, UpdatesAreForRandomReadsWithAFractionOfAtMostOne) {
+  BmSpec spec = Spec();
+  spec.random = false;
+  spec.update_fraction = 0.1;
+  const auto sequential = RunBmJob(spec);
+  ASSERT_FALSE(sequential.has_value());
+  EXPECT_EQ(sequential.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(sequential.error().message().find("bm_rand_rw"), std::string::npos) << sequential.error().message();
+  spec.random = true;
+  spec.update_fraction = 1.5;
+  const auto too_many = RunBmJob(spec);
+  ASSERT_FALSE(too_many.has_value());
+  EXPECT_EQ(too_many.error().setting(), "update_fraction") << too_many.error().ToString();
+  ASSERT_OK(ReadTableShape(spec.table_path)) << "a refused spec marked the table";
+}
 
 TEST_F(BmJobSpecTest, ValidSpecRuns) {
   // The baseline the refusals below differ from by one field.
