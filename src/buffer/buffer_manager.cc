@@ -497,7 +497,8 @@ void BufferManager::WroteFrame(uint32_t frame) {
   writebacks_.fetch_add(1, std::memory_order_relaxed);
 }
 
-Status BufferManager::WriteFramesAtDepth(const std::vector<uint32_t>& frames, IoQueue& queue) {
+Status BufferManager::WriteFramesAtDepth(const std::vector<uint32_t>& frames, IoQueue& queue,
+                                         LatencyHistogram* latency_ns) {
   size_t next = 0;
   return PumpRequests(
       queue,
@@ -512,6 +513,7 @@ Status BufferManager::WriteFramesAtDepth(const std::vector<uint32_t>& frames, Io
         const Status error = CompletionError(done);
         if (error.ok()) {
           WroteFrame(frame);
+          if (latency_ns != nullptr) latency_ns->Record(static_cast<uint64_t>(done.completed_ns - done.submitted_ns));
           return Status::OK();
         }
         writeback_failures_.fetch_add(1, std::memory_order_relaxed);
@@ -520,7 +522,7 @@ Status BufferManager::WriteFramesAtDepth(const std::vector<uint32_t>& frames, Io
       });
 }
 
-Status BufferManager::FlushAll(IoQueue* queue) {
+Status BufferManager::FlushAll(IoQueue* queue, LatencyHistogram* write_latency_ns) {
   std::vector<uint32_t> pinned;
   for (uint32_t s = 0; s < kShards; ++s) {
     std::lock_guard lock(shards_[s].mutex);
@@ -556,7 +558,7 @@ Status BufferManager::FlushAll(IoQueue* queue) {
       if (made.has_value()) one_at_a_time = std::move(*made);
       queue = one_at_a_time.get();
     }
-    if (status.ok()) status = WriteFramesAtDepth(to_write, *queue);
+    if (status.ok()) status = WriteFramesAtDepth(to_write, *queue, write_latency_ns);
   }
   for (const uint32_t frame : pinned) Unpin(frame);
   return status;
