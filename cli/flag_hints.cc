@@ -39,8 +39,13 @@ constexpr FlagForSetting kCommonFlags[] = {
 };
 
 // Where a command names a setting's flag differently, it says so here first.
-constexpr FlagForSetting kSuiteFlags[] = {
-    {"backend", "--backends"}, {"cache_mode", "--modes"}, {"queue_depth", "--depths"}, {"regime", "--regimes"}};
+constexpr FlagForSetting kSuiteFlags[] = {{"backend", "--backends"},
+                                          {"cache_mode", "--modes"},
+                                          {"queue_depth", "--depths"},
+                                          {"regime", "--regimes"},
+                                          {"update_fraction", "--update-fraction"},
+                                          {"writeback_depth", "--writeback-depth"},
+                                          {"record_bytes", "--record-bytes"}};
 
 // `iodepth wal` names the log's settings.
 constexpr FlagForSetting kWalFlags[] = {{"wal_block_bytes", "--block-size"},

@@ -54,6 +54,9 @@ struct SuiteFlags {
   int adaptive = 1;
   uint32_t streams = 4;
   uint32_t work = 0;
+  double update_fraction = 0.1;
+  uint32_t writeback_depth = 8;
+  uint32_t record_bytes = 128;
 };
 
 Result<SuiteConfig> BuildConfig(const SuiteFlags& flags) {
@@ -108,6 +111,9 @@ Result<SuiteConfig> BuildConfig(const SuiteFlags& flags) {
   config.adaptive = flags.adaptive != 0;
   config.streams = flags.streams;
   config.work = flags.work;
+  config.update_fraction = flags.update_fraction;
+  config.writeback_depth = flags.writeback_depth;
+  config.wal_record_bytes = flags.record_bytes;
   return config;
 }
 
@@ -120,7 +126,9 @@ std::string P(const std::map<std::string, uint64_t>& percentile, double p) {
 // The size the suite really uses: the data file's, or for bm and scan the table's (its
 // shape follows the pool, not --size).
 std::string SizeUsed(const SuiteConfig& config) {
-  if (config.suite != "bm" && config.suite != "scan") return FormatBytes(config.file_size_bytes);
+  if (config.suite != "bm" && config.suite != "scan" && config.suite != "write") {
+    return FormatBytes(config.file_size_bytes);
+  }
   const TableShape shape = BmTableShape(config);
   const uint64_t pages = shape.rows / TableRowsPerPage(shape);
   return fmt::format("a table of {} pages, {}, beside a {} pool", pages,
@@ -279,12 +287,13 @@ Status RunSuiteCommand(SuiteFlags flags) {
 void AddSuiteCommand(CLI::App& app) {
   auto flags = std::make_shared<SuiteFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "suite", "Run a whole suite (io_patterns, qd, bm or scan) with repetitions; write JSON and CSV");
+      "suite", "Run a whole suite (io_patterns, qd, bm, scan or write) with repetitions; write JSON and CSV");
   cmd->add_option("suite", flags->suite,
                   "io_patterns (sync 4 KiB baseline), qd (queue-depth suites), bm (buffer manager and read "
-                  "streams) or scan (multistream_scan_qd: concurrent pipelined scans)")
+                  "streams), scan (multistream_scan_qd: concurrent pipelined scans) or write (wal_commit, "
+                  "bm_rand_rw, checkpoint: the write path; give it a table of its own)")
       ->required()
-      ->check(CLI::IsMember({"io_patterns", "qd", "bm", "scan"}));
+      ->check(CLI::IsMember({"io_patterns", "qd", "bm", "scan", "write"}));
   cmd->add_option("--filename", flags->filename,
                   "Data file (default: a temporary file in $IODEPTH_TMPDIR or /var/tmp)");
   cmd->add_option("--size", flags->size, "Data file size")->capture_default_str();
@@ -320,6 +329,13 @@ void AddSuiteCommand(CLI::App& app) {
       ->check(CLI::Range(0, 1))
       ->capture_default_str();
   cmd->add_option("--streams", flags->streams, "scan: concurrent scans sharing the pool")->capture_default_str();
+  cmd->add_option("--update-fraction", flags->update_fraction,
+                  "write: fraction of bm_rand_rw's fetches that update their page")
+      ->capture_default_str();
+  cmd->add_option("--writeback-depth", flags->writeback_depth,
+                  "write: bm_rand_rw's background writer's writes in flight (0: the evictor writes)")
+      ->capture_default_str();
+  cmd->add_option("--record-bytes", flags->record_bytes, "write: wal_commit's log record size")->capture_default_str();
   cmd->add_option("--work", flags->work, "scan: extra per-row work (rounds of integer mixing in the predicate)")
       ->capture_default_str();
   flags->queue.AddTo(*cmd);

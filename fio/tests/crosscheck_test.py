@@ -419,8 +419,9 @@ class SummariseWithIodepthTest(unittest.TestCase):
         self.assertEqual(out["median"]["depth"]["littles_law"], 4.0)
         self.assertAlmostEqual(out["cv"]["iops"], 0.5)
         self.assertEqual(out["flags"], ["cv_high"])
-        # Repetitions come back as they went, with "device": null where fio's records had none.
-        self.assertEqual(out["repetitions"], [dict(rep, device=None) for rep in cell["repetitions"]])
+        # Repetitions come back as they went, with "device" and "write" null where fio's
+        # records had none.
+        self.assertEqual(out["repetitions"], [dict(rep, device=None, write=None) for rep in cell["repetitions"]])
 
     def test_fio_runs_are_flagged_by_summarise_too(self):
         iodepth = helpers.require_iodepth(self)

@@ -123,11 +123,11 @@ inline constexpr uint64_t kArenaRegionBytes = 1ull << 30;
 
 // Counters over the manager's life, summed from per-shard counts.
 struct BufferStats {
-  uint64_t lookups = 0;     // Pin() calls (hits, waits and misses).
-  uint64_t hits = 0;        // Found resident, or being read by someone else.
-  uint64_t pages_read = 0;  // Pages read from disk (misses served).
-  uint64_t evictions = 0;   // Valid pages dropped to make room.
-  uint64_t writebacks = 0;  // Dirty pages written, all three ways (below).
+  uint64_t lookups = 0;                // Pin() calls (hits, waits and misses).
+  uint64_t hits = 0;                   // Found resident, or being read by someone else.
+  uint64_t pages_read = 0;             // Pages read from disk (misses served).
+  uint64_t evictions = 0;              // Valid pages dropped to make room.
+  uint64_t writebacks = 0;             // Dirty pages written, all three ways (below).
   uint64_t background_writebacks = 0;  // By the background writer.
   uint64_t evictor_writebacks = 0;     // By an evictor itself, synchronously.
   uint64_t dirty_victims_queued = 0;   // Dirty victims an evictor handed to the writer.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -26,6 +27,10 @@ constexpr Workload kPatternWorkloads[] = {{"seq_read", RwPattern::kRead},
                                           {"seq_write", RwPattern::kWrite},
                                           {"rand_write", RwPattern::kRandWrite}};
 constexpr Workload kQdWorkloads[] = {{"seq_read", RwPattern::kRead}, {"rand_read", RwPattern::kRandRead}};
+
+// The suites whose cells read a heap table through a buffer pool (the write suite's is
+// its own, updated in place).
+bool UsesTable(const std::string& suite) { return suite == "bm" || suite == "scan" || suite == "write"; }
 
 bool Selected(const SuiteConfig& config, const CellRecord& cell) {
   if (config.only.empty()) return true;
@@ -70,13 +75,27 @@ CellPlan MakeCell(const SuiteConfig& config, const Workload& workload, std::stri
 }
 
 Status ValidateConfig(const SuiteConfig& config) {
-  if (config.suite != "io_patterns" && config.suite != "qd" && config.suite != "bm" && config.suite != "scan") {
-    return Status::InvalidArgument(fmt::format("unknown suite '{}'; choose io_patterns, qd, bm or scan", config.suite));
+  if (config.suite != "io_patterns" && config.suite != "qd" && !UsesTable(config.suite)) {
+    return Status::InvalidArgument(
+        fmt::format("unknown suite '{}'; choose io_patterns, qd, bm, scan or write", config.suite));
+  }
+  if (config.suite == "write") {
+    if (!(config.update_fraction > 0 && config.update_fraction <= 1)) {
+      return Status::InvalidArgument(fmt::format(
+          "--update-fraction={} must lie in (0, 1]: 0.1 updates the page on one fetch in ten", config.update_fraction));
+    }
+    IODEPTH_RETURN_IF_ERROR(RejectOutOfRange(config.writeback_depth, 0, IoQueue::kMaxDepth, "--writeback-depth="));
+    IODEPTH_RETURN_IF_ERROR(RejectOutOfRange(config.wal_record_bytes, 1, 1u << 20, "--record-bytes="));
+    for (const CacheMode mode : config.modes) {
+      if (mode == CacheMode::kDontcache) {
+        return Status::InvalidArgument("the write suite runs buffered and direct only; drop dontcache from --modes");
+      }
+    }
   }
   if (config.suite == "scan") {
     IODEPTH_RETURN_IF_ERROR(RejectOutOfRange(config.streams, 1, kMaxScanStreams, "--streams="));
   }
-  if (config.suite == "bm" || config.suite == "scan") {
+  if (UsesTable(config.suite)) {
     IODEPTH_RETURN_IF_ERROR(RejectRepeats(config.regimes, "--regimes"));
     if (config.memory_budget_bytes != 0 && config.memory_budget_bytes < PageSizeBytes(config.page_size)) {
       return Status::InvalidArgument(
@@ -226,12 +245,98 @@ void AddScanCells(const SuiteConfig& config, std::vector<CellPlan>& cells) {
   }
 }
 
+// The write suite's cells (see suite.h).
+void AddWriteCells(const SuiteConfig& config, std::vector<CellPlan>& cells) {
+  const std::string parent = std::filesystem::path(config.filename).parent_path().string();
+  for (uint32_t qd : config.depths) {
+    for (Backend backend : config.backends) {
+      for (CacheMode mode : config.modes) {
+        std::vector<WalSyncMethod> syncs = {WalSyncMethod::kFdatasync};
+        if (mode == CacheMode::kDirect) syncs.push_back(WalSyncMethod::kDsync);
+        for (const WalSyncMethod sync : syncs) {
+          const std::string workload = fmt::format("wal_commit_qd{}", qd);
+          CellPlan cell = MakeCell(config, Workload{"", RwPattern::kWrite}, workload, qd, mode, backend, false);
+          WalJobOptions wal;
+          wal.parent = parent.empty() ? "." : parent;
+          wal.wal.cache = mode;
+          wal.wal.sync = sync;
+          wal.wal.queue = config.queue;
+          wal.wal.queue.backend = backend;
+          wal.wal.queue.depth = backend == Backend::kSync ? 1 : 8;
+          wal.committers = qd;
+          wal.record_bytes = config.wal_record_bytes;
+          wal.runtime_ns = config.runtime_ns;
+          wal.ramp_ns = config.ramp_ns;
+          CellRecord& r = cell.record;
+          r.policy = std::string(WalSyncMethodName(sync));
+          r.id = fmt::format("{}/{}/{}/{}", workload, CacheModeName(mode), r.backend, r.policy);
+          r.bs = wal.wal.geometry.block_bytes;
+          cell.spec.block_size = r.bs;
+          cell.wal = std::move(wal);
+          cell.wal_sync = r.policy;
+          cells.push_back(std::move(cell));
+        }
+      }
+    }
+  }
+  for (Regime regime : config.regimes) {
+    for (uint32_t qd : config.depths) {
+      for (Backend backend : config.backends) {
+        if (backend == Backend::kSync && qd != 1) continue;
+        for (CacheMode mode : config.modes) {
+          CellPlan cell = MakeBmCell(config, /*random=*/true, regime, qd, mode, backend, ReadStreamPolicy::kFixed);
+          cell.bm->update_fraction = config.update_fraction;
+          cell.bm->writeback_depth = config.writeback_depth;
+          CellRecord& r = cell.record;
+          r.workload = fmt::format("bm_rand_rw_qd{}", qd);
+          r.rw = "randrw";
+          r.id = fmt::format("{}/{}/{}/{}", r.workload, CacheModeName(mode), r.backend, r.regime);
+          cells.push_back(std::move(cell));
+        }
+      }
+    }
+  }
+  for (uint32_t qd : config.depths) {
+    for (Backend backend : config.backends) {
+      if (backend == Backend::kSync && qd != 1) continue;
+      for (CacheMode mode : config.modes) {
+        const std::string workload = fmt::format("checkpoint_qd{}", qd);
+        CellPlan cell = MakeCell(config, Workload{"", RwPattern::kRandWrite}, workload, qd, mode, backend, false);
+        CheckpointSpec checkpoint;
+        checkpoint.table_path = config.filename;
+        checkpoint.shape = BmTableShape(config);
+        checkpoint.cache = mode;
+        checkpoint.queue = config.queue;
+        checkpoint.queue.backend = backend;
+        checkpoint.depth = qd;
+        checkpoint.memory_bytes = config.memory_bytes;
+        checkpoint.runtime_ns = config.runtime_ns;
+        checkpoint.ramp_ns = config.ramp_ns;
+        checkpoint.seed = config.seed;
+        CellRecord& r = cell.record;
+        r.bs = PageSizeBytes(config.page_size);
+        cell.spec.block_size = r.bs;
+        // The dirty half of the pool is what the cache state is set over.
+        cell.spec.size_bytes = config.memory_bytes / 2 / r.bs * r.bs;
+        cell.checkpoint = std::move(checkpoint);
+        cells.push_back(std::move(cell));
+      }
+    }
+  }
+}
+
 // Reuses the table at config.filename when it already has the shape, loads it otherwise
 // (LoadHeapTable refuses to replace a table of another shape unless overwrite_table).
+// The write suite's table may carry its earlier runs' updates: any table of the shape,
+// updated or not, is reused (its pages are checked by their update counts).
 Status EnsureBmTable(const SuiteConfig& config) {
   const TableShape shape = BmTableShape(config);
   IODEPTH_ASSIGN_OR_RETURN(const bool matches, HeapTableMatches(config.filename, shape));
   if (matches) return Status::OK();
+  if (config.suite == "write") {
+    IODEPTH_ASSIGN_OR_RETURN(const TableFileInfo info, InspectTableFile(config.filename));
+    if (info.kind == TableFileKind::kTable && info.shape == shape) return Status::OK();
+  }
   LoadOptions load;
   load.path = config.filename;
   load.shape = shape;
@@ -270,6 +375,14 @@ std::optional<DeviceRecord> MakeDeviceRecord(const DataFileInfo& file, std::opti
 }
 
 Result<RepetitionRecord> RunCell(const CellPlan& cell, double resident_before) {
+  if (cell.wal) {
+    IODEPTH_ASSIGN_OR_RETURN(WalJobResult result, RunWalCommitJob(*cell.wal));
+    return MakeWalRepetitionRecord(cell.spec, result, cell.wal_sync, resident_before);
+  }
+  if (cell.checkpoint) {
+    IODEPTH_ASSIGN_OR_RETURN(CheckpointResult result, RunCheckpointJob(*cell.checkpoint));
+    return MakeCheckpointRepetitionRecord(cell.spec, result, resident_before);
+  }
   if (cell.bm) {
     IODEPTH_ASSIGN_OR_RETURN(BmResult result, RunBmJob(*cell.bm));
     return MakeBmRepetitionRecord(cell.spec, result, resident_before);
@@ -338,7 +451,7 @@ nlohmann::json SuiteConfigToJson(const SuiteConfig& config) {
                          {"uring_sqpoll", config.queue.uring_sqpoll},
                          {"uring_register_files", config.queue.uring_register_files},
                          {"uring_fixed_buffers", config.queue.uring_fixed_buffers}};
-  if (config.suite == "bm" || config.suite == "scan") {
+  if (UsesTable(config.suite)) {
     std::vector<std::string> regimes;
     for (Regime r : config.regimes) regimes.emplace_back(RegimeName(r));
     json["memory"] = config.memory_bytes;
@@ -356,6 +469,11 @@ nlohmann::json SuiteConfigToJson(const SuiteConfig& config) {
                              {"working_set_bytes", MemoryAxisWorkingSetBytes(config)},
                              {"direct_pool_bytes", CellPoolBytes(config, CacheMode::kDirect)},
                              {"buffered_pool_bytes", CellPoolBytes(config, CacheMode::kBuffered)}};
+    }
+    if (config.suite == "write") {
+      json["update_fraction"] = config.update_fraction;
+      json["writeback_depth"] = config.writeback_depth;
+      json["wal_record_bytes"] = config.wal_record_bytes;
     }
     if (config.suite == "scan") {
       json["streams"] = config.streams;
@@ -377,6 +495,8 @@ Result<std::vector<CellPlan>> PlanSuite(const SuiteConfig& config) {
     AddBmCells(config, cells);
   } else if (config.suite == "scan") {
     AddScanCells(config, cells);
+  } else if (config.suite == "write") {
+    AddWriteCells(config, cells);
   } else {
     for (const Workload& w : kQdWorkloads) {
       for (uint32_t qd : config.depths) {
@@ -398,7 +518,7 @@ Result<std::vector<CellPlan>> PlanSuite(const SuiteConfig& config) {
 
 Result<DataFileInfo> PrepareSuiteFiles(const SuiteConfig& config, const std::vector<CellPlan>& cells) {
   DataFileInfo info;
-  if (config.suite == "bm" || config.suite == "scan") {
+  if (UsesTable(config.suite)) {
     IODEPTH_RETURN_IF_ERROR(EnsureBmTable(config));
   } else {
     bool writes = false;

@@ -13,6 +13,19 @@
 //   scan          multistream_scan_qd{N}: --streams scans at once over one shared pool,
 //                 each pipelined with distance N (harness/scan_job.h), for each regime, mode
 //                 and backend (sync: scans fetching page by page, at N = 1).
+//   write         the write path, for each mode and backend:
+//                   wal_commit_qd{N}    N committers on a fresh log (harness/wal_job.h);
+//                                       buffered: write + fdatasync; direct: fdatasync
+//                                       and O_DSYNC, each a cell (policy names it)
+//                   bm_rand_rw_qd{N}    bm_rand_read at distance N with update_fraction of
+//                                       the fetches updating their page, written back by
+//                                       the evictor (writeback_depth 0) or the background
+//                                       writer at writeback_depth, for each regime
+//                   checkpoint_qd{N}    D dirty pages written at depth N then fdatasync,
+//                                       a reader timed beside it (harness/checkpoint_job.h)
+//                 The table (filename) is the write suite's own: its rows are updated in
+//                 place, so it is marked and no read suite reuses it; the log lives in a
+//                 directory of its own beside it, removed after each run.
 //
 // Memory axis (bm, scan; `iodepth matrix` memory_ratios): with memory_budget_bytes T set,
 // the cells fetch one working set W whatever the mode (the thrash regime's, 4 M pages, the
@@ -43,9 +56,11 @@
 #include "common/result.h"
 #include "harness/bm_job.h"
 #include "harness/cache_state.h"
+#include "harness/checkpoint_job.h"
 #include "harness/data_file.h"
 #include "harness/job.h"
 #include "harness/scan_job.h"
+#include "harness/wal_job.h"
 #include "results/results.h"
 
 namespace iodepth {
@@ -85,6 +100,10 @@ struct SuiteConfig {
   // scan only.
   uint32_t streams = 4;  // S concurrent scans.
   uint32_t work = 0;     // Per-row work rounds in the scans' predicate.
+  // write only.
+  double update_fraction = 0.1;  // bm_rand_rw: fetches that update their page.
+  uint32_t writeback_depth = 8;  // bm_rand_rw: 0: the evictor writes dirty victims itself.
+  uint32_t wal_record_bytes = 128;
 };
 
 // bm: the table the suite needs: the thrash regime's W = 4 M pages (every regime fits).
@@ -102,8 +121,11 @@ struct CellPlan {
   CellRecord record;  // Identity fields filled; results empty.
   JobSpec spec;       // Without file_id, set once the data file exists.
   CacheState cache_state = CacheState::kNotApplicable;
-  std::optional<BmSpec> bm;         // bm cells: what RunBmJob runs (spec then only describes it).
-  std::optional<ScanJobSpec> scan;  // scan cells: what RunScanJob runs.
+  std::optional<BmSpec> bm;                  // bm cells: what RunBmJob runs (spec then only describes it).
+  std::optional<ScanJobSpec> scan;           // scan cells: what RunScanJob runs.
+  std::optional<WalJobOptions> wal;          // wal_commit cells: what RunWalCommitJob runs,
+  std::string wal_sync;                      // and its durability method's name.
+  std::optional<CheckpointSpec> checkpoint;  // checkpoint cells.
 };
 
 // The configuration as recorded in the results file's "config".

@@ -382,6 +382,8 @@ Result<BmResult> RunBmJob(const BmSpec& spec) {
   result.buffer.memory_bytes = spec.memory_bytes;
   result.buffer.working_set_bytes = pages * pool->page_bytes();
   result.buffer.page_bytes = pool->page_bytes();
+  result.buffer.update_fraction = spec.update_fraction;
+  result.buffer.writeback_depth = spec.writeback_depth;
   IODEPTH_RETURN_IF_ERROR(spec.sync_path ? RunSyncLoop(spec, *pool, *file, pages, result)
                                          : RunStreamLoop(spec, *pool, *file, pages, result));
   return result;

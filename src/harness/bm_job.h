@@ -92,6 +92,8 @@ struct BmStats {
   int64_t wait_ns = 0;                   // Time the consumer waited.
   double mean_distance = 0;              // Mean read-ahead distance at each fetch.
   // bm_rand_rw, over the window: pages updated, and how the dirty ones were written back.
+  double update_fraction = 0;  // As asked (BmSpec).
+  uint32_t writeback_depth = 0;
   uint64_t updates = 0;
   uint64_t pages_written = 0;
   uint64_t background_writebacks = 0;

@@ -36,8 +36,8 @@ struct CheckpointSpec {
   std::string table_path;
   TableShape shape;  // At least dirty_pages + 1 pages.
   CacheMode cache = CacheMode::kDirect;
-  IoQueueOptions queue;  // Backend; the depth is set to `depth`.
-  uint32_t depth = 1;    // N: writes in flight.
+  IoQueueOptions queue;                 // Backend; the depth is set to `depth`.
+  uint32_t depth = 1;                   // N: writes in flight.
   uint64_t memory_bytes = 64ull << 20;  // M.
   uint64_t dirty_pages = 0;             // D; 0: half the pool's frames.
   bool reader = true;                   // The concurrent reader.
@@ -51,7 +51,7 @@ struct CheckpointStats {
   uint64_t dirty_pages = 0;  // D.
   uint64_t checkpoints = 0;  // Ended in the window.
   double mean_checkpoint_ns = 0;
-  int64_t sync_ns = 0;  // Of which fdatasync, summed.
+  int64_t sync_ns = 0;                 // Of which fdatasync, summed.
   LatencyHistogram reader_during_ns;   // Reader fetches while a checkpoint ran.
   LatencyHistogram reader_between_ns;  // Reader fetches between checkpoints.
 };

@@ -49,6 +49,11 @@ WalJobResult Summarise(const WalJobOptions& options, const Snapshot& start, cons
   const int64_t cpu_ns = (end.cpu.user_ns + end.cpu.system_ns) - (start.cpu.user_ns + start.cpu.system_ns);
   result.cpu_us_per_commit = static_cast<double>(cpu_ns) / 1e3 / commits;
   result.max_write_depth = end.wal.max_write_depth;
+  result.window_ns = end.now_ns - start.now_ns;
+  result.latency_ns = latency;
+  result.cpu =
+      CpuTimes{.user_ns = end.cpu.user_ns - start.cpu.user_ns, .system_ns = end.cpu.system_ns - start.cpu.system_ns};
+  result.bytes_written = end.wal.bytes_written - start.wal.bytes_written;
   return result;
 }
 

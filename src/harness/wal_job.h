@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <string>
 
+#include "common/clock.h"
+#include "common/histogram.h"
 #include "common/result.h"
 #include "wal/log_writer.h"
 
@@ -47,6 +49,11 @@ struct WalJobResult {
   double cpu_us_per_commit = 0;  // Process CPU time (all threads) over the window.
   uint64_t max_write_depth = 0;
   std::string backend;
+  // The window's raw figures, for results records (results/results.h).
+  int64_t window_ns = 0;
+  LatencyHistogram latency_ns;  // Each measured commit, Append to Commit's return.
+  CpuTimes cpu;                 // Process CPU time over the window.
+  uint64_t bytes_written = 0;   // Log bytes written in the window.
 };
 
 Result<WalJobResult> RunWalCommitJob(const WalJobOptions& options);

@@ -12,10 +12,10 @@ namespace iodepth {
 Status CompletionError(const IoCompletion& completion) {
   if (!completion.status.ok()) return completion.status;
   if (completion.bytes_done == completion.length) return Status::OK();
-  return Status::PosixError(fmt::format("{} at offset {} stopped after {} of {} bytes",
-                                        completion.op == IoOp::kWrite ? "write" : "read", completion.offset,
-                                        completion.bytes_done, completion.length),
-                            EIO);
+  return Status::PosixError(
+      fmt::format("{} at offset {} stopped after {} of {} bytes", completion.op == IoOp::kWrite ? "write" : "read",
+                  completion.offset, completion.bytes_done, completion.length),
+      EIO);
 }
 
 Status PumpRequests(IoQueue& queue, const NextRequest& next, const CompletionHandler& done, PumpStats* stats) {

@@ -47,7 +47,6 @@ struct PumpStats {
 Status CompletionError(const IoCompletion& completion);
 
 // See the header comment. `stats` (when given) is filled in.
-Status PumpRequests(IoQueue& queue, const NextRequest& next, const CompletionHandler& done,
-                    PumpStats* stats = nullptr);
+Status PumpRequests(IoQueue& queue, const NextRequest& next, const CompletionHandler& done, PumpStats* stats = nullptr);
 
 }  // namespace iodepth

@@ -48,9 +48,13 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MemoryRecord, cgroup, cap_bytes, peak_bytes, 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianMemoryRecord, peak_bytes, page_cache_bytes, refaults)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DeviceRecord, name, kind, read_bytes, write_bytes, read_ios, write_ios)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianDeviceRecord, read_bytes, write_bytes, requested_bytes)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(WriteRecord, sync, commits_per_flush, syncs_per_commit, bytes_per_commit,
+                                   max_write_depth, update_fraction, updates, writeback_depth, pages_written,
+                                   background_writebacks, evictor_writebacks, dirty_pages, checkpoints,
+                                   mean_checkpoint_ns, sync_ns, reader_during_ns, reader_between_ns)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RepetitionRecord, iops, bw_bytes, total_ios, io_bytes, runtime_ns, clat_ns,
                                    usr_cpu_ns, sys_cpu_ns, cpu_ns_per_io, depth, resident_before, verified_bytes,
-                                   buffer, scan, memory, device)
+                                   buffer, scan, memory, device, write)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianLatencyRecord, mean, max, percentile)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianDepthRecord, mean_in_flight, littles_law, utilization)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianRecord, iops, bw_bytes, clat_ns, cpu_ns_per_io, depth, buffer, scan, memory,
@@ -136,6 +140,16 @@ void AddFlags(CellRecord& cell) {
 
 }  // namespace
 
+LatencyRecord MakeLatencyRecord(const LatencyHistogram& histogram) {
+  LatencyRecord record;
+  record.min = histogram.min();
+  record.max = histogram.max();
+  record.mean = histogram.mean();
+  record.N = histogram.count();
+  for (double p : kReportedPercentiles) record.percentile[PercentileKey(p)] = histogram.Percentile(p);
+  return record;
+}
+
 RepetitionRecord MakeRepetitionRecord(const JobSpec& spec, const JobResult& result, double resident_before) {
   RepetitionRecord r;
   r.iops = result.iops();
@@ -143,11 +157,7 @@ RepetitionRecord MakeRepetitionRecord(const JobSpec& spec, const JobResult& resu
   r.total_ios = result.ios;
   r.io_bytes = result.bytes;
   r.runtime_ns = result.window_ns;
-  r.clat_ns.min = result.clat_ns.min();
-  r.clat_ns.max = result.clat_ns.max();
-  r.clat_ns.mean = result.clat_ns.mean();
-  r.clat_ns.N = result.clat_ns.count();
-  for (double p : kReportedPercentiles) r.clat_ns.percentile[PercentileKey(p)] = result.clat_ns.Percentile(p);
+  r.clat_ns = MakeLatencyRecord(result.clat_ns);
   r.usr_cpu_ns = result.cpu.user_ns;
   r.sys_cpu_ns = result.cpu.system_ns;
   r.cpu_ns_per_io = result.cpu_ns_per_io();
@@ -180,6 +190,18 @@ RepetitionRecord MakeRepetitionRecord(const JobSpec& spec, const JobResult& resu
   return r;
 }
 
+namespace {
+
+// A write record with every figure 0 (the latencies of no samples, their keys present).
+WriteRecord EmptyWriteRecord() {
+  WriteRecord record;
+  record.reader_during_ns = MakeLatencyRecord(LatencyHistogram{});
+  record.reader_between_ns = record.reader_during_ns;
+  return record;
+}
+
+}  // namespace
+
 RepetitionRecord MakeBmRepetitionRecord(const JobSpec& spec, const BmResult& result, double resident_before) {
   RepetitionRecord r = MakeRepetitionRecord(spec, result.job, resident_before);
   const BmStats& b = result.buffer;
@@ -205,6 +227,51 @@ RepetitionRecord MakeBmRepetitionRecord(const JobSpec& spec, const BmResult& res
     if (b.reads_by_pages[n] > 0) buffer.reads_by_pages[std::to_string(n)] = b.reads_by_pages[n];
   }
   r.buffer = std::move(buffer);
+  if (b.update_fraction > 0) {
+    r.write = EmptyWriteRecord();
+    r.write->update_fraction = b.update_fraction;
+    r.write->updates = b.updates;
+    r.write->writeback_depth = b.writeback_depth;
+    r.write->pages_written = b.pages_written;
+    r.write->background_writebacks = b.background_writebacks;
+    r.write->evictor_writebacks = b.evictor_writebacks;
+  }
+  return r;
+}
+
+RepetitionRecord MakeWalRepetitionRecord(const JobSpec& spec, const WalJobResult& result, const std::string& sync,
+                                         double resident_before) {
+  JobResult job;
+  job.backend = result.backend;
+  job.ios = result.commits;
+  job.bytes = result.bytes_written;
+  job.window_ns = result.window_ns;
+  job.clat_ns = result.latency_ns;
+  job.cpu = result.cpu;
+  // Commits in flight at once (Little's law over commits and their latency).
+  job.mean_in_flight = job.littles_law_depth();
+  RepetitionRecord r = MakeRepetitionRecord(spec, job, resident_before);
+  r.write = EmptyWriteRecord();
+  r.write->sync = sync;
+  r.write->commits_per_flush = result.commits_per_flush;
+  r.write->syncs_per_commit = result.syncs_per_commit;
+  r.write->bytes_per_commit = result.bytes_written_per_commit;
+  r.write->max_write_depth = result.max_write_depth;
+  return r;
+}
+
+RepetitionRecord MakeCheckpointRepetitionRecord(const JobSpec& spec, const CheckpointResult& result,
+                                                double resident_before) {
+  RepetitionRecord r = MakeRepetitionRecord(spec, result.job, resident_before);
+  const CheckpointStats& c = result.checkpoint;
+  r.write = EmptyWriteRecord();
+  r.write->pages_written = result.job.ios;
+  r.write->dirty_pages = c.dirty_pages;
+  r.write->checkpoints = c.checkpoints;
+  r.write->mean_checkpoint_ns = c.mean_checkpoint_ns;
+  r.write->sync_ns = c.sync_ns;
+  r.write->reader_during_ns = MakeLatencyRecord(c.reader_during_ns);
+  r.write->reader_between_ns = MakeLatencyRecord(c.reader_between_ns);
   return r;
 }
 
@@ -306,7 +373,11 @@ void FillMissingDevice(nlohmann::json& cell) {
   if (cell.contains("median") && cell["median"].is_object()) cell["median"].emplace("device", nullptr);
   if (!cell.contains("repetitions") || !cell["repetitions"].is_array()) return;
   for (nlohmann::json& rep : cell["repetitions"]) {
-    if (rep.is_object()) rep.emplace("device", nullptr);
+    // Files from before the write suite have no write records.
+    if (rep.is_object()) {
+      rep.emplace("device", nullptr);
+      rep.emplace("write", nullptr);
+    }
   }
 }
 

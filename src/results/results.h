@@ -23,8 +23,10 @@
 
 #include "common/result.h"
 #include "harness/bm_job.h"
+#include "harness/checkpoint_job.h"
 #include "harness/job.h"
 #include "harness/scan_job.h"
+#include "harness/wal_job.h"
 
 namespace iodepth {
 
@@ -92,6 +94,29 @@ struct ScanRecord {
   std::vector<double> stream_bw_bytes;  // Per scan, page bytes per second.
 };
 
+// Write-path figures of one repetition of the write suite (experiment/suite.h): the log's
+// group commit (wal_commit), updates and their write-back (bm_rand_rw), a checkpoint and
+// the reader beside it (checkpoint). Figures a workload does not have are 0 ("" for sync).
+struct WriteRecord {
+  std::string sync;                    // wal_commit: "fdatasync" or "dsync".
+  double commits_per_flush = 0;        // wal_commit: group commit's group size.
+  double syncs_per_commit = 0;         // wal_commit
+  double bytes_per_commit = 0;         // wal_commit: log bytes written per commit.
+  uint64_t max_write_depth = 0;        // wal_commit: the most log writes in flight at once.
+  double update_fraction = 0;          // bm_rand_rw
+  uint64_t updates = 0;                // bm_rand_rw: pages updated in the window.
+  uint32_t writeback_depth = 0;        // bm_rand_rw: 0: the evictor writes synchronously.
+  uint64_t pages_written = 0;          // bm_rand_rw, checkpoint: pages written back.
+  uint64_t background_writebacks = 0;  // bm_rand_rw: of which by the background writer,
+  uint64_t evictor_writebacks = 0;     // and of which by an evictor, synchronously.
+  uint64_t dirty_pages = 0;            // checkpoint: D.
+  uint64_t checkpoints = 0;            // checkpoint: ended in the window.
+  double mean_checkpoint_ns = 0;       // checkpoint: FlushAll + fdatasync.
+  int64_t sync_ns = 0;                 // checkpoint: of which fdatasync, summed.
+  LatencyRecord reader_during_ns;      // checkpoint: reader fetches while one ran;
+  LatencyRecord reader_between_ns;     // and between them.
+};
+
 // The memory cgroup a capped repetition ran in (experiment/memory_cap.h): what it was allowed
 // and what it used. Counters are deltas over the repetition; peak is since its start.
 struct MemoryRecord {
@@ -157,6 +182,7 @@ struct RepetitionRecord {
   std::optional<ScanRecord> scan;      // scan cells only.
   std::optional<MemoryRecord> memory;  // Cells run under a memory cap only.
   std::optional<DeviceRecord> device;  // nullopt: no device could be read.
+  std::optional<WriteRecord> write;    // write-suite cells only.
 };
 
 struct MedianLatencyRecord {
@@ -234,6 +260,14 @@ RepetitionRecord MakeRepetitionRecord(const JobSpec& spec, const JobResult& resu
 RepetitionRecord MakeBmRepetitionRecord(const JobSpec& spec, const BmResult& result, double resident_before);
 // The same for a scan job: the buffer record summed over its scans, and the scan record.
 RepetitionRecord MakeScanRepetitionRecord(const JobSpec& spec, const ScanJobResult& result, double resident_before);
+// wal_commit: ios = commits, bytes = log bytes written, clat = commit latency; `sync` is
+// the durability method ("fdatasync", "dsync").
+RepetitionRecord MakeWalRepetitionRecord(const JobSpec& spec, const WalJobResult& result, const std::string& sync,
+                                         double resident_before);
+// checkpoint: ios = pages written by the checkpoints, clat = each write's latency.
+RepetitionRecord MakeCheckpointRepetitionRecord(const JobSpec& spec, const CheckpointResult& result,
+                                                double resident_before);
+LatencyRecord MakeLatencyRecord(const LatencyHistogram& histogram);
 // Fills median, cv and flags of `cell` from its repetitions; the cache flags compare
 // each repetition's resident_before with the state the cell claims (cell.cache_state).
 void SummariseCell(CellRecord& cell);

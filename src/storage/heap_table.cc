@@ -295,10 +295,9 @@ Status CheckPageRows(std::span<const std::byte> page, const TableShape& shape, u
   for (uint32_t i = 0; i < want_rows; ++i) {
     for (uint32_t c = 0; c < shape.columns; ++c) {
       const int64_t got = values[size_t{i} * shape.columns + c];
-      const int64_t want =
-          c == last && updates > i
-              ? UpdatedValue(shape.seed, first_row + i, i + 1 + want_rows * ((updates - 1 - i) / want_rows))
-              : ExpectedValue(shape.seed, first_row + i, c);
+      const int64_t want = c == last && updates > i ? UpdatedValue(shape.seed, first_row + i,
+                                                                   i + 1 + want_rows * ((updates - 1 - i) / want_rows))
+                                                    : ExpectedValue(shape.seed, first_row + i, c);
       if (got != want) {
         return Status::Corruption(fmt::format("page {} of {}: row {} (table row {}) column {} is {}, expected {}",
                                               page_id, path, i, first_row + i, c, got, want));

@@ -57,7 +57,8 @@ class BackgroundWriterTest : public ::testing::TestWithParam<WriterParam> {
 
   BufferManagerOptions WithWriter(BufferManagerOptions options) const {
     options.background_writer.enabled = true;
-    options.background_writer.queue = IoQueueOptions{.backend = backend(), .depth = backend() == Backend::kSync ? 1u : 4u};
+    options.background_writer.queue =
+        IoQueueOptions{.backend = backend(), .depth = backend() == Backend::kSync ? 1u : 4u};
     return options;
   }
 
@@ -133,7 +134,8 @@ TEST_P(BackgroundWriterTest, APageBeingWrittenIsReadableAndOnlyAModifierWaitsFor
   slow.delay_us = 1'000'000;
   faults_.Add(slow);
   // Fill the pool until the evictor hands page 3 to the writer and its write has begun.
-  for (uint64_t page = 10; faults_.fired() == 0 && page < 60; ++page) ASSERT_NO_FATAL_FAILURE(Sweep(*manager, page, page + 1));
+  for (uint64_t page = 10; faults_.fired() == 0 && page < 60; ++page)
+    ASSERT_NO_FATAL_FAILURE(Sweep(*manager, page, page + 1));
   ASSERT_NO_FATAL_FAILURE(WaitForFaults(1));
   {
     bool did_read = true;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
@@ -723,6 +724,111 @@ TEST_F(RunBmSuiteTest, EveryCellWritesABufferRecordForEveryRepetition) {
   const nlohmann::json json = ToJson(document);
   ASSERT_OK_AND_ASSIGN(const ResultsDocument parsed, ParseResults(nlohmann::json::parse(json.dump())));
   EXPECT_EQ(ToJson(parsed), json);
+}
+
+TEST(PlanSuiteTest, WriteHasWalCommitPerSyncMethodRandRwPerRegimeAndCheckpoints) {
+  SuiteConfig config;
+  config.suite = "write";
+  config.filename = "/var/tmp/rw.tbl";
+  config.depths = {1, 4};
+  config.backends = {Backend::kWorker, Backend::kSync};
+  config.regimes = {Regime::kPressure};
+  const std::vector<CellPlan> cells = Plan(config);
+  ExpectUniqueIds(cells);
+  const std::vector<std::string> ids = Ids(cells);
+  auto has = [&](const std::string& id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); };
+  EXPECT_TRUE(has("wal_commit_qd4/buffered/worker/fdatasync"));
+  EXPECT_TRUE(has("wal_commit_qd4/direct/worker/dsync"));
+  EXPECT_TRUE(has("wal_commit_qd4/direct/sync/fdatasync")) << "committers are threads of their own";
+  EXPECT_FALSE(has("wal_commit_qd4/buffered/worker/dsync")) << "dsync is the direct path's";
+  EXPECT_TRUE(has("bm_rand_rw_qd4/direct/worker/pressure"));
+  EXPECT_TRUE(has("bm_rand_rw_qd1/buffered/sync/pressure"));
+  EXPECT_FALSE(has("bm_rand_rw_qd4/direct/sync/pressure"));
+  EXPECT_TRUE(has("checkpoint_qd4/direct/worker"));
+  EXPECT_FALSE(has("checkpoint_qd4/direct/sync"));
+  // 2 depths x 2 backends x (buffered 1 + direct 2) wal cells; rand_rw and checkpoint 3 x 2 each.
+  EXPECT_EQ(cells.size(), 12u + 6u + 6u);
+  for (const CellPlan& cell : cells) {
+    SCOPED_TRACE(cell.record.id);
+    EXPECT_EQ(cell.record.suite, "write");
+    if (cell.record.workload.starts_with("bm_rand_rw")) {
+      ASSERT_TRUE(cell.bm.has_value());
+      EXPECT_EQ(cell.bm->update_fraction, config.update_fraction);
+      EXPECT_EQ(cell.bm->writeback_depth, config.writeback_depth);
+      EXPECT_TRUE(cell.bm->random);
+      EXPECT_EQ(cell.record.rw, "randrw");
+    } else if (cell.record.workload.starts_with("wal_commit")) {
+      ASSERT_TRUE(cell.wal.has_value());
+      EXPECT_EQ(cell.wal->committers, cell.record.qd);
+      EXPECT_EQ(cell.wal->parent, "/var/tmp");
+      EXPECT_EQ(cell.wal_sync, cell.record.policy);
+    } else {
+      ASSERT_TRUE(cell.checkpoint.has_value());
+      EXPECT_EQ(cell.checkpoint->depth, cell.record.qd);
+      EXPECT_EQ(cell.checkpoint->table_path, config.filename);
+    }
+  }
+}
+
+TEST(PlanSuiteTest, WriteRefusesDontcacheAndAnUpdateFractionOutsideItsRange) {
+  SuiteConfig config;
+  config.suite = "write";
+  config.filename = "/var/tmp/rw.tbl";
+  config.modes = {CacheMode::kDontcache};
+  EXPECT_NE(PlanSuite(config).error().message().find("dontcache"), std::string::npos);
+  config.modes = {CacheMode::kDirect};
+  for (const double fraction : {0.0, 1.5, -0.1}) {
+    config.update_fraction = fraction;
+    const auto planned = PlanSuite(config);
+    ASSERT_FALSE(planned.has_value()) << fraction;
+    EXPECT_NE(planned.error().message().find("--update-fraction"), std::string::npos) << planned.error().message();
+  }
+}
+
+TEST_F(RunBmSuiteTest, WriteSuiteMeasuresEveryCellAndMarksItsTableSoReadSuitesReloadIt) {
+  SuiteConfig config = BmTinyConfig();
+  config.suite = "write";
+  config.filename = dir_.File("rw.tbl");
+  config.depths = {2};
+  config.backends = {Backend::kWorker};
+  config.repetitions = 1;
+  config.runtime_ns = 50'000'000;
+  config.update_fraction = 0.3;
+  ASSERT_OK_AND_ASSIGN(const ResultsDocument document, RunSuite(config, nullptr));
+  ASSERT_EQ(document.cells.size(), 3u + 2u + 2u);
+  for (const CellRecord& cell : document.cells) {
+    SCOPED_TRACE(cell.id);
+    EXPECT_EQ(cell.status, "ok") << cell.reason;
+    ASSERT_EQ(cell.repetitions.size(), 1u);
+    const RepetitionRecord& r = cell.repetitions[0];
+    ASSERT_TRUE(r.write.has_value());
+    // How much fits in the window depends on the machine: only the bookkeeping is checked.
+    if (cell.workload.starts_with("wal_commit")) {
+      EXPECT_EQ(r.write->sync, cell.policy);
+      if (r.total_ios > 0) EXPECT_GE(r.write->commits_per_flush, 1.0);
+    } else if (cell.workload.starts_with("bm_rand_rw")) {
+      EXPECT_GT(r.total_ios, 0u) << "the window is open before the first fetch";
+      EXPECT_LE(r.write->updates, r.total_ios);
+      EXPECT_EQ(r.write->pages_written, r.write->background_writebacks + r.write->evictor_writebacks);
+      EXPECT_EQ(r.write->writeback_depth, config.writeback_depth);
+    } else {
+      EXPECT_EQ(r.write->pages_written, r.total_ios);
+      EXPECT_LE(r.total_ios, r.write->checkpoints * r.write->dirty_pages);
+    }
+  }
+  // The log directories were removed; the table is marked and still checks.
+  size_t entries = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) {
+    EXPECT_FALSE(entry.path().filename().string().starts_with("iodepth-wal-")) << entry.path();
+    ++entries;
+  }
+  EXPECT_GE(entries, 1u);
+  ASSERT_OK(VerifyHeapTable(config.filename, BmTableShape(config)));
+  EXPECT_FALSE(ReadTableShape(config.filename).has_value()) << "the write suite's table is not marked";
+  ASSERT_OK_AND_ASSIGN(const bool reusable, HeapTableMatches(config.filename, BmTableShape(config)));
+  EXPECT_FALSE(reusable) << "a read suite would measure an updated table as a loaded one";
+  // A second write run reuses its updated table.
+  ASSERT_OK(RunSuite(config, nullptr));
 }
 
 TEST_F(RunBmSuiteTest, SecondRunReusesTheTableWhicheverRegimeItRuns) {

@@ -21,11 +21,11 @@
 
 #include <gtest/gtest.h>
 
+#include "bm_table.h"
 #include "io/aligned_buffer.h"
 #include "io/file.h"
 #include "storage/heap_table.h"
 #include "storage/page.h"
-#include "bm_table.h"
 #include "test_files.h"
 #include "testutil/io_printers.h"
 #include "testutil/status_macros.h"

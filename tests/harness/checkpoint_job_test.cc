@@ -86,7 +86,8 @@ INSTANTIATE_TEST_SUITE_P(Backends, CheckpointJobTest,
 TEST_P(CheckpointJobTest, CheckpointsWriteTheDirtyPagesAtDepthAndTheReaderIsTimed) {
   const CheckpointSpec spec = Spec(/*depth=*/8);
   auto result = RunCheckpointJob(spec);
-  if (!result.has_value() && result.error().code() == StatusCode::kNotSupported) GTEST_SKIP() << result.error().ToString();
+  if (!result.has_value() && result.error().code() == StatusCode::kNotSupported)
+    GTEST_SKIP() << result.error().ToString();
   ASSERT_OK(result);
   const CheckpointStats& c = result->checkpoint;
   ASSERT_GT(c.checkpoints, 0u);
@@ -110,7 +111,8 @@ TEST_P(CheckpointJobTest, WithoutTheReaderOnlyTheCheckpointRuns) {
   CheckpointSpec spec = Spec(/*depth=*/4);
   spec.reader = false;
   auto result = RunCheckpointJob(spec);
-  if (!result.has_value() && result.error().code() == StatusCode::kNotSupported) GTEST_SKIP() << result.error().ToString();
+  if (!result.has_value() && result.error().code() == StatusCode::kNotSupported)
+    GTEST_SKIP() << result.error().ToString();
   ASSERT_OK(result);
   EXPECT_EQ(result->job.ios, result->checkpoint.checkpoints * spec.dirty_pages)
       << "with no reader to evict them, every checkpoint writes all D pages";

@@ -18,8 +18,8 @@
 #include <gtest/gtest.h>
 
 #include "bm_table.h"
-#include "buffer/buffer_test_util.h"
 #include "buffer/buffer_manager.h"
+#include "buffer/buffer_test_util.h"
 #include "io/aligned_buffer.h"
 #include "io/fault_injector.h"
 #include "io/file.h"
@@ -128,7 +128,8 @@ class WriteAheadCrashTest : public ::testing::TestWithParam<CrashParam> {
     for (uint64_t p = 0; p < kTablePages; ++p) {
       const uint64_t lsn = PageLsn(std::span(bytes).subspan(p * kPageBytes, kPageBytes));
       ASSERT_LE(lsn, end.end_lsn) << "page " << p << " reached the disk with LSN " << lsn
-                                  << " but the log recovered only to " << end.end_lsn << " (" << end.Describe(kTestGeometry)
+                                  << " but the log recovered only to " << end.end_lsn << " ("
+                                  << end.Describe(kTestGeometry)
                                   << "): the page was written before its log was durable";
       ++trial.pages_checked;
     }
@@ -161,8 +162,7 @@ std::vector<CrashParam> AllCrashParams() {
   return params;
 }
 
-INSTANTIATE_TEST_SUITE_P(PathsAndBackends, WriteAheadCrashTest, ::testing::ValuesIn(AllCrashParams()),
-                         CrashParamName);
+INSTANTIATE_TEST_SUITE_P(PathsAndBackends, WriteAheadCrashTest, ::testing::ValuesIn(AllCrashParams()), CrashParamName);
 
 }  // namespace
 }  // namespace iodepth::testutil

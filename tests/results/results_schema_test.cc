@@ -257,6 +257,68 @@ TEST_F(ResultsSchemaDocumentsTest, ScanCellWithBufferAndScanRecords) {
   WriteAndReadBack(dir_, "scan.json", d);
 }
 
+TEST_F(ResultsSchemaDocumentsTest, WriteSuiteCellsWithWriteRecords) {
+  ResultsDocument d = Document("write", dir_.File("rw.tbl"));
+  // wal_commit: commits as ios, commit latency as clat, the group-commit figures.
+  CellRecord wal = Cell("write", "wal_commit_qd4", "direct", "io_uring", 4);
+  wal.policy = "dsync";
+  wal.id += "/dsync";
+  for (int i = 0; i < 3; ++i) {
+    WalJobResult result;
+    result.committers = 4;
+    result.commits = 20'000 + static_cast<uint64_t>(i);
+    result.commits_per_flush = 2.1;
+    result.syncs_per_commit = 0;
+    result.bytes_written_per_commit = 1950;
+    result.max_write_depth = 2;
+    result.window_ns = kWindowNs;
+    result.bytes_written = result.commits * 1950;
+    for (uint64_t c = 0; c < 1000; ++c) result.latency_ns.Record(300'000 + c * 100);
+    result.cpu = CpuTimes{.user_ns = 40'000'000, .system_ns = 90'000'000};
+    wal.repetitions.push_back(MakeWalRepetitionRecord(Spec(4, /*sync_path=*/false), result, "dsync", -1));
+  }
+  SummariseCell(wal);
+  d.cells.push_back(wal);
+  // bm_rand_rw: the bm records plus the updates and their write-back.
+  CellRecord rw = BmCell("bm_rand_rw_qd4", "buffered", "io_uring", 4, "pressure", "fixed");
+  rw.suite = "write";
+  rw.rw = "randrw";
+  for (int i = 0; i < 3; ++i) {
+    BmResult result{.job = SampleJob(/*ios=*/4000, rw.bs), .buffer = SampleBuffer(4000, 8192)};
+    result.buffer.update_fraction = 0.1;
+    result.buffer.writeback_depth = 8;
+    result.buffer.updates = 400;
+    result.buffer.pages_written = 300;
+    result.buffer.background_writebacks = 290;
+    result.buffer.evictor_writebacks = 10;
+    rw.repetitions.push_back(MakeBmRepetitionRecord(Spec(4, /*sync_path=*/false), result, Resident(rw)));
+  }
+  SummariseCell(rw);
+  d.cells.push_back(rw);
+  // checkpoint: pages written at depth, and the reader's two latencies.
+  CellRecord checkpoint = Cell("write", "checkpoint_qd8", "direct", "worker", 8);
+  checkpoint.rw = "randwrite";
+  checkpoint.bs = 8192;
+  for (int i = 0; i < 3; ++i) {
+    CheckpointResult result{.job = SampleJob(/*ios=*/3000, 8192), .checkpoint = {}};
+    result.checkpoint.dirty_pages = 1000;
+    result.checkpoint.checkpoints = 3;
+    result.checkpoint.mean_checkpoint_ns = 2e7;
+    result.checkpoint.sync_ns = 3'000'000;
+    for (uint64_t f = 0; f < 50; ++f) result.checkpoint.reader_during_ns.Record(200'000 + f);
+    checkpoint.repetitions.push_back(MakeCheckpointRepetitionRecord(Spec(8, /*sync_path=*/false), result, -1));
+  }
+  SummariseCell(checkpoint);
+  d.cells.push_back(checkpoint);
+  ASSERT_TRUE(d.cells[0].repetitions[0].write.has_value());
+  EXPECT_EQ(d.cells[0].repetitions[0].write->sync, "dsync");
+  EXPECT_EQ(d.cells[0].repetitions[0].total_ios, 20'000u);
+  EXPECT_EQ(d.cells[1].repetitions[0].write->background_writebacks, 290u);
+  EXPECT_EQ(d.cells[2].repetitions[0].write->reader_during_ns.N, 50u);
+  EXPECT_EQ(d.cells[2].repetitions[0].write->reader_between_ns.N, 0u);
+  WriteAndReadBack(dir_, "write.json", d);
+}
+
 TEST_F(ResultsSchemaDocumentsTest, CappedCellsWithMemoryRecords) {
   ResultsDocument d = Document("bm", dir_.File("table.dat"));
   CellRecord capped = BmCell("bm_rand_read_qd4", "buffered", "io_uring", 4, "thrash", "fixed");
