@@ -54,6 +54,7 @@ constexpr uint64_t kSeed = 3;
 
 TableShape SmallShape() { return testutil::SmallShape(kTablePages); }
 using testutil::LoadTable;
+using testutil::UpdatesOnDisk;
 
 // The counters of a result on one line, for failure messages.
 std::string Describe(const BmResult& r) {
@@ -350,22 +351,6 @@ TEST_P(BmJobTest, TableShorterThanItsShapeFailsAtTheFirstMissingPage) {
 }
 
 // ---- bm_rand_rw: updates, write-back, and a table that stays checkable ----
-
-// The sum of the update counts (page LSNs) of the table's data pages on disk.
-uint64_t UpdatesOnDisk(const std::string& path, const TableShape& shape) {
-  const uint32_t page_bytes = PageSizeBytes(shape.page_size);
-  auto file = File::Open(path, OpenOptions{});
-  EXPECT_OK(file);
-  auto page = AlignedBuffer::Allocate(page_bytes, 4096);
-  EXPECT_OK(page);
-  if (!file.has_value() || !page.has_value()) return 0;
-  uint64_t sum = 0;
-  for (uint64_t id = 0; id < TablePageCount(shape); ++id) {
-    EXPECT_OK((*file)->ReadAt(id * page_bytes, page->span()));
-    sum += PageLsn(page->span());
-  }
-  return sum;
-}
 
 TEST_P(BmJobTest, RandRwWritesEveryUpdateBackAndLeavesTheTableCheckable) {
   uint64_t updates = 0;

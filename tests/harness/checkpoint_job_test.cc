@@ -54,23 +54,6 @@ class CheckpointJobTest : public ::testing::TestWithParam<CheckpointParam> {
     return spec;
   }
 
-  // The sum of the data pages' update counts on disk.
-  uint64_t UpdatesOnDisk() const {
-    const TableShape shape = SmallShape(kTablePages);
-    const uint32_t page_bytes = PageSizeBytes(shape.page_size);
-    auto file = File::Open(path_, OpenOptions{});
-    EXPECT_OK(file);
-    auto page = AlignedBuffer::Allocate(page_bytes, 4096);
-    EXPECT_OK(page);
-    if (!file.has_value() || !page.has_value()) return 0;
-    uint64_t sum = 0;
-    for (uint64_t id = 0; id < TablePageCount(shape); ++id) {
-      EXPECT_OK((*file)->ReadAt(id * page_bytes, page->span()));
-      sum += PageLsn(page->span());
-    }
-    return sum;
-  }
-
   TempDir dir_;
   std::string path_;
 };
@@ -102,7 +85,8 @@ TEST_P(CheckpointJobTest, CheckpointsWriteTheDirtyPagesAtDepthAndTheReaderIsTime
   EXPECT_GT(c.reader_during_ns.count() + c.reader_between_ns.count(), 0u) << "the reader never ran";
   EXPECT_LE(c.sync_ns, result->job.window_ns);
   ASSERT_OK(VerifyHeapTable(path_, spec.shape)) << "every value is still a pure function of its page's count";
-  EXPECT_GE(UpdatesOnDisk(), c.checkpoints * spec.dirty_pages) << "a checkpoint's update did not reach the disk";
+  EXPECT_GE(UpdatesOnDisk(path_, spec.shape), c.checkpoints * spec.dirty_pages)
+      << "a checkpoint's update did not reach the disk";
   const auto refused = ReadTableShape(path_);
   EXPECT_FALSE(refused.has_value()) << "the checkpoint's table is not marked updated";
 }
