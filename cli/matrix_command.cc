@@ -273,7 +273,8 @@ void AddMatrixCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--workloads", f->workloads,
                   "io_patterns, seq_read_qd, rand_read_qd, bm_seq_read, bm_rand_read, "
-                  "bm_seq_read_adaptive, multistream_scan")
+                  "bm_seq_read_adaptive, multistream_scan (the default); wal_commit, bm_rand_rw, checkpoint (the "
+                  "write path, by name only)")
       ->delimiter(',');
   cmd->add_option("--depths", f->depths, "Queue depths / prefetch distances")->delimiter(',');
   cmd->add_option("--modes", f->modes, "buffered, direct (dontcache where the kernel has it)")->delimiter(',');

@@ -19,8 +19,11 @@ struct WorkloadInfo {
   std::string_view name;
   std::string_view suite;
   std::string_view cell_prefix;  // Kept cells' ids start with this ("" = every cell of the suite).
+  bool in_default = true;        // Part of the default matrix.
 };
 
+// The write suite's workloads are not in the default matrix (they would more than double
+// its time); a config or profile names them (profiles/write.json).
 constexpr WorkloadInfo kWorkloads[] = {
     {"io_patterns", "io_patterns", ""},
     {"seq_read_qd", "qd", "seq_read_qd"},
@@ -29,7 +32,12 @@ constexpr WorkloadInfo kWorkloads[] = {
     {"bm_rand_read", "bm", "bm_rand_read_qd"},
     {"bm_seq_read_adaptive", "bm", "bm_seq_read_adaptive"},
     {"multistream_scan", "scan", "multistream_scan_qd"},
+    {"wal_commit", "write", "wal_commit_qd", false},
+    {"bm_rand_rw", "write", "bm_rand_rw_qd", false},
+    {"checkpoint", "write", "checkpoint_qd", false},
 };
+
+bool UsesPool(std::string_view suite) { return suite == "bm" || suite == "scan" || suite == "write"; }
 
 const WorkloadInfo* FindWorkload(std::string_view name) {
   for (const WorkloadInfo& w : kWorkloads) {
@@ -195,7 +203,7 @@ Status ParseScalarKey(const std::string& key, const nlohmann::json& value, std::
 bool NeedsPool(const MatrixConfig& c) {
   return std::any_of(c.workloads.begin(), c.workloads.end(), [](const std::string& w) {
     const WorkloadInfo* info = FindWorkload(w);
-    return info && (info->suite == "bm" || info->suite == "scan");
+    return info && UsesPool(info->suite);
   });
 }
 
@@ -243,7 +251,9 @@ const std::vector<std::string_view>& MatrixWorkloadNames() {
 
 MatrixConfig DefaultMatrixConfig() {
   MatrixConfig c;
-  for (std::string_view w : MatrixWorkloadNames()) c.workloads.emplace_back(w);
+  for (const WorkloadInfo& w : kWorkloads) {
+    if (w.in_default) c.workloads.emplace_back(w.name);
+  }
   c.depths = {1, 4, 16, 32};
   c.modes = {CacheMode::kBuffered, CacheMode::kDirect};
   c.backends = {Backend::kIoUring, Backend::kSync};
@@ -430,7 +440,7 @@ Result<uint64_t> ParseCap(std::string_view text, std::string_view what) {
 
 std::vector<MatrixGroup> MatrixGroups(const MatrixConfig& c, const std::string& data_dir) {
   std::vector<MatrixGroup> groups;
-  for (std::string_view suite : {"io_patterns", "qd", "bm", "scan"}) {
+  for (std::string_view suite : {"io_patterns", "qd", "bm", "scan", "write"}) {
     MatrixGroup group;
     SuiteConfig& s = group.suite;
     s.suite = std::string(suite);
@@ -441,10 +451,15 @@ std::vector<MatrixGroup> MatrixGroups(const MatrixConfig& c, const std::string& 
       wanted = true;
     }
     if (!wanted) continue;
-    group.needs_pool = suite == "bm" || suite == "scan";
+    group.needs_pool = UsesPool(suite);
     s.adaptive = std::find(c.workloads.begin(), c.workloads.end(), "bm_seq_read_adaptive") != c.workloads.end();
-    // bm and scan read one table; the others each have their own file (io_patterns writes).
-    s.filename = fmt::format("{}/{}.dat", data_dir, group.needs_pool ? "table" : std::string(suite));
+    // bm and scan read one table; the others each have their own file (io_patterns writes;
+    // the write suite updates its table in place, which the read suites would refuse).
+    const bool shares_table = suite == "bm" || suite == "scan";
+    s.filename = fmt::format("{}/{}.dat", data_dir,
+                             shares_table       ? "table"
+                             : suite == "write" ? "rw-table"
+                                                : std::string(suite));
     // table.dat is the matrix's own file in its data directory, so a table of another shape
     // there (a run with another --memory, or another profile sharing --directory) is
     // replaced; a file iodepth did not make is still refused (storage/heap_table.h).
@@ -466,7 +481,7 @@ std::vector<MatrixGroup> MatrixGroups(const MatrixConfig& c, const std::string& 
     s.streams = c.streams;
     s.work = c.work;
     groups.push_back(group);
-    if (!group.needs_pool) continue;
+    if (!shares_table) continue;  // The memory axis is the read suites'.
     // The memory axis: the same table, the memory split per mode (suite.h).
     for (double ratio : c.memory_ratios) {
       MatrixGroup axis = group;

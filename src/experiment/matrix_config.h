@@ -11,6 +11,9 @@
 //   bm_rand_read           bm           bm_rand_read_qd{N}
 //   bm_seq_read_adaptive   bm           bm_seq_read_adaptive
 //   multistream_scan       scan         multistream_scan_qd{N}
+//   wal_commit             write        wal_commit_qd{N}      (not in the default matrix:
+//   bm_rand_rw             write        bm_rand_rw_qd{N}       name them, or use
+//   checkpoint             write        checkpoint_qd{N}       profiles/write.json)
 //
 // Validation refuses what would measure nothing or the wrong thing, naming the key: an
 // unknown workload, a depth of 0, a memory cap below what a cell needs (its pool plus

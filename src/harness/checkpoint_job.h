@@ -8,8 +8,10 @@
 //
 // repeat over a ramp and a window, while one reader thread fetches random pages of the
 // rest of the table through the same pool (misses, mostly: the table is 4 M) and times
-// each fetch, separately while a checkpoint runs and between checkpoints. The result
-// reuses JobResult: ios = pages written by the checkpoints that ended in the window,
+// each fetch, separately while a checkpoint runs and between checkpoints. A round that
+// begins after the ramp is measured whole, and the run goes on past the window until at
+// least one has been (a checkpoint may outlast a short window). The result reuses
+// JobResult: ios = pages written by the measured checkpoints,
 // bytes = their bytes, window_ns = the time those checkpoints took (so iops is the
 // checkpoint's write rate), clat_ns = each write's latency; CheckpointStats adds the
 // checkpoints, their mean duration and sync time, and the reader's two latencies.
@@ -49,7 +51,7 @@ struct CheckpointSpec {
 
 struct CheckpointStats {
   uint64_t dirty_pages = 0;  // D.
-  uint64_t checkpoints = 0;  // Ended in the window.
+  uint64_t checkpoints = 0;  // Measured: begun after the ramp.
   double mean_checkpoint_ns = 0;
   int64_t sync_ns = 0;                 // Of which fdatasync, summed.
   LatencyHistogram reader_during_ns;   // Reader fetches while a checkpoint ran.

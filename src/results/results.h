@@ -110,7 +110,7 @@ struct WriteRecord {
   uint64_t background_writebacks = 0;  // bm_rand_rw: of which by the background writer,
   uint64_t evictor_writebacks = 0;     // and of which by an evictor, synchronously.
   uint64_t dirty_pages = 0;            // checkpoint: D.
-  uint64_t checkpoints = 0;            // checkpoint: ended in the window.
+  uint64_t checkpoints = 0;            // checkpoint: measured (begun after the ramp).
   double mean_checkpoint_ns = 0;       // checkpoint: FlushAll + fdatasync.
   int64_t sync_ns = 0;                 // checkpoint: of which fdatasync, summed.
   LatencyRecord reader_during_ns;      // checkpoint: reader fetches while one ran;

@@ -334,6 +334,42 @@ TEST(MatrixPlanTest, BmWorkloadsShareOneTableAndAdaptiveIsItsOwnWorkload) {
   for (const MatrixUnit& unit : adaptive.units) EXPECT_NE(unit.key.find("adaptive"), std::string::npos) << unit.key;
 }
 
+TEST(MatrixPlanTest, WriteWorkloadsAreNamedOnlyAndUpdateATableOfTheirOwnWithoutTheMemoryAxis) {
+  for (const std::string& w : DefaultMatrixConfig().workloads) {
+    EXPECT_TRUE(w != "wal_commit" && w != "bm_rand_rw" && w != "checkpoint") << w << " is in the default matrix";
+  }
+  MatrixConfig c = SmallConfig();
+  c.workloads = {"bm_rand_read", "wal_commit", "bm_rand_rw", "checkpoint"};
+  c.regimes = {Regime::kThrash};
+  c.memory_ratios = {2};
+  ASSERT_OK_AND_ASSIGN(const MatrixPlan plan, PlanMatrix(c, "/d"));
+  size_t write_groups = 0;
+  for (const MatrixGroup& group : plan.groups) {
+    if (group.suite.suite != "write") {
+      EXPECT_EQ(group.suite.filename, "/d/table.dat");
+      continue;
+    }
+    ++write_groups;
+    EXPECT_EQ(group.suite.filename, "/d/rw-table.dat") << "the read suites would refuse an updated table";
+    EXPECT_EQ(group.suite.memory_budget_bytes, 0u) << "the memory axis is the read suites'";
+  }
+  EXPECT_EQ(write_groups, 1u);
+  std::set<std::string> workloads;
+  for (const MatrixUnit& unit : plan.units) {
+    if (!unit.key.starts_with("write:")) continue;
+    const std::string& workload = unit.cells[0].record.workload;
+    workloads.insert(workload.substr(0, workload.rfind("_qd")));
+    // wal_commit's fdatasync cells pair buffered with direct; dsync is direct's alone.
+    if (unit.key.find("/dsync") != std::string::npos) {
+      ASSERT_EQ(unit.cells.size(), 1u) << unit.key;
+      EXPECT_EQ(unit.cells[0].record.mode, "direct");
+    } else {
+      EXPECT_EQ(unit.cells.size(), 2u) << unit.key;
+    }
+  }
+  EXPECT_EQ(workloads, (std::set<std::string>{"wal_commit", "bm_rand_rw", "checkpoint"}));
+}
+
 // ---- journal ----
 
 JournalUnit UnitNamed(const std::string& name, const std::string& status = "ok") {
