@@ -9,6 +9,15 @@ regime):
     class            regime ""  (raw requests)   regimes hot/pressure/thrash (page level)
     sequential_scan  qd: seq_read                scan: multistream_scan, else bm: bm_seq_read
     random_read      qd: rand_read               bm: bm_rand_read
+    wal              write: wal_commit (fdatasync)
+    read_write       write: checkpoint           write: bm_rand_rw
+
+wal decides the log's path by its fdatasync twins (buffered write + fdatasync against direct
+aligned writes + fdatasync; commits/s, queue_depth = committers); read_write decides a
+checkpoint's write-back (pages/s at depth N) and, per regime, random reads that update
+pages (fetches/s, prefetch_distance = N, with write-back by the background writer at the
+suite's writeback_depth). Direct's O_DSYNC log cells have no buffered twin and decide
+nothing here; the report shows them beside the fdatasync ones.
 
 The first family listed that has twins at that memory cap and regime decides (the primary
 family); io_patterns cells, writes, dontcache and adaptive cells never do. Then, in order:
@@ -91,9 +100,12 @@ ADVICE_VERSION = 3
 DEPTH_FRACTION = MARGIN_LOW
 # (class, raw request families, page-level families in order of preference).
 CLASSES = (("sequential_scan", ("seq_read",), ("multistream_scan", "bm_seq_read")),
-           ("random_read", ("rand_read",), ("bm_rand_read",)))
+           ("random_read", ("rand_read",), ("bm_rand_read",)),
+           ("wal", ("wal_commit (fdatasync)",), ()),
+           ("read_write", ("checkpoint",), ("bm_rand_rw",)))
 FAMILY_SUITE = {"seq_read": "qd", "rand_read": "qd", "multistream_scan": "scan",
-                "bm_seq_read": "bm", "bm_rand_read": "bm"}
+                "bm_seq_read": "bm", "bm_rand_read": "bm",
+                "wal_commit (fdatasync)": "write", "checkpoint": "write", "bm_rand_rw": "write"}
 RULES = [
     "Twins: two measured cells of the same suite, workload, qd, backend, regime, policy and "
     "memory_cap, one direct and one buffered. Throughput: iops (qd, bm: page fetches/s), "
@@ -112,7 +124,8 @@ RULES = [
     "the qd below is inconclusive) / never (deepest slower) / undecided (deepest inconclusive).",
     "Class entry per (class, memory_cap, regime); primary family: sequential_scan = seq_read "
     "(qd suite) or multistream_scan, else bm_seq_read (per regime); random_read = rand_read or "
-    "bm_rand_read.",
+    "bm_rand_read; wal = wal_commit with fdatasync (write suite; qd = committers); read_write "
+    "= checkpoint, else bm_rand_rw (per regime).",
     "backend: highest best-depth direct median throughput; io_uring unless its best is decided "
     "slower than that best (unpaired).",
     "direct_io: true (always / from qd N), false (never), \"unknown\" (undecided), \"either\" "

@@ -355,6 +355,56 @@ def advice_cells():
     return cells, rand_shape
 
 
+def write_cells():
+    """The write suite: wal_commit with fdatasync always faster direct (and direct's O_DSYNC
+    cells, without a buffered twin), checkpoint never, bm_rand_rw in the thrash regime from
+    qd 16."""
+    wal = curve("wal_commit", ALWAYS, suite="write")
+    for c in wal:
+        c["policy"] = "fdatasync"
+        c["id"] += "/fdatasync"
+    dsync = [make_cell("write", f"wal_commit_qd{qd}", qd, "direct", "io_uring", [1500.0 * qd] * 5, policy="dsync")
+             for qd in DEPTHS]
+    for c in dsync:
+        c["id"] += "/dsync"
+    checkpoint = curve("checkpoint", NEVER, suite="write")
+    rw = curve("bm_rand_rw", FROM_16, suite="write", regime="thrash")
+    for c in rw:
+        c["policy"] = "fixed"
+    return wal + dsync + checkpoint + rw
+
+
+class AdviceWriteClassesTest(unittest.TestCase):
+    """The wal and read_write classes come from the write suite's twins, by the same rule."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cells = write_cells()
+        cls.doc = advice.advise(cls.cells, [("write.json", document("write", cls.cells))],
+                                created_utc="2026-12-02T00:00:00Z")
+        cls.entries = {(e["class"], e["regime"]): e for e in cls.doc["classes"]}
+
+    def test_one_entry_per_class_and_regime(self):
+        self.assertEqual(set(self.entries), {("wal", ""), ("read_write", ""), ("read_write", "thrash")})
+
+    def test_the_log_follows_its_fdatasync_twins(self):
+        entry = self.entries[("wal", "")]
+        self.assertEqual(entry["workload_family"], "wal_commit (fdatasync)")
+        self.assertEqual(entry["suite"], "write")
+        self.assertIs(entry["direct_io"], True)
+        self.assertEqual(entry["crossover"], "always (from qd 1)")
+
+    def test_checkpoint_write_back_and_updating_reads_are_decided_apart(self):
+        checkpoint = self.entries[("read_write", "")]
+        self.assertEqual(checkpoint["workload_family"], "checkpoint")
+        self.assertIs(checkpoint["direct_io"], False)
+        rw = self.entries[("read_write", "thrash")]
+        self.assertEqual(rw["workload_family"], "bm_rand_rw")
+        self.assertIs(rw["direct_io"], True)
+        self.assertEqual(rw["crossover"], "from qd 16")
+        self.assertGreaterEqual(rw["prefetch_distance"], 16)
+
+
 class AdviceTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
