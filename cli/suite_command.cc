@@ -57,6 +57,7 @@ struct SuiteFlags {
   double update_fraction = 0.1;
   uint32_t writeback_depth = 8;
   uint32_t record_bytes = 128;
+  int checkpoint_reader = 1;
 };
 
 Result<SuiteConfig> BuildConfig(const SuiteFlags& flags) {
@@ -114,6 +115,7 @@ Result<SuiteConfig> BuildConfig(const SuiteFlags& flags) {
   config.update_fraction = flags.update_fraction;
   config.writeback_depth = flags.writeback_depth;
   config.wal_record_bytes = flags.record_bytes;
+  config.checkpoint_reader = flags.checkpoint_reader != 0;
   return config;
 }
 
@@ -336,6 +338,10 @@ void AddSuiteCommand(CLI::App& app) {
                   "write: bm_rand_rw's background writer's writes in flight (0: the evictor writes)")
       ->capture_default_str();
   cmd->add_option("--record-bytes", flags->record_bytes, "write: wal_commit's log record size")->capture_default_str();
+  cmd->add_option("--checkpoint-reader", flags->checkpoint_reader,
+                  "write: 1 runs a reader beside each checkpoint, timed (0: the checkpoint alone, as fio runs it)")
+      ->check(CLI::Range(0, 1))
+      ->capture_default_str();
   cmd->add_option("--work", flags->work, "scan: extra per-row work (rounds of integer mixing in the predicate)")
       ->capture_default_str();
   flags->queue.AddTo(*cmd);

@@ -313,6 +313,7 @@ void AddWriteCells(const SuiteConfig& config, std::vector<CellPlan>& cells) {
         checkpoint.runtime_ns = config.runtime_ns;
         checkpoint.ramp_ns = config.ramp_ns;
         checkpoint.seed = config.seed;
+        checkpoint.reader = config.checkpoint_reader;
         CellRecord& r = cell.record;
         r.bs = PageSizeBytes(config.page_size);
         cell.spec.block_size = r.bs;
@@ -474,6 +475,7 @@ nlohmann::json SuiteConfigToJson(const SuiteConfig& config) {
       json["update_fraction"] = config.update_fraction;
       json["writeback_depth"] = config.writeback_depth;
       json["wal_record_bytes"] = config.wal_record_bytes;
+      json["checkpoint_reader"] = config.checkpoint_reader;
     }
     if (config.suite == "scan") {
       json["streams"] = config.streams;

@@ -104,6 +104,7 @@ struct SuiteConfig {
   double update_fraction = 0.1;  // bm_rand_rw: fetches that update their page.
   uint32_t writeback_depth = 8;  // bm_rand_rw: 0: the evictor writes dirty victims itself.
   uint32_t wal_record_bytes = 128;
+  bool checkpoint_reader = true;  // checkpoint: the reader beside it (off to compare with fio).
 };
 
 // bm: the table the suite needs: the thrash regime's W = 4 M pages (every regime fits).
