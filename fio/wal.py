@@ -42,7 +42,7 @@ FIO_LOG_FILE_BYTES = 64 << 20
 MAX_REPEAT = 99
 PAGE_BYTES = 8192
 
-USAGE = f"""\
+USAGE = """\
 Usage: /usr/bin/python3 -m fio.wal [options]
 
 Runs the log's commit path (iodepth wal, one committer) against fio writing 4 KiB with an
