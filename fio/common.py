@@ -146,6 +146,16 @@ def number(document, path, what):
     return value
 
 
+def fio_cpu_ns_per_io(job, direction, what):
+    """fio's CPU time (user + system) per I/O of one job's `direction` ("read", "write"), in ns:
+    usr_cpu and sys_cpu are percent of job_runtime (ms), the window after ramp_time; 0 for a
+    job that completed no I/O."""
+    busy_ms = (number(job, ["usr_cpu"], what) + number(job, ["sys_cpu"], what)) / 100.0 \
+        * number(job, ["job_runtime"], what)
+    ios = number(job, [direction, "total_ios"], what)
+    return busy_ms * 1e6 / ios if ios > 0 else 0.0
+
+
 # ---- Flags --------------------------------------------------------------------------------
 
 def parse_flags(argv, value_flags, switches):
@@ -449,6 +459,56 @@ def table_lines(header, rows):
     left = {0, len(header) - 1}
     return ["  ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
             for cells in [header, ["-" * w for w in widths]] + rows]
+
+
+# ---- Results files ------------------------------------------------------------------------
+# A comparison that writes an iodepth results file (fio.crosscheck, fio.wal) checks its --json
+# path first, summarises its merged cells with iodepth's own summariser and writes the file
+# whole.
+
+def check_json_path(json_out):
+    """The results file is written after every run is done; find out now, not after an hour,
+    that it cannot be."""
+    json_dir = shell_dirname(json_out)
+    try:
+        os.makedirs(json_dir, exist_ok=True)
+    except OSError:
+        die(f"--json: cannot create directory '{json_dir}'")
+    if not os.access(json_dir, os.W_OK):
+        die(f"--json: directory '{json_dir}' is not writable")
+    if os.path.isdir(json_out):
+        die(f"--json: '{json_out}' is a directory")
+
+
+def summarise_with_iodepth(iodepth_bin, cells):
+    """The cells as `iodepth summarise` writes them back: median, cv and flags from their
+    repetitions by SummariseCell, the one summariser."""
+    command = [iodepth_bin, "summarise", "-"]
+    done = run_process(command, input=json.dumps({"cells": cells}), capture_output=True, text=True)
+    if done.returncode != 0:
+        # Its own errors start "iodepth summarise:"; anything else is a binary without it.
+        own = done.stderr.startswith("iodepth summarise:")
+        die(f"{command_text(command)} failed (exit status {done.returncode}): {done.stderr.strip()}"
+            + ("" if own else "\n  (an iodepth built before `iodepth summarise` existed? rebuild it, or set "
+                              "IODEPTH_BIN)"))
+    summarised = get(parse_json_text(done.stdout, "iodepth summarise"), ["cells"], "iodepth summarise")
+    if [c.get("id") for c in summarised] != [c["id"] for c in cells]:
+        die(f"iodepth summarise returned cells {[c.get('id') for c in summarised]}, "
+            f"asked for {[c['id'] for c in cells]}")
+    return summarised
+
+
+def write_document(path, document):
+    """Writes through a temporary file, so an interrupted write leaves no half a file."""
+    temporary = path + ".tmp"
+    try:
+        with open(temporary, "w") as f:
+            json.dump(document, f, indent=2, sort_keys=True)
+            f.write("\n")
+        os.replace(temporary, path)
+    except OSError as e:
+        die(f"cannot write {path}: {e.strerror}")
+    print(f"\nWrote {path}")
 
 
 # ---- Running ------------------------------------------------------------------------------

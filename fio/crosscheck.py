@@ -77,7 +77,7 @@ import textwrap
 import time
 
 from . import common
-from .common import die
+from .common import check_json_path, die, summarise_with_iodepth, write_document
 
 DEFAULT_FILENAME = "/var/tmp/iodepth-fio-crosscheck.dat"
 MAX_REPEAT = 99  # Bounds the run time: each repeat is two runs per cell.
@@ -222,20 +222,6 @@ def settings_from_flags(flags, now=time.gmtime):
     s.json_out = s.json_out or time.strftime("results/crosscheck-%Y%m%d-%H%M%S.json", now())
     check_json_path(s.json_out)
     return s
-
-
-def check_json_path(json_out):
-    """The results file is written after every run is done; find out now, not after an hour,
-    that it cannot be."""
-    json_dir = common.shell_dirname(json_out)
-    try:
-        os.makedirs(json_dir, exist_ok=True)
-    except OSError:
-        die(f"--json: cannot create directory '{json_dir}'")
-    if not os.access(json_dir, os.W_OK):
-        die(f"--json: directory '{json_dir}' is not writable")
-    if os.path.isdir(json_out):
-        die(f"--json: '{json_out}' is a directory")
 
 
 # ---- The plan: each cell's iodepth and fio arguments --------------------------------------
@@ -421,25 +407,6 @@ def cv(values):
     values = [float(v) for v in values]
     mean = statistics.fmean(values) if values else 0.0
     return statistics.stdev(values) / mean if len(values) >= 2 and mean else 0.0
-
-
-def summarise_with_iodepth(iodepth_bin, cells):
-    """The cells as `iodepth summarise` writes them back: median, cv and flags from their
-    repetitions by SummariseCell, the one summariser."""
-    command = [iodepth_bin, "summarise", "-"]
-    done = common.run_process(command, input=json.dumps({"cells": cells}), capture_output=True, text=True)
-    if done.returncode != 0:
-        # Its own errors start "iodepth summarise:"; anything else is a binary without it.
-        own = done.stderr.startswith("iodepth summarise:")
-        die(f"{common.command_text(command)} failed (exit status {done.returncode}): {done.stderr.strip()}"
-            + ("" if own else "\n  (an iodepth built before `iodepth summarise` existed? rebuild it, or set "
-                              "IODEPTH_BIN)"))
-    summarised = common.get(common.parse_json_text(done.stdout, "iodepth summarise"), ["cells"],
-                            "iodepth summarise")
-    if [c.get("id") for c in summarised] != [c["id"] for c in cells]:
-        die(f"iodepth summarise returned cells {[c.get('id') for c in summarised]}, "
-            f"asked for {[c['id'] for c in cells]}")
-    return summarised
 
 
 def union(lists, order=()):
@@ -739,19 +706,6 @@ def print_footnotes(document, skipped, repeat):
         print(textwrap.fill(note, width=100, initial_indent="note: ", subsequent_indent="  "))
     for cell_id, reason in skipped.items():
         print(textwrap.fill(reason, width=100, initial_indent=f"skipped {cell_id}: ", subsequent_indent="  "))
-
-
-def write_document(path, document):
-    """Writes through a temporary file, so an interrupted write leaves no half a file."""
-    temporary = path + ".tmp"
-    try:
-        with open(temporary, "w") as f:
-            json.dump(document, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(temporary, path)
-    except OSError as e:
-        die(f"cannot write {path}: {e.strerror}")
-    print(f"\nWrote {path}")
 
 
 # ---- The run ------------------------------------------------------------------------------

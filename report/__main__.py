@@ -17,9 +17,12 @@ direct/buffered ratio tables and heat maps (section_guidance.py), then the memor
 crossover maps (section_memory.py), then per memory condition the suites: raw requests
 (section_qd.py), page fetches through the buffer manager (section_bm.py, with the adaptive
 read-ahead distance against the best fixed one), concurrent pipelined scans
-(section_scan.py) and the synchronous baseline (section_patterns.py), then CPU per I/O and
+(section_scan.py), the write path (section_write.py: the log's group commit per durability
+path, reads that update their pages, checkpoints and the reader beside them) and the
+synchronous baseline (section_patterns.py), then CPU per I/O and
 memory (section_costs.py), every cell with the flags that say how far to trust it
-(section_cells.py) and the fio cross-check (section_fio.py). This module only puts the
+(section_cells.py) and the fio cross-check (section_fio.py: fio.crosscheck's read cells and
+fio.wal's write jobs). This module only puts the
 sections in that order. Only Debian's python3 with its python3-matplotlib package is needed
 (plots.py, Agg backend, so no display is required).
 """
@@ -40,6 +43,7 @@ from .section_memory import memory_section as memory_axis_section
 from .section_patterns import patterns_section
 from .section_qd import qd_section
 from .section_scan import scan_section
+from .section_write import write_section
 
 # How a person runs the report, for --help and error messages (argparse's default would
 # name this file, __main__.py).
@@ -54,7 +58,8 @@ def suite_sections(plt, cells, out_dir):
     for cap in sorted({cap_of(c) for c in cells}):
         part = [c for c in cells if cap_of(c) == cap]
         out += (qd_section(plt, part, out_dir, cap) + bm_section(plt, part, out_dir, cap)
-                + scan_section(plt, part, out_dir, cap) + patterns_section(plt, part, out_dir, cap))
+                + scan_section(plt, part, out_dir, cap) + write_section(plt, part, out_dir, cap)
+                + patterns_section(plt, part, out_dir, cap))
     return out
 
 

@@ -1,7 +1,9 @@
 """The plots of the report, drawn from plain numbers (no results cells in here).
 
-A line is {"label", "mode", "backend" (optional), "points": [(qd, median, min, max)]}: its
-colour says the mode, its line style and marker fill the backend. Bars carry min-max error
+A line is {"label", "mode", "backend" (optional), "points": [(qd, median, min, max)], "style"
+(optional)}: its colour says the mode, its line style and marker fill the backend; "style",
+matplotlib keywords, overrides both where a line is more than its mode (wal_commit's O_DSYNC
+path is a second direct line). Bars carry min-max error
 bars; heat maps of direct/buffered ratios use a diverging scale centred on 1.0; outcome maps
 (the memory axis's crossover map) colour each square by its decided outcome. matplotlib is
 imported inside the functions, by the caller's import_pyplot, so importing this module needs none.
@@ -63,7 +65,7 @@ def plot_lines(plt, lines, title, quantity, unit, path, xlabel=QD_AXIS_LABEL, th
                     yerr=[[max(0.0, y - low) for _, y, low, _ in points],
                           [max(0.0, high - y) for _, y, _, high in points]],
                     capsize=4, linewidth=1.5, label=line["label"],
-                    **line_style(line["mode"], line.get("backend")))
+                    **dict(line_style(line["mode"], line.get("backend")), **line.get("style", {})))
     for y, label, mode in hlines:
         ax.axhline(y, color=MODE_STYLE.get(mode, (None,))[0], linestyle=":", linewidth=1.2, label=label)
     ax.set_xscale("log", base=2)

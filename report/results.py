@@ -15,12 +15,13 @@ Pure functions of plain dicts; no matplotlib, so guidance and advice can import 
 """
 
 import re
+import statistics
 
 from . import schema
 
 REGIME_ORDER = ("hot", "pressure", "thrash", "memory")
 # The order the report and the guidance take the suites in; unknown suites come last.
-SUITE_ORDER = ("qd", "bm", "scan", "io_patterns")
+SUITE_ORDER = ("qd", "bm", "scan", "write", "io_patterns")
 MiB = 1 << 20
 GiB = 1 << 30
 # memory_cap of a cell run under the process's own cgroup limit ("inherit": the matrix was
@@ -133,9 +134,10 @@ def origins(runs):
 
 # ---------------------------------------------------------------- metrics
 
-def percentile_ns(stats, pct):
-    """The `pct` percentile of a median or repetition record, whatever the key's spelling."""
-    for key, value in (stats.get("clat_ns") or {}).get("percentile", {}).items():
+def percentile_ns(stats, pct, latency="clat_ns"):
+    """The `pct` percentile of the latency record `latency` (clat_ns; reader_during_ns of a
+    write record) of a median or repetition record, whatever the key's spelling."""
+    for key, value in (stats.get(latency) or {}).get("percentile", {}).items():
         try:
             if float(key) == pct:
                 return value
@@ -163,7 +165,51 @@ def slowest_stream_bw(stats):
     return min(streams) if streams else None
 
 
-# Each getter works on both a cell's "median" and one of its "repetitions": same shape.
+def write_per_s(stats, key):
+    """A count of a repetition's write record per second of its window; None without one."""
+    write = stats.get("write")
+    if not write or not stats.get("runtime_ns"):
+        return None
+    return write.get(key, 0) * 1e9 / stats["runtime_ns"]
+
+
+def sync_share(stats):
+    """The share of a repetition's checkpoint time spent in fdatasync; None without checkpoints."""
+    write = stats.get("write") or {}
+    total_ns = write.get("checkpoints", 0) * write.get("mean_checkpoint_ns", 0)
+    return write.get("sync_ns", 0) / total_ns if total_ns else None
+
+
+def reader_us(stats, latency, pct):
+    """A percentile of the checkpoint's reader (`latency`: reader_during_ns or
+    reader_between_ns) in µs; None where the reader fetched nothing then (the record's zeros)."""
+    write = stats.get("write") or {}
+    if not (write.get(latency) or {}).get("N"):
+        return None  # The reader was off, or fetched nothing then: its record is zeros.
+    return scaled(percentile_ns(write, pct, latency), 1e3)
+
+
+# The write record's figures (write suite). A cell's median has no write record (schema
+# $defs/median), so these are the one place its medians are taken: over the repetitions.
+WRITE_METRICS = {
+    "commits_per_flush": lambda s: record_field(s, "write", "commits_per_flush"),
+    "syncs_per_commit": lambda s: record_field(s, "write", "syncs_per_commit"),
+    "bytes_per_commit": lambda s: record_field(s, "write", "bytes_per_commit"),
+    "updates_per_s": lambda s: write_per_s(s, "updates"),
+    "written_per_s": lambda s: write_per_s(s, "pages_written"),
+    "background_per_s": lambda s: write_per_s(s, "background_writebacks"),
+    "evictor_per_s": lambda s: write_per_s(s, "evictor_writebacks"),
+    "checkpoints": lambda s: record_field(s, "write", "checkpoints"),
+    "checkpoint_ms": lambda s: scaled(record_field(s, "write", "mean_checkpoint_ns"), 1e6),
+    "sync_share": sync_share,
+    "reader_during_p50_us": lambda s: reader_us(s, "reader_during_ns", 50),
+    "reader_during_p99_us": lambda s: reader_us(s, "reader_during_ns", 99),
+    "reader_between_p50_us": lambda s: reader_us(s, "reader_between_ns", 50),
+    "reader_between_p99_us": lambda s: reader_us(s, "reader_between_ns", 99),
+}
+
+# Each getter works on both a cell's "median" and one of its "repetitions": same shape
+# (the write metrics find no record in a median).
 METRICS = {
     "iops": lambda s: s.get("iops"),
     "mb_s": lambda s: scaled(s.get("bw_bytes"), 1e6),
@@ -182,19 +228,31 @@ METRICS = {
     "peak_mib": lambda s: scaled(record_field(s, "memory", "peak_bytes"), MiB),
     "page_cache_mib": lambda s: scaled(record_field(s, "memory", "page_cache_bytes"), MiB),
     "refaults": lambda s: record_field(s, "memory", "refaults"),
+    **WRITE_METRICS,
 }
 # Metrics that plot from zero unless lines differ by 10x at one depth (plots.wants_log_axis).
 THROUGHPUT_METRICS = ("iops", "mb_s", "rows_per_s", "min_stream_mb_s")
 
 
+def repetition_values(cell, metric):
+    """`metric` of each of the cell's repetitions that has it, in the order they ran."""
+    values = [METRICS[metric](r) for r in cell.get("repetitions") or []]
+    return [v for v in values if v is not None]
+
+
 def median_of(cell, metric):
+    """The cell's median of `metric`: its median record's (SummariseCell's), or for a write
+    metric the median of its repetitions (the rule of SummariseCell's Median: the middle value,
+    the mean of the two middle ones for an even count); None where there is none."""
+    if metric in WRITE_METRICS:
+        values = repetition_values(cell, metric)
+        return statistics.median(values) if values else None
     return METRICS[metric](cell.get("median") or {})
 
 
 def spread_of(cell, metric):
     """(min, max) of `metric` over the cell's repetitions, or None with no repetitions."""
-    values = [METRICS[metric](r) for r in cell.get("repetitions") or []]
-    values = [v for v in values if v is not None]
+    values = repetition_values(cell, metric)
     return (min(values), max(values)) if values else None
 
 

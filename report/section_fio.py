@@ -1,35 +1,50 @@
-"""The fio cross-check section: for the cells that fio/'s cross-check ran alternately through
-iodepth and fio on one file, both sides' IOPS, p95 latency and CPU per I/O and their ratios,
-the cache state each side started in, and the cross-check's own verdict: the entries it found
-outside its agreement band (fio/crosscheck.py AGREEMENT, the one place that band lives) are
-marked, with the cause when it knew one.
+"""The fio cross-check section: for the cells that fio/ ran alternately through iodepth and fio
+on one machine (fio.crosscheck: the read cells on one file; fio.wal: the write path's
+wal_commit_qd1 and checkpoint_qdN), both sides' IOPS, p95 and p99 latency and CPU per I/O and
+their ratios, the cache state each side started in, and the cross-check's own verdict: the
+entries it found outside its agreement band (fio/crosscheck.py AGREEMENT, the one place that
+band lives) are marked, with the cause when it knew one. fio.wal judges no agreement; the
+notes each comparison recorded (what differs between the two jobs) follow the table.
 """
 
 from .markdown import MARK, fmt, md_table
 from .results import cap_of, median_of, percentile_ns, ratio, scaled
 
+# The figures set side by side, as the fio_crosscheck entries name them.
+FIGURES = ("iops", "clat_ns_p95", "clat_ns_p99", "cpu_ns_per_io")
+
+
+def iodepth_figures(cell):
+    """iodepth's side of FIGURES from the cell's median (None without the cell)."""
+    if not cell:
+        return dict.fromkeys(FIGURES)
+    median = cell.get("median") or {}
+    return {"iops": median_of(cell, "iops"), "clat_ns_p95": percentile_ns(median, 95),
+            "clat_ns_p99": percentile_ns(median, 99), "cpu_ns_per_io": median.get("cpu_ns_per_io")}
 
 
 def crosscheck_row(check, cells_by_key):
     cell = check.get("_cell") or cells_by_key.get((check["cell"], check.get("memory_cap") or 0))
-    fio = check.get("fio") or {}
-    given = check.get("ratio") or {}
-    ours = {"iops": median_of(cell, "iops") if cell else None,
-            "clat_ns_p95": percentile_ns(cell.get("median") or {}, 95) if cell else None,
-            "cpu_ns_per_io": (cell.get("median") or {}).get("cpu_ns_per_io") if cell else None}
+    fio, given, ours = check.get("fio") or {}, check.get("ratio") or {}, iodepth_figures(cell)
     # Prefer the ratio the cross-check recorded; compute it only when it is missing.
-    ratios = {k: given.get(k, ratio(ours[k], fio.get(k))) for k in ours}
+    ratios = {k: given.get(k, ratio(ours[k], fio.get(k))) for k in FIGURES}
     iops_ratio = fmt(ratios["iops"], ".2f")
     if check.get("agrees") is False:
         iops_ratio = f"{MARK} {iops_ratio}"
     agrees = {True: "yes", False: "no"}.get(check.get("agrees"), "–")
     cache = check.get("cache_state") or {}
     cache_text = f"{cache.get('iodepth', '–')} / {cache.get('fio', '–')}" if cache else "–"
-    return [check["cell"], cache_text, agrees, check.get("cause") or "", fmt(ours["iops"], ",.0f"),
-            fmt(fio.get("iops"), ",.0f"), iops_ratio,
-            fmt(scaled(ours["clat_ns_p95"], 1e3)), fmt(scaled(fio.get("clat_ns_p95"), 1e3)),
-            fmt(ratios["clat_ns_p95"], ".2f"), fmt(scaled(ours["cpu_ns_per_io"], 1e3), ".2f"),
-            fmt(scaled(fio.get("cpu_ns_per_io"), 1e3), ".2f"), fmt(ratios["cpu_ns_per_io"], ".2f")]
+    row = [check["cell"], cache_text, agrees, check.get("cause") or "", fmt(ours["iops"], ",.0f"),
+           fmt(fio.get("iops"), ",.0f"), iops_ratio]
+    for key in ("clat_ns_p95", "clat_ns_p99"):
+        row += [fmt(scaled(ours[key], 1e3)), fmt(scaled(fio.get(key), 1e3)), fmt(ratios[key], ".2f")]
+    return row + [fmt(scaled(ours["cpu_ns_per_io"], 1e3), ".2f"), fmt(scaled(fio.get("cpu_ns_per_io"), 1e3), ".2f"),
+                  fmt(ratios["cpu_ns_per_io"], ".2f")]
+
+
+def notes_of(checks):
+    """Every note the comparisons recorded, once, in the order first met."""
+    return list(dict.fromkeys(note for check in checks for note in (check.get("fio") or {}).get("notes") or []))
 
 
 def crosscheck_section(checks, cells):
@@ -38,13 +53,14 @@ def crosscheck_section(checks, cells):
         return out + ["No fio cross-check in these results."]
     cells_by_key = {(c["id"], cap_of(c)): c for c in cells}
     rows = [crosscheck_row(check, cells_by_key) for check in checks]
-    return out + ["Each row is a run of the cell through iodepth alternating with its fio job on one file "
-                  "(fio.crosscheck); iodepth's figures are from that run. "
+    notes = notes_of(checks)
+    return out + ["Each row is a run of the cell through iodepth alternating with its fio job (fio.crosscheck "
+                  "for read cells, fio.wal for the write path); iodepth's figures are from that run. "
                   "Ratio = iodepth / fio on the same cell; cache: the state each side's runs started "
                   f"in (iodepth / fio). {MARK} marks a cell the cross-check found outside its agreement "
-                  "band (\"agrees\" no), with the cause where it knew one; \"–\": a file written before "
-                  "the cross-check judged agreement.", "",
+                  "band (\"agrees\" no), with the cause where it knew one; \"–\": agreement not judged "
+                  "(fio.wal, or a file written before the cross-check judged it).", "",
                   md_table(["cell", "cache", "agrees", "cause", "iodepth IOPS", "fio IOPS", "IOPS ratio",
-                            "iodepth p95 µs",
-                            "fio p95 µs", "p95 ratio", "iodepth CPU µs/IO", "fio CPU µs/IO",
-                            "CPU ratio"], rows)]
+                            "iodepth p95 µs", "fio p95 µs", "p95 ratio", "iodepth p99 µs", "fio p99 µs",
+                            "p99 ratio", "iodepth CPU µs/IO", "fio CPU µs/IO", "CPU ratio"], rows)] + (
+        ["", "Notes of the comparisons:", ""] + [f"- {note}" for note in notes] if notes else [])

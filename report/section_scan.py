@@ -6,21 +6,16 @@ pipelined overtakes buffered sync and buffered pipelined; the MB/s and latency c
 import os
 
 from .markdown import both, both_ranges, cap_stem, fmt, md_table
-from .plots import PLOTS_NOTE, ordered_modes, plot_lines
-from .results import cap_label, is_ok, median_of, regime_rank
+from .plots import PLOTS_NOTE, plot_lines
+from .results import cap_label, is_ok, median_of
 from .decide import compare, crossover_of, crossover_text
-from .series import group_by_mode, median_ratio, mode_pairs, outcomes_text, points_of
+from .series import group_by_regime, median_ratio, mode_backend_lines, mode_pairs, outcomes_text
 
 
 def group_scan(cells):
     """{regime: {backend: {mode: [cells by qd]}}} of the measured scan cells, regimes in order,
     backends in the order the suite ran them."""
-    measured = [c for c in cells if c.get("suite") == "scan" and is_ok(c)]
-    groups = group_by_mode(measured, lambda c: (c.get("regime") or "?", c.get("backend", "?")))
-    by_regime = {}
-    for (regime, backend), modes in sorted(groups.items(), key=lambda kv: regime_rank(kv[0][0])):
-        by_regime.setdefault(regime, {})[backend] = modes
-    return by_regime
+    return group_by_regime([c for c in cells if c.get("suite") == "scan" and is_ok(c)])
 
 
 SCAN_HEADERS = ["backend", "qd", "MB/s (direct / buffered)", "MB/s direct/buffered",
@@ -61,13 +56,6 @@ def crossover_reading(regime, backend, backends):
     return f"{regime}: direct pipelined ({backend}) {vs_sync}; {vs_buffered}."
 
 
-def scan_lines(backends, metric):
-    return [{"label": f"{mode}, {backend}", "mode": mode, "backend": backend,
-             "points": points_of(backends[backend][mode], metric)}
-            for mode in ordered_modes({m for modes in backends.values() for m in modes})
-            for backend in backends if mode in backends[backend]]
-
-
 def scan_plot(plt, regime, backends, out_dir, cap):
     """MB/s against distance of every (mode, backend) of one regime, buffered sync as a level,
     and their p95 page-read latency."""
@@ -77,10 +65,10 @@ def scan_plot(plt, regime, backends, out_dir, cap):
     levels = [(sync[0], "buffered sync (qd 1) level", "buffered")] if sync and sync[0] else []
     stem, where = cap_stem(cap, "scan", regime), f"multistream_scan, {regime}, {cap_label(cap)}"
     xlabel, legend = "read-ahead distance per scan (qd, log2 scale)", "mode, backend (median; bars: min-max)"
-    plot_lines(plt, scan_lines(backends, "mb_s"), f"{where}: MB/s vs distance", "throughput of all scans",
-               "MB/s, 10^6 bytes/s", os.path.join(out_dir, stem + "_mbps.png"), xlabel,
-               legend_title=legend, hlines=levels)
-    plot_lines(plt, scan_lines(backends, "p95_us"), f"{where}: p95 page-read latency vs distance",
+    plot_lines(plt, mode_backend_lines(backends, "mb_s"), f"{where}: MB/s vs distance",
+               "throughput of all scans", "MB/s, 10^6 bytes/s", os.path.join(out_dir, stem + "_mbps.png"),
+               xlabel, legend_title=legend, hlines=levels)
+    plot_lines(plt, mode_backend_lines(backends, "p95_us"), f"{where}: p95 page-read latency vs distance",
                "p95 page-read latency", "µs", os.path.join(out_dir, stem + "_p95.png"), xlabel,
                throughput=False, legend_title=legend)
     return ["", f"#### {regime}", "", f"![multistream_scan {regime} MB/s]({stem}_mbps.png)",

@@ -1,11 +1,12 @@
-"""Per-depth series of cells, shared by the qd, bm and scan sections: cells grouped by mode and
-sorted by queue depth, the direct/buffered pairs at each depth, the points of a curve, and the
-plain sentence that says where direct catches up (decided by decide.py, never here).
+"""Per-depth series of cells, shared by the qd, bm, scan and write sections: cells grouped by
+mode (and regime) and sorted by queue depth, the direct/buffered pairs at each depth, the points
+of a curve, and the plain sentence that says where direct catches up (decided by decide.py,
+never here).
 """
 
 from .decide import SYMBOLS, compare, crossover_of, crossover_text
 from .plots import QD_AXIS_LABEL, ordered_modes, plot_lines
-from .results import THROUGHPUT_METRICS, median_of, ratio, spread_of
+from .results import THROUGHPUT_METRICS, median_of, ratio, regime_rank, spread_of
 
 
 def mode_label(mode, cells):
@@ -22,6 +23,16 @@ def group_by_mode(cells, key):
         for series in modes.values():
             series.sort(key=lambda c: c.get("qd", 1))
     return groups
+
+
+def group_by_regime(cells):
+    """{regime: {backend: {mode: [cells by qd]}}}, regimes in order, backends in the order the
+    suite ran them."""
+    groups = group_by_mode(cells, lambda c: (c.get("regime") or "?", c.get("backend", "?")))
+    by_regime = {}
+    for (regime, backend), modes in sorted(groups.items(), key=lambda kv: regime_rank(kv[0][0])):
+        by_regime.setdefault(regime, {})[backend] = modes
+    return by_regime
 
 
 def depths_of(modes):
@@ -43,6 +54,15 @@ def plot_vs_qd(plt, modes, metric, title, quantity, unit, path, xlabel=QD_AXIS_L
     lines = [{"label": mode_label(mode, modes[mode]), "mode": mode, "points": points_of(modes[mode], metric)}
              for mode in ordered_modes(modes)]
     plot_lines(plt, lines, title, quantity, unit, path, xlabel, metric in THROUGHPUT_METRICS)
+
+
+def mode_backend_lines(backends, metric):
+    """One line of `metric` per (mode, backend) of {backend: {mode: [cells by qd]}}, modes in
+    their order, for plots.plot_lines."""
+    return [{"label": f"{mode}, {backend}", "mode": mode, "backend": backend,
+             "points": points_of(backends[backend][mode], metric)}
+            for mode in ordered_modes({m for modes in backends.values() for m in modes})
+            for backend in backends if mode in backends[backend]]
 
 
 def mode_pairs(modes):

@@ -14,6 +14,8 @@ schema, so a fixture that drifts from the format fails there, not as a puzzling 
     unsupported_cell(...)            a cell that did not run: zeros, null records, no reps
     repetition(iops, p95_ns, ...)    one measured run (device record on request)
     buffer_record(...)               a repetition's buffer manager record (bm, scan)
+    write_record(...)                a repetition's write record (write suite)
+    latency_record(...)              a latency record (the write record's reader)
     version_2(doc)                   the document as a version 2 writer wrote it
 """
 
@@ -110,13 +112,14 @@ def unsupported_cell(workload, suite, qd, mode, backend, reason, regime="", poli
 
 def repetition(iops, p95_ns, bs=4096, runtime_ns=10**9, p50_ns=None, p99_ns=None, mean_ns=None,
                max_ns=None, cpu_ns_per_io=2500.0, target=1, littles_law=1.0, resident_before=-1.0,
-               buffer=None, scan=None, memory=None, device_read_fraction=None):
+               buffer=None, scan=None, memory=None, device_read_fraction=None, write=None):
     """One measured run at `iops` requests/s of `bs` bytes with p95 latency `p95_ns`. Unless
     given, p50 is half of p95, p99 and the maximum twice and three times it, the mean half of
     it; the queue held `littles_law` of `target` requests on average, one per submit. The
     buffer, scan and memory records are null unless given; the device record is absent (as
     in files written before device accounting) unless `device_read_fraction` says what share
-    of io_bytes the device read."""
+    of io_bytes the device read; the write record is absent (as in files from before the
+    write suite) unless given."""
     total_ios = int(iops * runtime_ns / 1e9)
     cpu_ns = int(cpu_ns_per_io * total_ios)
     return {
@@ -135,7 +138,8 @@ def repetition(iops, p95_ns, bs=4096, runtime_ns=10**9, p50_ns=None, p99_ns=None
         "resident_before": resident_before, "verified_bytes": 0,
         "buffer": buffer, "scan": scan, "memory": memory,
         **({} if device_read_fraction is None else {"device": device_record(
-            int(device_read_fraction * total_ios * bs), int(device_read_fraction * total_ios))})}
+            int(device_read_fraction * total_ios * bs), int(device_read_fraction * total_ios))}),
+        **({} if write is None else {"write": write})}
 
 
 def device_record(read_bytes, read_ios, name="vda"):
@@ -157,6 +161,27 @@ def buffer_record(hit_ratio, mean_read_bytes, wait_fraction, mean_distance, page
             "mean_read_bytes": mean_read_bytes, "reads_by_pages": {str(pages_per_read): reads},
             "consumer_waits": reads, "wait_ns": int(wait_fraction * runtime_ns),
             "wait_fraction": wait_fraction, "mean_distance": mean_distance}
+
+
+def latency_record(n=0, p50_ns=0, p99_ns=0):
+    """A latency record of `n` samples: p95 and the maximum at p99; all zeros by default, as
+    the writer records a reader that fetched nothing."""
+    return {"min": min(p50_ns, p99_ns), "max": p99_ns, "mean": float(p50_ns), "N": n,
+            "percentile": {"50.000000": p50_ns, "95.000000": p99_ns, "99.000000": p99_ns}}
+
+
+def write_record(**figures):
+    """What the write path did in one run: every figure of the schema's write_record 0 (the
+    reader's latencies of no samples), except the `figures` given."""
+    record = {"sync": "", "commits_per_flush": 0.0, "syncs_per_commit": 0.0, "bytes_per_commit": 0.0,
+              "max_write_depth": 0, "update_fraction": 0.0, "updates": 0, "writeback_depth": 0,
+              "pages_written": 0, "background_writebacks": 0, "evictor_writebacks": 0, "dirty_pages": 0,
+              "checkpoints": 0, "mean_checkpoint_ns": 0.0, "sync_ns": 0,
+              "reader_during_ns": latency_record(), "reader_between_ns": latency_record()}
+    unknown = set(figures) - set(record)
+    assert not unknown, f"not write record fields: {sorted(unknown)}"
+    record.update(figures)
+    return record
 
 
 def _median_ns(values):

@@ -10,7 +10,7 @@ import statistics
 import unittest
 
 from report import results, schema
-from report.tests import fixtures, guidance_test, report_schema3_test, report_test
+from report.tests import fixtures, guidance_test, report_schema3_test, report_test, write_section_test
 from report.tests.fixtures import document
 
 
@@ -32,6 +32,7 @@ def built_documents():
         ("inherited cap", document("qd", guidance_test.curve(
             "rand_read", guidance_test.FROM_16, cap=results.INHERIT_CAP,
             memory=dict(report_schema3_test.MEMORY, cgroup="inherited")))),
+        ("write suite", document("write", write_section_test.write_cells())),
         ("no cells", document("qd", [])),
     ]
 
