@@ -79,6 +79,12 @@ void QueueFlags::AddTo(CLI::App& command) {
       ->check(CLI::Range(0, 1));
   command.add_option("--registerfiles", registerfiles, "io_uring: 1 = registered files")->check(CLI::Range(0, 1));
   command.add_option("--fixedbufs", fixedbufs, "io_uring: 1 = registered (fixed) buffers")->check(CLI::Range(0, 1));
+  command
+      .add_option("--uring_async", uring_async,
+                  "io_uring: IOSQE_ASYNC for buffered reads: auto (more than 4 in flight, or 64 KiB and more), "
+                  "always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
 }
 
 void QueueFlags::ApplyTo(IoQueueOptions& queue) const {
@@ -86,6 +92,7 @@ void QueueFlags::ApplyTo(IoQueueOptions& queue) const {
   queue.uring_sqpoll = sqthread_poll != 0;
   queue.uring_register_files = registerfiles != 0;
   queue.uring_fixed_buffers = fixedbufs != 0;
+  queue.uring_async = ParseUringAsync(uring_async).value();  // Checked by the option's IsMember.
 }
 
 void SetCommandLine(int argc, char** argv) {

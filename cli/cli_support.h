@@ -46,9 +46,10 @@ struct QueueFlags {
   int sqthread_poll = 0;
   int registerfiles = 0;
   int fixedbufs = 0;
+  std::string uring_async = "never";  // IoQueueOptions::uring_async.
 
-  // Registers --worker_threads, --iodepth_batch_submit, --sqthread_poll, --registerfiles
-  // and --fixedbufs on `command`. The struct must outlive parsing.
+  // Registers --worker_threads, --iodepth_batch_submit, --sqthread_poll, --registerfiles,
+  // --fixedbufs and --uring_async on `command`. The struct must outlive parsing.
   void AddTo(CLI::App& command);
   // Copies the io_uring and worker settings into `queue`.
   void ApplyTo(IoQueueOptions& queue) const;

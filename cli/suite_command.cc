@@ -53,6 +53,7 @@ struct SuiteFlags {
   std::string io_combine = "128KiB";
   int adaptive = 1;
   uint32_t streams = 4;
+  std::string strategy = "auto";
   uint32_t work = 0;
   double update_fraction = 0.1;
   uint32_t writeback_depth = 8;
@@ -111,6 +112,7 @@ Result<SuiteConfig> BuildConfig(const SuiteFlags& flags) {
   config.io_combine_bytes = static_cast<uint32_t>(combine);
   config.adaptive = flags.adaptive != 0;
   config.streams = flags.streams;
+  IODEPTH_ASSIGN_OR_RETURN(config.scan_strategy, ParseScanStrategy(flags.strategy));
   config.work = flags.work;
   config.update_fraction = flags.update_fraction;
   config.writeback_depth = flags.writeback_depth;
@@ -331,6 +333,11 @@ void AddSuiteCommand(CLI::App& app) {
       ->check(CLI::Range(0, 1))
       ->capture_default_str();
   cmd->add_option("--streams", flags->streams, "scan: concurrent scans sharing the pool")->capture_default_str();
+  cmd->add_option("--strategy", flags->strategy,
+                  "scan: how pipelined scans take frames: ring (a private ring each), clock (the shared pool), "
+                  "auto (ring when the working set exceeds the pool)")
+      ->check(CLI::IsMember({"auto", "ring", "clock"}))
+      ->capture_default_str();
   cmd->add_option("--update-fraction", flags->update_fraction,
                   "write: fraction of bm_rand_rw's fetches that update their page")
       ->capture_default_str();

@@ -420,8 +420,10 @@ class SummariseWithIodepthTest(unittest.TestCase):
         self.assertAlmostEqual(out["cv"]["iops"], 0.5)
         self.assertEqual(out["flags"], ["cv_high"])
         # Repetitions come back as they went, with "device" and "write" null where fio's
-        # records had none.
-        self.assertEqual(out["repetitions"], [dict(rep, device=None, write=None) for rep in cell["repetitions"]])
+        # records had none, and the depth counters newer than these records at 0.
+        newer_depth = {"inline_completions": 0, "async_issued": 0, "submit_ns_per_io": 0.0}
+        self.assertEqual(out["repetitions"], [dict(rep, device=None, write=None, depth=dict(rep["depth"], **newer_depth))
+                                              for rep in cell["repetitions"]])
 
     def test_fio_runs_are_flagged_by_summarise_too(self):
         iodepth = helpers.require_iodepth(self)

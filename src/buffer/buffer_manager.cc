@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "buffer/buffer_ring.h"
 #include "common/assert.h"
 #include "common/units.h"
 #include "io/request_pump.h"
@@ -293,22 +294,27 @@ Result<bool> BufferManager::TryClaim(uint32_t frame, bool hand_off_dirty) {
   }
   uint32_t expected = 0;
   if (!fr.pins.compare_exchange_strong(expected, 1, std::memory_order_acquire)) return false;
-  if (fr.mapped) {
-    if (fr.dirty.load(std::memory_order_acquire)) {
-      // The writer claims a victim with a pin of its own, so the claim is dropped before
-      // the hand-off. With the writer's queue full the victim is passed by for now; in
-      // the second half of a claim's sweeps it is written here.
-      if (hand_off_dirty && writer_ != nullptr) {
-        Unpin(frame);
-        OfferToWriter(frame);
-        return false;
-      }
-      const Status written = WriteBack(frame);
-      if (!written.ok()) {
-        Unpin(frame);
-        return written;
-      }
+  if (fr.mapped && fr.dirty.load(std::memory_order_acquire)) {
+    // The writer claims a victim with a pin of its own, so the claim is dropped before
+    // the hand-off. With the writer's queue full the victim is passed by for now; in the
+    // second half of a claim's sweeps it is written here.
+    if (hand_off_dirty && writer_ != nullptr) {
+      Unpin(frame);
+      OfferToWriter(frame);
+      return false;
     }
+    const Status written = WriteBack(frame);
+    if (!written.ok()) {
+      Unpin(frame);
+      return written;
+    }
+  }
+  return UnmapClaimed(frame);
+}
+
+bool BufferManager::UnmapClaimed(uint32_t frame) {
+  Frame& fr = frames_[frame];
+  if (fr.mapped) {
     Shard& shard = ShardOf(fr.key);
     std::lock_guard lock(shard.mutex);
     // Someone pinned it (through the table) since the claim, or dirtied it again: keep it.
@@ -323,6 +329,37 @@ Result<bool> BufferManager::TryClaim(uint32_t frame, bool hand_off_dirty) {
   fr.state.store(kEmpty, std::memory_order_relaxed);
   fr.error = Status::OK();
   return true;
+}
+
+ReadRun BufferManager::ClaimFromRing(BufferRing& ring, uint32_t wanted) {
+  ReadRun oldest;
+  if (!ring.TakeOldestIfFull(&oldest)) return ReadRun{};
+  // Frames from the run's start, contiguous, while each can be recycled: a read needs
+  // adjacent frames, and the ring's runs were claimed adjacent.
+  const uint32_t limit = std::min(wanted, oldest.pages);
+  ReadRun run{.first_frame = oldest.first_frame, .pages = 0};
+  while (run.pages < limit && TryReuseRingFrame(oldest.first_frame + run.pages)) ++run.pages;
+  if (run.pages == 0) {
+    ++ring.stats_.rejected_runs;  // In use by someone: the clock may have it.
+    return ReadRun{};
+  }
+  ring.ReturnOldest(ReadRun{.first_frame = oldest.first_frame + run.pages, .pages = oldest.pages - run.pages});
+  ring.stats_.reused_pages += run.pages;
+  return run;
+}
+
+bool BufferManager::TryReuseRingFrame(uint32_t frame) {
+  Frame& fr = frames_[frame];
+  // Used by someone besides the ring's reader since it was read (usage above the 1 a read
+  // sets), pinned, or dirty (write-back is the clock's and the writer's business, as in
+  // PostgreSQL's bulk-read ring): not ours to recycle.
+  if (fr.pins.load(std::memory_order_relaxed) != 0 || fr.usage.load(std::memory_order_relaxed) > 1 ||
+      fr.dirty.load(std::memory_order_acquire)) {
+    return false;
+  }
+  uint32_t expected = 0;
+  if (!fr.pins.compare_exchange_strong(expected, 1, std::memory_order_acquire)) return false;
+  return UnmapClaimed(frame);
 }
 
 Result<ReadRun> BufferManager::ClaimRun(uint32_t wanted) {
@@ -400,9 +437,13 @@ Result<ReadRun> BufferManager::SweepForRun(uint32_t wanted, bool hand_off_dirty)
   return ReadRun{};  // Nothing claimable in this sweep.
 }
 
-Result<ReadRun> BufferManager::BeginRead(File& file, uint64_t page_no, uint32_t pages) {
+Result<ReadRun> BufferManager::BeginRead(File& file, uint64_t page_no, uint32_t pages, BufferRing* ring) {
   IODEPTH_CHECK(pages >= 1, "BeginRead of zero pages");
-  IODEPTH_ASSIGN_OR_RETURN(ReadRun run, ClaimRun(pages));
+  ReadRun run = ring != nullptr ? ClaimFromRing(*ring, pages) : ReadRun{};
+  const bool from_clock = run.pages == 0;
+  if (from_clock) {
+    IODEPTH_ASSIGN_OR_RETURN(run, ClaimRun(pages));
+  }
   uint32_t mapped = 0;
   for (; mapped < run.pages; ++mapped) {
     const uint32_t f = run.first_frame + mapped;
@@ -421,6 +462,10 @@ Result<ReadRun> BufferManager::BeginRead(File& file, uint64_t page_no, uint32_t 
   }
   for (uint32_t i = mapped; i < run.pages; ++i) ReleaseClaimed(run.first_frame + i);
   run.pages = mapped;
+  if (ring != nullptr) {
+    if (from_clock) ring->stats_.clock_pages += run.pages;
+    ring->Add(run);
+  }
   return run;
 }
 

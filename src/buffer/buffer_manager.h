@@ -136,6 +136,7 @@ struct BufferStats {
 };
 
 class BufferManager;
+class BufferRing;
 
 // A pin on one frame; the page cannot be evicted while it lives. Move-only.
 class PageGuard {
@@ -211,8 +212,11 @@ class BufferManager {
   // run.pages x page_bytes at page_no x page_bytes into FrameData(run.first_frame, ...)
   // and then calls FinishRead with the outcome. Errors: ResourceExhausted (nothing is
   // claimed), or a failed write-back of a dirty victim.
+  // With a `ring` (buffer_ring.h; the caller's, used by this thread only), the frames
+  // come from the ring's oldest run when the ring is full and that run can be reused, and
+  // otherwise from the clock, joining the ring.
   // REQUIRES: 1 <= pages; the pages lie in one file.
-  Result<ReadRun> BeginRead(File& file, uint64_t page_no, uint32_t pages);
+  Result<ReadRun> BeginRead(File& file, uint64_t page_no, uint32_t pages, BufferRing* ring = nullptr);
   // Completes a BeginRead: `bytes_done` of the run were read, or `status` is the
   // request's error. Each page is verified and becomes valid, or failed with its own error
   // (the read's, a checksum mismatch, past the end of file). Wakes every waiter. The
@@ -283,6 +287,13 @@ class BufferManager {
   // Returns false (nothing held) when f is pinned, recently used, handed to the writer,
   // or a race was lost.
   Result<bool> TryClaim(uint32_t frame, bool hand_off_dirty);
+  // The end of a claim: unmaps the claimed frame's page unless someone pinned or dirtied
+  // it meanwhile (then the claim is dropped and false returned), and empties the frame.
+  bool UnmapClaimed(uint32_t frame);
+  // Up to `wanted` contiguous frames recycled from the ring's oldest run (buffer_ring.h);
+  // an empty run when the ring is not full or its oldest frame is in use.
+  ReadRun ClaimFromRing(BufferRing& ring, uint32_t wanted);
+  bool TryReuseRingFrame(uint32_t frame);
   Status WriteBack(uint32_t frame);
   // The background writer: Offer queues a dirty victim (false: no room, or the writer
   // has failed); WriterLoop is its thread; ClaimForWrite takes a queued frame for writing

@@ -57,16 +57,19 @@ ReadStream::ReadStream(BufferManager& manager, IoQueue& queue, File& file, PageS
       source_(std::move(source)),
       options_(options),
       combine_pages_(options.io_combine_bytes / manager.page_bytes()),
-      max_pinned_(options.max_pinned_pages > 0
-                      ? options.max_pinned_pages
-                      : std::max<uint32_t>(
-                            1, std::min(kPinsPerRead * options.distance * combine_pages_, manager.capacity() / 4))),
+      max_pinned_(PinLimit(options, manager)),
       distance_(options.policy == ReadStreamPolicy::kFixed ? options.distance : 1),
       reads_(options.distance),
       completions_(options.distance) {
   for (uint32_t i = options.distance; i > 0; --i) free_reads_.push_back(i - 1);
   stats_.reads_by_pages.assign(combine_pages_ + 1, 0);
   last_change_ns_ = NowNs();
+}
+
+uint32_t ReadStream::PinLimit(const ReadStreamOptions& options, const BufferManager& manager) {
+  if (options.max_pinned_pages > 0) return options.max_pinned_pages;
+  const uint32_t combine_pages = options.io_combine_bytes / manager.page_bytes();
+  return std::max<uint32_t>(1, std::min(kPinsPerRead * options.distance * combine_pages, manager.capacity() / 4));
 }
 
 ReadStream::~ReadStream() {
@@ -161,10 +164,22 @@ Status ReadStream::Fill() {
     IODEPTH_RETURN_IF_ERROR(IssuePending(/*force=*/false));
   }
   if (queue_.prepared() > 0) {
-    const Result<uint32_t> submitted = queue_.Submit();
-    if (!submitted.has_value()) return submitted.error();
+    IODEPTH_RETURN_IF_ERROR(SubmitPrepared());
     NoteInFlightChange(NowNs());
   }
+  return Status::OK();
+}
+
+Status ReadStream::SubmitPrepared() {
+  if (queue_.prepared() == 0) return Status::OK();
+  const IoQueueStats before = queue_.stats();
+  const Result<uint32_t> submitted = queue_.Submit();
+  if (!submitted.has_value()) return submitted.error();
+  const IoQueueStats call = queue_.stats() - before;
+  stats_.inline_completions += call.inline_completions;
+  // The queue timed the call already (no clock read here). Inside Next()'s wait the
+  // whole wait is timed, so the call must not be counted twice.
+  if (call.inline_completions > 0 && !waiting_) stats_.wait_ns += call.submit_ns;
   return Status::OK();
 }
 
@@ -194,8 +209,7 @@ Status ReadStream::StartRead(const ReadRun& run) {
   // Hand each read to the device the moment it exists, as fio does by default
   // (iodepth_batch_submit=1): holding reads back to submit several at once cost about
   // 15% of random-read throughput on virtio (docs/BENCHMARKS.md, qd suite).
-  const Result<uint32_t> submitted = queue_.Submit();
-  return submitted.has_value() ? Status::OK() : submitted.error();
+  return SubmitPrepared();
 }
 
 Status ReadStream::ResolveResidentPending() {
@@ -212,7 +226,7 @@ Status ReadStream::ResolveResidentPending() {
 
 Status ReadStream::IssuePending(bool force) {
   while (pending_pages_ > 0 && (in_flight_ < distance_ || (force && in_flight_ < options_.distance))) {
-    const Result<ReadRun> run = manager_.BeginRead(file_, pending_first_, pending_pages_);
+    const Result<ReadRun> run = manager_.BeginRead(file_, pending_first_, pending_pages_, options_.ring);
     if (!run.has_value()) {
       // No frame free: if reads or pins of ours will free some, wait for the consumer.
       const bool holds_frames = in_flight_ > 0 || entries_.size() > pending_pages_;
@@ -240,10 +254,7 @@ Status ReadStream::IssuePending(bool force) {
 }
 
 Status ReadStream::Reap(uint32_t min_completions, std::optional<std::chrono::nanoseconds> timeout) {
-  if (queue_.prepared() > 0) {
-    const Result<uint32_t> submitted = queue_.Submit();
-    if (!submitted.has_value()) return submitted.error();
-  }
+  IODEPTH_RETURN_IF_ERROR(SubmitPrepared());
   const Result<uint32_t> reaped = queue_.Reap(completions_, min_completions, timeout);
   if (!reaped.has_value()) return reaped.error();
   pages_since_reap_ = 0;
@@ -346,7 +357,9 @@ Result<std::optional<PageGuard>> ReadStream::Next() {
   Status ready;
   if (waited) {
     const int64_t wait_start_ns = NowNs();
+    waiting_ = true;
     while (ready.ok() && (head.kind == Kind::kPending || !manager_.IsValid(head.frame))) ready = WaitForHead(head);
+    waiting_ = false;
     stats_.wait_ns += NowNs() - wait_start_ns;
     ++stats_.consumer_waits;
   }

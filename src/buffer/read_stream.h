@@ -79,6 +79,7 @@
 #include <vector>
 
 #include "buffer/buffer_manager.h"
+#include "buffer/buffer_ring.h"
 #include "common/histogram.h"
 #include "common/result.h"
 #include "io/file.h"
@@ -97,6 +98,11 @@ struct ReadStreamOptions {
   uint32_t distance = 16;                  // fixed: reads in flight; adaptive: the most. 1..queue depth.
   uint32_t io_combine_bytes = 128 * 1024;  // A multiple of the page size, 1 page..kMaxCombineBytes.
   uint32_t max_pinned_pages = 0;           // 0: the default above.
+  // Borrowed, may be null: the reads take their frames through this ring (buffer_ring.h,
+  // the scan-resistant strategy) instead of straight from the clock. It must outlive the
+  // stream and be used by no other stream meanwhile; it may serve successive streams of
+  // one reader (a scan's passes). Size it with BufferRing::PagesFor(PinLimit(...)).
+  BufferRing* ring = nullptr;
 };
 inline constexpr uint32_t kMaxCombineBytes = 1u << 20;
 
@@ -107,8 +113,12 @@ struct ReadStreamStats {
   uint64_t misses = 0;  // Pages this stream read (counted as the reads are issued).
   uint64_t reads = 0;   // Read requests issued (after combining).
   uint64_t read_bytes = 0;
-  uint64_t consumer_waits = 0;           // Next() calls that waited for I/O.
-  int64_t wait_ns = 0;                   // Time Next() spent waiting.
+  uint64_t consumer_waits = 0;  // Next() calls that waited for I/O.
+  // Time the consumer lost to I/O: Next() waiting for a read, plus the submissions that
+  // completed reads inline (a buffered io_uring read of cached pages is copied inside the
+  // submitting call; the sync backend reads there), which are waits by another name.
+  int64_t wait_ns = 0;
+  uint64_t inline_completions = 0;       // Reads complete when their submission returned.
   std::vector<uint64_t> reads_by_pages;  // [n] = reads of n pages.
   LatencyHistogram read_latency_ns;      // Submit to completion of each read.
   LatencyHistogram page_latency_ns;      // The same, once per page the read brought in.
@@ -135,6 +145,9 @@ class ReadStream {
   const ReadStreamStats& stats() const { return stats_; }
   // Zeroes the counters (a benchmark's window starts); reads in flight carry on.
   void ResetStats();
+  // The most pages a stream with `options` pins in `manager` (max_pinned_pages, or the
+  // default above).
+  static uint32_t PinLimit(const ReadStreamOptions& options, const BufferManager& manager);
 
  private:
   enum class Kind : uint8_t { kPending, kRead, kHit };
@@ -159,6 +172,8 @@ class ReadStream {
   Status ResolveResidentPending();
   Status StartRead(const ReadRun& run);
   Status Reap(uint32_t min_completions, std::optional<std::chrono::nanoseconds> timeout);
+  // Submits what is prepared, counting reads completed inline (see wait_ns).
+  Status SubmitPrepared();
   Status WaitForHead(const Entry& head);
   void NoteInFlightChange(int64_t now_ns);
   void AdaptOnConsume(bool waited, int64_t called_ns);
@@ -172,6 +187,7 @@ class ReadStream {
   const uint32_t max_pinned_;
   uint32_t distance_;
   bool source_done_ = false;
+  bool waiting_ = false;             // Inside Next()'s timed wait: submissions are already timed as waiting.
   std::optional<uint64_t> stashed_;  // Pulled from the source, not yet added.
 
   std::deque<Entry> entries_;

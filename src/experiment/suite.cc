@@ -210,6 +210,7 @@ CellPlan MakeScanCell(const SuiteConfig& config, Regime regime, uint32_t qd, Cac
   scan.queue.backend = sync ? Backend::kIoUring : backend;
   scan.distance = qd;
   scan.io_combine_bytes = config.io_combine_bytes;
+  scan.strategy = config.scan_strategy;
   scan.memory_bytes = CellPoolBytes(config, mode);
   if (config.memory_budget_bytes) scan.working_set_bytes = MemoryAxisWorkingSetBytes(config);
   scan.runtime_ns = config.runtime_ns;
@@ -451,7 +452,8 @@ nlohmann::json SuiteConfigToJson(const SuiteConfig& config) {
                          {"iodepth_batch_submit", config.batch_submit},
                          {"uring_sqpoll", config.queue.uring_sqpoll},
                          {"uring_register_files", config.queue.uring_register_files},
-                         {"uring_fixed_buffers", config.queue.uring_fixed_buffers}};
+                         {"uring_fixed_buffers", config.queue.uring_fixed_buffers},
+                         {"uring_async", std::string(UringAsyncName(config.queue.uring_async))}};
   if (UsesTable(config.suite)) {
     std::vector<std::string> regimes;
     for (Regime r : config.regimes) regimes.emplace_back(RegimeName(r));
@@ -480,6 +482,7 @@ nlohmann::json SuiteConfigToJson(const SuiteConfig& config) {
     if (config.suite == "scan") {
       json["streams"] = config.streams;
       json["work"] = config.work;
+      json["strategy"] = std::string(ScanStrategyName(config.scan_strategy));
       json["query"] = "SELECT count(*), sum(c2) FROM t WHERE c0 < 500";
     }
   }

@@ -98,8 +98,9 @@ struct SuiteConfig {
   // bm and scan: the memory axis (0: off); see "Memory axis" above.
   uint64_t memory_budget_bytes = 0;
   // scan only.
-  uint32_t streams = 4;  // S concurrent scans.
-  uint32_t work = 0;     // Per-row work rounds in the scans' predicate.
+  uint32_t streams = 4;                              // S concurrent scans.
+  uint32_t work = 0;                                 // Per-row work rounds in the scans' predicate.
+  ScanStrategy scan_strategy = ScanStrategy::kAuto;  // Ring or clock (harness/scan_job.h).
   // write only.
   double update_fraction = 0.1;  // bm_rand_rw: fetches that update their page.
   uint32_t writeback_depth = 8;  // bm_rand_rw: 0: the evictor writes dirty victims itself.

@@ -132,14 +132,6 @@ struct Window {
   bool open = false;
 };
 
-IoQueueStats QueueStatsDelta(const IoQueueStats& after, const IoQueueStats& before) {
-  return IoQueueStats{.submit_calls = after.submit_calls - before.submit_calls,
-                      .submitted = after.submitted - before.submitted,
-                      .reap_calls = after.reap_calls - before.reap_calls,
-                      .reaped = after.reaped - before.reaped,
-                      .resubmits = after.resubmits - before.resubmits};
-}
-
 void FinishWindow(const BmSpec& spec, BmResult& result, int64_t window_start_ns, const WindowSample& opened,
                   const BufferManager& pool, const BufferStats& pool_opened) {
   result.job.window_ns = NowNs() - window_start_ns;
@@ -227,7 +219,7 @@ Status RunStreamLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64
   FinishWindow(spec, result, window_start_ns, opened, pool, pool_opened);
   const ReadStreamStats& s = stream->stats();
   result.job.clat_ns = s.read_latency_ns;
-  result.job.queue_stats = QueueStatsDelta(queue->stats(), queue_start);
+  result.job.queue_stats = queue->stats() - queue_start;
   result.job.mean_in_flight =
       result.job.window_ns > 0 ? s.in_flight_area_ns / static_cast<double>(result.job.window_ns) : 0;
   BmStats& b = result.buffer;

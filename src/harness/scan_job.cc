@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/clock.h"
+#include "common/enum_names.h"
 #include "harness/window_counters.h"
 #include "storage/page.h"
 
@@ -26,6 +27,7 @@ struct StreamState {
   ScanStreamResult result;
   ScanStats window_stats;  // Summed over the passes that reached the window.
   IoQueueStats queue_stats;
+  std::unique_ptr<BufferRing> ring;  // The scan's own, across its passes; null under the clock.
   Status status;
   int64_t last_page_ns = 0;  // When the last page counted in the window was taken.
 };
@@ -111,19 +113,29 @@ struct StreamPlan {
   QueryAnswer expected;
 };
 
+// A scan's read stream: each pins at most its share of half the pool (and at most the
+// stream's own default), so S scans can never pin every frame between them.
+ReadStreamOptions StreamOptions(const ScanJobSpec& spec, const BufferManager& pool, BufferRing* ring) {
+  const uint32_t combine_pages = spec.io_combine_bytes / PageSizeBytes(spec.shape.page_size);
+  const uint32_t share = std::max<uint32_t>(1, pool.capacity() / (2 * spec.streams));
+  return ReadStreamOptions{.policy = spec.policy,
+                           .distance = spec.distance,
+                           .io_combine_bytes = spec.io_combine_bytes,
+                           .max_pinned_pages = std::min(share, 2 * spec.distance * combine_pages),
+                           .ring = ring};
+}
+
+// The ring of one scan, sized for its stream's pins.
+std::unique_ptr<BufferRing> MakeScanRing(const ScanJobSpec& spec, const BufferManager& pool) {
+  const ReadStreamOptions stream = StreamOptions(spec, pool, nullptr);
+  return std::make_unique<BufferRing>(BufferRing::PagesFor(pool.page_bytes(), ReadStream::PinLimit(stream, pool),
+                                                           spec.io_combine_bytes / pool.page_bytes(), pool.capacity()));
+}
+
 // One pass over the stream's pages: runs the query and checks a complete pass's answer.
 Status RunPass(const ScanJobSpec& spec, BufferManager& pool, File& file, IoQueue* queue, const StreamPlan& plan,
                const ScanWindow& window, const std::atomic<bool>& stop, StreamState& state) {
-  // Each scan pins at most its share of half the pool (and at most the stream's own
-  // default), so S scans can never pin every frame between them.
-  const uint32_t combine_pages = spec.io_combine_bytes / PageSizeBytes(spec.shape.page_size);
-  const uint32_t share = std::max<uint32_t>(1, pool.capacity() / (2 * spec.streams));
-  const uint32_t pins = std::min(share, 2 * spec.distance * combine_pages);
-  const ScanOptions options{.mode = spec.mode,
-                            .stream = ReadStreamOptions{.policy = spec.policy,
-                                                        .distance = spec.distance,
-                                                        .io_combine_bytes = spec.io_combine_bytes,
-                                                        .max_pinned_pages = pins}};
+  const ScanOptions options{.mode = spec.mode, .stream = StreamOptions(spec, pool, state.ring.get())};
   IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<SeqScan> scan, SeqScan::Create(pool, file, queue, spec.shape.columns,
                                                                           plan.first_page, plan.end_page, options));
   auto meter = std::make_unique<Meter>(std::move(scan), window, stop, state);
@@ -236,6 +248,11 @@ void CollectResults(const ScanJobSpec& spec, const std::vector<StreamState>& sta
     out.job.ios += stream.pages;
     out.rows += stream.rows;
     out.passes_checked += stream.passes_checked;
+    if (state.ring) {
+      out.ring.reused_pages += state.ring->stats().reused_pages;
+      out.ring.clock_pages += state.ring->stats().clock_pages;
+      out.ring.rejected_runs += state.ring->stats().rejected_runs;
+    }
     b.hits += state.window_stats.hits;
     b.misses += state.window_stats.pages_read;
     b.reads += state.window_stats.reads;
@@ -243,11 +260,7 @@ void CollectResults(const ScanJobSpec& spec, const std::vector<StreamState>& sta
     b.wait_ns += state.window_stats.wait_ns;
     out.job.clat_ns.Merge(state.window_stats.page_latency_ns);
     area += state.window_stats.in_flight_area_ns;
-    out.job.queue_stats.submit_calls += state.queue_stats.submit_calls;
-    out.job.queue_stats.submitted += state.queue_stats.submitted;
-    out.job.queue_stats.reap_calls += state.queue_stats.reap_calls;
-    out.job.queue_stats.reaped += state.queue_stats.reaped;
-    out.job.queue_stats.resubmits += state.queue_stats.resubmits;
+    out.job.queue_stats += state.queue_stats;
   }
   b.fetches = out.job.ios;
   out.job.bytes = out.job.ios * page_bytes;
@@ -260,6 +273,21 @@ void CollectResults(const ScanJobSpec& spec, const std::vector<StreamState>& sta
 }
 
 }  // namespace
+
+constexpr EnumName<ScanStrategy> kScanStrategyNames[] = {
+    {ScanStrategy::kAuto, "auto"}, {ScanStrategy::kRing, "ring"}, {ScanStrategy::kClock, "clock"}};
+
+Result<ScanStrategy> ParseScanStrategy(std::string_view name) {
+  return ParseNamed(kScanStrategyNames, name, "scan strategy", "strategy");
+}
+
+std::string_view ScanStrategyName(ScanStrategy strategy) { return NameOf(kScanStrategyNames, strategy); }
+
+ScanStrategy ResolveScanStrategy(const ScanJobSpec& spec, uint64_t working_set_pages, uint32_t capacity) {
+  if (spec.mode == ScanMode::kSync) return ScanStrategy::kClock;  // Fetch() has no ring.
+  if (spec.strategy != ScanStrategy::kAuto) return spec.strategy;
+  return working_set_pages > capacity ? ScanStrategy::kRing : ScanStrategy::kClock;
+}
 
 QuerySpec DefaultScanQuery(uint32_t work) {
   QuerySpec query;
@@ -282,6 +310,10 @@ Result<ScanJobResult> RunScanJob(const ScanJobSpec& spec) {
   std::unique_ptr<BufferManager>& pool = opened.pool;
   const std::vector<StreamPlan> plans = PlanStreams(spec, pages);
   std::vector<StreamState> states(spec.streams);
+  const ScanStrategy strategy = ResolveScanStrategy(spec, pages, pool->capacity());
+  if (strategy == ScanStrategy::kRing) {
+    for (StreamState& state : states) state.ring = MakeScanRing(spec, *pool);
+  }
   std::atomic<bool> stop{false};
   ScanWindow window;
   StartLine start(spec.streams);
@@ -312,6 +344,7 @@ Result<ScanJobResult> RunScanJob(const ScanJobSpec& spec) {
   for (const StreamState& state : states) IODEPTH_RETURN_IF_ERROR(state.status);
 
   ScanJobResult result;
+  result.strategy = strategy;
   result.job.backend = spec.mode == ScanMode::kSync ? "sync" : std::string(BackendName(spec.queue.backend));
   result.job.direct = file->direct();
   result.job.alignment = file->alignment();

@@ -17,18 +17,34 @@
 // inside the window. Pipelined scans read ahead with a ReadStream (distance N, fixed or
 // adaptive); sync scans fetch each page when needed (one pread per miss).
 //
+// Strategy (pipelined scans): each scan takes its frames through a private BufferRing
+// (buffer/buffer_ring.h) kept across its passes, or straight from the pool's clock. auto
+// picks the ring when the working set is larger than the pool: then the scans cannot all
+// stay resident, and under the clock the scan whose pages come round first keeps the pool
+// while the others thrash. When the working set fits, the clock keeps every page and each
+// pass after the first is all hits, which a ring would throw away (PostgreSQL's rule, a
+// table over a quarter of the pool, would re-read a hot table from disk on every pass).
+//
 // Runs the scans on threads it starts and joins; call from any thread.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "buffer/buffer_ring.h"
+#include "common/result.h"
 #include "exec/operators.h"
 #include "harness/bm_job.h"
 #include "harness/job.h"
 
 namespace iodepth {
+
+enum class ScanStrategy { kAuto, kRing, kClock };
+// Accepts "auto", "ring", "clock".
+Result<ScanStrategy> ParseScanStrategy(std::string_view name);
+std::string_view ScanStrategyName(ScanStrategy strategy);
 
 struct ScanJobSpec {
   std::string table_path;
@@ -39,6 +55,7 @@ struct ScanJobSpec {
   ScanMode mode = ScanMode::kPipelined;
   IoQueueOptions queue;  // Pipelined: the backend; depth is set to `distance`.
   ReadStreamPolicy policy = ReadStreamPolicy::kFixed;
+  ScanStrategy strategy = ScanStrategy::kAuto;  // Pipelined scans: see "Strategy" above.
   uint32_t distance = 1;
   uint32_t io_combine_bytes = 128 * 1024;
   uint64_t memory_bytes = 64ull << 20;
@@ -67,7 +84,13 @@ struct ScanJobResult {
   std::vector<ScanStreamResult> streams;
   uint64_t rows = 0;
   uint64_t passes_checked = 0;
+  ScanStrategy strategy = ScanStrategy::kClock;  // As run: auto resolved; sync scans use the clock.
+  BufferRingStats ring;                          // Summed over the scans' rings (whole run).
 };
+
+// The strategy `spec` runs with: auto resolved for a working set of `working_set_pages`
+// in a pool of `capacity` frames; the clock for sync scans.
+ScanStrategy ResolveScanStrategy(const ScanJobSpec& spec, uint64_t working_set_pages, uint32_t capacity);
 
 // Errors: InvalidArgument for a bad spec (naming the field), a failed read or checksum
 // (naming page and file), or a wrong answer (Corruption naming the scan, its page range,

@@ -19,7 +19,40 @@ constexpr EnumName<Backend> kBackendNames[] = {{Backend::kIoUring, "io_uring"}, 
                                                {Backend::kSync, "sync"},        {Backend::kAuto, "auto"},
                                                {Backend::kIoUring, "uring"},    {Backend::kSync, "psync"}};
 
+constexpr EnumName<UringAsync> kUringAsyncNames[] = {
+    {UringAsync::kAuto, "auto"}, {UringAsync::kAlways, "always"}, {UringAsync::kNever, "never"}};
+
 }  // namespace
+
+Result<UringAsync> ParseUringAsync(std::string_view name) {
+  return ParseNamed(kUringAsyncNames, name, "io_uring async mode", "uring_async");
+}
+
+std::string_view UringAsyncName(UringAsync mode) { return NameOf(kUringAsyncNames, mode); }
+
+IoQueueStats& IoQueueStats::operator+=(const IoQueueStats& other) {
+  submit_calls += other.submit_calls;
+  submitted += other.submitted;
+  reap_calls += other.reap_calls;
+  reaped += other.reaped;
+  resubmits += other.resubmits;
+  inline_completions += other.inline_completions;
+  submit_ns += other.submit_ns;
+  async_issued += other.async_issued;
+  return *this;
+}
+
+IoQueueStats operator-(IoQueueStats after, const IoQueueStats& before) {
+  after.submit_calls -= before.submit_calls;
+  after.submitted -= before.submitted;
+  after.reap_calls -= before.reap_calls;
+  after.reaped -= before.reaped;
+  after.resubmits -= before.resubmits;
+  after.inline_completions -= before.inline_completions;
+  after.submit_ns -= before.submit_ns;
+  after.async_issued -= before.async_issued;
+  return after;
+}
 
 Result<Backend> ParseBackend(std::string_view name) { return ParseNamed(kBackendNames, name, "I/O engine", "backend"); }
 
@@ -44,7 +77,11 @@ Status IoQueue::Prepare(const IoRequest& request) {
 
 Result<uint32_t> IoQueue::Submit() {
   if (prepared_ == 0) return uint32_t{0};
-  IODEPTH_ASSIGN_OR_RETURN(const uint32_t issued, DoSubmit(NowNs()));
+  const int64_t start_ns = NowNs();
+  const Result<uint32_t> done = DoSubmit(start_ns);
+  stats_.submit_ns += NowNs() - start_ns;
+  if (!done.has_value()) return done.error();
+  const uint32_t issued = *done;
   IODEPTH_CHECK(issued <= prepared_, "backend issued more requests than were prepared");
   prepared_ -= issued;
   in_flight_ += issued;

@@ -71,6 +71,24 @@ struct IoCompletion {
 
 enum class Backend { kAuto, kIoUring, kWorker, kSync };
 
+// io_uring: whether buffered reads are issued with IOSQE_ASYNC (see uring_queue.h). A
+// buffered read whose pages are cached completes inline, inside the submitting system
+// call, so a deep queue of them is copied one after another on the submitting thread;
+// IOSQE_ASYNC sends each to io_uring's worker threads instead, where copies run in
+// parallel and the submitter goes on.
+//   auto    buffered reads when the queue has more than kUringAsyncInFlight requests in
+//           flight with this one, or the read is at least kUringAsyncMinBytes;
+//   always  every buffered read;  never  none.
+// Direct I/O and writes are never marked: a direct read is already asynchronous in the
+// block layer, and a worker would only add a thread hop.
+enum class UringAsync { kAuto, kAlways, kNever };
+inline constexpr uint32_t kUringAsyncInFlight = 4;
+inline constexpr size_t kUringAsyncMinBytes = 64 * 1024;
+
+// Accepts "auto", "always", "never".
+Result<UringAsync> ParseUringAsync(std::string_view name);
+std::string_view UringAsyncName(UringAsync mode);
+
 // Accepts "auto", "io_uring" (or "uring"), "worker", "sync" (or fio's "psync").
 Result<Backend> ParseBackend(std::string_view name);
 std::string_view BackendName(Backend backend);
@@ -83,6 +101,10 @@ struct IoQueueOptions {
   uint32_t uring_sqpoll_idle_ms = 1000;
   bool uring_register_files = false;  // io_uring: register each file once, use fixed-file slots.
   bool uring_fixed_buffers = false;   // io_uring: read/write_fixed for RegisterBuffers() regions.
+  // io_uring: IOSQE_ASYNC for buffered reads. never by measurement: on the project's
+  // 2-core machine every buffered cell, hot or cold, 4 KiB to 128 KiB, qd 1 to 32, ran
+  // at 0.18x-0.92x with always and 0.40x-1.00x with auto (docs/BENCHMARKS.md).
+  UringAsync uring_async = UringAsync::kNever;
 };
 
 struct IoQueueStats {
@@ -91,6 +113,16 @@ struct IoQueueStats {
   uint64_t reap_calls = 0;    // Reap() calls that returned at least one completion.
   uint64_t reaped = 0;
   uint64_t resubmits = 0;  // Attempts beyond the first, over reaped requests (short transfer, EAGAIN).
+  // Requests already complete when the Submit() that issued them returned: the sync
+  // backend's every request, io_uring's buffered reads served from the page cache inline.
+  // Their time was spent inside Submit(), on the submitting thread.
+  uint64_t inline_completions = 0;
+  int64_t submit_ns = 0;      // Time spent inside Submit() calls.
+  uint64_t async_issued = 0;  // io_uring: requests issued with IOSQE_ASYNC.
+
+  // Sums (several queues of one job) and differences (a window's share of a queue's life).
+  IoQueueStats& operator+=(const IoQueueStats& other);
+  friend IoQueueStats operator-(IoQueueStats after, const IoQueueStats& before);
 };
 
 class IoQueue {
@@ -135,6 +167,10 @@ class IoQueue {
   virtual Result<uint32_t> DoSubmit(int64_t now_ns) = 0;
   // Fills `out` as Reap() describes. deadline_ns < 0: no deadline.
   virtual Result<uint32_t> DoReap(std::span<IoCompletion> out, uint32_t min_completions, int64_t deadline_ns) = 0;
+  // Backends count, from DoSubmit, the requests that finished inside it and those they
+  // sent to io_uring's workers.
+  void CountInlineCompletions(uint64_t n) { stats_.inline_completions += n; }
+  void CountAsyncIssued(uint64_t n) { stats_.async_issued += n; }
 
  private:
   const uint32_t depth_;

@@ -44,6 +44,7 @@ class SyncQueue final : public IoQueue {
   Result<uint32_t> DoSubmit(int64_t now_ns) override {
     done_ = RunRequestBlocking(*pending_, now_ns);
     pending_.reset();
+    CountInlineCompletions(1);  // The request ran inside this call.
     return uint32_t{1};
   }
 

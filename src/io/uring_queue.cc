@@ -33,6 +33,7 @@ struct Slot {
   __kernel_timespec delay{};  // Must stay put while its timeout SQE is in flight.
   int fixed_file = -1;        // Registered-file index, or -1 for the plain fd.
   uint32_t attempts = 0;      // SQEs issued for the request itself (not delay timers).
+  bool async = false;         // Issued with IOSQE_ASYNC (IoQueueOptions::uring_async).
   bool busy = false;
 };
 
@@ -112,13 +113,21 @@ class UringQueue final : public IoQueue {
 
   Result<uint32_t> DoSubmit(int64_t now_ns) override {
     if (!enabled_) IODEPTH_RETURN_IF_ERROR(EnableRing());
+    uint32_t issuing = in_flight();
     for (const uint32_t id : prepared_ids_) {
       slots_[id].submitted_ns = now_ns;
+      slots_[id].async = WantsAsync(slots_[id].request, ++issuing);
       IssueAttempt(id);
     }
     const auto count = static_cast<uint32_t>(prepared_ids_.size());
     prepared_ids_.clear();
+    // Completions posted during the submitting call are the requests served inline (a
+    // buffered read of cached pages). With DEFER_TASKRUN nothing else is posted then, so
+    // the count is exact; without it, a request finishing meanwhile is counted too.
+    const unsigned ready_before = io_uring_cq_ready(&ring_);
     IODEPTH_RETURN_IF_ERROR(Flush());
+    const unsigned ready_after = io_uring_cq_ready(&ring_);
+    if (ready_after > ready_before) CountInlineCompletions(ready_after - ready_before);
     return count;
   }
 
@@ -279,9 +288,25 @@ class UringQueue final : public IoQueue {
         else io_uring_prep_write(sqe, fd, data, len, offset);
       }
       if (slot.fixed_file >= 0) sqe->flags |= IOSQE_FIXED_FILE;
+      if (slot.async) {
+        sqe->flags |= IOSQE_ASYNC;
+        CountAsyncIssued(1);
+      }
       sqe->rw_flags = slot.request.file->rw_flags();  // RWF_DONTCACHE in dontcache mode.
     }
     io_uring_sqe_set_data64(sqe, id);
+  }
+
+  // The IOSQE_ASYNC rule (io_queue.h UringAsync): only buffered reads, whose cached pages
+  // would otherwise be copied inline; `in_flight` counts this request and those before it.
+  bool WantsAsync(const IoRequest& request, uint32_t in_flight) const {
+    if (request.op != IoOp::kRead || request.file->direct()) return false;
+    switch (options_.uring_async) {
+      case UringAsync::kNever: return false;
+      case UringAsync::kAlways: return true;
+      case UringAsync::kAuto: return in_flight > kUringAsyncInFlight || request.buffer.size() >= kUringAsyncMinBytes;
+    }
+    return false;
   }
 
   int FixedBufferIndex(const std::byte* data, size_t length) const {

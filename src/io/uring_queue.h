@@ -9,6 +9,11 @@
 //                                         |                  (counted in stats().resubmits)
 //                                         +--no--> finished -> copied to the caller -> free
 //
+// Buffered reads may carry IOSQE_ASYNC (IoQueueOptions::uring_async): a read of cached
+// pages otherwise completes inline, inside the submitting io_uring_enter, so a batch of
+// them is copied one after another on this thread; marked, each goes to io_uring's
+// worker threads. stats().inline_completions counts completions posted during a submit.
+//
 // Ring setup, best first: SINGLE_ISSUER | DEFER_TASKRUN (completion work runs only when
 // this thread asks for events: no interrupts of the submitter), else COOP_TASKRUN, else
 // plain; with SQPOLL when asked. The ring starts disabled (R_DISABLED) and is enabled by

@@ -88,7 +88,10 @@ nlohmann::json JobToJson(const JobSpec& spec, const JobResult& result) {
         {"reap_calls", result.queue_stats.reap_calls},
         {"reaped", result.queue_stats.reaped},
         {"resubmits", result.queue_stats.resubmits},
-        {"refills_short", result.refills_short}}},
+        {"refills_short", result.refills_short},
+        {"inline_completions", result.queue_stats.inline_completions},
+        {"async_issued", result.queue_stats.async_issued},
+        {"submit_ns", result.queue_stats.submit_ns}}},
       {"verified_bytes", result.verified_bytes},
   };
   return job;

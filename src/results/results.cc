@@ -37,12 +37,62 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BufferRecord, memory_bytes, working_set_bytes
                                    wait_ns, wait_fraction, mean_distance)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianBufferRecord, hit_ratio, mean_read_bytes, reads_per_s, wait_fraction,
                                    mean_distance)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ScanRecord, streams, rows, rows_per_s, passes_checked, stream_bw_bytes)
+// Fields added after a record's first version are optional when read (older files lack
+// them); every other field is required, so a file cut short is refused naming it.
+void to_json(nlohmann::json& j, const ScanRecord& r) {
+  j = {{"streams", r.streams},
+       {"rows", r.rows},
+       {"rows_per_s", r.rows_per_s},
+       {"passes_checked", r.passes_checked},
+       {"stream_bw_bytes", r.stream_bw_bytes},
+       {"strategy", r.strategy},
+       {"ring_reused_pages", r.ring_reused_pages}};
+}
+void from_json(const nlohmann::json& j, ScanRecord& r) {
+  j.at("streams").get_to(r.streams);
+  j.at("rows").get_to(r.rows);
+  j.at("rows_per_s").get_to(r.rows_per_s);
+  j.at("passes_checked").get_to(r.passes_checked);
+  j.at("stream_bw_bytes").get_to(r.stream_bw_bytes);
+  r.strategy = j.value("strategy", std::string("clock"));  // Before rings, every scan used the clock.
+  r.ring_reused_pages = j.value("ring_reused_pages", uint64_t{0});
+}
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianScanRecord, rows_per_s, min_stream_bw_bytes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LatencyRecord, min, max, mean, N, percentile)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DepthRecord, target, mean_in_flight, utilization, littles_law, submit_calls,
-                                   submitted, reap_calls, reaped, avg_submit_batch, avg_reap_batch, resubmits,
-                                   refills_short)
+void to_json(nlohmann::json& j, const DepthRecord& r) {
+  j = {{"target", r.target},
+       {"mean_in_flight", r.mean_in_flight},
+       {"utilization", r.utilization},
+       {"littles_law", r.littles_law},
+       {"submit_calls", r.submit_calls},
+       {"submitted", r.submitted},
+       {"reap_calls", r.reap_calls},
+       {"reaped", r.reaped},
+       {"avg_submit_batch", r.avg_submit_batch},
+       {"avg_reap_batch", r.avg_reap_batch},
+       {"resubmits", r.resubmits},
+       {"refills_short", r.refills_short},
+       {"inline_completions", r.inline_completions},
+       {"async_issued", r.async_issued},
+       {"submit_ns_per_io", r.submit_ns_per_io}};
+}
+void from_json(const nlohmann::json& j, DepthRecord& r) {
+  j.at("target").get_to(r.target);
+  j.at("mean_in_flight").get_to(r.mean_in_flight);
+  j.at("utilization").get_to(r.utilization);
+  j.at("littles_law").get_to(r.littles_law);
+  j.at("submit_calls").get_to(r.submit_calls);
+  j.at("submitted").get_to(r.submitted);
+  j.at("reap_calls").get_to(r.reap_calls);
+  j.at("reaped").get_to(r.reaped);
+  j.at("avg_submit_batch").get_to(r.avg_submit_batch);
+  j.at("avg_reap_batch").get_to(r.avg_reap_batch);
+  j.at("resubmits").get_to(r.resubmits);
+  j.at("refills_short").get_to(r.refills_short);
+  r.inline_completions = j.value("inline_completions", uint64_t{0});
+  r.async_issued = j.value("async_issued", uint64_t{0});
+  r.submit_ns_per_io = j.value("submit_ns_per_io", 0.0);
+}
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MemoryRecord, cgroup, cap_bytes, peak_bytes, page_cache_bytes, refaults,
                                    limit_events, oom_kills)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianMemoryRecord, peak_bytes, page_cache_bytes, refaults)
@@ -175,7 +225,10 @@ RepetitionRecord MakeRepetitionRecord(const JobSpec& spec, const JobResult& resu
                   .avg_submit_batch = Ratio(static_cast<double>(q.submitted), static_cast<double>(q.submit_calls)),
                   .avg_reap_batch = Ratio(static_cast<double>(q.reaped), static_cast<double>(q.reap_calls)),
                   .resubmits = q.resubmits,
-                  .refills_short = result.refills_short};
+                  .refills_short = result.refills_short,
+                  .inline_completions = q.inline_completions,
+                  .async_issued = q.async_issued,
+                  .submit_ns_per_io = Ratio(static_cast<double>(q.submit_ns), static_cast<double>(q.submitted))};
   r.resident_before = resident_before;
   r.verified_bytes = result.verified_bytes;
   if (result.device) {
@@ -287,7 +340,9 @@ RepetitionRecord MakeScanRepetitionRecord(const JobSpec& spec, const ScanJobResu
       .rows = result.rows,
       .rows_per_s = Ratio(static_cast<double>(result.rows) * 1e9, static_cast<double>(result.job.window_ns)),
       .passes_checked = result.passes_checked,
-      .stream_bw_bytes = {}};
+      .stream_bw_bytes = {},
+      .strategy = std::string(ScanStrategyName(result.strategy)),
+      .ring_reused_pages = result.ring.reused_pages};
   for (const ScanStreamResult& s : result.streams) scan.stream_bw_bytes.push_back(s.bw_bytes);
   r.scan = std::move(scan);
   return r;

@@ -63,7 +63,10 @@ struct DepthRecord {
   double avg_submit_batch = 0;
   double avg_reap_batch = 0;
   uint64_t resubmits = 0;
-  uint64_t refills_short = 0;  // Refills leaving fewer than target in flight (0 when depth was kept).
+  uint64_t refills_short = 0;       // Refills leaving fewer than target in flight (0 when depth was kept).
+  uint64_t inline_completions = 0;  // Requests complete when their Submit() returned (IoQueueStats).
+  uint64_t async_issued = 0;        // io_uring: requests issued with IOSQE_ASYNC.
+  double submit_ns_per_io = 0;      // Time inside Submit() per request submitted.
 };
 
 // Buffer-manager figures of one bm repetition (harness/bm_job.h).
@@ -92,6 +95,8 @@ struct ScanRecord {
   double rows_per_s = 0;
   uint64_t passes_checked = 0;          // Complete passes whose answer was verified.
   std::vector<double> stream_bw_bytes;  // Per scan, page bytes per second.
+  std::string strategy;                 // "ring" or "clock" (harness/scan_job.h), as run.
+  uint64_t ring_reused_pages = 0;       // Pages read into frames recycled from the scans' rings.
 };
 
 // Write-path figures of one repetition of the write suite (experiment/suite.h): the log's

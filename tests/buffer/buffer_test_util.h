@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -143,6 +144,20 @@ inline PageVerifier TestVerifier() {
 }
 
 // A pool of `frames` test pages that checks every page it reads.
+// Hands out `pages` in order, then nothing (a ReadStream's PageSource).
+inline std::function<std::optional<uint64_t>()> ListSource(std::vector<uint64_t> pages) {
+  return [pages = std::move(pages), next = size_t{0}]() mutable -> std::optional<uint64_t> {
+    if (next == pages.size()) return std::nullopt;
+    return pages[next++];
+  };
+}
+
+inline std::vector<uint64_t> Range(uint64_t first, uint64_t end, uint64_t step = 1) {
+  std::vector<uint64_t> pages;
+  for (uint64_t p = first; p < end; p += step) pages.push_back(p);
+  return pages;
+}
+
 inline BufferManagerOptions PoolOptions(uint32_t frames) {
   BufferManagerOptions options;
   options.page_bytes = kTestPageBytes;

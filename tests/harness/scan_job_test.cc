@@ -239,6 +239,43 @@ TEST_P(ScanJobTest, PressureRegimeReads) {
   EXPECT_GT(r.job.clat_ns.count(), 0u);
 }
 
+// Four scans on a small pool under pressure, through private rings and through the
+// shared clock: every scan finishes and verifies passes and the counts add up (how fair
+// each strategy is, is measured, not asserted). Runs under TSan in CI.
+TEST_P(ScanJobTest, FourScansFinishUnderEitherStrategy) {
+  for (const ScanStrategy strategy : {ScanStrategy::kRing, ScanStrategy::kClock}) {
+    SCOPED_TRACE(std::string(ScanStrategyName(strategy)));
+    ScanJobSpec spec = Spec(Regime::kPressure, /*streams=*/4, /*distance=*/2);
+    spec.strategy = strategy;
+    spec.runtime_ns = kPassesRuntimeNs;
+    RUN_SCAN_OR_SKIP(r, spec);
+    ExpectConsistent(spec, r);
+    ExpectPassesChecked(r);
+    const bool ring = strategy == ScanStrategy::kRing && !sync();
+    EXPECT_EQ(r.strategy, ring ? ScanStrategy::kRing : ScanStrategy::kClock);
+    EXPECT_EQ(r.ring.reused_pages > 0, ring) << Describe(r);
+    if (!ring) EXPECT_EQ(r.ring.clock_pages, 0u);
+  }
+}
+
+TEST(ScanStrategyTest, AutoPicksTheRingOnlyWhenTheWorkingSetExceedsThePool) {
+  ScanJobSpec spec;
+  spec.mode = ScanMode::kPipelined;
+  EXPECT_EQ(ResolveScanStrategy(spec, /*working_set_pages=*/100, /*capacity=*/100), ScanStrategy::kClock);
+  EXPECT_EQ(ResolveScanStrategy(spec, 101, 100), ScanStrategy::kRing);
+  spec.strategy = ScanStrategy::kClock;
+  EXPECT_EQ(ResolveScanStrategy(spec, 400, 100), ScanStrategy::kClock);
+  spec.strategy = ScanStrategy::kRing;
+  EXPECT_EQ(ResolveScanStrategy(spec, 10, 100), ScanStrategy::kRing);
+  spec.mode = ScanMode::kSync;  // Fetch() takes no ring.
+  EXPECT_EQ(ResolveScanStrategy(spec, 400, 100), ScanStrategy::kClock);
+  for (const ScanStrategy strategy : {ScanStrategy::kAuto, ScanStrategy::kRing, ScanStrategy::kClock}) {
+    ASSERT_OK_AND_ASSIGN(const ScanStrategy parsed, ParseScanStrategy(ScanStrategyName(strategy)));
+    EXPECT_EQ(parsed, strategy);
+  }
+  EXPECT_FALSE(ParseScanStrategy("lru").has_value());
+}
+
 TEST_P(ScanJobTest, ThrashRegimeReads) {
   ScanJobSpec spec = Spec(Regime::kThrash, /*streams=*/4, /*distance=*/4);
   spec.runtime_ns = kPassesRuntimeNs;

@@ -302,6 +302,66 @@ TEST_P(IoQueueTest, RegisteredFilesFollowAReusedDescriptor) {
   }
 }
 
+// IOSQE_ASYNC changes where a buffered read runs, never what it reads.
+TEST_P(IoQueueTest, EveryUringAsyncModeReadsTheSameBytes) {
+  constexpr size_t kCount = 64;
+  for (const UringAsync mode : {UringAsync::kNever, UringAsync::kAlways, UringAsync::kAuto}) {
+    SCOPED_TRACE(std::string(UringAsyncName(mode)));
+    IoQueueOptions options;
+    options.uring_async = mode;
+    ASSERT_OK_AND_ASSIGN(auto queue, NewQueue(Depth(16), options));
+    AlignedBuffer arena = StaleBuffer(ArenaBytes(kCount, kMaxRandomBytes));
+    const std::vector<IoRequest> requests = RandomReads(/*seed=*/11, kCount, kMaxRandomBytes, arena);
+    std::vector<IoCompletion> completions;
+    ASSERT_NO_FATAL_FAILURE(RunAll(*queue, requests, &completions));
+    ExpectAllDone(requests, completions);
+    const bool marks = backend() == Backend::kIoUring && !direct() && mode != UringAsync::kNever;
+    EXPECT_EQ(queue->stats().async_issued > 0, marks) << queue->stats().async_issued;
+  }
+}
+
+// One batch of 8 reads of cached pages: which are marked IOSQE_ASYNC, and which complete
+// inside Submit(). The sync backend runs every request there and the worker backend none;
+// io_uring (with DEFER_TASKRUN, where nothing else is posted during a submit) serves
+// unmarked buffered reads of cached pages inline and marked ones in its workers.
+TEST_P(IoQueueTest, InlineCompletionsAndAsyncMarksPerMode) {
+  constexpr uint32_t kBatch = 8;
+  const size_t bytes = direct() ? unit() : 4096;
+  struct Case {
+    UringAsync mode;
+    uint32_t uring_buffered_async;  // Reads marked, of the batch, on io_uring buffered.
+  };
+  // auto marks a buffered read once more than kUringAsyncInFlight are in flight with it.
+  const Case cases[] = {{UringAsync::kNever, 0}, {UringAsync::kAlways, kBatch}, {UringAsync::kAuto, kBatch - 4}};
+  static_assert(kUringAsyncInFlight == 4 && kUringAsyncMinBytes > 4096, "the auto case assumes the rule's values");
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(UringAsyncName(c.mode)));
+    IoQueueOptions options;
+    options.uring_async = c.mode;
+    ASSERT_OK_AND_ASSIGN(auto queue, NewQueue(Depth(kBatch), options));
+    AlignedBuffer arena = StaleBuffer(kBatch * bytes);
+    std::vector<IoRequest> requests;
+    for (uint32_t i = 0; i < Depth(kBatch); ++i) requests.push_back(Read(i * bytes, arena.span(i * bytes, bytes), i));
+    std::vector<IoCompletion> completions;
+    ASSERT_NO_FATAL_FAILURE(RunAll(*queue, requests, &completions));  // Warms the page cache.
+    const IoQueueStats before = queue->stats();
+    completions.clear();
+    for (const IoRequest& request : requests) ASSERT_OK(queue->Prepare(request));
+    ASSERT_OK_AND_ASSIGN(const uint32_t submitted, queue->Submit());
+    const IoQueueStats batch = queue->stats() - before;
+    ASSERT_NO_FATAL_FAILURE(ReapAll(*queue, &completions));
+    ExpectAllDone(requests, completions);
+    EXPECT_GT(batch.submit_ns, 0);
+    const bool uring_buffered = backend() == Backend::kIoUring && !direct();
+    EXPECT_EQ(batch.async_issued, uring_buffered ? c.uring_buffered_async : 0u);
+    if (backend() == Backend::kSync) EXPECT_EQ(batch.inline_completions, submitted);
+    if (backend() == Backend::kWorker) EXPECT_EQ(batch.inline_completions, 0u);
+    if (uring_buffered && queue->features().find("defer_taskrun") != std::string::npos) {
+      EXPECT_EQ(batch.inline_completions, submitted - batch.async_issued);
+    }
+  }
+}
+
 TEST_P(IoQueueTest, RegisterBuffersRefusedWhileRequestsArePending) {
   ASSERT_OK_AND_ASSIGN(auto queue, NewQueue(Depth(2)));
   AlignedBuffer buffer = StaleBuffer(4096);
@@ -405,6 +465,16 @@ TEST(ParseBackendTest, AcceptsEveryNameAndAlias) {
     ASSERT_OK_AND_ASSIGN(const Backend round_trip, ParseBackend(BackendName(backend)));
     EXPECT_EQ(round_trip, backend);
   }
+}
+
+TEST(ParseUringAsyncTest, NamesRoundTripAndUnknownOnesAreRefused) {
+  for (const UringAsync mode : {UringAsync::kAuto, UringAsync::kAlways, UringAsync::kNever}) {
+    ASSERT_OK_AND_ASSIGN(const UringAsync parsed, ParseUringAsync(UringAsyncName(mode)));
+    EXPECT_EQ(parsed, mode);
+  }
+  const auto parsed = ParseUringAsync("sometimes");
+  ASSERT_FALSE(parsed.has_value());
+  EXPECT_NE(parsed.error().message().find("never"), std::string::npos) << parsed.error().message();
 }
 
 TEST(ParseBackendTest, RejectsUnknownNamesSayingWhatIsAllowed) {
