@@ -334,9 +334,10 @@ void AddSuiteCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--streams", flags->streams, "scan: concurrent scans sharing the pool")->capture_default_str();
   cmd->add_option("--strategy", flags->strategy,
-                  "scan: how pipelined scans take frames: ring (a private ring each), clock (the shared pool), "
-                  "auto (ring when the working set exceeds the pool)")
-      ->check(CLI::IsMember({"auto", "ring", "clock"}))
+                  "scan: how pipelined scans take frames: share (a private ring of pool/streams each, newest "
+                  "recycled first), ring (PostgreSQL's small ring, oldest first), clock (the shared pool), auto "
+                  "(share when the working set exceeds the pool, else clock)")
+      ->check(CLI::IsMember({"auto", "ring", "share", "clock"}))
       ->capture_default_str();
   cmd->add_option("--update-fraction", flags->update_fraction,
                   "write: fraction of bm_rand_rw's fetches that update their page")

@@ -332,29 +332,58 @@ bool BufferManager::UnmapClaimed(uint32_t frame) {
 }
 
 ReadRun BufferManager::ClaimFromRing(BufferRing& ring, uint32_t wanted) {
-  ReadRun oldest;
-  if (!ring.TakeOldestIfFull(&oldest)) return ReadRun{};
+  if (!ring.full()) return ReadRun{};  // PostgreSQL's rule: a ring grows from the clock until full.
+  const bool oldest = ring.order() == RingOrder::kOldestFirst;
+  // Newest first looks as far back as it must: the newest runs are the stream's pins, and
+  // going to the clock instead would take a frame from another scan's share. It prefers a
+  // run long enough for the whole read (a shorter one splits the read, and reads of a page
+  // or two cost the device its bandwidth), then any.
+  const size_t candidates = oldest ? 1 : ring.runs();
+  for (const uint32_t least : {oldest ? 1u : wanted, 1u}) {
+    for (size_t c = 0; c < candidates; ++c) {
+      const size_t i = oldest ? 0 : ring.runs() - 1 - c;
+      if (ring.RunAt(i).pages < least || !LooksUnpinned(ring.RunAt(i).first_frame, least)) continue;
+      const ReadRun run = ReuseFront(ring.RunAt(i), wanted, /*honour_usage=*/oldest);
+      if (run.pages == 0) continue;
+      ring.TakeFront(i, run.pages);
+      ring.stats_.reused_pages += run.pages;
+      return run;
+    }
+    if (least == 1) break;
+  }
+  ++ring.stats_.rejected_runs;
+  // An oldest run in use by someone is theirs now: the clock may have it.
+  if (oldest) ring.DropOldest();
+  return ReadRun{};
+}
+
+bool BufferManager::LooksUnpinned(uint32_t first_frame, uint32_t frames) const {
+  // A hint, read without claiming: the claims that follow decide.
+  for (uint32_t f = first_frame; f < first_frame + frames; ++f) {
+    if (frames_[f].pins.load(std::memory_order_relaxed) != 0) return false;
+  }
+  return true;
+}
+
+ReadRun BufferManager::ReuseFront(const ReadRun& candidate, uint32_t wanted, bool honour_usage) {
   // Frames from the run's start, contiguous, while each can be recycled: a read needs
   // adjacent frames, and the ring's runs were claimed adjacent.
-  const uint32_t limit = std::min(wanted, oldest.pages);
-  ReadRun run{.first_frame = oldest.first_frame, .pages = 0};
-  while (run.pages < limit && TryReuseRingFrame(oldest.first_frame + run.pages)) ++run.pages;
-  if (run.pages == 0) {
-    ++ring.stats_.rejected_runs;  // In use by someone: the clock may have it.
-    return ReadRun{};
-  }
-  ring.ReturnOldest(ReadRun{.first_frame = oldest.first_frame + run.pages, .pages = oldest.pages - run.pages});
-  ring.stats_.reused_pages += run.pages;
+  const uint32_t limit = std::min(wanted, candidate.pages);
+  ReadRun run{.first_frame = candidate.first_frame, .pages = 0};
+  while (run.pages < limit && TryReuseRingFrame(candidate.first_frame + run.pages, honour_usage)) ++run.pages;
   return run;
 }
 
-bool BufferManager::TryReuseRingFrame(uint32_t frame) {
+bool BufferManager::TryReuseRingFrame(uint32_t frame, bool honour_usage) {
   Frame& fr = frames_[frame];
-  // Used by someone besides the ring's reader since it was read (usage above the 1 a read
-  // sets), pinned, or dirty (write-back is the clock's and the writer's business, as in
-  // PostgreSQL's bulk-read ring): not ours to recycle.
-  if (fr.pins.load(std::memory_order_relaxed) != 0 || fr.usage.load(std::memory_order_relaxed) > 1 ||
-      fr.dirty.load(std::memory_order_acquire)) {
+  // Pinned, or dirty (write-back is the clock's and the writer's business, as in
+  // PostgreSQL's bulk-read ring): not ours to recycle. A small oldest-first ring also
+  // leaves a page used by someone besides its reader since it was read (usage above the
+  // 1 a read sets) to the clock. A share ring does not: its own reader's hits on the
+  // pages it keeps raise their usage too, and refusing those would send the reader to the
+  // clock, which takes frames from the other scans' shares.
+  if (fr.pins.load(std::memory_order_relaxed) != 0 || fr.dirty.load(std::memory_order_acquire) ||
+      (honour_usage && fr.usage.load(std::memory_order_relaxed) > 1)) {
     return false;
   }
   uint32_t expected = 0;

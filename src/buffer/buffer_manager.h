@@ -293,7 +293,13 @@ class BufferManager {
   // Up to `wanted` contiguous frames recycled from the ring's oldest run (buffer_ring.h);
   // an empty run when the ring is not full or its oldest frame is in use.
   ReadRun ClaimFromRing(BufferRing& ring, uint32_t wanted);
-  bool TryReuseRingFrame(uint32_t frame);
+  // Claims the first frames of a ring's `candidate` run, up to `wanted`, while each can be
+  // recycled; an empty run when the first cannot.
+  ReadRun ReuseFront(const ReadRun& candidate, uint32_t wanted, bool honour_usage);
+  // Whether frames [first_frame, first_frame + frames) are unpinned now (a hint).
+  bool LooksUnpinned(uint32_t first_frame, uint32_t frames) const;
+  // `honour_usage`: refuse a frame someone used since it was read (usage above 1).
+  bool TryReuseRingFrame(uint32_t frame, bool honour_usage);
   Status WriteBack(uint32_t frame);
   // The background writer: Offer queues a dirty victim (false: no room, or the writer
   // has failed); WriterLoop is its thread; ClaimForWrite takes a queued frame for writing

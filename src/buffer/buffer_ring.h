@@ -13,25 +13,28 @@
 //             +-- reused for the next read when full -----+
 //
 //   - While the ring holds fewer than max_pages frames, a read takes frames from the clock
-//     (BufferManager::ClaimRun) and they join the ring as its newest run.
-//   - Once full, a read reuses the oldest run's frames, from its start and contiguous, as
-//     long as each is unpinned, clean and used by nobody else since it was read (usage
-//     count <= 1). What the read does not need stays oldest. A frame that cannot be reused
-//     (another reader pinned or used the page, or dirtied it) ends that run's membership:
-//     it is left to the clock, and the read takes frames from the clock instead.
+//     (BufferManager::ClaimRun) and they join the ring as its newest run (merged with it
+//     when adjacent).
+//   - Once full, a read recycles frames of one run, from its start and contiguous, as long
+//     as each is unpinned and clean. Which run is the ring's order (RingOrder below):
+//     oldest first (PostgreSQL's ring) takes the oldest, and leaves a frame someone else
+//     used since it was read (usage count above 1) to the clock, dropping that run from
+//     the ring; newest first takes the newest run the stream no longer pins, preferring
+//     one long enough for the whole read, and looks as far back as it must. What the read
+//     does not use of a run stays where it was.
 //   - Pages of the ring stay in the page table while they wait: another scan that meets
-//     them hits as usual (and its use keeps them from being recycled).
+//     them hits as usual.
 //
 // So a scan never holds more than its ring plus its pins, and pages of other readers are
-// evicted only while its ring fills. The ring must be larger than the pins of the stream
-// that uses it, or its oldest run is always pinned and every read falls back to the clock:
-// PagesFor() sizes it as PostgreSQL does, 256 KiB, or the stream's pins plus two reads
-// when that is more.
+// evicted only while its ring fills (or, oldest first, when its oldest run was taken from
+// it). The ring must be larger than the pins of the stream that uses it, or every run is
+// pinned and each read falls back to the clock: PagesFor() sizes a ring as PostgreSQL
+// does, 256 KiB, or the stream's pins plus two reads when that is more.
 //
 // Frames are only borrowed: every claim goes through the pool's pins, so a ring listing a
-// frame someone else has since claimed is harmless (the reuse test fails and the run is
-// dropped). Threading: one ring belongs to one stream, on one thread; the pool it draws
-// from is shared.
+// frame someone else has since claimed is harmless (its claim fails, or recycles a page
+// that was read once). Threading: one ring belongs to one stream, on one thread; the
+// pool it draws from is shared.
 #pragma once
 
 #include <cstdint>
@@ -44,16 +47,28 @@ namespace iodepth {
 struct BufferRingStats {
   uint64_t reused_pages = 0;   // Pages read into frames recycled from the ring.
   uint64_t clock_pages = 0;    // Pages read into frames the clock gave the ring.
-  uint64_t rejected_runs = 0;  // Oldest runs left to the clock because a frame was in use.
+  uint64_t rejected_runs = 0;  // Reads that found no run to recycle and went to the clock.
+};
+
+// Which run a full ring recycles.
+enum class RingOrder {
+  // The oldest (PostgreSQL's ring): a small ring that turns over, so a scan leaves no
+  // trace in the pool. A loop over more pages than the ring never hits in it.
+  kOldestFirst,
+  // The newest the stream no longer pins (most recently used first): a ring as large as a
+  // scan's share of the pool keeps the first pages of a loop resident and recycles only
+  // the frames of the pages it read last, so a scan that comes round again hits on its
+  // whole share. For a cyclic scan larger than its memory this is the best any
+  // replacement can do, and every scan gets the same share.
+  kNewestFirst,
 };
 
 class BufferRing {
  public:
   // The bulk-read ring PostgreSQL uses, and the least this one holds.
   static constexpr uint64_t kMinRingBytes = 256 * 1024;
-
   // REQUIRES: max_pages >= 1.
-  explicit BufferRing(uint32_t max_pages);
+  explicit BufferRing(uint32_t max_pages, RingOrder order = RingOrder::kOldestFirst);
   BufferRing(const BufferRing&) = delete;
   BufferRing& operator=(const BufferRing&) = delete;
 
@@ -63,19 +78,24 @@ class BufferRing {
   static uint32_t PagesFor(uint32_t page_bytes, uint32_t stream_pins, uint32_t combine_pages, uint32_t capacity);
 
   uint32_t max_pages() const { return max_pages_; }
+  RingOrder order() const { return order_; }
   uint32_t pages() const { return pages_; }  // Frames listed now.
   const BufferRingStats& stats() const { return stats_; }
 
  private:
   friend class BufferManager;
-  // Lists `run` as the newest; forgets the oldest runs beyond max_pages (left to the clock).
+  bool full() const { return pages_ >= max_pages_ && !runs_.empty(); }
+  size_t runs() const { return runs_.size(); }
+  const ReadRun& RunAt(size_t i) const { return runs_[i]; }  // 0: the oldest.
+  // Lists `run` as the newest. Beyond max_pages, forgets a run (left to the clock): the
+  // oldest, or for kNewestFirst the newest before `run`, so the resident head stays.
   void Add(const ReadRun& run);
-  // Takes the oldest run off the ring, if the ring is full: the candidate for reuse.
-  bool TakeOldestIfFull(ReadRun* run);
-  // Puts the part of the oldest run a read did not use back, as the oldest.
-  void ReturnOldest(const ReadRun& rest);
+  // Takes the first `pages` frames of run i off the ring (the run goes when emptied).
+  void TakeFront(size_t i, uint32_t pages);
+  void DropOldest();
 
   const uint32_t max_pages_;
+  const RingOrder order_;
   uint32_t pages_ = 0;
   std::deque<ReadRun> runs_;  // Oldest first; the sum of their pages is pages_.
   BufferRingStats stats_;

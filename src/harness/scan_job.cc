@@ -125,11 +125,14 @@ ReadStreamOptions StreamOptions(const ScanJobSpec& spec, const BufferManager& po
                            .ring = ring};
 }
 
-// The ring of one scan, sized for its stream's pins.
-std::unique_ptr<BufferRing> MakeScanRing(const ScanJobSpec& spec, const BufferManager& pool) {
+// The ring of one scan: at least enough for its stream's pins and two reads; for share,
+// the scan's share of the pool.
+std::unique_ptr<BufferRing> MakeScanRing(const ScanJobSpec& spec, const BufferManager& pool, ScanStrategy strategy) {
   const ReadStreamOptions stream = StreamOptions(spec, pool, nullptr);
-  return std::make_unique<BufferRing>(BufferRing::PagesFor(pool.page_bytes(), ReadStream::PinLimit(stream, pool),
-                                                           spec.io_combine_bytes / pool.page_bytes(), pool.capacity()));
+  const uint32_t least = BufferRing::PagesFor(pool.page_bytes(), ReadStream::PinLimit(stream, pool),
+                                              spec.io_combine_bytes / pool.page_bytes(), pool.capacity());
+  if (strategy == ScanStrategy::kRing) return std::make_unique<BufferRing>(least, RingOrder::kOldestFirst);
+  return std::make_unique<BufferRing>(std::max(least, pool.capacity() / spec.streams), RingOrder::kNewestFirst);
 }
 
 // One pass over the stream's pages: runs the query and checks a complete pass's answer.
@@ -274,8 +277,10 @@ void CollectResults(const ScanJobSpec& spec, const std::vector<StreamState>& sta
 
 }  // namespace
 
-constexpr EnumName<ScanStrategy> kScanStrategyNames[] = {
-    {ScanStrategy::kAuto, "auto"}, {ScanStrategy::kRing, "ring"}, {ScanStrategy::kClock, "clock"}};
+constexpr EnumName<ScanStrategy> kScanStrategyNames[] = {{ScanStrategy::kAuto, "auto"},
+                                                         {ScanStrategy::kRing, "ring"},
+                                                         {ScanStrategy::kShare, "share"},
+                                                         {ScanStrategy::kClock, "clock"}};
 
 Result<ScanStrategy> ParseScanStrategy(std::string_view name) {
   return ParseNamed(kScanStrategyNames, name, "scan strategy", "strategy");
@@ -286,7 +291,7 @@ std::string_view ScanStrategyName(ScanStrategy strategy) { return NameOf(kScanSt
 ScanStrategy ResolveScanStrategy(const ScanJobSpec& spec, uint64_t working_set_pages, uint32_t capacity) {
   if (spec.mode == ScanMode::kSync) return ScanStrategy::kClock;  // Fetch() has no ring.
   if (spec.strategy != ScanStrategy::kAuto) return spec.strategy;
-  return working_set_pages > capacity ? ScanStrategy::kRing : ScanStrategy::kClock;
+  return working_set_pages > capacity ? ScanStrategy::kShare : ScanStrategy::kClock;
 }
 
 QuerySpec DefaultScanQuery(uint32_t work) {
@@ -311,8 +316,8 @@ Result<ScanJobResult> RunScanJob(const ScanJobSpec& spec) {
   const std::vector<StreamPlan> plans = PlanStreams(spec, pages);
   std::vector<StreamState> states(spec.streams);
   const ScanStrategy strategy = ResolveScanStrategy(spec, pages, pool->capacity());
-  if (strategy == ScanStrategy::kRing) {
-    for (StreamState& state : states) state.ring = MakeScanRing(spec, *pool);
+  if (strategy == ScanStrategy::kRing || strategy == ScanStrategy::kShare) {
+    for (StreamState& state : states) state.ring = MakeScanRing(spec, *pool, strategy);
   }
   std::atomic<bool> stop{false};
   ScanWindow window;

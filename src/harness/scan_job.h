@@ -17,15 +17,20 @@
 // inside the window. Pipelined scans read ahead with a ReadStream (distance N, fixed or
 // adaptive); sync scans fetch each page when needed (one pread per miss).
 //
-// Strategy (pipelined scans): each scan takes its frames through a private BufferRing
-// (buffer/buffer_ring.h) kept across its passes, or straight from the pool's clock. auto
-// picks the ring when the working set is larger than the pool: then the scans cannot all
-// stay resident, and under the clock the scan whose pages come round first keeps the pool
-// while the others thrash. When the working set fits, the clock keeps every page and each
-// pass after the first is all hits, which a ring would throw away (PostgreSQL's rule, a
-// table over a quarter of the pool, would re-read a hot table from disk on every pass).
-//
-// Runs the scans on threads it starts and joins; call from any thread.
+// Strategy (pipelined scans): how a scan takes frames for its reads (buffer/buffer_ring.h).
+//   clock  straight from the pool's clock sweep, shared by all: on a pool under pressure
+//          the scan whose pages come round first keeps the pool while the others thrash.
+//   ring   PostgreSQL's: a small private ring (256 KiB, or the stream's pins plus two
+//          reads) recycled oldest first. Fair, and other readers' pages stay, but a scan
+//          that comes round again never hits: every pass reads its range from storage.
+//   share  a private ring of the scan's share of the pool (pool / S), recycled newest
+//          first: each scan keeps the first part of its range resident and turns over only
+//          the frames of what it read last, so every scan hits on an equal share.
+//   auto   share when the working set is larger than the pool (where the clock is unfair),
+//          the clock when it fits (every page stays resident and a ring would only throw
+//          hits away; PostgreSQL's rule, a table over a quarter of the pool, would re-read
+//          a table that fits from storage on every pass).
+// Sync scans fetch through the clock (Fetch() takes no ring).
 #pragma once
 
 #include <cstdint>
@@ -41,8 +46,8 @@
 
 namespace iodepth {
 
-enum class ScanStrategy { kAuto, kRing, kClock };
-// Accepts "auto", "ring", "clock".
+enum class ScanStrategy { kAuto, kRing, kShare, kClock };
+// Accepts "auto", "ring", "share", "clock".
 Result<ScanStrategy> ParseScanStrategy(std::string_view name);
 std::string_view ScanStrategyName(ScanStrategy strategy);
 

@@ -155,5 +155,28 @@ TEST_F(BufferRingTest, AFullRingReusesItsOwnFramesInOrder) {
   EXPECT_EQ(Resident(Range(2 * kRingPages, 3 * kRingPages)), kRingPages);
 }
 
+// A loop over 2 rings' worth of pages: a newest-first ring recycles the frames of what it
+// read last, so the head of the loop is still resident when the scan comes round; an
+// oldest-first ring has turned it over.
+TEST_F(BufferRingTest, ANewestFirstRingKeepsTheHeadOfALoopResident) {
+  for (const RingOrder order : {RingOrder::kNewestFirst, RingOrder::kOldestFirst}) {
+    SCOPED_TRACE(order == RingOrder::kNewestFirst ? "newest first" : "oldest first");
+    ASSERT_NO_FATAL_FAILURE(NewPool(128));
+    BufferRing ring(kRingPages, order);
+    ASSERT_NO_FATAL_FAILURE(Scan(Range(0, 2 * kRingPages), &ring));
+    EXPECT_EQ(ring.stats().rejected_runs, 0u);
+    EXPECT_EQ(ring.stats().reused_pages, kRingPages);
+    // What stays of the first ring-ful: all but the frames recycled while the stream
+    // still pinned the newest (at most its pins and a read) under newest first; nothing
+    // under oldest first.
+    const uint32_t head = Resident(Range(0, kRingPages));
+    if (order == RingOrder::kNewestFirst) {
+      EXPECT_GE(head, kRingPages - (2 * kDistance * kCombinePages + kCombinePages));
+    } else {
+      EXPECT_EQ(head, 0u);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace iodepth::testutil

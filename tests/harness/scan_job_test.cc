@@ -243,7 +243,7 @@ TEST_P(ScanJobTest, PressureRegimeReads) {
 // shared clock: every scan finishes and verifies passes and the counts add up (how fair
 // each strategy is, is measured, not asserted). Runs under TSan in CI.
 TEST_P(ScanJobTest, FourScansFinishUnderEitherStrategy) {
-  for (const ScanStrategy strategy : {ScanStrategy::kRing, ScanStrategy::kClock}) {
+  for (const ScanStrategy strategy : {ScanStrategy::kRing, ScanStrategy::kShare, ScanStrategy::kClock}) {
     SCOPED_TRACE(std::string(ScanStrategyName(strategy)));
     ScanJobSpec spec = Spec(Regime::kPressure, /*streams=*/4, /*distance=*/2);
     spec.strategy = strategy;
@@ -251,8 +251,8 @@ TEST_P(ScanJobTest, FourScansFinishUnderEitherStrategy) {
     RUN_SCAN_OR_SKIP(r, spec);
     ExpectConsistent(spec, r);
     ExpectPassesChecked(r);
-    const bool ring = strategy == ScanStrategy::kRing && !sync();
-    EXPECT_EQ(r.strategy, ring ? ScanStrategy::kRing : ScanStrategy::kClock);
+    const bool ring = strategy != ScanStrategy::kClock && !sync();
+    EXPECT_EQ(r.strategy, ring ? strategy : ScanStrategy::kClock);
     EXPECT_EQ(r.ring.reused_pages > 0, ring) << Describe(r);
     if (!ring) EXPECT_EQ(r.ring.clock_pages, 0u);
   }
@@ -262,14 +262,15 @@ TEST(ScanStrategyTest, AutoPicksTheRingOnlyWhenTheWorkingSetExceedsThePool) {
   ScanJobSpec spec;
   spec.mode = ScanMode::kPipelined;
   EXPECT_EQ(ResolveScanStrategy(spec, /*working_set_pages=*/100, /*capacity=*/100), ScanStrategy::kClock);
-  EXPECT_EQ(ResolveScanStrategy(spec, 101, 100), ScanStrategy::kRing);
+  EXPECT_EQ(ResolveScanStrategy(spec, 101, 100), ScanStrategy::kShare);
   spec.strategy = ScanStrategy::kClock;
   EXPECT_EQ(ResolveScanStrategy(spec, 400, 100), ScanStrategy::kClock);
   spec.strategy = ScanStrategy::kRing;
   EXPECT_EQ(ResolveScanStrategy(spec, 10, 100), ScanStrategy::kRing);
   spec.mode = ScanMode::kSync;  // Fetch() takes no ring.
   EXPECT_EQ(ResolveScanStrategy(spec, 400, 100), ScanStrategy::kClock);
-  for (const ScanStrategy strategy : {ScanStrategy::kAuto, ScanStrategy::kRing, ScanStrategy::kClock}) {
+  for (const ScanStrategy strategy :
+       {ScanStrategy::kAuto, ScanStrategy::kRing, ScanStrategy::kShare, ScanStrategy::kClock}) {
     ASSERT_OK_AND_ASSIGN(const ScanStrategy parsed, ParseScanStrategy(ScanStrategyName(strategy)));
     EXPECT_EQ(parsed, strategy);
   }
