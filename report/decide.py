@@ -68,6 +68,17 @@ always (the smallest ratio measured), from ratio r ("at the latest" when the rat
 below is undecided rather than never), never (the largest ratio's crossover is never),
 undecided (the largest ratio's is undecided). The depth stated is the crossover at r.
 
+Measures. A comparison reads one figure of each repetition, its measure: the suite's
+throughput (suite_throughput) unless told. Concurrent scans have a second, the slowest
+scan's page bytes/s (slowest_scan), decided by the same rule; the scan section states that
+decision beside the total's on every curve. The guidance, the advice and the matrix decide
+scans on the total, and that is a choice: a low slowest scan is mostly the pool's
+replacement strategy at work, not the I/O mode (under the clock one scan can keep the pool
+while the others thrash; docs/BENCHMARKS.md, "scan"), so its remedy is a strategy; and the
+advice ranks backends and depths by the largest total, which a per-scan figure set by that
+strategy would not rank consistently. Deciding scans on the slowest scan instead would be
+one line, suite_throughput returning slowest_scan's getter for the scan suite.
+
 "Either": a curve on which neither mode read from the device (both cells' median device
 read_bytes below 1% of requested_bytes, or below 64 KiB; without device records, a pool hit
 ratio of at least 0.999 on both sides), or on which every depth is equivalent. There the mode
@@ -84,7 +95,7 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .results import cap_of, ratio_text  # noqa: F401  (ratio_text: part of this module's wording API)
+from .results import cap_of, ratio_text, slowest_stream_bw  # noqa: F401  (ratio_text: part of this module's wording API)
 
 # The overall level of every kind of false decision, over all looks of one comparison.
 ALPHA = 0.05
@@ -285,14 +296,27 @@ def throughput_unit(cell):
     return "MB/s" if cell.get("suite") == "scan" else ("fetches/s" if cell.get("suite") == "bm" else "IOPS")
 
 
-def repetition_throughput(cell):
-    """Throughput of each repetition in run order; None where a repetition lacks it."""
+def suite_throughput(cell):
+    """The measure every decision of the guidance, the advice and the matrix uses: a getter of
+    the cell's throughput_key from a median or a repetition record."""
     key = throughput_key(cell)
-    return [rep.get(key) for rep in cell.get("repetitions") or []]
+    return lambda stats: stats.get(key)
 
 
-def median_throughput(cell):
-    return (cell.get("median") or {}).get(throughput_key(cell))
+def slowest_scan(cell):
+    """The measure of a scan cell's slowest scan (module docstring, "Measures"): its page
+    bytes/s, the median's min_stream_bw_bytes or a repetition's smallest stream_bw_bytes."""
+    return slowest_stream_bw
+
+
+def repetition_throughput(cell, measure=suite_throughput):
+    """`measure` of each repetition in run order; None where a repetition lacks it."""
+    get = measure(cell)
+    return [get(rep) for rep in cell.get("repetitions") or []]
+
+
+def median_throughput(cell, measure=suite_throughput):
+    return measure(cell)(cell.get("median") or {})
 
 
 def positive(values):
@@ -358,10 +382,10 @@ class Comparison:
         return (self.direct["id"], self.buffered["id"])
 
 
-def sample_values(direct, buffered, paired):
-    """The positive per-repetition throughputs compared: index by index where both are
-    present (paired), else each side's own."""
-    d, b = repetition_throughput(direct), repetition_throughput(buffered)
+def sample_values(direct, buffered, paired, measure=suite_throughput):
+    """The positive per-repetition throughputs (`measure`) compared: index by index where both
+    are present (paired), else each side's own."""
+    d, b = repetition_throughput(direct, measure), repetition_throughput(buffered, measure)
     if paired:
         pairs = [(x, y) for x, y in zip(d, b) if x is not None and y is not None and x > 0 and y > 0]
         return [x for x, _ in pairs], [y for _, y in pairs]
@@ -384,9 +408,10 @@ def flag_notes(direct, buffered):
                  if flag in (c.get("flags") or []))
 
 
-def compare(direct, buffered, paired=True):
-    """The Comparison of two measured cells, or None when either has no throughput at all."""
-    d, b = sample_values(direct, buffered, paired)
+def compare(direct, buffered, paired=True, measure=suite_throughput):
+    """The Comparison of two measured cells by `measure` (the suite's throughput unless told;
+    slowest_scan for the slowest of concurrent scans), or None when either has none at all."""
+    d, b = sample_values(direct, buffered, paired, measure)
     looks = max(looks_of_cell(direct), looks_of_cell(buffered))
     n = min(len(d), len(b))
     if n >= 2:
@@ -397,7 +422,7 @@ def compare(direct, buffered, paired=True):
         if n == 1:
             point = d[0] / b[0] if paired else statistics.median(d) / statistics.median(b)
         else:  # No usable repetitions: the medians, without an interval.
-            top, bottom = median_throughput(direct), median_throughput(buffered)
+            top, bottom = median_throughput(direct, measure), median_throughput(buffered, measure)
             if top is None or not bottom:
                 return None
             point = top / bottom

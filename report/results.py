@@ -155,14 +155,49 @@ def record_field(stats, record, key):
     return (stats.get(record) or {}).get(key)
 
 
+def stream_bws(stats):
+    """Each scan's page bytes/s of a repetition's scan record; [] for a median (which keeps only
+    the slowest) and for cells without a scan record."""
+    return [bw for bw in (stats.get("scan") or {}).get("stream_bw_bytes") or [] if bw is not None]
+
+
 def slowest_stream_bw(stats):
     """The slowest scan's page bytes/s: a median's min_stream_bw_bytes, or the smallest of a
     repetition's stream_bw_bytes; None for cells without a scan record."""
     scan = stats.get("scan") or {}
     if scan.get("min_stream_bw_bytes") is not None:
         return scan["min_stream_bw_bytes"]
-    streams = [bw for bw in scan.get("stream_bw_bytes") or [] if bw is not None]
+    streams = stream_bws(stats)
     return min(streams) if streams else None
+
+
+def stream_fairness(stats):
+    """Slowest / fastest scan's page bytes/s of one repetition (1.0: every scan alike); None
+    for a median and for cells without per-scan figures, or whose fastest scan read nothing."""
+    streams = stream_bws(stats)
+    return min(streams) / max(streams) if streams and max(streams) > 0 else None
+
+
+# The project's fairness target for concurrent scans: the slowest within 1.5x of the fastest.
+# Below it a cell's total and hit ratio flatter it (docs/BENCHMARKS.md, "scan"): one scan can
+# keep the pool and run at memory speed while the others wait for the device.
+FAIR_STREAM_SHARE = 2 / 3
+
+
+def is_unfair(fairness):
+    """Whether a slowest/fastest figure (stream_fairness, or its median) misses the target."""
+    return fairness is not None and fairness < FAIR_STREAM_SHARE
+
+
+# How scans took their frames in files written before the scan record said (schema scan_record).
+DEFAULT_SCAN_STRATEGY = "clock"
+
+
+def scan_strategies(cell):
+    """The strategies (ring, share, clock) the cell's repetitions ran with, sorted; "clock" for
+    a scan record without one (an older file); [] for a cell without scan records."""
+    return sorted({(r.get("scan") or {}).get("strategy") or DEFAULT_SCAN_STRATEGY
+                   for r in cell.get("repetitions") or [] if r.get("scan")})
 
 
 def write_per_s(stats, key):
@@ -208,8 +243,16 @@ WRITE_METRICS = {
     "reader_between_p99_us": lambda s: reader_us(s, "reader_between_ns", 99),
 }
 
+# The per-scan figures (scan suite) a median does not keep: it has the slowest scan only, so
+# these medians are taken over the repetitions, like the write record's.
+STREAM_METRICS = {
+    "stream_fairness": stream_fairness,
+}
+# Metrics whose median is the median of the repetitions' values (median_of).
+REPETITION_MEDIAN_METRICS = {**WRITE_METRICS, **STREAM_METRICS}
+
 # Each getter works on both a cell's "median" and one of its "repetitions": same shape
-# (the write metrics find no record in a median).
+# (the write and stream metrics find no record in a median).
 METRICS = {
     "iops": lambda s: s.get("iops"),
     "mb_s": lambda s: scaled(s.get("bw_bytes"), 1e6),
@@ -228,7 +271,7 @@ METRICS = {
     "peak_mib": lambda s: scaled(record_field(s, "memory", "peak_bytes"), MiB),
     "page_cache_mib": lambda s: scaled(record_field(s, "memory", "page_cache_bytes"), MiB),
     "refaults": lambda s: record_field(s, "memory", "refaults"),
-    **WRITE_METRICS,
+    **REPETITION_MEDIAN_METRICS,
 }
 # Metrics that plot from zero unless lines differ by 10x at one depth (plots.wants_log_axis).
 THROUGHPUT_METRICS = ("iops", "mb_s", "rows_per_s", "min_stream_mb_s")
@@ -241,10 +284,11 @@ def repetition_values(cell, metric):
 
 
 def median_of(cell, metric):
-    """The cell's median of `metric`: its median record's (SummariseCell's), or for a write
-    metric the median of its repetitions (the rule of SummariseCell's Median: the middle value,
-    the mean of the two middle ones for an even count); None where there is none."""
-    if metric in WRITE_METRICS:
+    """The cell's median of `metric`: its median record's (SummariseCell's), or for a write or
+    stream metric (REPETITION_MEDIAN_METRICS) the median of its repetitions (the rule of
+    SummariseCell's Median: the middle value, the mean of the two middle ones for an even
+    count); None where there is none."""
+    if metric in REPETITION_MEDIAN_METRICS:
         values = repetition_values(cell, metric)
         return statistics.median(values) if values else None
     return METRICS[metric](cell.get("median") or {})

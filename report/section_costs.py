@@ -4,6 +4,10 @@ memory each group of cells used (peak, page cache, refaults) under each memory c
 CPU per I/O is the whole process's user + system CPU time over the window divided by the
 requests counted (per page for bm and scan; docs/BENCHMARKS.md). The memory records come from
 the cgroup the cell ran in (schema_version 3); without them the Memory section is left out.
+
+A row is one family, regime, backend and mode, and its policy where cells of those differ in
+policy (policy_of_row): the write suite's direct wal_commit cells at one depth are fdatasync
+and dsync, and one key for both would let one hide the other.
 """
 
 import os
@@ -29,9 +33,32 @@ def mode_rank(mode):
     return MODE_ORDER.index(mode) if mode in MODE_ORDER else len(MODE_ORDER)
 
 
+def mode_group(cell):
+    """What tells rows apart, the policy aside: memory condition, suite, family, regime,
+    backend, mode."""
+    return (cap_of(cell), cell.get("suite", "?"), family_of(cell), cell.get("regime") or "",
+            cell.get("backend", "?"), cell.get("mode", "?"))
+
+
+def policy_of_row(cells):
+    """A function of a cell: its policy where the cells of its mode_group differ in policy (the
+    write suite's fdatasync and dsync wal_commit), else "" (one row, as before policies)."""
+    policies = {}
+    for c in cells:
+        policies.setdefault(mode_group(c), set()).add(c.get("policy") or "")
+    split = {group for group, found in policies.items() if len(found) > 1}
+    return lambda c: (c.get("policy") or "") if mode_group(c) in split else ""
+
+
+def mode_text(mode, policy):
+    """"direct", or "direct + dsync" where the policy tells rows apart (as section_write names
+    a durability path)."""
+    return f"{mode} + {policy}" if policy else mode
+
+
 def row_order(key):
-    family, regime, backend, mode = key
-    return (family, regime_rank(regime), backend in SYNC_BACKENDS, backend, mode_rank(mode), mode)
+    family, regime, backend, mode, policy = key
+    return (family, regime_rank(regime), backend in SYNC_BACKENDS, backend, mode_rank(mode), mode, policy)
 
 
 # ---------------------------------------------------------------- CPU per I/O
@@ -39,16 +66,18 @@ def row_order(key):
 def cpu_table(rows):
     depths = sorted({qd for by_qd in rows.values() for qd in by_qd})
     table = []
-    for (family, regime, backend, mode), by_qd in sorted(rows.items(), key=lambda kv: row_order(kv[0])):
-        table.append([family, regime or "–", backend, mode]
+    for (family, regime, backend, mode, policy), by_qd in sorted(rows.items(), key=lambda kv: row_order(kv[0])):
+        table.append([family, regime or "–", backend, mode_text(mode, policy)]
                      + [median_and_range(by_qd.get(qd), "cpu_us_per_io") for qd in depths])
     return md_table(["family", "regime", "backend", "mode"] + [f"qd {qd}" for qd in depths], table)
 
 
 def cpu_panels(rows):
-    """One bar panel per (family, regime): groups (qd, backend), one bar per mode."""
+    """One bar panel per (family, regime): groups (qd, backend), one bar per mode (and policy,
+    where it tells rows apart)."""
     panels = {}
-    for (family, regime, backend, mode), by_qd in rows.items():
+    for (family, regime, backend, mode, policy), by_qd in rows.items():
+        mode = mode_text(mode, policy)
         if any(is_adaptive(c) for c in by_qd.values()):
             continue  # Its qd is a maximum, not a depth: the table shows it, a depth axis would not.
         panel = panels.setdefault((family, regime), {"groups": [], "modes": set(), "values": {}})
@@ -80,10 +109,12 @@ def cpu_section(plt, cells, out_dir):
         return []
     out = ["", "## CPU per I/O", "",
            "CPU time of the whole process (user + system) per I/O in µs, per page for bm and scan: "
-           "median over repetitions (min–max), for each backend and mode at each qd. Bars: "
+           "median over repetitions (min–max), for each backend and mode at each qd (mode + policy "
+           "where cells of one mode differ in policy: the write suite's fdatasync and dsync). Bars: "
            "medians, error bars min–max."]
+    policy = policy_of_row(measured)
     groups = group_cells(measured, lambda c: (family_of(c), c.get("regime") or "", c.get("backend", "?"),
-                                              c.get("mode", "?")))
+                                              c.get("mode", "?"), policy(c)))
     for (cap, suite), rows in groups.items():
         stem = cap_stem(cap, "cpu", suite)
         out += ["", f"### {suite} suite, {cap_label(cap)}", "", cpu_table(rows)]
@@ -132,9 +163,9 @@ def record_values(cells, key):
 
 
 def memory_row(key, cells):
-    cap, suite, family, regime, mode, backend = key
+    cap, suite, family, regime, mode, backend, policy = key
     limits = [bytes_text(v) if v else "none" for v in record_values(cells, "cap_bytes")]
-    return [cap_label(cap), suite, family, regime or "–", mode, backend,
+    return [cap_label(cap), suite, family, regime or "–", mode_text(mode, policy), backend,
             ", ".join(record_values(cells, "cgroup")) or "–", ", ".join(limits) or "–",
             len(cells), summary_text(pooled(cells, "peak_bytes"), MiB),
             summary_text(pooled(cells, "page_cache_bytes"), MiB),
@@ -150,16 +181,19 @@ def memory_section(cells):
         return []
     groups = {}
     # Uncapped cells have no cgroup to sample: rows of dashes would only bury the capped ones.
-    for c in (c for c in measured if cap_of(c) or has_memory(c)):
+    sampled = [c for c in measured if cap_of(c) or has_memory(c)]
+    policy = policy_of_row(sampled)
+    for c in sampled:
         key = (cap_of(c), c.get("suite", "?"), family_of(c), c.get("regime") or "", c.get("mode", "?"),
-               c.get("backend", "?"))
+               c.get("backend", "?"), policy(c))
         groups.setdefault(key, []).append(c)
     order = sorted(groups, key=lambda k: (k[0], suite_rank(k[1]), k[2], regime_rank(k[3]),
-                                          mode_rank(k[4]), k[4], k[5]))
+                                          mode_rank(k[4]), k[4], k[5], k[6]))
     rows = [memory_row(key, groups[key]) for key in order]
     return ["", "## Memory", "",
             "Per cell group (every depth of one family, regime, mode and backend under one memory "
-            "condition): the cgroup the cells ran in and its limit (an inherited cap is the limit "
+            "condition; mode + policy where cells of one mode differ in policy): the cgroup the "
+            "cells ran in and its limit (an inherited cap is the limit "
             "of the cgroup iodepth was started in), its peak usage, its page cache and the "
             "refaults (pages read again after the kernel evicted them), pooled over the group's "
             "repetitions: median (min–max). Limit events (times the cap was hit) and OOM kills "

@@ -14,6 +14,7 @@ schema, so a fixture that drifts from the format fails there, not as a puzzling 
     unsupported_cell(...)            a cell that did not run: zeros, null records, no reps
     repetition(iops, p95_ns, ...)    one measured run (device record on request)
     buffer_record(...)               a repetition's buffer manager record (bm, scan)
+    scan_record(stream_bw_bytes)     a repetition's scan record (scan), strategy on request
     write_record(...)                a repetition's write record (write suite)
     latency_record(...)              a latency record (the write record's reader)
     version_2(doc)                   the document as a version 2 writer wrote it
@@ -161,6 +162,19 @@ def buffer_record(hit_ratio, mean_read_bytes, wait_fraction, mean_distance, page
             "mean_read_bytes": mean_read_bytes, "reads_by_pages": {str(pages_per_read): reads},
             "consumer_waits": reads, "wait_ns": int(wait_fraction * runtime_ns),
             "wait_fraction": wait_fraction, "mean_distance": mean_distance}
+
+
+def scan_record(stream_bw_bytes, strategy=None, rows_per_s=1e6, runtime_ns=10**9, passes_checked=1,
+                ring_reused_pages=0):
+    """What S concurrent scans did in one run, S = len(stream_bw_bytes) (each scan's page
+    bytes/s). `strategy` (ring, share, clock) and ring_reused_pages are absent unless a
+    strategy is given, as in files written before the scans had a choice."""
+    record = {"streams": len(stream_bw_bytes), "rows": int(rows_per_s * runtime_ns / 1e9),
+              "rows_per_s": rows_per_s, "passes_checked": passes_checked,
+              "stream_bw_bytes": list(stream_bw_bytes)}
+    if strategy is not None:
+        record.update(strategy=strategy, ring_reused_pages=ring_reused_pages)
+    return record
 
 
 def latency_record(n=0, p50_ns=0, p99_ns=0):

@@ -10,7 +10,7 @@ import statistics
 import unittest
 
 from report import results, schema
-from report.tests import fixtures, guidance_test, report_schema3_test, report_test, write_section_test
+from report.tests import fixtures, guidance_test, report_schema3_test, report_test, scan_section_test, write_section_test
 from report.tests.fixtures import document
 
 
@@ -24,6 +24,8 @@ def built_documents():
         ("io_patterns", document("io_patterns", report_test.patterns_cells())),
         ("qd and bm, version 2", document("bm", report_test.qd_cells() + report_test.bm_cells(), version=2)),
         ("bm and scan", document("scan", report_test.bm_cells() + report_test.scan_cells())),
+        ("scan with per-scan figures, strategies and without",
+         document("scan", scan_section_test.scan_cells() + scan_section_test.scan_cells("thrash", with_strategy=False))),
         ("scan without scan records, version 2",
          document("scan", report_test.scan_cells(with_scan=False), version=2)),
         ("advice curves", document("qd", advice_cells)),

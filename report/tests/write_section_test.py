@@ -12,7 +12,7 @@ the median, swapped modes or paths, or a rate per window instead of per second, 
 import os
 import unittest
 
-from report import results
+from report import results, section_costs
 from report.tests import fixtures, report_test
 from report.tests.fixtures import document, latency_record, write_record
 from report.tests.report_test import RenderedReport, assert_valid_png, tables
@@ -21,6 +21,8 @@ SPREAD = (0.9, 1.0, 1.2)  # The repetitions' factors: the median is the figure i
 RUNTIME_NS = 2_000_000_000  # Counts per window are twice the counts per second.
 WAL_PATHS = (("buffered", "fdatasync"), ("direct", "fdatasync"), ("direct", "dsync"))
 WAL_BASE_IOPS = {("buffered", "fdatasync"): 1000.0, ("direct", "fdatasync"): 1500.0, ("direct", "dsync"): 700.0}
+# CPU per commit of each durability path, so the CPU table's direct rows cannot stand in for each other.
+WAL_CPU_FACTOR = {("buffered", "fdatasync"): 1.0, ("direct", "fdatasync"): 1.5, ("direct", "dsync"): 2.0}
 WAL_BACKENDS = ("sync", "io_uring")  # Listed io_uring first in the report whatever their order here.
 COMMITTERS = (1, 4)
 RW_REGIMES = ("thrash", "pressure")  # Listed pressure first.
@@ -37,7 +39,8 @@ def wal_figures(mode, sync, backend, qd):
     """The medians a wal_commit cell is built around."""
     iops = WAL_BASE_IOPS[(mode, sync)] * qd * (1.0 if backend == "io_uring" else 0.8)
     per_flush = max(1.0, qd / 2)
-    return {"iops": iops, "p50_ns": 200_000 // qd, "p99_ns": 900_000 + 1000 * qd, "cpu_ns": 30_000.0 / qd,
+    return {"iops": iops, "p50_ns": 200_000 // qd, "p99_ns": 900_000 + 1000 * qd,
+            "cpu_ns": 30_000.0 / qd * WAL_CPU_FACTOR[(mode, sync)],
             "commits_per_flush": per_flush, "syncs_per_commit": 0.0 if sync == "dsync" else 1 / per_flush,
             "bytes_per_commit": 4096 / per_flush}
 
@@ -205,12 +208,40 @@ class WriteSectionTest(RenderedReport, unittest.TestCase):
                       f"qd 8 (from {15_000 / 60_000:.2f}x at qd 1), fdatasync taking 25% of a direct checkpoint "
                       "and 80% of a buffered one there", self.md)
 
+    def test_cpu_rows_keep_the_durability_paths_of_one_mode_apart(self):
+        # Direct fdatasync and direct dsync wal_commit share family, backend, mode and depth:
+        # only the policy tells them apart, and the row names it only where it does.
+        rows = rows_under(self.md[self.md.index("## CPU per I/O"):], "### write suite, no memory cap")
+        wal = {(r["backend"], r["mode"]): r for r in rows if r["family"] == "wal_commit"}
+        self.assertEqual(set(wal), {(backend, "buffered" if mode == "buffered" else f"{mode} + {sync}")
+                                    for backend in WAL_BACKENDS for mode, sync in WAL_PATHS})
+        for backend in WAL_BACKENDS:
+            for mode, sync in WAL_PATHS:
+                row = wal[(backend, "buffered" if mode == "buffered" else f"{mode} + {sync}")]
+                for qd in COMMITTERS:
+                    cpu = [wal_figures(mode, sync, backend, qd)["cpu_ns"] * x / 1e3 for x in SPREAD]
+                    with self.subTest(backend=backend, path=(mode, sync), qd=qd):
+                        self.assertEqual(row[f"qd {qd}"], f"{cpu[1]:,.2f} ({cpu[0]:,.2f}–{cpu[-1]:,.2f})")
+        self.assertEqual({r["mode"] for r in rows if r["family"] != "wal_commit"}, {"buffered", "direct"})
+
     def test_plots_are_pngs_and_embedded(self):
         for stem in ("write_wal_commit_commits", "write_wal_commit_p99", "write_bm_rand_rw_pressure_fetches",
                      "write_bm_rand_rw_thrash_fetches", "write_checkpoint_pages"):
             with self.subTest(plot=stem):
                 assert_valid_png(self, os.path.join(self.out, stem + ".png"))
                 self.assertIn(f"]({stem}.png)", self.md)
+
+
+class MemoryGroupTest(unittest.TestCase):
+    """section_costs.memory_section pools a group's cells: fdatasync and dsync stay two groups."""
+
+    def test_durability_paths_of_one_mode_are_separate_groups(self):
+        cap = 128 << 20
+        cells = [dict(c, memory_cap=cap) for c in write_cells() if c["workload"].startswith("wal_commit")]
+        rows = [r for t in tables("\n".join(section_costs.memory_section(cells))) for r in t["rows"]]
+        groups = {(r["backend"], r["mode"]): r["cells"] for r in rows}
+        self.assertEqual(groups, {(backend, "buffered" if mode == "buffered" else f"{mode} + {sync}"): str(len(COMMITTERS))
+                                  for backend in WAL_BACKENDS for mode, sync in WAL_PATHS})
 
 
 class WriteMetricsTest(unittest.TestCase):
