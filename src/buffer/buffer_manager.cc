@@ -663,6 +663,16 @@ bool BufferManager::ClaimForWrite(uint32_t frame) {
     Unpin(frame);
     return false;
   }
+  // `writing` is set under the shard lock that Pin() takes, as WriteBack does: a reader
+  // that pinned after the claim either shows in the pin count here (then the write waits
+  // for a later pass) or pins after the store and finds the page writing, so its
+  // mutable_data() waits. Without the lock a reader could pin between the claim and the
+  // store, see the page valid, and change it under the write (seen by TSan).
+  std::lock_guard lock(ShardOf(fr.key).mutex);
+  if (fr.pins.load(std::memory_order_acquire) != 1) {
+    Unpin(frame);
+    return false;
+  }
   fr.state.store(kWriting, std::memory_order_release);
   return true;
 }

@@ -59,6 +59,7 @@ ReadStream::ReadStream(BufferManager& manager, IoQueue& queue, File& file, PageS
       combine_pages_(options.io_combine_bytes / manager.page_bytes()),
       max_pinned_(PinLimit(options, manager)),
       distance_(options.policy == ReadStreamPolicy::kFixed ? options.distance : 1),
+      combine_(options.policy == ReadStreamPolicy::kFixed ? combine_pages_ : 1),
       reads_(options.distance),
       completions_(options.distance) {
   for (uint32_t i = options.distance; i > 0; --i) free_reads_.push_back(i - 1);
@@ -93,7 +94,7 @@ bool ReadStream::LookAheadHasRoom() const {
   // The adaptive distance also bounds the pages looked ahead, so a stream of hits (which
   // costs no reads) shrinks its pins along with its distance.
   if (options_.policy == ReadStreamPolicy::kAdaptive &&
-      entries_.size() >= size_t{kPinsPerRead} * distance_ * combine_pages_) {
+      entries_.size() >= size_t{kPinsPerRead} * distance_ * combine_) {
     return false;
   }
   // Room for the pending read (or a new one) to be issued.
@@ -114,10 +115,10 @@ Result<bool> ReadStream::AddPage(uint64_t page) {
       }
     }
     entries_.push_back(Entry{.page = page, .frame = pin.frame, .kind = Kind::kHit});
-    if (options_.policy == ReadStreamPolicy::kAdaptive && distance_ > 1) --distance_;
+    AdaptOnHit();
     return true;
   }
-  const bool extends = pending_pages_ > 0 && page == pending_first_ + pending_pages_ && pending_pages_ < combine_pages_;
+  const bool extends = pending_pages_ > 0 && page == pending_first_ + pending_pages_ && pending_pages_ < combine_;
   if (!extends) {
     pending_first_ = page;
     pending_pages_ = 0;
@@ -141,7 +142,7 @@ Status ReadStream::Fill() {
     // entries stay in source order. If it cannot all be issued yet, or that fails, keep
     // the page: it was taken from the source and must not be lost.
     const bool adjacent = pending_pages_ > 0 && *page == pending_first_ + pending_pages_;
-    if (pending_pages_ > 0 && (!adjacent || pending_pages_ == combine_pages_)) {
+    if (pending_pages_ > 0 && (!adjacent || pending_pages_ >= combine_)) {
       const Status issued = IssuePending(/*force=*/false);
       if (!issued.ok() || pending_pages_ > 0) {
         stashed_ = page;
@@ -160,7 +161,7 @@ Status ReadStream::Fill() {
   // issuing it now, because one page was consumed, would shrink every read to one page.
   // It goes now when full, when the source has ended, or when nothing else is pinned.
   const bool ended = source_done_ && !stashed_;
-  if (pending_pages_ > 0 && (pending_pages_ == combine_pages_ || ended || entries_.size() == pending_pages_)) {
+  if (pending_pages_ > 0 && (pending_pages_ >= combine_ || ended || entries_.size() == pending_pages_)) {
     IODEPTH_RETURN_IF_ERROR(IssuePending(/*force=*/false));
   }
   if (queue_.prepared() > 0) {
@@ -180,6 +181,9 @@ Status ReadStream::SubmitPrepared() {
   // The queue timed the call already (no clock read here). Inside Next()'s wait the
   // whole wait is timed, so the call must not be counted twice.
   if (call.inline_completions > 0 && !waiting_) stats_.wait_ns += call.submit_ns;
+  // A read that completed inside the submission cost the consumer its time as surely as
+  // a wait: the read-ahead distance grows as if it had waited (PostgreSQL 19's rule).
+  if (call.inline_completions > 0) GrowReadAhead();
   return Status::OK();
 }
 
@@ -206,6 +210,7 @@ Status ReadStream::StartRead(const ReadRun& run) {
   stats_.read_bytes += uint64_t{run.pages} * manager_.page_bytes();
   ++stats_.reads_by_pages[run.pages];
   pages_per_read_ewma_ = Ewma(pages_per_read_ewma_, run.pages);
+  AdaptOnRead();
   // Hand each read to the device the moment it exists, as fio does by default
   // (iodepth_batch_submit=1): holding reads back to submit several at once cost about
   // 15% of random-read throughput on virtio (docs/BENCHMARKS.md, qd suite).
@@ -305,6 +310,33 @@ Status ReadStream::WaitForHead(const Entry& head) {
   return manager_.WaitForRead(head.frame, progress);
 }
 
+void ReadStream::GrowReadAhead() {
+  if (options_.policy != ReadStreamPolicy::kAdaptive) return;
+  distance_ = std::min(options_.distance, distance_ * 2);
+  pages_since_wait_ = 0;
+}
+
+void ReadStream::AdaptOnRead() {
+  if (options_.policy != ReadStreamPolicy::kAdaptive) return;
+  // Combine distance: any I/O says the next pages are likely misses too, so gather more of
+  // them per read, up to io_combine. It costs no depth, only look-ahead.
+  combine_ = std::min(combine_pages_, combine_ * 2);
+  // Hold the decay off for a window's worth of pages: hits between reads of a stream that
+  // still misses must not shrink the distance its reads need.
+  decay_holdoff_pages_ = distance_ * combine_;
+}
+
+void ReadStream::AdaptOnHit() {
+  if (options_.policy != ReadStreamPolicy::kAdaptive) return;
+  if (decay_holdoff_pages_ > 0) {
+    --decay_holdoff_pages_;
+    return;
+  }
+  // A run of hits longer than the hold-off: the stream is cached, needs no depth.
+  if (distance_ > 1) --distance_;
+  if (distance_ == 1) combine_ = 1;
+}
+
 void ReadStream::AdaptOnConsume(bool waited, int64_t called_ns) {
   if (options_.policy != ReadStreamPolicy::kAdaptive) return;
   if (last_return_ns_ > 0 && called_ns > 0) {
@@ -313,17 +345,18 @@ void ReadStream::AdaptOnConsume(bool waited, int64_t called_ns) {
   }
   const uint32_t most = options_.distance;
   if (waited) {
-    distance_ = std::min(most, distance_ * 2);
-    pages_since_wait_ = 0;
+    GrowReadAhead();
   } else {
     ++pages_since_wait_;
   }
-  if (latency_ewma_ns_ <= 0 || consume_ewma_ns_ <= 0) return;
+  // With nothing in flight there is no latency to hide, and the estimates of the last
+  // reads must not hold a cached stream's distance up.
+  if (in_flight_ == 0 || latency_ewma_ns_ <= 0 || consume_ewma_ns_ <= 0) return;
   const double need_reads = std::ceil(latency_ewma_ns_ / (consume_ewma_ns_ * std::max(pages_per_read_ewma_, 1.0))) + 1;
   const auto need = static_cast<uint32_t>(std::clamp(need_reads, 1.0, static_cast<double>(most)));
   if (need > distance_) {
     distance_ = need;
-  } else if (distance_ > need && pages_since_wait_ >= uint64_t{distance_} * combine_pages_) {
+  } else if (distance_ > need && pages_since_wait_ >= uint64_t{distance_} * combine_) {
     --distance_;
     pages_since_wait_ = 0;
   }
@@ -377,6 +410,8 @@ Result<std::optional<PageGuard>> ReadStream::Next() {
   // Counted as the consumer takes the page, like `pages`, so hits <= pages always.
   if (hit) ++stats_.hits;
   stats_.distance_sum += distance_;
+  stats_.combine_sum += combine_;
+  stats_.pinned_sum += static_cast<double>(entries_.size());
   AdaptOnConsume(waited, called_ns);
   // Start the reads after this page before handing it over. A failure here belongs to a
   // later page, not this one (returning it would drop this page and leak its pin): the

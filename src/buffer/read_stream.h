@@ -40,11 +40,17 @@
 //
 // Policies for `distance`:
 //   fixed     distance = N, always. The qd benchmarks use it: N reads in flight.
-//   adaptive  starts at 1 and follows the consumer (PostgreSQL 18's read_stream.c
-//             controller, extended):
-//               - the consumer had to wait for one of our reads: distance doubles;
-//               - a page looked up was already resident: distance - 1 (a cached
-//                 stream needs no I/O depth);
+//   adaptive  two distances, each starting at 1 (PostgreSQL 19's read_stream.c rules,
+//             and a measured floor beyond them):
+//               - combine distance, the pages a read gathers before it is issued:
+//                 doubles after every read issued, up to io_combine; back to 1 once the
+//                 stream is cached (read-ahead distance 1 again);
+//               - read-ahead distance, the reads in flight: doubles only when the
+//                 consumer had to wait for one of our reads, or a read completed inline
+//                 inside its submission (the consumer paid for it all the same); a hit
+//                 lowers it by one, but only after a hold-off of distance x combine
+//                 pages since the last read, so hits between the reads of a stream that
+//                 still misses do not starve it;
 //               - and, beyond read_stream.c, a Little's-law target from measurements:
 //                 need = ceil(read latency / (consumer time per page x pages per read)) + 1,
 //                 the reads that must be in flight for one to complete each time the
@@ -52,7 +58,8 @@
 //                 (no wait has to happen first), and when the consumer has not waited
 //                 for a whole window of pages and distance > need, it steps down by one,
 //                 so a slow consumer does not pin pages it will not reach for a while.
-//               The distance stays within 1..distance (the option is the maximum).
+//               The read-ahead distance stays within 1..distance (the option is the
+//               maximum); the look-ahead pins at most 2 x distance x combine pages.
 //             Latency and consumer time are exponentially weighted moving averages
 //             (weight 1/8) of each read's submit-to-complete time and of the time
 //             between Next() calls minus the time Next() spent waiting.
@@ -124,6 +131,8 @@ struct ReadStreamStats {
   LatencyHistogram page_latency_ns;      // The same, once per page the read brought in.
   double in_flight_area_ns = 0;          // Integral of reads in flight over time (mean = area / time).
   double distance_sum = 0;               // Sum of the distance at each Next() (mean = sum / pages).
+  double combine_sum = 0;                // Sum of the combine distance (pages) at each Next().
+  double pinned_sum = 0;                 // Sum of the pages pinned ahead at each Next().
 };
 
 class ReadStream {
@@ -140,6 +149,7 @@ class ReadStream {
   Result<std::optional<PageGuard>> Next();
 
   uint32_t distance() const { return distance_; }
+  uint32_t combine_distance() const { return combine_; }  // Pages a read gathers, at most.
   uint32_t reads_in_flight() const { return in_flight_; }
   uint32_t pinned_pages() const { return static_cast<uint32_t>(entries_.size()); }
   const ReadStreamStats& stats() const { return stats_; }
@@ -177,6 +187,9 @@ class ReadStream {
   Status WaitForHead(const Entry& head);
   void NoteInFlightChange(int64_t now_ns);
   void AdaptOnConsume(bool waited, int64_t called_ns);
+  void AdaptOnRead();
+  void AdaptOnHit();
+  void GrowReadAhead();
 
   BufferManager& manager_;
   IoQueue& queue_;
@@ -186,6 +199,8 @@ class ReadStream {
   const uint32_t combine_pages_;
   const uint32_t max_pinned_;
   uint32_t distance_;
+  uint32_t combine_;                  // The combine distance: a pending read is issued at this many pages.
+  uint32_t decay_holdoff_pages_ = 0;  // Hits to ignore before the distance may decay.
   bool source_done_ = false;
   bool waiting_ = false;             // Inside Next()'s timed wait: submissions are already timed as waiting.
   std::optional<uint64_t> stashed_;  // Pulled from the source, not yet added.

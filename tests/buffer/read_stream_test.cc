@@ -370,6 +370,89 @@ TEST_P(ReadStreamTest, AdaptiveDistanceStaysAtOneWhenEveryPageIsResident) {
   EXPECT_EQ(stream->stats().hits, kPages);
 }
 
+// The two distances' rules (read_stream.h, "adaptive"), each in its own test.
+
+// Combine distance: every read issued doubles the pages the next one gathers, up to
+// io_combine, whether or not the consumer waited.
+TEST_P(ReadStreamTest, CombineDistanceDoublesAfterEachReadUpToIoCombine) {
+  constexpr uint32_t kCombine = 8;
+  std::unique_ptr<IoQueue> queue = NewQueue();
+  ASSERT_NE(queue, nullptr);
+  std::unique_ptr<ReadStream> stream =
+      NewStream(*queue, Range(0, kPages), Options(ReadStreamPolicy::kAdaptive, kQueueDepth, kCombine));
+  ASSERT_NE(stream, nullptr);
+  EXPECT_EQ(stream->combine_distance(), 1u) << "adaptive starts at one page per read";
+  uint32_t previous = 1;
+  for (uint64_t page = 0; page < kPages; ++page) {
+    ASSERT_NO_FATAL_FAILURE(ExpectNext(*stream, page, page));
+    EXPECT_GE(stream->combine_distance(), previous) << "a stream of misses never shrinks its reads";
+    EXPECT_LE(stream->combine_distance(), kCombine);
+    previous = stream->combine_distance();
+  }
+  ASSERT_NO_FATAL_FAILURE(ExpectEnd(*stream));
+  const ReadStreamStats& stats = stream->stats();
+  EXPECT_EQ(previous, kCombine);
+  EXPECT_GE(stats.reads_by_pages[1], 1u) << "the first read is of one page";
+  EXPECT_GE(stats.reads_by_pages[kCombine], 1u) << "reads grew to io_combine";
+  EXPECT_EQ(PagesInReads(stats), kPages);
+}
+
+// Read-ahead distance: it grows when the consumer waits (or a read completed inside its
+// submission, which costs the consumer the same), not merely because reads happen. A
+// consumer slower than the device finds its pages read and never waits after the first.
+TEST_P(ReadStreamTest, ReadAheadDistanceGrowsOnlyWhenTheConsumerWaits) {
+  constexpr uint64_t kPagesRead = 24;
+  std::unique_ptr<IoQueue> queue = NewQueue();
+  ASSERT_NE(queue, nullptr);
+  std::unique_ptr<ReadStream> stream =
+      NewStream(*queue, Range(0, kPagesRead), Options(ReadStreamPolicy::kAdaptive, kQueueDepth, 1));
+  ASSERT_NE(stream, nullptr);
+  uint32_t most = 0;
+  for (uint64_t page = 0; page < kPagesRead; ++page) {
+    ASSERT_NO_FATAL_FAILURE(ExpectNext(*stream, page, page));
+    most = std::max(most, stream->distance());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // The slow consumer.
+  }
+  const ReadStreamStats& stats = stream->stats();
+  EXPECT_GE(stats.consumer_waits + stats.inline_completions, 1u) << "the first page is always waited for";
+  // Each wait at most doubles the distance; the latency floor needs 1 + latency / 2 ms.
+  uint32_t bound = 1;
+  for (uint64_t w = 0; w < stats.consumer_waits + stats.inline_completions && bound < kQueueDepth; ++w) bound *= 2;
+  EXPECT_LE(most, std::max(bound, 2u)) << stats.consumer_waits << " waits, " << stats.inline_completions
+                                       << " inline completions";
+}
+
+// Decay: once a stream that read (and raised both distances) turns into a run of hits
+// longer than the hold-off, both distances fall back to 1: a cached stream needs no
+// depth, and the latency of its last reads must not hold the distance up.
+TEST_P(ReadStreamTest, ALongRunOfHitsAfterReadsDecaysBothDistancesToOne) {
+  constexpr uint32_t kMaxDistance = 8;
+  constexpr uint32_t kCombine = 4;
+  constexpr uint64_t kMisses = 24;
+  for (uint64_t page = kMisses; page < kPages; ++page) {
+    ASSERT_OK_AND_ASSIGN(PageGuard guard, manager_->Fetch(*file_, page));  // Resident.
+  }
+  for (uint64_t page = 0; page < kMisses; ++page) SlowPage(page, /*delay_us=*/2000);
+  std::unique_ptr<IoQueue> queue = NewQueue(kMaxDistance);
+  ASSERT_NE(queue, nullptr);
+  std::unique_ptr<ReadStream> stream =
+      NewStream(*queue, Range(0, kPages), Options(ReadStreamPolicy::kAdaptive, kMaxDistance, kCombine));
+  ASSERT_NE(stream, nullptr);
+  uint32_t most_distance = 0;
+  uint32_t most_combine = 0;
+  for (uint64_t page = 0; page < kMisses; ++page) {
+    ASSERT_NO_FATAL_FAILURE(ExpectNext(*stream, page, page));
+    most_distance = std::max(most_distance, stream->distance());
+    most_combine = std::max(most_combine, stream->combine_distance());
+  }
+  EXPECT_GT(most_distance, 1u) << "a consumer waiting for slow reads raises the distance";
+  EXPECT_EQ(most_combine, kCombine);
+  for (uint64_t page = kMisses; page < kPages; ++page) ASSERT_NO_FATAL_FAILURE(ExpectNext(*stream, page, page));
+  ASSERT_NO_FATAL_FAILURE(ExpectEnd(*stream));
+  EXPECT_EQ(stream->distance(), 1u) << "a long run of hits needs no read-ahead";
+  EXPECT_EQ(stream->combine_distance(), 1u);
+}
+
 TEST_P(ReadStreamTest, IoErrorSurfacesAtItsPositionAndTheStreamGoesOn) {
   constexpr uint64_t kBad = 10;
   constexpr uint32_t kFrames = 16;
