@@ -46,8 +46,10 @@
 //                 doubles after every read issued, up to io_combine; back to 1 once the
 //                 stream is cached (read-ahead distance 1 again);
 //               - read-ahead distance, the reads in flight: doubles only when the
-//                 consumer had to wait for one of our reads, or a read completed inline
-//                 inside its submission (the consumer paid for it all the same); a hit
+//                 consumer had to wait for one of our reads (not, unlike PostgreSQL 19,
+//                 when a read completed inline inside its submission: that read ran on
+//                 the consumer's thread whatever the depth, and more depth only pinned
+//                 more pages; the inline time still counts as waiting in the stats); a hit
 //                 lowers it by one, but only after a hold-off of distance x combine
 //                 pages since the last read, so hits between the reads of a stream that
 //                 still misses do not starve it;
@@ -59,7 +61,7 @@
 //                 for a whole window of pages and distance > need, it steps down by one,
 //                 so a slow consumer does not pin pages it will not reach for a while.
 //               The read-ahead distance stays within 1..distance (the option is the
-//               maximum); the look-ahead pins at most 2 x distance x combine pages.
+//               maximum); the look-ahead pins at most 2 x distance x io_combine pages.
 //             Latency and consumer time are exponentially weighted moving averages
 //             (weight 1/8) of each read's submit-to-complete time and of the time
 //             between Next() calls minus the time Next() spent waiting.
