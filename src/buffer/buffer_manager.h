@@ -127,7 +127,8 @@ struct BufferStats {
   uint64_t hits = 0;                   // Found resident, or being read by someone else.
   uint64_t pages_read = 0;             // Pages read from disk (misses served).
   uint64_t evictions = 0;              // Valid pages dropped to make room.
-  uint64_t writebacks = 0;             // Dirty pages written, all three ways (below).
+  uint64_t writebacks = 0;             // Dirty pages written, all three ways: the two below
+                                       // and FlushAll's.
   uint64_t background_writebacks = 0;  // By the background writer.
   uint64_t evictor_writebacks = 0;     // By an evictor itself, synchronously.
   uint64_t dirty_victims_queued = 0;   // Dirty victims an evictor handed to the writer.
@@ -315,7 +316,8 @@ class BufferManager {
   // The write-ahead rule for pages up to `lsn`: OK once the log is durable there.
   Status EnsureLogDurable(uint64_t lsn, uint64_t page_no);
   Status WriteFramesAtDepth(const std::vector<uint32_t>& frames, IoQueue& queue, LatencyHistogram* latency_ns);
-  void WroteFrame(uint32_t frame);
+  // Marks the page clean and counts the write under the way it was written.
+  void WroteFrame(uint32_t frame, std::atomic<uint64_t>& by_way);
   void ReleaseClaimed(uint32_t frame);
   void FailFrame(uint32_t frame, Status error);
   void BumpUsage(uint32_t frame) const;
@@ -332,11 +334,11 @@ class BufferManager {
   std::unique_ptr<Shard[]> shards_;
   std::atomic<uint64_t> clock_hand_{0};
   std::atomic<uint64_t> evictions_{0};
-  std::atomic<uint64_t> writebacks_{0};
   std::atomic<uint64_t> pages_read_{0};
   std::atomic<uint64_t> read_failures_{0};
   std::atomic<uint64_t> background_writebacks_{0};
   std::atomic<uint64_t> evictor_writebacks_{0};
+  std::atomic<uint64_t> flush_writebacks_{0};  // By FlushAll (a checkpoint).
   std::atomic<uint64_t> dirty_victims_queued_{0};
   std::atomic<uint64_t> writeback_failures_{0};
   std::unique_ptr<Writer> writer_;  // Null without a background writer.
