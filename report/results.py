@@ -266,6 +266,8 @@ METRICS = {
     "mean_read_kib": lambda s: scaled(record_field(s, "buffer", "mean_read_bytes"), 1024),
     "wait_fraction": lambda s: record_field(s, "buffer", "wait_fraction"),
     "mean_distance": lambda s: record_field(s, "buffer", "mean_distance"),
+    "mean_combine_pages": lambda s: record_field(s, "buffer", "mean_combine_pages"),
+    "mean_pinned_pages": lambda s: record_field(s, "buffer", "mean_pinned_pages"),
     "rows_per_s": lambda s: record_field(s, "scan", "rows_per_s"),
     "min_stream_mb_s": lambda s: scaled(slowest_stream_bw(s), 1e6),
     "peak_mib": lambda s: scaled(record_field(s, "memory", "peak_bytes"), MiB),

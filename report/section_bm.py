@@ -121,7 +121,17 @@ def adaptive_reading(rows):
             f"{counts[INCONCLUSIVE]} of {len(compared)} (regime, mode, backend) groups; its lowest "
             f"is {c.ratio:.2f}x ({c.outcome}) in {a.get('regime')} / {a.get('mode')} / "
             f"{a.get('backend')}, where the best fixed distance is qd {best.get('qd')} and "
-            f"adaptive averaged a distance of {fmt(median_of(a, 'mean_distance'), '.1f')}.")
+            f"adaptive averaged a distance of {fmt(median_of(a, 'mean_distance'), '.1f')}"
+            f"{settled_text(a)}.")
+
+
+def settled_text(cell):
+    """What an adaptive stream settled at beyond its distance: the combine distance and the
+    pins it held (files from before read streams counted them have neither)."""
+    combine, pinned = median_of(cell, "mean_combine_pages"), median_of(cell, "mean_pinned_pages")
+    if not combine and not pinned:
+        return ""
+    return f", combining {fmt(combine, '.1f')} pages a read and holding {fmt(pinned, '.1f')} pinned"
 
 
 def adaptive_section(cells):
@@ -132,7 +142,8 @@ def adaptive_section(cells):
               fmt(median_of(a, "mb_s")), fmt(median_of(best, "mb_s")) if best else "–",
               best.get("qd", "–") if best else "–", fmt(median_ratio(a, best, "mb_s") if best else None, ".2f"),
               f"{SYMBOLS[c.outcome]} {c.outcome}" if c else "–",
-              fmt(median_of(a, "mean_distance"), ".1f"), a.get("qd", "–"),
+              fmt(median_of(a, "mean_distance"), ".1f"), fmt(median_of(a, "mean_combine_pages"), ".1f"),
+              fmt(median_of(a, "mean_pinned_pages"), ".1f"), a.get("qd", "–"),
               f"{range_text(a, 'mb_s')} / {range_text(best, 'mb_s')}"] for a, best, c in rows]
     return ["", "### Adaptive distance against the best fixed distance", "",
             "Best fixed = the fixed-distance cell with the highest median MB/s in the same "
@@ -140,7 +151,7 @@ def adaptive_section(cells):
             "outcome is decide.py's, from the unpaired (Welch) interval of fetches/s.", "",
             md_table(["family", "regime", "mode", "backend", "adaptive MB/s", "best fixed MB/s",
                       "best fixed qd", "adaptive/best fixed", "outcome", "adaptive mean distance",
-                      "max distance", "MB/s min–max (adaptive / best fixed)"], table),
+                      "mean combine (pages)", "mean pins", "max distance", "MB/s min–max (adaptive / best fixed)"], table),
             "", f"- {adaptive_reading(rows)}"]
 
 

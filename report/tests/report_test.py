@@ -790,6 +790,12 @@ class BestFixedTest(unittest.TestCase):
         self.assertIsNone(section_bm.best_fixed(adaptive, [adaptive, failed, other]))
         self.assertEqual(section_bm.adaptive_rows([adaptive, failed, other]), [(adaptive, None, None)])
 
+    def test_what_the_stream_settled_at_is_said_where_the_file_has_it(self):
+        adaptive = bm_cell("bm_seq_read", "pressure", 32, "direct", "io_uring", 1.0, policy="adaptive")
+        self.assertEqual(section_bm.settled_text(adaptive), "", "older files have no combine or pins")
+        adaptive["median"]["buffer"].update(mean_combine_pages=7.5, mean_pinned_pages=30.25)
+        self.assertEqual(section_bm.settled_text(adaptive), ", combining 7.5 pages a read and holding 30.2 pinned")
+
 
 class BadInputTest(unittest.TestCase):
     def setUp(self):

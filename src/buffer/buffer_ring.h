@@ -48,6 +48,13 @@ struct BufferRingStats {
   uint64_t reused_pages = 0;   // Pages read into frames recycled from the ring.
   uint64_t clock_pages = 0;    // Pages read into frames the clock gave the ring.
   uint64_t rejected_runs = 0;  // Reads that found no run to recycle and went to the clock.
+
+  BufferRingStats& operator+=(const BufferRingStats& other) {
+    reused_pages += other.reused_pages;
+    clock_pages += other.clock_pages;
+    rejected_runs += other.rejected_runs;
+    return *this;
+  }
 };
 
 // Which run a full ring recycles.

@@ -173,18 +173,22 @@ Status ReadStream::Fill() {
 
 Status ReadStream::SubmitPrepared() {
   if (queue_.prepared() == 0) return Status::OK();
-  const IoQueueStats before = queue_.stats();
+  const IoQueueStats& queue_stats = queue_.stats();
+  const uint64_t inline_before = queue_stats.inline_completions;
+  const int64_t submit_ns_before = queue_stats.submit_ns;
   const Result<uint32_t> submitted = queue_.Submit();
   if (!submitted.has_value()) return submitted.error();
-  const IoQueueStats call = queue_.stats() - before;
-  stats_.inline_completions += call.inline_completions;
-  // The queue timed the call already (no clock read here). Inside Next()'s wait the
-  // whole wait is timed, so the call must not be counted twice.
-  // The time counts as waiting, but unlike PostgreSQL 19 the read-ahead distance does not
-  // grow for it: an inline read runs on this thread whatever the depth, so more of them in
-  // flight only pin more pages (measured: buffered bm_seq_read adaptive fell to 0.87-0.91x
-  // of the best fixed distance with the rule, docs/BENCHMARKS.md).
-  if (call.inline_completions > 0 && !waiting_) stats_.wait_ns += call.submit_ns;
+  const uint64_t inline_completions = queue_stats.inline_completions - inline_before;
+  stats_.inline_completions += inline_completions;
+  // Reads completed inside the submitting call (a buffered io_uring read of cached pages is
+  // copied there) cost the consumer their time as surely as a wait does, so that time, as
+  // the queue timed it, counts as waiting; inside Next()'s wait it is timed already.
+  //
+  // Unlike PostgreSQL 19 the read-ahead distance does not grow for them: an inline read
+  // runs on this thread whatever the depth, so more of them in flight only pin more pages
+  // (measured: buffered bm_seq_read adaptive fell to 0.87-0.91x of the best fixed distance
+  // with that rule, docs/BENCHMARKS.md).
+  if (inline_completions > 0 && !waiting_) stats_.wait_ns += queue_stats.submit_ns - submit_ns_before;
   return Status::OK();
 }
 
@@ -311,12 +315,6 @@ Status ReadStream::WaitForHead(const Entry& head) {
   return manager_.WaitForRead(head.frame, progress);
 }
 
-void ReadStream::GrowReadAhead() {
-  if (options_.policy != ReadStreamPolicy::kAdaptive) return;
-  distance_ = std::min(options_.distance, distance_ * 2);
-  pages_since_wait_ = 0;
-}
-
 void ReadStream::AdaptOnRead() {
   if (options_.policy != ReadStreamPolicy::kAdaptive) return;
   // Combine distance: any I/O says the next pages are likely misses too, so gather more of
@@ -346,7 +344,10 @@ void ReadStream::AdaptOnConsume(bool waited, int64_t called_ns) {
   }
   const uint32_t most = options_.distance;
   if (waited) {
-    GrowReadAhead();
+    // Read-ahead distance: only a consumer that waited shows the reads in flight were too
+    // few to hide the latency.
+    distance_ = std::min(most, distance_ * 2);
+    pages_since_wait_ = 0;
   } else {
     ++pages_since_wait_;
   }

@@ -191,7 +191,6 @@ class ReadStream {
   void AdaptOnConsume(bool waited, int64_t called_ns);
   void AdaptOnRead();
   void AdaptOnHit();
-  void GrowReadAhead();
 
   BufferManager& manager_;
   IoQueue& queue_;

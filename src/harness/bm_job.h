@@ -91,6 +91,8 @@ struct BmStats {
   uint64_t consumer_waits = 0;           // Fetches that waited for I/O.
   int64_t wait_ns = 0;                   // Time the consumer waited.
   double mean_distance = 0;              // Mean read-ahead distance at each fetch.
+  double mean_combine_pages = 0;         // Mean combine distance at each fetch (streams only).
+  double mean_pinned_pages = 0;          // Mean pages pinned ahead at each fetch (streams only).
   // bm_rand_rw, over the window: pages updated, and how the dirty ones were written back.
   double update_fraction = 0;  // As asked (BmSpec).
   uint32_t writeback_depth = 0;

@@ -251,11 +251,7 @@ void CollectResults(const ScanJobSpec& spec, const std::vector<StreamState>& sta
     out.job.ios += stream.pages;
     out.rows += stream.rows;
     out.passes_checked += stream.passes_checked;
-    if (state.ring) {
-      out.ring.reused_pages += state.ring->stats().reused_pages;
-      out.ring.clock_pages += state.ring->stats().clock_pages;
-      out.ring.rejected_runs += state.ring->stats().rejected_runs;
-    }
+    if (state.ring) out.ring += state.ring->stats();
     b.hits += state.window_stats.hits;
     b.misses += state.window_stats.pages_read;
     b.reads += state.window_stats.reads;

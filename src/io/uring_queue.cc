@@ -117,6 +117,7 @@ class UringQueue final : public IoQueue {
     for (const uint32_t id : prepared_ids_) {
       slots_[id].submitted_ns = now_ns;
       slots_[id].async = WantsAsync(slots_[id].request, ++issuing);
+      if (slots_[id].async) CountAsyncIssued(1);  // Per request: a resubmitted rest is not counted again.
       IssueAttempt(id);
     }
     const auto count = static_cast<uint32_t>(prepared_ids_.size());
@@ -288,10 +289,7 @@ class UringQueue final : public IoQueue {
         else io_uring_prep_write(sqe, fd, data, len, offset);
       }
       if (slot.fixed_file >= 0) sqe->flags |= IOSQE_FIXED_FILE;
-      if (slot.async) {
-        sqe->flags |= IOSQE_ASYNC;
-        CountAsyncIssued(1);
-      }
+      if (slot.async) sqe->flags |= IOSQE_ASYNC;
       sqe->rw_flags = slot.request.file->rw_flags();  // RWF_DONTCACHE in dontcache mode.
     }
     io_uring_sqe_set_data64(sqe, id);

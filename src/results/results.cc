@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <concepts>
 #include <fstream>
 #include <sstream>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -32,67 +34,112 @@ struct adl_serializer<std::optional<T>> {
 
 namespace iodepth {
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BufferRecord, memory_bytes, working_set_bytes, page_bytes, fetches, hits, misses,
-                                   hit_ratio, reads, read_bytes, mean_read_bytes, reads_by_pages, consumer_waits,
-                                   wait_ns, wait_fraction, mean_distance)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianBufferRecord, hit_ratio, mean_read_bytes, reads_per_s, wait_fraction,
-                                   mean_distance)
-// Fields added after a record's first version are optional when read (older files lack
-// them); every other field is required, so a file cut short is refused naming it.
-void to_json(nlohmann::json& j, const ScanRecord& r) {
-  j = {{"streams", r.streams},
-       {"rows", r.rows},
-       {"rows_per_s", r.rows_per_s},
-       {"passes_checked", r.passes_checked},
-       {"stream_bw_bytes", r.stream_bw_bytes},
-       {"strategy", r.strategy},
-       {"ring_reused_pages", r.ring_reused_pages}};
+// A record whose fields grew after its first version lists them once, in a Fields()
+// template both directions share: `required` for the first version's fields (a file
+// without one is refused, naming it), `added` for later ones (older files lack them and
+// read as the given default).
+namespace {
+struct JsonWriter {
+  nlohmann::json& j;
+  template <typename T>
+  void required(const char* key, const T& field) {
+    j[key] = field;
+  }
+  template <typename T, typename D = T>
+  void added(const char* key, const T& field, const D& /*absent*/ = D{}) {
+    j[key] = field;
+  }
+};
+struct JsonReader {
+  const nlohmann::json& j;
+  template <typename T>
+  void required(const char* key, T& field) {
+    j.at(key).get_to(field);
+  }
+  template <typename T, typename D = T>
+  void added(const char* key, T& field, const D& absent = D{}) {
+    const auto it = j.find(key);
+    field = it == j.end() ? T(absent) : it->template get<T>();
+  }
+};
+}  // namespace
+
+template <typename R, typename F>
+requires std::same_as<std::remove_const_t<R>, BufferRecord>
+void Fields(R& r, F&& f) {
+  f.required("memory_bytes", r.memory_bytes);
+  f.required("working_set_bytes", r.working_set_bytes);
+  f.required("page_bytes", r.page_bytes);
+  f.required("fetches", r.fetches);
+  f.required("hits", r.hits);
+  f.required("misses", r.misses);
+  f.required("hit_ratio", r.hit_ratio);
+  f.required("reads", r.reads);
+  f.required("read_bytes", r.read_bytes);
+  f.required("mean_read_bytes", r.mean_read_bytes);
+  f.required("reads_by_pages", r.reads_by_pages);
+  f.required("consumer_waits", r.consumer_waits);
+  f.required("wait_ns", r.wait_ns);
+  f.required("wait_fraction", r.wait_fraction);
+  f.required("mean_distance", r.mean_distance);
+  f.added("mean_combine_pages", r.mean_combine_pages);
+  f.added("mean_pinned_pages", r.mean_pinned_pages);
 }
-void from_json(const nlohmann::json& j, ScanRecord& r) {
-  j.at("streams").get_to(r.streams);
-  j.at("rows").get_to(r.rows);
-  j.at("rows_per_s").get_to(r.rows_per_s);
-  j.at("passes_checked").get_to(r.passes_checked);
-  j.at("stream_bw_bytes").get_to(r.stream_bw_bytes);
-  r.strategy = j.value("strategy", std::string("clock"));  // Before rings, every scan used the clock.
-  r.ring_reused_pages = j.value("ring_reused_pages", uint64_t{0});
+template <typename R, typename F>
+requires std::same_as<std::remove_const_t<R>, MedianBufferRecord>
+void Fields(R& r, F&& f) {
+  f.required("hit_ratio", r.hit_ratio);
+  f.required("mean_read_bytes", r.mean_read_bytes);
+  f.required("reads_per_s", r.reads_per_s);
+  f.required("wait_fraction", r.wait_fraction);
+  f.required("mean_distance", r.mean_distance);
+  f.added("mean_combine_pages", r.mean_combine_pages);
+  f.added("mean_pinned_pages", r.mean_pinned_pages);
 }
+template <typename R, typename F>
+requires std::same_as<std::remove_const_t<R>, ScanRecord>
+void Fields(R& r, F&& f) {
+  f.required("streams", r.streams);
+  f.required("rows", r.rows);
+  f.required("rows_per_s", r.rows_per_s);
+  f.required("passes_checked", r.passes_checked);
+  f.required("stream_bw_bytes", r.stream_bw_bytes);
+  f.added("strategy", r.strategy, std::string("clock"));  // Before rings, every scan used the clock.
+  f.added("ring_reused_pages", r.ring_reused_pages);
+}
+template <typename R, typename F>
+requires std::same_as<std::remove_const_t<R>, DepthRecord>
+void Fields(R& r, F&& f) {
+  f.required("target", r.target);
+  f.required("mean_in_flight", r.mean_in_flight);
+  f.required("utilization", r.utilization);
+  f.required("littles_law", r.littles_law);
+  f.required("submit_calls", r.submit_calls);
+  f.required("submitted", r.submitted);
+  f.required("reap_calls", r.reap_calls);
+  f.required("reaped", r.reaped);
+  f.required("avg_submit_batch", r.avg_submit_batch);
+  f.required("avg_reap_batch", r.avg_reap_batch);
+  f.required("resubmits", r.resubmits);
+  f.required("refills_short", r.refills_short);
+  f.added("inline_completions", r.inline_completions);
+  f.added("async_issued", r.async_issued);
+  f.added("submit_ns_per_io", r.submit_ns_per_io);
+}
+
+#define IODEPTH_JSON_BY_FIELDS(Record)               \
+  void to_json(nlohmann::json& j, const Record& r) { \
+    j = nlohmann::json::object();                    \
+    Fields(r, JsonWriter{j});                        \
+  }                                                  \
+  void from_json(const nlohmann::json& j, Record& r) { Fields(r, JsonReader{j}); }
+IODEPTH_JSON_BY_FIELDS(BufferRecord)
+IODEPTH_JSON_BY_FIELDS(MedianBufferRecord)
+IODEPTH_JSON_BY_FIELDS(ScanRecord)
+IODEPTH_JSON_BY_FIELDS(DepthRecord)
+#undef IODEPTH_JSON_BY_FIELDS
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianScanRecord, rows_per_s, min_stream_bw_bytes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(LatencyRecord, min, max, mean, N, percentile)
-void to_json(nlohmann::json& j, const DepthRecord& r) {
-  j = {{"target", r.target},
-       {"mean_in_flight", r.mean_in_flight},
-       {"utilization", r.utilization},
-       {"littles_law", r.littles_law},
-       {"submit_calls", r.submit_calls},
-       {"submitted", r.submitted},
-       {"reap_calls", r.reap_calls},
-       {"reaped", r.reaped},
-       {"avg_submit_batch", r.avg_submit_batch},
-       {"avg_reap_batch", r.avg_reap_batch},
-       {"resubmits", r.resubmits},
-       {"refills_short", r.refills_short},
-       {"inline_completions", r.inline_completions},
-       {"async_issued", r.async_issued},
-       {"submit_ns_per_io", r.submit_ns_per_io}};
-}
-void from_json(const nlohmann::json& j, DepthRecord& r) {
-  j.at("target").get_to(r.target);
-  j.at("mean_in_flight").get_to(r.mean_in_flight);
-  j.at("utilization").get_to(r.utilization);
-  j.at("littles_law").get_to(r.littles_law);
-  j.at("submit_calls").get_to(r.submit_calls);
-  j.at("submitted").get_to(r.submitted);
-  j.at("reap_calls").get_to(r.reap_calls);
-  j.at("reaped").get_to(r.reaped);
-  j.at("avg_submit_batch").get_to(r.avg_submit_batch);
-  j.at("avg_reap_batch").get_to(r.avg_reap_batch);
-  j.at("resubmits").get_to(r.resubmits);
-  j.at("refills_short").get_to(r.refills_short);
-  r.inline_completions = j.value("inline_completions", uint64_t{0});
-  r.async_issued = j.value("async_issued", uint64_t{0});
-  r.submit_ns_per_io = j.value("submit_ns_per_io", 0.0);
-}
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MemoryRecord, cgroup, cap_bytes, peak_bytes, page_cache_bytes, refaults,
                                    limit_events, oom_kills)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MedianMemoryRecord, peak_bytes, page_cache_bytes, refaults)
@@ -275,7 +322,9 @@ RepetitionRecord MakeBmRepetitionRecord(const JobSpec& spec, const BmResult& res
                       .consumer_waits = b.consumer_waits,
                       .wait_ns = b.wait_ns,
                       .wait_fraction = Ratio(static_cast<double>(b.wait_ns), static_cast<double>(result.job.window_ns)),
-                      .mean_distance = b.mean_distance};
+                      .mean_distance = b.mean_distance,
+                      .mean_combine_pages = b.mean_combine_pages,
+                      .mean_pinned_pages = b.mean_pinned_pages};
   for (size_t n = 1; n < b.reads_by_pages.size(); ++n) {
     if (b.reads_by_pages[n] > 0) buffer.reads_by_pages[std::to_string(n)] = b.reads_by_pages[n];
   }
@@ -367,16 +416,18 @@ void SummariseCell(CellRecord& cell) {
   m.depth.utilization = Median(reps, [](const auto& r) { return r.depth.utilization; });
   m.buffer.reset();
   if (!reps.empty() && std::all_of(reps.begin(), reps.end(), [](const auto& r) { return r.buffer.has_value(); })) {
-    m.buffer =
-        MedianBufferRecord{.hit_ratio = Median(reps, [](const auto& r) { return r.buffer->hit_ratio; }),
-                           .mean_read_bytes = Median(reps, [](const auto& r) { return r.buffer->mean_read_bytes; }),
-                           .reads_per_s = Median(reps,
-                                                 [](const auto& r) {
-                                                   return Ratio(static_cast<double>(r.buffer->reads) * 1e9,
-                                                                static_cast<double>(r.runtime_ns));
-                                                 }),
-                           .wait_fraction = Median(reps, [](const auto& r) { return r.buffer->wait_fraction; }),
-                           .mean_distance = Median(reps, [](const auto& r) { return r.buffer->mean_distance; })};
+    m.buffer = MedianBufferRecord{
+        .hit_ratio = Median(reps, [](const auto& r) { return r.buffer->hit_ratio; }),
+        .mean_read_bytes = Median(reps, [](const auto& r) { return r.buffer->mean_read_bytes; }),
+        .reads_per_s = Median(reps,
+                              [](const auto& r) {
+                                return Ratio(static_cast<double>(r.buffer->reads) * 1e9,
+                                             static_cast<double>(r.runtime_ns));
+                              }),
+        .wait_fraction = Median(reps, [](const auto& r) { return r.buffer->wait_fraction; }),
+        .mean_distance = Median(reps, [](const auto& r) { return r.buffer->mean_distance; }),
+        .mean_combine_pages = Median(reps, [](const auto& r) { return r.buffer->mean_combine_pages; }),
+        .mean_pinned_pages = Median(reps, [](const auto& r) { return r.buffer->mean_pinned_pages; })};
   }
   m.scan.reset();
   if (!reps.empty() && std::all_of(reps.begin(), reps.end(), [](const auto& r) { return r.scan.has_value(); })) {
@@ -582,6 +633,7 @@ std::string CsvHeader() {
   return "id,workload,rw,qd,bs,mode,backend,cache_state,status,flags,iops,bw_bytes,clat_ns_mean,clat_ns_p50,"
          "clat_ns_p95,clat_ns_p99,clat_ns_max,cpu_ns_per_io,mean_in_flight,utilization,littles_law,cv_iops,"
          "cv_clat_ns_p95,repetitions,regime,policy,hit_ratio,mean_read_bytes,reads_per_s,wait_fraction,mean_distance,"
+         "mean_combine_pages,mean_pinned_pages,"
          "memory_cap,peak_bytes,page_cache_bytes,refaults,device_read_bytes,device_write_bytes,requested_bytes\n";
 }
 
@@ -589,10 +641,11 @@ namespace {
 
 // The bm columns; empty for cells without a buffer record. Starts with the comma.
 std::string BufferCsvColumns(const CellRecord& c) {
-  if (!c.median.buffer) return fmt::format(",{},{},,,,,", c.regime, c.policy);
+  if (!c.median.buffer) return fmt::format(",{},{},,,,,,,", c.regime, c.policy);
   const MedianBufferRecord& b = *c.median.buffer;
-  return fmt::format(",{},{},{:.4f},{:.0f},{:.1f},{:.4f},{:.2f}", c.regime, c.policy, b.hit_ratio, b.mean_read_bytes,
-                     b.reads_per_s, b.wait_fraction, b.mean_distance);
+  return fmt::format(",{},{},{:.4f},{:.0f},{:.1f},{:.4f},{:.2f},{:.2f},{:.2f}", c.regime, c.policy, b.hit_ratio,
+                     b.mean_read_bytes, b.reads_per_s, b.wait_fraction, b.mean_distance, b.mean_combine_pages,
+                     b.mean_pinned_pages);
 }
 
 // The memory-cap columns; the cap alone for cells without memory records. Starts with

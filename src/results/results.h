@@ -86,6 +86,8 @@ struct BufferRecord {
   int64_t wait_ns = 0;
   double wait_fraction = 0;  // wait_ns / runtime_ns: how much of the run the consumer waited.
   double mean_distance = 0;
+  double mean_combine_pages = 0;  // bm's read streams: the combine distance and the pages pinned
+  double mean_pinned_pages = 0;   // ahead, averaged over fetches (0 for scans and the sync path).
 };
 
 // Scan figures of one multistream_scan repetition (harness/scan_job.h).
@@ -168,6 +170,8 @@ struct MedianBufferRecord {
   double reads_per_s = 0;
   double wait_fraction = 0;
   double mean_distance = 0;
+  double mean_combine_pages = 0;
+  double mean_pinned_pages = 0;
 };
 
 struct RepetitionRecord {

@@ -588,7 +588,7 @@ TEST(CsvTest, RowHasAsManyFieldsAsTheHeader) {
   const std::string header = CsvHeader();
   ASSERT_FALSE(header.empty());
   EXPECT_EQ(header.back(), '\n');
-  EXPECT_EQ(FieldCount(header), 38u) << "docs/BENCHMARKS.md lists 38 columns";
+  EXPECT_EQ(FieldCount(header), 40u) << "docs/BENCHMARKS.md lists 40 columns";
   CellRecord flagged = Cell("cold", 8, {89, 100, 111});
   flagged.repetitions[0].resident_before = 0.5;
   SummariseCell(flagged);
@@ -616,7 +616,7 @@ TEST(CsvTest, RowHoldsTheCellsValuesInHeaderOrder) {
     start = comma + 1;
   }
   fields.push_back(row.substr(start, row.size() - start - 1));
-  ASSERT_EQ(fields.size(), 38u);
+  ASSERT_EQ(fields.size(), 40u);
   EXPECT_EQ(fields[0], cell.id);
   EXPECT_EQ(fields[3], "8");
   EXPECT_EQ(fields[4], "4096");
@@ -625,10 +625,10 @@ TEST(CsvTest, RowHoldsTheCellsValuesInHeaderOrder) {
   EXPECT_EQ(fields[9], "cv_high;depth_short;cold_but_cached");
   EXPECT_EQ(fields[10], "100.0");
   EXPECT_EQ(fields[23], "3");
-  for (size_t i = 24; i < 31; ++i) EXPECT_EQ(fields[i], "") << "column " << i << " is for bm cells only";
-  EXPECT_EQ(fields[31], "0") << "memory_cap: no cap";
-  for (size_t i = 32; i < 35; ++i) EXPECT_EQ(fields[i], "") << "column " << i << " is for capped cells only";
-  for (size_t i = 35; i < 38; ++i) EXPECT_EQ(fields[i], "") << "column " << i << " is for cells with device records";
+  for (size_t i = 24; i < 33; ++i) EXPECT_EQ(fields[i], "") << "column " << i << " is for bm cells only";
+  EXPECT_EQ(fields[33], "0") << "memory_cap: no cap";
+  for (size_t i = 34; i < 37; ++i) EXPECT_EQ(fields[i], "") << "column " << i << " is for capped cells only";
+  for (size_t i = 37; i < 40; ++i) EXPECT_EQ(fields[i], "") << "column " << i << " is for cells with device records";
 }
 
 // ---- Histogram accuracy as reported: percentiles against exact order statistics ----
@@ -764,6 +764,8 @@ BmResult SampleBmResult() {
   b.consumer_waits = 50;
   b.wait_ns = 250'000'000;
   b.mean_distance = 4;
+  b.mean_combine_pages = 7.5;
+  b.mean_pinned_pages = 30;
   return result;
 }
 
@@ -805,8 +807,34 @@ TEST(MakeBmRepetitionRecordTest, BufferRecordsSurviveJsonAndOtherCellsHaveNone) 
   ASSERT_TRUE(back.repetitions[0].buffer.has_value());
   EXPECT_EQ(back.repetitions[0].buffer->reads, 100u);
   EXPECT_FALSE(parsed.cells[0].repetitions[0].buffer.has_value());
-  EXPECT_NE(CsvRow(back).find(",thrash,fixed,0.2000,65536,100.0,0.2500,4.00,0,,,,,,\n"), std::string::npos)
+  EXPECT_DOUBLE_EQ(back.repetitions[0].buffer->mean_combine_pages, 7.5);
+  EXPECT_DOUBLE_EQ(back.median.buffer->mean_pinned_pages, 30);
+  EXPECT_NE(CsvRow(back).find(",thrash,fixed,0.2000,65536,100.0,0.2500,4.00,7.50,30.00,0,,,,,,\n"), std::string::npos)
       << CsvRow(back);
+}
+
+TEST(MakeBmRepetitionRecordTest, OlderBufferRecordsLackTheStreamMeansAndACutRecordIsRefused) {
+  ResultsDocument document = SampleDocument();
+  CellRecord bm = document.cells[0];
+  bm.id = "bm_seq_read_qd4/direct/io_uring/thrash";
+  JobSpec spec;
+  spec.queue.depth = 4;
+  bm.repetitions = {MakeBmRepetitionRecord(spec, SampleBmResult(), -1)};
+  SummariseCell(bm);
+  document.cells = {bm};
+  nlohmann::json json = ToJson(document);
+  // A file from before the read streams counted their combine distance and pins.
+  json["cells"][0]["repetitions"][0]["buffer"].erase("mean_combine_pages");
+  json["cells"][0]["median"]["buffer"].erase("mean_pinned_pages");
+  ASSERT_OK_AND_ASSIGN(const ResultsDocument older, ParseResults(json));
+  EXPECT_DOUBLE_EQ(older.cells[0].repetitions[0].buffer->mean_combine_pages, 0);
+  EXPECT_DOUBLE_EQ(older.cells[0].repetitions[0].buffer->mean_pinned_pages, 30);
+  EXPECT_DOUBLE_EQ(older.cells[0].median.buffer->mean_pinned_pages, 0);
+  // A field every version had is still required: a record cut short is refused, naming it.
+  json["cells"][0]["repetitions"][0]["buffer"].erase("mean_distance");
+  const Result<ResultsDocument> cut = ParseResults(json);
+  ASSERT_FALSE(cut.has_value());
+  EXPECT_NE(cut.error().ToString().find("mean_distance"), std::string::npos) << cut.error().ToString();
 }
 
 }  // namespace
