@@ -35,7 +35,7 @@ struct MatrixFlags {
   uint32_t repetitions = 0;
   uint32_t max_repetitions = 0;
   std::string budget;
-  std::string runtime, ramp_time, size, memory, directory;
+  std::string runtime, ramp_time, size, memory, directory, uring_async, strategy;
   int verify = -1;
 };
 
@@ -74,6 +74,8 @@ Result<MatrixConfig> ApplyFlags(const MatrixFlags& f, MatrixConfig c) {
   if (!f.memory.empty()) over["memory"] = f.memory;
   if (!f.directory.empty()) over["directory"] = f.directory;
   if (f.verify >= 0) over["verify"] = f.verify == 1;
+  if (!f.uring_async.empty()) over["uring_async"] = f.uring_async;
+  if (!f.strategy.empty()) over["strategy"] = f.strategy;
   return ParseMatrixConfig(over, c, "flags");
 }
 
@@ -297,6 +299,10 @@ void AddMatrixCommand(CLI::App& app) {
   cmd->add_option("--memory", f->memory, "bm, scan: buffer pool capacity M");
   cmd->add_option("--directory", f->directory, "Where the data files go (default: <out>/data)");
   cmd->add_option("--verify", f->verify, "1: check every read")->check(CLI::Range(0, 1));
+  cmd->add_option("--uring_async", f->uring_async,
+                  "io_uring: IOSQE_ASYNC for buffered reads: never (the default), always, auto");
+  cmd->add_option("--strategy", f->strategy,
+                  "scan: how the scans share the pool: auto (the default), share, ring, clock");
   cmd->callback([f] { ExitOnError("matrix", RunMatrixCommand(*f)); });
 }
 

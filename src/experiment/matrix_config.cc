@@ -184,6 +184,19 @@ Status ParseScalarKey(const std::string& key, const nlohmann::json& value, std::
     c.io_combine_bytes = static_cast<uint32_t>(bytes);
     return Status::OK();
   }
+  if (key == "uring_async" || key == "strategy") {
+    if (!value.is_string()) return KeyError(source, key, "must be a string");
+    if (key == "uring_async") {
+      Result<UringAsync> rule = ParseUringAsync(value.get<std::string>());
+      if (!rule.has_value()) return wrap(rule.error());
+      c.uring_async = *rule;
+    } else {
+      Result<ScanStrategy> strategy = ParseScanStrategy(value.get<std::string>());
+      if (!strategy.has_value()) return wrap(strategy.error());
+      c.scan_strategy = *strategy;
+    }
+    return Status::OK();
+  }
   if (key == "verify") {
     if (!value.is_boolean()) return KeyError(source, key, "must be true or false");
     c.verify = value.get<bool>();
@@ -197,7 +210,7 @@ Status ParseScalarKey(const std::string& key, const nlohmann::json& value, std::
   return KeyError(source, key,
                   "unknown key; known keys: workloads, depths, modes, backends, regimes, memory_caps, repetitions, "
                   "max_repetitions, repetition_step, budget, runtime, ramp_time, size, bs, memory, page_size, "
-                  "io_combine, streams, work, seed, verify, directory");
+                  "io_combine, uring_async, strategy, streams, work, seed, verify, directory");
 }
 
 bool NeedsPool(const MatrixConfig& c) {
@@ -332,6 +345,8 @@ nlohmann::json MatrixConfigToJson(const MatrixConfig& c) {
           {"memory", c.memory_bytes},
           {"page_size", PageSizeBytes(c.page_size)},
           {"io_combine", c.io_combine_bytes},
+          {"uring_async", std::string(UringAsyncName(c.uring_async))},
+          {"strategy", std::string(ScanStrategyName(c.scan_strategy))},
           {"streams", c.streams},
           {"work", c.work},
           {"seed", c.seed},
@@ -346,6 +361,10 @@ nlohmann::json MatrixFingerprint(const MatrixConfig& c, const std::string& data_
                                "max_repetitions", "repetition_step", "budget"}) {
     json.erase(selector);
   }
+  // Keys added later are left out at their defaults, so a journal written before them
+  // still resumes under the config that measured the same thing.
+  if (c.uring_async == UringAsync::kNever) json.erase("uring_async");
+  if (c.scan_strategy == ScanStrategy::kAuto) json.erase("strategy");
   std::error_code ec;
   const std::filesystem::path absolute = std::filesystem::absolute(data_dir, ec).lexically_normal();
   json["directory"] = ec ? data_dir : absolute.string();
@@ -478,6 +497,8 @@ std::vector<MatrixGroup> MatrixGroups(const MatrixConfig& c, const std::string& 
     s.memory_bytes = c.memory_bytes;
     s.page_size = c.page_size;
     s.io_combine_bytes = c.io_combine_bytes;
+    s.queue.uring_async = c.uring_async;
+    s.scan_strategy = c.scan_strategy;
     s.streams = c.streams;
     s.work = c.work;
     groups.push_back(group);

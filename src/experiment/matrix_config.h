@@ -74,6 +74,10 @@ struct MatrixConfig {
   uint64_t memory_bytes = 0;     // bm, scan: the buffer pool M.
   PageSize page_size = kDefaultPageSize;
   uint32_t io_combine_bytes = 0;
+  // Every io_uring queue's IOSQE_ASYNC rule for buffered reads (io/io_queue.h UringAsync):
+  // run the matrix once per value to measure what it gains the buffered side.
+  UringAsync uring_async = UringAsync::kNever;
+  ScanStrategy scan_strategy = ScanStrategy::kAuto;  // How the scans share the pool.
   uint32_t streams = 0;
   uint32_t work = 0;
   uint64_t seed = 1;

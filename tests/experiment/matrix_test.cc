@@ -132,6 +132,30 @@ TEST(MatrixConfigTest, FingerprintIgnoresSelectorsButNotMeasurementSettings) {
   EXPECT_NE(MatrixFingerprint(a, "d"), MatrixFingerprint(b, "d"));
 }
 
+TEST(MatrixConfigTest, UringAsyncAndStrategyReachEverySuiteAndTheFingerprint) {
+  ASSERT_OK_AND_ASSIGN(const MatrixConfig c,
+                       ParseMatrixConfig({{"uring_async", "auto"}, {"strategy", "ring"}}, DefaultMatrixConfig(), "t"));
+  EXPECT_EQ(c.uring_async, UringAsync::kAuto);
+  EXPECT_EQ(c.scan_strategy, ScanStrategy::kRing);
+  const std::vector<MatrixGroup> groups = MatrixGroups(c, "d");
+  ASSERT_FALSE(groups.empty());
+  for (const MatrixGroup& group : groups) {
+    EXPECT_EQ(group.suite.queue.uring_async, UringAsync::kAuto) << group.suite.suite;
+    EXPECT_EQ(group.suite.scan_strategy, ScanStrategy::kRing) << group.suite.suite;
+  }
+  // Another rule measures another thing; at the defaults the fingerprint is the one
+  // journals written before these keys existed carry, so they still resume.
+  const nlohmann::json defaults = MatrixFingerprint(DefaultMatrixConfig(), "d");
+  EXPECT_FALSE(defaults.contains("uring_async"));
+  EXPECT_FALSE(defaults.contains("strategy"));
+  EXPECT_NE(MatrixFingerprint(c, "d"), defaults);
+  ASSERT_OK_AND_ASSIGN(const MatrixConfig back, ParseMatrixConfig(MatrixConfigToJson(c), MatrixConfig{}, "round trip"));
+  EXPECT_EQ(back.uring_async, UringAsync::kAuto);
+  EXPECT_EQ(back.scan_strategy, ScanStrategy::kRing);
+  ExpectErrorNaming({{"uring_async", "sometimes"}}, {"\"uring_async\"", "sometimes"});
+  ExpectErrorNaming({{"strategy", 3}}, {"\"strategy\"", "string"});
+}
+
 // ---- plan ----
 
 MatrixConfig SmallConfig() {
