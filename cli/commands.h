@@ -13,6 +13,8 @@ void AddBenchCommand(CLI::App& app);
 void AddSuiteCommand(CLI::App& app);
 // Adds `iodepth report`.
 void AddReportCommand(CLI::App& app);
+// Adds `iodepth compare`.
+void AddCompareCommand(CLI::App& app);
 // Adds `iodepth load`.
 void AddLoadCommand(CLI::App& app);
 // Adds `iodepth scan`.

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   iodepth::tools::AddBenchCommand(app);
   iodepth::tools::AddSuiteCommand(app);
   iodepth::tools::AddReportCommand(app);
+  iodepth::tools::AddCompareCommand(app);
   iodepth::tools::AddLoadCommand(app);
   iodepth::tools::AddScanCommand(app);
   iodepth::tools::AddMatrixCommand(app);

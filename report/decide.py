@@ -347,7 +347,7 @@ class Comparison:
 
     @property
     def median(self):
-        """The point estimate under its old name (fio.compare_guidance reads it)."""
+        """The point estimate under its old name (the ratio heat maps read it)."""
         return self.ratio
 
     @property

@@ -5,7 +5,9 @@ A line is {"label", "mode", "backend" (optional), "points": [(qd, median, min, m
 matplotlib keywords, overrides both where a line is more than its mode (wal_commit's O_DSYNC
 path is a second direct line). Bars carry min-max error
 bars; heat maps of direct/buffered ratios use a diverging scale centred on 1.0; outcome maps
-(the memory axis's crossover map) colour each square by its decided outcome. matplotlib is
+(the memory axis's crossover map) colour each square by its decided outcome; several runs'
+outcome maps stand side by side, and their direct/buffered ratios share one axis per curve
+(`python3 -m report.compare`). matplotlib is
 imported inside the functions, by the caller's import_pyplot, so importing this module needs none.
 """
 
@@ -202,19 +204,13 @@ OUTCOME_COLOURS = {"faster": "#4575b4", "equivalent": "#91cf60", "slower": "#d73
 UNMEASURED_COLOUR = "lightgrey"
 
 
-def plot_outcome_map(plt, grid, title, path, legend):
-    """One map of decided outcomes: grid {"rows" (labels, bottom to top), "depths" (columns),
-    "outcomes" (rows x depths: an outcome name of OUTCOME_COLOURS, None where unmeasured),
-    "labels" (rows x depths: the text written in each square, e.g. "▲ 1.30"), "ylabel"};
-    `legend` is [(outcome name, label)] in the order the legend lists them."""
+def draw_outcome_map(ax, grid):
+    """One map of decided outcomes on `ax` (plot_outcome_map's grid); returns nothing."""
     from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch
-    names = [name for name, _ in legend]
-    colours = [OUTCOME_COLOURS.get(name, "white") for name in names] + [UNMEASURED_COLOUR]
+    names = list(OUTCOME_COLOURS)
+    colours = [OUTCOME_COLOURS[name] for name in names] + [UNMEASURED_COLOUR]
     codes = [[len(names) if o is None else names.index(o) for o in row] for row in grid["outcomes"]]
     rows, depths = grid["rows"], grid["depths"]
-    fig, ax = plt.subplots(figsize=(max(5.5, 1.1 * len(depths) + 3.0), max(2.8, 1.4 + 0.6 * len(rows))),
-                           layout="constrained")
     ax.imshow(codes, cmap=ListedColormap(colours), vmin=-0.5, vmax=len(colours) - 0.5, aspect="auto",
               origin="lower")
     ax.set_xticks(range(len(depths)), [str(d) for d in depths])
@@ -226,9 +222,114 @@ def plot_outcome_map(plt, grid, title, path, legend):
             if text:
                 ax.text(j, i, text, ha="center", va="center", fontsize="small",
                         color="white" if grid["outcomes"][i][j] in ("faster", "slower") else "black")
+
+
+def outcome_legend(ax, legend):
+    """The legend of an outcome map: `legend` [(outcome name, label)], then "not measured"."""
+    from matplotlib.patches import Patch
     ax.legend(handles=[Patch(facecolor=OUTCOME_COLOURS.get(n, "white"), edgecolor="grey", label=label)
                        for n, label in legend] + [Patch(facecolor=UNMEASURED_COLOUR, label="not measured")],
               loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", title="direct against buffered")
+
+
+def plot_outcome_map(plt, grid, title, path, legend):
+    """One map of decided outcomes: grid {"rows" (labels, bottom to top), "depths" (columns),
+    "outcomes" (rows x depths: an outcome name of OUTCOME_COLOURS, None where unmeasured),
+    "labels" (rows x depths: the text written in each square, e.g. "▲ 1.30"), "ylabel"};
+    `legend` is [(outcome name, label)] in the order the legend lists them."""
+    rows, depths = grid["rows"], grid["depths"]
+    fig, ax = plt.subplots(figsize=(max(5.5, 1.1 * len(depths) + 3.0), max(2.8, 1.4 + 0.6 * len(rows))),
+                           layout="constrained")
+    draw_outcome_map(ax, grid)
+    outcome_legend(ax, legend)
     ax.set_title(title, fontsize="medium")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_outcome_maps(plt, grids, title, path, legend):
+    """Outcome maps side by side, one per grid (plot_outcome_map's, each with a "title"), so
+    the same squares of several runs can be read across; the legend once, after the last."""
+    widest = max(len(g["depths"]) for g in grids)
+    tallest = max(len(g["rows"]) for g in grids)
+    fig, axes = plt.subplots(1, len(grids), squeeze=False, layout="constrained",
+                             figsize=(min(24.0, len(grids) * max(4.0, 1.1 * widest + 1.5) + 2.5),
+                                      max(2.8, 1.6 + 0.6 * tallest)))
+    for ax, grid in zip(axes[0], grids):
+        draw_outcome_map(ax, grid)
+        ax.set_title(grid["title"], fontsize="medium")
+    outcome_legend(axes[0][-1], legend)
+    fig.suptitle(title)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+# Colours of the runs set side by side (plot_ratio_panels): one per run, in the order given.
+RUN_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink",
+               "tab:olive", "tab:cyan", "tab:grey")
+
+
+def draw_ratio_panel(ax, panel, band):
+    """One panel of plot_ratio_panels on `ax`."""
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter, NullLocator
+    lines = panel["lines"]
+    ax.axhspan(band[0], band[1], color="lightgrey", alpha=0.5, linewidth=0)
+    ax.axhline(1.0, color="grey", linewidth=0.8)
+    depths = sorted({p[0] for line in lines for p in line["points"]})
+    for slot, line in enumerate(lines):
+        if not line["points"]:
+            continue
+        colour = RUN_COLOURS[line.get("run", slot) % len(RUN_COLOURS)]
+        nudge = 2 ** (0.06 * (slot - (len(lines) - 1) / 2))  # As plot_lines: bars side by side.
+        xs = [qd * nudge for qd, _, _, _, _ in line["points"]]
+        ys = [y for _, y, _, _, _ in line["points"]]
+        ax.errorbar(xs, ys, yerr=[[max(0.0, y - lo) for _, y, lo, _, _ in line["points"]],
+                                  [max(0.0, hi - y) for _, y, _, hi, _ in line["points"]]],
+                    color=colour, marker="o", capsize=3, linewidth=1.4, label=line["label"])
+        open_points = [(x, y) for x, (_, y, _, _, decided) in zip(xs, line["points"]) if not decided]
+        if open_points:  # Undecided squares: an open marker over the filled one (errorbar's line sits at 2.1).
+            ax.plot(*zip(*open_points), linestyle="none", marker="o", color=colour, markerfacecolor="white", zorder=3)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    if depths:
+        ax.set_xticks(depths)
+        ax.set_xticklabels([str(d) for d in depths])
+        ax.set_xlim(min(depths) / 1.5, max(depths) * 1.5)
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_title(panel["title"], fontsize="medium")
+    ax.set_xlabel("queue depth", fontsize="small")
+    ax.set_ylabel("direct / buffered", fontsize="small")
+    ax.grid(True, alpha=0.3)
+
+
+def plot_ratio_panels(plt, panels, title, path, band):
+    """Direct/buffered ratio against depth, several runs on one axis per panel: panels
+    [{"title", "lines": [{"label", "run" (index into RUN_COLOURS), "points": [(qd, ratio, lo,
+    hi, decided)]}]}], three to a row. Bars span each interval [lo, hi]; an open marker is a
+    comparison not decided; `band` (low, high) is shaded: the equivalence margins, given by
+    the caller (decide.py holds them). Log scales on both axes, so 0.5 and 2 lie equally far
+    from 1."""
+    columns = min(3, len(panels))
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, squeeze=False, layout="constrained",
+                             figsize=(4.6 * columns + 0.4, 3.4 * rows + 0.8))
+    for ax, panel in zip(axes.flat, panels):
+        draw_ratio_panel(ax, panel, band)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    for ax in list(axes.flat)[1:len(panels)]:  # Every run once, whichever panel first drew it.
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(h)
+                labels.append(label)
+    # On the first panel (matplotlib 3.6 has no legend outside a constrained layout): one
+    # colour per run holds in every panel.
+    axes.flat[0].legend(handles, labels, fontsize="x-small", title="run (bars: interval;\nopen: not decided)",
+                        title_fontsize="x-small")
+    fig.suptitle(title)
     fig.savefig(path, dpi=100)
     plt.close(fig)

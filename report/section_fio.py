@@ -23,11 +23,16 @@ def iodepth_figures(cell):
             "clat_ns_p99": percentile_ns(median, 99), "cpu_ns_per_io": median.get("cpu_ns_per_io")}
 
 
-def crosscheck_row(check, cells_by_key):
+def check_figures(check, cells_by_key):
+    """(iodepth's FIGURES, fio's, iodepth / fio of each) of one cross-check entry: the ratios it
+    recorded, computed only where it recorded none."""
     cell = check.get("_cell") or cells_by_key.get((check["cell"], check.get("memory_cap") or 0))
     fio, given, ours = check.get("fio") or {}, check.get("ratio") or {}, iodepth_figures(cell)
-    # Prefer the ratio the cross-check recorded; compute it only when it is missing.
-    ratios = {k: given.get(k, ratio(ours[k], fio.get(k))) for k in FIGURES}
+    return ours, fio, {k: given.get(k, ratio(ours[k], fio.get(k))) for k in FIGURES}
+
+
+def crosscheck_row(check, cells_by_key):
+    ours, fio, ratios = check_figures(check, cells_by_key)
     iops_ratio = fmt(ratios["iops"], ".2f")
     if check.get("agrees") is False:
         iops_ratio = f"{MARK} {iops_ratio}"
@@ -47,20 +52,31 @@ def notes_of(checks):
     return list(dict.fromkeys(note for check in checks for note in (check.get("fio") or {}).get("notes") or []))
 
 
+# What every column of the table means, said once above it.
+CROSSCHECK_EXPLANATION = [
+    "Each row is a run of the cell through iodepth alternating with its fio job (fio.crosscheck "
+    "for read cells, fio.wal for the write path); iodepth's figures are from that run. "
+    "Ratio = iodepth / fio on the same cell; cache: the state each side's runs started "
+    f"in (iodepth / fio). {MARK} marks a cell the cross-check found outside its agreement "
+    "band (\"agrees\" no), with the cause where it knew one; \"–\": agreement not judged "
+    "(fio.wal, or a file written before the cross-check judged it).", ""]
+
+
+def crosscheck_table(checks, cells, explain=True):
+    """The cross-check's explanation (unless `explain` is False: a caller showing several
+    tables says it once), its table and the comparisons' notes (checks non-empty)."""
+    cells_by_key = {(c["id"], cap_of(c)): c for c in cells}
+    rows = [crosscheck_row(check, cells_by_key) for check in checks]
+    notes = notes_of(checks)
+    return (CROSSCHECK_EXPLANATION if explain else []) + [
+        md_table(["cell", "cache", "agrees", "cause", "iodepth IOPS", "fio IOPS", "IOPS ratio",
+                  "iodepth p95 µs", "fio p95 µs", "p95 ratio", "iodepth p99 µs", "fio p99 µs",
+                  "p99 ratio", "iodepth CPU µs/IO", "fio CPU µs/IO", "CPU ratio"], rows)] + (
+        ["", "Notes of the comparisons:", ""] + [f"- {note}" for note in notes] if notes else [])
+
+
 def crosscheck_section(checks, cells):
     out = ["", "## fio cross-check", ""]
     if not checks:
         return out + ["No fio cross-check in these results."]
-    cells_by_key = {(c["id"], cap_of(c)): c for c in cells}
-    rows = [crosscheck_row(check, cells_by_key) for check in checks]
-    notes = notes_of(checks)
-    return out + ["Each row is a run of the cell through iodepth alternating with its fio job (fio.crosscheck "
-                  "for read cells, fio.wal for the write path); iodepth's figures are from that run. "
-                  "Ratio = iodepth / fio on the same cell; cache: the state each side's runs started "
-                  f"in (iodepth / fio). {MARK} marks a cell the cross-check found outside its agreement "
-                  "band (\"agrees\" no), with the cause where it knew one; \"–\": agreement not judged "
-                  "(fio.wal, or a file written before the cross-check judged it).", "",
-                  md_table(["cell", "cache", "agrees", "cause", "iodepth IOPS", "fio IOPS", "IOPS ratio",
-                            "iodepth p95 µs", "fio p95 µs", "p95 ratio", "iodepth p99 µs", "fio p99 µs",
-                            "p99 ratio", "iodepth CPU µs/IO", "fio CPU µs/IO", "CPU ratio"], rows)] + (
-        ["", "Notes of the comparisons:", ""] + [f"- {note}" for note in notes] if notes else [])
+    return out + crosscheck_table(checks, cells)

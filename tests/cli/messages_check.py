@@ -127,6 +127,24 @@ class MessagesTest(unittest.TestCase):
         self.assertIn('"commits_per_s"', out)
         self.assertEqual(os.listdir(self.dir.name), [], "the log directory is removed afterwards")
 
+    def test_compare_says_which_input_is_not_a_matrix_directory_and_what_to_give(self):
+        run = os.path.join(self.dir.name, "run")
+        os.mkdir(run)
+        err = self.fail_with("compare", run, run)
+        self.assertIn(f"iodepth compare: error: {run} holds no results files (*.json)", err)
+        self.assertIn(f"`iodepth matrix --out {run} --collect`", err)
+        self.assertIn("give two or more directories", self.fail_with("compare", run))
+        # A .json that is not one of the matrix's files: report.compare says so.
+        notes = os.path.join(run, "notes.json")
+        with open(notes, "w", encoding="utf-8") as f:
+            f.write("{}")
+        err = self.fail_with("compare", run, run)
+        self.assertIn(f"{run} holds no matrix results files (<suite>-<cap>.json", err)
+        self.assertIn("report.compare failed", err)
+        err = self.fail_with("compare", run, notes)
+        self.assertIn(f"iodepth compare: error: {notes} is not a directory", err)
+        self.assertIn("name the directory `iodepth matrix --out DIR` wrote", err)
+        self.assertIn("nowhere does not exist", self.fail_with("compare", run, os.path.join(self.dir.name, "nowhere")))
 
 if __name__ == "__main__":
     unittest.main()
