@@ -132,9 +132,10 @@ struct ReadStreamStats {
   LatencyHistogram read_latency_ns;      // Submit to completion of each read.
   LatencyHistogram page_latency_ns;      // The same, once per page the read brought in.
   double in_flight_area_ns = 0;          // Integral of reads in flight over time (mean = area / time).
-  double distance_sum = 0;               // Sum of the distance at each Next() (mean = sum / pages).
-  double combine_sum = 0;                // Sum of the combine distance (pages) at each Next().
-  double pinned_sum = 0;                 // Sum of the pages pinned ahead at each Next().
+  // Sums over each Next() (mean = sum / pages); integers, so the hot path adds, not converts.
+  uint64_t distance_sum = 0;  // The read-ahead distance.
+  uint64_t combine_sum = 0;   // The combine distance, in pages.
+  uint64_t pinned_sum = 0;    // The pages pinned ahead.
 };
 
 class ReadStream {

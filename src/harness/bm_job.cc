@@ -232,9 +232,9 @@ Status RunStreamLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64
   b.consumer_waits = s.consumer_waits;
   b.wait_ns = s.wait_ns;
   const double fetched = static_cast<double>(s.pages);
-  b.mean_distance = s.pages > 0 ? s.distance_sum / fetched : 0;
-  b.mean_combine_pages = s.pages > 0 ? s.combine_sum / fetched : 0;
-  b.mean_pinned_pages = s.pages > 0 ? s.pinned_sum / fetched : 0;
+  b.mean_distance = s.pages > 0 ? static_cast<double>(s.distance_sum) / fetched : 0;
+  b.mean_combine_pages = s.pages > 0 ? static_cast<double>(s.combine_sum) / fetched : 0;
+  b.mean_pinned_pages = s.pages > 0 ? static_cast<double>(s.pinned_sum) / fetched : 0;
   stream.reset();  // Completes its reads and drops its pins before the queue goes.
   return updater.enabled() ? WriteBackAll(pool, queue.get()) : Status::OK();
 }

@@ -326,7 +326,11 @@ TEST_P(ReadStreamTest, FixedDistanceBoundsReadsInFlight) {
     ASSERT_NO_FATAL_FAILURE(ExpectEnd(*stream));
     EXPECT_LE(most_in_flight, kDistance);
     EXPECT_LE(most_queued, kDistance);
-    EXPECT_GE(most_in_flight, 2u) << "the stream never read ahead, so the bound was never tested";
+    // Reads that completed inside their submission (buffered io_uring over cached pages)
+    // are taken at once, so they never stay in flight; every other read must have.
+    if (stream->stats().inline_completions < stream->stats().reads) {
+      EXPECT_GE(most_in_flight, 2u) << "the stream never read ahead, so the bound was never tested";
+    }
   }
 }
 
