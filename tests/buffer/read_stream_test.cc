@@ -261,6 +261,37 @@ TEST_P(ReadStreamTest, InlineCompletionsCountAsWaiting) {
   }
 }
 
+// A read that completes inside its submission (buffered io_uring over cached pages) is
+// taken at once: the consumer never finds its page still "being read", counts no wait for
+// it, and an adaptive stream made only of such reads stays at a read-ahead distance of 1
+// with no more pins than one read's look-ahead, however deep it may go.
+TEST_P(ReadStreamTest, ReadsCompletedInlineAreNoWaitsAndKeepTheAdaptiveDistanceAtOne) {
+  constexpr uint32_t kCombine = 4;
+  std::unique_ptr<IoQueue> queue = NewQueue();
+  ASSERT_NE(queue, nullptr);
+  const bool inline_reads = backend() == Backend::kIoUring && !file_->direct() &&
+                            queue->features().find("defer_taskrun") != std::string::npos;
+  std::unique_ptr<ReadStream> stream =
+      NewStream(*queue, Range(0, kPages), Options(ReadStreamPolicy::kAdaptive, kQueueDepth, kCombine));
+  ASSERT_NE(stream, nullptr);
+  uint32_t most_distance = 0;
+  for (uint64_t page = 0; page < kPages; ++page) {
+    ASSERT_NO_FATAL_FAILURE(ExpectNext(*stream, page, page));
+    most_distance = std::max(most_distance, stream->distance());
+  }
+  ASSERT_NO_FATAL_FAILURE(ExpectEnd(*stream));
+  const ReadStreamStats& stats = stream->stats();
+  if (!inline_reads || stats.inline_completions < stats.reads) {
+    GTEST_SKIP() << "only a buffered io_uring queue over cached pages completes reads inline ("
+                 << stats.inline_completions << " of " << stats.reads << " reads did)";
+  }
+  EXPECT_EQ(stats.consumer_waits, 0u);
+  EXPECT_EQ(most_distance, 1u) << "the distance grew for reads that kept no one waiting";
+  EXPECT_GT(stats.reads_by_pages[kCombine], 0u) << "the combine distance still grows with the reads";
+  // Pins follow the distance: far fewer than a stream at its maximum distance looks ahead.
+  EXPECT_LT(stats.pinned_sum, uint64_t{kQueueDepth} * kCombine * stats.pages);
+}
+
 TEST_P(ReadStreamTest, AdjacentMissesCombineUpToIoCombine) {
   constexpr uint32_t kCombine = 4;
   const ReadStreamStats stats = ReadAll(Range(0, kPages), Options(ReadStreamPolicy::kFixed, 4, kCombine));
