@@ -50,7 +50,9 @@ StorageKind Classify(const std::string& path, const std::vector<MountInfo>& moun
   const std::string disk_dir = PathExists(JoinPath(*dir, "partition")) ? ParentDir(*dir) : *dir;
   const std::string disk = BaseName(disk_dir);
   if (IsMemoryDeviceName(disk)) {
-    return {"memory", fmt::format("block device {} keeps its data in RAM", disk), BaseName(*dir)};
+    // zram is what scripts/fast-device.sh sets up on purpose: say so wherever this shows.
+    const std::string_view what = disk.starts_with("zram") ? "zram (memory-backed, emulated fast device): " : "";
+    return {"memory", fmt::format("{}block device {} keeps its data in RAM", what, disk), BaseName(*dir)};
   }
   if (disk.starts_with("loop")) {
     const std::optional<std::string> backing = ReadTrimmedHostFile(JoinPath(disk_dir, "loop/backing_file"));
