@@ -72,12 +72,12 @@ Measures. A comparison reads one figure of each repetition, its measure: the sui
 throughput (suite_throughput) unless told. Concurrent scans have a second, the slowest
 scan's page bytes/s (slowest_scan), decided by the same rule; the scan section states that
 decision beside the total's on every curve. The guidance, the advice and the matrix decide
-scans on the total, and that is a choice: a low slowest scan is mostly the pool's
-replacement strategy at work, not the I/O mode (under the clock one scan can keep the pool
-while the others thrash; docs/BENCHMARKS.md, "scan"), so its remedy is a strategy; and the
-advice ranks backends and depths by the largest total, which a per-scan figure set by that
-strategy would not rank consistently. Deciding scans on the slowest scan instead would be
-one line, suite_throughput returning slowest_scan's getter for the scan suite.
+scans on the total where the scans shared the device fairly, and on the slowest scan where
+fairness matters: when either cell's scans were unfair (its median slowest/fastest below
+FAIR_STREAM_SHARE, results.py), its total is one lucky scan's, and an engine running those
+scans waits for the slowest (fair_measure; the comparison's notes say so). Fair cells keep
+the total because the advice ranks backends and depths by it, which a per-scan figure
+would not rank consistently.
 
 "Either": a curve on which neither mode read from the device (both cells' median device
 read_bytes below 1% of requested_bytes, or below 64 KiB; without device records, a pool hit
@@ -95,7 +95,8 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .results import cap_of, ratio_text, slowest_stream_bw  # noqa: F401  (ratio_text: part of this module's wording API)
+from .results import (FAIR_STREAM_SHARE, cap_of, is_unfair, median_of, ratio_text,  # noqa: F401  (ratio_text: part of this module's wording API)
+                      slowest_stream_bw)
 
 # The overall level of every kind of false decision, over all looks of one comparison.
 ALPHA = 0.05
@@ -408,9 +409,25 @@ def flag_notes(direct, buffered):
                  if flag in (c.get("flags") or []))
 
 
-def compare(direct, buffered, paired=True, measure=suite_throughput):
-    """The Comparison of two measured cells by `measure` (the suite's throughput unless told;
-    slowest_scan for the slowest of concurrent scans), or None when either has none at all."""
+def fair_measure(direct, buffered):
+    """(measure, notes) of a comparison not told its measure ("Measures"): suite_throughput,
+    or slowest_scan when either cell's concurrent scans were unfair, with a note saying so."""
+    unfair = [(c, median_of(c, "stream_fairness")) for c in (direct, buffered)]
+    unfair = [(c, f) for c, f in unfair if is_unfair(f)]
+    if not unfair:
+        return suite_throughput, ()
+    which = ", ".join(f"{c['id']} {f:.2f}" for c, f in unfair)
+    return slowest_scan, (f"decided on the slowest scan, not the total: slowest/fastest below "
+                          f"{FAIR_STREAM_SHARE:.2f} ({which}), so the total is one scan's",)
+
+
+def compare(direct, buffered, paired=True, measure=None):
+    """The Comparison of two measured cells by `measure` (unless told, fair_measure's: the
+    suite's throughput, or for unfair concurrent scans the slowest scan's), or None when
+    either has none at all."""
+    notes = ()
+    if measure is None:
+        measure, notes = fair_measure(direct, buffered)
     d, b = sample_values(direct, buffered, paired, measure)
     looks = max(looks_of_cell(direct), looks_of_cell(buffered))
     n = min(len(d), len(b))
@@ -429,7 +446,7 @@ def compare(direct, buffered, paired=True, measure=suite_throughput):
         ratio = lo = hi = point
         outcome, reasons = INCONCLUSIVE, (f"{n} repetition{'s' if n != 1 else ''}: no interval",)
     return Comparison(direct, buffered, paired, n, ratio, lo, hi, outcome, looks, reasons,
-                      flag_notes(direct, buffered))
+                      flag_notes(direct, buffered) + notes)
 
 
 def outcome_counts(comparisons):

@@ -96,11 +96,26 @@ class SlowestScanDecisionTest(unittest.TestCase):
 
     def test_the_slowest_scan_is_compared_repetition_by_repetition(self):
         d, b = scan_cell("io_uring", 4, "direct"), scan_cell("io_uring", 4, "buffered")
-        total, slowest = decide.compare(d, b), decide.compare(d, b, measure=decide.slowest_scan)
+        total = decide.compare(d, b, measure=decide.suite_throughput)
+        slowest = decide.compare(d, b, measure=decide.slowest_scan)
         self.assertEqual((total.outcome, slowest.outcome), (decide.FASTER, decide.SLOWER))
         self.assertAlmostEqual(total.ratio, 2.0)
         self.assertAlmostEqual(slowest.ratio, 0.4)
         self.assertEqual(slowest.n, 3)
+
+    def test_unfair_scans_are_decided_on_the_slowest_scan_unless_told(self):
+        # qd 4's direct cell is unfair (0.096): the guidance's comparison is the slowest scan's,
+        # and says why; the fair qd 16 pair keeps the total.
+        d, b = scan_cell("io_uring", 4, "direct"), scan_cell("io_uring", 4, "buffered")
+        chosen = decide.compare(d, b)
+        self.assertEqual(chosen.outcome, decide.SLOWER)
+        self.assertAlmostEqual(chosen.ratio, 0.4)
+        self.assertTrue(any("decided on the slowest scan" in note and d["id"] in note for note in chosen.notes),
+                        chosen.notes)
+        fair_d, fair_b = scan_cell("io_uring", 16, "direct"), scan_cell("io_uring", 16, "buffered")
+        self.assertEqual(decide.fair_measure(fair_d, fair_b), (decide.suite_throughput, ()))
+        self.assertEqual(decide.compare(fair_d, fair_b).ratio,
+                         decide.compare(fair_d, fair_b, measure=decide.suite_throughput).ratio)
 
     def test_without_scan_records_there_is_no_slowest_scan_comparison(self):
         d, b = scan_cell("io_uring", 4, "direct"), scan_cell("io_uring", 4, "buffered")
