@@ -332,7 +332,8 @@ class Comparison:
     means unpaired; the ratio of the medians when there is no interval); lo and hi the
     interval at `level` (lo == hi == ratio without one); n the repetitions used (pairs, or
     the smaller side unpaired); looks the K it was tested for; reasons why it is
-    inconclusive (empty when decided); notes what its cells' flags say it measured (served from memory).
+    inconclusive (empty when decided); notes what its cells' flags say it measured (served from memory);
+    measure_note why it was decided on another measure than the total ("" when it was not).
     """
     direct: dict
     buffered: dict
@@ -345,6 +346,7 @@ class Comparison:
     looks: int
     reasons: tuple
     notes: tuple = ()
+    measure_note: str = ""
 
     @property
     def median(self):
@@ -410,24 +412,24 @@ def flag_notes(direct, buffered):
 
 
 def fair_measure(direct, buffered):
-    """(measure, notes) of a comparison not told its measure ("Measures"): suite_throughput,
+    """(measure, note) of a comparison not told its measure ("Measures"): suite_throughput,
     or slowest_scan when either cell's concurrent scans were unfair, with a note saying so."""
     unfair = [(c, median_of(c, "stream_fairness")) for c in (direct, buffered)]
     unfair = [(c, f) for c, f in unfair if is_unfair(f)]
     if not unfair:
-        return suite_throughput, ()
+        return suite_throughput, ""
     which = ", ".join(f"{c['id']} {f:.2f}" for c, f in unfair)
     return slowest_scan, (f"decided on the slowest scan, not the total: slowest/fastest below "
-                          f"{FAIR_STREAM_SHARE:.2f} ({which}), so the total is one scan's",)
+                          f"{FAIR_STREAM_SHARE:.2f} ({which}), so the total is one scan's")
 
 
 def compare(direct, buffered, paired=True, measure=None):
     """The Comparison of two measured cells by `measure` (unless told, fair_measure's: the
     suite's throughput, or for unfair concurrent scans the slowest scan's), or None when
     either has none at all."""
-    notes = ()
+    measure_note = ""
     if measure is None:
-        measure, notes = fair_measure(direct, buffered)
+        measure, measure_note = fair_measure(direct, buffered)
     d, b = sample_values(direct, buffered, paired, measure)
     looks = max(looks_of_cell(direct), looks_of_cell(buffered))
     n = min(len(d), len(b))
@@ -446,7 +448,7 @@ def compare(direct, buffered, paired=True, measure=None):
         ratio = lo = hi = point
         outcome, reasons = INCONCLUSIVE, (f"{n} repetition{'s' if n != 1 else ''}: no interval",)
     return Comparison(direct, buffered, paired, n, ratio, lo, hi, outcome, looks, reasons,
-                      flag_notes(direct, buffered) + notes)
+                      flag_notes(direct, buffered), measure_note)
 
 
 def outcome_counts(comparisons):

@@ -159,6 +159,10 @@ def crossover_sentence(x):
     if in_memory:
         text += (" Buffered was served from the page cache at " + ", ".join(f"qd {c.qd}" for c in in_memory) +
                  f" ({in_memory[0].notes[0]}).")
+    by_slowest = [c for c in x.comparisons if c.measure_note]
+    if by_slowest:
+        text += (" Decided on the slowest scan at " + ", ".join(f"qd {c.qd}" for c in by_slowest) +
+                 f" ({by_slowest[0].measure_note}).")
     return text
 
 

@@ -110,10 +110,11 @@ class SlowestScanDecisionTest(unittest.TestCase):
         chosen = decide.compare(d, b)
         self.assertEqual(chosen.outcome, decide.SLOWER)
         self.assertAlmostEqual(chosen.ratio, 0.4)
-        self.assertTrue(any("decided on the slowest scan" in note and d["id"] in note for note in chosen.notes),
-                        chosen.notes)
+        self.assertIn("decided on the slowest scan", chosen.measure_note)
+        self.assertIn(d["id"], chosen.measure_note)
+        self.assertEqual(chosen.notes, (), "it is not a served-from-memory note")
         fair_d, fair_b = scan_cell("io_uring", 16, "direct"), scan_cell("io_uring", 16, "buffered")
-        self.assertEqual(decide.fair_measure(fair_d, fair_b), (decide.suite_throughput, ()))
+        self.assertEqual(decide.fair_measure(fair_d, fair_b), (decide.suite_throughput, ""))
         self.assertEqual(decide.compare(fair_d, fair_b).ratio,
                          decide.compare(fair_d, fair_b, measure=decide.suite_throughput).ratio)
 
@@ -138,6 +139,10 @@ class ScanFairnessReportTest(RenderedReport, unittest.TestCase):
         part = section(self.md, f"### {regime} (S = 4 scans)")
         (table,) = tables(part)
         return table["headers"], {(r["backend"], r["qd"]): r for r in table["rows"]}
+
+    def test_the_guidance_says_which_depths_it_decided_on_the_slowest_scan(self):
+        self.assertIn("Decided on the slowest scan at qd 4 (decided on the slowest scan, not the total: "
+                      "slowest/fastest below 0.67 (multistream_scan_qd4/direct/io_uring/pressure 0.10)", self.md)
 
     def test_each_row_shows_both_cells_strategy(self):
         _, rows = self.rows("pressure")
