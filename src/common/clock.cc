@@ -11,7 +11,7 @@ int64_t ToNs(const timeval& tv) { return static_cast<int64_t>(tv.tv_sec) * 1'000
 CpuTimes ProcessCpuTimes() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  return CpuTimes{ToNs(usage.ru_utime), ToNs(usage.ru_stime)};
+  return CpuTimes{ToNs(usage.ru_utime), ToNs(usage.ru_stime), usage.ru_nvcsw + usage.ru_nivcsw};
 }
 
 std::string UtcNow(const char* format) {

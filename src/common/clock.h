@@ -14,10 +14,13 @@ inline int64_t NowNs() {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-// CPU time used by the whole process (every thread, user and system), in nanoseconds.
+// CPU time used by the whole process (every thread, user and system), in nanoseconds, and
+// its context switches (voluntary: a thread blocked, as a waiting reaper or an idle worker
+// does; involuntary: the scheduler took the CPU away), as getrusage counts them.
 struct CpuTimes {
   int64_t user_ns = 0;
   int64_t system_ns = 0;
+  int64_t context_switches = 0;
 };
 CpuTimes ProcessCpuTimes();
 

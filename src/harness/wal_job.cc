@@ -51,8 +51,9 @@ WalJobResult Summarise(const WalJobOptions& options, const Snapshot& start, cons
   result.max_write_depth = end.wal.max_write_depth;
   result.window_ns = end.now_ns - start.now_ns;
   result.latency_ns = latency;
-  result.cpu =
-      CpuTimes{.user_ns = end.cpu.user_ns - start.cpu.user_ns, .system_ns = end.cpu.system_ns - start.cpu.system_ns};
+  result.cpu = CpuTimes{.user_ns = end.cpu.user_ns - start.cpu.user_ns,
+                        .system_ns = end.cpu.system_ns - start.cpu.system_ns,
+                        .context_switches = end.cpu.context_switches - start.cpu.context_switches};
   result.bytes_written = end.wal.bytes_written - start.wal.bytes_written;
   return result;
 }

@@ -78,6 +78,7 @@ nlohmann::json JobToJson(const JobSpec& spec, const JobResult& result) {
       {"usr_cpu", cpu_percent(result.cpu.user_ns)},
       {"sys_cpu", cpu_percent(result.cpu.system_ns)},
       {"cpu_ns_per_io", result.cpu_ns_per_io()},
+      {"context_switches", result.cpu.context_switches},
       {"depth",
        {{"target", spec.queue.depth},
         {"mean_in_flight", result.mean_in_flight},

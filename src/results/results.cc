@@ -125,6 +125,7 @@ void Fields(R& r, F&& f) {
   f.added("inline_completions", r.inline_completions);
   f.added("async_issued", r.async_issued);
   f.added("submit_ns_per_io", r.submit_ns_per_io);
+  f.added("context_switches_per_io", r.context_switches_per_io);
 }
 
 #define IODEPTH_JSON_BY_FIELDS(Record)               \
@@ -275,7 +276,9 @@ RepetitionRecord MakeRepetitionRecord(const JobSpec& spec, const JobResult& resu
                   .refills_short = result.refills_short,
                   .inline_completions = q.inline_completions,
                   .async_issued = q.async_issued,
-                  .submit_ns_per_io = Ratio(static_cast<double>(q.submit_ns), static_cast<double>(q.submitted))};
+                  .submit_ns_per_io = Ratio(static_cast<double>(q.submit_ns), static_cast<double>(q.submitted)),
+                  .context_switches_per_io =
+                      Ratio(static_cast<double>(result.cpu.context_switches), static_cast<double>(result.ios))};
   r.resident_before = resident_before;
   r.verified_bytes = result.verified_bytes;
   if (result.device) {

@@ -63,10 +63,11 @@ struct DepthRecord {
   double avg_submit_batch = 0;
   double avg_reap_batch = 0;
   uint64_t resubmits = 0;
-  uint64_t refills_short = 0;       // Refills leaving fewer than target in flight (0 when depth was kept).
-  uint64_t inline_completions = 0;  // Requests complete when their Submit() returned (IoQueueStats).
-  uint64_t async_issued = 0;        // io_uring: requests issued with IOSQE_ASYNC.
-  double submit_ns_per_io = 0;      // Time inside Submit() per request submitted.
+  uint64_t refills_short = 0;          // Refills leaving fewer than target in flight (0 when depth was kept).
+  uint64_t inline_completions = 0;     // Requests complete when their Submit() returned (IoQueueStats).
+  uint64_t async_issued = 0;           // io_uring: requests issued with IOSQE_ASYNC.
+  double submit_ns_per_io = 0;         // Time inside Submit() per request submitted.
+  double context_switches_per_io = 0;  // The process's context switches in the window / ios.
 };
 
 // Buffer-manager figures of one bm repetition (harness/bm_job.h).

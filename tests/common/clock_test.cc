@@ -46,6 +46,12 @@ TEST(ClockTest, ProcessCpuTimesGrowWithWork) {
   EXPECT_GE(after.user_ns, before.user_ns);
 }
 
+TEST(ClockTest, ASleepIsAVoluntaryContextSwitch) {
+  const CpuTimes before = ProcessCpuTimes();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));  // Blocks: gives the CPU up.
+  EXPECT_GT(ProcessCpuTimes().context_switches, before.context_switches);
+}
+
 }  // namespace
 }  // namespace iodepth
 

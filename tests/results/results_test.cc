@@ -373,7 +373,7 @@ TEST(MakeRepetitionRecordTest, CopiesTheJobsNumbersAndDerivesTheRatios) {
   result.bytes = 1000 * 4096;
   result.window_ns = 500'000'000;  // 2000 IOPS.
   for (uint64_t v = 1; v <= 1000; ++v) result.clat_ns.Record(v * 1000);
-  result.cpu = CpuTimes{.user_ns = 3'000'000, .system_ns = 1'000'000};
+  result.cpu = CpuTimes{.user_ns = 3'000'000, .system_ns = 1'000'000, .context_switches = 250};
   result.mean_in_flight = 6;
   result.queue_stats =
       IoQueueStats{.submit_calls = 250, .submitted = 1000, .reap_calls = 500, .reaped = 1000, .resubmits = 3};
@@ -410,6 +410,7 @@ TEST(MakeRepetitionRecordTest, CopiesTheJobsNumbersAndDerivesTheRatios) {
   EXPECT_DOUBLE_EQ(r.depth.avg_reap_batch, 2);
   EXPECT_EQ(r.depth.resubmits, 3u);
   EXPECT_EQ(r.depth.refills_short, 2u);
+  EXPECT_DOUBLE_EQ(r.depth.context_switches_per_io, 0.25);
   EXPECT_EQ(r.resident_before, 0.25);
   EXPECT_EQ(r.verified_bytes, 4096u);
 }
@@ -433,6 +434,7 @@ TEST(MakeRepetitionRecordTest, EmptyJobHasNoDivisionByZero) {
   EXPECT_EQ(r.depth.avg_submit_batch, 0);
   EXPECT_EQ(r.depth.avg_reap_batch, 0);
   EXPECT_EQ(r.depth.littles_law, 0);
+  EXPECT_EQ(r.depth.context_switches_per_io, 0);
 }
 
 // ---- SummariseCell ----
