@@ -48,7 +48,7 @@ class WorkerQueue final : public IoQueue {
   // `sized`: the number allowed to run at once follows the load (WorkersForLoad); else all
   // `threads` run.
   WorkerQueue(uint32_t depth, uint32_t threads, bool sized)
-      : IoQueue(depth), sized_(sized), cpus_(UsableCpus()), active_limit_(threads) {
+      : IoQueue(depth), sized_(sized), cpus_(UsableCpus()), thread_count_(threads), active_limit_(threads) {
     prepared_jobs_.reserve(depth);
     done_.reserve(depth);
     threads_.reserve(threads);
@@ -154,8 +154,7 @@ class WorkerQueue final : public IoQueue {
     if (blocked) ++samples_blocked_;
     if (++samples_ < kSamplesPerResize) return;
     const uint32_t before = active_limit_;
-    active_limit_ =
-        WorkersForLoad(static_cast<double>(samples_blocked_) / samples_, cpus_, static_cast<uint32_t>(threads_.size()));
+    active_limit_ = WorkersForLoad(static_cast<double>(samples_blocked_) / samples_, cpus_, thread_count_);
     samples_ = samples_blocked_ = 0;
     if (active_limit_ > before) work_cv_.notify_all();
   }
@@ -169,6 +168,7 @@ class WorkerQueue final : public IoQueue {
 
   const bool sized_;
   const uint32_t cpus_;
+  const uint32_t thread_count_;     // threads_.size(), which workers may read while it fills.
   std::vector<Job> prepared_jobs_;  // Owner thread only.
   std::vector<std::thread> threads_;
 
