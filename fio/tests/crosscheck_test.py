@@ -421,7 +421,8 @@ class SummariseWithIodepthTest(unittest.TestCase):
         self.assertEqual(out["flags"], ["cv_high"])
         # Repetitions come back as they went, with "device" and "write" null where fio's
         # records had none, and the depth counters newer than these records at 0.
-        newer_depth = {"inline_completions": 0, "async_issued": 0, "submit_ns_per_io": 0.0}
+        newer_depth = {"inline_completions": 0, "async_issued": 0, "submit_ns_per_io": 0.0,
+                       "context_switches_per_io": 0.0}
         self.assertEqual(out["repetitions"], [dict(rep, device=None, write=None, depth=dict(rep["depth"], **newer_depth))
                                               for rep in cell["repetitions"]])
 
