@@ -16,7 +16,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SRC = os.path.join(REPO, "src")
 LAYER_CALL = re.compile(r"^iodepth_layer\((\w+)(.*?)\)\s*$", re.MULTILINE | re.DOTALL)
 INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"', re.MULTILINE)
-KEYWORDS = {"SOURCES", "DEPS", "PRIVATE_LIBS"}
+KEYWORDS = {"SOURCES", "DEPS", "PRIVATE_LIBS", "INTERNAL_HEADERS"}
 
 
 def declared_layers(cmake_text):
