@@ -142,6 +142,7 @@ void FinishWindow(const BmSpec& spec, BmResult& result, int64_t window_start_ns,
   result.buffer.pages_written = now.writebacks - pool_opened.writebacks;
   result.buffer.background_writebacks = now.background_writebacks - pool_opened.background_writebacks;
   result.buffer.evictor_writebacks = now.evictor_writebacks - pool_opened.evictor_writebacks;
+  result.buffer.dirty_victims_queued = now.dirty_victims_queued - pool_opened.dirty_victims_queued;
 }
 
 // bm_rand_rw's end: every dirty page written (the background writer's queue first), so

@@ -100,6 +100,7 @@ struct BmStats {
   uint64_t pages_written = 0;
   uint64_t background_writebacks = 0;
   uint64_t evictor_writebacks = 0;
+  uint64_t dirty_victims_queued = 0;  // Dirty victims an evictor handed to the background writer.
   double hit_ratio() const { return fetches ? static_cast<double>(hits) / static_cast<double>(fetches) : 0; }
 };
 

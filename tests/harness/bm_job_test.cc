@@ -369,8 +369,12 @@ TEST_P(BmJobTest, RandRwWritesEveryUpdateBackAndLeavesTheTableCheckable) {
     EXPECT_EQ(b.pages_written, b.background_writebacks + b.evictor_writebacks);
     if (writeback_depth == 0) {
       EXPECT_EQ(b.background_writebacks, 0u);
+      EXPECT_EQ(b.dirty_victims_queued, 0u);
     } else {
-      EXPECT_GT(b.background_writebacks, 0u) << "the background writer wrote nothing";
+      // Handed over, not necessarily written yet: in a 50 ms window on a loaded machine the
+      // writer thread may not have run (its queue is written at the end, which the check
+      // of every update on disk below covers).
+      EXPECT_GT(b.dirty_victims_queued, 0u) << "no dirty victim went to the background writer";
     }
     updates += b.updates;
     // Every update reached the disk (the run ends by writing what is dirty), and every
