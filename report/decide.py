@@ -75,7 +75,7 @@ decision beside the total's on every curve. The guidance, the advice and the mat
 scans on the total where the scans shared the device fairly, and on the slowest scan where
 fairness matters: when either cell's scans were unfair (its median slowest/fastest below
 FAIR_STREAM_SHARE, results.py), its total is one lucky scan's, and an engine running those
-scans waits for the slowest (fair_measure; the comparison's notes say so). Fair cells keep
+scans waits for the slowest (fair_measure; the comparison's measure_note says so). Fair cells keep
 the total because the advice ranks backends and depths by it, which a per-scan figure
 would not rank consistently.
 
