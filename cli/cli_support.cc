@@ -122,11 +122,21 @@ constexpr const char* kPython = "/usr/bin/python3";
 constexpr std::string_view kReportPackage = "report";
 
 // The report package's directory: $IODEPTH_REPORT_DIR, else the source tree's report/
-// (IODEPTH_REPORT_DIR, compiled in by cli/CMakeLists.txt); absolute, so that its parent can
-// go on PYTHONPATH, and without a trailing separator, so that it has a name.
+// (IODEPTH_REPORT_DIR, compiled in by cli/CMakeLists.txt) where it is there, else the
+// installed copy (IODEPTH_INSTALLED_REPORT_DIR: <prefix>/share/iodepth/report, what the
+// Debian package holds, on a machine without the source tree); absolute, so that its
+// parent can go on PYTHONPATH, and without a trailing separator, so that it has a name.
+std::filesystem::path DefaultReportDir() {
+  const std::filesystem::path tree = IODEPTH_REPORT_DIR;
+  std::error_code ec;
+  if (std::filesystem::exists(tree / "__init__.py", ec)) return tree;
+  const std::filesystem::path installed = IODEPTH_INSTALLED_REPORT_DIR;
+  return std::filesystem::exists(installed / "__init__.py", ec) ? installed : tree;
+}
+
 std::filesystem::path ReportPackageDir() {
   const char* given = std::getenv("IODEPTH_REPORT_DIR");
-  const std::filesystem::path dir = (given != nullptr && *given != '\0') ? given : IODEPTH_REPORT_DIR;
+  const std::filesystem::path dir = (given != nullptr && *given != '\0') ? given : DefaultReportDir();
   std::error_code ec;
   std::filesystem::path absolute = std::filesystem::absolute(dir, ec);
   if (ec) absolute = dir;  // No current directory: the path as given still names the package.

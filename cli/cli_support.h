@@ -74,7 +74,8 @@ const std::atomic<bool>& StopFlag();
 // the Python package that reads results files: "report" writes the report, "report.guidance"
 // the guidance and the advice) and waits for it. Debian's interpreter, because
 // python3-matplotlib is installed for it. The package is the directory IODEPTH_REPORT_DIR
-// (environment; default: the source tree's report/, compiled in); the child gets that
+// (environment; default: the source tree's report/, compiled in, or where that is absent
+// the installed <prefix>/share/iodepth/report); the child gets that
 // directory's parent first on PYTHONPATH and PYTHONSAFEPATH=1, so it runs this package
 // whatever the current directory holds. The module prints its own errors; a failure here
 // says which module failed, or what to install or set.
