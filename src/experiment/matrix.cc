@@ -345,29 +345,28 @@ Status Remeasure(const MatrixConfig& config, const MatrixOptions& options, const
       state.runs_total += unit->cells.size() * std::min(config.repetition_step, most - config.repetitions);
     }
     bool stopped = false;
-    IODEPTH_RETURN_IF_ERROR(
-        VisitUnits(plan, units, options.cgroup_fs,
-                   [&](const MatrixUnit& unit, const SuiteConfig& suite, const DataFileInfo& file,
-                       MemoryCap* cap) -> Result<bool> {
-                     JournalUnit record = *journal.Find(unit.key);
-                     const uint32_t first = RepetitionsHeld(record);
-                     const uint32_t count = std::min(config.repetition_step, most - first);
-                     const int64_t cost_ns = static_cast<int64_t>(unit.cells.size() * count) * per_run_ns;
-                     if (config.budget_ns > 0 && NowNs() - started_ns + cost_ns > config.budget_ns) {
-                       outcome.budget_spent = stopped = true;
-                       return false;
-                     }
-                     IODEPTH_ASSIGN_OR_RETURN(const bool finished,
-                                              RunRepetitions(unit, suite, file, cap, first, count, state, record));
-                     if (!finished) {
-                       state.interrupted = stopped = true;
-                       return false;
-                     }
-                     IODEPTH_RETURN_IF_ERROR(journal.Append(record));
-                     remeasured.insert(unit.key);
-                     outcome.units_remeasured = remeasured.size();
-                     return true;
-                   }));
+    const auto remeasure_unit = [&](const MatrixUnit& unit, const SuiteConfig& suite, const DataFileInfo& file,
+                                    MemoryCap* cap) -> Result<bool> {
+      JournalUnit record = *journal.Find(unit.key);
+      const uint32_t first = RepetitionsHeld(record);
+      const uint32_t count = std::min(config.repetition_step, most - first);
+      const int64_t cost_ns = static_cast<int64_t>(unit.cells.size() * count) * per_run_ns;
+      if (config.budget_ns > 0 && NowNs() - started_ns + cost_ns > config.budget_ns) {
+        outcome.budget_spent = stopped = true;
+        return false;
+      }
+      IODEPTH_ASSIGN_OR_RETURN(const bool finished,
+                               RunRepetitions(unit, suite, file, cap, first, count, state, record));
+      if (!finished) {
+        state.interrupted = stopped = true;
+        return false;
+      }
+      IODEPTH_RETURN_IF_ERROR(journal.Append(record));
+      remeasured.insert(unit.key);
+      outcome.units_remeasured = remeasured.size();
+      return true;
+    };
+    IODEPTH_RETURN_IF_ERROR(VisitUnits(plan, units, options.cgroup_fs, remeasure_unit));
     if (stopped) return Status::OK();
   }
 }
@@ -450,20 +449,20 @@ Result<MatrixOutcome> RunMatrix(const MatrixConfig& config, const MatrixOptions&
   MatrixOutcome outcome;
   outcome.units_total = plan.units.size();
   outcome.units_skipped = plan.units.size() - pending.size();
-  IODEPTH_RETURN_IF_ERROR(VisitUnits(
-      plan, pending, options.cgroup_fs,
-      [&](const MatrixUnit& unit, const SuiteConfig& suite, const DataFileInfo& file, MemoryCap* cap) -> Result<bool> {
-        JournalUnit record;
-        IODEPTH_ASSIGN_OR_RETURN(const bool finished, RunUnit(unit, suite, file, cap, state, record));
-        if (!finished) {
-          state.interrupted = true;
-          return false;
-        }
-        IODEPTH_RETURN_IF_ERROR(journal.Append(record));
-        ++outcome.units_run;
-        if (observer) observer->OnUnitDone(unit, record, outcome.units_run, pending.size());
-        return true;
-      }));
+  const auto run_unit = [&](const MatrixUnit& unit, const SuiteConfig& suite, const DataFileInfo& file,
+                            MemoryCap* cap) -> Result<bool> {
+    JournalUnit record;
+    IODEPTH_ASSIGN_OR_RETURN(const bool finished, RunUnit(unit, suite, file, cap, state, record));
+    if (!finished) {
+      state.interrupted = true;
+      return false;
+    }
+    IODEPTH_RETURN_IF_ERROR(journal.Append(record));
+    ++outcome.units_run;
+    if (observer) observer->OnUnitDone(unit, record, outcome.units_run, pending.size());
+    return true;
+  };
+  IODEPTH_RETURN_IF_ERROR(VisitUnits(plan, pending, options.cgroup_fs, run_unit));
   const std::string data_path = plan.groups.empty() ? data_dir : plan.groups.front().suite.filename;
   if (!state.interrupted) {
     IODEPTH_RETURN_IF_ERROR(Remeasure(config, options, plan, journal, data_path, state, outcome));
