@@ -20,6 +20,7 @@ struct BenchFlags {
   std::string rw = "randread";
   std::string bs = "4k";
   uint32_t iodepth = 32;
+  uint32_t numjobs = 1;
   int direct = 1;
   std::string engine = "auto";
   std::string size = "256m";
@@ -50,6 +51,7 @@ Result<JobSpec> BuildSpec(const BenchFlags& flags) {
   spec.verify = flags.verify != 0;
   IODEPTH_ASSIGN_OR_RETURN(spec.queue.backend, ParseBackend(flags.engine));
   spec.queue.depth = flags.iodepth;
+  spec.jobs = flags.numjobs;
   flags.queue.ApplyTo(spec.queue);
   spec.batch_submit = flags.queue.batch_submit;
   if (spec.queue.backend == Backend::kSync && spec.queue.depth != 1) {
@@ -76,9 +78,10 @@ Status RunBench(BenchFlags flags) {
   const bool human = flags.output_format == "normal";
   if (human) {
     std::cerr << fmt::format(
-        "iodepth bench: {} {} on {} ({}, {}), qd {}, {} engine, {} + {} ramp\n", flags.rw, flags.bs, flags.filename,
+        "iodepth bench: {} {} on {} ({}, {}), qd {}{}, {} engine, {} + {} ramp\n", flags.rw, flags.bs, flags.filename,
         FormatBytes(spec.size_bytes), spec.cache == CacheMode::kDirect ? "direct" : "buffered", spec.queue.depth,
-        flags.engine, spec.number_ios ? fmt::format("{} I/Os", spec.number_ios) : flags.runtime, flags.ramp_time);
+        spec.jobs > 1 ? fmt::format(" x {} jobs", spec.jobs) : "", flags.engine,
+        spec.number_ios ? fmt::format("{} I/Os", spec.number_ios) : flags.runtime, flags.ramp_time);
   }
   auto info = EnsureDataFile(DataFileRequest{.path = spec.filename,
                                              .size_bytes = spec.size_bytes,
@@ -119,6 +122,12 @@ void AddBenchCommand(CLI::App& app) {
   bench->add_option("--bs", flags->bs, "Block size per request (4k, 128k, ...)")->capture_default_str();
   bench->add_option("--iodepth", flags->iodepth, "Requests kept in flight")
       ->check(CLI::Range(1u, 4096u))
+      ->capture_default_str();
+  bench
+      ->add_option("--numjobs", flags->numjobs,
+                   "Jobs at once, each on its own thread with its own queue of --iodepth (random: own seed; "
+                   "sequential: own slice of --size); one result for all")
+      ->check(CLI::Range(1u, kMaxJobs))
       ->capture_default_str();
   bench->add_option("--direct", flags->direct, "1: O_DIRECT, 0: buffered")
       ->check(CLI::Range(0, 1))

@@ -35,6 +35,7 @@ struct SuiteFlags {
   uint64_t randseed = 1;
   int verify = 0;
   std::vector<uint32_t> depths = {1, 4, 16, 32};
+  uint32_t numjobs = 1;
   std::vector<std::string> modes = {"buffered", "direct"};
   std::vector<std::string> backends = {"io_uring", "worker", "sync"};
   std::string cache_state = "cold";
@@ -95,6 +96,7 @@ Result<SuiteConfig> BuildConfig(const SuiteFlags& flags) {
   config.only = flags.only;
   flags.queue.ApplyTo(config.queue);
   config.batch_submit = flags.queue.batch_submit;
+  config.jobs = flags.numjobs;
   config.command_line = flags.command_line;
   IODEPTH_ASSIGN_OR_RETURN(config.memory_bytes, ParseSize(flags.memory, "--memory"));
   config.regimes.clear();
@@ -310,6 +312,10 @@ void AddSuiteCommand(CLI::App& app) {
   cmd->add_option("--randseed", flags->randseed, "Seed of random offsets")->capture_default_str();
   cmd->add_option("--verify", flags->verify, "1: check every read")->check(CLI::Range(0, 1))->capture_default_str();
   cmd->add_option("--depths", flags->depths, "qd: queue depths")->delimiter(',')->capture_default_str();
+  cmd->add_option("--numjobs", flags->numjobs,
+                  "qd: queues at once, each on its own thread (fio's numjobs: own seed or slice of the "
+                  "file); each cell's figures cover them all")
+      ->capture_default_str();
   cmd->add_option("--modes", flags->modes, "buffered, direct, dontcache")->delimiter(',')->capture_default_str();
   cmd->add_option("--backends", flags->backends, "qd: io_uring, worker, sync")->delimiter(',')->capture_default_str();
   cmd->add_option("--cache_state", flags->cache_state, "Buffered cells start cold or warm")->capture_default_str();

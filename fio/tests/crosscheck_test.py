@@ -420,9 +420,10 @@ class SummariseWithIodepthTest(unittest.TestCase):
         self.assertAlmostEqual(out["cv"]["iops"], 0.5)
         self.assertEqual(out["flags"], ["cv_high"])
         # Repetitions come back as they went, with "device" and "write" null where fio's
-        # records had none, and the depth counters newer than these records at 0.
+        # records had none, the depth counters newer than these records at 0 and the
+        # queues at 1 (one job, as every record before numjobs).
         newer_depth = {"inline_completions": 0, "async_issued": 0, "submit_ns_per_io": 0.0,
-                       "context_switches_per_io": 0.0}
+                       "context_switches_per_io": 0.0, "jobs": 1}
         self.assertEqual(out["repetitions"], [dict(rep, device=None, write=None, depth=dict(rep["depth"], **newer_depth))
                                               for rep in cell["repetitions"]])
 

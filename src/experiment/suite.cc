@@ -107,6 +107,13 @@ Status ValidateConfig(const SuiteConfig& config) {
     return Status::InvalidArgument("a memory budget (the memory axis) is for the bm and scan suites only");
   }
   if (config.repetitions == 0) return Status::InvalidArgument("--repetitions must be at least 1");
+  IODEPTH_RETURN_IF_ERROR(RejectOutOfRange(config.jobs, 1, kMaxJobs, "--numjobs="));
+  if (config.jobs > 1 && config.suite != "qd") {
+    return Status::InvalidArgument(
+        fmt::format("--numjobs={} is for the qd suite; the {} suite runs one "
+                    "queue per cell (scan: --streams runs several scans)",
+                    config.jobs, config.suite));
+  }
   if (config.working_set_bytes > config.file_size_bytes) {
     return Status::InvalidArgument(
         fmt::format("--working_set={} is larger than --size={}; make it at most the file size",
@@ -450,6 +457,7 @@ nlohmann::json SuiteConfigToJson(const SuiteConfig& config) {
                          {"only", config.only},
                          {"worker_threads", config.queue.worker_threads},
                          {"iodepth_batch_submit", config.batch_submit},
+                         {"numjobs", config.jobs},
                          {"uring_sqpoll", config.queue.uring_sqpoll},
                          {"uring_register_files", config.queue.uring_register_files},
                          {"uring_fixed_buffers", config.queue.uring_fixed_buffers},
@@ -508,7 +516,9 @@ Result<std::vector<CellPlan>> PlanSuite(const SuiteConfig& config) {
         for (Backend backend : config.backends) {
           if (backend == Backend::kSync && qd != 1) continue;  // sync is depth 1 by definition.
           for (CacheMode mode : config.modes) {
-            cells.push_back(MakeCell(config, w, fmt::format("{}_qd{}", w.name, qd), qd, mode, backend, false));
+            CellPlan cell = MakeCell(config, w, fmt::format("{}_qd{}", w.name, qd), qd, mode, backend, false);
+            cell.spec.jobs = config.jobs;
+            cells.push_back(std::move(cell));
           }
         }
       }

@@ -85,6 +85,9 @@ struct SuiteConfig {
   std::vector<std::string> only;  // Keep cells whose id or workload equals or starts with one of these.
   IoQueueOptions queue;           // Template: worker threads and io_uring options.
   uint32_t batch_submit = 1;      // fio's iodepth_batch_submit (JobSpec::batch_submit).
+  // qd and bm: queues at once, each on its own thread (fio's numjobs; JobSpec::jobs,
+  // BmSpec::jobs); every cell of the suite runs with this many. The sync path stays at 1.
+  uint32_t jobs = 1;
   std::string command_line;
   // bm only. The table (filename) is loaded, or reused when it already has this shape.
   // An iodepth table of another shape there is replaced only with overwrite_table

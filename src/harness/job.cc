@@ -1,7 +1,9 @@
 #include "harness/job.h"
 
 #include <algorithm>
+#include <latch>
 #include <random>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -19,6 +21,7 @@ __extension__ using Uint128 = unsigned __int128;
 OffsetGenerator::OffsetGenerator(const JobSpec& spec)
     : random_(IsRandom(spec.rw)),
       block_size_(spec.block_size),
+      first_block_(spec.offset_bytes / spec.block_size),
       blocks_(spec.size_bytes / spec.block_size),
       rng_(spec.seed) {}
 
@@ -26,9 +29,9 @@ uint64_t OffsetGenerator::Next() {
   if (random_) {
     // Lemire's multiply-shift: a uniform index in [0, blocks_) without a division.
     const auto index = static_cast<uint64_t>((static_cast<Uint128>(rng_()) * blocks_) >> 64);
-    return index * block_size_;
+    return (first_block_ + index) * block_size_;
   }
-  const uint64_t offset = next_ * block_size_;
+  const uint64_t offset = (first_block_ + next_) * block_size_;
   next_ = next_ + 1 == blocks_ ? 0 : next_ + 1;
   return offset;
 }
@@ -70,6 +73,28 @@ Status ValidateSpec(const JobSpec& spec) {
   if (IsWrite(spec.rw) && spec.file_id == 0) {
     return Status::InvalidArgument("a write job needs the data file's pattern id (from EnsureDataFile)");
   }
+  if (spec.jobs == 0 || spec.jobs > kMaxJobs) {
+    return Status::InvalidArgument(fmt::format("{} jobs: give 1 to {} (fio's numjobs)", spec.jobs, kMaxJobs))
+        .WithSetting("numjobs");
+  }
+  if (spec.jobs > 1 && spec.sync_path) {
+    return Status::InvalidArgument(
+               "the synchronous path (io_patterns) is the single-threaded baseline; run it with "
+               "one job")
+        .WithSetting("numjobs");
+  }
+  if (spec.offset_bytes % spec.block_size != 0) {
+    return Status::InvalidArgument(
+               fmt::format("offset {} is not a multiple of the block size {}", spec.offset_bytes, spec.block_size))
+        .WithSetting("offset");
+  }
+  if (spec.jobs > 1 && !IsRandom(spec.rw) && spec.size_bytes / spec.jobs < spec.block_size) {
+    return Status::InvalidArgument(fmt::format("{} sequential jobs each read their own slice of the size, and {} "
+                                               "bytes leave less than a block ({}) each; give a larger size or fewer "
+                                               "jobs",
+                                               spec.jobs, spec.size_bytes, spec.block_size))
+        .WithSetting("size,numjobs");
+  }
   if (spec.batch_submit == 0) {
     return Status::InvalidArgument("the submit batch must be at least 1 request").WithSetting("batch_submit");
   }
@@ -105,9 +130,13 @@ class InFlightIntegral {
 // opens and closes, what counts, and the CPU time spent inside it.
 //
 //   Begin() ... [ramp] ... Open (first tick at/after window_start) ... Close (end reached)
+//
+// One of several jobs at once (`group_closed` given) leaves the process's counters to the
+// calling thread (RunJobs) and counts `group_closed` down when its window closes.
 class WindowMeter {
  public:
-  WindowMeter(const JobSpec& spec, JobResult* result) : spec_(spec), result_(result) {}
+  WindowMeter(const JobSpec& spec, JobResult* result, std::latch* group_closed = nullptr)
+      : spec_(spec), result_(result), group_closed_(group_closed) {}
 
   void Begin(int64_t now_ns, uint32_t in_flight) {
     window_start_ns_ = now_ns + spec_.ramp_ns;
@@ -144,12 +173,15 @@ class WindowMeter {
     return true;
   }
   bool closed() const { return closed_; }
+  // When the window opened and closed (NowNs()); meaningful once closed.
+  int64_t window_start_ns() const { return window_start_ns_; }
+  int64_t window_end_ns() const { return window_start_ns_ + result_->window_ns; }
 
  private:
   void Open(int64_t now_ns, uint32_t in_flight) {
     open_ = true;
     window_start_ns_ = now_ns;
-    opened_ = SampleWindow(spec_.device);
+    if (group_closed_ == nullptr) opened_ = SampleWindow(spec_.device);
     in_flight_.Reset(now_ns, in_flight);
   }
   void Close(int64_t now_ns, uint32_t in_flight) {
@@ -158,11 +190,16 @@ class WindowMeter {
     in_flight_.Update(now_ns, in_flight);
     result_->window_ns = now_ns - window_start_ns_;
     result_->mean_in_flight = in_flight_.Mean(result_->window_ns);
-    CloseWindowCounters(opened_, spec_.device, *result_);
+    if (group_closed_ == nullptr) {
+      CloseWindowCounters(opened_, spec_.device, *result_);
+    } else {
+      group_closed_->count_down();
+    }
   }
 
   const JobSpec& spec_;
   JobResult* result_;
+  std::latch* group_closed_;
   bool open_ = false;
   bool closed_ = false;
   int64_t window_start_ns_ = 0;
@@ -197,14 +234,20 @@ Status CheckCompletion(const JobSpec& spec, const File& file, const IoCompletion
 // as soon as its completion is reaped.
 class QueueRunner {
  public:
-  QueueRunner(const JobSpec& spec, File& file, IoQueue& queue, AlignedBuffer& buffers, JobResult* result)
+  QueueRunner(const JobSpec& spec, File& file, IoQueue& queue, AlignedBuffer& buffers, JobResult* result,
+              std::latch* group_closed = nullptr)
       : spec_(spec),
         file_(file),
         queue_(queue),
         buffers_(buffers),
         offsets_(spec),
         result_(result),
-        meter_(spec, result) {}
+        meter_(spec, result, group_closed) {}
+
+  const WindowMeter& meter() const { return meter_; }
+  // Closes the window if Run() returned before it closed (an error), so a group waiting
+  // for every window is never left waiting.
+  void EnsureClosed() { meter_.Finish(NowNs(), 0); }
 
   Status Run() {
     meter_.Begin(NowNs(), 0);
@@ -302,43 +345,181 @@ Status RunSyncLoop(const JobSpec& spec, File& file, AlignedBuffer& buffer, JobRe
 
 }  // namespace
 
-Result<JobResult> RunJob(const JobSpec& spec) {
-  IODEPTH_RETURN_IF_ERROR(ValidateSpec(spec));
+namespace {
+
+// What one job runs on. Declared in this order so the queue is destroyed first, draining
+// anything still in flight (an early error return) before the buffers are freed.
+struct JobResources {
+  std::unique_ptr<File> file;
+  AlignedBuffer buffers;
+  std::unique_ptr<IoQueue> queue;  // None on the sync path.
+};
+
+// Opens the job's file, allocates its buffers and builds its queue (on the calling
+// thread, which the io_uring queue then belongs to); fills the result's file and backend
+// fields.
+Result<JobResources> OpenJob(const JobSpec& spec, JobResult& result) {
+  JobResources job;
   const OpenOptions open_options{.access = IsWrite(spec.rw) ? AccessMode::kReadWrite : AccessMode::kReadOnly,
                                  .cache = spec.cache,
                                  .direct_fallback = spec.direct_fallback};
-  IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<File> file, File::Open(spec.filename, open_options));
-  JobResult result;
-  result.direct = file->direct();
-  result.alignment = file->alignment();
-  if (!file->direct_fallback_reason().empty()) result.notices.push_back(file->direct_fallback_reason());
-  if (file->direct() && spec.block_size % file->alignment().offset_bytes != 0) {
+  IODEPTH_ASSIGN_OR_RETURN(job.file, File::Open(spec.filename, open_options));
+  result.direct = job.file->direct();
+  result.alignment = job.file->alignment();
+  if (!job.file->direct_fallback_reason().empty()) result.notices.push_back(job.file->direct_fallback_reason());
+  if (job.file->direct() && spec.block_size % job.file->alignment().offset_bytes != 0) {
     return Status::InvalidArgument(fmt::format("block size {} is not a multiple of {} bytes, the direct-I/O alignment "
                                                "of {} (from {}); use a multiple of it or buffered I/O",
-                                               spec.block_size, file->alignment().offset_bytes, spec.filename,
-                                               file->alignment().source))
+                                               spec.block_size, job.file->alignment().offset_bytes, spec.filename,
+                                               job.file->alignment().source))
         .WithSetting("block_size,direct");
   }
-  // The buffers are declared before the queue so the queue is destroyed first, draining
-  // anything still in flight (an early error return) before the memory is freed.
-  const size_t alignment = std::max<size_t>(4096, file->alignment().memory_bytes);
+  const size_t alignment = std::max<size_t>(4096, job.file->alignment().memory_bytes);
   const uint32_t slots = spec.sync_path ? 1 : spec.queue.depth;
-  IODEPTH_ASSIGN_OR_RETURN(AlignedBuffer buffers,
+  IODEPTH_ASSIGN_OR_RETURN(job.buffers,
                            AlignedBuffer::Allocate(static_cast<size_t>(spec.block_size) * slots, alignment));
   if (spec.sync_path) {
     result.backend = "syncpath";
     result.backend_features = "File::ReadAt/WriteAt, depth 1";
-    IODEPTH_RETURN_IF_ERROR(RunSyncLoop(spec, *file, buffers, &result));
-    return result;
+    return job;
   }
   std::string notice;
-  IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<IoQueue> queue, MakeIoQueue(spec.queue, &notice));
+  IODEPTH_ASSIGN_OR_RETURN(job.queue, MakeIoQueue(spec.queue, &notice));
   if (!notice.empty()) result.notices.push_back(notice);
-  result.backend = std::string(queue->backend_name());
-  result.backend_features = queue->features();
-  const std::span<std::byte> region = buffers.span();
-  IODEPTH_RETURN_IF_ERROR(queue->RegisterBuffers(std::span(&region, 1)));
-  QueueRunner runner(spec, *file, *queue, buffers, &result);
+  result.backend = std::string(job.queue->backend_name());
+  result.backend_features = job.queue->features();
+  const std::span<std::byte> region = job.buffers.span();
+  IODEPTH_RETURN_IF_ERROR(job.queue->RegisterBuffers(std::span(&region, 1)));
+  return job;
+}
+
+// Job `index` of a group of spec.jobs: its own seed (random) or its own slice (sequential).
+JobSpec MemberSpec(const JobSpec& spec, uint32_t index, const std::atomic<bool>* stop) {
+  JobSpec member = spec;
+  member.jobs = 1;
+  member.stop = stop;
+  member.device.reset();  // The group reads the device once for all.
+  if (IsRandom(spec.rw)) {
+    member.seed = spec.seed + index;
+  } else {
+    const uint64_t slice = spec.size_bytes / spec.jobs / spec.block_size * spec.block_size;
+    member.offset_bytes = spec.offset_bytes + index * slice;
+    member.size_bytes = slice;
+  }
+  return member;
+}
+
+// What each job of a group hands back to the thread that merges them.
+struct MemberOutcome {
+  Result<JobResult> result = Status::FailedPrecondition("the job did not run");
+  int64_t window_start_ns = 0;
+  int64_t window_end_ns = 0;
+};
+
+// The group's result: every job's counts summed, latencies merged, the window from the
+// first opening to the last closing; the first error (in job order) instead when any failed.
+Result<JobResult> MergeMembers(std::vector<MemberOutcome>& members) {
+  for (MemberOutcome& m : members) {
+    if (!m.result.has_value()) return m.result.error();
+  }
+  JobResult merged = std::move(*members.front().result);
+  merged.jobs = static_cast<uint32_t>(members.size());
+  merged.job_iops = {merged.iops()};
+  int64_t first_open = members.front().window_start_ns;
+  int64_t last_close = members.front().window_end_ns;
+  for (size_t i = 1; i < members.size(); ++i) {
+    const JobResult& r = *members[i].result;
+    merged.job_iops.push_back(r.iops());
+    merged.ios += r.ios;
+    merged.bytes += r.bytes;
+    merged.clat_ns.Merge(r.clat_ns);
+    merged.mean_in_flight += r.mean_in_flight;
+    merged.queue_stats += r.queue_stats;
+    merged.verified_bytes += r.verified_bytes;
+    merged.refills_short += r.refills_short;
+    merged.stopped = merged.stopped || r.stopped;
+    for (const std::string& notice : r.notices) {
+      if (std::find(merged.notices.begin(), merged.notices.end(), notice) == merged.notices.end()) {
+        merged.notices.push_back(notice);
+      }
+    }
+    first_open = std::min(first_open, members[i].window_start_ns);
+    last_close = std::max(last_close, members[i].window_end_ns);
+  }
+  merged.window_ns = last_close - first_open;
+  return merged;
+}
+
+// spec.jobs jobs at once (job.h, "Several jobs at once").
+Result<JobResult> RunJobs(const JobSpec& spec) {
+  const uint32_t n = spec.jobs;
+  std::atomic<bool> stop{false};
+  std::latch ready(n + 1);  // Every job's queue built, and this thread.
+  std::latch closed(n);     // Every job's window closed.
+  std::vector<MemberOutcome> members(n);
+  {
+    std::vector<std::jthread> threads;
+    threads.reserve(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      threads.emplace_back([&, i] {
+        const JobSpec member = MemberSpec(spec, i, &stop);
+        JobResult result;
+        Result<JobResources> job = OpenJob(member, result);
+        if (!job.has_value()) {
+          members[i].result = job.error();
+          stop.store(true);
+          ready.count_down();
+          closed.count_down();
+          return;
+        }
+        ready.arrive_and_wait();
+        QueueRunner runner(member, *job->file, *job->queue, job->buffers, &result, &closed);
+        const Status run = runner.Run();
+        runner.EnsureClosed();
+        if (!run.ok()) stop.store(true);
+        members[i].window_start_ns = runner.meter().window_start_ns();
+        members[i].window_end_ns = runner.meter().window_end_ns();
+        members[i].result = run.ok() ? Result<JobResult>(std::move(result)) : Result<JobResult>(run);
+      });
+    }
+    // The process's counters around the jobs' windows: read when the ramp ends (the jobs
+    // open theirs within microseconds of it) and when the last window closes.
+    ready.arrive_and_wait();
+    const int64_t open_at = NowNs() + spec.ramp_ns;
+    auto relay_stop = [&] {
+      if (spec.stop != nullptr && spec.stop->load(std::memory_order_relaxed)) stop.store(true);
+    };
+    while (NowNs() < open_at && !stop.load()) {
+      relay_stop();
+      std::this_thread::sleep_for(std::chrono::microseconds(std::min<int64_t>(2000, (open_at - NowNs()) / 1000 + 1)));
+    }
+    const WindowSample opened = SampleWindow(spec.device);
+    while (!closed.try_wait()) {
+      relay_stop();
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    JobResult counters;
+    CloseWindowCounters(opened, spec.device, counters);
+    for (std::jthread& t : threads) t.join();
+    IODEPTH_ASSIGN_OR_RETURN(JobResult merged, MergeMembers(members));
+    merged.cpu = counters.cpu;
+    merged.device = counters.device;
+    return merged;
+  }
+}
+
+}  // namespace
+
+Result<JobResult> RunJob(const JobSpec& spec) {
+  IODEPTH_RETURN_IF_ERROR(ValidateSpec(spec));
+  if (spec.jobs > 1) return RunJobs(spec);
+  JobResult result;
+  IODEPTH_ASSIGN_OR_RETURN(JobResources job, OpenJob(spec, result));
+  if (spec.sync_path) {
+    IODEPTH_RETURN_IF_ERROR(RunSyncLoop(spec, *job.file, job.buffers, &result));
+    return result;
+  }
+  QueueRunner runner(spec, *job.file, *job.queue, job.buffers, &result);
   IODEPTH_RETURN_IF_ERROR(runner.Run());
   return result;
 }

@@ -19,7 +19,19 @@
 // with `verify` every completed read is checked against the file's pattern and a
 // mismatch fails the job, naming the offset.
 //
-// Runs on the calling thread; the queue it builds lives and dies there.
+// Several jobs at once (JobSpec::jobs, fio's numjobs): N threads, each with its own File,
+// buffers, IoQueue and offsets, started together after every queue is built. Random jobs
+// each cover the whole size with their own seed (seed + job index); sequential jobs each
+// read or write their own 1/N slice, so no two jobs touch the same block. One result for
+// all: I/Os, bytes and latencies summed and merged, mean_in_flight summed (the depth the
+// device saw from all jobs), the window from the first job's opening to the last one's
+// closing, and the process's CPU time and the device's counters read once around it by
+// the calling thread (so the CPU covers every job, its queue's threads and io_uring's
+// workers). job_iops gives each job's own rate. A failure in one job stops the others and
+// is returned.
+//
+// Runs on the calling thread (one job) or on N threads it starts and joins; each queue
+// lives and dies on its own thread.
 #pragma once
 
 #include <atomic>
@@ -49,9 +61,9 @@ inline bool IsRandom(RwPattern rw) { return rw == RwPattern::kRandRead || rw == 
 
 struct JobSpec;
 
-// The offsets of one job, all multiples of block_size inside [0, size_bytes): ascending
-// and wrapping (read, write), or uniform from the seed (randread, randwrite), the same
-// sequence for the same seed. One per job; not thread-safe.
+// The offsets of one job, all multiples of block_size inside [offset_bytes, offset_bytes +
+// size_bytes): ascending and wrapping (read, write), or uniform from the seed (randread,
+// randwrite), the same sequence for the same seed. One per job; not thread-safe.
 class OffsetGenerator {
  public:
   explicit OffsetGenerator(const JobSpec& spec);
@@ -60,6 +72,7 @@ class OffsetGenerator {
  private:
   bool random_;
   uint64_t block_size_;
+  uint64_t first_block_;
   uint64_t blocks_;
   uint64_t next_ = 0;
   std::mt19937_64 rng_;
@@ -71,12 +84,14 @@ struct JobSpec {
   uint64_t block_size = 4096;
   CacheMode cache = CacheMode::kDirect;  // buffered, direct or dontcache.
   bool direct_fallback = false;
-  IoQueueOptions queue;     // queue.depth is the job's iodepth.
-  uint64_t size_bytes = 0;  // Offsets lie in [0, size_bytes).
-  int64_t runtime_ns = 0;   // Measured window length (time based), or
-  uint64_t number_ios = 0;  // a fixed count of measured requests (when > 0).
-  int64_t ramp_ns = 0;      // Run first, not measured.
-  uint64_t seed = 1;        // Random offsets; the same seed gives the same sequence.
+  IoQueueOptions queue;       // queue.depth is the job's iodepth.
+  uint64_t size_bytes = 0;    // Offsets lie in [offset_bytes, offset_bytes + size_bytes).
+  uint64_t offset_bytes = 0;  // fio's offset: where this job's range starts (a block multiple).
+  uint32_t jobs = 1;          // fio's numjobs: jobs at once, each with its own queue (1..kMaxJobs).
+  int64_t runtime_ns = 0;     // Measured window length (time based), or
+  uint64_t number_ios = 0;    // a fixed count of measured requests (when > 0).
+  int64_t ramp_ns = 0;        // Run first, not measured.
+  uint64_t seed = 1;          // Random offsets; the same seed gives the same sequence.
   bool verify = false;
   uint64_t file_id = 0;    // The pattern's file id, needed for verify and writes.
   bool sync_path = false;  // io_patterns: File::ReadAt/WriteAt in a loop, no IoQueue.
@@ -93,6 +108,8 @@ struct JobSpec {
   const std::atomic<bool>* stop = nullptr;
 };
 
+inline constexpr uint32_t kMaxJobs = 256;
+
 struct JobResult {
   std::string backend;  // The backend that ran (auto resolved).
   std::string backend_features;
@@ -108,8 +125,10 @@ struct JobResult {
   double mean_in_flight = 0;            // Time-averaged requests in flight in the window.
   IoQueueStats queue_stats;             // Over the whole job, ramp included.
   uint64_t verified_bytes = 0;
-  uint64_t refills_short = 0;  // Refills after which fewer than depth were in flight (should be 0).
-  bool stopped = false;        // JobSpec::stop ended the window early.
+  uint64_t refills_short = 0;    // Refills after which fewer than depth were in flight (should be 0).
+  bool stopped = false;          // JobSpec::stop ended the window early.
+  uint32_t jobs = 1;             // Jobs that ran at once (JobSpec::jobs).
+  std::vector<double> job_iops;  // Each job's own I/Os per second in its window (jobs > 1).
 
   double iops() const { return window_ns > 0 ? static_cast<double>(ios) * 1e9 / static_cast<double>(window_ns) : 0; }
   double bw_bytes() const {

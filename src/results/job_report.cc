@@ -36,8 +36,9 @@ nlohmann::json DirectionJson(const JobResult& result, bool active) {
 }
 
 std::string JobName(const JobSpec& spec, const JobResult& result) {
-  return fmt::format("{}-{}-qd{}-{}-{}", RwPatternName(spec.rw), FormatBytes(spec.block_size), spec.queue.depth,
-                     result.direct ? "direct" : "buffered", result.backend);
+  return fmt::format("{}-{}-qd{}{}-{}-{}", RwPatternName(spec.rw), FormatBytes(spec.block_size), spec.queue.depth,
+                     result.jobs > 1 ? fmt::format("x{}", result.jobs) : "", result.direct ? "direct" : "buffered",
+                     result.backend);
 }
 
 }  // namespace
@@ -48,6 +49,7 @@ nlohmann::json JobToJson(const JobSpec& spec, const JobResult& result) {
     return window_s > 0 ? 100.0 * static_cast<double>(ns) / 1e9 / window_s : 0.0;
   };
   const bool writes = IsWrite(spec.rw);
+  const uint32_t target = spec.queue.depth * result.jobs;  // Every queue's depth: what the device was asked for.
   nlohmann::json job = {
       {"jobname", JobName(spec, result)},
       {"job options",
@@ -63,7 +65,8 @@ nlohmann::json JobToJson(const JobSpec& spec, const JobResult& result) {
         {"randseed", std::to_string(spec.seed)},
         {"filename", spec.filename},
         {"verify", spec.verify ? "1" : "0"},
-        {"iodepth_batch_submit", std::to_string(spec.batch_submit)}}},
+        {"iodepth_batch_submit", std::to_string(spec.batch_submit)},
+        {"numjobs", std::to_string(spec.jobs)}}},
       {"engine", result.backend},
       {"engine_features", result.backend_features},
       {"direct", result.direct},
@@ -80,10 +83,12 @@ nlohmann::json JobToJson(const JobSpec& spec, const JobResult& result) {
       {"cpu_ns_per_io", result.cpu_ns_per_io()},
       {"context_switches", result.cpu.context_switches},
       {"depth",
-       {{"target", spec.queue.depth},
+       {{"target", target},
+        {"jobs", result.jobs},
+        {"job_iops", result.job_iops},
         {"mean_in_flight", result.mean_in_flight},
         {"littles_law", result.littles_law_depth()},
-        {"utilization", spec.queue.depth ? result.mean_in_flight / spec.queue.depth : 0.0},
+        {"utilization", target ? result.mean_in_flight / target : 0.0},
         {"submit_calls", result.queue_stats.submit_calls},
         {"submitted", result.queue_stats.submitted},
         {"reap_calls", result.queue_stats.reap_calls},
@@ -104,14 +109,15 @@ nlohmann::json RunToJson(const std::vector<nlohmann::json>& jobs) {
 
 std::string FormatJobTable(const std::vector<std::pair<JobSpec, JobResult>>& jobs) {
   std::string out = fmt::format(
-      "{:<10} {:<9} {:>6} {:>4} {:<8} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>8} {:>7}\n", "engine", "rw", "bs",
+      "{:<10} {:<9} {:>6} {:>6} {:<8} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>8} {:>7}\n", "engine", "rw", "bs",
       "qd", "mode", "IOPS", "MB/s", "mean us", "p50 us", "p95 us", "p99 us", "max us", "cpu/io", "depth");
   for (const auto& [spec, r] : jobs) {
     const auto us = [](double ns) { return ns / 1000.0; };
     out += fmt::format(
-        "{:<10} {:<9} {:>6} {:>4} {:<8} {:>10.0f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>10.1f} {:>7.2f}u "
+        "{:<10} {:<9} {:>6} {:>6} {:<8} {:>10.0f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>10.1f} {:>7.2f}u "
         "{:>7.1f}\n",
-        r.backend, RwPatternName(spec.rw), FormatBytes(spec.block_size), spec.queue.depth,
+        r.backend, RwPatternName(spec.rw), FormatBytes(spec.block_size),
+        r.jobs > 1 ? fmt::format("{}x{}", spec.queue.depth, r.jobs) : std::to_string(spec.queue.depth),
         r.direct ? "direct" : "buffered", r.iops(), r.bw_bytes() / 1e6, us(r.clat_ns.mean()),
         us(static_cast<double>(r.clat_ns.Percentile(50))), us(static_cast<double>(r.clat_ns.Percentile(95))),
         us(static_cast<double>(r.clat_ns.Percentile(99))), us(static_cast<double>(r.clat_ns.max())),

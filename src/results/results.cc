@@ -126,6 +126,7 @@ void Fields(R& r, F&& f) {
   f.added("async_issued", r.async_issued);
   f.added("submit_ns_per_io", r.submit_ns_per_io);
   f.added("context_switches_per_io", r.context_switches_per_io);
+  f.added("jobs", r.jobs, uint32_t{1});  // Before numjobs, every cell ran one queue.
 }
 
 #define IODEPTH_JSON_BY_FIELDS(Record)               \
@@ -260,7 +261,7 @@ RepetitionRecord MakeRepetitionRecord(const JobSpec& spec, const JobResult& resu
   r.sys_cpu_ns = result.cpu.system_ns;
   r.cpu_ns_per_io = result.cpu_ns_per_io();
   const IoQueueStats& q = result.queue_stats;
-  const uint32_t target = spec.sync_path ? 1 : spec.queue.depth;
+  const uint32_t target = (spec.sync_path ? 1 : spec.queue.depth) * result.jobs;
   r.depth =
       DepthRecord{.target = target,
                   .mean_in_flight = result.mean_in_flight,
@@ -278,7 +279,8 @@ RepetitionRecord MakeRepetitionRecord(const JobSpec& spec, const JobResult& resu
                   .async_issued = q.async_issued,
                   .submit_ns_per_io = Ratio(static_cast<double>(q.submit_ns), static_cast<double>(q.submitted)),
                   .context_switches_per_io =
-                      Ratio(static_cast<double>(result.cpu.context_switches), static_cast<double>(result.ios))};
+                      Ratio(static_cast<double>(result.cpu.context_switches), static_cast<double>(result.ios)),
+                  .jobs = result.jobs};
   r.resident_before = resident_before;
   r.verified_bytes = result.verified_bytes;
   if (result.device) {

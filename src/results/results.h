@@ -68,6 +68,7 @@ struct DepthRecord {
   uint64_t async_issued = 0;           // io_uring: requests issued with IOSQE_ASYNC.
   double submit_ns_per_io = 0;         // Time inside Submit() per request submitted.
   double context_switches_per_io = 0;  // The process's context switches in the window / ios.
+  uint32_t jobs = 1;                   // Queues at once, each on its own thread (fio's numjobs); target = jobs x qd.
 };
 
 // Buffer-manager figures of one bm repetition (harness/bm_job.h).

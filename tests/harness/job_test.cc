@@ -5,8 +5,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -66,6 +69,20 @@ TEST(OffsetGeneratorTest, EveryOffsetIsAWholeBlockInsideTheRange) {
             << RwPatternName(rw) << " bs " << shape.block_size << " size " << shape.size_bytes;
       }
     }
+  }
+}
+
+TEST(OffsetGeneratorTest, AnOffsetShiftsTheRangeItCovers) {
+  for (RwPattern rw : kAllPatterns) {
+    JobSpec spec = OffsetSpec(rw, 64 * 4096, 4096);
+    spec.offset_bytes = 100 * 4096;
+    std::vector<uint64_t> seen = Offsets(spec, 5000);
+    for (uint64_t offset : seen) {
+      ASSERT_GE(offset, spec.offset_bytes) << RwPatternName(rw);
+      ASSERT_LE(offset + 4096, spec.offset_bytes + spec.size_bytes) << RwPatternName(rw);
+    }
+    EXPECT_EQ(*std::min_element(seen.begin(), seen.end()), spec.offset_bytes) << RwPatternName(rw);
+    EXPECT_EQ(*std::max_element(seen.begin(), seen.end()), spec.offset_bytes + 63 * 4096) << RwPatternName(rw);
   }
 }
 
@@ -193,6 +210,35 @@ TEST_F(JobValidationTest, SizeSmallerThanOneBlockNamesSize) {
   spec.size_bytes = 8191;
   ExpectRefused(spec, "size");
   ExpectRefused(spec, "block_size");
+}
+
+TEST_F(JobValidationTest, JobsOutsideOneToTheMostNameNumjobs) {
+  JobSpec spec = ValidSpec();
+  spec.jobs = 0;
+  ExpectRefused(spec, "numjobs");
+  spec.jobs = kMaxJobs + 1;
+  ExpectRefused(spec, "numjobs");
+}
+
+TEST_F(JobValidationTest, SeveralJobsOnTheSynchronousPathNameNumjobs) {
+  JobSpec spec = ValidSpec();
+  spec.sync_path = true;
+  spec.jobs = 2;
+  ExpectRefused(spec, "numjobs");
+}
+
+TEST_F(JobValidationTest, SequentialJobsWithLessThanABlockEachNameSizeAndNumjobs) {
+  JobSpec spec = ValidSpec();
+  spec.size_bytes = 3 * 4096;
+  spec.jobs = 4;  // 3 blocks cannot give 4 sequential jobs a slice each.
+  ExpectRefused(spec, "numjobs");
+  ExpectRefused(spec, "size");
+}
+
+TEST_F(JobValidationTest, AnOffsetOffTheBlockSizeNamesOffset) {
+  JobSpec spec = ValidSpec();
+  spec.offset_bytes = 100;
+  ExpectRefused(spec, "offset");
 }
 
 TEST_F(JobValidationTest, NeitherRuntimeNorNumberIosNamesBoth) {
@@ -389,6 +435,71 @@ TEST_P(RunJobTest, VerifyCatchesACorruptedBlockAndNamesItsOffset) {
   EXPECT_EQ(result.error().code(), StatusCode::kCorruption) << result.error().ToString();
   EXPECT_NE(result.error().message().find(std::to_string(corrupt_offset)), std::string::npos)
       << result.error().ToString();
+}
+
+// ---- Several jobs at once (JobSpec::jobs, fio's numjobs) ----
+
+TEST_P(RunJobTest, SeveralJobsEachCountTheirNumberIosAndTheResultAddsThemUp) {
+  constexpr uint32_t kJobs = 3;
+  for (RwPattern rw : kAllPatterns) {
+    SCOPED_TRACE(RwPatternName(rw));
+    JobSpec spec = Spec(rw);
+    spec.jobs = kJobs;
+    ASSERT_OK_AND_ASSIGN(const JobResult result, RunJob(spec));
+    EXPECT_EQ(result.jobs, kJobs);
+    EXPECT_EQ(result.ios, kJobs * kNumberIos);
+    EXPECT_EQ(result.bytes, kJobs * kNumberIos * kBlockBytes);
+    EXPECT_EQ(result.clat_ns.count(), kJobs * kNumberIos);
+    EXPECT_EQ(result.queue_stats.submitted, kJobs * kNumberIos) << "each job's queue, summed";
+    EXPECT_EQ(result.queue_stats.reaped, result.queue_stats.submitted);
+    ASSERT_EQ(result.job_iops.size(), kJobs);
+    for (double iops : result.job_iops) EXPECT_GT(iops, 0);
+    EXPECT_GT(result.window_ns, 0);
+    EXPECT_EQ(result.refills_short, 0u);
+  }
+}
+
+TEST_P(RunJobTest, SequentialJobsVerifyTheWholeFileBetweenThemEachInItsOwnSlice) {
+  constexpr uint32_t kJobs = 4;
+  JobSpec spec = Spec(RwPattern::kRead, kFileBytes / kBlockBytes / kJobs);  // Each job reads its slice once.
+  spec.verify = true;
+  spec.jobs = kJobs;
+  ASSERT_OK_AND_ASSIGN(const JobResult result, RunJob(spec));
+  EXPECT_EQ(result.verified_bytes, kFileBytes);
+  // The last slice is read too: a bad last block is caught, by offset.
+  const uint64_t last_block = kFileBytes - kBlockBytes;
+  FlipBytes(path_, last_block, kBlockBytes);
+  const Result<JobResult> bad = RunJob(spec);
+  ASSERT_FALSE(bad.has_value()) << "no job read the last block";
+  EXPECT_EQ(bad.error().code(), StatusCode::kCorruption) << bad.error().ToString();
+  EXPECT_NE(bad.error().message().find(std::to_string(last_block)), std::string::npos) << bad.error().ToString();
+}
+
+TEST_P(RunJobTest, AFailingJobStopsTheOthersAndItsErrorIsReturned) {
+  FlipBytes(path_, 0, kFileBytes);  // Every block is bad: the first verified read of any job fails.
+  JobSpec spec = Spec(RwPattern::kRandRead, /*number_ios=*/0);
+  spec.runtime_ns = 60'000'000'000;  // Only the failure can end it before the test's timeout.
+  spec.verify = true;
+  spec.jobs = 3;
+  const Result<JobResult> result = RunJob(spec);
+  ASSERT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().code(), StatusCode::kCorruption) << result.error().ToString();
+}
+
+TEST_P(RunJobTest, AStopRequestEndsEveryJobAndKeepsWhatWasMeasured) {
+  std::atomic<bool> stop{false};
+  JobSpec spec = Spec(RwPattern::kRandRead, /*number_ios=*/0);
+  spec.runtime_ns = 60'000'000'000;
+  spec.jobs = 2;
+  spec.stop = &stop;
+  std::jthread stopper([&stop] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    stop.store(true);
+  });
+  ASSERT_OK_AND_ASSIGN(const JobResult result, RunJob(spec));
+  EXPECT_TRUE(result.stopped);
+  EXPECT_GT(result.ios, 0u);
+  EXPECT_EQ(result.queue_stats.reaped, result.queue_stats.submitted) << "every job drained its queue";
 }
 
 TEST_P(RunJobTest, VerifyNamesTheFirstBadByteInsideABlock) {
