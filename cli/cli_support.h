@@ -55,7 +55,8 @@ struct QueueFlags {
   void ApplyTo(IoQueueOptions& queue) const;
 };
 
-// The command line as typed, for the results file.
+// The command line as typed, for the results file; argv[0] also says how to run this binary
+// again (RunReportModule's IODEPTH_BIN).
 void SetCommandLine(int argc, char** argv);
 const std::string& CommandLine();
 
@@ -76,7 +77,8 @@ const std::atomic<bool>& StopFlag();
 // python3-matplotlib is installed for it. The package is the directory IODEPTH_REPORT_DIR
 // (environment; default: the source tree's report/, compiled in); the child gets that
 // directory's parent first on PYTHONPATH and PYTHONSAFEPATH=1, so it runs this package
-// whatever the current directory holds. The module prints its own errors; a failure here
+// whatever the current directory holds, and IODEPTH_BIN naming this binary (as it was started),
+// for a module that needs its `iodepth summarise`. The module prints its own errors; a failure here
 // says which module failed, or what to install or set.
 // REQUIRES: `module` is "report" or "report.<name>".
 Status RunReportModule(const std::string& module, const std::vector<std::string>& args);

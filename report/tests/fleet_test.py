@@ -13,6 +13,7 @@ real summariser through the CLI. No test asserts on speed.
 import copy
 import json
 import os
+import subprocess
 import tempfile
 import unittest
 
@@ -358,6 +359,23 @@ class CliTest(unittest.TestCase):
         e = entry(doc)
         self.assertIs(e["direct_io"], True)
         self.assertEqual(evidence_at(e, 16)["repetitions"], 4)
+
+    @unittest.skipUnless(os.environ.get("IODEPTH_BIN"), "IODEPTH_BIN (the iodepth binary) is not set")
+    def test_iodepth_advise_takes_directories_and_gives_the_module_its_own_summariser(self):
+        a = self.matrix_dir("a", host_doc("db1", cells=rand_read_cells(HOST_A_FACTORS)))
+        b = self.matrix_dir("b", host_doc("db2", cells=rand_read_cells(HOST_B_FACTORS)))
+        c = self.matrix_dir("c", host_doc("db3", NVME))
+        out = os.path.join(self.tmp.name, "fleet.json")
+        # A stale IODEPTH_BIN in the caller's environment: the module must get the running binary.
+        env = dict(os.environ, IODEPTH_BIN=os.path.join(self.tmp.name, "no-such-iodepth"))
+        done = subprocess.run([os.environ["IODEPTH_BIN"], "advise", "--results", f"{a},{b},{c}", "--out", out],
+                              capture_output=True, text=True, env=env, timeout=120)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        with open(out, encoding="utf-8") as f:
+            doc = json.load(f)
+        self.assertEqual([([h["host"] for h in hc["hosts"]], hc["pooled_cells"]) for hc in doc["host_classes"]],
+                         [(["db1", "db2"], 4), (["db3"], 0)])
+
 
 if __name__ == "__main__":
     unittest.main()
