@@ -1,10 +1,12 @@
 // `iodepth advise`: a machine-readable recommendation (direct I/O on or off per workload
 // class, backend, queue depth / prefetch distance, io_combine) with its evidence. From
-// results files when given; otherwise from a short calibration matrix run here first
-// (experiment/matrix.h, resumable like any matrix). The rules live in one place, the
-// report package (`python3 -m report.guidance --advise`, report/advice.py and decide.py),
-// which the report uses too, so advice and report never disagree.
+// results files or matrix directories when given (several hosts' make a fleet: one
+// recommendation per host class, report/fleet.py); otherwise from a short calibration matrix
+// run here first (experiment/matrix.h, resumable like any matrix). The rules live in one
+// place, the report package (`python3 -m report.guidance --advise`, report/advice.py and
+// decide.py), which the report uses too, so advice and report never disagree.
 
+#include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -96,7 +98,12 @@ Status RunAdvise(const AdviseFlags& f) {
   if (inputs.empty()) {
     IODEPTH_ASSIGN_OR_RETURN(inputs, Calibrate(f));
   }
-  for (const std::string& input : inputs) IODEPTH_RETURN_IF_ERROR(ReadResultsFile(input).status());
+  // A file is checked here, so a bad one is named before Python starts; a directory's files
+  // are found and checked by the report package (fleet.load_inputs), as `iodepth compare` does.
+  for (const std::string& input : inputs) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(input, ec)) IODEPTH_RETURN_IF_ERROR(ReadResultsFile(input).status());
+  }
   std::vector<std::string> args = inputs;
   args.insert(args.end(), {"--advise", f.out, "--format", f.format});
   if (!f.working_set.empty()) args.insert(args.end(), {"--working-set", f.working_set});
@@ -112,8 +119,10 @@ void AddAdviseCommand(CLI::App& app) {
   auto f = std::make_shared<AdviseFlags>();
   CLI::App* cmd = app.add_subcommand(
       "advise", "Recommend direct I/O on/off, backend, queue depth and io_combine per workload class (JSON or TOML)");
-  cmd->add_option("--results", f->results, "Results files to decide from (default: run a short calibration)")
-      ->check(CLI::ExistingFile)
+  cmd->add_option("--results", f->results,
+                  "Results files or `iodepth matrix --out` directories to decide from; several hosts' give one "
+                  "recommendation per host class (default: run a short calibration)")
+      ->check(CLI::ExistingPath)
       ->delimiter(',');
   cmd->add_option("--out", f->out, "Where the recommendation goes")->capture_default_str();
   cmd->add_option("--format", f->format, "json or toml")->check(CLI::IsMember({"json", "toml"}))->capture_default_str();

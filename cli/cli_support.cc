@@ -28,6 +28,9 @@ namespace {
 char g_temp_path[4096] = {0};
 char g_temp_partial[4096] = {0};  // The temporary file's partial name while it is made.
 std::string g_command_line;
+// How this process was started (argv[0], made absolute when it is a path), so that a report
+// module can run this very binary again: `iodepth summarise` for report/fleet.py.
+std::string g_executable;
 std::atomic<bool> g_stop_wanted{false};  // StopOnSignals was called: a first signal stops cleanly.
 std::atomic<bool> g_stop{false};
 
@@ -97,6 +100,17 @@ void QueueFlags::ApplyTo(IoQueueOptions& queue) const {
 
 void SetCommandLine(int argc, char** argv) {
   g_command_line.clear();
+  g_executable.clear();
+  if (argc > 0 && argv[0] != nullptr && *argv[0] != '\0') {
+    // A bare name was found on PATH, which the child keeps; a relative path is made absolute
+    // now, before anything could change the working directory.
+    g_executable = argv[0];
+    std::error_code ec;
+    if (g_executable.find('/') != std::string::npos) {
+      const std::filesystem::path absolute = std::filesystem::absolute(g_executable, ec);
+      if (!ec) g_executable = absolute.lexically_normal().string();
+    }
+  }
   for (int i = 0; i < argc; ++i) {
     if (i > 0) g_command_line += ' ';
     g_command_line += i == 0 ? "iodepth" : argv[i];
@@ -180,12 +194,16 @@ std::vector<std::string> ChildEnvironment(const std::filesystem::path& package_d
     if (var.starts_with("PYTHONPATH=")) {
       const std::string_view rest = var.substr(std::string_view("PYTHONPATH=").size());
       if (!rest.empty()) python_path += fmt::format(":{}", rest);
-    } else if (!var.starts_with("PYTHONSAFEPATH=")) {
+    } else if (!var.starts_with("PYTHONSAFEPATH=") && !var.starts_with("IODEPTH_BIN=")) {
       env.emplace_back(var);
     }
   }
   env.push_back("PYTHONPATH=" + python_path);
   env.push_back("PYTHONSAFEPATH=1");
+  // The binary running the module, not one the environment names: its `iodepth summarise`
+  // is the summary of the very version that reads these results (report/fleet.py pools
+  // several hosts' repetitions with it).
+  if (!g_executable.empty()) env.push_back("IODEPTH_BIN=" + g_executable);
   return env;
 }
 

@@ -55,7 +55,8 @@ struct QueueFlags {
   void ApplyTo(IoQueueOptions& queue) const;
 };
 
-// The command line as typed, for the results file.
+// The command line as typed, for the results file; argv[0] also says how to run this binary
+// again (RunReportModule's IODEPTH_BIN).
 void SetCommandLine(int argc, char** argv);
 const std::string& CommandLine();
 
@@ -77,7 +78,8 @@ const std::atomic<bool>& StopFlag();
 // (environment; default: the source tree's report/, compiled in, or where that is absent
 // the installed <prefix>/share/iodepth/report); the child gets that
 // directory's parent first on PYTHONPATH and PYTHONSAFEPATH=1, so it runs this package
-// whatever the current directory holds. The module prints its own errors; a failure here
+// whatever the current directory holds, and IODEPTH_BIN naming this binary (as it was started),
+// for a module that needs its `iodepth summarise`. The module prints its own errors; a failure here
 // says which module failed, or what to install or set.
 // REQUIRES: `module` is "report" or "report.<name>".
 Status RunReportModule(const std::string& module, const std::vector<std::string>& args);

@@ -76,6 +76,8 @@ import sys
 import textwrap
 import time
 
+from report.results import POOLED_SETTINGS
+
 from . import common
 from .common import check_json_path, die, summarise_with_iodepth, write_document
 
@@ -393,8 +395,9 @@ def fio_metrics(path, what):
 
 MODE_ORDER = ("buffered", "direct", "dontcache")  # The order `iodepth suite` lists them in.
 BACKEND_ORDER = ("io_uring", "worker", "sync")
-CONFIG_MUST_AGREE = ("suite", "filename", "file_size", "working_set", "bs", "runtime_ns", "ramp_ns",
-                     "number_ios", "cache_state", "verify")
+# What iodepth's runs must agree on to be merged: the pooling rule of report/results.py, and
+# the file, since every run reads the same one.
+CONFIG_MUST_AGREE = ("filename",) + POOLED_SETTINGS
 
 
 def median(values):

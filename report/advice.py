@@ -95,6 +95,10 @@ ADVICE_SCHEMA = "iodepth-advice"
 # 2: direct_io may be "either" or "unknown"; evidence carries outcomes; tie_breakers.
 # 3: class entries carry memory_ratio and memory_budget_bytes; the memory_budget answer.
 ADVICE_VERSION = 3
+# 4: a fleet document (report/fleet.py): host_classes, one per host class, each with the
+# classes and memory_budget of a version 3 document, instead of those two at the top. A
+# document of one host class stays version 3, so a version 3 reader reads it unchanged.
+FLEET_VERSION = 4
 # The depth rule: the shallowest depth within the equivalence margin of the best costs less
 # latency and fewer buffers in flight for throughput a repetition's noise could hide.
 DEPTH_FRACTION = MARGIN_LOW
@@ -560,6 +564,11 @@ def no_class_message(analysis):
             "multistream_scan from `iodepth suite scan`, each with --modes=buffered,direct")
 
 
+def utc_now():
+    """The document's created_utc: now, in UTC, to the second (ISO 8601)."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def advise(cells, runs=(), created_utc=None, working_set=None, memory=None):
     """The advice document (module docstring) for merged cells; `runs` are the (path, doc)
     pairs they came from, for the source and io_combine; `working_set` and `memory` (bytes,
@@ -575,8 +584,7 @@ def advise(cells, runs=(), created_utc=None, working_set=None, memory=None):
     entries = class_entries(curves, origins(runs))
     if not entries:
         raise AdviceError(no_class_message(analysis))
-    return {"schema": ADVICE_SCHEMA, "version": ADVICE_VERSION,
-            "created_utc": created_utc or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    return {"schema": ADVICE_SCHEMA, "version": ADVICE_VERSION, "created_utc": created_utc or utc_now(),
             "source": source_of(runs), "rules": RULES, "classes": entries,
             "memory_budget": None if working_set is None else memory_budget(analysis, working_set, memory)}
 

@@ -1,7 +1,7 @@
 """Says, from iodepth results, where direct I/O catches up with buffered I/O, and what to run.
 
 Usage (from the repository root, or with PYTHONPATH set to it):
-    /usr/bin/python3 -m report.guidance RESULTS.json... [--advise OUT.json] [--format json|toml]
+    /usr/bin/python3 -m report.guidance RESULTS.json|DIR... [--advise OUT.json] [--format json|toml]
                                         [--working-set BYTES --memory BYTES]
 
 Without --advise it prints one sentence per curve (suite family, regime, memory cap,
@@ -12,7 +12,10 @@ each comparison took. With --advise it writes the machine-readable advice of adv
 (`iodepth advise` calls it this way); "-" writes to stdout, and a name ending in ".toml"
 picks TOML unless --format says otherwise. --working-set and --memory (bytes, or sizes such as
 4GiB and 512MiB; both or neither, with --advise) add the answer for the engine's working set /
-memory ratio from the memory axis (advice.py, rule 7).
+memory ratio from the memory axis (advice.py, rule 7). A DIR stands for the results files
+`iodepth matrix --out DIR` wrote there. Results of several hosts are grouped into host classes
+(device model and kernel) and pooled per class (fleet.py): the sentences are printed per class,
+and the advice has one recommendation per class.
 
 The rule (intervals, the four outcomes, repeated looks, the crossover, "either") is
 decide.py's and only there; this module words its results. Pure functions of the results
@@ -26,7 +29,7 @@ import sys
 from . import decide
 from .advice import AdviceError, advise, missing_twins_message, parse_size, to_toml, write_json
 from .decide import SYMBOLS, Comparison, Crossover, crossover_text  # noqa: F401
-from .results import ResultsError, bytes_text, condition_label, load_results, merge
+from .results import ResultsError, bytes_text, condition_label
 from .ratios import Analysis, analyse, cpu_cost, curve_memory_budget, curve_memory_ratio, latency_cost  # noqa: F401
 
 # How a person runs this module, for --help and error messages (argparse's default names the file).
@@ -302,7 +305,8 @@ def parse_args(argv):
         prog=PROG, description="Where direct I/O catches up with buffered I/O, from iodepth "
                                "results files; --advise writes a machine-readable recommendation.")
     parser.add_argument("results", nargs="+",
-                        help="results JSON files; later ones win on equal (id, memory_cap)")
+                        help="results JSON files, or directories `iodepth matrix --out` wrote; a host's later "
+                             "files win on equal (id, memory_cap), several hosts' are pooled per host class")
     parser.add_argument("--advise", metavar="OUT", help='write the advice to OUT ("-": stdout)')
     parser.add_argument("--format", choices=("json", "toml"),
                         help="advice format (default: toml when OUT ends in .toml, else json)")
@@ -352,20 +356,32 @@ def print_guidance(analysis):
     print(repetitions_line(analysis.twins))
 
 
+def print_classes(runs):
+    """The sentences of each host class (fleet.py), under its name where there are several."""
+    from .fleet import pooled_classes  # fleet imports compare, which imports this module.
+    classes = pooled_classes(runs)
+    for hc, cells, pooled in classes:
+        analysis = analyse(cells)
+        if not analysis.twins:
+            message = missing_twins_message(cells)
+            raise AdviceError(message if len(classes) == 1 else f"{hc.label()}: {message}")
+        if len(classes) > 1 or len(hc.hosts) > 1:
+            pooling = f", {plural(pooled, 'cell')} pooled" if len(hc.hosts) > 1 else ""
+            print(f"{hc.label()}{pooling}:" + (f" {hc.note}" if hc.note else ""))
+        print_guidance(analysis)
+
+
 def main(argv):
+    from .fleet import advise_fleet, load_inputs  # fleet imports compare, which imports this module.
     args = parse_args(argv)
     try:
         working_set, memory = budget_args(args)
-        runs = [(path, load_results(path)) for path in args.results]
-        cells, _ = merge(runs)
+        runs = load_inputs(args.results)
         if args.advise:
             form = args.format or ("toml" if args.advise.endswith(".toml") else "json")
-            write_advice(advise(cells, runs, working_set=working_set, memory=memory), args.advise, form)
+            write_advice(advise_fleet(runs, working_set=working_set, memory=memory), args.advise, form)
         else:
-            analysis = analyse(cells)
-            if not analysis.twins:
-                raise AdviceError(missing_twins_message(cells))
-            print_guidance(analysis)
+            print_classes(runs)
     except (ResultsError, AdviceError) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 1

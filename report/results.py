@@ -123,6 +123,21 @@ def merge(runs):
     return list(cells.values()), list(checks.values())
 
 
+# The settings of a results file's config that say what its cells measured (the file, the
+# request, the window, the cache state, the pool, the scans, the writes, the queue's
+# options, the memory axis). Repetitions of one cell from two runs are pooled only where
+# their files agree on every one of these: fio.crosscheck merging its runs (it adds
+# "filename": its runs share one file), report/fleet.py pooling the hosts of a host class
+# (another host has other paths, so no path is among them). The repetition schedule, the
+# seed and the lists of what was run are not: a cell's id and memory cap say what it is.
+POOLED_SETTINGS = ("suite", "file_size", "working_set", "bs", "runtime_ns", "ramp_ns", "number_ios",
+                   "cache_state", "verify", "drop_caches", "memory", "page_size", "io_combine", "table_rows",
+                   "query", "streams", "strategy", "work", "update_fraction", "checkpoint_reader",
+                   "wal_record_bytes", "writeback_depth", "worker_threads", "iodepth_batch_submit",
+                   "uring_async", "uring_sqpoll", "uring_register_files", "uring_fixed_buffers",
+                   "memory_ratio")
+
+
 def origins(runs):
     """{(id, memory_cap): doc} naming the document each merged cell came from (later wins)."""
     found = {}

@@ -201,6 +201,15 @@ Status Run(const std::string& table, const std::string& advice_path, uint64_t me
   std::ifstream in(advice_path);
   if (!in) return Status::NotFound(fmt::format("cannot open the advice {}", advice_path));
   const nlohmann::json advice = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!advice.is_discarded() && advice.is_object() && advice.contains("host_classes") && !advice.contains("classes")) {
+    // A fleet document: one recommendation per host class. Each host_classes entry has the
+    // classes of a one-host document, so this machine's entry is what the engine reads.
+    return Status::InvalidArgument(
+        fmt::format("{} is a fleet document (one recommendation per host class, docs/ADVICE.md); give the engine the "
+                    "host_classes entry of this machine's device model and kernel, e.g. jq '.host_classes[] | "
+                    "select(.device_model == \"MODEL\" and .kernel == \"KERNEL\")' {}",
+                    advice_path, advice_path));
+  }
   if (advice.is_discarded() || !advice.contains("classes")) {
     return Status::InvalidArgument(fmt::format("{} is no `iodepth advise` JSON document", advice_path));
   }

@@ -70,4 +70,10 @@ expect "^sequential_scan: advice \[suite scan regime 'thrash' memory_cap 0 direc
 expect "^sequential_scan: 1024 pages, .* check MATCH"
 expect "^random_read: advice \[suite qd regime '' memory_cap 134217728 direct_io \"unknown\"\] -> mode buffered, backend worker, distance 16, io_combine 8192 bytes"
 expect "^random_read: 500 pages, 500 verified"
+# A fleet document (one recommendation per host class) is refused with what to give instead.
+printf '{"schema": "iodepth-advice", "version": 4, "host_classes": []}\n' >"$work/fleet.json"
+if "$work/build/example_engine" "$work/t.tbl" "$work/fleet.json" 2097152 10 2>"$work/fleet.txt"; then
+  fail "the example accepted a fleet document"
+fi
+grep -q "is a fleet document" "$work/fleet.txt" || { cat "$work/fleet.txt"; fail "the example's fleet message is missing"; }
 echo "engine_check: the installed package builds and runs the example engine"
