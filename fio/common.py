@@ -203,6 +203,15 @@ def parse_size_bytes(text):
     return int(m.group(1)) * 1024 ** " kmgt".index(m.group(2).lower() or " ")
 
 
+def parse_duration_ms(text):
+    """TEXT in milliseconds, as fio reads a time: "500ms", "2s", "1m"; a bare number is
+    seconds. None if malformed."""
+    m = re.fullmatch(r"([0-9]+)(ms|s|m)?", text)
+    if not m:
+        return None
+    return int(m.group(1)) * {"ms": 1, "m": 60_000}.get(m.group(2), 1000)
+
+
 def shell_dirname(path):
     """What `dirname -- PATH` prints: "." for a bare name, "/" for "/x/"."""
     stripped = path.rstrip("/") or "/"

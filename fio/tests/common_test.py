@@ -65,6 +65,12 @@ class NumbersTest(unittest.TestCase):
         for text in ("", "m", "1x", "1ib", "1.5g", "-1m", "1 g b"):
             self.assertIsNone(common.parse_size_bytes(text), text)
 
+    def test_durations_are_read_as_fio_reads_them(self):
+        for text, ms in (("10", 10000), ("10s", 10000), ("1500ms", 1500), ("500ms", 500), ("2m", 120000), ("0", 0)):
+            self.assertEqual(common.parse_duration_ms(text), ms, text)
+        for text in ("", "1.5s", "10h", "s", "fast", "-1s"):
+            self.assertIsNone(common.parse_duration_ms(text), text)
+
     def test_shell_dirname(self):
         self.assertEqual(common.shell_dirname("a.json"), ".")
         self.assertEqual(common.shell_dirname("/x/"), "/")
