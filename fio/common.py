@@ -18,6 +18,7 @@ import re
 import shutil
 import signal
 import stat
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -154,6 +155,101 @@ def fio_cpu_ns_per_io(job, direction, what):
         * number(job, ["job_runtime"], what)
     ios = number(job, [direction, "total_ios"], what)
     return busy_ms * 1e6 / ios if ios > 0 else 0.0
+
+
+# ---- One `iodepth bench` or fio run ------------------------------------------------------
+# Read by every comparison that sets one bench job beside one fio job (fio.parity,
+# fio.fastdev): the fields both tools write, and the checks that the run was the job asked for.
+
+RUN_CPU_FIELDS = ("usr_cpu", "sys_cpu", "job_runtime")
+ENGINE_ALIASES = {"uring": "io_uring", "psync": "sync"}
+
+
+def fnumber(document, path, what):
+    """number(), as a float."""
+    return float(number(document, path, what))
+
+
+def read_run_metrics(document, what):
+    """IOPS, I/Os, bytes/s and completion latency of a read job, from jobs[0] (both tools
+    write these fields)."""
+    job = ["jobs", 0]
+    clat = job + ["read", "clat_ns"]
+    metrics = {
+        "iops": fnumber(document, job + ["read", "iops"], what),
+        "total_ios": fnumber(document, job + ["read", "total_ios"], what),
+        "bw_bytes": fnumber(document, job + ["read", "bw_bytes"], what),
+        "clat_mean_ns": fnumber(document, clat + ["mean"], what),
+        "clat_p50_ns": fnumber(document, clat + ["percentile", "50.000000"], what),
+        "clat_p95_ns": fnumber(document, clat + ["percentile", "95.000000"], what),
+        "clat_p99_ns": fnumber(document, clat + ["percentile", "99.000000"], what),
+    }
+    if metrics["total_ios"] <= 0 or metrics["iops"] <= 0:
+        die(f"{what}: completed no I/O (total_ios={metrics['total_ios']:.0f}, iops={metrics['iops']})")
+    return metrics
+
+
+def fio_run_metrics(document, what):
+    """read_run_metrics() of a fio read job, with its total-latency p95 (slat + clat; fio
+    writes it with --lat_percentiles=1) and its CPU time per I/O."""
+    if get(document, ["jobs", 0, "error"], what) != 0:
+        die(f"{what}: fio reports error {document['jobs'][0]['error']} for the job")
+    metrics = read_run_metrics(document, what)
+    metrics["lat_p95_ns"] = fnumber(document, ["jobs", 0, "read", "lat_ns", "percentile", "95.000000"], what)
+    job = document["jobs"][0]
+    for key in RUN_CPU_FIELDS:
+        metrics[key] = fnumber(job, [key], what)
+    metrics["cpu_ns_per_io"] = float(fio_cpu_ns_per_io(job, "read", what))
+    return metrics
+
+
+def check_bench_job(job, engine, direct, what, notes):
+    """The run must be the job asked for: a silent fallback to another backend, or buffered
+    reads where direct ones were asked for, would make a comparison compare the wrong thing."""
+    reported_engine = job.get("engine")
+    if reported_engine is None:
+        notes.add(f"{what}: its JSON has no ['jobs'][0]['engine']; cannot confirm which backend ran")
+    elif ENGINE_ALIASES.get(str(reported_engine), str(reported_engine)) != engine:
+        die(f"{what}: asked for --engine={engine} but its JSON says engine {reported_engine!r}")
+    if job.get("direct") is not None and bool(job["direct"]) != direct:
+        die(f"{what}: asked for --direct={int(direct)} but its JSON says direct: {json.dumps(job['direct'])}")
+    for notice in job.get("notices") or []:
+        notes.add(f"{what}: iodepth notice: {notice}")
+
+
+def bench_run_metrics(document, engine, what, notes, direct=True):
+    """read_run_metrics() of one `iodepth bench --output-format=json` job, checked to be the
+    ENGINE and DIRECT asked for, with its CPU time per I/O. Notices, and a cpu_ns_per_io that
+    disagrees with usr_cpu + sys_cpu, go into the set NOTES."""
+    jobs = get(document, ["jobs"], what)
+    if not isinstance(jobs, list) or len(jobs) != 1:
+        die(f"{what}: expected exactly one job in ['jobs'], found "
+            f"{len(jobs) if isinstance(jobs, list) else repr(jobs)}")
+    metrics = read_run_metrics(document, what)
+    job = jobs[0]
+    check_bench_job(job, engine, direct, what, notes)
+    for key in RUN_CPU_FIELDS:
+        metrics[key] = fnumber(job, [key], what) if key in job else None
+    from_parts = float(fio_cpu_ns_per_io(job, "read", what)) if all(k in job for k in RUN_CPU_FIELDS) else None
+    reported = fnumber(job, ["cpu_ns_per_io"], what) if "cpu_ns_per_io" in job else None
+    if reported is None and from_parts is None:
+        die(f"{what}: its JSON has neither cpu_ns_per_io nor usr_cpu, sys_cpu and job_runtime")
+    # Two roads to one number; if they part, one of iodepth's fields is wrong.
+    if reported is not None and from_parts and abs(reported / from_parts - 1) > 0.10:
+        notes.add(f"{what}: cpu_ns_per_io ({reported:.0f} ns) differs by more than 10% from "
+                  f"(usr_cpu+sys_cpu)/100*job_runtime/total_ios ({from_parts:.0f} ns); the table uses cpu_ns_per_io")
+    metrics["cpu_ns_per_io"] = reported if reported is not None else from_parts
+    metrics["cpu_ns_per_io_reported"] = reported
+    metrics["cpu_ns_per_io_from_usr_sys"] = from_parts
+    metrics["iodepth_version"] = document.get("iodepth_version")
+    return metrics
+
+
+def median_of(runs):
+    """The median of each float field present in every run (a field one run lacks, or holds
+    as None, has no median)."""
+    keys = [k for k in runs[0] if all(isinstance(r.get(k), float) for r in runs)]
+    return {k: statistics.median(r[k] for r in runs) for k in keys}
 
 
 # ---- Flags --------------------------------------------------------------------------------

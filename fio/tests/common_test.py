@@ -78,6 +78,53 @@ class NumbersTest(unittest.TestCase):
         self.assertEqual(common.shell_dirname("results/x/a.json"), "results/x")
 
 
+class RunMetricsTest(unittest.TestCase):
+    """The readers of one bench or fio run that fio.parity and fio.fastdev share."""
+
+    def test_fio_cpu_per_io_comes_from_usr_sys_and_runtime(self):
+        m = common.fio_run_metrics(helpers.fio_document(usr=10.0, sys_cpu=20.0, runtime_ms=1000, total_ios=10_000), "f")
+        self.assertAlmostEqual(m["cpu_ns_per_io"], 0.3 * 1000 * 1e6 / 10_000)
+        self.assertEqual(m["lat_p95_ns"], 110_000.0)
+        self.assertIsInstance(m["total_ios"], float)
+
+    def test_fio_job_error_is_reported(self):
+        with self.assertRaisesRegex(FioError, "^f: fio reports error 5 for the job$"):
+            common.fio_run_metrics(helpers.fio_document(error=5), "f")
+
+    def test_no_io_is_an_error(self):
+        with self.assertRaisesRegex(FioError, "completed no I/O"):
+            common.fio_run_metrics(helpers.fio_document(total_ios=0), "f")
+
+    def test_iodepth_engine_must_be_the_one_asked_for(self):
+        notes = set()
+        common.bench_run_metrics(helpers.bench_document(engine="uring"), "io_uring", "i", notes)
+        with self.assertRaisesRegex(FioError, "asked for --engine=worker but its JSON says engine 'io_uring'"):
+            common.bench_run_metrics(helpers.bench_document(engine="io_uring"), "worker", "i", notes)
+        with self.assertRaisesRegex(FioError, "asked for --direct=1 but its JSON says direct: false"):
+            common.bench_run_metrics(helpers.bench_document(direct=False), "io_uring", "i", notes)
+        with self.assertRaisesRegex(FioError, "asked for --direct=0 but its JSON says direct: true"):
+            common.bench_run_metrics(helpers.bench_document(direct=True), "io_uring", "i", notes, direct=False)
+        common.bench_run_metrics(helpers.bench_document(direct=False), "io_uring", "i", notes, direct=False)
+
+    def test_median_of_keeps_the_fields_every_run_has(self):
+        runs = [{"iops": 1.0, "perf": 5.0, "name": "a"}, {"iops": 3.0, "perf": None}, {"iops": 2.0, "perf": 1.0}]
+        self.assertEqual(common.median_of(runs), {"iops": 2.0})
+
+    def test_notices_and_disagreeing_cpu_become_notes(self):
+        notes = set()
+        document = helpers.bench_document(cpu_ns_per_io=9000.0, notices=["fell back"])
+        m = common.bench_run_metrics(document, "io_uring", "i", notes)
+        self.assertEqual(m["cpu_ns_per_io"], 9000.0)
+        self.assertIn("i: iodepth notice: fell back", notes)
+        self.assertTrue(any("differs by more than 10%" in n for n in notes), notes)
+
+    def test_two_jobs_are_refused(self):
+        document = helpers.bench_document()
+        document["jobs"].append(document["jobs"][0])
+        with self.assertRaisesRegex(FioError, r"expected exactly one job in \['jobs'\], found 2"):
+            common.bench_run_metrics(document, "io_uring", "i", set())
+
+
 class QuotingTest(unittest.TestCase):
     ARGS = ["plain", "--x=1", "a,b", "sp ace", "it's", "", "$HOME", "~user", "a~b", "#c", "/p/q.dat", "k+l@m%n:o"]
 
