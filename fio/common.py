@@ -56,10 +56,13 @@ def run_main(main, argv=None, error_prefix=""):
 # not outlive us (it could make the data file again after we removed it), and one that is
 # starting cannot be killed until Popen returns it: while run_process starts or waits for
 # a child, the handler only records the signal and stops the child, and run_process raises
-# once the child is gone.
+# once the child is gone. A child started with own_group=True leads a process group of its
+# own, and the whole group is stopped: a wrapper such as `perf stat -- CMD` dies of SIGTERM
+# and leaves CMD running.
 _stop_signal = None
 _children_starting_or_running = 0
 _children = set()
+_group_leaders = set()
 
 
 def _on_stop_signal(signal_number, frame):
@@ -68,31 +71,48 @@ def _on_stop_signal(signal_number, frame):
     if _children_starting_or_running == 0:
         raise SystemExit(128 + signal_number)
     for child in list(_children):
-        child.terminate()
+        _signal_child(child, signal.SIGTERM)
 
 
-def run_process(command, input=None, capture_output=False, **popen_args):
+def _signal_child(child, signal_number):
+    """Sends the signal to the child, or to its whole process group where it leads one."""
+    if child not in _group_leaders:
+        child.send_signal(signal_number)
+        return
+    try:
+        os.killpg(child.pid, signal_number)
+    except ProcessLookupError:
+        pass  # The group has gone already.
+
+
+def run_process(command, input=None, capture_output=False, own_group=False, **popen_args):
     """What subprocess.run(command, check=False) returns, except that the child never
-    outlives a stop signal (see above). Takes Popen's arguments, and input and
-    capture_output as subprocess.run does."""
+    outlives a stop signal (see above); with own_group, neither does anything it started.
+    Takes Popen's arguments, and input and capture_output as subprocess.run does."""
     global _children_starting_or_running
     if capture_output:
         popen_args.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if input is not None:
         popen_args["stdin"] = subprocess.PIPE
+    if own_group:
+        # A session of its own: the terminal's Ctrl-C reaches only us, and we stop the group.
+        popen_args["start_new_session"] = True
     _children_starting_or_running += 1
     try:
         with subprocess.Popen(command, **popen_args) as process:
             _children.add(process)
+            if own_group:
+                _group_leaders.add(process)
             try:
                 if _stop_signal is not None:
-                    process.terminate()
+                    _signal_child(process, signal.SIGTERM)
                 stdout, stderr = process.communicate(input)
             except BaseException:
-                process.kill()
+                _signal_child(process, signal.SIGKILL)
                 raise
             finally:
                 _children.discard(process)
+                _group_leaders.discard(process)
     finally:
         _children_starting_or_running -= 1
     if _stop_signal is not None:
@@ -603,17 +623,24 @@ def summarise_with_iodepth(iodepth_bin, cells):
     return summarised
 
 
-def write_document(path, document):
-    """Writes through a temporary file, so an interrupted write leaves no half a file."""
+def write_text_atomically(path, text):
+    """Writes through a temporary file, so an interrupted write leaves no half a file: the
+    old content or the new, whole."""
     temporary = path + ".tmp"
     try:
         with open(temporary, "w") as f:
-            json.dump(document, f, indent=2, sort_keys=True)
-            f.write("\n")
+            f.write(text)
         os.replace(temporary, path)
     except OSError as e:
         die(f"cannot write {path}: {e.strerror}")
-    print(f"\nWrote {path}")
+
+
+def write_document(path, document, announce=True):
+    """The JSON document, written whole (write_text_atomically); "Wrote PATH" unless not
+    announce (a file rewritten after every run)."""
+    write_text_atomically(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+    if announce:
+        print(f"\nWrote {path}")
 
 
 # ---- Running ------------------------------------------------------------------------------
@@ -648,15 +675,16 @@ class Steps:
         self.commands = []  # {"label", "command"} of every step, in order.
         self.last_command = ""
 
-    def run(self, label, out, command):
-        """Runs command with stdout to `out` and stderr to `out`.stderr."""
+    def run(self, label, out, command, own_group=False):
+        """Runs command with stdout to `out` and stderr to `out`.stderr; own_group as
+        run_process takes it."""
         self.last_command = command_text(command)
         self.step += 1
         print(f"[{self.step}/{self.total}] {label}\n  $ {self.last_command}")
         self.commands.append({"label": label, "command": self.last_command})
         with open(out, "w") as stdout, open(out + ".stderr", "w") as stderr:
             try:
-                rc = run_process(command, stdout=stdout, stderr=stderr).returncode
+                rc = run_process(command, stdout=stdout, stderr=stderr, own_group=own_group).returncode
             except OSError as e:
                 print(f"{command[0]}: {e.strerror}", file=stderr)
                 rc = 127

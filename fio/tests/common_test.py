@@ -361,6 +361,46 @@ class RunMainTest(unittest.TestCase):
         self.assertTrue(os.path.exists(os.path.join(marker, "cleaned")))
         self.assertFalse(os.path.exists(f"/proc/{child}"), "the child is gone")
 
+    def test_sigterm_stops_what_a_child_in_its_own_group_started(self):
+        """A wrapper that dies of SIGTERM and leaves its command running (perf stat does):
+        with own_group the command is stopped too."""
+        marker = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, marker)
+        pid_file = os.path.join(marker, "pid")
+        code = ("import sys\nfrom fio import common\n"
+                "def main(argv):\n"
+                f"    common.run_process(['/bin/sh', '-c', 'sleep 60 & echo $! > {pid_file}; wait'], own_group=True)\n"
+                "sys.exit(common.run_main(main, []))\n")
+        process = subprocess.Popen([common.PYTHON, "-c", code], cwd=common.REPO_ROOT)
+        deadline = time.monotonic() + 30
+        while not self.pid_in(pid_file) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        grandchild = self.pid_in(pid_file)
+        self.assertIsNotNone(grandchild, "the wrapper started its command")
+        process.send_signal(signal.SIGTERM)
+        self.assertEqual(process.wait(timeout=30), 143)
+        deadline = time.monotonic() + 10
+        while os.path.exists(f"/proc/{grandchild}") and time.monotonic() < deadline:
+            time.sleep(0.05)  # Stopped, but perhaps not yet reaped by init.
+        alive = os.path.exists(f"/proc/{grandchild}") and "Z" not in self.state_of(grandchild)
+        self.assertFalse(alive, "the command the wrapper started is gone")
+
+    @staticmethod
+    def pid_in(path):
+        try:
+            with open(path) as f:
+                return common.whole_number(f.read().strip())
+        except OSError:
+            return None
+
+    @staticmethod
+    def state_of(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return "gone"
+
     @staticmethod
     def children_of(pid):
         try:
