@@ -591,18 +591,18 @@ def table_lines(header, rows):
 # path first, summarises its merged cells with iodepth's own summariser and writes the file
 # whole.
 
-def check_json_path(json_out):
-    """The results file is written after every run is done; find out now, not after an hour,
-    that it cannot be."""
+def check_json_path(json_out, flag="--json"):
+    """The results file (given by FLAG) is written after every run is done; find out now,
+    not after an hour, that it cannot be."""
     json_dir = shell_dirname(json_out)
     try:
         os.makedirs(json_dir, exist_ok=True)
     except OSError:
-        die(f"--json: cannot create directory '{json_dir}'")
+        die(f"{flag}: cannot create directory '{json_dir}'")
     if not os.access(json_dir, os.W_OK):
-        die(f"--json: directory '{json_dir}' is not writable")
+        die(f"{flag}: directory '{json_dir}' is not writable")
     if os.path.isdir(json_out):
-        die(f"--json: '{json_out}' is a directory")
+        die(f"{flag}: '{json_out}' is a directory")
 
 
 def summarise_with_iodepth(iodepth_bin, cells):
