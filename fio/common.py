@@ -18,6 +18,7 @@ import re
 import shutil
 import signal
 import stat
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,10 +56,13 @@ def run_main(main, argv=None, error_prefix=""):
 # not outlive us (it could make the data file again after we removed it), and one that is
 # starting cannot be killed until Popen returns it: while run_process starts or waits for
 # a child, the handler only records the signal and stops the child, and run_process raises
-# once the child is gone.
+# once the child is gone. A child started with own_group=True leads a process group of its
+# own, and the whole group is stopped: a wrapper such as `perf stat -- CMD` dies of SIGTERM
+# and leaves CMD running.
 _stop_signal = None
 _children_starting_or_running = 0
 _children = set()
+_group_leaders = set()
 
 
 def _on_stop_signal(signal_number, frame):
@@ -67,31 +71,48 @@ def _on_stop_signal(signal_number, frame):
     if _children_starting_or_running == 0:
         raise SystemExit(128 + signal_number)
     for child in list(_children):
-        child.terminate()
+        _signal_child(child, signal.SIGTERM)
 
 
-def run_process(command, input=None, capture_output=False, **popen_args):
+def _signal_child(child, signal_number):
+    """Sends the signal to the child, or to its whole process group where it leads one."""
+    if child not in _group_leaders:
+        child.send_signal(signal_number)
+        return
+    try:
+        os.killpg(child.pid, signal_number)
+    except ProcessLookupError:
+        pass  # The group has gone already.
+
+
+def run_process(command, input=None, capture_output=False, own_group=False, **popen_args):
     """What subprocess.run(command, check=False) returns, except that the child never
-    outlives a stop signal (see above). Takes Popen's arguments, and input and
-    capture_output as subprocess.run does."""
+    outlives a stop signal (see above); with own_group, neither does anything it started.
+    Takes Popen's arguments, and input and capture_output as subprocess.run does."""
     global _children_starting_or_running
     if capture_output:
         popen_args.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if input is not None:
         popen_args["stdin"] = subprocess.PIPE
+    if own_group:
+        # A session of its own: the terminal's Ctrl-C reaches only us, and we stop the group.
+        popen_args["start_new_session"] = True
     _children_starting_or_running += 1
     try:
         with subprocess.Popen(command, **popen_args) as process:
             _children.add(process)
+            if own_group:
+                _group_leaders.add(process)
             try:
                 if _stop_signal is not None:
-                    process.terminate()
+                    _signal_child(process, signal.SIGTERM)
                 stdout, stderr = process.communicate(input)
             except BaseException:
-                process.kill()
+                _signal_child(process, signal.SIGKILL)
                 raise
             finally:
                 _children.discard(process)
+                _group_leaders.discard(process)
     finally:
         _children_starting_or_running -= 1
     if _stop_signal is not None:
@@ -156,6 +177,101 @@ def fio_cpu_ns_per_io(job, direction, what):
     return busy_ms * 1e6 / ios if ios > 0 else 0.0
 
 
+# ---- One `iodepth bench` or fio run ------------------------------------------------------
+# Read by every comparison that sets one bench job beside one fio job (fio.parity,
+# fio.fastdev): the fields both tools write, and the checks that the run was the job asked for.
+
+RUN_CPU_FIELDS = ("usr_cpu", "sys_cpu", "job_runtime")
+ENGINE_ALIASES = {"uring": "io_uring", "psync": "sync"}
+
+
+def fnumber(document, path, what):
+    """number(), as a float."""
+    return float(number(document, path, what))
+
+
+def read_run_metrics(document, what):
+    """IOPS, I/Os, bytes/s and completion latency of a read job, from jobs[0] (both tools
+    write these fields)."""
+    job = ["jobs", 0]
+    clat = job + ["read", "clat_ns"]
+    metrics = {
+        "iops": fnumber(document, job + ["read", "iops"], what),
+        "total_ios": fnumber(document, job + ["read", "total_ios"], what),
+        "bw_bytes": fnumber(document, job + ["read", "bw_bytes"], what),
+        "clat_mean_ns": fnumber(document, clat + ["mean"], what),
+        "clat_p50_ns": fnumber(document, clat + ["percentile", "50.000000"], what),
+        "clat_p95_ns": fnumber(document, clat + ["percentile", "95.000000"], what),
+        "clat_p99_ns": fnumber(document, clat + ["percentile", "99.000000"], what),
+    }
+    if metrics["total_ios"] <= 0 or metrics["iops"] <= 0:
+        die(f"{what}: completed no I/O (total_ios={metrics['total_ios']:.0f}, iops={metrics['iops']})")
+    return metrics
+
+
+def fio_run_metrics(document, what):
+    """read_run_metrics() of a fio read job, with its total-latency p95 (slat + clat; fio
+    writes it with --lat_percentiles=1) and its CPU time per I/O."""
+    if get(document, ["jobs", 0, "error"], what) != 0:
+        die(f"{what}: fio reports error {document['jobs'][0]['error']} for the job")
+    metrics = read_run_metrics(document, what)
+    metrics["lat_p95_ns"] = fnumber(document, ["jobs", 0, "read", "lat_ns", "percentile", "95.000000"], what)
+    job = document["jobs"][0]
+    for key in RUN_CPU_FIELDS:
+        metrics[key] = fnumber(job, [key], what)
+    metrics["cpu_ns_per_io"] = float(fio_cpu_ns_per_io(job, "read", what))
+    return metrics
+
+
+def check_bench_job(job, engine, direct, what, notes):
+    """The run must be the job asked for: a silent fallback to another backend, or buffered
+    reads where direct ones were asked for, would make a comparison compare the wrong thing."""
+    reported_engine = job.get("engine")
+    if reported_engine is None:
+        notes.add(f"{what}: its JSON has no ['jobs'][0]['engine']; cannot confirm which backend ran")
+    elif ENGINE_ALIASES.get(str(reported_engine), str(reported_engine)) != engine:
+        die(f"{what}: asked for --engine={engine} but its JSON says engine {reported_engine!r}")
+    if job.get("direct") is not None and bool(job["direct"]) != direct:
+        die(f"{what}: asked for --direct={int(direct)} but its JSON says direct: {json.dumps(job['direct'])}")
+    for notice in job.get("notices") or []:
+        notes.add(f"{what}: iodepth notice: {notice}")
+
+
+def bench_run_metrics(document, engine, what, notes, direct=True):
+    """read_run_metrics() of one `iodepth bench --output-format=json` job, checked to be the
+    ENGINE and DIRECT asked for, with its CPU time per I/O. Notices, and a cpu_ns_per_io that
+    disagrees with usr_cpu + sys_cpu, go into the set NOTES."""
+    jobs = get(document, ["jobs"], what)
+    if not isinstance(jobs, list) or len(jobs) != 1:
+        die(f"{what}: expected exactly one job in ['jobs'], found "
+            f"{len(jobs) if isinstance(jobs, list) else repr(jobs)}")
+    metrics = read_run_metrics(document, what)
+    job = jobs[0]
+    check_bench_job(job, engine, direct, what, notes)
+    for key in RUN_CPU_FIELDS:
+        metrics[key] = fnumber(job, [key], what) if key in job else None
+    from_parts = float(fio_cpu_ns_per_io(job, "read", what)) if all(k in job for k in RUN_CPU_FIELDS) else None
+    reported = fnumber(job, ["cpu_ns_per_io"], what) if "cpu_ns_per_io" in job else None
+    if reported is None and from_parts is None:
+        die(f"{what}: its JSON has neither cpu_ns_per_io nor usr_cpu, sys_cpu and job_runtime")
+    # Two roads to one number; if they part, one of iodepth's fields is wrong.
+    if reported is not None and from_parts and abs(reported / from_parts - 1) > 0.10:
+        notes.add(f"{what}: cpu_ns_per_io ({reported:.0f} ns) differs by more than 10% from "
+                  f"(usr_cpu+sys_cpu)/100*job_runtime/total_ios ({from_parts:.0f} ns); the table uses cpu_ns_per_io")
+    metrics["cpu_ns_per_io"] = reported if reported is not None else from_parts
+    metrics["cpu_ns_per_io_reported"] = reported
+    metrics["cpu_ns_per_io_from_usr_sys"] = from_parts
+    metrics["iodepth_version"] = document.get("iodepth_version")
+    return metrics
+
+
+def median_of(runs):
+    """The median of each float field present in every run (a field one run lacks, or holds
+    as None, has no median)."""
+    keys = [k for k in runs[0] if all(isinstance(r.get(k), float) for r in runs)]
+    return {k: statistics.median(r[k] for r in runs) for k in keys}
+
+
 # ---- Flags --------------------------------------------------------------------------------
 
 def parse_flags(argv, value_flags, switches):
@@ -201,6 +317,15 @@ def parse_size_bytes(text):
     if not m or (m.group(3) or "").lower() == "ib" and not m.group(2):
         return None
     return int(m.group(1)) * 1024 ** " kmgt".index(m.group(2).lower() or " ")
+
+
+def parse_duration_ms(text):
+    """TEXT in milliseconds, as fio reads a time: "500ms", "2s", "1m"; a bare number is
+    seconds. None if malformed."""
+    m = re.fullmatch(r"([0-9]+)(ms|s|m)?", text)
+    if not m:
+        return None
+    return int(m.group(1)) * {"ms": 1, "m": 60_000}.get(m.group(2), 1000)
 
 
 def shell_dirname(path):
@@ -466,18 +591,18 @@ def table_lines(header, rows):
 # path first, summarises its merged cells with iodepth's own summariser and writes the file
 # whole.
 
-def check_json_path(json_out):
-    """The results file is written after every run is done; find out now, not after an hour,
-    that it cannot be."""
+def check_json_path(json_out, flag="--json"):
+    """The results file (given by FLAG) is written after every run is done; find out now,
+    not after an hour, that it cannot be."""
     json_dir = shell_dirname(json_out)
     try:
         os.makedirs(json_dir, exist_ok=True)
     except OSError:
-        die(f"--json: cannot create directory '{json_dir}'")
+        die(f"{flag}: cannot create directory '{json_dir}'")
     if not os.access(json_dir, os.W_OK):
-        die(f"--json: directory '{json_dir}' is not writable")
+        die(f"{flag}: directory '{json_dir}' is not writable")
     if os.path.isdir(json_out):
-        die(f"--json: '{json_out}' is a directory")
+        die(f"{flag}: '{json_out}' is a directory")
 
 
 def summarise_with_iodepth(iodepth_bin, cells):
@@ -498,17 +623,24 @@ def summarise_with_iodepth(iodepth_bin, cells):
     return summarised
 
 
-def write_document(path, document):
-    """Writes through a temporary file, so an interrupted write leaves no half a file."""
+def write_text_atomically(path, text):
+    """Writes through a temporary file, so an interrupted write leaves no half a file: the
+    old content or the new, whole."""
     temporary = path + ".tmp"
     try:
         with open(temporary, "w") as f:
-            json.dump(document, f, indent=2, sort_keys=True)
-            f.write("\n")
+            f.write(text)
         os.replace(temporary, path)
     except OSError as e:
         die(f"cannot write {path}: {e.strerror}")
-    print(f"\nWrote {path}")
+
+
+def write_document(path, document, announce=True):
+    """The JSON document, written whole (write_text_atomically); "Wrote PATH" unless not
+    announce (a file rewritten after every run)."""
+    write_text_atomically(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+    if announce:
+        print(f"\nWrote {path}")
 
 
 # ---- Running ------------------------------------------------------------------------------
@@ -543,15 +675,16 @@ class Steps:
         self.commands = []  # {"label", "command"} of every step, in order.
         self.last_command = ""
 
-    def run(self, label, out, command):
-        """Runs command with stdout to `out` and stderr to `out`.stderr."""
+    def run(self, label, out, command, own_group=False):
+        """Runs command with stdout to `out` and stderr to `out`.stderr; own_group as
+        run_process takes it."""
         self.last_command = command_text(command)
         self.step += 1
         print(f"[{self.step}/{self.total}] {label}\n  $ {self.last_command}")
         self.commands.append({"label": label, "command": self.last_command})
         with open(out, "w") as stdout, open(out + ".stderr", "w") as stderr:
             try:
-                rc = run_process(command, stdout=stdout, stderr=stderr).returncode
+                rc = run_process(command, stdout=stdout, stderr=stderr, own_group=own_group).returncode
             except OSError as e:
                 print(f"{command[0]}: {e.strerror}", file=stderr)
                 rc = 127

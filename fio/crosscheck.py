@@ -188,14 +188,6 @@ class Settings:
     verbose: bool = False
 
 
-def parse_duration_ms(text):
-    """TEXT in milliseconds ("10", "10s", "1500ms", "2m"), or None."""
-    m = re.fullmatch(r"([0-9]+)(ms|s|m)?", text)
-    if not m:
-        return None
-    return int(m.group(1)) * {"ms": 1, "m": 60000}.get(m.group(2), 1000)
-
-
 def settings_from_flags(flags, now=time.gmtime):
     """Settings from parse_flags' answer, or an error naming the flag that is wrong."""
     s = Settings(suite=flags.get("--suite", "qd"), filename=flags.get("--filename", DEFAULT_FILENAME),
@@ -205,7 +197,7 @@ def settings_from_flags(flags, now=time.gmtime):
         die(f"--suite must be qd or io_patterns, got '{s.suite}'")
     s.cells_text = flags.get("--cells", DEFAULT_CELLS[s.suite])
     runtime_text, ramp_text = flags.get("--runtime", "10s"), flags.get("--ramp_time", "2s")
-    s.runtime_ms, s.ramp_time_ms = parse_duration_ms(runtime_text), parse_duration_ms(ramp_text)
+    s.runtime_ms, s.ramp_time_ms = common.parse_duration_ms(runtime_text), common.parse_duration_ms(ramp_text)
     if s.runtime_ms is None:
         die(f"--runtime '{runtime_text}' is not a time like 10s, 1500ms or 2m")
     if s.runtime_ms < 1000:

@@ -27,7 +27,6 @@ import dataclasses
 import json
 import os
 import shutil
-import statistics
 import sys
 
 from . import common
@@ -39,8 +38,6 @@ TARGET_IOPS_RATIO = 0.95
 MAX_REPEAT = 99       # Bounds the run time: each repeat is five runs of runtime+ramp_time.
 RUNS_PER_REPEAT = 5   # io_uring qd 1 pair (2) + io_uring qd 32 pair (2) + worker qd 32 (1).
 ROWS = [("io_uring", 1, True), ("io_uring", 32, True), ("worker", 32, False)]
-CPU_FIELDS = ("usr_cpu", "sys_cpu", "job_runtime")
-ENGINE_ALIASES = {"uring": "io_uring", "psync": "sync"}
 
 USAGE = f"""\
 Usage: /usr/bin/python3 -m fio.parity [options]
@@ -124,109 +121,23 @@ def settings_from_flags(flags):
 
 # ---- One run's JSON -----------------------------------------------------------------------
 
-def fnumber(document, path, what):
-    return float(common.number(document, path, what))
-
-
-def cpu_ns_per_io_from_parts(job, what):
-    """usr_cpu and sys_cpu are percent of job_runtime (ms), the window after ramp_time."""
-    busy_ms = (fnumber(job, ["usr_cpu"], what) + fnumber(job, ["sys_cpu"], what)) / 100.0 \
-        * fnumber(job, ["job_runtime"], what)
-    return busy_ms * 1e6 / fnumber(job, ["read", "total_ios"], what)
-
-
-def common_metrics(document, what):
-    """Fields both tools write, read from jobs[0]."""
-    job = ["jobs", 0]
-    clat = job + ["read", "clat_ns"]
-    metrics = {
-        "iops": fnumber(document, job + ["read", "iops"], what),
-        "total_ios": fnumber(document, job + ["read", "total_ios"], what),
-        "bw_bytes": fnumber(document, job + ["read", "bw_bytes"], what),
-        "clat_mean_ns": fnumber(document, clat + ["mean"], what),
-        "clat_p50_ns": fnumber(document, clat + ["percentile", "50.000000"], what),
-        "clat_p95_ns": fnumber(document, clat + ["percentile", "95.000000"], what),
-        "clat_p99_ns": fnumber(document, clat + ["percentile", "99.000000"], what),
-    }
-    if metrics["total_ios"] <= 0 or metrics["iops"] <= 0:
-        die(f"{what}: completed no I/O (total_ios={metrics['total_ios']:.0f}, iops={metrics['iops']})")
-    return metrics
-
-
-def fio_metrics(document, what):
-    if common.get(document, ["jobs", 0, "error"], what) != 0:
-        die(f"{what}: fio reports error {document['jobs'][0]['error']} for the job")
-    metrics = common_metrics(document, what)
-    metrics["lat_p95_ns"] = fnumber(document, ["jobs", 0, "read", "lat_ns", "percentile", "95.000000"], what)
-    job = document["jobs"][0]
-    for key in CPU_FIELDS:
-        metrics[key] = fnumber(job, [key], what)
-    metrics["cpu_ns_per_io"] = cpu_ns_per_io_from_parts(job, what)
-    return metrics
-
-
-def check_iodepth_job(job, engine, what, notes):
-    """The run must be the job asked for: a silent fallback to another backend, or buffered
-    reads served from the page cache, would make the row compare the wrong thing."""
-    reported_engine = job.get("engine")
-    if reported_engine is None:
-        notes.add(f"{what}: its JSON has no ['jobs'][0]['engine']; cannot confirm which backend ran")
-    elif ENGINE_ALIASES.get(str(reported_engine), str(reported_engine)) != engine:
-        die(f"{what}: asked for --engine={engine} but its JSON says engine {reported_engine!r}")
-    if job.get("direct") is False:
-        die(f"{what}: asked for --direct=1 but its JSON says direct: false")
-    for notice in job.get("notices") or []:
-        notes.add(f"{what}: iodepth notice: {notice}")
-
-
-def iodepth_metrics(document, engine, what, notes):
-    jobs = common.get(document, ["jobs"], what)
-    if not isinstance(jobs, list) or len(jobs) != 1:
-        die(f"{what}: expected exactly one job in ['jobs'], found "
-            f"{len(jobs) if isinstance(jobs, list) else repr(jobs)}")
-    metrics = common_metrics(document, what)
-    job = jobs[0]
-    check_iodepth_job(job, engine, what, notes)
-    for key in CPU_FIELDS:
-        metrics[key] = fnumber(job, [key], what) if key in job else None
-    from_parts = cpu_ns_per_io_from_parts(job, what) if all(k in job for k in CPU_FIELDS) else None
-    reported = fnumber(job, ["cpu_ns_per_io"], what) if "cpu_ns_per_io" in job else None
-    if reported is None and from_parts is None:
-        die(f"{what}: its JSON has neither cpu_ns_per_io nor usr_cpu, sys_cpu and job_runtime")
-    # Two roads to one number; if they part, one of iodepth's fields is wrong.
-    if reported is not None and from_parts and abs(reported / from_parts - 1) > 0.10:
-        notes.add(f"{what}: cpu_ns_per_io ({reported:.0f} ns) differs by more than 10% from "
-                  f"(usr_cpu+sys_cpu)/100*job_runtime/total_ios ({from_parts:.0f} ns); the table uses cpu_ns_per_io")
-    metrics["cpu_ns_per_io"] = reported if reported is not None else from_parts
-    metrics["cpu_ns_per_io_reported"] = reported
-    metrics["cpu_ns_per_io_from_usr_sys"] = from_parts
-    metrics["iodepth_version"] = document.get("iodepth_version")
-    return metrics
-
-
 def run_metrics(tool, engine, qd, rep, path, notes):
     """(metrics, the whole document) of one run."""
     what = f"{tool} {engine} qd {qd} run {rep}"
     document = common.load_json(path, what)
     if tool == "fio":
-        return fio_metrics(document, what), document
-    return iodepth_metrics(document, engine, what, notes), document
+        return common.fio_run_metrics(document, what), document
+    return common.bench_run_metrics(document, engine, what, notes), document
 
 
 # ---- Medians, ratios and the table --------------------------------------------------------
-
-def median_of(runs):
-    """The median of each numeric field present in every run."""
-    keys = [k for k in runs[0] if all(isinstance(r.get(k), float) for r in runs)]
-    return {k: statistics.median(r[k] for r in runs) for k in keys}
-
 
 def build_rows(runs, target):
     """runs: {(tool, engine, qd): [metrics of each repeat]}."""
     rows = []
     for engine, qd, has_target in ROWS:
         ours, theirs = runs[("iodepth", engine, qd)], runs[("fio", "io_uring", qd)]
-        ours_median, theirs_median = median_of(ours), median_of(theirs)
+        ours_median, theirs_median = common.median_of(ours), common.median_of(theirs)
         iops_ratio = ours_median["iops"] / theirs_median["iops"]
         p95_ratio = ours_median["clat_p95_ns"] / theirs_median["clat_p95_ns"] \
             if theirs_median["clat_p95_ns"] > 0 else None

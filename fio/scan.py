@@ -73,7 +73,7 @@ import sys
 from . import common
 from .common import die
 from .crosscheck import SUITE_ROUTINE_STDERR
-from .wal import fio_job, fio_percentile_ns, iodepth_cell, merged_cell, parse_runtime_ms, ratio
+from .wal import fio_job, fio_percentile_ns, iodepth_cell, merged_cell, ratio
 
 MAX_REPEAT = 99
 STREAMS = 4
@@ -167,7 +167,7 @@ def settings_from_flags(flags):
     if s.size_bytes is None:
         die(f"--size '{s.size_text}' is not a size like 256m, 1g or 4096")
     check_table_bytes(s.size_bytes, s.bs_bytes, f"--size '{s.size_text}'")
-    if not parse_runtime_ms(s.runtime):
+    if not common.parse_duration_ms(s.runtime):
         die(f"--runtime '{s.runtime}' is not a duration like 500ms, 2s or 1m")
     if "--filename" not in flags:
         exists = os.path.isdir(s.directory)

@@ -106,22 +106,12 @@ class Settings:
         return self.memory_bytes // PAGE_BYTES // 2
 
 
-def parse_runtime_ms(text):
-    """fio-style durations: 500ms, 2s, 1m; a bare number is seconds. None if malformed."""
-    for suffix, scale in (("ms", 1), ("s", 1000), ("m", 60_000)):
-        if text.endswith(suffix):
-            number = common.whole_number(text[:-len(suffix)])
-            return None if number is None else number * scale
-    number = common.whole_number(text)
-    return None if number is None else number * 1000
-
-
 def settings_from_flags(flags):
     """Settings from parse_flags' answer, or an error naming the flag that is wrong."""
     s = Settings(runtime=flags.get("--runtime", "2s"), memory_text=flags.get("--memory", "64m"),
                  verbose="--verbose" in flags, json_out=flags.get("--json", ""),
                  directory=flags.get("--directory", os.environ.get("IODEPTH_TMPDIR") or "/var/tmp"))
-    s.runtime_ms = parse_runtime_ms(s.runtime)
+    s.runtime_ms = common.parse_duration_ms(s.runtime)
     if not s.runtime_ms:
         die(f"--runtime '{s.runtime}' is not a duration like 500ms, 2s or 1m")
     for flag, attr, low, high in (("--repeat", "repeat", 1, MAX_REPEAT), ("--depth", "depth", 1, 4096)):

@@ -65,11 +65,64 @@ class NumbersTest(unittest.TestCase):
         for text in ("", "m", "1x", "1ib", "1.5g", "-1m", "1 g b"):
             self.assertIsNone(common.parse_size_bytes(text), text)
 
+    def test_durations_are_read_as_fio_reads_them(self):
+        for text, ms in (("10", 10000), ("10s", 10000), ("1500ms", 1500), ("500ms", 500), ("2m", 120000), ("0", 0)):
+            self.assertEqual(common.parse_duration_ms(text), ms, text)
+        for text in ("", "1.5s", "10h", "s", "fast", "-1s"):
+            self.assertIsNone(common.parse_duration_ms(text), text)
+
     def test_shell_dirname(self):
         self.assertEqual(common.shell_dirname("a.json"), ".")
         self.assertEqual(common.shell_dirname("/x/"), "/")
         self.assertEqual(common.shell_dirname("/var/tmp/f.dat"), "/var/tmp")
         self.assertEqual(common.shell_dirname("results/x/a.json"), "results/x")
+
+
+class RunMetricsTest(unittest.TestCase):
+    """The readers of one bench or fio run that fio.parity and fio.fastdev share."""
+
+    def test_fio_cpu_per_io_comes_from_usr_sys_and_runtime(self):
+        m = common.fio_run_metrics(helpers.fio_document(usr=10.0, sys_cpu=20.0, runtime_ms=1000, total_ios=10_000), "f")
+        self.assertAlmostEqual(m["cpu_ns_per_io"], 0.3 * 1000 * 1e6 / 10_000)
+        self.assertEqual(m["lat_p95_ns"], 110_000.0)
+        self.assertIsInstance(m["total_ios"], float)
+
+    def test_fio_job_error_is_reported(self):
+        with self.assertRaisesRegex(FioError, "^f: fio reports error 5 for the job$"):
+            common.fio_run_metrics(helpers.fio_document(error=5), "f")
+
+    def test_no_io_is_an_error(self):
+        with self.assertRaisesRegex(FioError, "completed no I/O"):
+            common.fio_run_metrics(helpers.fio_document(total_ios=0), "f")
+
+    def test_iodepth_engine_must_be_the_one_asked_for(self):
+        notes = set()
+        common.bench_run_metrics(helpers.bench_document(engine="uring"), "io_uring", "i", notes)
+        with self.assertRaisesRegex(FioError, "asked for --engine=worker but its JSON says engine 'io_uring'"):
+            common.bench_run_metrics(helpers.bench_document(engine="io_uring"), "worker", "i", notes)
+        with self.assertRaisesRegex(FioError, "asked for --direct=1 but its JSON says direct: false"):
+            common.bench_run_metrics(helpers.bench_document(direct=False), "io_uring", "i", notes)
+        with self.assertRaisesRegex(FioError, "asked for --direct=0 but its JSON says direct: true"):
+            common.bench_run_metrics(helpers.bench_document(direct=True), "io_uring", "i", notes, direct=False)
+        common.bench_run_metrics(helpers.bench_document(direct=False), "io_uring", "i", notes, direct=False)
+
+    def test_median_of_keeps_the_fields_every_run_has(self):
+        runs = [{"iops": 1.0, "perf": 5.0, "name": "a"}, {"iops": 3.0, "perf": None}, {"iops": 2.0, "perf": 1.0}]
+        self.assertEqual(common.median_of(runs), {"iops": 2.0})
+
+    def test_notices_and_disagreeing_cpu_become_notes(self):
+        notes = set()
+        document = helpers.bench_document(cpu_ns_per_io=9000.0, notices=["fell back"])
+        m = common.bench_run_metrics(document, "io_uring", "i", notes)
+        self.assertEqual(m["cpu_ns_per_io"], 9000.0)
+        self.assertIn("i: iodepth notice: fell back", notes)
+        self.assertTrue(any("differs by more than 10%" in n for n in notes), notes)
+
+    def test_two_jobs_are_refused(self):
+        document = helpers.bench_document()
+        document["jobs"].append(document["jobs"][0])
+        with self.assertRaisesRegex(FioError, r"expected exactly one job in \['jobs'\], found 2"):
+            common.bench_run_metrics(document, "io_uring", "i", set())
 
 
 class QuotingTest(unittest.TestCase):
@@ -307,6 +360,46 @@ class RunMainTest(unittest.TestCase):
         self.assertEqual(process.wait(timeout=30), 143)
         self.assertTrue(os.path.exists(os.path.join(marker, "cleaned")))
         self.assertFalse(os.path.exists(f"/proc/{child}"), "the child is gone")
+
+    def test_sigterm_stops_what_a_child_in_its_own_group_started(self):
+        """A wrapper that dies of SIGTERM and leaves its command running (perf stat does):
+        with own_group the command is stopped too."""
+        marker = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, marker)
+        pid_file = os.path.join(marker, "pid")
+        code = ("import sys\nfrom fio import common\n"
+                "def main(argv):\n"
+                f"    common.run_process(['/bin/sh', '-c', 'sleep 60 & echo $! > {pid_file}; wait'], own_group=True)\n"
+                "sys.exit(common.run_main(main, []))\n")
+        process = subprocess.Popen([common.PYTHON, "-c", code], cwd=common.REPO_ROOT)
+        deadline = time.monotonic() + 30
+        while not self.pid_in(pid_file) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        grandchild = self.pid_in(pid_file)
+        self.assertIsNotNone(grandchild, "the wrapper started its command")
+        process.send_signal(signal.SIGTERM)
+        self.assertEqual(process.wait(timeout=30), 143)
+        deadline = time.monotonic() + 10
+        while os.path.exists(f"/proc/{grandchild}") and time.monotonic() < deadline:
+            time.sleep(0.05)  # Stopped, but perhaps not yet reaped by init.
+        alive = os.path.exists(f"/proc/{grandchild}") and "Z" not in self.state_of(grandchild)
+        self.assertFalse(alive, "the command the wrapper started is gone")
+
+    @staticmethod
+    def pid_in(path):
+        try:
+            with open(path) as f:
+                return common.whole_number(f.read().strip())
+        except OSError:
+            return None
+
+    @staticmethod
+    def state_of(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return "gone"
 
     @staticmethod
     def children_of(pid):

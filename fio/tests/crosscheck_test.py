@@ -51,12 +51,6 @@ class FlagsTest(unittest.TestCase):
         self.assertEqual(s.json_out, "results/crosscheck-20260102-030405.json")
         self.assertTrue(os.path.isdir(os.path.join(self.dir, "results")), "made at once, not after the runs")
 
-    def test_durations(self):
-        for text, ms in (("10", 10000), ("10s", 10000), ("1500ms", 1500), ("2m", 120000), ("0", 0)):
-            self.assertEqual(crosscheck.parse_duration_ms(text), ms, text)
-        for text in ("", "1.5s", "10h", "s"):
-            self.assertIsNone(crosscheck.parse_duration_ms(text), text)
-
     def test_bad_values_name_the_flag(self):
         cases = {("--suite=bm",): "--suite must be qd or io_patterns, got 'bm'",
                  ("--runtime=999ms",): "--runtime must be at least 1s, got '999ms'",

@@ -45,51 +45,14 @@ class FlagsTest(unittest.TestCase):
         self.assertIn(f"(default: {parity.DEFAULT_FILENAME})", out)
 
 
-class MetricsTest(unittest.TestCase):
-    def test_fio_cpu_per_io_comes_from_usr_sys_and_runtime(self):
-        m = parity.fio_metrics(helpers.fio_document(usr=10.0, sys_cpu=20.0, runtime_ms=1000, total_ios=10_000), "f")
-        self.assertAlmostEqual(m["cpu_ns_per_io"], 0.3 * 1000 * 1e6 / 10_000)
-        self.assertEqual(m["lat_p95_ns"], 110_000.0)
-        self.assertIsInstance(m["total_ios"], float)
-
-    def test_fio_job_error_is_reported(self):
-        with self.assertRaisesRegex(FioError, "^f: fio reports error 5 for the job$"):
-            parity.fio_metrics(helpers.fio_document(error=5), "f")
-
-    def test_no_io_is_an_error(self):
-        with self.assertRaisesRegex(FioError, "completed no I/O"):
-            parity.fio_metrics(helpers.fio_document(total_ios=0), "f")
-
-    def test_iodepth_engine_must_be_the_one_asked_for(self):
-        notes = set()
-        parity.iodepth_metrics(helpers.bench_document(engine="uring"), "io_uring", "i", notes)
-        with self.assertRaisesRegex(FioError, "asked for --engine=worker but its JSON says engine 'io_uring'"):
-            parity.iodepth_metrics(helpers.bench_document(engine="io_uring"), "worker", "i", notes)
-        with self.assertRaisesRegex(FioError, "asked for --direct=1 but its JSON says direct: false"):
-            parity.iodepth_metrics(helpers.bench_document(direct=False), "io_uring", "i", notes)
-
-    def test_notices_and_disagreeing_cpu_become_notes(self):
-        notes = set()
-        document = helpers.bench_document(cpu_ns_per_io=9000.0, notices=["fell back"])
-        m = parity.iodepth_metrics(document, "io_uring", "i", notes)
-        self.assertEqual(m["cpu_ns_per_io"], 9000.0)
-        self.assertIn("i: iodepth notice: fell back", notes)
-        self.assertTrue(any("differs by more than 10%" in n for n in notes), notes)
-
-    def test_two_jobs_are_refused(self):
-        document = helpers.bench_document()
-        document["jobs"].append(document["jobs"][0])
-        with self.assertRaisesRegex(FioError, r"expected exactly one job in \['jobs'\], found 2"):
-            parity.iodepth_metrics(document, "io_uring", "i", set())
-
-
 def runs_of(iops_by_row):
     """{(tool, engine, qd): [metrics]} with the given iodepth and fio IOPS per (engine, qd)."""
     runs = {}
     for (engine, qd), (ours, theirs) in iops_by_row.items():
-        runs[("iodepth", engine, qd)] = [parity.iodepth_metrics(helpers.bench_document(engine, iops=v, cpu_ns_per_io=3000.0),
-                                                                engine, "i", set()) for v in ours]
-        runs[("fio", "io_uring", qd)] = [parity.fio_metrics(helpers.fio_document(iops=v), "f") for v in theirs]
+        runs[("iodepth", engine, qd)] = [
+            common.bench_run_metrics(helpers.bench_document(engine, iops=v, cpu_ns_per_io=3000.0), engine, "i", set())
+            for v in ours]
+        runs[("fio", "io_uring", qd)] = [common.fio_run_metrics(helpers.fio_document(iops=v), "f") for v in theirs]
     return runs
 
 

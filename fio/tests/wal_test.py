@@ -75,10 +75,6 @@ class SettingsTest(unittest.TestCase):
         self.assertEqual((s.runtime_ms, s.repeat, s.depth, s.memory_bytes, s.json_out), (2000, 3, 16, 64 << 20, ""))
         self.assertEqual(s.dirty_pages, (64 << 20) // 8192 // 2)
 
-    def test_durations(self):
-        self.assertEqual([wal.parse_runtime_ms(t) for t in ("500ms", "2s", "1m", "3")], [500, 2000, 60_000, 3000])
-        self.assertIsNone(wal.parse_runtime_ms("fast"))
-
     def test_bad_values_name_the_flag(self):
         for argv, flag in ((["--repeat=0"], "--repeat"), (["--depth=x"], "--depth"), (["--runtime=soon"], "--runtime"),
                            (["--memory=1k"], "--memory"), (["--directory=/nonexistent/x"], "--directory")):
