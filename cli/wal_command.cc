@@ -70,10 +70,10 @@ nlohmann::json ResultToJson(const WalJobOptions& options, const WalJobResult& r)
           {"seconds", r.seconds},
           {"commits_per_s", r.commits_per_s},
           {"latency_us",
-           {{"p50", r.latency_ns_p50 / 1e3},
-            {"p95", r.latency_ns_p95 / 1e3},
-            {"p99", r.latency_ns_p99 / 1e3},
-            {"max", r.latency_ns_max / 1e3},
+           {{"p50", static_cast<double>(r.latency_ns_p50) / 1e3},
+            {"p95", static_cast<double>(r.latency_ns_p95) / 1e3},
+            {"p99", static_cast<double>(r.latency_ns_p99) / 1e3},
+            {"max", static_cast<double>(r.latency_ns_max) / 1e3},
             {"mean", r.latency_ns_mean / 1e3}}},
           {"commits_per_flush", r.commits_per_flush},
           {"syncs_per_commit", r.syncs_per_commit},
@@ -84,9 +84,9 @@ nlohmann::json ResultToJson(const WalJobOptions& options, const WalJobResult& r)
 
 std::string FormatRow(const WalJobResult& r) {
   return fmt::format("{:>10} {:>12.0f} {:>10.1f} {:>10.1f} {:>10.1f} {:>12.2f} {:>12.2f} {:>12.0f} {:>10.2f}\n",
-                     r.committers, r.commits_per_s, r.latency_ns_p50 / 1e3, r.latency_ns_p95 / 1e3,
-                     r.latency_ns_p99 / 1e3, r.commits_per_flush, r.syncs_per_commit, r.bytes_written_per_commit,
-                     r.cpu_us_per_commit);
+                     r.committers, r.commits_per_s, static_cast<double>(r.latency_ns_p50) / 1e3,
+                     static_cast<double>(r.latency_ns_p95) / 1e3, static_cast<double>(r.latency_ns_p99) / 1e3,
+                     r.commits_per_flush, r.syncs_per_commit, r.bytes_written_per_commit, r.cpu_us_per_commit);
 }
 
 Status RunWal(const WalFlags& flags) {
