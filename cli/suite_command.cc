@@ -313,8 +313,8 @@ void AddSuiteCommand(CLI::App& app) {
   cmd->add_option("--verify", flags->verify, "1: check every read")->check(CLI::Range(0, 1))->capture_default_str();
   cmd->add_option("--depths", flags->depths, "qd: queue depths")->delimiter(',')->capture_default_str();
   cmd->add_option("--numjobs", flags->numjobs,
-                  "qd: queues at once, each on its own thread (fio's numjobs: own seed or slice of the "
-                  "file); each cell's figures cover them all")
+                  "qd, bm: queues at once, each on its own thread (fio's numjobs; qd: its own seed or slice of the "
+                  "file; bm: its own read stream over the one pool); each cell's figures cover them all")
       ->capture_default_str();
   cmd->add_option("--modes", flags->modes, "buffered, direct, dontcache")->delimiter(',')->capture_default_str();
   cmd->add_option("--backends", flags->backends, "qd: io_uring, worker, sync")->delimiter(',')->capture_default_str();

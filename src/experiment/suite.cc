@@ -108,10 +108,10 @@ Status ValidateConfig(const SuiteConfig& config) {
   }
   if (config.repetitions == 0) return Status::InvalidArgument("--repetitions must be at least 1");
   IODEPTH_RETURN_IF_ERROR(RejectOutOfRange(config.jobs, 1, kMaxJobs, "--numjobs="));
-  if (config.jobs > 1 && config.suite != "qd") {
+  if (config.jobs > 1 && config.suite != "qd" && config.suite != "bm") {
     return Status::InvalidArgument(
-        fmt::format("--numjobs={} is for the qd suite; the {} suite runs one "
-                    "queue per cell (scan: --streams runs several scans)",
+        fmt::format("--numjobs={} is for the qd and bm suites; the {} suite runs one queue per cell (scan: "
+                    "--streams runs several scans)",
                     config.jobs, config.suite));
   }
   if (config.working_set_bytes > config.file_size_bytes) {
@@ -165,6 +165,7 @@ CellPlan MakeBmCell(const SuiteConfig& config, bool random, Regime regime, uint3
   bm.ramp_ns = config.ramp_ns;
   bm.seed = config.seed;
   bm.verify = config.verify;
+  bm.jobs = config.jobs;
   CellRecord& r = cell.record;
   r.backend = sync_path ? "sync" : std::string(BackendName(backend));
   r.regime = RegimeLabel(config, regime);
@@ -172,6 +173,7 @@ CellPlan MakeBmCell(const SuiteConfig& config, bool random, Regime regime, uint3
   r.bs = PageSizeBytes(config.page_size);
   r.policy = sync_path ? "sync" : std::string(ReadStreamPolicyName(policy));
   cell.spec.sync_path = sync_path;
+  cell.spec.jobs = config.jobs;
   cell.spec.block_size = r.bs;
   cell.spec.size_bytes = BmWorkingSetPages(bm) * r.bs;  // The cache state is set over W.
   cell.bm = std::move(bm);

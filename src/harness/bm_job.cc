@@ -1,8 +1,11 @@
 #include "harness/bm_job.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <latch>
 #include <random>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -22,24 +25,42 @@ __extension__ using Uint128 = unsigned __int128;
 // this many fetches there; elsewhere every fetch may wait for the device and is timed.
 constexpr uint64_t kHotClockStride = 256;
 
-// The page numbers a bm job asks for, in order. Two copies with the same spec give the
-// same sequence: one feeds the stream, the other says which page each fetch must be.
+// One consumer's share of a bm job and where its window lies: the pages it asks for
+// ([first_page, first_page + pages)), its seed, the time its ramp starts, and whether it
+// reads the process's counters itself (the only consumer) or leaves them to
+// RunConsumers; `abort` (a consumer of several) ends its loop at the next clock read.
+struct Consumer {
+  uint64_t first_page = 0;
+  uint64_t pages = 0;
+  uint64_t seed = 1;
+  int64_t start_ns = 0;
+  bool own_counters = true;
+  const std::atomic<bool>* abort = nullptr;
+  int64_t window_start_ns = 0;  // Out: when its window opened.
+};
+
+// The page numbers a consumer asks for, in order. Two copies for the same consumer give
+// the same sequence: one feeds the stream, the other says which page each fetch must be.
 class PageSequence {
  public:
-  PageSequence(const BmSpec& spec, uint64_t pages) : random_(spec.random), pages_(pages), rng_(spec.seed) {}
+  PageSequence(const BmSpec& spec, const Consumer& c)
+      : random_(spec.random), first_(c.first_page), pages_(c.pages), rng_(c.seed) {}
   uint64_t Next() {
-    if (random_) return static_cast<uint64_t>((static_cast<Uint128>(rng_()) * pages_) >> 64);
+    if (random_) return first_ + static_cast<uint64_t>((static_cast<Uint128>(rng_()) * pages_) >> 64);
     const uint64_t page = next_;
     next_ = next_ + 1 == pages_ ? 0 : next_ + 1;
-    return page;
+    return first_ + page;
   }
 
  private:
   bool random_;
+  uint64_t first_;
   uint64_t pages_;
   uint64_t next_ = 0;
   std::mt19937_64 rng_;
 };
+
+bool Aborted(const Consumer& c) { return c.abort != nullptr && c.abort->load(std::memory_order_relaxed); }
 
 // bm_rand_rw: which fetches update their page (a draw from the seed per fetch), and the
 // update count each page must carry when it is fetched again.
@@ -99,6 +120,20 @@ Status ValidateBmSpec(const BmSpec& spec, uint64_t table_pages, uint64_t working
         .WithSetting("writeback_depth");
   }
   if (spec.runtime_ns <= 0) return Status::InvalidArgument("a bm job needs a runtime above 0").WithSetting("runtime");
+  if (spec.jobs == 0 || spec.jobs > kMaxJobs) {
+    return Status::InvalidArgument(fmt::format("{} consumers: give 1 to {}", spec.jobs, kMaxJobs))
+        .WithSetting("numjobs");
+  }
+  if (spec.jobs > 1 && spec.update_fraction > 0) {
+    return Status::InvalidArgument("updates (bm_rand_rw) run one consumer; several consumers are for page reads")
+        .WithSetting("numjobs");
+  }
+  if (spec.jobs > 1 && !spec.random && working_set_pages < spec.jobs) {
+    return Status::InvalidArgument(fmt::format("{} sequential consumers each scan their own part of the working set, "
+                                               "and its {} pages leave less than one each; give fewer consumers",
+                                               spec.jobs, working_set_pages))
+        .WithSetting("numjobs");
+  }
   if (spec.distance < 1 || spec.distance > IoQueue::kMaxDepth) {
     return Status::InvalidArgument(fmt::format("distance {} is out of range 1..{}", spec.distance, IoQueue::kMaxDepth));
   }
@@ -132,10 +167,10 @@ struct Window {
   bool open = false;
 };
 
-void FinishWindow(const BmSpec& spec, BmResult& result, int64_t window_start_ns, const WindowSample& opened,
+void FinishWindow(const BmSpec& spec, const Consumer& c, BmResult& result, const WindowSample& opened,
                   const BufferManager& pool, const BufferStats& pool_opened) {
-  result.job.window_ns = NowNs() - window_start_ns;
-  CloseWindowCounters(opened, spec.device, result.job);
+  result.job.window_ns = NowNs() - c.window_start_ns;
+  if (c.own_counters) CloseWindowCounters(opened, spec.device, result.job);
   result.job.bytes = result.job.ios * result.buffer.page_bytes;
   result.buffer.fetches = result.job.ios;
   const BufferStats now = pool.stats();
@@ -169,12 +204,12 @@ Result<std::unique_ptr<IoQueue>> MakeStreamQueue(const BmSpec& spec, const Buffe
 }
 
 // The stream path: one ReadStream keeps up to `distance` reads in flight.
-Status RunStreamLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64_t pages, BmResult& result) {
+Status RunStreamLoop(const BmSpec& spec, BufferManager& pool, File& file, Consumer& c, BmResult& result) {
   IODEPTH_ASSIGN_OR_RETURN(std::unique_ptr<IoQueue> queue, MakeStreamQueue(spec, pool, result.job));
   result.job.backend = std::string(queue->backend_name());
   result.job.backend_features = queue->features();
-  PageSequence source(spec, pages);
-  PageSequence expected(spec, pages);
+  PageSequence source(spec, c);
+  PageSequence expected(spec, c);
   const ReadStreamOptions options{.policy = spec.policy,
                                   .distance = spec.distance,
                                   .io_combine_bytes = spec.io_combine_bytes,
@@ -183,26 +218,24 @@ Status RunStreamLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64
       std::unique_ptr<ReadStream> stream,
       ReadStream::Create(
           pool, *queue, file, [&source]() -> std::optional<uint64_t> { return source.Next(); }, options));
-  const int64_t start_ns = NowNs();
-  Window window{.ramp_end_ns = start_ns + spec.ramp_ns, .end_ns = start_ns + spec.ramp_ns + spec.runtime_ns};
+  Window window{.ramp_end_ns = c.start_ns + spec.ramp_ns, .end_ns = c.start_ns + spec.ramp_ns + spec.runtime_ns};
   const uint64_t stride = spec.regime == Regime::kHot ? kHotClockStride : 1;
-  int64_t window_start_ns = 0;
   WindowSample opened;
   BufferStats pool_opened;
   IoQueueStats queue_start;
-  PageUpdater updater(spec, pages);
+  PageUpdater updater(spec, c.pages);
   for (uint64_t n = 0;; ++n) {
     if (n % stride == 0) {
       const int64_t now = NowNs();
       if (!window.open && now >= window.ramp_end_ns) {
         window.open = true;
-        window_start_ns = now;
-        opened = SampleWindow(spec.device);
+        c.window_start_ns = now;
+        if (c.own_counters) opened = SampleWindow(spec.device);
         pool_opened = pool.stats();
         queue_start = queue->stats();
         stream->ResetStats();
       }
-      if (now >= window.end_ns) break;
+      if (now >= window.end_ns || Aborted(c)) break;
     }
     IODEPTH_ASSIGN_OR_RETURN(std::optional<PageGuard> page, stream->Next());
     const uint64_t page_no = expected.Next();
@@ -217,7 +250,7 @@ Status RunStreamLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64
       if (spec.verify) result.job.verified_bytes += page->data().size();
     }
   }
-  FinishWindow(spec, result, window_start_ns, opened, pool, pool_opened);
+  FinishWindow(spec, c, result, opened, pool, pool_opened);
   const ReadStreamStats& s = stream->stats();
   result.job.clat_ns = s.read_latency_ns;
   result.job.queue_stats = queue->stats() - queue_start;
@@ -241,16 +274,14 @@ Status RunStreamLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64
 }
 
 // The sync path: BufferManager::Fetch, one pread per miss.
-Status RunSyncLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64_t pages, BmResult& result) {
+Status RunSyncLoop(const BmSpec& spec, BufferManager& pool, File& file, Consumer& c, BmResult& result) {
   result.job.backend = "sync";
-  PageSequence sequence(spec, pages);
-  const int64_t start_ns = NowNs();
-  Window window{.ramp_end_ns = start_ns + spec.ramp_ns, .end_ns = start_ns + spec.ramp_ns + spec.runtime_ns};
+  PageSequence sequence(spec, c);
+  Window window{.ramp_end_ns = c.start_ns + spec.ramp_ns, .end_ns = c.start_ns + spec.ramp_ns + spec.runtime_ns};
   const bool timed = spec.regime != Regime::kHot;
-  int64_t window_start_ns = 0;
   WindowSample opened;
   BufferStats pool_opened;
-  PageUpdater updater(spec, pages);
+  PageUpdater updater(spec, c.pages);
   BmStats& b = result.buffer;
   b.policy = "sync";
   b.reads_by_pages.assign(2, 0);
@@ -259,11 +290,11 @@ Status RunSyncLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64_t
       const int64_t now = NowNs();
       if (!window.open && now >= window.ramp_end_ns) {
         window.open = true;
-        window_start_ns = now;
-        opened = SampleWindow(spec.device);
+        c.window_start_ns = now;
+        if (c.own_counters) opened = SampleWindow(spec.device);
         pool_opened = pool.stats();
       }
-      if (now >= window.end_ns) break;
+      if (now >= window.end_ns || Aborted(c)) break;
     }
     const uint64_t page_no = sequence.Next();
     const int64_t before = timed ? NowNs() : 0;
@@ -291,13 +322,102 @@ Status RunSyncLoop(const BmSpec& spec, BufferManager& pool, File& file, uint64_t
     if (window.open && updated) ++b.updates;
     if (window.open && spec.verify) result.job.verified_bytes += page.data().size();
   }
-  FinishWindow(spec, result, window_start_ns, opened, pool, pool_opened);
+  FinishWindow(spec, c, result, opened, pool, pool_opened);
   b.read_bytes = b.misses * pool.page_bytes();
   b.mean_distance = 1;
   // One read at a time, in flight exactly while the consumer waits for it.
   result.job.mean_in_flight =
       result.job.window_ns > 0 ? static_cast<double>(b.wait_ns) / static_cast<double>(result.job.window_ns) : 0;
   return updater.enabled() ? WriteBackAll(pool, nullptr) : Status::OK();
+}
+
+Status RunConsumer(const BmSpec& spec, BufferManager& pool, File& file, Consumer& c, BmResult& result) {
+  return spec.sync_path ? RunSyncLoop(spec, pool, file, c, result) : RunStreamLoop(spec, pool, file, c, result);
+}
+
+// Adds one consumer's figures to the group's (bm_job.h, "Several consumers").
+void AddConsumer(BmResult& group, const BmResult& one) {
+  AddGroupMember(group.job, one.job);
+  BmStats& g = group.buffer;
+  const BmStats& b = one.buffer;
+  const auto weighted = [&](double group_mean, double mean) {
+    const double total = static_cast<double>(g.fetches + b.fetches);
+    return total > 0 ? (group_mean * static_cast<double>(g.fetches) + mean * static_cast<double>(b.fetches)) / total
+                     : 0.0;
+  };
+  g.mean_distance = weighted(g.mean_distance, b.mean_distance);
+  g.mean_combine_pages = weighted(g.mean_combine_pages, b.mean_combine_pages);
+  g.mean_pinned_pages = weighted(g.mean_pinned_pages, b.mean_pinned_pages);
+  g.policy = b.policy;
+  g.fetches += b.fetches;
+  g.hits += b.hits;
+  g.misses += b.misses;
+  g.reads += b.reads;
+  g.read_bytes += b.read_bytes;
+  if (g.reads_by_pages.size() < b.reads_by_pages.size()) g.reads_by_pages.resize(b.reads_by_pages.size(), 0);
+  for (size_t i = 0; i < b.reads_by_pages.size(); ++i) g.reads_by_pages[i] += b.reads_by_pages[i];
+  g.consumer_waits += b.consumer_waits;
+  g.wait_ns += b.wait_ns;
+}
+
+// spec.jobs consumers over one pool at once (bm_job.h, "Several consumers"). `base` holds
+// the figures every consumer shares (the pool's and the file's).
+Result<BmResult> RunConsumers(const BmSpec& spec, BufferManager& pool, File& file, uint64_t pages,
+                              const BmResult& base) {
+  const uint32_t n = spec.jobs;
+  std::atomic<bool> abort{false};
+  std::latch ready(n + 1);  // Every consumer started, and this thread.
+  std::latch done(n);       // Every consumer's loop ended.
+  std::vector<Consumer> consumers(n);
+  std::vector<BmResult> results(n, base);
+  std::vector<Status> statuses(n);
+  const uint64_t slice = pages / n;
+  for (uint32_t i = 0; i < n; ++i) {
+    consumers[i] = Consumer{.first_page = spec.random ? 0 : i * slice,
+                            .pages = spec.random ? pages : slice,
+                            .seed = spec.seed + (spec.random ? i : 0),
+                            .own_counters = false,
+                            .abort = &abort};
+  }
+  const int64_t start_ns = NowNs();
+  for (Consumer& c : consumers) c.start_ns = start_ns;
+  JobResult counters;
+  {
+    std::vector<std::jthread> threads;
+    threads.reserve(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      threads.emplace_back([&, i] {
+        ready.arrive_and_wait();
+        statuses[i] = RunConsumer(spec, pool, file, consumers[i], results[i]);
+        if (!statuses[i].ok()) abort.store(true);
+        done.count_down();
+      });
+    }
+    // The process's counters around the consumers' windows: read when the ramp ends (each
+    // consumer opens its window at its first clock read after it) and when the last ends.
+    ready.arrive_and_wait();
+    while (NowNs() < start_ns + spec.ramp_ns && !abort.load()) {
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    const WindowSample opened = SampleWindow(spec.device);
+    done.wait();
+    CloseWindowCounters(opened, spec.device, counters);
+  }
+  for (const Status& status : statuses) IODEPTH_RETURN_IF_ERROR(status);
+  BmResult group = base;
+  group.job.backend = results.front().job.backend;
+  group.job.backend_features = results.front().job.backend_features;
+  int64_t first_open = INT64_MAX;
+  int64_t last_close = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    AddConsumer(group, results[i]);
+    first_open = std::min(first_open, consumers[i].window_start_ns);
+    last_close = std::max(last_close, consumers[i].window_start_ns + results[i].job.window_ns);
+  }
+  group.job.window_ns = last_close - first_open;
+  group.job.cpu = counters.cpu;
+  group.job.device = counters.device;
+  return group;
 }
 
 // Hot regime: every page of the working set fetched once, untimed, so the run only hits.
@@ -380,8 +500,9 @@ Result<BmResult> RunBmJob(const BmSpec& spec) {
   result.buffer.page_bytes = pool->page_bytes();
   result.buffer.update_fraction = spec.update_fraction;
   result.buffer.writeback_depth = spec.writeback_depth;
-  IODEPTH_RETURN_IF_ERROR(spec.sync_path ? RunSyncLoop(spec, *pool, *file, pages, result)
-                                         : RunStreamLoop(spec, *pool, *file, pages, result));
+  if (spec.jobs > 1) return RunConsumers(spec, *pool, *file, pages, result);
+  Consumer only{.pages = pages, .seed = spec.seed, .start_ns = NowNs()};
+  IODEPTH_RETURN_IF_ERROR(RunConsumer(spec, *pool, *file, only, result));
   return result;
 }
 

@@ -28,7 +28,16 @@
 // the sync path, the duration of each fetch that had to read). BmStats adds what only a
 // buffer manager has: hits, reads, combined-read sizes, time the consumer waited.
 //
-// Runs on the calling thread; the pool, queue and stream live and die there.
+// Several consumers (BmSpec::jobs, the bm suite's --numjobs): N threads fetch through the
+// one pool at once, each with its own IoQueue and ReadStream (or Fetch on the sync path),
+// random consumers over the whole working set with their own seeds (seed + index),
+// sequential ones each over their own 1/N of it, all windows opened and closed at the same
+// times. One result: fetches, hits, reads and latencies summed (AddGroupMember for the
+// JobResult part), the stream means weighted by fetches, the process's CPU and the
+// device's counters read once around the windows. Read-only: updates run one consumer.
+//
+// Runs on the calling thread (one consumer) or on N threads it starts and joins; each
+// queue and stream lives and dies on its own thread; the pool on the calling thread.
 #pragma once
 
 #include <cstdint>
@@ -70,6 +79,7 @@ struct BmSpec {
   bool verify = false;                // Check every value of every fetched page, not only its id.
   double update_fraction = 0;         // bm_rand_rw: > 0 (at most 1). REQUIRES random.
   uint32_t writeback_depth = 0;       // bm_rand_rw: 0: the evictor writes; N: background writer.
+  uint32_t jobs = 1;                  // Consumers at once (1..kMaxJobs), each with its own stream.
   std::optional<BlockDevice> device;  // Counted over the window (window_counters.h).
 };
 

@@ -416,35 +416,24 @@ struct MemberOutcome {
   int64_t window_end_ns = 0;
 };
 
-// The group's result: every job's counts summed, latencies merged, the window from the
-// first opening to the last closing; the first error (in job order) instead when any failed.
+// The group's result: every job added up (AddGroupMember), the window from the first
+// opening to the last closing; the first error (in job order) instead when any failed.
 Result<JobResult> MergeMembers(std::vector<MemberOutcome>& members) {
   for (MemberOutcome& m : members) {
     if (!m.result.has_value()) return m.result.error();
   }
-  JobResult merged = std::move(*members.front().result);
-  merged.jobs = static_cast<uint32_t>(members.size());
-  merged.job_iops = {merged.iops()};
+  const JobResult& first = *members.front().result;
+  JobResult merged;
+  merged.backend = first.backend;
+  merged.backend_features = first.backend_features;
+  merged.direct = first.direct;
+  merged.alignment = first.alignment;
   int64_t first_open = members.front().window_start_ns;
   int64_t last_close = members.front().window_end_ns;
-  for (size_t i = 1; i < members.size(); ++i) {
-    const JobResult& r = *members[i].result;
-    merged.job_iops.push_back(r.iops());
-    merged.ios += r.ios;
-    merged.bytes += r.bytes;
-    merged.clat_ns.Merge(r.clat_ns);
-    merged.mean_in_flight += r.mean_in_flight;
-    merged.queue_stats += r.queue_stats;
-    merged.verified_bytes += r.verified_bytes;
-    merged.refills_short += r.refills_short;
-    merged.stopped = merged.stopped || r.stopped;
-    for (const std::string& notice : r.notices) {
-      if (std::find(merged.notices.begin(), merged.notices.end(), notice) == merged.notices.end()) {
-        merged.notices.push_back(notice);
-      }
-    }
-    first_open = std::min(first_open, members[i].window_start_ns);
-    last_close = std::max(last_close, members[i].window_end_ns);
+  for (MemberOutcome& m : members) {
+    AddGroupMember(merged, *m.result);
+    first_open = std::min(first_open, m.window_start_ns);
+    last_close = std::max(last_close, m.window_end_ns);
   }
   merged.window_ns = last_close - first_open;
   return merged;
@@ -509,6 +498,24 @@ Result<JobResult> RunJobs(const JobSpec& spec) {
 }
 
 }  // namespace
+
+void AddGroupMember(JobResult& group, const JobResult& member) {
+  group.job_iops.push_back(member.iops());
+  group.jobs = static_cast<uint32_t>(group.job_iops.size());
+  group.ios += member.ios;
+  group.bytes += member.bytes;
+  group.clat_ns.Merge(member.clat_ns);
+  group.mean_in_flight += member.mean_in_flight;
+  group.queue_stats += member.queue_stats;
+  group.verified_bytes += member.verified_bytes;
+  group.refills_short += member.refills_short;
+  group.stopped = group.stopped || member.stopped;
+  for (const std::string& notice : member.notices) {
+    if (std::find(group.notices.begin(), group.notices.end(), notice) == group.notices.end()) {
+      group.notices.push_back(notice);
+    }
+  }
+}
 
 Result<JobResult> RunJob(const JobSpec& spec) {
   IODEPTH_RETURN_IF_ERROR(ValidateSpec(spec));

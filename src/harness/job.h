@@ -141,6 +141,13 @@ struct JobResult {
   double littles_law_depth() const { return iops() * clat_ns.mean() / 1e9; }
 };
 
+// Adds one more job of a group to `group` (a result several jobs ran at once): I/Os, bytes,
+// queue counters and verified bytes summed, latencies merged, mean_in_flight summed (the
+// depth the device saw from all), notices kept once, the job's own rate appended to
+// job_iops. The window, CPU and device counters are the caller's: they cover the group.
+// Shared by RunJob's jobs and the bm job's consumers.
+void AddGroupMember(JobResult& group, const JobResult& member);
+
 // Runs the job. The data file must already exist (see EnsureDataFile) and hold at least
 // size_bytes. Errors: bad parameters (InvalidArgument, naming the flag), a failed request
 // or a verify mismatch (the request's own error), or queue setup.

@@ -326,7 +326,9 @@ RepetitionRecord MakeBmRepetitionRecord(const JobSpec& spec, const BmResult& res
                       .reads_by_pages = {},
                       .consumer_waits = b.consumer_waits,
                       .wait_ns = b.wait_ns,
-                      .wait_fraction = Ratio(static_cast<double>(b.wait_ns), static_cast<double>(result.job.window_ns)),
+                      // Of each consumer's time: their waits over all their windows.
+                      .wait_fraction = Ratio(static_cast<double>(b.wait_ns),
+                                             static_cast<double>(result.job.window_ns) * result.job.jobs),
                       .mean_distance = b.mean_distance,
                       .mean_combine_pages = b.mean_combine_pages,
                       .mean_pinned_pages = b.mean_pinned_pages};

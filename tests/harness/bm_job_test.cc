@@ -19,6 +19,7 @@
 
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "bm_table.h"
@@ -154,9 +155,11 @@ class BmJobTest : public ::testing::TestWithParam<BmParam> {
     EXPECT_LE(b.reads, b.misses);
     EXPECT_LE(b.consumer_waits, b.fetches);
     EXPECT_GE(b.wait_ns, 0);
-    EXPECT_LE(b.wait_ns, r.job.window_ns);
+    // Several consumers: each waits within its window, and each keeps its own reads in flight.
+    EXPECT_EQ(r.job.jobs, spec.jobs);
+    EXPECT_LE(b.wait_ns, r.job.window_ns * spec.jobs);
     EXPECT_GE(r.job.mean_in_flight, 0.0);
-    EXPECT_LE(r.job.mean_in_flight, spec.distance + 1e-9);
+    EXPECT_LE(r.job.mean_in_flight, spec.distance * spec.jobs + 1e-9);
     if (sync_path()) {
       EXPECT_EQ(b.policy, "sync");
       // Every fetch either read its page or did not.
@@ -171,10 +174,10 @@ class BmJobTest : public ::testing::TestWithParam<BmParam> {
       // look-ahead before the consumer takes them): the sum differs from the fetches by at
       // most the look-ahead at each end of the window, and hits alone never exceed them.
       EXPECT_LE(b.hits, b.fetches);
-      EXPECT_LE(AbsDiff(b.hits + b.misses, b.fetches), kMaxLookAheadPages);
+      EXPECT_LE(AbsDiff(b.hits + b.misses, b.fetches), kMaxLookAheadPages * spec.jobs);
       // Latencies are recorded as reads complete: those in flight at either end of the
       // window make the difference.
-      EXPECT_LE(AbsDiff(r.job.clat_ns.count(), b.reads), spec.distance);
+      EXPECT_LE(AbsDiff(r.job.clat_ns.count(), b.reads), spec.distance * spec.jobs);
       if (spec.policy == ReadStreamPolicy::kFixed) {
         EXPECT_EQ(b.mean_distance, spec.distance);
       } else {
@@ -399,6 +402,47 @@ TEST_P(BmJobTest, RandRwInTheHotRegimeDirtiesPagesWithoutEvictions) {
   EXPECT_EQ(UpdatesOnDisk(path_, spec.shape), result->buffer.updates) << "the end-of-run write-back lost pages";
 }
 
+// ---- Several consumers over one pool (BmSpec::jobs) ----
+
+TEST_P(BmJobTest, SeveralConsumersShareThePoolAndEveryCountAddsUp) {
+  constexpr uint32_t kConsumers = 3;
+  for (const Regime regime : {Regime::kHot, Regime::kThrash}) {
+    for (const bool random : {false, true}) {
+      SCOPED_TRACE(fmt::format("{} {}", RegimeName(regime), random ? "random" : "sequential"));
+      BmSpec spec = Spec(regime, random, /*distance=*/4);
+      spec.jobs = kConsumers;
+      RUN_BM_OR_SKIP(r, spec);
+      ExpectConsistent(spec, r);
+      ASSERT_EQ(r.job.job_iops.size(), kConsumers);
+      for (double rate : r.job.job_iops) EXPECT_GT(rate, 0) << "a consumer fetched nothing";
+      if (regime == Regime::kHot) {
+        EXPECT_EQ(r.buffer.misses, 0u) << "every consumer's pages were warmed into the one pool";
+        EXPECT_EQ(r.buffer.hit_ratio(), 1.0);
+      } else {
+        EXPECT_GT(r.buffer.misses, 0u);
+      }
+    }
+  }
+}
+
+TEST_P(BmJobTest, SequentialConsumersReachTheLastPartAndAFailureStopsTheOthers) {
+  // Two sequential consumers scan [0, W/2) and [W/2, W): a bad page near the end of the
+  // table is the second one's, and its error must end the first one's run too (the
+  // runtime is long enough that only that can end it in time).
+  constexpr uint64_t kBadPage = kTablePages - 3;
+  testutil::FlipBytes(path_, kBadPage * kPageBytes + kPageBytes / 2, 1);
+  BmSpec spec = Spec(Regime::kThrash, /*random=*/false, /*distance=*/4);
+  spec.verify = false;
+  spec.runtime_ns = kUntilErrorNs;
+  spec.jobs = 2;
+  const Result<BmResult> result = Run(spec);
+  if (!skipped_.empty()) GTEST_SKIP() << skipped_;
+  ASSERT_FALSE(result.has_value()) << Describe(*result);
+  EXPECT_EQ(result.error().code(), StatusCode::kCorruption) << result.error().ToString();
+  EXPECT_NE(result.error().message().find("page " + std::to_string(kBadPage) + " "), std::string::npos)
+      << result.error().ToString();
+}
+
 std::string BmParamName(const ::testing::TestParamInfo<BmParam>& info) {
   const Backend backend = std::get<0>(info.param);
   const char* name = backend == Backend::kIoUring ? "IoUring" : backend == Backend::kWorker ? "Worker" : "SyncPath";
@@ -534,6 +578,24 @@ TEST_F(BmJobSpecTest, UpdatesAreForRandomReadsWithAFractionOfAtMostOne) {
   ASSERT_FALSE(too_many.has_value());
   EXPECT_EQ(too_many.error().setting(), "update_fraction") << too_many.error().ToString();
   ASSERT_OK(ReadTableShape(spec.table_path)) << "a refused spec marked the table";
+}
+
+TEST_F(BmJobSpecTest, ConsumersAreOneToTheMostReadOnlyAndAtMostOnePerSequentialPage) {
+  BmSpec spec = Spec();
+  spec.jobs = 0;
+  ExpectInvalid(spec, {"consumers"});
+  spec.jobs = kMaxJobs + 1;
+  ExpectInvalid(spec, {"consumers"});
+  spec.jobs = 2;
+  spec.random = true;
+  spec.update_fraction = 0.1;
+  ExpectInvalid(spec, {"one consumer"});
+  ASSERT_OK(ReadTableShape(spec.table_path)) << "a refused spec marked the table";
+  spec.update_fraction = 0;
+  spec.random = false;
+  spec.working_set_bytes = 3 * kPageBytes;
+  spec.jobs = 4;
+  ExpectInvalid(spec, {"4 sequential consumers", "3 pages"});
 }
 
 TEST_F(BmJobSpecTest, ValidSpecRuns) {
