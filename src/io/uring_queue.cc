@@ -23,6 +23,12 @@ namespace {
 
 constexpr uint64_t kDelayBit = uint64_t{1} << 63;  // user_data of a fault-delay timeout SQE.
 constexpr unsigned kRegisteredFileSlots = 64;
+// SQPOLL: how long Reap() spins on the completion ring before it sleeps in io_uring_enter.
+// A caller who asked for a kernel thread polling submissions has traded CPU for system
+// calls; fio's reaping under SQPOLL spins without a bound. Sleeping for each completion
+// cost a system call and several context switches per I/O (0.30x fio's IOPS at qd 1 on
+// zram, docs/BENCHMARKS.md); a millisecond covers a device's read latency many times over.
+constexpr int64_t kSqpollSpinNs = 1'000'000;
 
 struct Slot {
   IoRequest request;
@@ -333,6 +339,7 @@ class UringQueue final : public IoQueue {
   // Enters the kernel to submit what is unflushed and wait for one completion, until
   // `deadline_ns` (< 0: no deadline). Returns 0, -ETIME, or another negative errno.
   int Wait(int64_t deadline_ns) {
+    if ((setup_flags_ & IORING_SETUP_SQPOLL) != 0 && SpinForCompletion(deadline_ns)) return 0;
     int rc;
     if (deadline_ns < 0) {
       rc = io_uring_submit_and_wait(&ring_, 1);
@@ -344,6 +351,21 @@ class UringQueue final : public IoQueue {
       rc = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
     }
     return rc < 0 ? rc : 0;
+  }
+
+  // SQPOLL: the kernel posts completions without this thread entering the kernel, so a
+  // spin on the completion ring (kSqpollSpinNs, or to the deadline) finds them with no
+  // system call and no sleep. Returns whether one arrived.
+  bool SpinForCompletion(int64_t deadline_ns) {
+    int64_t until = NowNs() + kSqpollSpinNs;
+    if (deadline_ns >= 0) until = std::min(until, deadline_ns);
+    while (io_uring_cq_ready(&ring_) == 0) {
+      if (NowNs() >= until) return false;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+    return true;
   }
 
   // Handles every available CQE while there is room in `out`; returns completions written.

@@ -16,7 +16,8 @@
 //
 // Ring setup, best first: SINGLE_ISSUER | DEFER_TASKRUN (completion work runs only when
 // this thread asks for events: no interrupts of the submitter), else COOP_TASKRUN, else
-// plain; with SQPOLL when asked. The ring starts disabled (R_DISABLED) and is enabled by
+// plain; with SQPOLL when asked (Reap() then spins on the completion ring, up to 1 ms,
+// before it sleeps in io_uring_enter). The ring starts disabled (R_DISABLED) and is enabled by
 // the first Submit(), which makes the thread that submits the ring's single issuer.
 // Registered files and fixed buffers are options (IoQueueOptions).
 //
