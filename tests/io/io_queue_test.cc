@@ -70,6 +70,32 @@ TEST_P(IoQueueTest, RandomMixedBatchesReadTheirOwnRanges) {
   EXPECT_EQ(queue->prepared() + queue->in_flight(), 0u);
 }
 
+TEST_P(IoQueueTest, DepthsBeyondThirtyTwoKeepEveryRequestInFlightAtOnce) {
+  // Depth 256 and the largest depth: the whole depth prepared and submitted in one batch
+  // (an io_uring ring sized to the depth, a worker pool of its own size), every request
+  // then in flight, every one reaped with its own bytes.
+  for (const uint32_t wanted : {256u, IoQueue::kMaxDepth}) {
+    SCOPED_TRACE(wanted);
+    ASSERT_OK_AND_ASSIGN(auto queue, NewQueue(Depth(wanted)));
+    const uint32_t depth = queue->depth();
+    constexpr size_t kBlock = 512;  // kMaxDepth blocks of 512 bytes fit the 2 MiB file.
+    const size_t block = cache() == CacheMode::kDirect ? 4096 : kBlock;
+    const uint32_t count = std::min<uint32_t>(depth, static_cast<uint32_t>(kFileBytes / block));
+    AlignedBuffer buffer = StaleBuffer(size_t{count} * block);
+    std::vector<IoRequest> requests;
+    for (uint32_t i = 0; i < count; ++i) {
+      requests.push_back(Read(uint64_t{i} * block, buffer.span(size_t{i} * block, block), i));
+      ASSERT_OK(queue->Prepare(requests.back()));
+    }
+    ASSERT_OK_AND_ASSIGN(const uint32_t submitted, queue->Submit());
+    EXPECT_EQ(submitted, count);
+    EXPECT_EQ(queue->in_flight(), count);
+    std::vector<IoCompletion> completions;
+    ASSERT_NO_FATAL_FAILURE(ReapAll(*queue, &completions));
+    ExpectAllDone(requests, completions);
+  }
+}
+
 TEST_P(IoQueueTest, TagsAreReturnedUntouched) {
   ASSERT_OK_AND_ASSIGN(auto queue, NewQueue(Depth(4)));
   const uint64_t tags[] = {0, UINT64_MAX, 0x8000000000000000ULL, 0xDEADBEEFCAFEF00DULL, 1, 0x7FFFFFFFFFFFFFFFULL};
@@ -354,8 +380,12 @@ TEST_P(IoQueueTest, InlineCompletionsAndAsyncMarksPerMode) {
     EXPECT_GT(batch.submit_ns, 0);
     const bool uring_buffered = backend() == Backend::kIoUring && !direct();
     EXPECT_EQ(batch.async_issued, uring_buffered ? c.uring_buffered_async : 0u);
-    if (backend() == Backend::kSync) EXPECT_EQ(batch.inline_completions, submitted);
-    if (backend() == Backend::kWorker) EXPECT_EQ(batch.inline_completions, 0u);
+    if (backend() == Backend::kSync) {
+      EXPECT_EQ(batch.inline_completions, submitted);
+    }
+    if (backend() == Backend::kWorker) {
+      EXPECT_EQ(batch.inline_completions, 0u);
+    }
     if (uring_buffered && queue->features().find("defer_taskrun") != std::string::npos) {
       EXPECT_EQ(batch.inline_completions, submitted - batch.async_issued);
     }
