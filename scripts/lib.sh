@@ -7,7 +7,7 @@ IODEPTH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # Debian packages the build, the tests and the scripts need.
 IODEPTH_PACKAGES=(build-essential cmake ninja-build pkg-config liburing-dev libfmt-dev nlohmann-json3-dev
-                  libcli11-dev libisal-dev libgtest-dev libgmock-dev fio python3 python3-matplotlib
+                  libcli11-dev libisal-dev libgtest-dev libgmock-dev fio jq python3 python3-matplotlib
                   python3-jsonschema)
 
 # The formatting and lint checks' tools (scripts/lint.sh; .ci/run runs it).
