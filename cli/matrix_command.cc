@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "common/units.h"
 #include "experiment/matrix.h"
+#include "sys/environment.h"
 
 namespace iodepth::tools {
 
@@ -219,6 +220,7 @@ Status RunMatrixCommand(const MatrixFlags& flags) {
     StopOnSignals();
     ConsoleObserver observer;
     options.find_undecided = FindUndecided;
+    options.load_since = SampleCpu();
     IODEPTH_ASSIGN_OR_RETURN(outcome, RunMatrix(config, options, &observer));
     if (outcome.remeasure_rounds > 0 || outcome.still_undecided > 0) {
       std::cerr << fmt::format("re-measured {} units in {} rounds; {} comparisons still inconclusive{}\n",

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -222,18 +223,27 @@ class SuiteFileObserver final : public SuiteObserver {
   void OnUnsupported(const CellPlan& cell, const std::string& reason) override { console_.OnUnsupported(cell, reason); }
   Status OnRound(const ResultsDocument& partial) override {
     ResultsDocument document = partial;
-    if (environment_.is_null()) environment_ = CollectEnvironment(data_path_);
-    document.environment = environment_;
+    document.environment = environment();
     document.git_commit = environment_.value("git_commit", "unknown");
     written_ = true;
     return WriteSuiteFiles(document, json_path_, csv_path_);
   }
   bool written() const { return written_; }
-  const nlohmann::json& environment() const { return environment_; }
+  // Collected once, at the first round; its "load" again each time, over the rounds so far.
+  nlohmann::json environment() {
+    if (environment_.is_null()) {
+      environment_ = CollectEnvironment(data_path_, load_since_);
+    } else {
+      environment_["load"] = LoadRecord(load_since_);
+    }
+    return environment_;
+  }
 
  private:
   ConsoleObserver console_;
   std::string json_path_, csv_path_, data_path_;
+  // When the suite began: the environment's "load" measures the rest of the machine since.
+  std::optional<CpuSample> load_since_ = SampleCpu();
   nlohmann::json environment_;
   bool written_ = false;
 };
@@ -274,8 +284,7 @@ Status RunSuiteCommand(SuiteFlags flags) {
         fmt::format("; the rounds finished before it are in {} and {} (config.partial)", json_path, csv_path));
   }
   ResultsDocument& document = *ran;
-  document.environment =
-      observer.environment().is_null() ? CollectEnvironment(config.filename) : observer.environment();
+  document.environment = observer.environment();
   document.git_commit = document.environment.value("git_commit", "unknown");
   std::cout << SummaryTable(document);
   IODEPTH_RETURN_IF_ERROR(WriteSuiteFiles(document, json_path, csv_path));

@@ -4,11 +4,44 @@ files, each file's configuration, the environment it ran in).
 
 from .markdown import flatten, key_value_table, md_table
 
+# The machine counts as loaded when everything but iodepth kept more than this many CPUs busy
+# on average while it measured (environment.load.other_cpus). On this project's idle 2-CPU
+# machine the figure is 0.00-0.05: system daemons, the kernel's writeback. A quarter of a
+# CPU taken away from a benchmark that is CPU-bound at high depth moves its figures by more
+# than the equivalence margins.
+LOADED_OTHER_CPUS = 0.25
+
 
 def title_section():
     return ["# iodepth report", "",
             "Does direct I/O (O_DIRECT) catch up with buffered I/O as queue depth grows? "
             "Every metric is defined in docs/BENCHMARKS.md."]
+
+
+def load_warning(load, cpus):
+    """Why the machine counts as loaded while it measured, or None. other_cpus (the CPU time of
+    everything but iodepth over the run) decides where it was measured; older files have only
+    the 1-minute load average, which counts iodepth's own threads blocked on I/O too (a worker
+    pool at depth 128 adds about 128), so it warns only above the CPU count and says so."""
+    other = load.get("other_cpus")
+    if isinstance(other, (int, float)) and not isinstance(other, bool):
+        if other <= LOADED_OTHER_CPUS:
+            return None
+        seconds = load.get("measured_s")
+        over = f" over {seconds} s" if isinstance(seconds, (int, float)) else ""
+        return (f"other processes kept {other:.2f} CPUs busy on average{over} while it measured (more than "
+                f"{LOADED_OTHER_CPUS}): a loaded machine changes the answer, not only the numbers.")
+    average = load.get("loadavg_1m")
+    try:
+        loaded = average is not None and cpus and float(average) > float(cpus)
+    except (TypeError, ValueError):
+        loaded = False
+    if not loaded:
+        return None
+    return (f"the 1-minute load average was {average}, above the {cpus} CPUs: a loaded machine changes the "
+            "answer, not only the numbers. (This file predates other_cpus, and the load average counts "
+            "iodepth's own threads waiting on I/O too: with the worker backend at high depth it can be "
+            "iodepth alone.)")
 
 
 def environment_warnings(runs):
@@ -25,14 +58,9 @@ def environment_warnings(runs):
         if others:
             out.append(f"**Warning** ({path}): other measurers ran at the same time (pids "
                        f"{', '.join(map(str, others))}): they share the device and the CPUs.")
-        average, cpus = load.get("loadavg_1m"), env.get("cpu_count")
-        try:
-            loaded = average is not None and cpus and float(average) > float(cpus)
-        except (TypeError, ValueError):
-            loaded = False
-        if loaded:
-            out.append(f"**Warning** ({path}): the 1-minute load average was {average}, above the "
-                       f"{cpus} CPUs: a loaded machine changes the answer, not only the numbers.")
+        warning = load_warning(load, env.get("cpu_count"))
+        if warning:
+            out.append(f"**Warning** ({path}): {warning}")
         partial = (doc.get("config") or {}).get("partial")
         if isinstance(partial, dict):
             out.append(f"**Warning** ({path}): a partial suite ({partial.get('why') or 'not finished'}): "

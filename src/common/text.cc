@@ -26,6 +26,17 @@ std::string_view Trim(std::string_view text) {
   return text.substr(first, last - first + 1);
 }
 
+std::vector<std::string_view> SplitWords(std::string_view text) {
+  std::vector<std::string_view> words;
+  size_t at = text.find_first_not_of(" \t");
+  while (at != std::string_view::npos) {
+    const size_t end = text.find_first_of(" \t", at);
+    words.push_back(text.substr(at, end == std::string_view::npos ? end : end - at));
+    at = end == std::string_view::npos ? end : text.find_first_not_of(" \t", end);
+  }
+  return words;
+}
+
 std::string JoinPath(std::string_view dir, std::string_view name) {
   if (!dir.empty() && dir.back() == '/') return fmt::format("{}{}", dir, name);
   return fmt::format("{}/{}", dir, name);

@@ -4,11 +4,15 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace iodepth {
 
 // `text` without leading and trailing spaces, tabs, CRs and newlines.
 std::string_view Trim(std::string_view text);
+
+// The words of `text`, split at runs of spaces and tabs ("cpu  1 2" -> "cpu", "1", "2").
+std::vector<std::string_view> SplitWords(std::string_view text);
 
 // Calls `on_line` with each line of `text`, without its newline.
 template <typename OnLine>

@@ -487,7 +487,7 @@ Result<MatrixOutcome> WriteMatrixResults(const MatrixConfig& config, const Matri
     suites[{g.suite.suite, g.memory_ratio}] = g.suite;
   }
 
-  const nlohmann::json environment = CollectEnvironment(data_path);
+  const nlohmann::json environment = CollectEnvironment(data_path, options.load_since);
   // Cells "without a cap" still run under whatever limits the process's own cgroup: the
   // files say so, so a reader of a container's results is not misled by the label.
   MatrixOutcome outcome;

@@ -49,6 +49,7 @@
 #include "experiment/matrix_journal.h"
 #include "experiment/memory_cap.h"
 #include "results/results.h"
+#include "sys/environment.h"
 #include "sys/run_lock.h"
 
 namespace iodepth {
@@ -90,6 +91,9 @@ struct MatrixOptions {
   // The data directory may differ from the one the journal recorded (it moved and
   // --directory names its new place): MatrixJournal::Open's directory_moved.
   bool directory_moved = false;
+  // Taken when this run's measurements began (SampleCpu): the results files' environment
+  // then says how busy the rest of the machine kept its CPUs over them. None: "unknown".
+  std::optional<CpuSample> load_since;
 };
 
 // Told about progress; the CLI prints from it. Called on the running thread.

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <charconv>
 #include <climits>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +21,8 @@
 #include <filesystem>
 #include <optional>
 #include <span>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -196,19 +199,6 @@ nlohmann::json StorageKindJson(const std::string& data_path, const std::vector<M
   return {{"kind", kind.kind}, {"reason", kind.reason}};
 }
 
-nlohmann::json LoadJson() {
-  nlohmann::json load = nlohmann::json::object();
-  const std::optional<std::string> text = ReadTrimmedHostFile("/proc/loadavg");
-  double one_minute = 0;
-  if (text && std::sscanf(text->c_str(), "%lf", &one_minute) == 1) {
-    load["loadavg_1m"] = one_minute;
-  } else {
-    load["loadavg_1m"] = "unknown";
-  }
-  load["other_measurers"] = OtherMeasuringProcesses();
-  return load;
-}
-
 // ---- io_uring ----
 
 // IORING_FEAT_* names by bit number. Bits 13 to 17 are newer than liburing 2.3's header;
@@ -356,6 +346,107 @@ std::string BracketedChoice(std::string_view text) {
   return std::string(Trim(text.substr(open + 1, close - open - 1)));
 }
 
+std::optional<CpuSample> ParseProcStat(std::string_view text) {
+  // "cpu  user nice system idle iowait irq softirq steal guest guest_nice", then "cpuN ..." per
+  // CPU. guest and guest_nice are already inside user and nice, so they are not added.
+  CpuSample sample;
+  bool found = false;
+  bool bad = false;
+  ForEachLine(text, [&](std::string_view line) {
+    if (!line.starts_with("cpu")) return;
+    if (line.size() > 3 && line[3] >= '0' && line[3] <= '9') {
+      ++sample.cpus;
+      return;
+    }
+    if (found || line.size() < 4 || line[3] != ' ') return;
+    std::vector<uint64_t> fields;
+    for (const std::string_view word : SplitWords(line.substr(3))) {
+      uint64_t value = 0;
+      const auto [end, error] = std::from_chars(word.data(), word.data() + word.size(), value);
+      if (error != std::errc() || end != word.data() + word.size()) {
+        bad = true;
+        return;
+      }
+      fields.push_back(value);
+    }
+    if (fields.size() < 4) {
+      bad = true;
+      return;
+    }
+    fields.resize(std::max<size_t>(fields.size(), 8));
+    sample.busy_ticks = fields[0] + fields[1] + fields[2];
+    for (size_t i = 0; i < 8; ++i) sample.total_ticks += fields[i];
+    found = true;
+  });
+  if (bad || !found || sample.cpus == 0) return std::nullopt;
+  return sample;
+}
+
+std::optional<uint64_t> ParseSelfCpuTicks(std::string_view text) {
+  // "pid (comm) state ppid ...": utime and stime are fields 14 and 15, the 12th and 13th
+  // after the last ')' (the command name may hold both spaces and parentheses).
+  const size_t close = text.rfind(')');
+  if (close == std::string_view::npos) return std::nullopt;
+  const std::vector<std::string_view> words = SplitWords(text.substr(close + 1));
+  if (words.size() < 13) return std::nullopt;
+  uint64_t total = 0;
+  for (const std::string_view word : {words[11], words[12]}) {
+    uint64_t value = 0;
+    const auto [end, error] = std::from_chars(word.data(), word.data() + word.size(), value);
+    if (error != std::errc() || end != word.data() + word.size()) return std::nullopt;
+    total += value;
+  }
+  return total;
+}
+
+std::optional<CpuSample> SampleCpu() {
+  // The process's time first: the machine's then includes at least all of it.
+  const std::optional<std::string> self_text = ReadHostFileIfAny("/proc/self/stat");
+  const std::optional<std::string> stat_text = ReadHostFileIfAny("/proc/stat");
+  if (!self_text || !stat_text) return std::nullopt;
+  const std::optional<uint64_t> self = ParseSelfCpuTicks(*self_text);
+  std::optional<CpuSample> sample = ParseProcStat(*stat_text);
+  if (!self || !sample) return std::nullopt;
+  sample->self_ticks = *self;
+  return sample;
+}
+
+std::optional<OtherCpu> OtherCpuBetween(const CpuSample& from, const CpuSample& to) {
+  if (to.total_ticks <= from.total_ticks || to.cpus == 0 || to.busy_ticks < from.busy_ticks ||
+      to.self_ticks < from.self_ticks) {
+    return std::nullopt;
+  }
+  const double busy = static_cast<double>(to.busy_ticks - from.busy_ticks);
+  const double self = static_cast<double>(to.self_ticks - from.self_ticks);
+  // The machine's ticks summed over its CPUs, divided by their number: the wall time.
+  const double wall_ticks = static_cast<double>(to.total_ticks - from.total_ticks) / to.cpus;
+  const long hz = ::sysconf(_SC_CLK_TCK);
+  return OtherCpu{.cpus = std::max(0.0, (busy - self) / wall_ticks),
+                  .seconds = wall_ticks / static_cast<double>(hz > 0 ? hz : 100)};
+}
+
+nlohmann::json LoadRecord(const std::optional<CpuSample>& since) {
+  nlohmann::json load = nlohmann::json::object();
+  const std::optional<std::string> text = ReadTrimmedHostFile("/proc/loadavg");
+  double one_minute = 0;
+  if (text && std::sscanf(text->c_str(), "%lf", &one_minute) == 1) {
+    load["loadavg_1m"] = one_minute;
+  } else {
+    load["loadavg_1m"] = "unknown";
+  }
+  load["other_measurers"] = OtherMeasuringProcesses();
+  load["other_cpus"] = "unknown";
+  load["measured_s"] = "unknown";
+  const std::optional<CpuSample> now = SampleCpu();
+  const std::optional<OtherCpu> other = since && now ? OtherCpuBetween(*since, *now) : std::nullopt;
+  if (other) {
+    // Two decimals: a hundredth of a CPU is below what the ticks resolve over a short run.
+    load["other_cpus"] = std::round(other->cpus * 100) / 100;
+    load["measured_s"] = std::round(other->seconds * 10) / 10;
+  }
+  return load;
+}
+
 std::vector<int> OtherMeasuringProcesses() {
   std::vector<int> pids;
   const int self = ::getpid();
@@ -372,7 +463,7 @@ std::vector<int> OtherMeasuringProcesses() {
   return pids;
 }
 
-nlohmann::json CollectEnvironment(const std::string& data_path) {
+nlohmann::json CollectEnvironment(const std::string& data_path, const std::optional<CpuSample>& since) {
   nlohmann::json env = nlohmann::json::object();
   env["collected_utc"] = UtcNow();
   AddMachine(env);
@@ -380,7 +471,7 @@ nlohmann::json CollectEnvironment(const std::string& data_path) {
   const std::vector<MountInfo> mounts = mountinfo ? ParseMountInfo(*mountinfo) : std::vector<MountInfo>();
   AddStorage(env, data_path, mounts);
   env["storage_kind"] = StorageKindJson(data_path, mounts);
-  env["load"] = LoadJson();
+  env["load"] = LoadRecord(since);
   env["io_uring"] = IoUringJson();
   env["memlock_limit_bytes"] = LimitJson(RLIMIT_MEMLOCK);
   env["open_files_limit"] = LimitJson(RLIMIT_NOFILE);

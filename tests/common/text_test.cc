@@ -14,6 +14,13 @@ TEST(TextTest, TrimDropsSpacesTabsAndNewlinesAtBothEndsOnly) {
   EXPECT_EQ(Trim(""), "");
 }
 
+TEST(TextTest, SplitWordsSplitsAtRunsOfSpacesAndTabs) {
+  EXPECT_EQ(SplitWords("cpu  10 2\t\t3 "), (std::vector<std::string_view>{"cpu", "10", "2", "3"}));
+  EXPECT_EQ(SplitWords("  one"), (std::vector<std::string_view>{"one"}));
+  EXPECT_TRUE(SplitWords("").empty());
+  EXPECT_TRUE(SplitWords(" \t ").empty());
+}
+
 TEST(TextTest, ForEachLineGivesEveryLineWithoutItsNewline) {
   std::vector<std::string> lines;
   ForEachLine("a\n\nb c\nlast", [&](std::string_view line) { lines.emplace_back(line); });

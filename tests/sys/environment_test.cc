@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -257,6 +259,78 @@ TEST(BracketedChoiceTest, ReturnsTheBracketedWordOrTheWholeText) {
   EXPECT_EQ(BracketedChoice("always [madvise] never"), "madvise");
   EXPECT_EQ(BracketedChoice("none\n"), "none");
   EXPECT_EQ(BracketedChoice(""), "");
+}
+
+// ---- load ----
+
+constexpr char kProcStat[] =
+    "cpu  100 5 40 800 30 7 3 2 9 1\n"
+    "cpu0 50 2 20 400 15 4 2 1 5 0\n"
+    "cpu1 50 3 20 400 15 3 1 1 4 1\n"
+    "intr 12345 0 0\n"
+    "ctxt 999\n";
+
+TEST(CpuLoadTest, ParseProcStatSumsBusyAndEveryStateOfTheCpuLineAndCountsTheCpus) {
+  const std::optional<CpuSample> sample = ParseProcStat(kProcStat);
+  ASSERT_TRUE(sample.has_value());
+  EXPECT_EQ(sample->busy_ticks, 100u + 5 + 40) << "user, nice and system; not irq, softirq or steal";
+  EXPECT_EQ(sample->total_ticks, 100u + 5 + 40 + 800 + 30 + 7 + 3 + 2) << "guest is inside user already";
+  EXPECT_EQ(sample->cpus, 2u);
+  // An old kernel's four fields.
+  const std::optional<CpuSample> old = ParseProcStat("cpu 1 2 3 4\ncpu0 1 2 3 4\n");
+  ASSERT_TRUE(old.has_value());
+  EXPECT_EQ(old->busy_ticks, 6u);
+  EXPECT_EQ(old->total_ticks, 10u);
+}
+
+TEST(CpuLoadTest, ParseProcStatRefusesTextWithoutACpuLineOrWithBadNumbers) {
+  EXPECT_FALSE(ParseProcStat("").has_value());
+  EXPECT_FALSE(ParseProcStat("intr 1 2\n").has_value());
+  EXPECT_FALSE(ParseProcStat("cpu  1 2 x 4\ncpu0 1 2 3 4\n").has_value());
+  EXPECT_FALSE(ParseProcStat("cpu  1 2 3\ncpu0 1 2 3\n").has_value());
+  EXPECT_FALSE(ParseProcStat("cpu  1 2 3 4\n").has_value()) << "no cpuN line: no CPU count";
+}
+
+TEST(CpuLoadTest, ParseSelfCpuTicksAddsUtimeAndStimeAfterAnyCommandName) {
+  // Fields 14 and 15 (utime 700, stime 55); the command name holds a space and parentheses.
+  const std::string stat = "4242 (my (odd) cmd) R 1 4242 4242 0 -1 4194304 100 0 0 0 700 55 0 0 20 0 3 0";
+  EXPECT_EQ(ParseSelfCpuTicks(stat), std::optional<uint64_t>(755));
+  EXPECT_FALSE(ParseSelfCpuTicks("4242 (short) R 1 2 3").has_value());
+  EXPECT_FALSE(ParseSelfCpuTicks("no parenthesis").has_value());
+  EXPECT_FALSE(ParseSelfCpuTicks("1 (x) R 1 1 1 0 -1 0 0 0 0 0 abc 5 0").has_value());
+}
+
+TEST(CpuLoadTest, OtherCpuIsTheMachinesBusyTimeLessThisProcessesOverTheWallTime) {
+  const CpuSample from{.busy_ticks = 1000, .total_ticks = 10000, .cpus = 2, .self_ticks = 300};
+  // 200 ticks of wall time on 2 CPUs (400 ticks in all); 250 busy, 150 of them this process's.
+  const CpuSample to{.busy_ticks = 1250, .total_ticks = 10400, .cpus = 2, .self_ticks = 450};
+  const std::optional<OtherCpu> other = OtherCpuBetween(from, to);
+  ASSERT_TRUE(other.has_value());
+  EXPECT_DOUBLE_EQ(other->cpus, 0.5);
+  EXPECT_DOUBLE_EQ(other->seconds, 200.0 / static_cast<double>(::sysconf(_SC_CLK_TCK)));
+  // This process counted more than the machine did (ticks are sampled apart): 0, not below.
+  const CpuSample busy_self{.busy_ticks = 1250, .total_ticks = 10400, .cpus = 2, .self_ticks = 600};
+  EXPECT_DOUBLE_EQ(OtherCpuBetween(from, busy_self)->cpus, 0.0);
+  EXPECT_FALSE(OtherCpuBetween(from, from).has_value()) << "no tick passed";
+  EXPECT_FALSE(OtherCpuBetween(to, from).has_value()) << "counters going backwards";
+}
+
+TEST(CpuLoadTest, TheLoadRecordMeasuresOtherCpusOnlyAgainstASample) {
+  const nlohmann::json without = LoadRecord(std::nullopt);
+  EXPECT_EQ(without["other_cpus"], "unknown");
+  EXPECT_EQ(without["measured_s"], "unknown");
+  EXPECT_TRUE(without["loadavg_1m"].is_number());
+  const std::optional<CpuSample> since = SampleCpu();
+  ASSERT_TRUE(since.has_value()) << "/proc/stat and /proc/self/stat are readable here";
+  // Spin this process for a few ticks: its own time is not the machine's load.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(150);
+  volatile uint64_t spin = 0;
+  while (std::chrono::steady_clock::now() < until) spin = spin + 1;
+  const nlohmann::json with = CollectEnvironment("/", since)["load"];
+  ASSERT_TRUE(with["other_cpus"].is_number()) << with.dump();
+  EXPECT_GE(with["other_cpus"].get<double>(), 0.0);
+  EXPECT_LE(with["other_cpus"].get<double>(), static_cast<double>(since->cpus));
+  EXPECT_GT(with["measured_s"].get<double>(), 0.0);
 }
 
 // ---- git ----
