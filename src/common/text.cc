@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 
@@ -24,6 +25,14 @@ std::string_view Trim(std::string_view text) {
   if (first == std::string_view::npos) return {};
   const size_t last = text.find_last_not_of(" \t\n\r");
   return text.substr(first, last - first + 1);
+}
+
+std::optional<uint64_t> ParseU64(std::string_view text) {
+  text = Trim(text);
+  uint64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
 }
 
 std::vector<std::string_view> SplitWords(std::string_view text) {

@@ -2,6 +2,8 @@
 // trimming, walking lines, joining paths, mountinfo's octal escapes. Pure; any thread.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,6 +12,10 @@ namespace iodepth {
 
 // `text` without leading and trailing spaces, tabs, CRs and newlines.
 std::string_view Trim(std::string_view text);
+
+// `text` as a decimal unsigned 64-bit number, spaces and newlines around it allowed; nullopt
+// for anything else (empty, a sign, other characters, overflow).
+std::optional<uint64_t> ParseU64(std::string_view text);
 
 // The words of `text`, split at runs of spaces and tabs ("cpu  1 2" -> "cpu", "1", "2").
 std::vector<std::string_view> SplitWords(std::string_view text);

@@ -35,14 +35,6 @@ constexpr int kRemoveAttempts = 9;
 
 // ---- Text ----
 
-std::optional<uint64_t> ParseU64(std::string_view text) {
-  text = Trim(text);
-  uint64_t value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || error != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
 // A limit as the kernel prints it: a byte count, or v2's "max" (read as UINT64_MAX).
 std::optional<uint64_t> ParseLimit(std::string_view text) {
   if (Trim(text) == "max") return UINT64_MAX;

@@ -361,13 +361,12 @@ std::optional<CpuSample> ParseProcStat(std::string_view text) {
     if (found || line.size() < 4 || line[3] != ' ') return;
     std::vector<uint64_t> fields;
     for (const std::string_view word : SplitWords(line.substr(3))) {
-      uint64_t value = 0;
-      const auto [end, error] = std::from_chars(word.data(), word.data() + word.size(), value);
-      if (error != std::errc() || end != word.data() + word.size()) {
+      const std::optional<uint64_t> value = ParseU64(word);
+      if (!value) {
         bad = true;
         return;
       }
-      fields.push_back(value);
+      fields.push_back(*value);
     }
     if (fields.size() < 4) {
       bad = true;
@@ -389,14 +388,10 @@ std::optional<uint64_t> ParseSelfCpuTicks(std::string_view text) {
   if (close == std::string_view::npos) return std::nullopt;
   const std::vector<std::string_view> words = SplitWords(text.substr(close + 1));
   if (words.size() < 13) return std::nullopt;
-  uint64_t total = 0;
-  for (const std::string_view word : {words[11], words[12]}) {
-    uint64_t value = 0;
-    const auto [end, error] = std::from_chars(word.data(), word.data() + word.size(), value);
-    if (error != std::errc() || end != word.data() + word.size()) return std::nullopt;
-    total += value;
-  }
-  return total;
+  const std::optional<uint64_t> utime = ParseU64(words[11]);
+  const std::optional<uint64_t> stime = ParseU64(words[12]);
+  if (!utime || !stime) return std::nullopt;
+  return *utime + *stime;
 }
 
 std::optional<CpuSample> SampleCpu() {

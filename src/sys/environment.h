@@ -31,7 +31,7 @@
 //                 (user, nice and system time of /proc/stat less this process's own), over
 //                 measured_s seconds; "unknown" without a sample. The load average alone
 //                 cannot say whether the machine was busy: it counts this process's own
-//                 threads blocked on I/O (a worker pool at depth 128 adds about 128).
+//                 threads blocked on I/O (a worker pool at depth 128 adds up to 128).
 //
 // Threading: any thread, any number at once. It shares no state; it briefly sets up and
 // tears down io_uring rings of one entry, on the calling thread.

@@ -1,5 +1,7 @@
 #include "common/text.h"
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +14,15 @@ TEST(TextTest, TrimDropsSpacesTabsAndNewlinesAtBothEndsOnly) {
   EXPECT_EQ(Trim("  a b\t\n"), "a b");
   EXPECT_EQ(Trim("\n\r\t "), "");
   EXPECT_EQ(Trim(""), "");
+}
+
+TEST(TextTest, ParseU64TakesADecimalNumberWithSpacesAroundAndNothingElse) {
+  EXPECT_EQ(ParseU64(" 42\n"), std::optional<uint64_t>(42));
+  EXPECT_EQ(ParseU64("18446744073709551615"), std::optional<uint64_t>(UINT64_MAX));
+  EXPECT_FALSE(ParseU64("18446744073709551616").has_value()) << "overflow";
+  EXPECT_FALSE(ParseU64("").has_value());
+  EXPECT_FALSE(ParseU64("-1").has_value());
+  EXPECT_FALSE(ParseU64("12abc").has_value());
 }
 
 TEST(TextTest, SplitWordsSplitsAtRunsOfSpacesAndTabs) {
